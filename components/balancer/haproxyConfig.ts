@@ -1,0 +1,147 @@
+/**
+ * haproxy.cfg of the balancer. HAProxy (Debian's 2.6) is used instead of nginx because open-source nginx has
+ * only passive checks: HAProxy probes one health URL on every node every 2–3 s (`option httpchk`), shows each
+ * peer's state on a status page, and keeps the nginx semantics users know (max_fails, fail_timeout, least_conn,
+ * ip_hash, weights, keepalive to upstreams).
+ */
+import { BalancerAlgorithm } from "../config/types";
+import { haproxyGlobal, haproxyResolvers, resolverServerOptions } from "../shared/haproxy";
+
+export interface BalancerUpstream {
+    /** Server name shown on the status page and used as the sticky-cookie value. */
+    name: string;
+    host: string;
+    port: number;
+    weight: number;
+}
+
+export interface BalancerConfigInput {
+    upstreams: BalancerUpstream[];
+    algorithm: BalancerAlgorithm;
+    /** "" = no affinity cookie. */
+    stickyCookie: string;
+    healthPath: string;
+    healthIntervalMs: number;
+    healthTimeoutMs: number;
+    maxFails: number;
+    failTimeoutS: number;
+    adminAllowlist: string[];
+    serverName: string;
+    hstsMaxAgeS: number;
+    /** PEM bundle (certificate + key) inside the balancer. */
+    certPath: string;
+    /** Ports the balancer listens on inside its container/host. */
+    listen: { http: number; https: number; status: number };
+    /** HTTPS port clients see (for the redirect); 443 gives a plain scheme redirect. */
+    publicHttpsPort: number;
+    /** DNS resolver for run-time re-resolution of upstream names. */
+    resolver?: string;
+}
+
+const BALANCE: Record<BalancerAlgorithm, string> = {
+    least_conn: "leastconn",
+    round_robin: "roundrobin",
+    ip_hash: "source",
+};
+
+/** Methods whose failed requests may be replayed on another node (RFC 9110 idempotent methods). */
+export const IDEMPOTENT_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"];
+
+export function balancerConfig(input: BalancerConfigInput): string {
+    if (input.upstreams.length === 0) throw new Error("balancerConfig: at least one upstream is required");
+    const allow = input.adminAllowlist.join(" ");
+    const redirect = input.publicHttpsPort === 443
+        ? "    http-request redirect scheme https code 301"
+        : `    http-request redirect location https://%[req.hdr(host),field(1,:)]:${input.publicHttpsPort}%[url] code 301`;
+    const hsts = input.hstsMaxAgeS > 0
+        ? [`    http-response set-header Strict-Transport-Security "max-age=${input.hstsMaxAgeS}; includeSubDomains"`]
+        : [];
+    const cookie = input.stickyCookie
+        ? [`    cookie ${input.stickyCookie} insert indirect nocache httponly secure`]
+        : [];
+    // nginx max_fails=N fail_timeout=T: N failed checks take a node out; with checks every `inter`, removal
+    // happens within N × inter ≤ T (validated). Connection errors on live traffic speed the checks up.
+    const serverDefaults = [
+        "check",
+        `inter ${input.healthIntervalMs}ms`,
+        "fastinter 1s",
+        `downinter ${input.healthIntervalMs}ms`,
+        `fall ${input.maxFails}`,
+        "rise 2",
+        `observe layer4 error-limit ${input.maxFails} on-error fastinter`,
+        "on-marked-down shutdown-sessions",
+        "slowstart 10s",
+        "maxconn 256",
+    ].join(" ");
+    const servers = input.upstreams.map((u) =>
+        `    server ${u.name} ${u.host}:${u.port} weight ${u.weight}` +
+        (input.stickyCookie ? ` cookie ${u.name}` : "") + resolverServerOptions(input.resolver));
+
+    return [
+        haproxyGlobal(4096),
+        haproxyResolvers(input.resolver),
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option httplog",
+        "    option dontlognull",
+        "    option http-keep-alive",
+        "    timeout connect 3s",
+        "    timeout client 60s",
+        "    timeout server 120s",
+        "    timeout http-request 10s",
+        "    timeout http-keep-alive 10s",
+        "    timeout queue 30s",
+        `    timeout check ${input.healthTimeoutMs}ms`,
+        "",
+        "frontend http",
+        `    bind :${input.listen.http}`,
+        redirect,
+        "",
+        "frontend https",
+        `    bind :${input.listen.https} ssl crt ${input.certPath} alpn h2,http/1.1`,
+        "    option forwardfor",
+        `    acl admin_path path_beg -i /bitrix/admin`,
+        `    acl health_path path -i ${input.healthPath}`,
+        `    acl allowlisted src ${allow}`,
+        "    # The admin allowlist is enforced here, at the front door, not on the nodes (seed 002).",
+        "    http-request deny deny_status 403 if admin_path !allowlisted",
+        "    http-request deny deny_status 403 if health_path !allowlisted",
+        "    http-request set-header X-Real-IP %[src]",
+        "    http-request set-header X-Forwarded-Proto https",
+        "    http-request set-header X-Forwarded-Port %[dst_port]",
+        ...hsts,
+        "    default_backend web",
+        "",
+        "backend web",
+        `    balance ${BALANCE[input.algorithm]}`,
+        ...(input.algorithm === "ip_hash" ? ["    hash-type consistent"] : []),
+        ...cookie,
+        "    option httpchk",
+        `    http-check send meth GET uri ${input.healthPath} ver HTTP/1.1 hdr Host ${input.serverName}`,
+        "    http-check expect status 200",
+        "    # Keepalive to the nodes; reuse idle server connections safely.",
+        "    http-reuse safe",
+        "    # A request that failed to reach a node goes to the next node; requests that reached a node are",
+        "    # replayed only when idempotent (POST and PATCH never are).",
+        "    retries 2",
+        "    option redispatch 1",
+        "    retry-on conn-failure empty-response response-timeout 502 503 504",
+        `    http-request disable-l7-retry unless { method ${IDEMPOTENT_METHODS.join(" ")} }`,
+        `    default-server ${serverDefaults}`,
+        ...servers,
+        "",
+        "listen status",
+        `    bind :${input.listen.status}`,
+        `    acl allowlisted src ${allow}`,
+        "    acl local src 127.0.0.0/8",
+        "    http-request deny deny_status 403 if !allowlisted !local",
+        "    http-request use-service prometheus-exporter if { path /metrics }",
+        "    stats enable",
+        "    stats uri /",
+        "    stats refresh 5s",
+        "    stats show-legends",
+        "    stats show-node",
+        "",
+    ].join("\n");
+}

@@ -1,0 +1,106 @@
+/**
+ * BitrixCluster: composes the five layers and wires their endpoints. NFS, database and Redis come first; web
+ * nodes get the master/replica and Redis endpoints and the shared mounts; the balancer gets the web nodes.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { Balancer } from "./balancer/balancer";
+import { ClusterConfig } from "./config/types";
+import { Database } from "./database/database";
+import { NfsServer } from "./nfs/nfsServer";
+import { DockerPlacement } from "./placement/docker";
+import { Placement } from "./placement/types";
+import { RedisSentinel } from "./redis/redisSentinel";
+import { HEALTH_PATH, WebNode } from "./web/webNode";
+
+export interface BitrixClusterArgs {
+    config: ClusterConfig;
+    /** Where the layers run; a DockerPlacement for `placement: docker` when unset. */
+    placement?: Placement;
+}
+
+export class BitrixCluster extends pulumi.ComponentResource {
+    readonly url: string;
+    readonly statusUrl: string;
+    readonly dbMaster: string;
+    readonly dbReplicas: string[];
+    readonly redisNodes: string[];
+    readonly sentinels: string[];
+    readonly sentinelMasterName: string;
+    readonly webNodes: string[];
+    readonly nfsExports: string[];
+    readonly dbPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: BitrixClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bitrix:cluster:BitrixCluster", name, {}, opts);
+        const c = args.config;
+        const child = { parent: this };
+        const placement = args.placement ?? new DockerPlacement(`${name}-docker`, {
+            prefix: c.prefix, subnet: c.docker.subnet, bindAddress: c.ports.bindAddress,
+        }, child);
+        const password = (key: string, given: pulumi.Output<string> | undefined) =>
+            given ?? new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, child).result;
+        const dbPassword = password("db-password", c.secrets.dbPassword);
+        const retain = c.docker.retainDataVolumes;
+
+        const nfs = new NfsServer(`${name}-nfs`, {
+            placement, sharedPaths: c.storage.sharedPaths, clients: [c.docker.subnet], retainData: retain, memoryMb: c.docker.memoryMb.nfs,
+        }, child);
+        const db = new Database(`${name}-db`, {
+            placement, engine: c.db.engine, replicas: c.db.replicas, database: c.db.name, user: c.db.user,
+            password: dbPassword,
+            rootPassword: password("db-root-password", c.secrets.dbRootPassword),
+            replicationPassword: password("db-replication-password", c.secrets.dbReplicationPassword),
+            redoLogMb: c.db.redoLogMb, bufferPoolMb: c.db.bufferPoolMb, semiSyncTimeoutMs: c.db.semiSyncTimeoutMs,
+            perconaImage: c.db.perconaImage, publishedPortBase: c.ports.dbBase, retainData: retain, memoryMb: c.docker.memoryMb.db,
+        }, child);
+        const redisPassword = password("redis-password", c.secrets.redisPassword);
+        const redis = new RedisSentinel(`${name}-redis`, {
+            placement, password: redisPassword, replicas: c.redis.replicas, sentinels: c.redis.sentinels, quorum: c.redis.quorum,
+            downAfterMs: c.redis.downAfterMs, failoverTimeoutMs: c.redis.failoverTimeoutMs, maxMemoryMb: c.redis.maxMemoryMb,
+            publishedSentinelPortBase: c.ports.sentinelBase, retainData: retain, memoryMb: c.docker.memoryMb.redis,
+        }, child);
+
+        const webs = Array.from({ length: c.web.nodes }, (_, i) => {
+            // Reads spread over the replicas: node i reads from replica i mod M.
+            const replica = db.replicas[i % db.replicas.length];
+            return new WebNode(`${name}-web-${i + 1}`, {
+                placement, index: i + 1,
+                db: {
+                    database: db.database, user: db.user, password: dbPassword,
+                    master: { host: db.master.host, port: db.master.port }, replica: { host: replica.host, port: replica.port },
+                },
+                redis: { nodes: redis.nodes, password: redisPassword },
+                storage: { mode: c.storage.mode, exports: nfs.exports, nfsAddress: nfs.address, mountOptions: nfs.mountOptions, retain },
+                trustedProxies: [c.docker.subnet],
+                phpMemoryLimitMb: c.web.phpMemoryLimitMb, phpMaxExecutionS: c.web.phpMaxExecutionS, uploadMaxMb: c.web.uploadMaxMb,
+                fpmMaxChildren: c.web.fpmMaxChildren, timezone: c.web.timezone, cacheSid: c.prefix, memoryMb: c.docker.memoryMb.web,
+                dependsOn: [nfs.resource, db.master.resource, ...redis.resources.slice(0, 1)],
+            }, child);
+        });
+
+        const balancer = new Balancer(`${name}-balancer`, {
+            placement,
+            upstreams: webs.map((w, i) => ({ name: w.service, host: w.host, port: w.port, weight: c.balancer.weights[i] })),
+            settings: c.balancer, healthPath: HEALTH_PATH,
+            published: { http: c.ports.http, https: c.ports.https, status: c.ports.status }, bindAddress: c.ports.bindAddress,
+            memoryMb: c.docker.memoryMb.balancer,
+            dependsOn: webs.map((w) => w.resource),
+        }, child);
+
+        this.url = balancer.url;
+        this.statusUrl = balancer.statusUrl;
+        this.dbMaster = `${db.master.host}:${db.master.port}`;
+        this.dbReplicas = db.replicas.map((r) => `${r.host}:${r.port}`);
+        this.redisNodes = redis.nodes.map((n) => `${n.host}:${n.port}`);
+        this.sentinels = redis.sentinels.map((s) => `${s.host}:${s.port}`);
+        this.sentinelMasterName = redis.masterName;
+        this.webNodes = webs.map((w) => w.host);
+        this.nfsExports = nfs.exports.map((e) => `${nfs.address}:${e.pseudo}`);
+        this.dbPassword = pulumi.secret(dbPassword);
+        this.registerOutputs({
+            url: this.url, statusUrl: this.statusUrl, dbMaster: this.dbMaster, dbReplicas: this.dbReplicas,
+            redisNodes: this.redisNodes, sentinels: this.sentinels, webNodes: this.webNodes, nfsExports: this.nfsExports,
+        });
+    }
+}

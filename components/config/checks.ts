@@ -1,0 +1,48 @@
+/** Small value checks shared by the config key table and the cross-key rules. */
+import * as ipaddr from "ipaddr.js";
+
+/** An IPv4 or IPv6 CIDR with a valid prefix length ("10.0.0.0/8", "2001:db8::/32"). */
+export function isCidr(value: string): boolean {
+    if (!value.includes("/")) return false;
+    try {
+        ipaddr.parseCIDR(value);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Parses an IPv4 CIDR into its network address as a number and its prefix length. */
+export function ipv4Range(cidr: string): { first: number; last: number } {
+    const [addr, bits] = ipaddr.IPv4.parseCIDR(cidr);
+    const base = addr.toByteArray().reduce((acc, b) => acc * 256 + b, 0);
+    const size = 2 ** (32 - bits);
+    const first = base - (base % size);
+    return { first, last: first + size - 1 };
+}
+
+/** The n-th address (0 = network address) of an IPv4 CIDR, as dotted text. */
+export function ipv4At(cidr: string, n: number): string {
+    const { first, last } = ipv4Range(cidr);
+    const value = first + n;
+    if (value > last) throw new Error(`${cidr} has no address number ${n}`);
+    return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}
+
+export function isHostname(value: string): boolean {
+    return value.length <= 253 && /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(value);
+}
+
+export function isIdentifier(value: string, maxLength: number): boolean {
+    return value.length <= maxLength && /^[A-Za-z_][A-Za-z0-9_]*$/.test(value);
+}
+
+export function isTimezone(value: string): boolean {
+    if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(value)) return false;
+    try {
+        new Intl.DateTimeFormat("en", { timeZone: value });
+        return true;
+    } catch {
+        return false;
+    }
+}

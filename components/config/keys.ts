@@ -1,0 +1,121 @@
+/**
+ * Every stack config key the program reads: its type, default, description and the values it allows.
+ * `Pulumi.yaml` declares the same keys (a test keeps the two in step) and the README's config reference is
+ * written from this table.
+ */
+import { isCidr, isHostname, isIdentifier, isTimezone } from "./checks";
+
+export type KeyType = "string" | "integer" | "boolean" | "array";
+export type Value = string | number | boolean | string[] | number[];
+
+export interface KeySpec {
+    type: KeyType;
+    /** Default when the key is not set; undefined = no default (optional or secret). */
+    default?: Value;
+    description: string;
+    /** Read with getSecret; never printed. */
+    secret?: boolean;
+    /** Returns what is allowed when the value is wrong, undefined when it is fine. */
+    allowed?: (v: any) => string | undefined;
+}
+
+const intIn = (min: number, max: number) => (v: number) =>
+    Number.isInteger(v) && v >= min && v <= max ? undefined : `an integer from ${min} to ${max}`;
+const oneOf = (...values: string[]) => (v: string) =>
+    values.includes(v) ? undefined : `one of ${values.map((x) => `"${x}"`).join(", ")}`;
+const zeroOrIn = (min: number, max: number) => (v: number) =>
+    v === 0 || (Number.isInteger(v) && v >= min && v <= max) ? undefined : `0 (off) or an integer from ${min} to ${max}`;
+const port = zeroOrIn(1, 65535);
+const memory = zeroOrIn(64, 1048576);
+
+export const KEYS = {
+    namePrefix: {
+        type: "string", default: "", description: "Prefix of every container, volume, network and image; empty means bx-<stack>. Lets prod and its staging clone share a Docker host.",
+        allowed: (v: string) => v === "" || /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/.test(v) ? undefined : "empty, or 2–24 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-'",
+    },
+    placement: { type: "string", default: "docker", description: "Where the layers run: Docker containers on the local engine.", allowed: oneOf("docker") },
+
+    webNodes: { type: "integer", default: 2, description: "Number of PHP web nodes behind the balancer.", allowed: intIn(1, 64) },
+    phpMemoryLimitMb: { type: "integer", default: 512, description: "php.ini memory_limit in MB.", allowed: intIn(64, 16384) },
+    phpMaxExecutionS: { type: "integer", default: 60, description: "php.ini max_execution_time in seconds (also the Redis session lock expiry).", allowed: intIn(5, 3600) },
+    uploadMaxMb: { type: "integer", default: 64, description: "upload_max_filesize / post_max_size and the web server's body limit, in MB.", allowed: intIn(1, 4096) },
+    fpmMaxChildren: { type: "integer", default: 16, description: "PHP-FPM pm.max_children per web node.", allowed: intIn(2, 1024) },
+    timezone: { type: "string", default: "UTC", description: "php.ini date.timezone.", allowed: (v: string) => isTimezone(v) ? undefined : "an IANA time zone such as \"Europe/Moscow\"" },
+
+    balancerAlgorithm: { type: "string", default: "least_conn", description: "How requests are spread over web nodes.", allowed: oneOf("least_conn", "round_robin", "ip_hash") },
+    stickyCookie: {
+        type: "string", default: "BXSRV", description: "Affinity cookie the balancer inserts (keeps chunked uploads on one node; lapses when that node is down). Empty turns it off.",
+        allowed: (v: string) => /^([A-Za-z0-9_]{1,32})?$/.test(v) ? undefined : "empty or 1–32 characters of A-Z, a-z, 0-9, _",
+    },
+    webWeights: {
+        type: "array", default: [], description: "Relative weight per web node (1–256), one per node; empty means all 1.",
+        allowed: (v: unknown[]) => v.every((w) => Number.isInteger(w) && (w as number) >= 1 && (w as number) <= 256) ? undefined : "a list of integers from 1 to 256",
+    },
+    healthIntervalMs: { type: "integer", default: 2000, description: "Interval of the balancer's active health check (seed 004: 2–3 s).", allowed: intIn(500, 10000) },
+    healthTimeoutMs: { type: "integer", default: 500, description: "Time a health check may take before it counts as failed (seed 004: under 0.5 s).", allowed: intIn(100, 5000) },
+    maxFails: { type: "integer", default: 3, description: "Consecutive failed checks before a web node is taken out (nginx max_fails).", allowed: intIn(1, 10) },
+    failTimeoutS: { type: "integer", default: 15, description: "Upper bound in seconds from a node's failure to its removal (nginx fail_timeout); must cover maxFails checks.", allowed: intIn(1, 300) },
+    adminAllowlist: {
+        type: "array", default: ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+        description: "CIDRs allowed to reach /bitrix/admin and the status page (enforced at the balancer).",
+        allowed: (v: unknown[]) => v.length > 0 && v.every((c) => typeof c === "string" && isCidr(c)) ? undefined : "a non-empty list of CIDRs such as \"10.0.0.0/8\" or \"2001:db8::/32\"",
+    },
+    serverName: { type: "string", default: "localhost", description: "Host name of the portal.", allowed: (v: string) => isHostname(v) ? undefined : "a DNS host name" },
+    hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
+    tlsCertificate: { type: "string", secret: true, description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start." },
+    tlsKey: { type: "string", secret: true, description: "PEM private key matching tlsCertificate (config secret)." },
+
+    bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isCidr(`${v}/32`) ? undefined : "an IPv4 address" },
+    httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },
+    httpsPort: { type: "integer", default: 8443, description: "Published HTTPS port.", allowed: intIn(1, 65535) },
+    statusPort: { type: "integer", default: 8404, description: "Published port of the balancer's status page.", allowed: intIn(1, 65535) },
+    dbPortBase: { type: "integer", default: 0, description: "First published database port (master, then each replica); 0 publishes none.", allowed: port },
+    sentinelPortBase: { type: "integer", default: 0, description: "First published Sentinel port; 0 publishes none.", allowed: port },
+
+    dbEngine: { type: "string", default: "percona", description: "Database engine: Percona Server 8.0, or MariaDB from Debian (the local stand-in).", allowed: oneOf("percona", "mariadb") },
+    dbReplicas: { type: "integer", default: 1, description: "Number of database replicas.", allowed: intIn(1, 8) },
+    dbName: { type: "string", default: "bitrix", description: "Application database.", allowed: (v: string) => isIdentifier(v, 64) ? undefined : "a SQL identifier: a letter or _, then letters, digits or _, at most 64" },
+    dbUser: { type: "string", default: "bitrix", description: "Application database user.", allowed: (v: string) => isIdentifier(v, 32) ? undefined : "a SQL identifier: a letter or _, then letters, digits or _, at most 32" },
+    dbRedoLogMb: { type: "integer", default: 1024, description: "InnoDB redo log size in MB (seed 002: 512 MB–2 GB for a medium portal).", allowed: intIn(64, 65536) },
+    dbBufferPoolMb: { type: "integer", default: 512, description: "InnoDB buffer pool in MB.", allowed: intIn(64, 1048576) },
+    semiSyncTimeoutMs: { type: "integer", default: 1000, description: "How long the master waits for a replica's ack before committing without it.", allowed: intIn(100, 600000) },
+    perconaImage: {
+        type: "string", default: "percona/percona-server:8.0.36-28", description: "Percona Server image (engine percona).",
+        allowed: (v: string) => /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/.test(v) ? undefined : "an image reference with a tag, such as \"percona/percona-server:8.0.36-28\"",
+    },
+
+    redisReplicas: { type: "integer", default: 2, description: "Redis replicas beside the master.", allowed: intIn(1, 8) },
+    sentinels: { type: "integer", default: 3, description: "Number of Redis Sentinels.", allowed: (v: number) => Number.isInteger(v) && v >= 3 && v <= 9 && v % 2 === 1 ? undefined : "an odd integer from 3 to 9" },
+    sentinelQuorum: { type: "integer", default: 0, description: "Sentinels that must agree the master is down; 0 means a majority.", allowed: intIn(0, 9) },
+    sentinelDownAfterMs: { type: "integer", default: 5000, description: "Sentinel down-after-milliseconds.", allowed: intIn(1000, 600000) },
+    sentinelFailoverTimeoutMs: { type: "integer", default: 60000, description: "Sentinel failover-timeout in ms.", allowed: intIn(5000, 3600000) },
+    redisMaxMemoryMb: { type: "integer", default: 256, description: "maxmemory of each Redis node in MB.", allowed: intIn(16, 1048576) },
+
+    sharedStorage: {
+        type: "string", default: "nfs", description: "How web nodes mount the shared paths: \"nfs\" (from the NFS server) or \"docker-volume\" (one Docker volume, single Docker host only).",
+        allowed: oneOf("nfs", "docker-volume"),
+    },
+    sharedPaths: {
+        type: "array", default: ["upload", "bitrix/cache"], description: "Docroot-relative paths every web node shares.",
+        allowed: (v: unknown[]) => v.length > 0 && v.every((p) => typeof p === "string" && /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(p)) ? undefined : "a non-empty list of relative paths such as \"upload\" (letters, digits, _, -, /; no '..')",
+    },
+
+    dockerSubnet: {
+        type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own.",
+        allowed: (v: string) => isCidr(v) && !v.includes(":") && Number(v.split("/")[1]) <= 26 ? undefined : "an IPv4 CIDR of /26 or larger, such as \"172.28.0.0/24\"",
+    },
+    retainDataVolumes: { type: "boolean", default: true, description: "Keep database, Redis and NFS volumes on `pulumi destroy`.", allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false" },
+    balancerMemoryMb: { type: "integer", default: 256, description: "Memory limit of a balancer container; 0 = unlimited.", allowed: memory },
+    webMemoryMb: { type: "integer", default: 1024, description: "Memory limit of a web node container; 0 = unlimited.", allowed: memory },
+    nfsMemoryMb: { type: "integer", default: 512, description: "Memory limit of the NFS server container; 0 = unlimited.", allowed: memory },
+    dbMemoryMb: { type: "integer", default: 2048, description: "Memory limit of a database container; 0 = unlimited.", allowed: memory },
+    redisMemoryMb: { type: "integer", default: 512, description: "Memory limit of a Redis or Sentinel container; 0 = unlimited.", allowed: memory },
+
+    dbPassword: { type: "string", secret: true, description: "Application DB password (config secret); random when unset." },
+    dbRootPassword: { type: "string", secret: true, description: "DB root password (config secret); random when unset." },
+    dbReplicationPassword: { type: "string", secret: true, description: "Replication user's password (config secret); random when unset." },
+    redisPassword: { type: "string", secret: true, description: "Redis and Sentinel password (config secret); random when unset." },
+} satisfies Record<string, KeySpec>;
+
+export type KeyName = keyof typeof KEYS;
+export const KEY_NAMES = Object.keys(KEYS) as KeyName[];

@@ -1,0 +1,138 @@
+/**
+ * The validated, fully defaulted description of one cluster. Everything the components need comes from here;
+ * `loadClusterConfig` builds it from stack config and `validateClusterConfig` guarantees every field is sane.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export type DbEngine = "percona" | "mariadb";
+export type BalancerAlgorithm = "least_conn" | "round_robin" | "ip_hash";
+export type SharedStorageMode = "nfs" | "docker-volume";
+export type PlacementKind = "docker";
+
+export interface BalancerSettings {
+    /** Spreading of requests over the web nodes. @default "least_conn" */
+    algorithm: BalancerAlgorithm;
+    /** Affinity cookie inserted by the balancer; "" turns stickiness off. @default "BXSRV" */
+    stickyCookie: string;
+    /** Relative weight of each web node (index = node number - 1). @default all 1 */
+    weights: number[];
+    /** Interval of the active health check, in milliseconds (seed 004: every 2–3 s). @default 2000 */
+    healthIntervalMs: number;
+    /** Answer budget of one health check, in milliseconds (seed 004: under 0.5 s). @default 500 */
+    healthTimeoutMs: number;
+    /** Failed checks before a node is taken out (nginx max_fails). @default 3 */
+    maxFails: number;
+    /** Seconds a node stays out before it is tried again (nginx fail_timeout). @default 15 */
+    failTimeoutS: number;
+    /** CIDRs allowed to reach /bitrix/admin and the status page. @default private ranges and loopback */
+    adminAllowlist: string[];
+    /** Host name the portal answers to (used for the redirect and the self-signed certificate). @default "localhost" */
+    serverName: string;
+    /** HSTS max-age in seconds; 0 leaves the header out. @default 31536000 */
+    hstsMaxAgeS: number;
+    /** PEM certificate chain; with `tlsKey`. Without both, the balancer makes a self-signed pair at first start. */
+    tlsCertificate?: pulumi.Output<string>;
+    /** PEM private key (a config secret). */
+    tlsKey?: pulumi.Output<string>;
+}
+
+export interface PortSettings {
+    /** Address the published ports bind to on the Docker host. @default "127.0.0.1" */
+    bindAddress: string;
+    /** Published HTTP port of the balancer (redirects to HTTPS). @default 8080 */
+    http: number;
+    /** Published HTTPS port of the balancer. @default 8443 */
+    https: number;
+    /** Published port of the balancer's status page. @default 8404 */
+    status: number;
+    /** First published port of the databases (master, then replicas); 0 publishes none. @default 0 */
+    dbBase: number;
+    /** First published port of the sentinels; 0 publishes none. @default 0 */
+    sentinelBase: number;
+}
+
+export interface WebSettings {
+    /** Number of PHP web nodes. @default 2 */
+    nodes: number;
+    /** php.ini memory_limit in MB. @default 512 */
+    phpMemoryLimitMb: number;
+    /** php.ini max_execution_time in seconds. @default 60 */
+    phpMaxExecutionS: number;
+    /** upload_max_filesize / post_max_size in MB. @default 64 */
+    uploadMaxMb: number;
+    /** PHP-FPM pm.max_children per node. @default 16 */
+    fpmMaxChildren: number;
+    /** date.timezone. @default "UTC" */
+    timezone: string;
+}
+
+export interface DatabaseSettings {
+    /** Database engine. @default "percona" */
+    engine: DbEngine;
+    /** Number of read replicas. @default 1 */
+    replicas: number;
+    /** Application database name. @default "bitrix" */
+    name: string;
+    /** Application database user. @default "bitrix" */
+    user: string;
+    /** InnoDB redo log size in MB. @default 1024 */
+    redoLogMb: number;
+    /** InnoDB buffer pool in MB. @default 512 */
+    bufferPoolMb: number;
+    /** Semi-sync wait for a replica ack before falling back to async, in ms. @default 1000 */
+    semiSyncTimeoutMs: number;
+    /** Percona image used when engine = percona. @default "percona/percona-server:8.0.36-28" */
+    perconaImage: string;
+}
+
+export interface RedisSettings {
+    /** Redis replicas beside the master. @default 2 */
+    replicas: number;
+    /** Number of sentinels (odd, ≥ 3). @default 3 */
+    sentinels: number;
+    /** Sentinels that must agree the master is down. @default majority of sentinels */
+    quorum: number;
+    /** Sentinel down-after-milliseconds. @default 5000 */
+    downAfterMs: number;
+    /** Sentinel failover-timeout in ms. @default 60000 */
+    failoverTimeoutMs: number;
+    /** maxmemory of each Redis node in MB (sessions are never evicted: policy volatile-lru). @default 256 */
+    maxMemoryMb: number;
+}
+
+export interface StorageSettings {
+    /** How web nodes reach the shared paths: over NFS, or one Docker volume shared on a single Docker host. @default "nfs" */
+    mode: SharedStorageMode;
+    /** Docroot-relative paths shared by every web node. @default ["upload", "bitrix/cache"] */
+    sharedPaths: string[];
+}
+
+export interface DockerSettings {
+    /** Subnet of the stack's Docker network (the NFS server gets a fixed address in it). @default "172.28.0.0/24" */
+    subnet: string;
+    /** Keep database, Redis and NFS volumes when the stack is destroyed. @default true */
+    retainDataVolumes: boolean;
+    /** Memory limit per container in MB by layer; 0 = unlimited. */
+    memoryMb: { balancer: number; web: number; nfs: number; db: number; redis: number };
+}
+
+export interface Secrets {
+    dbPassword?: pulumi.Output<string>;
+    dbRootPassword?: pulumi.Output<string>;
+    dbReplicationPassword?: pulumi.Output<string>;
+    redisPassword?: pulumi.Output<string>;
+}
+
+export interface ClusterConfig {
+    /** Prefix of every container, volume, network and image name; unique per stack. */
+    prefix: string;
+    placement: PlacementKind;
+    balancer: BalancerSettings;
+    ports: PortSettings;
+    web: WebSettings;
+    db: DatabaseSettings;
+    redis: RedisSettings;
+    storage: StorageSettings;
+    docker: DockerSettings;
+    secrets: Secrets;
+}

@@ -1,0 +1,175 @@
+/**
+ * Turns raw stack config values into a `ClusterConfig`, or throws one `ConfigError` that lists every bad key.
+ * Runs before any resource exists, so a bad value never leaves a half-built stack.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ipv4Range } from "./checks";
+import { KEYS, KEY_NAMES, KeyName, KeySpec } from "./keys";
+import { ClusterConfig } from "./types";
+
+/** Raw values by key: plain JSON-ish values, secrets as Outputs. */
+export type RawConfig = Partial<Record<string, unknown>>;
+
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+export interface ValidateContext {
+    /** Config namespace used in messages (the project name). */
+    namespace: string;
+    /** Stack name, for the default name prefix. */
+    stack: string;
+}
+
+function typeOk(spec: KeySpec, v: unknown): boolean {
+    switch (spec.type) {
+        case "integer": return typeof v === "number" && Number.isFinite(v);
+        case "boolean": return typeof v === "boolean";
+        case "array": return Array.isArray(v);
+        case "string": return typeof v === "string";
+    }
+}
+
+const TYPE_WORDS = { integer: "an integer", boolean: "true or false", array: "a list (JSON array)", string: "a string" };
+
+const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+
+/** Validates every key and the rules between keys; returns the defaulted config. */
+export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): ClusterConfig {
+    const problems: string[] = [];
+    const name = (k: string) => `${ctx.namespace}:${k}`;
+    const values: Record<string, any> = {};
+
+    for (const key of Object.keys(raw)) {
+        if (!(key in KEYS) && raw[key] !== undefined) {
+            problems.push(`${name(key)}: unknown key; known keys are ${KEY_NAMES.join(", ")}`);
+        }
+    }
+    for (const key of KEY_NAMES) {
+        const spec: KeySpec = KEYS[key];
+        const v = raw[key];
+        if (v === undefined || v === null) {
+            values[key] = spec.default;
+            continue;
+        }
+        if (spec.secret) {
+            if (!pulumi.Output.isInstance(v) && typeof v !== "string") problems.push(`${name(key)}: must be a string secret`);
+            values[key] = pulumi.Output.isInstance(v) ? v : pulumi.secret(v as string);
+            continue;
+        }
+        if (!typeOk(spec, v)) {
+            problems.push(`${name(key)}: got ${show(v)}; expected ${TYPE_WORDS[spec.type]}`);
+            continue;
+        }
+        const why = spec.allowed?.(v);
+        if (why) problems.push(`${name(key)}: got ${show(v)}; allowed: ${why}`);
+        values[key] = v;
+    }
+    if (problems.length === 0) crossChecks(values, name, problems);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return build(values as { [K in KeyName]: any }, ctx);
+}
+
+function crossChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
+    if (v.webWeights.length > 0 && v.webWeights.length !== v.webNodes) {
+        problems.push(`${name("webWeights")}: has ${v.webWeights.length} weights for ${v.webNodes} web nodes; give exactly one weight per node`);
+    }
+    if (v.healthTimeoutMs >= v.healthIntervalMs) {
+        problems.push(`${name("healthTimeoutMs")}: ${v.healthTimeoutMs} ms must be shorter than ${name("healthIntervalMs")} (${v.healthIntervalMs} ms)`);
+    }
+    const detectS = (v.maxFails * v.healthIntervalMs) / 1000;
+    if (detectS > v.failTimeoutS) {
+        problems.push(`${name("failTimeoutS")}: ${v.failTimeoutS} s is shorter than ${name("maxFails")} × ${name("healthIntervalMs")} = ${detectS} s, so a dead node could not be removed in time; raise it or check more often`);
+    }
+    if (v.sentinelQuorum > v.sentinels) {
+        problems.push(`${name("sentinelQuorum")}: ${v.sentinelQuorum} is more than the ${v.sentinels} sentinels; allowed: 1 to ${v.sentinels}`);
+    }
+    if ((v.tlsCertificate === undefined) !== (v.tlsKey === undefined)) {
+        problems.push(`${name(v.tlsCertificate === undefined ? "tlsCertificate" : "tlsKey")}: set tlsCertificate and tlsKey together, or neither for a self-signed certificate`);
+    }
+    const seenPaths = new Set<string>();
+    for (const p of v.sharedPaths as string[]) {
+        for (const other of seenPaths) {
+            if (p === other || p.startsWith(`${other}/`) || other.startsWith(`${p}/`)) {
+                problems.push(`${name("sharedPaths")}: "${p}" overlaps "${other}"; list each shared tree once`);
+            }
+        }
+        seenPaths.add(p);
+    }
+    // Published ports: each must be unique on the bind address.
+    const ports: Array<[string, number]> = [["httpPort", v.httpPort], ["httpsPort", v.httpsPort], ["statusPort", v.statusPort]];
+    if (v.dbPortBase > 0) for (let i = 0; i <= v.dbReplicas; i++) ports.push([`dbPortBase+${i}`, v.dbPortBase + i]);
+    if (v.sentinelPortBase > 0) for (let i = 0; i < v.sentinels; i++) ports.push([`sentinelPortBase+${i}`, v.sentinelPortBase + i]);
+    const byPort = new Map<number, string>();
+    for (const [key, p] of ports) {
+        if (p > 65535) problems.push(`${name(key.split("+")[0])}: the range reaches port ${p}; allowed: ports up to 65535`);
+        const clash = byPort.get(p);
+        if (clash) problems.push(`${name(key.split("+")[0])}: port ${p} (${key}) clashes with ${clash}; every published port must differ`);
+        byPort.set(p, key);
+    }
+    const { first, last } = ipv4Range(v.dockerSubnet);
+    // Docker hands out the upper half of the subnet; the NFS server's fixed address is in the lower half.
+    const dynamic = (last - first + 1) / 2 - 1;
+    const needed = 1 + v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
+    if (needed > dynamic) {
+        problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} leaves ${dynamic} addresses for ${needed} containers; use a larger subnet`);
+    }
+}
+
+function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig {
+    const weights: number[] = v.webWeights.length > 0 ? v.webWeights : Array.from({ length: v.webNodes }, () => 1);
+    return {
+        prefix: v.namePrefix || defaultPrefix(ctx.stack),
+        placement: v.placement,
+        balancer: {
+            algorithm: v.balancerAlgorithm,
+            stickyCookie: v.stickyCookie,
+            weights,
+            healthIntervalMs: v.healthIntervalMs,
+            healthTimeoutMs: v.healthTimeoutMs,
+            maxFails: v.maxFails,
+            failTimeoutS: v.failTimeoutS,
+            adminAllowlist: v.adminAllowlist,
+            serverName: v.serverName,
+            hstsMaxAgeS: v.hstsMaxAgeS,
+            tlsCertificate: v.tlsCertificate,
+            tlsKey: v.tlsKey,
+        },
+        ports: {
+            bindAddress: v.bindAddress, http: v.httpPort, https: v.httpsPort, status: v.statusPort,
+            dbBase: v.dbPortBase, sentinelBase: v.sentinelPortBase,
+        },
+        web: {
+            nodes: v.webNodes, phpMemoryLimitMb: v.phpMemoryLimitMb, phpMaxExecutionS: v.phpMaxExecutionS,
+            uploadMaxMb: v.uploadMaxMb, fpmMaxChildren: v.fpmMaxChildren, timezone: v.timezone,
+        },
+        db: {
+            engine: v.dbEngine, replicas: v.dbReplicas, name: v.dbName, user: v.dbUser, redoLogMb: v.dbRedoLogMb,
+            bufferPoolMb: v.dbBufferPoolMb, semiSyncTimeoutMs: v.semiSyncTimeoutMs, perconaImage: v.perconaImage,
+        },
+        redis: {
+            replicas: v.redisReplicas, sentinels: v.sentinels, quorum: v.sentinelQuorum || Math.floor(v.sentinels / 2) + 1,
+            downAfterMs: v.sentinelDownAfterMs, failoverTimeoutMs: v.sentinelFailoverTimeoutMs, maxMemoryMb: v.redisMaxMemoryMb,
+        },
+        storage: { mode: v.sharedStorage, sharedPaths: v.sharedPaths },
+        docker: {
+            subnet: v.dockerSubnet,
+            retainDataVolumes: v.retainDataVolumes,
+            memoryMb: { balancer: v.balancerMemoryMb, web: v.webMemoryMb, nfs: v.nfsMemoryMb, db: v.dbMemoryMb, redis: v.redisMemoryMb },
+        },
+        secrets: {
+            dbPassword: v.dbPassword, dbRootPassword: v.dbRootPassword,
+            dbReplicationPassword: v.dbReplicationPassword, redisPassword: v.redisPassword,
+        },
+    };
+}
+
+/** bx-<stack>, cut to a valid prefix. */
+export function defaultPrefix(stack: string): string {
+    const cleaned = `bx-${stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`.slice(0, 24).replace(/-+$/, "");
+    return cleaned.length >= 2 ? cleaned : "bx";
+}

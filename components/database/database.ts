@@ -1,0 +1,130 @@
+/** The Database layer: a GTID master and M replicas, Percona Server 8.0 or MariaDB. */
+import * as pulumi from "@pulumi/pulumi";
+import { DbEngine } from "../config/types";
+import { ImageSpec, Placement, ServiceSpec } from "../placement/types";
+import { INIT_SQL_DIR, masterInitSql, replicaInitSql } from "./initSql";
+import { DB_CONFIG_PATH, dbServerConfig } from "./serverConfig";
+
+export interface DatabaseArgs {
+    placement: Placement;
+    /** @default "percona" */
+    engine?: DbEngine;
+    /** Number of replicas. @default 1 */
+    replicas?: number;
+    /** Application database. @default "bitrix" */
+    database?: string;
+    /** Application user. @default "bitrix" */
+    user?: string;
+    password: pulumi.Input<string>;
+    rootPassword: pulumi.Input<string>;
+    replicationPassword: pulumi.Input<string>;
+    /** Replication user. @default "replicator" */
+    replicationUser?: string;
+    /** @default 1024 */
+    redoLogMb?: number;
+    /** @default 512 */
+    bufferPoolMb?: number;
+    /** @default 1000 */
+    semiSyncTimeoutMs?: number;
+    /** Image for the percona engine. @default "percona/percona-server:8.0.36-28" */
+    perconaImage?: string;
+    /** First published port (master, then replicas); 0 publishes none. @default 0 */
+    publishedPortBase?: number;
+    /** Keep data volumes on destroy. @default true */
+    retainData?: boolean;
+    /** @default 2048 */
+    memoryMb?: number;
+}
+
+export const DB_PORT = 3306;
+
+export interface DbNode {
+    service: string;
+    host: string;
+    port: number;
+    resource: pulumi.Resource;
+}
+
+export interface DatabaseResult {
+    engine: DbEngine;
+    master: DbNode;
+    replicas: DbNode[];
+    database: string;
+    user: string;
+}
+
+export function createDatabase(name: string, parent: pulumi.ComponentResource, args: DatabaseArgs): DatabaseResult {
+    const engine = args.engine ?? "percona";
+    const replicaCount = args.replicas ?? 1;
+    const database = args.database ?? "bitrix";
+    const user = args.user ?? "bitrix";
+    const replicationUser = args.replicationUser ?? "replicator";
+    const placement = args.placement;
+    const image: ImageSpec = engine === "percona"
+        ? { pull: args.perconaImage ?? "percona/percona-server:8.0.36-28" }
+        : { role: "mariadb" };
+    const admin = engine === "percona" ? "mysqladmin" : "mariadb-admin";
+    const rootEnv = engine === "percona" ? "MYSQL_ROOT_PASSWORD" : "MARIADB_ROOT_PASSWORD";
+    const masterService = "db-master";
+    const masterHost = placement.hostOf(masterService);
+
+    const node = (index: number, initSql: pulumi.Input<string>, dependsOn: pulumi.Resource[]): DbNode => {
+        const master = index === 0;
+        const service = master ? masterService : `db-replica-${index}`;
+        const host = placement.hostOf(service);
+        const spec: ServiceSpec = {
+            resourceName: master ? `${name}-master` : `${name}-replica-${index}`,
+            service,
+            image,
+            files: [
+                {
+                    path: DB_CONFIG_PATH[engine],
+                    content: dbServerConfig({
+                        engine, role: master ? "master" : "replica", serverId: index + 1, reportHost: host, port: DB_PORT,
+                        redoLogMb: args.redoLogMb ?? 1024, bufferPoolMb: args.bufferPoolMb ?? 512,
+                        semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 1000,
+                    }),
+                },
+                { path: `${INIT_SQL_DIR}/10-bitrix-${master ? "master" : "replica"}.sql`, content: initSql },
+            ],
+            env: { [rootEnv]: args.rootPassword },
+            volumes: [{ kind: "data", name: "data", path: "/var/lib/mysql", retain: args.retainData ?? true }],
+            ports: args.publishedPortBase ? [{ internal: DB_PORT, published: args.publishedPortBase + index }] : [],
+            health: { command: `${admin} ping --protocol=tcp -h 127.0.0.1 --silent`, intervalS: 5, timeoutS: 3, retries: 5, startPeriodS: 120 },
+            memoryMb: args.memoryMb ?? 2048,
+            dependsOn,
+        };
+        return { service, host, port: DB_PORT, resource: placement.deploy(parent, spec).resource };
+    };
+
+    const masterSql = pulumi.all([args.password, args.replicationPassword]).apply(([appPassword, replicationPassword]) =>
+        masterInitSql({ engine, database, appUser: user, appPassword, replicationUser, replicationPassword }));
+    const replicaSql = pulumi.output(args.replicationPassword).apply((replicationPassword) =>
+        replicaInitSql({ engine, masterHost, masterPort: DB_PORT, replicationUser, replicationPassword }));
+
+    const master = node(0, masterSql, []);
+    const replicas = Array.from({ length: replicaCount }, (_, i) => node(i + 1, replicaSql, [master.resource]));
+    return { engine, master, replicas, database, user };
+}
+
+export class Database extends pulumi.ComponentResource {
+    readonly engine: DbEngine;
+    readonly master: DbNode;
+    readonly replicas: DbNode[];
+    readonly database: string;
+    readonly user: string;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bitrix:cluster:Database", name, {}, opts);
+        const r = createDatabase(name, this, args);
+        this.engine = r.engine;
+        this.master = r.master;
+        this.replicas = r.replicas;
+        this.database = r.database;
+        this.user = r.user;
+        this.registerOutputs({
+            master: `${r.master.host}:${r.master.port}`,
+            replicas: r.replicas.map((n) => `${n.host}:${n.port}`),
+        });
+    }
+}

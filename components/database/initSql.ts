@@ -1,0 +1,86 @@
+/**
+ * First-start SQL of the database nodes: the master creates the application database, its user and a
+ * replication user with nothing but the replication grant; a replica discards any GTIDs of its own
+ * initialisation (they would be errant transactions) and attaches to the master by GTID.
+ */
+import { DbEngine } from "../config/types";
+
+export interface MasterSqlInput {
+    engine: DbEngine;
+    database: string;
+    appUser: string;
+    appPassword: string;
+    replicationUser: string;
+    replicationPassword: string;
+}
+
+export interface ReplicaSqlInput {
+    engine: DbEngine;
+    masterHost: string;
+    masterPort: number;
+    replicationUser: string;
+    replicationPassword: string;
+}
+
+/** Where both engines' entrypoints pick up first-start SQL. */
+export const INIT_SQL_DIR = "/docker-entrypoint-initdb.d";
+
+/** A MySQL/MariaDB single-quoted string literal. */
+export function sqlString(value: string): string {
+    return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''").replace(/\0/g, "\\0")}'`;
+}
+
+/** A backquoted identifier (names are validated identifiers; quoting keeps reserved words safe). */
+export function sqlIdent(value: string): string {
+    return `\`${value.replace(/`/g, "``")}\``;
+}
+
+export function masterInitSql(input: MasterSqlInput): string {
+    const db = sqlIdent(input.database);
+    return [
+        "-- Master first start: application database and users. Written to the binlog, so replicas get them by GTID.",
+        `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
+        `CREATE USER IF NOT EXISTS ${sqlString(input.appUser)}@'%' IDENTIFIED BY ${sqlString(input.appPassword)};`,
+        `GRANT ALL PRIVILEGES ON ${db}.* TO ${sqlString(input.appUser)}@'%';`,
+        `CREATE USER IF NOT EXISTS ${sqlString(input.replicationUser)}@'%' IDENTIFIED BY ${sqlString(input.replicationPassword)};`,
+        `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(input.replicationUser)}@'%';`,
+        "FLUSH PRIVILEGES;",
+        "",
+    ].join("\n");
+}
+
+export function replicaInitSql(input: ReplicaSqlInput): string {
+    const host = sqlString(input.masterHost);
+    const user = sqlString(input.replicationUser);
+    const password = sqlString(input.replicationPassword);
+    if (input.engine === "percona") {
+        return [
+            "-- Replica first start: drop GTIDs written by the image's initialisation, then follow the master.",
+            "RESET MASTER;",
+            "CHANGE REPLICATION SOURCE TO",
+            `  SOURCE_HOST = ${host}, SOURCE_PORT = ${input.masterPort},`,
+            `  SOURCE_USER = ${user}, SOURCE_PASSWORD = ${password},`,
+            "  SOURCE_AUTO_POSITION = 1,",
+            "  -- caching_sha2_password without TLS needs the source's RSA key (else MY-002061).",
+            "  GET_SOURCE_PUBLIC_KEY = 1,",
+            "  SOURCE_CONNECT_RETRY = 5, SOURCE_RETRY_COUNT = 86400;",
+            "START REPLICA;",
+            "SET PERSIST read_only = ON;",
+            "SET PERSIST super_read_only = ON;",
+            "",
+        ].join("\n");
+    }
+    return [
+        "-- Replica first start: nothing of its own in the binlog or GTID state, then follow the master by GTID.",
+        "SET SESSION sql_log_bin = 0;",
+        "RESET MASTER;",
+        "SET GLOBAL gtid_slave_pos = '';",
+        "CHANGE MASTER TO",
+        `  MASTER_HOST = ${host}, MASTER_PORT = ${input.masterPort},`,
+        `  MASTER_USER = ${user}, MASTER_PASSWORD = ${password},`,
+        "  MASTER_USE_GTID = slave_pos,",
+        "  MASTER_CONNECT_RETRY = 5;",
+        "START SLAVE;",
+        "",
+    ].join("\n");
+}

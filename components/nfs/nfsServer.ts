@@ -1,0 +1,66 @@
+/** The NfsServer layer: one userspace NFSv4 server exporting every shared path. */
+import * as pulumi from "@pulumi/pulumi";
+import { Placement } from "../placement/types";
+import { ganeshaConfig, NfsExport, nfsExports, nfsMountOptions, sharedSlug } from "./ganeshaConfig";
+
+export interface NfsServerArgs {
+    placement: Placement;
+    /** Docroot-relative paths to export. @default ["upload", "bitrix/cache"] */
+    sharedPaths?: string[];
+    /** CIDRs allowed to mount. */
+    clients: string[];
+    /** Keep the exported volumes on destroy. @default true */
+    retainData?: boolean;
+    /** Memory limit in MB; 0 = unlimited. @default 512 */
+    memoryMb?: number;
+}
+
+/** Debian's www-data, which owns every shared file. */
+export const WWW_DATA_ID = 33;
+export const GANESHA_CONFIG_PATH = "/etc/ganesha/ganesha.conf";
+
+export interface NfsServerResult {
+    /** Address clients mount from (an IP: dockerd mounts NFS with the host resolver). */
+    address: string;
+    exports: NfsExport[];
+    mountOptions: string;
+    resource: pulumi.Resource;
+}
+
+export function createNfsServer(name: string, parent: pulumi.ComponentResource, args: NfsServerArgs): NfsServerResult {
+    const exports = nfsExports(args.sharedPaths ?? ["upload", "bitrix/cache"]);
+    const retain = args.retainData ?? true;
+    const deployed = args.placement.deploy(parent, {
+        resourceName: `${name}-server`,
+        service: "nfs",
+        image: { role: "nfs" },
+        files: [{
+            path: GANESHA_CONFIG_PATH,
+            content: ganeshaConfig({ exports, clients: args.clients, anonUid: WWW_DATA_ID, anonGid: WWW_DATA_ID }),
+        }],
+        volumes: exports.map((e) => ({ kind: "shared" as const, name: sharedSlug(e.sharedPath), path: e.directory, retain })),
+        // The VFS backend opens files by handle (CAP_DAC_READ_SEARCH); SYS_ADMIN for its mount-table look-ups.
+        capabilities: ["DAC_READ_SEARCH", "SYS_ADMIN"],
+        health: { command: "bash -c '</dev/tcp/127.0.0.1/2049'", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
+        memoryMb: args.memoryMb ?? 512,
+        fixedAddress: true,
+    });
+    return { address: args.placement.fixedAddress, exports, mountOptions: nfsMountOptions(), resource: deployed.resource };
+}
+
+export class NfsServer extends pulumi.ComponentResource {
+    readonly address: string;
+    readonly exports: NfsExport[];
+    readonly mountOptions: string;
+    readonly resource: pulumi.Resource;
+
+    constructor(name: string, args: NfsServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bitrix:cluster:NfsServer", name, {}, opts);
+        const r = createNfsServer(name, this, args);
+        this.address = r.address;
+        this.exports = r.exports;
+        this.mountOptions = r.mountOptions;
+        this.resource = r.resource;
+        this.registerOutputs({ address: r.address, exports: r.exports.map((e) => e.pseudo) });
+    }
+}

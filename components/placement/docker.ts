@@ -1,0 +1,157 @@
+/**
+ * Placement on one Docker engine: a per-stack network, images built from `images/<role>`, named volumes and one
+ * container per service with the generated files uploaded before it starts.
+ */
+import * as path from "path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ipv4At, ipv4Range } from "../config/checks";
+import { DeployedService, ImageSpec, Placement, ServiceSpec, VolumeSpec } from "./types";
+
+export interface DockerPlacementArgs {
+    /** Prefix of every Docker object's name (unique per stack). */
+    prefix: string;
+    /** Subnet of the stack network. */
+    subnet: string;
+    /** Host address that published ports bind to. @default "127.0.0.1" */
+    bindAddress?: string;
+    /** Directory holding the Dockerfiles. @default "<project>/images" */
+    imagesDir?: string;
+    /** Base image the Dockerfiles build FROM. @default "debian:bookworm-slim" */
+    baseImage?: string;
+}
+
+/** Docker's embedded DNS server, present in every container on a user-defined network. */
+export const DOCKER_DNS = "127.0.0.11:53";
+
+/** Splits a subnet into the fixed-address half (low) and the range Docker hands out (high). */
+export function dockerAddressing(subnet: string): { fixedAddress: string; dynamicRange: string; gateway: string } {
+    const [, bits] = subnet.split("/");
+    const { first, last } = ipv4Range(subnet);
+    const half = (last - first + 1) / 2;
+    return {
+        gateway: ipv4At(subnet, 1),
+        fixedAddress: ipv4At(subnet, 10),
+        dynamicRange: `${ipv4At(subnet, half)}/${Number(bits) + 1}`,
+    };
+}
+
+export class DockerPlacement extends pulumi.ComponentResource implements Placement {
+    readonly kind = "docker";
+    readonly network: docker.Network;
+    readonly fixedAddress: string;
+    readonly dnsResolver = DOCKER_DNS;
+    private readonly images = new Map<string, pulumi.Output<string>>();
+    private readonly sharedVolumes = new Map<string, docker.Volume>();
+
+    constructor(private readonly name: string, private readonly args: DockerPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bitrix:placement:Docker", name, {}, opts);
+        const addressing = dockerAddressing(args.subnet);
+        this.fixedAddress = addressing.fixedAddress;
+        this.network = new docker.Network(`${name}-network`, {
+            name: `${args.prefix}-net`,
+            driver: "bridge",
+            ipamConfigs: [{ subnet: args.subnet, gateway: addressing.gateway, ipRange: addressing.dynamicRange }],
+            labels: [{ label: "bitrix-cluster.prefix", value: args.prefix }],
+        }, { parent: this });
+        this.registerOutputs({ network: this.network.name });
+    }
+
+    hostOf(service: string): string {
+        return `${this.args.prefix}-${service}`;
+    }
+
+    deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService {
+        const host = this.hostOf(spec.service);
+        const opts: pulumi.CustomResourceOptions = { parent, dependsOn: spec.dependsOn };
+        const volumes = (spec.volumes ?? []).map((v) => ({
+            volumeName: this.volume(parent, spec, v).name,
+            containerPath: v.path,
+        }));
+        const container = new docker.Container(spec.resourceName, {
+            name: host,
+            hostname: host,
+            image: this.image(spec.image),
+            command: spec.command,
+            envs: Object.entries(spec.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
+            networksAdvanced: [{
+                name: this.network.name,
+                aliases: [spec.service],
+                ipv4Address: spec.fixedAddress ? this.fixedAddress : undefined,
+            }],
+            volumes,
+            ports: (spec.ports ?? []).map((p) => ({ internal: p.internal, external: p.published, ip: this.args.bindAddress ?? "127.0.0.1" })),
+            uploads: spec.files.map((f) => ({ file: f.path, content: f.content, executable: f.executable ?? false })),
+            healthcheck: spec.health && {
+                tests: ["CMD-SHELL", spec.health.command],
+                interval: `${spec.health.intervalS}s`,
+                timeout: `${spec.health.timeoutS}s`,
+                retries: spec.health.retries,
+                startPeriod: `${spec.health.startPeriodS}s`,
+            },
+            capabilities: spec.capabilities?.length ? { adds: spec.capabilities } : undefined,
+            memory: spec.memoryMb ? spec.memoryMb : undefined,
+            restart: "unless-stopped",
+            mustRun: true,
+            wait: spec.health !== undefined,
+            waitTimeout: 180,
+            labels: [
+                { label: "bitrix-cluster.prefix", value: this.args.prefix },
+                { label: "bitrix-cluster.service", value: spec.service },
+            ],
+        }, opts);
+        return { host, resource: container };
+    }
+
+    /** The image of a role, built once per stack; a pulled image for `{ pull }`. */
+    private image(spec: ImageSpec): pulumi.Output<string> {
+        const key = "pull" in spec ? `pull:${spec.pull}` : spec.role;
+        let image = this.images.get(key);
+        if (!image) {
+            if ("pull" in spec) {
+                image = new docker.RemoteImage(`${this.name}-image-${spec.pull.replace(/[^a-z0-9]+/g, "-")}`, {
+                    name: spec.pull, keepLocally: true,
+                }, { parent: this }).imageId;
+            } else {
+                const context = path.join(this.args.imagesDir ?? path.join(__dirname, "..", "..", "images"), spec.role);
+                image = new docker.Image(`${this.name}-image-${spec.role}`, {
+                    imageName: `${this.args.prefix}-${spec.role}:latest`,
+                    build: { context, args: { BASE_IMAGE: this.args.baseImage ?? "debian:bookworm-slim" } },
+                    skipPush: true,
+                }, { parent: this }).repoDigest;
+            }
+            this.images.set(key, image);
+        }
+        return image;
+    }
+
+    private volume(parent: pulumi.ComponentResource, spec: ServiceSpec, v: VolumeSpec): docker.Volume {
+        const labels = [{ label: "bitrix-cluster.prefix", value: this.args.prefix }];
+        switch (v.kind) {
+            case "data":
+                return new docker.Volume(`${spec.resourceName}-${v.name}`, {
+                    name: `${this.hostOf(spec.service)}-${v.name}`, labels,
+                }, { parent, retainOnDelete: v.retain });
+            case "shared": {
+                // One volume per shared tree for the whole stack: the NFS server exports it, and in
+                // docker-volume mode the web nodes mount it directly.
+                let volume = this.sharedVolumes.get(v.name);
+                if (!volume) {
+                    volume = new docker.Volume(`${this.name}-shared-${v.name}`, {
+                        name: `${this.args.prefix}-shared-${v.name}`, labels,
+                    }, { parent: this, retainOnDelete: v.retain });
+                    this.sharedVolumes.set(v.name, volume);
+                }
+                return volume;
+            }
+            case "nfs":
+                // dockerd mounts NFS with the host's resolver, so the server is an IP address.
+                return new docker.Volume(`${spec.resourceName}-${v.name}`, {
+                    name: `${this.hostOf(spec.service)}-${v.name}`,
+                    driver: "local",
+                    driverOpts: { type: "nfs", o: `addr=${v.server},${v.options}`, device: `:${v.exportPath}` },
+                    labels,
+                }, { parent });
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/**
+ * The seam that decides where a layer runs. Every layer component describes its services with `ServiceSpec`
+ * (image, generated files, volumes, ports, health check) and hands them to a `Placement`; only the placement
+ * knows whether that becomes a Docker container or, later, packages and systemd units on a host over SSH.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** A generated file written into the service before it starts. */
+export interface FileSpec {
+    /** Absolute path inside the service. */
+    path: string;
+    /** File text; secret when it holds a password. */
+    content: pulumi.Input<string>;
+    /** Make the file executable. @default false */
+    executable?: boolean;
+}
+
+/** Where the service's software comes from. */
+export type ImageSpec =
+    /** One of the project's Dockerfiles under `images/<role>`, built on Debian. */
+    | { role: "balancer" | "web" | "nfs" | "mariadb" | "redis" }
+    /** A published image, pulled (the Percona path). */
+    | { pull: string };
+
+export type VolumeSpec =
+    /** Data that belongs to this one service (database files, Redis AOF). */
+    | { kind: "data"; name: string; path: string; retain: boolean }
+    /** A tree every web node shares: exported by the NFS server, mounted by the web nodes. */
+    | { kind: "shared"; name: string; path: string; retain: boolean }
+    /** A shared tree mounted from the NFS server. */
+    | { kind: "nfs"; name: string; path: string; server: string; exportPath: string; options: string };
+
+export interface PortSpec {
+    /** Port inside the service. */
+    internal: number;
+    /** Port published on the host's bind address. */
+    published: number;
+}
+
+export interface HealthSpec {
+    /** Shell command; exit 0 = healthy. */
+    command: string;
+    intervalS: number;
+    timeoutS: number;
+    retries: number;
+    startPeriodS: number;
+}
+
+export interface ServiceSpec {
+    /** Pulumi name of the service's resource; derives from the owning component's name. */
+    resourceName: string;
+    /** Service name inside the stack ("web-1", "db-master"); the placement turns it into a host name. */
+    service: string;
+    image: ImageSpec;
+    files: FileSpec[];
+    /** Process to run; the image's default when unset. */
+    command?: string[];
+    env?: Record<string, pulumi.Input<string>>;
+    volumes?: VolumeSpec[];
+    ports?: PortSpec[];
+    health?: HealthSpec;
+    /** Linux capabilities the service needs beyond the default set. */
+    capabilities?: string[];
+    /** Memory limit in MB; 0 = unlimited. */
+    memoryMb?: number;
+    /** Give the service the placement's fixed address (the NFS server: Docker mounts NFS by IP). */
+    fixedAddress?: boolean;
+    /** Resources that must exist first. */
+    dependsOn?: pulumi.Resource[];
+}
+
+export interface DeployedService {
+    /** Host name other services use to reach it. */
+    host: string;
+    /** The resource that runs it (container, or the last command on a host). */
+    resource: pulumi.Resource;
+}
+
+export interface Placement {
+    readonly kind: string;
+    /** Host name a service will have, known before it is deployed (generated config refers to it). */
+    hostOf(service: string): string;
+    /** The fixed address given to services with `fixedAddress`. */
+    readonly fixedAddress: string;
+    /** Resolver the generated HAProxy configs use for host names; undefined = resolve once at start. */
+    readonly dnsResolver?: string;
+    /** Runs one service under `parent`. */
+    deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService;
+}

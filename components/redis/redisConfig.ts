@@ -1,0 +1,118 @@
+/**
+ * redis.conf and sentinel.conf. Persistence is on (AOF every second plus RDB snapshots) so sessions survive a
+ * restart; replicas follow the master with the same password; sentinels announce host names, which works with
+ * container names and with real host names alike.
+ */
+
+export interface RedisNodeInput {
+    /** This node's host name, announced to Sentinel and replicas. */
+    host: string;
+    port: number;
+    password: string;
+    /** Master to replicate from; undefined for the master. */
+    replicaOf?: { host: string; port: number };
+    maxMemoryMb: number;
+    dataDir: string;
+}
+
+export function redisConfig(input: RedisNodeInput): string {
+    const lines = [
+        `port ${input.port}`,
+        "bind * -::*",
+        "protected-mode no",
+        `dir ${input.dataDir}`,
+        "daemonize no",
+        'logfile ""',
+        "loglevel notice",
+        `requirepass ${quote(input.password)}`,
+        `masterauth ${quote(input.password)}`,
+        `replica-announce-ip ${input.host}`,
+        `replica-announce-port ${input.port}`,
+        "# Sessions must survive a restart: AOF fsynced every second, plus RDB snapshots.",
+        "appendonly yes",
+        "appendfsync everysec",
+        "save 900 1 300 10 60 10000",
+        `maxmemory ${input.maxMemoryMb}mb`,
+        "# Only keys with a TTL (cache, sessions) are evicted; never fail writes silently.",
+        "maxmemory-policy volatile-lru",
+        "replica-read-only yes",
+        "replica-serve-stale-data yes",
+        "repl-diskless-sync yes",
+        "min-replicas-to-write 0",
+        "tcp-keepalive 60",
+        "timeout 0",
+        "rename-command FLUSHALL \"\"",
+        "rename-command DEBUG \"\"",
+    ];
+    if (input.replicaOf) lines.push(`replicaof ${input.replicaOf.host} ${input.replicaOf.port}`);
+    return lines.join("\n") + "\n";
+}
+
+export interface SentinelInput {
+    /** This sentinel's host name. */
+    host: string;
+    port: number;
+    masterName: string;
+    master: { host: string; port: number };
+    quorum: number;
+    password: string;
+    downAfterMs: number;
+    failoverTimeoutMs: number;
+    dataDir: string;
+}
+
+/** The first config of a sentinel; Sentinel rewrites it, so it is copied to a writable place at start. */
+export function sentinelConfig(input: SentinelInput): string {
+    const m = input.masterName;
+    return [
+        `port ${input.port}`,
+        "bind * -::*",
+        "protected-mode no",
+        `dir ${input.dataDir}`,
+        "daemonize no",
+        'logfile ""',
+        "sentinel resolve-hostnames yes",
+        "sentinel announce-hostnames yes",
+        `sentinel announce-ip ${input.host}`,
+        `sentinel announce-port ${input.port}`,
+        `requirepass ${quote(input.password)}`,
+        `sentinel sentinel-pass ${quote(input.password)}`,
+        `sentinel monitor ${m} ${input.master.host} ${input.master.port} ${input.quorum}`,
+        `sentinel auth-pass ${m} ${quote(input.password)}`,
+        `sentinel down-after-milliseconds ${m} ${input.downAfterMs}`,
+        `sentinel failover-timeout ${m} ${input.failoverTimeoutMs}`,
+        `sentinel parallel-syncs ${m} 1`,
+        "",
+    ].join("\n");
+}
+
+/** Redis config strings are double-quoted with backslash escapes. */
+function quote(value: string): string {
+    return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+export interface RedisStartEnvInput {
+    /** This node's host name. */
+    self: string;
+    port: number;
+    masterName: string;
+    /** Sentinels as host:port, asked at start which node is the master now. */
+    sentinels: string[];
+    password: string;
+}
+
+/**
+ * Shell variables for the image's start script. Before a Redis node starts it asks the sentinels for the
+ * current master: a restarted old master then comes back as a replica instead of a second master.
+ */
+export function redisStartEnv(input: RedisStartEnvInput): string {
+    const q = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
+    return [
+        `REDIS_SELF=${q(input.self)}`,
+        `REDIS_PORT=${input.port}`,
+        `REDIS_MASTER_NAME=${q(input.masterName)}`,
+        `REDIS_SENTINELS=${q(input.sentinels.join(" "))}`,
+        `REDIS_PASSWORD=${q(input.password)}`,
+        "",
+    ].join("\n");
+}

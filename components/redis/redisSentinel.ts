@@ -1,0 +1,131 @@
+/** The RedisSentinel layer: a Redis master, its replicas and an odd number of sentinels. */
+import * as pulumi from "@pulumi/pulumi";
+import { Placement } from "../placement/types";
+import { redisConfig, redisStartEnv, sentinelConfig } from "./redisConfig";
+
+export interface RedisSentinelArgs {
+    placement: Placement;
+    password: pulumi.Input<string>;
+    /** Replicas beside the master. @default 2 */
+    replicas?: number;
+    /** Sentinels (odd). @default 3 */
+    sentinels?: number;
+    /** @default majority of the sentinels */
+    quorum?: number;
+    /** @default 5000 */
+    downAfterMs?: number;
+    /** @default 60000 */
+    failoverTimeoutMs?: number;
+    /** @default 256 */
+    maxMemoryMb?: number;
+    /** First published Sentinel port; 0 publishes none. @default 0 */
+    publishedSentinelPortBase?: number;
+    /** Keep data volumes on destroy. @default true */
+    retainData?: boolean;
+    /** @default 512 */
+    memoryMb?: number;
+}
+
+export const REDIS_PORT = 6379;
+export const SENTINEL_PORT = 26379;
+export const MASTER_NAME = "bitrix";
+export const REDIS_CONFIG_DIR = "/etc/redis/bitrix";
+
+export interface RedisEndpoint {
+    service: string;
+    host: string;
+    port: number;
+}
+
+export interface RedisSentinelResult {
+    masterName: string;
+    /** Redis nodes, the initial master first. */
+    nodes: RedisEndpoint[];
+    sentinels: RedisEndpoint[];
+    quorum: number;
+    resources: pulumi.Resource[];
+}
+
+export function createRedisSentinel(name: string, parent: pulumi.ComponentResource, args: RedisSentinelArgs): RedisSentinelResult {
+    const placement = args.placement;
+    const nodeCount = 1 + (args.replicas ?? 2);
+    const sentinelCount = args.sentinels ?? 3;
+    const quorum = args.quorum ?? Math.floor(sentinelCount / 2) + 1;
+    const retain = args.retainData ?? true;
+    const endpoint = (service: string, port: number): RedisEndpoint => ({ service, host: placement.hostOf(service), port });
+    const nodes = Array.from({ length: nodeCount }, (_, i) => endpoint(`redis-${i + 1}`, REDIS_PORT));
+    const sentinels = Array.from({ length: sentinelCount }, (_, i) => endpoint(`sentinel-${i + 1}`, SENTINEL_PORT));
+    const master = nodes[0];
+    const password = pulumi.output(args.password);
+    const env = (self: RedisEndpoint) => password.apply((pw) => redisStartEnv({
+        self: self.host, port: self.port, masterName: MASTER_NAME, sentinels: sentinels.map((s) => `${s.host}:${s.port}`), password: pw,
+    }));
+    const health = (port: number) => ({
+        command: `. ${REDIS_CONFIG_DIR}/start.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${port} ping | grep -q PONG`,
+        intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10,
+    });
+    const resources: pulumi.Resource[] = [];
+
+    for (const [i, node] of nodes.entries()) {
+        const conf = password.apply((pw) => redisConfig({
+            host: node.host, port: node.port, password: pw, maxMemoryMb: args.maxMemoryMb ?? 256, dataDir: "/var/lib/redis",
+            replicaOf: i === 0 ? undefined : { host: master.host, port: master.port },
+        }));
+        resources.push(placement.deploy(parent, {
+            resourceName: `${name}-${node.service}`,
+            service: node.service,
+            image: { role: "redis" },
+            command: ["redis"],
+            files: [{ path: `${REDIS_CONFIG_DIR}/redis.conf`, content: conf }, { path: `${REDIS_CONFIG_DIR}/start.env`, content: env(node) }],
+            volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain }],
+            health: health(REDIS_PORT),
+            memoryMb: args.memoryMb ?? 512,
+            dependsOn: i === 0 ? [] : [resources[0]],
+        }).resource);
+    }
+    const nodeResources = [...resources];
+    for (const [i, sentinel] of sentinels.entries()) {
+        const conf = password.apply((pw) => sentinelConfig({
+            host: sentinel.host, port: sentinel.port, masterName: MASTER_NAME, master: { host: master.host, port: master.port },
+            quorum, password: pw, downAfterMs: args.downAfterMs ?? 5000, failoverTimeoutMs: args.failoverTimeoutMs ?? 60000,
+            dataDir: "/var/lib/redis",
+        }));
+        const base = args.publishedSentinelPortBase ?? 0;
+        resources.push(placement.deploy(parent, {
+            resourceName: `${name}-${sentinel.service}`,
+            service: sentinel.service,
+            image: { role: "redis" },
+            command: ["sentinel"],
+            files: [{ path: `${REDIS_CONFIG_DIR}/sentinel.conf`, content: conf }, { path: `${REDIS_CONFIG_DIR}/start.env`, content: env(sentinel) }],
+            volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain }],
+            ports: base ? [{ internal: SENTINEL_PORT, published: base + i }] : [],
+            health: health(SENTINEL_PORT),
+            memoryMb: args.memoryMb ?? 512,
+            dependsOn: nodeResources,
+        }).resource);
+    }
+    return { masterName: MASTER_NAME, nodes, sentinels, quorum, resources };
+}
+
+export class RedisSentinel extends pulumi.ComponentResource {
+    readonly masterName: string;
+    readonly nodes: RedisEndpoint[];
+    readonly sentinels: RedisEndpoint[];
+    readonly quorum: number;
+    readonly resources: pulumi.Resource[];
+
+    constructor(name: string, args: RedisSentinelArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bitrix:cluster:RedisSentinel", name, {}, opts);
+        const r = createRedisSentinel(name, this, args);
+        this.masterName = r.masterName;
+        this.nodes = r.nodes;
+        this.sentinels = r.sentinels;
+        this.quorum = r.quorum;
+        this.resources = r.resources;
+        this.registerOutputs({
+            masterName: r.masterName,
+            nodes: r.nodes.map((n) => `${n.host}:${n.port}`),
+            sentinels: r.sentinels.map((s) => `${s.host}:${s.port}`),
+        });
+    }
+}

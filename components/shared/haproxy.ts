@@ -1,0 +1,44 @@
+/** Pieces every generated HAProxy config shares (the balancer and the web nodes' Redis proxy). */
+
+/** `global` section: logs to stdout (container-friendly), admin socket for drains and drills. */
+export function haproxyGlobal(maxconn: number): string {
+    return [
+        "global",
+        "    log stdout format raw local0 info",
+        `    maxconn ${maxconn}`,
+        "    stats socket /run/haproxy/admin.sock mode 600 level admin expose-fd listeners",
+        "    stats timeout 30s",
+        "    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets",
+        "    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+        "    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+        "",
+    ].join("\n");
+}
+
+/**
+ * A `resolvers` section so that server host names are re-resolved at run time (a replaced container gets a new
+ * address). Without a resolver the names are resolved once at start.
+ */
+export function haproxyResolvers(resolver: string | undefined): string {
+    if (!resolver) return "";
+    return [
+        "resolvers cluster",
+        `    nameserver dns1 ${resolver}`,
+        "    resolve_retries 3",
+        "    timeout resolve 1s",
+        "    timeout retry 1s",
+        "    hold valid 5s",
+        "    hold obsolete 10s",
+        "",
+    ].join("\n");
+}
+
+/** Options on every server line that tie it to the resolver (start even if a name does not resolve yet). */
+export function resolverServerOptions(resolver: string | undefined): string {
+    return resolver ? " resolvers cluster resolve-prefer ipv4 init-addr last,libc,none" : "";
+}
+
+/** Escapes a value for an HAProxy config word (spaces, quotes, backslashes). */
+export function haproxyEscape(value: string): string {
+    return value.replace(/\\/g, "\\\\").replace(/ /g, "\\ ").replace(/"/g, '\\"').replace(/#/g, "\\#");
+}

@@ -1,0 +1,86 @@
+/** nginx site of a web node: serves the docroot and hands PHP to PHP-FPM over a local socket. */
+
+export interface WebNginxInput {
+    listenPort: number;
+    docroot: string;
+    fpmSocket: string;
+    uploadMaxMb: number;
+    /** Networks whose X-Forwarded-For is trusted (the balancer's). */
+    trustedProxies: string[];
+    healthPath: string;
+    /** PHP-FPM status and ping paths: answered to the node itself only, never through the balancer. */
+    fpmStatusPath: string;
+    fpmPingPath: string;
+    /** Docroot-relative shared paths: no PHP is ever executed from them. */
+    sharedPaths: string[];
+}
+
+export function webNginxConfig(input: WebNginxInput): string {
+    const noPhp = input.sharedPaths.map((p) => [
+        `    location ^~ /${p}/ {`,
+        "        # Shared, user-writable tree: serve files, never execute them.",
+        "        location ~* \\.(php|phtml|phar)$ { return 403; }",
+        "    }",
+    ].join("\n"));
+    return [
+        "# HTTPS=on for PHP when the balancer terminated TLS (Bitrix reads $_SERVER['HTTPS']).",
+        "map $http_x_forwarded_proto $forwarded_https {",
+        "    https on;",
+        "    default \"\";",
+        "}",
+        "",
+        "server {",
+        `    listen ${input.listenPort} default_server;`,
+        "    server_name _;",
+        `    root ${input.docroot};`,
+        "    index index.php index.html;",
+        `    client_max_body_size ${input.uploadMaxMb}m;`,
+        "    server_tokens off;",
+        "",
+        "    # Client address from the balancer.",
+        ...input.trustedProxies.map((p) => `    set_real_ip_from ${p};`),
+        "    real_ip_header X-Forwarded-For;",
+        "    real_ip_recursive on;",
+        "",
+        "    # Secrets and internals are never served.",
+        "    location ~ /\\.(?!well-known) { deny all; }",
+        "    location ^~ /bitrix/.settings { deny all; }",
+        "    location ^~ /bitrix/php_interface/ { deny all; }",
+        "    location ^~ /bitrix/backup/ { deny all; }",
+        "",
+        ...noPhp,
+        "",
+        `    location ~ ^(${input.fpmStatusPath}|${input.fpmPingPath})$ {`,
+        "        allow 127.0.0.1;",
+        "        deny all;",
+        "        access_log off;",
+        "        include fastcgi_params;",
+        "        fastcgi_param SCRIPT_NAME $uri;",
+        `        fastcgi_pass unix:${input.fpmSocket};`,
+        "    }",
+        "",
+        `    location = ${input.healthPath} {`,
+        "        access_log off;",
+        "        include fastcgi_params;",
+        "        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
+        `        fastcgi_pass unix:${input.fpmSocket};`,
+        "        fastcgi_read_timeout 2s;",
+        "    }",
+        "",
+        "    location ~ \\.php$ {",
+        "        try_files $uri =404;",
+        "        include fastcgi_params;",
+        "        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
+        "        fastcgi_param HTTPS $forwarded_https if_not_empty;",
+        `        fastcgi_pass unix:${input.fpmSocket};`,
+        "        fastcgi_read_timeout 300s;",
+        "    }",
+        "",
+        "    # Bitrix front controller for friendly URLs.",
+        "    location / {",
+        "        try_files $uri $uri/ /bitrix/urlrewrite.php$is_args$args;",
+        "    }",
+        "}",
+        "",
+    ].join("\n");
+}

@@ -1,0 +1,179 @@
+/** The WebNode layer: nginx + PHP-FPM 8.2, a local Redis-master proxy and the shared-storage watchdog. */
+import * as pulumi from "@pulumi/pulumi";
+import { SharedStorageMode } from "../config/types";
+import { NfsExport, sharedSlug } from "../nfs/ganeshaConfig";
+import { Placement, VolumeSpec } from "../placement/types";
+import { redisProxyConfig } from "../redis/proxyConfig";
+import { bitrixSettings, DbEndpoint } from "./bitrixSettings";
+import { healthEndpoint } from "./healthEndpoint";
+import { webNginxConfig } from "./nginxConfig";
+import { fpmPool, phpIni } from "./phpConfig";
+import { probeApp } from "./probeApp";
+import { watchdogScript } from "./watchdog";
+
+export const DOCROOT = "/var/www/html";
+export const HEALTH_PATH = "/healthz.php";
+export const WEB_PORT = 80;
+export const FPM_SOCKET = "/run/php/php8.2-fpm.sock";
+export const SETTINGS_PATH = `${DOCROOT}/bitrix/.settings.php`;
+export const HEARTBEAT_FILE = "/run/bitrix/shared-ok";
+export const REDIS_PROXY = { address: "127.0.0.1", port: 6379 };
+
+export interface WebNodeArgs {
+    placement: Placement;
+    /** Node number, from 1. */
+    index: number;
+    db: { database: string; user: string; password: pulumi.Input<string>; master: DbEndpoint; replica: DbEndpoint };
+    redis: { nodes: Array<{ service: string; host: string; port: number }>; password: pulumi.Input<string> };
+    /** Shared trees and how they are reached. */
+    storage: { mode: SharedStorageMode; exports: NfsExport[]; nfsAddress: string; mountOptions: string; retain: boolean };
+    /** Networks whose X-Forwarded-For the node trusts (the balancer's). */
+    trustedProxies: string[];
+    /** @default 512 */
+    phpMemoryLimitMb?: number;
+    /** @default 60 */
+    phpMaxExecutionS?: number;
+    /** @default 64 */
+    uploadMaxMb?: number;
+    /** @default 16 */
+    fpmMaxChildren?: number;
+    /** @default "UTC" */
+    timezone?: string;
+    /** Cache namespace shared by all nodes. @default "bitrix" */
+    cacheSid?: string;
+    /** @default 1024 */
+    memoryMb?: number;
+    dependsOn?: pulumi.Resource[];
+}
+
+export interface WebNodeResult {
+    service: string;
+    host: string;
+    port: number;
+    resource: pulumi.Resource;
+}
+
+export interface WebSecrets {
+    db: string;
+    redis: string;
+}
+
+export interface WebFile {
+    path: string;
+    /** Which secrets the file embeds; a file without any stays a plain, diffable output. */
+    secrets: Array<keyof WebSecrets>;
+    render: (secrets: WebSecrets) => string;
+    executable?: boolean;
+}
+
+/** The generated files of one web node (pure: the component only uploads them). */
+export function webNodeFiles(args: WebNodeArgs): WebFile[] {
+    const maxExecutionS = args.phpMaxExecutionS ?? 60;
+    const uploadMaxMb = args.uploadMaxMb ?? 64;
+    const sharedDirs = args.storage.exports.map((e) => `${DOCROOT}/${e.sharedPath}`);
+    const redisAt = (password: string) => ({ host: REDIS_PROXY.address, port: REDIS_PROXY.port, password });
+    return [
+        {
+            path: "/etc/nginx/sites-enabled/bitrix.conf",
+            secrets: [],
+            render: () => webNginxConfig({
+                listenPort: WEB_PORT, docroot: DOCROOT, fpmSocket: FPM_SOCKET, uploadMaxMb, trustedProxies: args.trustedProxies,
+                healthPath: HEALTH_PATH, fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
+                sharedPaths: args.storage.exports.map((e) => e.sharedPath),
+            }),
+        },
+        {
+            path: "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
+            secrets: ["redis"],
+            render: (s) => phpIni({
+                memoryLimitMb: args.phpMemoryLimitMb ?? 512, maxExecutionS, uploadMaxMb, timezone: args.timezone ?? "UTC",
+                redis: redisAt(s.redis),
+            }),
+        },
+        {
+            path: "/etc/php/8.2/fpm/pool.d/www.conf",
+            secrets: [],
+            render: () => fpmPool({ socket: FPM_SOCKET, maxChildren: args.fpmMaxChildren ?? 16, maxExecutionS, statusPath: "/fpm-status", pingPath: "/fpm-ping" }),
+        },
+        {
+            path: "/etc/haproxy/redis-proxy.cfg",
+            secrets: ["redis"],
+            render: (s) => redisProxyConfig({
+                nodes: args.redis.nodes.map((n) => ({ name: n.service, host: n.host, port: n.port })),
+                password: s.redis, listen: REDIS_PROXY, resolver: args.placement.dnsResolver, checkIntervalMs: 1000,
+            }),
+        },
+        {
+            path: SETTINGS_PATH,
+            secrets: ["db", "redis"],
+            render: (s) => bitrixSettings({
+                database: args.db.database, user: args.db.user, password: s.db, master: args.db.master, replica: args.db.replica,
+                redis: redisAt(s.redis), cacheSid: args.cacheSid ?? "bitrix",
+            }),
+        },
+        {
+            path: `${DOCROOT}${HEALTH_PATH}`,
+            secrets: [],
+            render: () => healthEndpoint({ settingsPath: SETTINGS_PATH, heartbeatFile: HEARTBEAT_FILE, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2 }),
+        },
+        {
+            path: `${DOCROOT}/probe/index.php`,
+            secrets: [],
+            render: () => probeApp({ settingsPath: SETTINGS_PATH, uploadDir: `${DOCROOT}/upload/probe`, replicaWaitS: 5 }),
+        },
+        {
+            path: "/usr/local/bin/bitrix-shared-watchdog",
+            secrets: [],
+            render: () => watchdogScript({ directories: sharedDirs, heartbeatFile: HEARTBEAT_FILE, intervalS: 2, probeTimeoutS: 2 }),
+            executable: true,
+        },
+    ];
+}
+
+/** How each shared tree is mounted on this node. */
+export function sharedVolumes(storage: WebNodeArgs["storage"]): VolumeSpec[] {
+    return storage.exports.map((e): VolumeSpec => storage.mode === "nfs"
+        ? { kind: "nfs", name: sharedSlug(e.sharedPath), path: `${DOCROOT}/${e.sharedPath}`, server: storage.nfsAddress, exportPath: e.pseudo, options: storage.mountOptions }
+        : { kind: "shared", name: sharedSlug(e.sharedPath), path: `${DOCROOT}/${e.sharedPath}`, retain: storage.retain });
+}
+
+export function createWebNode(name: string, parent: pulumi.ComponentResource, args: WebNodeArgs): WebNodeResult {
+    const service = `web-${args.index}`;
+    const secrets = pulumi.all([args.db.password, args.redis.password]).apply(([db, redis]): WebSecrets => ({ db, redis }));
+    const deployed = args.placement.deploy(parent, {
+        resourceName: `${name}-node`,
+        service,
+        image: { role: "web" },
+        // Only the files that embed a password become secret outputs; the rest stay readable in previews.
+        files: webNodeFiles(args).map((f) => ({
+            path: f.path,
+            executable: f.executable,
+            content: f.secrets.length ? secrets.apply(f.render) : f.render({ db: "", redis: "" }),
+        })),
+        volumes: [
+            { kind: "data", name: "docroot", path: DOCROOT, retain: args.storage.retain },
+            ...sharedVolumes(args.storage),
+        ],
+        health: { command: "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
+        memoryMb: args.memoryMb ?? 1024,
+        dependsOn: args.dependsOn,
+    });
+    return { service, host: deployed.host, port: WEB_PORT, resource: deployed.resource };
+}
+
+export class WebNode extends pulumi.ComponentResource {
+    readonly service: string;
+    readonly host: string;
+    readonly port: number;
+    readonly resource: pulumi.Resource;
+
+    constructor(name: string, args: WebNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bitrix:cluster:WebNode", name, {}, opts);
+        const r = createWebNode(name, this, args);
+        this.service = r.service;
+        this.host = r.host;
+        this.port = r.port;
+        this.resource = r.resource;
+        this.registerOutputs({ service: r.service, host: r.host });
+    }
+}

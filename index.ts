@@ -1,0 +1,17 @@
+// Entry point: read and validate the stack config, build the cluster, export its endpoints.
+import { BitrixCluster } from "./components/cluster";
+import { loadClusterConfig } from "./components/config/load";
+
+const config = loadClusterConfig();
+const cluster = new BitrixCluster(config.prefix, { config });
+
+export const url = cluster.url;
+export const statusUrl = cluster.statusUrl;
+export const dbEngine = config.db.engine;
+export const dbMaster = cluster.dbMaster;
+export const dbReplicas = cluster.dbReplicas;
+export const redisNodes = cluster.redisNodes;
+export const sentinels = cluster.sentinels;
+export const sentinelMasterName = cluster.sentinelMasterName;
+export const webNodes = cluster.webNodes;
+export const nfsExports = cluster.nfsExports;

@@ -1,0 +1,119 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { balancerConfig, BalancerConfigInput, IDEMPOTENT_METHODS } from "../../../components/balancer/haproxyConfig";
+
+const base: BalancerConfigInput = {
+    upstreams: [
+        { name: "web-1", host: "bx-web-1", port: 80, weight: 1 },
+        { name: "web-2", host: "bx-web-2", port: 80, weight: 3 },
+    ],
+    algorithm: "least_conn",
+    stickyCookie: "BXSRV",
+    healthPath: "/healthz.php",
+    healthIntervalMs: 2000,
+    healthTimeoutMs: 500,
+    maxFails: 3,
+    failTimeoutS: 15,
+    adminAllowlist: ["10.0.0.0/8", "192.168.1.0/24"],
+    serverName: "portal.example.com",
+    hstsMaxAgeS: 31536000,
+    certPath: "/etc/haproxy/certs/site.pem",
+    listen: { http: 80, https: 443, status: 8404 },
+    publicHttpsPort: 8443,
+    resolver: "127.0.0.11:53",
+};
+
+const section = (cfg: string, header: string) => {
+    const start = cfg.indexOf(`\n${header}\n`);
+    assert.ok(start >= 0, `section ${header} missing`);
+    const rest = cfg.slice(start + header.length + 2);
+    const end = rest.search(/\n\S/);
+    return end < 0 ? rest : rest.slice(0, end);
+};
+
+describe("balancerConfig", () => {
+    const cfg = balancerConfig(base);
+
+    it("lists every web node once with its weight, cookie and the resolver", () => {
+        const web = section(cfg, "backend web");
+        assert.match(web, /server web-1 bx-web-1:80 weight 1 cookie web-1 resolvers cluster/);
+        assert.match(web, /server web-2 bx-web-2:80 weight 3 cookie web-2 resolvers cluster/);
+        assert.equal(web.match(/^\s+server /gm)?.length, 2);
+        assert.match(cfg, /resolvers cluster\n\s+nameserver dns1 127\.0\.0\.11:53/);
+    });
+
+    it("checks the health URL actively every interval with the nginx max_fails semantics", () => {
+        const web = section(cfg, "backend web");
+        assert.match(web, /option httpchk/);
+        assert.match(web, /http-check send meth GET uri \/healthz\.php ver HTTP\/1\.1 hdr Host portal\.example\.com/);
+        assert.match(web, /http-check expect status 200/);
+        assert.match(web, /default-server check inter 2000ms .*fall 3 rise 2/);
+        assert.match(cfg, /timeout check 500ms/);
+    });
+
+    it("uses leastconn by default, roundrobin and consistent source hashing when asked", () => {
+        assert.match(section(cfg, "backend web"), /balance leastconn/);
+        assert.match(balancerConfig({ ...base, algorithm: "round_robin" }), /balance roundrobin/);
+        const ipHash = balancerConfig({ ...base, algorithm: "ip_hash" });
+        assert.match(ipHash, /balance source\n\s+hash-type consistent/);
+    });
+
+    it("inserts the affinity cookie only when configured", () => {
+        assert.match(cfg, /cookie BXSRV insert indirect nocache httponly secure/);
+        const noCookie = balancerConfig({ ...base, stickyCookie: "" });
+        assert.doesNotMatch(noCookie, /cookie BXSRV/);
+        assert.doesNotMatch(noCookie, / cookie web-1/);
+    });
+
+    it("retries failed requests on another node, replaying only idempotent methods", () => {
+        const web = section(cfg, "backend web");
+        assert.match(web, /option redispatch 1/);
+        assert.match(web, /retry-on conn-failure empty-response response-timeout 502 503 504/);
+        assert.match(web, new RegExp(`http-request disable-l7-retry unless \\{ method ${IDEMPOTENT_METHODS.join(" ")} \\}`));
+        assert.ok(!IDEMPOTENT_METHODS.includes("POST") && !IDEMPOTENT_METHODS.includes("PATCH"));
+        assert.match(web, /http-reuse safe/);
+    });
+
+    it("terminates TLS, redirects HTTP to the published HTTPS port and sends HSTS", () => {
+        assert.match(section(cfg, "frontend https"), /bind :443 ssl crt \/etc\/haproxy\/certs\/site\.pem alpn h2,http\/1\.1/);
+        assert.match(section(cfg, "frontend http"), /redirect location https:\/\/%\[req\.hdr\(host\),field\(1,:\)\]:8443%\[url\] code 301/);
+        assert.match(balancerConfig({ ...base, publicHttpsPort: 443 }), /http-request redirect scheme https code 301/);
+        assert.match(cfg, /Strict-Transport-Security "max-age=31536000; includeSubDomains"/);
+        assert.doesNotMatch(balancerConfig({ ...base, hstsMaxAgeS: 0 }), /Strict-Transport-Security/);
+    });
+
+    it("passes the client address and host to the nodes", () => {
+        const https = section(cfg, "frontend https");
+        assert.match(https, /option forwardfor/);
+        assert.match(https, /http-request set-header X-Real-IP %\[src\]/);
+        assert.match(https, /X-Forwarded-Proto https/);
+        assert.doesNotMatch(cfg, /set-header Host/, "Host is passed through unchanged");
+    });
+
+    it("enforces the admin allowlist at the balancer, before any node", () => {
+        const https = section(cfg, "frontend https");
+        assert.match(https, /acl admin_path path_beg -i \/bitrix\/admin/);
+        assert.match(https, /acl allowlisted src 10\.0\.0\.0\/8 192\.168\.1\.0\/24/);
+        assert.match(https, /http-request deny deny_status 403 if admin_path !allowlisted/);
+        assert.ok(https.indexOf("deny deny_status 403 if admin_path") < https.indexOf("default_backend web"));
+    });
+
+    it("serves a status page with every peer's state to the allowlist only", () => {
+        const status = section(cfg, "listen status");
+        assert.match(status, /bind :8404/);
+        assert.match(status, /stats enable/);
+        assert.match(status, /stats refresh 5s/);
+        assert.match(status, /http-request deny deny_status 403 if !allowlisted !local/);
+        assert.match(status, /prometheus-exporter/);
+    });
+
+    it("omits the resolver when the placement has none", () => {
+        const noDns = balancerConfig({ ...base, resolver: undefined });
+        assert.doesNotMatch(noDns, /resolvers/);
+        assert.match(noDns, /server web-1 bx-web-1:80 weight 1 cookie web-1\n/);
+    });
+
+    it("refuses an empty upstream list", () => {
+        assert.throws(() => balancerConfig({ ...base, upstreams: [] }), /at least one upstream/);
+    });
+});

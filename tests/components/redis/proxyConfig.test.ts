@@ -1,0 +1,31 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { redisProxyConfig } from "../../../components/redis/proxyConfig";
+
+describe("redisProxyConfig", () => {
+    const cfg = redisProxyConfig({
+        nodes: [{ name: "redis-1", host: "bx-redis-1", port: 6379 }, { name: "redis-2", host: "bx-redis-2", port: 6379 }],
+        password: "a b#c", listen: { address: "127.0.0.1", port: 6379 }, resolver: "127.0.0.11:53", checkIntervalMs: 1000,
+    });
+
+    it("listens on the node-local address PHP uses", () => {
+        assert.match(cfg, /bind 127\.0\.0\.1:6379/);
+        assert.match(cfg, /mode tcp/);
+    });
+
+    it("routes only to the node that reports role:master, authenticating with an escaped password", () => {
+        assert.match(cfg, /tcp-check send AUTH\\ a\\ b\\#c\\r\\n/);
+        assert.match(cfg, /tcp-check send INFO\\ replication\\r\\n\n\s+tcp-check expect string role:master/);
+        assert.match(cfg, /balance first/);
+        assert.match(cfg, /on-marked-down shutdown-sessions/);
+    });
+
+    it("lists every Redis node", () => {
+        assert.match(cfg, /server redis-1 bx-redis-1:6379 resolvers cluster/);
+        assert.match(cfg, /server redis-2 bx-redis-2:6379 resolvers cluster/);
+    });
+
+    it("refuses an empty node list", () => {
+        assert.throws(() => redisProxyConfig({ nodes: [], password: "x", listen: { address: "127.0.0.1", port: 6379 }, checkIntervalMs: 1000 }));
+    });
+});

@@ -1,0 +1,40 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { webNginxConfig } from "../../../components/web/nginxConfig";
+
+describe("webNginxConfig", () => {
+    const cfg = webNginxConfig({
+        listenPort: 80, docroot: "/var/www/html", fpmSocket: "/run/php/php8.2-fpm.sock", uploadMaxMb: 64,
+        trustedProxies: ["172.28.0.0/24"], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
+        sharedPaths: ["upload", "bitrix/cache"],
+    });
+
+    it("serves the docroot and passes PHP to the FPM socket", () => {
+        assert.match(cfg, /listen 80 default_server;/);
+        assert.match(cfg, /root \/var\/www\/html;/);
+        assert.match(cfg, /fastcgi_pass unix:\/run\/php\/php8\.2-fpm\.sock;/);
+        assert.match(cfg, /client_max_body_size 64m;/);
+        assert.match(cfg, /try_files \$uri \$uri\/ \/bitrix\/urlrewrite\.php\$is_args\$args;/);
+    });
+
+    it("trusts X-Forwarded-For from the balancer network only", () => {
+        assert.match(cfg, /set_real_ip_from 172\.28\.0\.0\/24;/);
+        assert.equal(cfg.match(/set_real_ip_from/g)?.length, 1);
+        assert.match(cfg, /real_ip_header X-Forwarded-For;/);
+    });
+
+    it("never executes PHP from a shared, user-writable tree", () => {
+        assert.match(cfg, /location \^~ \/upload\/ \{\n.*\n\s+location ~\* \\\.\(php\|phtml\|phar\)\$ \{ return 403; \}/);
+        assert.match(cfg, /location \^~ \/bitrix\/cache\/ \{/);
+    });
+
+    it("hides .settings.php and answers the FPM status only to the node itself", () => {
+        assert.match(cfg, /location \^~ \/bitrix\/\.settings \{ deny all; \}/);
+        assert.match(cfg, /location ~ \^\(\/fpm-status\|\/fpm-ping\)\$ \{\n\s+allow 127\.0\.0\.1;\n\s+deny all;/);
+    });
+
+    it("tells PHP the request came over HTTPS when the balancer says so", () => {
+        assert.match(cfg, /map \$http_x_forwarded_proto \$forwarded_https \{\n\s+https on;/);
+        assert.match(cfg, /fastcgi_param HTTPS \$forwarded_https if_not_empty;/);
+    });
+});

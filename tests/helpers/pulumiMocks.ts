@@ -1,0 +1,52 @@
+/**
+ * Pulumi mocks for resource-graph tests: every registered resource is recorded with its type, name and inputs,
+ * and given outputs shaped like the real providers' (image digests, ids, random results).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+export const recorded: RecordedResource[] = [];
+
+/** Installs the mocks; call before importing any module that creates resources. */
+export function installMocks(config: Record<string, string> = {}, stack = "test"): void {
+    const namespaced: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) namespaced[k.includes(":") ? k : `bitrix-cluster:${k}`] = v;
+    pulumi.runtime.setAllConfig(namespaced);
+    pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const state: Record<string, any> = { ...args.inputs };
+            if (args.type === "random:index/randomPassword:RandomPassword") state.result = `mock-${args.name}`;
+            if (args.type === "docker:index/image:Image") state.repoDigest = `sha256:${args.name}`;
+            if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.name}`;
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "bitrix-cluster", stack, false);
+}
+
+/** The value of an Output (for assertions). */
+export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+}
+
+/** Whether an Output is marked secret. */
+export function secretOf(output: pulumi.Input<unknown>): Promise<boolean> {
+    return pulumi.isSecret(pulumi.output(output));
+}
+
+/** Resolves after the mock engine has seen every resource registered so far. */
+export function settle(ms = 50): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function ofType(type: string): RecordedResource[] {
+    return recorded.filter((r) => r.type === type);
+}
