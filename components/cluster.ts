@@ -39,7 +39,8 @@ export class BitrixCluster extends pulumi.ComponentResource {
             prefix: c.prefix, subnet: c.docker.subnet, bindAddress: c.ports.bindAddress,
         }, child);
         const password = (key: string, given: pulumi.Output<string> | undefined) =>
-            given ?? new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, child).result;
+            // Secret by the provider already; marked here too so no path can leak it into plain outputs.
+            given ?? pulumi.secret(new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, child).result);
         const dbPassword = password("db-password", c.secrets.dbPassword);
         const retain = c.docker.retainDataVolumes;
 

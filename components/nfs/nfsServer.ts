@@ -28,7 +28,7 @@ export interface NfsServerResult {
 }
 
 export function createNfsServer(name: string, parent: pulumi.ComponentResource, args: NfsServerArgs): NfsServerResult {
-    const exports = nfsExports(args.sharedPaths ?? ["upload", "bitrix/cache"]);
+    const exportList = nfsExports(args.sharedPaths ?? ["upload", "bitrix/cache"]);
     const retain = args.retainData ?? true;
     const deployed = args.placement.deploy(parent, {
         resourceName: `${name}-server`,
@@ -36,16 +36,16 @@ export function createNfsServer(name: string, parent: pulumi.ComponentResource, 
         image: { role: "nfs" },
         files: [{
             path: GANESHA_CONFIG_PATH,
-            content: ganeshaConfig({ exports, clients: args.clients, anonUid: WWW_DATA_ID, anonGid: WWW_DATA_ID }),
+            content: ganeshaConfig({ exports: exportList, clients: args.clients, anonUid: WWW_DATA_ID, anonGid: WWW_DATA_ID }),
         }],
-        volumes: exports.map((e) => ({ kind: "shared" as const, name: sharedSlug(e.sharedPath), path: e.directory, retain })),
+        volumes: exportList.map((e) => ({ kind: "shared" as const, name: sharedSlug(e.sharedPath), path: e.directory, retain })),
         // The VFS backend opens files by handle (CAP_DAC_READ_SEARCH); SYS_ADMIN for its mount-table look-ups.
         capabilities: ["DAC_READ_SEARCH", "SYS_ADMIN"],
         health: { command: "bash -c '</dev/tcp/127.0.0.1/2049'", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
         memoryMb: args.memoryMb ?? 512,
         fixedAddress: true,
     });
-    return { address: args.placement.fixedAddress, exports, mountOptions: nfsMountOptions(), resource: deployed.resource };
+    return { address: args.placement.fixedAddress, exports: exportList, mountOptions: nfsMountOptions(), resource: deployed.resource };
 }
 
 export class NfsServer extends pulumi.ComponentResource {

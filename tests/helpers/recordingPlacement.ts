@@ -1,0 +1,33 @@
+/** A Placement that records the ServiceSpecs components hand to the seam, for tests of the components alone. */
+import * as pulumi from "@pulumi/pulumi";
+import { DeployedService, Placement, ServiceSpec } from "../../components/placement/types";
+
+export class RecordingPlacement implements Placement {
+    readonly kind = "recording";
+    readonly fixedAddress = "10.9.0.10";
+    readonly dnsResolver = "127.0.0.11:53";
+    readonly specs: Array<ServiceSpec & { parent: pulumi.ComponentResource }> = [];
+
+    hostOf(service: string): string {
+        return `t-${service}`;
+    }
+
+    deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService {
+        this.specs.push({ ...spec, parent });
+        // A plain component stands in for the container, so dependsOn wiring stays real.
+        const resource = new pulumi.ComponentResource("test:placement:Service", spec.resourceName, {}, { parent });
+        return { host: this.hostOf(spec.service), resource };
+    }
+
+    spec(service: string): ServiceSpec {
+        const found = this.specs.find((s) => s.service === service);
+        if (!found) throw new Error(`no service ${service}; have ${this.specs.map((s) => s.service).join(", ")}`);
+        return found;
+    }
+
+    file(service: string, path: string): pulumi.Input<string> {
+        const f = this.spec(service).files.find((x) => x.path === path);
+        if (!f) throw new Error(`${service} has no file ${path}`);
+        return f.content;
+    }
+}
