@@ -1,0 +1,133 @@
+import { installMocks, ofType, settle } from "../../helpers/pulumiMocks";
+installMocks();
+
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { BitrixCluster } from "../../../components/cluster";
+import { validateClusterConfig } from "../../../components/config/validate";
+import { dockerAddressing } from "../../../components/placement/docker";
+
+const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
+const containers = () => ofType("docker:index/container:Container");
+const container = (name: string) => {
+    const c = containers().find((r) => r.inputs.name === name);
+    assert.ok(c, `no container ${name}; have ${containers().map((r) => r.inputs.name).join(", ")}`);
+    return c.inputs;
+};
+
+describe("dockerAddressing", () => {
+    it("keeps the fixed address in the low half and hands out the high half", () => {
+        assert.deepEqual(dockerAddressing("172.28.10.0/24"), { gateway: "172.28.10.1", fixedAddress: "172.28.10.10", dynamicRange: "172.28.10.128/25" });
+        assert.deepEqual(dockerAddressing("10.5.0.0/16"), { gateway: "10.5.0.1", fixedAddress: "10.5.0.10", dynamicRange: "10.5.128.0/17" });
+    });
+});
+
+describe("DockerPlacement", () => {
+    new BitrixCluster("prod", { config: config({ namePrefix: "bx-prod", webNodes: 3, dbEngine: "mariadb", dbPortBase: 13306, sentinelPortBase: 26379 }) });
+    new BitrixCluster("staging", { config: config({ namePrefix: "bx-stg", dockerSubnet: "172.29.0.0/24", httpPort: 9080, httpsPort: 9443, statusPort: 9404, sharedStorage: "docker-volume" }) });
+
+    it("creates one container per service, named with the stack prefix", async () => {
+        await settle(200);
+        const prodNames = containers().map((c) => c.inputs.name).filter((n: string) => n.startsWith("bx-prod-")).sort();
+        assert.deepEqual(prodNames, [
+            "bx-prod-balancer", "bx-prod-db-master", "bx-prod-db-replica-1", "bx-prod-nfs", "bx-prod-redis-1", "bx-prod-redis-2",
+            "bx-prod-redis-3", "bx-prod-sentinel-1", "bx-prod-sentinel-2", "bx-prod-sentinel-3", "bx-prod-web-1", "bx-prod-web-2", "bx-prod-web-3",
+        ]);
+    });
+
+    it("never gives two stacks the same Docker or Pulumi name", () => {
+        for (const type of ["docker:index/container:Container", "docker:index/volume:Volume", "docker:index/network:Network", "docker:index/image:Image"]) {
+            const names = ofType(type).map((r) => r.inputs.name ?? r.inputs.imageName);
+            assert.equal(new Set(names).size, names.length, `${type}: ${names.join(", ")}`);
+            const urnNames = ofType(type).map((r) => r.name);
+            assert.equal(new Set(urnNames).size, urnNames.length);
+        }
+    });
+
+    it("puts every container on the stack network under its service alias, the NFS server at the fixed address", () => {
+        const nets = ofType("docker:index/network:Network").map((n) => n.inputs);
+        const prodNet = nets.find((n) => n.name === "bx-prod-net")!;
+        assert.deepEqual(prodNet.ipamConfigs, [{ subnet: "172.28.0.0/24", gateway: "172.28.0.1", ipRange: "172.28.0.128/25" }]);
+        const web = container("bx-prod-web-2");
+        assert.equal(web.networksAdvanced[0].name, "bx-prod-net");
+        assert.deepEqual(web.networksAdvanced[0].aliases, ["web-2"]);
+        assert.equal(container("bx-prod-nfs").networksAdvanced[0].ipv4Address, "172.28.0.10");
+    });
+
+    it("uploads the generated files, waits for health and restarts unless stopped", () => {
+        const web = container("bx-prod-web-1");
+        const uploads = web.uploads.value ?? web.uploads;
+        const paths = uploads.map((u: any) => u.file).sort();
+        assert.deepEqual(paths, [
+            "/etc/haproxy/redis-proxy.cfg", "/etc/nginx/sites-enabled/bitrix.conf", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
+            "/etc/php/8.2/fpm/pool.d/www.conf", "/usr/local/bin/bitrix-shared-watchdog", "/var/www/html/bitrix/.settings.php",
+            "/var/www/html/healthz.php", "/var/www/html/probe/index.php",
+        ]);
+        assert.equal(uploads.find((u: any) => u.file === "/usr/local/bin/bitrix-shared-watchdog").executable, true);
+        assert.deepEqual(web.healthcheck, { tests: ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping"], interval: "5s", timeout: "2s", retries: 3, startPeriod: "10s" });
+        assert.equal(web.restart, "unless-stopped");
+        assert.equal(web.wait, true);
+        assert.equal(web.memory, 1024);
+        assert.equal(web.image, "sha256:prod-docker-image-web");
+    });
+
+    it("publishes only the balancer, the databases and the sentinels, on the bind address", () => {
+        assert.deepEqual(container("bx-prod-balancer").ports, [
+            { internal: 80, external: 8080, ip: "127.0.0.1" }, { internal: 443, external: 8443, ip: "127.0.0.1" },
+            { internal: 8404, external: 8404, ip: "127.0.0.1" },
+        ]);
+        assert.deepEqual(container("bx-prod-db-replica-1").ports, [{ internal: 3306, external: 13307, ip: "127.0.0.1" }]);
+        assert.deepEqual(container("bx-prod-sentinel-3").ports, [{ internal: 26379, external: 26381, ip: "127.0.0.1" }]);
+        for (const name of ["bx-prod-web-1", "bx-prod-nfs", "bx-prod-redis-1"]) assert.deepEqual(container(name).ports ?? [], []);
+    });
+
+    it("mounts NFS volumes by the server's address, or the export's own volumes in docker-volume mode", () => {
+        const volumes = ofType("docker:index/volume:Volume").map((v) => v.inputs);
+        const nfsUpload = volumes.find((v) => v.name === "bx-prod-web-1-upload")!;
+        assert.equal(nfsUpload.driver, "local");
+        assert.deepEqual(nfsUpload.driverOpts, { type: "nfs", o: "addr=172.28.0.10,nfsvers=4.1,proto=tcp,soft,timeo=30,retrans=2,noatime,nodiratime,noresvport", device: ":/bitrix/upload" });
+        const stgWeb = container("bx-stg-web-1");
+        const stgNfs = container("bx-stg-nfs");
+        const mountOf = (c: any, path: string) => c.volumes.find((v: any) => v.containerPath === path).volumeName;
+        assert.equal(mountOf(stgWeb, "/var/www/html/upload"), "bx-stg-shared-upload");
+        assert.equal(mountOf(stgNfs, "/srv/nfs/upload"), "bx-stg-shared-upload");
+        assert.ok(!volumes.some((v) => v.name?.startsWith("bx-stg-web-1-upload")));
+    });
+
+    it("gives the NFS server only the capabilities it needs", () => {
+        assert.deepEqual(container("bx-prod-nfs").capabilities, { adds: ["DAC_READ_SEARCH", "SYS_ADMIN"] });
+        assert.equal(container("bx-prod-web-1").capabilities, undefined);
+        assert.equal(container("bx-prod-web-1").privileged, undefined);
+    });
+
+    it("builds each image once per stack from images/<role> on the Debian base", () => {
+        const images = ofType("docker:index/image:Image").map((i) => i.inputs).filter((i) => i.imageName.startsWith("bx-prod-"));
+        assert.deepEqual(images.map((i) => i.imageName).sort(), ["bx-prod-balancer:latest", "bx-prod-mariadb:latest", "bx-prod-nfs:latest", "bx-prod-redis:latest", "bx-prod-web:latest"]);
+        for (const i of images) {
+            assert.equal(i.skipPush, true);
+            assert.match(i.build.context, /images\/(balancer|mariadb|nfs|redis|web)$/);
+            assert.deepEqual(i.build.args, { BASE_IMAGE: "debian:bookworm-slim" });
+        }
+    });
+
+    it("pulls the Percona image instead of building one for engine percona", async () => {
+        new BitrixCluster("perc", { config: config({ namePrefix: "bx-perc", dockerSubnet: "172.30.0.0/24", httpPort: 7080, httpsPort: 7443, statusPort: 7404 }) });
+        await settle(200);
+        const pulled = ofType("docker:index/remoteImage:RemoteImage").filter((r) => r.name.startsWith("perc-"));
+        assert.deepEqual(pulled.map((r) => [r.inputs.name, r.inputs.keepLocally]), [["percona/percona-server:8.0.36-28", true]]);
+        assert.ok(!ofType("docker:index/image:Image").some((i) => i.inputs.imageName === "bx-perc-mariadb:latest"));
+        assert.equal(container("bx-perc-db-master").image, "sha256:perc-docker-image-percona-percona-server-8-0-36-28");
+        const envs = container("bx-perc-db-master").envs;
+        assert.ok(envs.value.some((e: string) => e.startsWith("MYSQL_ROOT_PASSWORD=")), "root password in env, as a secret");
+    });
+
+    it("stores uploads that hold a password as a secret, and plain ones in the clear", () => {
+        // The engine wraps a secret property in this signature when it sends it to the provider.
+        const isSecret = (v: any) => typeof v === "object" && v !== null && v["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
+        assert.equal(isSecret(container("bx-prod-web-1").uploads), true);
+        assert.equal(isSecret(container("bx-prod-db-master").uploads), true);
+        assert.equal(isSecret(container("bx-prod-balancer").uploads), false);
+        assert.equal(isSecret(container("bx-prod-nfs").uploads), false);
+        assert.equal(container("bx-prod-balancer").uploads[0].file, "/etc/haproxy/haproxy.cfg");
+    });
+});
