@@ -36,6 +36,8 @@ export interface BalancerConfigInput {
     publicHttpsPort: number;
     /** DNS resolver for run-time re-resolution of upstream names. */
     resolver?: string;
+    /** Admin socket (drains, drills). @default "/run/haproxy/admin.sock" */
+    adminSocket?: string;
 }
 
 const BALANCE: Record<BalancerAlgorithm, string> = {
@@ -78,7 +80,7 @@ export function balancerConfig(input: BalancerConfigInput): string {
         (input.stickyCookie ? ` cookie ${u.name}` : "") + resolverServerOptions(input.resolver));
 
     return [
-        haproxyGlobal(4096),
+        haproxyGlobal(4096, input.adminSocket ?? "/run/haproxy/admin.sock"),
         haproxyResolvers(input.resolver),
         "defaults",
         "    mode http",

@@ -4,7 +4,7 @@
  * asks each Redis "role:master?" every second and routes 127.0.0.1:6379 to the one that says yes. After a
  * Sentinel failover the old master answers role:slave, is marked down, and its sessions are cut.
  */
-import { haproxyEscape, haproxyGlobal, haproxyResolvers, resolverServerOptions } from "../shared/haproxy";
+import { haproxyGlobal, haproxyResolvers, resolverServerOptions } from "../shared/haproxy";
 
 export interface RedisProxyInput {
     /** Redis nodes (master first, then replicas). */
@@ -14,12 +14,20 @@ export interface RedisProxyInput {
     listen: { address: string; port: number };
     resolver?: string;
     checkIntervalMs: number;
+    /** Admin socket. @default "/run/haproxy/redis-proxy.sock" */
+    adminSocket?: string;
+}
+
+/** A Redis command in RESP, hex-encoded for `tcp-check send-binary`: any password byte is safe. */
+export function respHex(...args: string[]): string {
+    const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
+    return Buffer.from(parts.join("")).toString("hex");
 }
 
 export function redisProxyConfig(input: RedisProxyInput): string {
     if (input.nodes.length === 0) throw new Error("redisProxyConfig: at least one Redis node is required");
     return [
-        haproxyGlobal(2048),
+        haproxyGlobal(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock"),
         haproxyResolvers(input.resolver),
         "defaults",
         "    mode tcp",
@@ -34,7 +42,7 @@ export function redisProxyConfig(input: RedisProxyInput): string {
         "    balance first",
     "    option tcp-check",
         "    tcp-check connect",
-        `    tcp-check send AUTH\\ ${haproxyEscape(input.password)}\\r\\n`,
+        `    tcp-check send-binary ${respHex("AUTH", input.password)}`,
         "    tcp-check expect string +OK",
         "    tcp-check send PING\\r\\n",
         "    tcp-check expect string +PONG",

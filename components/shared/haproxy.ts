@@ -1,12 +1,12 @@
 /** Pieces every generated HAProxy config shares (the balancer and the web nodes' Redis proxy). */
 
 /** `global` section: logs to stdout (container-friendly), admin socket for drains and drills. */
-export function haproxyGlobal(maxconn: number): string {
+export function haproxyGlobal(maxconn: number, adminSocket: string): string {
     return [
         "global",
         "    log stdout format raw local0 info",
         `    maxconn ${maxconn}`,
-        "    stats socket /run/haproxy/admin.sock mode 600 level admin expose-fd listeners",
+        `    stats socket ${adminSocket} mode 600 level admin expose-fd listeners`,
         "    stats timeout 30s",
         "    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets",
         "    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
@@ -36,9 +36,4 @@ export function haproxyResolvers(resolver: string | undefined): string {
 /** Options on every server line that tie it to the resolver (start even if a name does not resolve yet). */
 export function resolverServerOptions(resolver: string | undefined): string {
     return resolver ? " resolvers cluster resolve-prefer ipv4 init-addr last,libc,none" : "";
-}
-
-/** Escapes a value for an HAProxy config word (spaces, quotes, backslashes). */
-export function haproxyEscape(value: string): string {
-    return value.replace(/\\/g, "\\\\").replace(/ /g, "\\ ").replace(/"/g, '\\"').replace(/#/g, "\\#");
 }

@@ -1,19 +1,27 @@
 #!/bin/bash
 # First start: initialise the data directory, set the root password (not binlogged), run the generated
-# /docker-entrypoint-initdb.d/*.sql in order (binlogged on the master, so replicas receive it by GTID).
+# init SQL files in order (binlogged on the master, so replicas receive them by GTID).
+# The paths can be moved with MARIADB_DATADIR, MARIADB_RUN_DIR, MARIADB_INITDB_DIR and MARIADB_DEFAULTS_FILE
+# (the project's daemon tests run this same script on loopback).
 set -euo pipefail
-datadir=/var/lib/mysql
-mkdir -p /run/mysqld
-chown mysql:mysql /run/mysqld "$datadir"
+datadir=${MARIADB_DATADIR:-/var/lib/mysql}
+rundir=${MARIADB_RUN_DIR:-/run/mysqld}
+initdb=${MARIADB_INITDB_DIR:-/docker-entrypoint-initdb.d}
+defaults=()
+[ -n "${MARIADB_DEFAULTS_FILE:-}" ] && defaults=("--defaults-file=$MARIADB_DEFAULTS_FILE")
+mkdir -p "$rundir" "$datadir"
+chown mysql:mysql "$rundir" "$datadir"
 if [ ! -d "$datadir/mysql" ]; then
     : "${MARIADB_ROOT_PASSWORD:?MARIADB_ROOT_PASSWORD is required on first start}"
-    mariadb-install-db --user=mysql --datadir="$datadir" --skip-test-db --auth-root-authentication-method=socket >/dev/null
-    sock=/run/mysqld/init.sock
-    mariadbd --user=mysql --skip-networking --socket="$sock" &
+    mariadb-install-db "${defaults[@]}" --user=mysql --datadir="$datadir" --skip-test-db \
+        --auth-root-authentication-method=socket >/dev/null
+    sock="$rundir/init.sock"
+    mariadbd "${defaults[@]}" --user=mysql --datadir="$datadir" --skip-networking --socket="$sock" &
     pid=$!
-    for _ in $(seq 1 60); do
+    for _ in $(seq 1 120); do
         mariadb-admin --socket="$sock" ping --silent 2>/dev/null && break
-        sleep 1
+        kill -0 "$pid" 2>/dev/null || { echo "mariadb-entrypoint: the server stopped during initialisation" >&2; exit 1; }
+        sleep 0.5
     done
     pw=${MARIADB_ROOT_PASSWORD//\\/\\\\}
     pw=${pw//\'/\'\'}
@@ -21,7 +29,7 @@ if [ ! -d "$datadir/mysql" ]; then
 SET SESSION sql_log_bin = 0;
 ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$pw');
 SQL
-    for f in /docker-entrypoint-initdb.d/*.sql; do
+    for f in "$initdb"/*.sql; do
         [ -e "$f" ] || continue
         echo "mariadb-entrypoint: running $f" >&2
         mariadb --socket="$sock" < "$f"

@@ -4,12 +4,13 @@
 # sentinel: Sentinel rewrites its config, so it runs from its own copy in the data volume; the copy is replaced
 #        only when the generated config changed.
 set -euo pipefail
-conf_dir=/etc/redis/bitrix
-data=/var/lib/redis
+conf_dir=${REDIS_CONF_DIR:-/etc/redis/bitrix}
+data=${REDIS_DATA_DIR:-/var/lib/redis}
+run_as=${REDIS_RUN_AS:-redis}
 # shellcheck disable=SC1091
 . "$conf_dir/start.env"
 mode=${1:-redis}
-chown redis:redis "$data"
+chown "$run_as:" "$data"
 case "$mode" in
 redis)
     cp "$conf_dir/redis.conf" "$data/redis.conf"
@@ -19,15 +20,15 @@ redis)
         read -r host port _ <<<"$reply" || true
         if [ -n "${host:-}" ] && [ -n "${port:-}" ]; then
             sed -i '/^replicaof /d' "$data/redis.conf"
-            if [ "$host" != "$REDIS_SELF" ]; then
+            if [ "$host" != "$REDIS_SELF" ] || [ "$port" != "$REDIS_PORT" ]; then
                 echo "replicaof $host $port" >> "$data/redis.conf"
             fi
             echo "redis-entrypoint: sentinel $s says the master is $host:$port" >&2
             break
         fi
     done
-    chown redis:redis "$data/redis.conf"
-    exec runuser -u redis -- redis-server "$data/redis.conf"
+    chown "$run_as:" "$data/redis.conf"
+    exec runuser -u "$run_as" -- redis-server "$data/redis.conf"
     ;;
 sentinel)
     sum=$(sha256sum "$conf_dir/sentinel.conf" | cut -d' ' -f1)
@@ -35,8 +36,8 @@ sentinel)
         cp "$conf_dir/sentinel.conf" "$data/sentinel.conf"
         echo "$sum" > "$data/sentinel.conf.sha256"
     fi
-    chown redis:redis "$data/sentinel.conf"
-    exec runuser -u redis -- redis-sentinel "$data/sentinel.conf"
+    chown "$run_as:" "$data/sentinel.conf"
+    exec runuser -u "$run_as" -- redis-sentinel "$data/sentinel.conf"
     ;;
 *)
     exec "$@"

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { redisProxyConfig } from "../../../components/redis/proxyConfig";
+import { redisProxyConfig, respHex } from "../../../components/redis/proxyConfig";
 
 describe("redisProxyConfig", () => {
     const cfg = redisProxyConfig({
@@ -13,8 +13,11 @@ describe("redisProxyConfig", () => {
         assert.match(cfg, /mode tcp/);
     });
 
-    it("routes only to the node that reports role:master, authenticating with an escaped password", () => {
-        assert.match(cfg, /tcp-check send AUTH\\ a\\ b\\#c\\r\\n/);
+    it("routes only to the node that reports role:master, authenticating in RESP so any password byte is safe", () => {
+        const hex = /tcp-check send-binary ([0-9a-f]+)/.exec(cfg)![1];
+        assert.equal(Buffer.from(hex, "hex").toString(), "*2\r\n$4\r\nAUTH\r\n$5\r\na b#c\r\n");
+        assert.equal(respHex("PING"), Buffer.from("*1\r\n$4\r\nPING\r\n").toString("hex"));
+        assert.ok(cfg.indexOf("send-binary") < cfg.indexOf("expect string +OK"));
         assert.match(cfg, /tcp-check send INFO\\ replication\\r\\n\n\s+tcp-check expect string role:master/);
         assert.match(cfg, /balance first/);
         assert.match(cfg, /on-marked-down shutdown-sessions/);

@@ -1,0 +1,106 @@
+/**
+ * The generated MariaDB config and init SQL in Debian's mariadbd on loopback, started through the image's own
+ * entrypoint: a master and a replica attached by GTID with semi-sync, durable settings, read-only replica,
+ * the replication user limited to replication, and no errant transactions on the replica.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
+import { dbServerConfig } from "../../components/database/serverConfig";
+import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
+
+const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "mariadb", "entrypoint.sh");
+const PORTS = { master: 33306, replica: 33307 };
+const APP = { user: "bitrix", password: "app'pa\\ss", database: "bitrix" };
+const REPL = { user: "replicator", password: "repl pass" };
+
+describe("mariadb: generated config and SQL in mariadbd", () => {
+    const daemons = new Daemons();
+    const root = tmpDir("mariadb");
+    fs.chmodSync(root, 0o755);
+    const sock = (node: string) => path.join(root, node, "run", "mysqld.sock");
+    const sql = (node: string, query: string) => run("mariadb", ["--socket", sock(node), "-N", "-B", "-e", query]).trim();
+    const appSql = (port: number, query: string) =>
+        run("mariadb", ["--protocol=tcp", "-h", "127.0.0.1", "-P", String(port), "-u", APP.user, `-p${APP.password}`, APP.database, "-N", "-B", "-e", query]).trim();
+    const status = (node: string) => {
+        const out = run("mariadb", ["--socket", sock(node), "-e", "SHOW SLAVE STATUS\\G"]);
+        return Object.fromEntries(out.split("\n").map((l) => /^\s*(\w+): ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], m[2]]));
+    };
+
+    function start(node: "master" | "replica", serverId: number, initSql: string): void {
+        const dir = path.join(root, node);
+        const generated = write(path.join(dir, "90-bitrix.cnf"), dbServerConfig({
+            engine: "mariadb", role: node, serverId, reportHost: "127.0.0.1", port: PORTS[node], redoLogMb: 64, bufferPoolMb: 64, semiSyncTimeoutMs: 1000,
+        }));
+        const defaults = write(path.join(dir, "my.cnf"), [
+            "[mariadbd]", `datadir = ${dir}/data`, `socket = ${sock(node)}`, `pid_file = ${dir}/run/mysqld.pid`,
+            `!include ${generated}`, "",
+        ].join("\n"));
+        write(path.join(dir, "initdb", `10-bitrix-${node}.sql`), initSql);
+        daemons.start(node, "bash", [ENTRYPOINT, "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {
+            MARIADB_ROOT_PASSWORD: "root pw", MARIADB_DATADIR: path.join(dir, "data"), MARIADB_RUN_DIR: path.join(dir, "run"),
+            MARIADB_INITDB_DIR: path.join(dir, "initdb"), MARIADB_DEFAULTS_FILE: defaults,
+        });
+    }
+
+    before(async () => {
+        requireBinary("mariadbd");
+        requireBinary("mariadb-install-db");
+        start("master", 1, masterInitSql({ engine: "mariadb", database: APP.database, appUser: APP.user, appPassword: APP.password, replicationUser: REPL.user, replicationPassword: REPL.password }));
+        await waitFor("master on its port", () => portOpen(PORTS.master), 90000, 250).catch((e) => { throw new Error(`${e}\n${daemons.log("master")}`); });
+        start("replica", 2, replicaInitSql({ engine: "mariadb", masterHost: "127.0.0.1", masterPort: PORTS.master, replicationUser: REPL.user, replicationPassword: REPL.password }));
+        await waitFor("replica on its port", () => portOpen(PORTS.replica), 90000, 250).catch((e) => { throw new Error(`${e}\n${daemons.log("replica")}`); });
+    });
+
+    after(() => daemons.stopAll());
+
+    it("runs with the durable, ROW and GTID settings", () => {
+        for (const node of ["master", "replica"]) {
+            assert.equal(sql(node, "SELECT @@binlog_format, @@sync_binlog, @@innodb_flush_log_at_trx_commit, @@gtid_strict_mode, @@log_slave_updates, @@local_infile"), "ROW\t1\t1\t1\t1\t0");
+        }
+        assert.equal(sql("master", "SELECT @@server_id"), "1");
+        assert.equal(sql("replica", "SELECT @@server_id"), "2");
+        assert.equal(sql("master", "SELECT @@innodb_log_file_size"), String(64 * 1024 * 1024));
+    });
+
+    it("attaches the replica by GTID and both replication threads run", async () => {
+        const s = await waitFor("replication threads running", () => {
+            const st = status("replica");
+            return st.Slave_IO_Running === "Yes" && st.Slave_SQL_Running === "Yes" ? st : undefined;
+        }, 30000);
+        assert.equal(s.Using_Gtid, "Slave_Pos");
+        assert.equal(s.Master_Port, String(PORTS.master));
+        assert.equal(s.Master_User, REPL.user);
+    });
+
+    it("turns semi-sync on: the master counts the replica as a semi-sync client", async () => {
+        await waitFor("semi-sync client", () => sql("master", "SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'").endsWith("\t1"), 20000);
+        assert.match(sql("master", "SHOW STATUS LIKE 'Rpl_semi_sync_master_status'"), /\tON$/);
+        assert.match(sql("replica", "SHOW STATUS LIKE 'Rpl_semi_sync_slave_status'"), /\tON$/);
+    });
+
+    it("replicates the app user, and a row written on the master is read back on the replica", async () => {
+        appSql(PORTS.master, "CREATE TABLE probe (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB; INSERT INTO probe VALUES (1, 'from-master')");
+        const v = await waitFor("the row on the replica", () => appSql(PORTS.replica, "SELECT v FROM probe WHERE id = 1"), 10000);
+        assert.equal(v, "from-master");
+        await waitFor("GTID positions equal", () => sql("master", "SELECT @@gtid_binlog_pos") === sql("replica", "SELECT @@gtid_slave_pos"), 10000);
+    });
+
+    it("keeps the replica read-only for the application", () => {
+        assert.equal(sql("replica", "SELECT @@read_only"), "1");
+        assert.throws(() => appSql(PORTS.replica, "INSERT INTO probe VALUES (2, 'nope')"), /read-only|READ ONLY|1290/i);
+    });
+
+    it("has no transactions of the replica's own in its GTID state (no errant GTIDs)", () => {
+        const pos = sql("replica", "SELECT @@gtid_binlog_pos");
+        for (const gtid of pos.split(",").filter(Boolean)) assert.match(gtid.trim(), /^0-1-\d+$/, `replica GTID ${gtid} not from the master`);
+    });
+
+    it("grants the replication user replication and nothing else", () => {
+        const grants = sql("master", `SHOW GRANTS FOR '${REPL.user}'@'%'`);
+        assert.match(grants, /^GRANT REPLICATION SLAVE ON \*\.\* TO `replicator`@`%`/);
+        assert.equal(grants.split("\n").length, 1);
+    });
+});

@@ -1,0 +1,133 @@
+/**
+ * The generated Redis, Sentinel and Redis-proxy configs in Debian's redis-server, redis-sentinel and HAProxy on
+ * loopback, started through the image's own entrypoint: replication, quorum, persistence, failover followed
+ * by the proxy, and a restarted old master rejoining as a replica.
+ */
+import { strict as assert } from "node:assert";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { redisProxyConfig } from "../../components/redis/proxyConfig";
+import { redisConfig, redisStartEnv, sentinelConfig } from "../../components/redis/redisConfig";
+import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
+
+const HOST = "127.0.0.1";
+const PASSWORD = 'pa ss"w#rd';
+const NODES = [31379, 31380, 31381];
+const SENTINELS = [31426, 31427, 31428];
+const PROXY = 31390;
+const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "redis", "entrypoint.sh");
+
+const cli = (port: number, ...args: string[]) => run("redis-cli", ["-h", HOST, "-p", String(port), "--raw", ...args], { env: { REDISCLI_AUTH: PASSWORD } }).trim();
+const role = (port: number) => /role:(\w+)/.exec(cli(port, "INFO", "replication"))?.[1];
+
+describe("redis: generated configs in redis-server, redis-sentinel and the proxy", () => {
+    const daemons = new Daemons();
+    const root = tmpDir("redis");
+    const env = { REDIS_RUN_AS: "root" };
+    const nodeDir = (port: number) => path.join(root, `node-${port}`);
+
+    const startNode = (port: number) => {
+        const conf = path.join(nodeDir(port), "conf");
+        daemons.start(`redis-${port}`, "bash", [ENTRYPOINT, "redis"], { ...env, REDIS_CONF_DIR: conf, REDIS_DATA_DIR: path.join(nodeDir(port), "data") });
+    };
+    const sentinelList = SENTINELS.map((p) => `${HOST}:${p}`);
+
+    before(async () => {
+        requireBinary("redis-server");
+        requireBinary("redis-sentinel");
+        requireBinary("haproxy");
+        for (const [i, port] of NODES.entries()) {
+            const conf = path.join(nodeDir(port), "conf");
+            write(path.join(conf, "redis.conf"), redisConfig({
+                host: HOST, port, password: PASSWORD, maxMemoryMb: 32, dataDir: path.join(nodeDir(port), "data"),
+                replicaOf: i === 0 ? undefined : { host: HOST, port: NODES[0] },
+            }));
+            write(path.join(conf, "start.env"), redisStartEnv({ self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD }));
+            write(path.join(nodeDir(port), "data", ".keep"), "");
+            startNode(port);
+        }
+        for (const port of SENTINELS) {
+            const dir = path.join(root, `sentinel-${port}`);
+            write(path.join(dir, "conf", "sentinel.conf"), sentinelConfig({
+                host: HOST, port, masterName: "bitrix", master: { host: HOST, port: NODES[0] }, quorum: 2, password: PASSWORD,
+                downAfterMs: 1000, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"),
+            }));
+            write(path.join(dir, "conf", "start.env"), redisStartEnv({ self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD }));
+            write(path.join(dir, "data", ".keep"), "");
+            daemons.start(`sentinel-${port}`, "bash", [ENTRYPOINT, "sentinel"], { ...env, REDIS_CONF_DIR: path.join(dir, "conf"), REDIS_DATA_DIR: path.join(dir, "data") });
+        }
+        const proxyCfg = write(path.join(root, "redis-proxy.cfg"), redisProxyConfig({
+            nodes: NODES.map((p, i) => ({ name: `redis-${i + 1}`, host: HOST, port: p })), password: PASSWORD,
+            listen: { address: HOST, port: PROXY }, checkIntervalMs: 500, adminSocket: path.join(root, "proxy.sock"),
+        }));
+        assert.match(run("haproxy", ["-c", "-f", proxyCfg]), /Configuration file is valid/);
+        daemons.start("proxy", "haproxy", ["-db", "-f", proxyCfg]);
+        await waitFor("two replicas online", () => /connected_slaves:2/.test(cli(NODES[0], "INFO", "replication")), 20000);
+    });
+
+    after(() => daemons.stopAll());
+
+    it("refuses clients without the password", () => {
+        assert.match(run("redis-cli", ["-h", HOST, "-p", String(NODES[0]), "PING"]), /NOAUTH/);
+    });
+
+    it("has persistence on: AOF every second", () => {
+        assert.equal(cli(NODES[0], "CONFIG", "GET", "appendonly").split("\n")[1], "yes");
+        assert.equal(cli(NODES[0], "CONFIG", "GET", "appendfsync").split("\n")[1], "everysec");
+    });
+
+    it("sentinels see the master, both replicas and each other, and the quorum is reachable", async () => {
+        await waitFor("sentinels to discover each other", () => {
+            const master = cli(SENTINELS[0], "SENTINEL", "MASTER", "bitrix").split("\n");
+            const field = (k: string) => master[master.indexOf(k) + 1];
+            return field("num-other-sentinels") === "2" && field("num-slaves") === "2";
+        }, 20000);
+        assert.match(cli(SENTINELS[1], "SENTINEL", "CKQUORUM", "bitrix"), /^OK 3 usable Sentinels/);
+        assert.equal(cli(SENTINELS[2], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix"), `${HOST}\n${NODES[0]}`);
+    });
+
+    it("the proxy sends clients to the master only", async () => {
+        await waitFor("proxy to reach the master", () => cli(PROXY, "PING") === "PONG", 10000);
+        assert.equal(cli(PROXY, "CONFIG", "GET", "port").split("\n")[1], String(NODES[0]));
+        assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:before", "kept", "EX", "600"), "OK");
+    });
+
+    it("after a failover the proxy follows the new master, and sessions written before are still there", async () => {
+        await waitFor("session on the replicas", () => NODES.slice(1).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before") === "kept"), 10000);
+        const started = Date.now();
+        assert.equal(cli(SENTINELS[0], "SENTINEL", "FAILOVER", "bitrix"), "OK");
+        const newMaster = await waitFor("a replica promoted", () => NODES.slice(1).find((p) => role(p) === "master"), 20000);
+        await waitFor("proxy on the new master", () => cli(PROXY, "CONFIG", "GET", "port").split("\n")[1] === String(newMaster), 20000, 200);
+        console.log(`# redis failover: proxy followed the new master ${Date.now() - started} ms after SENTINEL FAILOVER`);
+        assert.equal(cli(PROXY, "GET", "PHPREDIS_SESSION:before"), "kept");
+        assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:after", "written"), "OK");
+        await waitFor("old master demoted", () => role(NODES[0]) === "slave", 20000);
+    });
+
+    it("a restarted node asks the sentinels and comes back as a replica of the current master", async () => {
+        const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
+        const victim = NODES.find((p) => p !== master && p !== NODES[0]) ?? NODES[0];
+        // Make it believe it is the master (as the first master's generated config says), then restart it.
+        await daemons.stop(`redis-${victim}`, "SIGKILL");
+        write(path.join(nodeDir(victim), "conf", "redis.conf"), redisConfig({ host: HOST, port: victim, password: PASSWORD, maxMemoryMb: 32, dataDir: path.join(nodeDir(victim), "data") }));
+        startNode(victim);
+        await waitFor("restarted node answering", () => cli(victim, "PING") === "PONG", 10000);
+        assert.equal(role(victim), "slave");
+        assert.match(cli(victim, "INFO", "replication"), new RegExp(`master_port:${master}`));
+        await waitFor("data replicated to the restarted node", () => cli(victim, "GET", "PHPREDIS_SESSION:after") === "written", 10000);
+    });
+
+    it("a master killed without warning keeps what it acknowledged a second earlier (AOF)", async () => {
+        const solo = 31399;
+        const dir = path.join(root, "solo");
+        const conf = write(path.join(dir, "redis.conf"), redisConfig({ host: HOST, port: solo, password: PASSWORD, maxMemoryMb: 32, dataDir: dir }));
+        daemons.start("solo", "redis-server", [conf]);
+        await waitFor("solo up", () => cli(solo, "PING") === "PONG");
+        cli(solo, "SET", "PHPREDIS_SESSION:durable", "yes");
+        await new Promise((r) => setTimeout(r, 1500));
+        await daemons.stop("solo", "SIGKILL");
+        daemons.start("solo", "redis-server", [conf]);
+        await waitFor("solo back", () => cli(solo, "PING") === "PONG");
+        assert.equal(cli(solo, "GET", "PHPREDIS_SESSION:durable"), "yes");
+    });
+});

@@ -1,0 +1,31 @@
+/** Small HTTP(S) client for the tests: one request, no connection reuse, self-signed certificates accepted. */
+import * as http from "node:http";
+import * as https from "node:https";
+
+export interface Response {
+    status: number;
+    headers: http.IncomingHttpHeaders;
+    body: string;
+}
+
+export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<Response> {
+    const u = new URL(url);
+    const lib = u.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+        const req = lib.request(u, {
+            method: opts.method ?? "GET",
+            headers: opts.headers,
+            rejectUnauthorized: false,
+            agent: false,
+            timeout: opts.timeoutMs ?? 5000,
+        }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 5000} ms: ${url}`)));
+        req.on("error", reject);
+        if (opts.body !== undefined) req.write(opts.body);
+        req.end();
+    });
+}
