@@ -4,14 +4,11 @@
  * the replication user limited to replication, and no errant transactions on the replica.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
-import { dbServerConfig } from "../../components/database/serverConfig";
-import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
+import { Daemons, requireBinary, run, tmpDir, waitFor } from "../helpers/daemons";
+import { MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
 
-const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "mariadb", "entrypoint.sh");
 const PORTS = { master: 33306, replica: 33307 };
 const APP = { user: "bitrix", password: "app'pa\\ss", database: "bitrix" };
 const REPL = { user: "replicator", password: "repl pass" };
@@ -19,39 +16,26 @@ const REPL = { user: "replicator", password: "repl pass" };
 describe("mariadb: generated config and SQL in mariadbd", () => {
     const daemons = new Daemons();
     const root = tmpDir("mariadb");
-    fs.chmodSync(root, 0o755);
-    const sock = (node: string) => path.join(root, node, "run", "mysqld.sock");
-    const sql = (node: string, query: string) => run("mariadb", ["--socket", sock(node), "-N", "-B", "-e", query]).trim();
+    const nodes: Record<string, MariadbNode> = {};
+    const sql = (node: string, query: string) => mariadbSql(nodes[node], query);
     const appSql = (port: number, query: string) =>
         run("mariadb", ["--protocol=tcp", "-h", "127.0.0.1", "-P", String(port), "-u", APP.user, `-p${APP.password}`, APP.database, "-N", "-B", "-e", query]).trim();
     const status = (node: string) => {
-        const out = run("mariadb", ["--socket", sock(node), "-e", "SHOW SLAVE STATUS\\G"]);
+        const out = run("mariadb", ["--socket", nodes[node].socket, "-e", "SHOW SLAVE STATUS\\G"]);
         return Object.fromEntries(out.split("\n").map((l) => /^\s*(\w+): ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], m[2]]));
     };
-
-    function start(node: "master" | "replica", serverId: number, initSql: string): void {
-        const dir = path.join(root, node);
-        const generated = write(path.join(dir, "90-bitrix.cnf"), dbServerConfig({
-            engine: "mariadb", role: node, serverId, reportHost: "127.0.0.1", port: PORTS[node], redoLogMb: 64, bufferPoolMb: 64, semiSyncTimeoutMs: 1000,
-        }));
-        const defaults = write(path.join(dir, "my.cnf"), [
-            "[mariadbd]", `datadir = ${dir}/data`, `socket = ${sock(node)}`, `pid_file = ${dir}/run/mysqld.pid`,
-            `!include ${generated}`, "",
-        ].join("\n"));
-        write(path.join(dir, "initdb", `10-bitrix-${node}.sql`), initSql);
-        daemons.start(node, "bash", [ENTRYPOINT, "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {
-            MARIADB_ROOT_PASSWORD: "root pw", MARIADB_DATADIR: path.join(dir, "data"), MARIADB_RUN_DIR: path.join(dir, "run"),
-            MARIADB_INITDB_DIR: path.join(dir, "initdb"), MARIADB_DEFAULTS_FILE: defaults,
-        });
-    }
 
     before(async () => {
         requireBinary("mariadbd");
         requireBinary("mariadb-install-db");
-        start("master", 1, masterInitSql({ engine: "mariadb", database: APP.database, appUser: APP.user, appPassword: APP.password, replicationUser: REPL.user, replicationPassword: REPL.password }));
-        await waitFor("master on its port", () => portOpen(PORTS.master), 90000, 250).catch((e) => { throw new Error(`${e}\n${daemons.log("master")}`); });
-        start("replica", 2, replicaInitSql({ engine: "mariadb", masterHost: "127.0.0.1", masterPort: PORTS.master, replicationUser: REPL.user, replicationPassword: REPL.password }));
-        await waitFor("replica on its port", () => portOpen(PORTS.replica), 90000, 250).catch((e) => { throw new Error(`${e}\n${daemons.log("replica")}`); });
+        nodes.master = await startMariadb(daemons, root, "master", {
+            role: "master", serverId: 1, port: PORTS.master,
+            initSql: masterInitSql({ engine: "mariadb", database: APP.database, appUser: APP.user, appPassword: APP.password, replicationUser: REPL.user, replicationPassword: REPL.password }),
+        });
+        nodes.replica = await startMariadb(daemons, root, "replica", {
+            role: "replica", serverId: 2, port: PORTS.replica,
+            initSql: replicaInitSql({ engine: "mariadb", masterHost: "127.0.0.1", masterPort: PORTS.master, replicationUser: REPL.user, replicationPassword: REPL.password }),
+        });
     });
 
     after(() => daemons.stopAll());

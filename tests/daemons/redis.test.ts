@@ -6,45 +6,30 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { redisProxyConfig } from "../../components/redis/proxyConfig";
 import { redisConfig, redisStartEnv, sentinelConfig } from "../../components/redis/redisConfig";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
+import { HOST, redisCli, startRedisEntrypoint, startRedisNode, startRedisProxy } from "../helpers/stack";
 
-const HOST = "127.0.0.1";
 const PASSWORD = 'pa ss"w#rd';
 const NODES = [31379, 31380, 31381];
 const SENTINELS = [31426, 31427, 31428];
 const PROXY = 31390;
-const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "redis", "entrypoint.sh");
 
-const cli = (port: number, ...args: string[]) => run("redis-cli", ["-h", HOST, "-p", String(port), "--raw", ...args], { env: { REDISCLI_AUTH: PASSWORD } }).trim();
+const cli = (port: number, ...args: string[]) => redisCli(port, PASSWORD, ...args);
 const role = (port: number) => /role:(\w+)/.exec(cli(port, "INFO", "replication"))?.[1];
 
 describe("redis: generated configs in redis-server, redis-sentinel and the proxy", () => {
     const daemons = new Daemons();
     const root = tmpDir("redis");
-    const env = { REDIS_RUN_AS: "root" };
-    const nodeDir = (port: number) => path.join(root, `node-${port}`);
-
-    const startNode = (port: number) => {
-        const conf = path.join(nodeDir(port), "conf");
-        daemons.start(`redis-${port}`, "bash", [ENTRYPOINT, "redis"], { ...env, REDIS_CONF_DIR: conf, REDIS_DATA_DIR: path.join(nodeDir(port), "data") });
-    };
     const sentinelList = SENTINELS.map((p) => `${HOST}:${p}`);
+    const nodeDirs = new Map<number, string>();
 
     before(async () => {
         requireBinary("redis-server");
         requireBinary("redis-sentinel");
         requireBinary("haproxy");
         for (const [i, port] of NODES.entries()) {
-            const conf = path.join(nodeDir(port), "conf");
-            write(path.join(conf, "redis.conf"), redisConfig({
-                host: HOST, port, password: PASSWORD, maxMemoryMb: 32, dataDir: path.join(nodeDir(port), "data"),
-                replicaOf: i === 0 ? undefined : { host: HOST, port: NODES[0] },
-            }));
-            write(path.join(conf, "start.env"), redisStartEnv({ self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD }));
-            write(path.join(nodeDir(port), "data", ".keep"), "");
-            startNode(port);
+            nodeDirs.set(port, startRedisNode(daemons, root, { port, password: PASSWORD, replicaOf: i === 0 ? undefined : NODES[0], sentinels: sentinelList }));
         }
         for (const port of SENTINELS) {
             const dir = path.join(root, `sentinel-${port}`);
@@ -54,14 +39,10 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             }));
             write(path.join(dir, "conf", "start.env"), redisStartEnv({ self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD }));
             write(path.join(dir, "data", ".keep"), "");
-            daemons.start(`sentinel-${port}`, "bash", [ENTRYPOINT, "sentinel"], { ...env, REDIS_CONF_DIR: path.join(dir, "conf"), REDIS_DATA_DIR: path.join(dir, "data") });
+            startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }
-        const proxyCfg = write(path.join(root, "redis-proxy.cfg"), redisProxyConfig({
-            nodes: NODES.map((p, i) => ({ name: `redis-${i + 1}`, host: HOST, port: p })), password: PASSWORD,
-            listen: { address: HOST, port: PROXY }, checkIntervalMs: 500, adminSocket: path.join(root, "proxy.sock"),
-        }));
+        const proxyCfg = startRedisProxy(daemons, root, { port: PROXY, password: PASSWORD, nodes: NODES });
         assert.match(run("haproxy", ["-c", "-f", proxyCfg]), /Configuration file is valid/);
-        daemons.start("proxy", "haproxy", ["-db", "-f", proxyCfg]);
         await waitFor("two replicas online", () => /connected_slaves:2/.test(cli(NODES[0], "INFO", "replication")), 20000);
     });
 
@@ -109,8 +90,9 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         const victim = NODES.find((p) => p !== master && p !== NODES[0]) ?? NODES[0];
         // Make it believe it is the master (as the first master's generated config says), then restart it.
         await daemons.stop(`redis-${victim}`, "SIGKILL");
-        write(path.join(nodeDir(victim), "conf", "redis.conf"), redisConfig({ host: HOST, port: victim, password: PASSWORD, maxMemoryMb: 32, dataDir: path.join(nodeDir(victim), "data") }));
-        startNode(victim);
+        const dir = nodeDirs.get(victim)!;
+        write(path.join(dir, "conf", "redis.conf"), redisConfig({ host: HOST, port: victim, password: PASSWORD, maxMemoryMb: 32, dataDir: path.join(dir, "data") }));
+        startRedisEntrypoint(daemons, `redis-${victim}`, dir, "redis");
         await waitFor("restarted node answering", () => cli(victim, "PING") === "PONG", 10000);
         assert.equal(role(victim), "slave");
         assert.match(cli(victim, "INFO", "replication"), new RegExp(`master_port:${master}`));

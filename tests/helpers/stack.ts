@@ -1,0 +1,74 @@
+/** Starts the cluster's own daemons on loopback from the generated files, through the images' entrypoints. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { dbServerConfig } from "../../components/database/serverConfig";
+import { redisProxyConfig } from "../../components/redis/proxyConfig";
+import { redisConfig, redisStartEnv } from "../../components/redis/redisConfig";
+import { Daemons, portOpen, run, waitFor, write } from "./daemons";
+
+const IMAGES = path.join(__dirname, "..", "..", "..", "images");
+export const HOST = "127.0.0.1";
+
+export interface MariadbNode {
+    dir: string;
+    socket: string;
+    port: number;
+}
+
+/** A MariaDB node from the generated config and init SQL, started by images/mariadb/entrypoint.sh. */
+export async function startMariadb(daemons: Daemons, root: string, node: string, args: { role: "master" | "replica"; serverId: number; port: number; initSql: string }): Promise<MariadbNode> {
+    fs.chmodSync(root, 0o755);
+    const dir = path.join(root, node);
+    const socket = path.join(dir, "run", "mysqld.sock");
+    const generated = write(path.join(dir, "90-bitrix.cnf"), dbServerConfig({
+        engine: "mariadb", role: args.role, serverId: args.serverId, reportHost: HOST, port: args.port, redoLogMb: 64, bufferPoolMb: 64, semiSyncTimeoutMs: 1000,
+    }));
+    const defaults = write(path.join(dir, "my.cnf"), [
+        "[mariadbd]", `datadir = ${dir}/data`, `socket = ${socket}`, `pid_file = ${dir}/run/mysqld.pid`, `!include ${generated}`, "",
+    ].join("\n"));
+    write(path.join(dir, "initdb", `10-bitrix-${args.role}.sql`), args.initSql);
+    daemons.start(node, "bash", [path.join(IMAGES, "mariadb", "entrypoint.sh"), "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {
+        MARIADB_ROOT_PASSWORD: "root pw", MARIADB_DATADIR: path.join(dir, "data"), MARIADB_RUN_DIR: path.join(dir, "run"),
+        MARIADB_INITDB_DIR: path.join(dir, "initdb"), MARIADB_DEFAULTS_FILE: defaults,
+    });
+    await waitFor(`${node} on port ${args.port}`, () => portOpen(args.port), 90000, 250).catch((e) => { throw new Error(`${e}\n${daemons.log(node)}`); });
+    return { dir, socket, port: args.port };
+}
+
+export function mariadbSql(node: MariadbNode, query: string): string {
+    return run("mariadb", ["--socket", node.socket, "-N", "-B", "-e", query]).trim();
+}
+
+export function redisCli(port: number, password: string, ...args: string[]): string {
+    return run("redis-cli", ["-h", HOST, "-p", String(port), "--raw", ...args], { env: { REDISCLI_AUTH: password } }).trim();
+}
+
+/** A Redis node or sentinel started by images/redis/entrypoint.sh from files already in `dir/conf`. */
+export function startRedisEntrypoint(daemons: Daemons, name: string, dir: string, mode: "redis" | "sentinel"): void {
+    daemons.start(name, "bash", [path.join(IMAGES, "redis", "entrypoint.sh"), mode], {
+        REDIS_RUN_AS: "root", REDIS_CONF_DIR: path.join(dir, "conf"), REDIS_DATA_DIR: path.join(dir, "data"),
+    });
+}
+
+/** Writes a Redis node's generated files and starts it. */
+export function startRedisNode(daemons: Daemons, root: string, args: { port: number; password: string; replicaOf?: number; sentinels: string[] }): string {
+    const dir = path.join(root, `redis-${args.port}`);
+    write(path.join(dir, "conf", "redis.conf"), redisConfig({
+        host: HOST, port: args.port, password: args.password, maxMemoryMb: 32, dataDir: path.join(dir, "data"),
+        replicaOf: args.replicaOf ? { host: HOST, port: args.replicaOf } : undefined,
+    }));
+    write(path.join(dir, "conf", "start.env"), redisStartEnv({ self: HOST, port: args.port, masterName: "bitrix", sentinels: args.sentinels, password: args.password }));
+    fs.mkdirSync(path.join(dir, "data"), { recursive: true });
+    startRedisEntrypoint(daemons, `redis-${args.port}`, dir, "redis");
+    return dir;
+}
+
+/** The web nodes' Redis-master proxy (HAProxy) in front of the given Redis ports. */
+export function startRedisProxy(daemons: Daemons, root: string, args: { port: number; password: string; nodes: number[] }): string {
+    const cfg = write(path.join(root, "redis-proxy.cfg"), redisProxyConfig({
+        nodes: args.nodes.map((p, i) => ({ name: `redis-${i + 1}`, host: HOST, port: p })), password: args.password,
+        listen: { address: HOST, port: args.port }, checkIntervalMs: 500, adminSocket: path.join(root, "redis-proxy.sock"),
+    }));
+    daemons.start("redis-proxy", "haproxy", ["-db", "-f", cfg]);
+    return cfg;
+}
