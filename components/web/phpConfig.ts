@@ -24,7 +24,7 @@ export function phpIni(input: PhpInput): string {
         "display_errors = Off",
         "display_startup_errors = Off",
         "log_errors = On",
-        "error_log = /proc/self/fd/2",
+        "; No error_log: PHP-FPM collects errors into its own log (the container sends that to stdout).",
         "expose_php = Off",
         "html_errors = Off",
         "allow_url_include = Off",
@@ -68,6 +68,8 @@ export interface FpmPoolInput {
     /** Path of the status page (served to 127.0.0.1 only by the node's nginx, never through the balancer). */
     statusPath: string;
     pingPath: string;
+    /** Where slow requests' backtraces go. @default "/var/log/php8.2-fpm.slow.log" */
+    slowlogPath?: string;
 }
 
 export function fpmPool(input: FpmPoolInput): string {
@@ -93,7 +95,7 @@ export function fpmPool(input: FpmPoolInput): string {
         "; A worker stuck past this (e.g. on a dead mount) is killed instead of being lost forever.",
         `request_terminate_timeout = ${input.maxExecutionS + 30}s`,
         "request_slowlog_timeout = 10s",
-        "slowlog = /proc/self/fd/2",
+        `slowlog = ${input.slowlogPath ?? "/var/log/php8.2-fpm.slow.log"}`,
         "catch_workers_output = yes",
         "decorate_workers_output = no",
         "clear_env = no",
