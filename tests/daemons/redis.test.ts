@@ -99,6 +99,25 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         await waitFor("data replicated to the restarted node", () => cli(victim, "GET", "PHPREDIS_SESSION:after") === "written", 10000);
     });
 
+    it("when the master dies, Sentinel promotes a replica and the proxy follows it; sessions survive", async () => {
+        const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
+        cli(PROXY, "SET", "PHPREDIS_SESSION:before-kill", "kept", "EX", "600");
+        await waitFor("session on every replica", () => NODES.filter((p) => p !== master).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before-kill") === "kept"), 10000);
+        const killed = Date.now();
+        await daemons.stop(`redis-${master}`, "SIGKILL");
+        const next = await waitFor("the proxy on a new master", () => {
+            try {
+                const port = Number(cli(PROXY, "CONFIG", "GET", "port").split("\n")[1]);
+                return port !== master && role(port) === "master" ? port : undefined;
+            } catch {
+                return undefined;
+            }
+        }, 30000, 100);
+        console.log(`# redis master killed: sessions writable again through the proxy after ${Date.now() - killed} ms (down-after 1000 ms), new master port ${next}`);
+        assert.equal(cli(PROXY, "GET", "PHPREDIS_SESSION:before-kill"), "kept");
+        assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:after-kill", "ok"), "OK");
+    });
+
     it("a master killed without warning keeps what it acknowledged a second earlier (AOF)", async () => {
         const solo = 31399;
         const dir = path.join(root, "solo");

@@ -1,0 +1,76 @@
+/** The project files agree with the code: Pulumi.yaml declares every key with the code's type and default,
+ * the dev stack validates, the README documents every key, and every dependency is pinned. */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import * as YAML from "yaml";
+import { KEYS, KEY_NAMES, KeySpec } from "../../components/config/keys";
+import { validateClusterConfig } from "../../components/config/validate";
+
+const ROOT = path.join(__dirname, "..", "..", "..");
+const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
+
+describe("Pulumi.yaml", () => {
+    const project = YAML.parse(read("Pulumi.yaml"));
+
+    it("is a Node.js TypeScript project named bitrix-cluster", () => {
+        assert.equal(project.name, "bitrix-cluster");
+        assert.equal(project.runtime.name, "nodejs");
+    });
+
+    it("declares every non-secret key with the code's type, default and description, and no secret", () => {
+        const declared = Object.keys(project.config).sort();
+        const expected = KEY_NAMES.filter((k) => !(KEYS[k] as KeySpec).secret).sort();
+        assert.deepEqual(declared, expected);
+        for (const key of declared) {
+            const spec: KeySpec = (KEYS as Record<string, KeySpec>)[key];
+            assert.equal(project.config[key].type, spec.type, key);
+            assert.deepEqual(project.config[key].default, spec.default, key);
+            assert.equal(project.config[key].description, spec.description, key);
+        }
+    });
+
+    it("declares defaults that pass validation", () => {
+        const raw = Object.fromEntries(Object.entries(project.config).map(([k, v]: [string, any]) => [k, v.default]));
+        assert.doesNotThrow(() => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "x" }));
+    });
+});
+
+describe("Pulumi.dev.yaml", () => {
+    it("is a valid stack for this machine: MariaDB and Docker-volume sharing", () => {
+        const dev = YAML.parse(read("Pulumi.dev.yaml")).config as Record<string, unknown>;
+        const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => [k.replace(/^bitrix-cluster:/, ""), v]));
+        const c = validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "dev" });
+        assert.equal(c.db.engine, "mariadb");
+        assert.equal(c.storage.mode, "docker-volume");
+        assert.equal(c.prefix, "bx-dev");
+    });
+});
+
+describe("README", () => {
+    const readme = read("README.md");
+
+    it("documents every config key in the reference table", () => {
+        for (const key of KEY_NAMES) assert.match(readme, new RegExp(`^\\| \`${key}\` \\|`, "m"), `README lacks ${key}`);
+    });
+
+    it("gives the test command that CI runs", () => {
+        assert.match(readme, /bash scripts\/test\.sh/);
+        assert.match(read(".ci/run"), /bash scripts\/test\.sh/);
+    });
+});
+
+describe("package.json", () => {
+    it("pins every dependency to an exact version", () => {
+        const pkg = JSON.parse(read("package.json"));
+        for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
+            assert.match(String(version), /^\d+\.\d+\.\d+$/, `${name}@${version}`);
+        }
+        assert.equal(pkg.dependencies["@pulumi/command"].split(".")[0], "1");
+    });
+
+    it("tsconfig is strict", () => {
+        assert.equal(JSON.parse(read("tsconfig.json")).compilerOptions.strict, true);
+    });
+});
