@@ -2,6 +2,7 @@
  * Placement on one Docker engine: a per-stack network, images built from `images/<role>`, named volumes and one
  * container per service with the generated files uploaded before it starts.
  */
+import * as fs from "fs";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -34,6 +35,14 @@ export function dockerAddressing(subnet: string): { fixedAddress: string; dynami
         fixedAddress: ipv4At(subnet, 10),
         dynamicRange: `${ipv4At(subnet, half)}/${Number(bits) + 1}`,
     };
+}
+
+/** The project's `images/` directory: next to the nearest Pulumi.yaml above this file (source or compiled). */
+export function defaultImagesDir(from = __dirname): string {
+    for (let dir = from; ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return path.join(dir, "images");
+        if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${from}: pass imagesDir to DockerPlacement`);
+    }
 }
 
 export class DockerPlacement extends pulumi.ComponentResource implements Placement {
@@ -113,7 +122,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                     name: spec.pull, keepLocally: true,
                 }, { parent: this }).imageId;
             } else {
-                const context = path.join(this.args.imagesDir ?? path.join(__dirname, "..", "..", "images"), spec.role);
+                const context = path.join(this.args.imagesDir ?? defaultImagesDir(), spec.role);
                 image = new docker.Image(`${this.name}-image-${spec.role}`, {
                     imageName: `${this.args.prefix}-${spec.role}:latest`,
                     build: { context, args: { BASE_IMAGE: this.args.baseImage ?? "debian:bookworm-slim" } },

@@ -32,6 +32,8 @@ export function redisProxyConfig(input: RedisProxyInput): string {
         "defaults",
         "    mode tcp",
         "    log global",
+        "    # One line per PHP request would drown the log: only failed connections are logged.",
+        "    option dontlog-normal",
         "    timeout connect 1s",
         "    timeout client 1h",
         "    timeout server 1h",

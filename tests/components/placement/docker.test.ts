@@ -2,11 +2,13 @@ import { installMocks, ofType, settle } from "../../helpers/pulumiMocks";
 installMocks();
 
 import { strict as assert } from "node:assert";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { BitrixCluster } from "../../../components/cluster";
 import { validateClusterConfig } from "../../../components/config/validate";
 import { dockerAddressing } from "../../../components/placement/docker";
 
+const ROOT = path.join(__dirname, "..", "..", "..", "..");
 const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
 const containers = () => ofType("docker:index/container:Container");
 const container = (name: string) => {
@@ -105,7 +107,7 @@ describe("DockerPlacement", () => {
         assert.deepEqual(images.map((i) => i.imageName).sort(), ["bx-prod-balancer:latest", "bx-prod-mariadb:latest", "bx-prod-nfs:latest", "bx-prod-redis:latest", "bx-prod-web:latest"]);
         for (const i of images) {
             assert.equal(i.skipPush, true);
-            assert.match(i.build.context, /images\/(balancer|mariadb|nfs|redis|web)$/);
+            assert.equal(i.build.context, path.join(ROOT, "images", i.imageName.replace(/^bx-prod-(\w+):latest$/, "$1")));
             assert.deepEqual(i.build.args, { BASE_IMAGE: "debian:bookworm-slim" });
         }
     });
