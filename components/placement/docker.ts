@@ -62,7 +62,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             driver: "bridge",
             ipamConfigs: [{ subnet: args.subnet, gateway: addressing.gateway, ipRange: addressing.dynamicRange }],
             labels: [{ label: "bitrix-cluster.prefix", value: args.prefix }],
-        }, { parent: this });
+        }, { parent: this, deleteBeforeReplace: true });
         this.registerOutputs({ network: this.network.name });
     }
 
@@ -72,7 +72,8 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
 
     deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService {
         const host = this.hostOf(spec.service);
-        const opts: pulumi.CustomResourceOptions = { parent, dependsOn: spec.dependsOn };
+        // Docker names are fixed per stack, so a replacement must delete the old object before creating the new one.
+        const opts: pulumi.CustomResourceOptions = { parent, dependsOn: spec.dependsOn, deleteBeforeReplace: true };
         const volumes = (spec.volumes ?? []).map((v) => ({
             volumeName: this.volume(parent, spec, v).name,
             containerPath: v.path,
@@ -140,7 +141,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             case "data":
                 return new docker.Volume(`${spec.resourceName}-${v.name}`, {
                     name: `${this.hostOf(spec.service)}-${v.name}`, labels,
-                }, { parent, retainOnDelete: v.retain });
+                }, { parent, retainOnDelete: v.retain, deleteBeforeReplace: true });
             case "shared": {
                 // One volume per shared tree for the whole stack: the NFS server exports it, and in
                 // docker-volume mode the web nodes mount it directly.
@@ -148,7 +149,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                 if (!volume) {
                     volume = new docker.Volume(`${this.name}-shared-${v.name}`, {
                         name: `${this.args.prefix}-shared-${v.name}`, labels,
-                    }, { parent: this, retainOnDelete: v.retain });
+                    }, { parent: this, retainOnDelete: v.retain, deleteBeforeReplace: true });
                     this.sharedVolumes.set(v.name, volume);
                 }
                 return volume;
@@ -160,7 +161,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                     driver: "local",
                     driverOpts: { type: "nfs", o: `addr=${v.server},${v.options}`, device: `:${v.exportPath}` },
                     labels,
-                }, { parent });
+                }, { parent, deleteBeforeReplace: true });
         }
     }
 }

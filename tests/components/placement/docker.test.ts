@@ -4,6 +4,7 @@ installMocks();
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { BitrixCluster } from "../../../components/cluster";
 import { validateClusterConfig } from "../../../components/config/validate";
 import { dockerAddressing } from "../../../components/placement/docker";
@@ -121,6 +122,22 @@ describe("DockerPlacement", () => {
         assert.equal(container("bx-perc-db-master").image, "sha256:perc-docker-image-percona-percona-server-8-0-36-28");
         const envs = container("bx-perc-db-master").envs;
         assert.ok(envs.value.some((e: string) => e.startsWith("MYSQL_ROOT_PASSWORD=")), "root password in env, as a secret");
+    });
+
+    it("deletes before replacing every fixed-name Docker object, and keeps data volumes only when asked", async () => {
+        const seen: Array<{ type: string; name: string; opts: pulumi.CustomResourceOptions }> = [];
+        const record: pulumi.ResourceTransformation = (a) => { seen.push({ type: a.type, name: a.name, opts: a.opts as pulumi.CustomResourceOptions }); return undefined; };
+        new BitrixCluster("opts", { config: config({ namePrefix: "bx-opts", dockerSubnet: "172.31.0.0/24", httpPort: 6080, httpsPort: 6443, statusPort: 6404, retainDataVolumes: false }) }, { transformations: [record] });
+        new BitrixCluster("keep", { config: config({ namePrefix: "bx-keep", dockerSubnet: "172.31.1.0/24", httpPort: 5080, httpsPort: 5443, statusPort: 5404 }) }, { transformations: [record] });
+        await settle(200);
+        const docker = seen.filter((r) => /^docker:index\/(container|volume|network):/.test(r.type));
+        assert.ok(docker.length > 30);
+        for (const r of docker) assert.equal(r.opts.deleteBeforeReplace, true, `${r.type} ${r.name}`);
+        const dataVolume = (name: string) => seen.find((r) => r.name === name)!.opts.retainOnDelete;
+        assert.equal(dataVolume("opts-db-master-data"), false);
+        assert.equal(dataVolume("keep-db-master-data"), true);
+        assert.equal(dataVolume("keep-docker-shared-upload"), true);
+        assert.equal(dataVolume("keep-redis-redis-1-data"), true);
     });
 
     it("stores uploads that hold a password as a secret, and plain ones in the clear", () => {
