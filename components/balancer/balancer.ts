@@ -1,5 +1,6 @@
 /** The Balancer layer: HAProxy with active health checks, TLS termination, the admin allowlist and a status page. */
 import * as pulumi from "@pulumi/pulumi";
+import { layerComponent } from "../shared/layer";
 import { BalancerSettings } from "../config/types";
 import { FileSpec, Placement } from "../placement/types";
 import { balancerConfig, BalancerUpstream } from "./haproxyConfig";
@@ -30,10 +31,8 @@ export interface BalancerResult {
 export function createBalancer(name: string, parent: pulumi.ComponentResource, args: BalancerArgs): BalancerResult {
     const s = args.settings;
     const config = balancerConfig({
-        upstreams: args.upstreams, algorithm: s.algorithm, stickyCookie: s.stickyCookie, healthPath: args.healthPath,
-        healthIntervalMs: s.healthIntervalMs, healthTimeoutMs: s.healthTimeoutMs, maxFails: s.maxFails, failTimeoutS: s.failTimeoutS,
-        adminAllowlist: s.adminAllowlist, serverName: s.serverName, hstsMaxAgeS: s.hstsMaxAgeS, certPath: CERT_PATH,
-        listen: BALANCER_LISTEN, publicHttpsPort: args.published.https, resolver: args.placement.dnsResolver,
+        ...s, upstreams: args.upstreams, healthPath: args.healthPath, certPath: CERT_PATH, listen: BALANCER_LISTEN,
+        publicHttpsPort: args.published.https, resolver: args.placement.dnsResolver,
     });
     const files: FileSpec[] = [{ path: "/etc/haproxy/haproxy.cfg", content: config }];
     if (s.tlsCertificate && s.tlsKey) {
@@ -63,17 +62,6 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     };
 }
 
-export class Balancer extends pulumi.ComponentResource {
-    readonly url: string;
-    readonly statusUrl: string;
-    readonly resource: pulumi.Resource;
-
-    constructor(name: string, args: BalancerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("bitrix:cluster:Balancer", name, {}, opts);
-        const r = createBalancer(name, this, args);
-        this.url = r.url;
-        this.statusUrl = r.statusUrl;
-        this.resource = r.resource;
-        this.registerOutputs({ url: r.url, statusUrl: r.statusUrl });
-    }
-}
+/** Balancer layer (type `bitrix:cluster:Balancer`): a thin component over `createBalancer`. */
+export const Balancer = layerComponent<BalancerArgs, BalancerResult>("bitrix:cluster:Balancer", createBalancer, (r) => ({ url: r.url, statusUrl: r.statusUrl }));
+export type Balancer = InstanceType<typeof Balancer>;

@@ -4,8 +4,8 @@
  * peer's state on a status page, and keeps the nginx semantics users know (max_fails, fail_timeout, least_conn,
  * ip_hash, weights, keepalive to upstreams).
  */
-import { BalancerAlgorithm } from "../config/types";
-import { haproxyGlobal, haproxyResolvers, resolverServerOptions } from "../shared/haproxy";
+import { BalancerAlgorithm, BalancerSettings } from "../config/types";
+import { haproxyPreamble, resolverServerOptions } from "../shared/haproxy";
 
 export interface BalancerUpstream {
     /** Server name shown on the status page and used as the sticky-cookie value. */
@@ -15,19 +15,10 @@ export interface BalancerUpstream {
     weight: number;
 }
 
-export interface BalancerConfigInput {
+/** The balancer's settings from stack config (see BalancerSettings), plus where it runs and what it fronts. */
+export type BalancerConfigInput = Omit<BalancerSettings, "weights" | "tlsCertificate" | "tlsKey"> & {
     upstreams: BalancerUpstream[];
-    algorithm: BalancerAlgorithm;
-    /** "" = no affinity cookie. */
-    stickyCookie: string;
     healthPath: string;
-    healthIntervalMs: number;
-    healthTimeoutMs: number;
-    maxFails: number;
-    failTimeoutS: number;
-    adminAllowlist: string[];
-    serverName: string;
-    hstsMaxAgeS: number;
     /** PEM bundle (certificate + key) inside the balancer. */
     certPath: string;
     /** Ports the balancer listens on inside its container/host. */
@@ -38,7 +29,7 @@ export interface BalancerConfigInput {
     resolver?: string;
     /** Admin socket (drains, drills). @default "/run/haproxy/admin.sock" */
     adminSocket?: string;
-}
+};
 
 const BALANCE: Record<BalancerAlgorithm, string> = {
     least_conn: "leastconn",
@@ -80,8 +71,7 @@ export function balancerConfig(input: BalancerConfigInput): string {
         (input.stickyCookie ? ` cookie ${u.name}` : "") + resolverServerOptions(input.resolver));
 
     return [
-        haproxyGlobal(4096, input.adminSocket ?? "/run/haproxy/admin.sock"),
-        haproxyResolvers(input.resolver),
+        haproxyPreamble(4096, input.adminSocket ?? "/run/haproxy/admin.sock", input.resolver),
         "defaults",
         "    mode http",
         "    log global",

@@ -1,5 +1,6 @@
 /** The Database layer: a GTID master and M replicas, Percona Server 8.0 or MariaDB. */
 import * as pulumi from "@pulumi/pulumi";
+import { layerComponent } from "../shared/layer";
 import { DbEngine } from "../config/types";
 import { ImageSpec, Placement, ServiceSpec } from "../placement/types";
 import { INIT_SQL_DIR, masterInitSql, replicaInitSql } from "./initSql";
@@ -107,24 +108,9 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
     return { engine, master, replicas, database, user };
 }
 
-export class Database extends pulumi.ComponentResource {
-    readonly engine: DbEngine;
-    readonly master: DbNode;
-    readonly replicas: DbNode[];
-    readonly database: string;
-    readonly user: string;
-
-    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("bitrix:cluster:Database", name, {}, opts);
-        const r = createDatabase(name, this, args);
-        this.engine = r.engine;
-        this.master = r.master;
-        this.replicas = r.replicas;
-        this.database = r.database;
-        this.user = r.user;
-        this.registerOutputs({
-            master: `${r.master.host}:${r.master.port}`,
-            replicas: r.replicas.map((n) => `${n.host}:${n.port}`),
-        });
-    }
-}
+/** Database layer (type `bitrix:cluster:Database`): a thin component over `createDatabase`. */
+export const Database = layerComponent<DatabaseArgs, DatabaseResult>("bitrix:cluster:Database", createDatabase, (r) => ({
+    master: `${r.master.host}:${r.master.port}`,
+    replicas: r.replicas.map((n) => `${n.host}:${n.port}`),
+}));
+export type Database = InstanceType<typeof Database>;

@@ -1,5 +1,6 @@
 /** The NfsServer layer: one userspace NFSv4 server exporting every shared path. */
 import * as pulumi from "@pulumi/pulumi";
+import { layerComponent } from "../shared/layer";
 import { Placement } from "../placement/types";
 import { ganeshaConfig, NfsExport, nfsExports, nfsMountOptions, sharedSlug } from "./ganeshaConfig";
 
@@ -48,19 +49,6 @@ export function createNfsServer(name: string, parent: pulumi.ComponentResource, 
     return { address: args.placement.fixedAddress, exports: exportList, mountOptions: nfsMountOptions(), resource: deployed.resource };
 }
 
-export class NfsServer extends pulumi.ComponentResource {
-    readonly address: string;
-    readonly exports: NfsExport[];
-    readonly mountOptions: string;
-    readonly resource: pulumi.Resource;
-
-    constructor(name: string, args: NfsServerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("bitrix:cluster:NfsServer", name, {}, opts);
-        const r = createNfsServer(name, this, args);
-        this.address = r.address;
-        this.exports = r.exports;
-        this.mountOptions = r.mountOptions;
-        this.resource = r.resource;
-        this.registerOutputs({ address: r.address, exports: r.exports.map((e) => e.pseudo) });
-    }
-}
+/** NfsServer layer (type `bitrix:cluster:NfsServer`): a thin component over `createNfsServer`. */
+export const NfsServer = layerComponent<NfsServerArgs, NfsServerResult>("bitrix:cluster:NfsServer", createNfsServer, (r) => ({ address: r.address, exports: r.exports.map((e) => e.pseudo) }));
+export type NfsServer = InstanceType<typeof NfsServer>;

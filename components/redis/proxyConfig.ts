@@ -4,7 +4,7 @@
  * asks each Redis "role:master?" every second and routes 127.0.0.1:6379 to the one that says yes. After a
  * Sentinel failover the old master answers role:slave, is marked down, and its sessions are cut.
  */
-import { haproxyGlobal, haproxyResolvers, resolverServerOptions } from "../shared/haproxy";
+import { haproxyPreamble, resolverServerOptions } from "../shared/haproxy";
 
 export interface RedisProxyInput {
     /** Redis nodes (master first, then replicas). */
@@ -27,8 +27,7 @@ export function respHex(...args: string[]): string {
 export function redisProxyConfig(input: RedisProxyInput): string {
     if (input.nodes.length === 0) throw new Error("redisProxyConfig: at least one Redis node is required");
     return [
-        haproxyGlobal(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock"),
-        haproxyResolvers(input.resolver),
+        haproxyPreamble(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock", input.resolver),
         "defaults",
         "    mode tcp",
         "    log global",

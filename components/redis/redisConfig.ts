@@ -15,15 +15,14 @@ export interface RedisNodeInput {
     dataDir: string;
 }
 
+/** Lines Redis and Sentinel share: where they listen (password-protected), their directory, logs to stdout. */
+function processLines(port: number, dataDir: string): string[] {
+    return [`port ${port}`, "bind * -::*", "protected-mode no", `dir ${dataDir}`, "daemonize no", 'logfile ""', "loglevel notice"];
+}
+
 export function redisConfig(input: RedisNodeInput): string {
     const lines = [
-        `port ${input.port}`,
-        "bind * -::*",
-        "protected-mode no",
-        `dir ${input.dataDir}`,
-        "daemonize no",
-        'logfile ""',
-        "loglevel notice",
+        ...processLines(input.port, input.dataDir),
         `requirepass ${quote(input.password)}`,
         `masterauth ${quote(input.password)}`,
         `replica-announce-ip ${input.host}`,
@@ -65,12 +64,7 @@ export interface SentinelInput {
 export function sentinelConfig(input: SentinelInput): string {
     const m = input.masterName;
     return [
-        `port ${input.port}`,
-        "bind * -::*",
-        "protected-mode no",
-        `dir ${input.dataDir}`,
-        "daemonize no",
-        'logfile ""',
+        ...processLines(input.port, input.dataDir),
         "sentinel resolve-hostnames yes",
         "sentinel announce-hostnames yes",
         `sentinel announce-ip ${input.host}`,

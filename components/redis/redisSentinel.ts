@@ -1,6 +1,7 @@
 /** The RedisSentinel layer: a Redis master, its replicas and an odd number of sentinels. */
 import * as pulumi from "@pulumi/pulumi";
-import { Placement } from "../placement/types";
+import { layerComponent } from "../shared/layer";
+import { Placement, PortSpec } from "../placement/types";
 import { redisConfig, redisStartEnv, sentinelConfig } from "./redisConfig";
 
 export interface RedisSentinelArgs {
@@ -60,72 +61,49 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
     const env = (self: RedisEndpoint) => password.apply((pw) => redisStartEnv({
         self: self.host, port: self.port, masterName: MASTER_NAME, sentinels: sentinels.map((s) => `${s.host}:${s.port}`), password: pw,
     }));
-    const health = (port: number) => ({
-        command: `. ${REDIS_CONFIG_DIR}/start.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${port} ping | grep -q PONG`,
-        intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10,
-    });
-    const resources: pulumi.Resource[] = [];
+    // Redis nodes and sentinels run from the same image and differ in command, config file and port.
+    const deploy = (self: RedisEndpoint, mode: "redis" | "sentinel", conf: pulumi.Output<string>, ports: PortSpec[], dependsOn: pulumi.Resource[]) =>
+        placement.deploy(parent, {
+            resourceName: `${name}-${self.service}`,
+            service: self.service,
+            image: { role: "redis" },
+            command: [mode],
+            files: [{ path: `${REDIS_CONFIG_DIR}/${mode}.conf`, content: conf }, { path: `${REDIS_CONFIG_DIR}/start.env`, content: env(self) }],
+            volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain }],
+            ports,
+            health: {
+                command: `. ${REDIS_CONFIG_DIR}/start.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${self.port} ping | grep -q PONG`,
+                intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10,
+            },
+            memoryMb: args.memoryMb ?? 512,
+            dependsOn,
+        }).resource;
 
+    const nodeResources: pulumi.Resource[] = [];
     for (const [i, node] of nodes.entries()) {
         const conf = password.apply((pw) => redisConfig({
             host: node.host, port: node.port, password: pw, maxMemoryMb: args.maxMemoryMb ?? 256, dataDir: "/var/lib/redis",
             replicaOf: i === 0 ? undefined : { host: master.host, port: master.port },
         }));
-        resources.push(placement.deploy(parent, {
-            resourceName: `${name}-${node.service}`,
-            service: node.service,
-            image: { role: "redis" },
-            command: ["redis"],
-            files: [{ path: `${REDIS_CONFIG_DIR}/redis.conf`, content: conf }, { path: `${REDIS_CONFIG_DIR}/start.env`, content: env(node) }],
-            volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain }],
-            health: health(REDIS_PORT),
-            memoryMb: args.memoryMb ?? 512,
-            dependsOn: i === 0 ? [] : [resources[0]],
-        }).resource);
+        nodeResources.push(deploy(node, "redis", conf, [], nodeResources.slice(0, 1)));
     }
-    const nodeResources = [...resources];
-    for (const [i, sentinel] of sentinels.entries()) {
+    const base = args.publishedSentinelPortBase ?? 0;
+    const sentinelResources = sentinels.map((sentinel, i) => {
         const conf = password.apply((pw) => sentinelConfig({
             host: sentinel.host, port: sentinel.port, masterName: MASTER_NAME, master: { host: master.host, port: master.port },
             quorum, password: pw, downAfterMs: args.downAfterMs ?? 5000, failoverTimeoutMs: args.failoverTimeoutMs ?? 60000,
             dataDir: "/var/lib/redis",
         }));
-        const base = args.publishedSentinelPortBase ?? 0;
-        resources.push(placement.deploy(parent, {
-            resourceName: `${name}-${sentinel.service}`,
-            service: sentinel.service,
-            image: { role: "redis" },
-            command: ["sentinel"],
-            files: [{ path: `${REDIS_CONFIG_DIR}/sentinel.conf`, content: conf }, { path: `${REDIS_CONFIG_DIR}/start.env`, content: env(sentinel) }],
-            volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain }],
-            ports: base ? [{ internal: SENTINEL_PORT, published: base + i }] : [],
-            health: health(SENTINEL_PORT),
-            memoryMb: args.memoryMb ?? 512,
-            dependsOn: nodeResources,
-        }).resource);
-    }
+        return deploy(sentinel, "sentinel", conf, base ? [{ internal: SENTINEL_PORT, published: base + i }] : [], nodeResources);
+    });
+    const resources = [...nodeResources, ...sentinelResources];
     return { masterName: MASTER_NAME, nodes, sentinels, quorum, resources };
 }
 
-export class RedisSentinel extends pulumi.ComponentResource {
-    readonly masterName: string;
-    readonly nodes: RedisEndpoint[];
-    readonly sentinels: RedisEndpoint[];
-    readonly quorum: number;
-    readonly resources: pulumi.Resource[];
-
-    constructor(name: string, args: RedisSentinelArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("bitrix:cluster:RedisSentinel", name, {}, opts);
-        const r = createRedisSentinel(name, this, args);
-        this.masterName = r.masterName;
-        this.nodes = r.nodes;
-        this.sentinels = r.sentinels;
-        this.quorum = r.quorum;
-        this.resources = r.resources;
-        this.registerOutputs({
-            masterName: r.masterName,
-            nodes: r.nodes.map((n) => `${n.host}:${n.port}`),
-            sentinels: r.sentinels.map((s) => `${s.host}:${s.port}`),
-        });
-    }
-}
+/** RedisSentinel layer (type `bitrix:cluster:RedisSentinel`): a thin component over `createRedisSentinel`. */
+export const RedisSentinel = layerComponent<RedisSentinelArgs, RedisSentinelResult>("bitrix:cluster:RedisSentinel", createRedisSentinel, (r) => ({
+    masterName: r.masterName,
+    nodes: r.nodes.map((n) => `${n.host}:${n.port}`),
+    sentinels: r.sentinels.map((s) => `${s.host}:${s.port}`),
+}));
+export type RedisSentinel = InstanceType<typeof RedisSentinel>;

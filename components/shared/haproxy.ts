@@ -37,3 +37,8 @@ export function haproxyResolvers(resolver: string | undefined): string {
 export function resolverServerOptions(resolver: string | undefined): string {
     return resolver ? " resolvers cluster resolve-prefer ipv4 init-addr last,libc,none" : "";
 }
+
+/** `global` and, when there is a resolver, `resolvers`: the start of every generated HAProxy config. */
+export function haproxyPreamble(maxconn: number, adminSocket: string, resolver: string | undefined): string {
+    return haproxyGlobal(maxconn, adminSocket) + haproxyResolvers(resolver);
+}

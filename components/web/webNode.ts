@@ -1,5 +1,6 @@
 /** The WebNode layer: nginx + PHP-FPM 8.2, a local Redis-master proxy and the shared-storage watchdog. */
 import * as pulumi from "@pulumi/pulumi";
+import { layerComponent } from "../shared/layer";
 import { SharedStorageMode } from "../config/types";
 import { NfsExport, sharedSlug } from "../nfs/ganeshaConfig";
 import { Placement, VolumeSpec } from "../placement/types";
@@ -161,19 +162,6 @@ export function createWebNode(name: string, parent: pulumi.ComponentResource, ar
     return { service, host: deployed.host, port: WEB_PORT, resource: deployed.resource };
 }
 
-export class WebNode extends pulumi.ComponentResource {
-    readonly service: string;
-    readonly host: string;
-    readonly port: number;
-    readonly resource: pulumi.Resource;
-
-    constructor(name: string, args: WebNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("bitrix:cluster:WebNode", name, {}, opts);
-        const r = createWebNode(name, this, args);
-        this.service = r.service;
-        this.host = r.host;
-        this.port = r.port;
-        this.resource = r.resource;
-        this.registerOutputs({ service: r.service, host: r.host });
-    }
-}
+/** WebNode layer (type `bitrix:cluster:WebNode`): a thin component over `createWebNode`. */
+export const WebNode = layerComponent<WebNodeArgs, WebNodeResult>("bitrix:cluster:WebNode", createWebNode, (r) => ({ service: r.service, host: r.host }));
+export type WebNode = InstanceType<typeof WebNode>;
