@@ -115,6 +115,19 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         assert.equal(r.headers["cache-control"], "no-store");
     });
 
+    it("prints the health endpoint's latency over 200 sequential checks (figures, not a timed assertion)", async () => {
+        const times: number[] = [];
+        for (let i = 0; i < 200; i++) {
+            const started = process.hrtime.bigint();
+            const r = await request(`${base}/healthz.php`);
+            times.push(Number(process.hrtime.bigint() - started) / 1e6);
+            assert.equal(r.status, 200);
+        }
+        times.sort((a, b) => a - b);
+        const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(1);
+        console.log(`# health endpoint latency over ${times.length} checks: p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms (budget 500 ms)`);
+    });
+
     it("keeps a PHP session in Redis through the proxy", async () => {
         const first = await request(`${base}/probe/?action=session`);
         const cookie = String(first.headers["set-cookie"]).split(";")[0];
