@@ -26,6 +26,10 @@ const oneOf = (...values: string[]) => (v: string) =>
 const zeroOrIn = (min: number, max: number) => (v: number) =>
     v === 0 || (Number.isInteger(v) && v >= min && v <= max) ? undefined : `0 (off) or an integer from ${min} to ${max}`;
 const port = zeroOrIn(1, 65535);
+const password = (v: string) =>
+    v.length >= 8 && v.length <= 128 && !/[\r\n\0]/.test(v) ? undefined : "8 to 128 characters on one line";
+const pem = (kind: string) => (v: string) =>
+    new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(v) ? undefined : `a PEM ${kind.toLowerCase()} (-----BEGIN ...${kind}-----)`;
 const memory = zeroOrIn(64, 1048576);
 
 export const KEYS = {
@@ -62,8 +66,8 @@ export const KEYS = {
     },
     serverName: { type: "string", default: "localhost", description: "Host name of the portal.", allowed: (v: string) => isHostname(v) ? undefined : "a DNS host name" },
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
-    tlsCertificate: { type: "string", secret: true, description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start." },
-    tlsKey: { type: "string", secret: true, description: "PEM private key matching tlsCertificate (config secret)." },
+    tlsCertificate: { type: "string", secret: true, description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start.", allowed: pem("CERTIFICATE") },
+    tlsKey: { type: "string", secret: true, description: "PEM private key matching tlsCertificate (config secret).", allowed: pem("PRIVATE KEY") },
 
     bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isCidr(`${v}/32`) ? undefined : "an IPv4 address" },
     httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },
@@ -111,10 +115,14 @@ export const KEYS = {
     dbMemoryMb: { type: "integer", default: 2048, description: "Memory limit of a database container; 0 = unlimited.", allowed: memory },
     redisMemoryMb: { type: "integer", default: 512, description: "Memory limit of a Redis or Sentinel container; 0 = unlimited.", allowed: memory },
 
-    dbPassword: { type: "string", secret: true, description: "Application DB password (config secret); random when unset." },
-    dbRootPassword: { type: "string", secret: true, description: "DB root password (config secret); random when unset." },
-    dbReplicationPassword: { type: "string", secret: true, description: "Replication user's password (config secret); random when unset." },
-    redisPassword: { type: "string", secret: true, description: "Redis and Sentinel password (config secret); random when unset." },
+    dbPassword: { type: "string", secret: true, description: "Application DB password (config secret); random when unset.", allowed: password },
+    dbRootPassword: {
+        type: "string", secret: true, description: "DB root password (config secret); random when unset. No quotes or backslashes: the Percona image writes it into SQL unescaped.",
+        // The Percona image's entrypoint writes it into SQL without escaping.
+        allowed: (v: string) => password(v) ?? (/['"\\`]/.test(v) ? "no quotes or backslashes (the Percona image puts it into SQL unescaped)" : undefined),
+    },
+    dbReplicationPassword: { type: "string", secret: true, description: "Replication user's password (config secret); random when unset.", allowed: password },
+    redisPassword: { type: "string", secret: true, description: "Redis and Sentinel password (config secret); random when unset.", allowed: password },
 } satisfies Record<string, KeySpec>;
 
 export type KeyName = keyof typeof KEYS;

@@ -36,7 +36,8 @@ export function readRawConfig(namespace: string): RawConfig {
     for (const key of KEY_NAMES) {
         const spec: KeySpec = KEYS[key];
         if (spec.secret) {
-            raw[key] = cfg.getSecret(key);
+            // The plain text goes to the validator only, which wraps it as a secret; it is never logged.
+            raw[key] = pulumi.runtime.getConfig(`${namespace}:${key}`);
         } else {
             const text = cfg.get(key);
             raw[key] = text === undefined ? undefined : parseValue(spec, text);

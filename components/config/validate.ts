@@ -57,8 +57,16 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
             continue;
         }
         if (spec.secret) {
-            if (!pulumi.Output.isInstance(v) && typeof v !== "string") problems.push(`${name(key)}: must be a string secret`);
-            values[key] = pulumi.Output.isInstance(v) ? v : pulumi.secret(v as string);
+            // Checked in plain text, reported without the value, kept only as a secret.
+            if (typeof v === "string") {
+                const why = spec.allowed?.(v);
+                if (why) problems.push(`${name(key)}: the secret value is not allowed; allowed: ${why}`);
+                values[key] = pulumi.secret(v);
+            } else if (pulumi.Output.isInstance(v)) {
+                values[key] = v;
+            } else {
+                problems.push(`${name(key)}: expected a string secret`);
+            }
             continue;
         }
         if (!typeOk(spec, v)) {

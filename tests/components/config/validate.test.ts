@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { parseValue } from "../../../components/config/load";
 import { KEYS } from "../../../components/config/keys";
 import { ConfigError, defaultPrefix, RawConfig, validateClusterConfig } from "../../../components/config/validate";
@@ -90,6 +91,9 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["typo in a key", { webNode: 3 }, "webNode", /unknown key/],
     ["certificate without key", { tlsCertificate: "-----BEGIN CERTIFICATE-----" }, "tlsKey", /together/],
     ["bad server name", { serverName: "portal_.example" }, "serverName", /DNS host name/],
+    ["short DB password", { dbPassword: "short" }, "dbPassword", /8 to 128 characters/],
+    ["root password with a quote", { dbRootPassword: "it's-a-long-one" }, "dbRootPassword", /no quotes or backslashes/],
+    ["key that is not PEM", { tlsCertificate: "-----BEGIN CERTIFICATE-----", tlsKey: "not a key" }, "tlsKey", /PEM private key/],
     ["bad image reference", { perconaImage: "percona/percona-server" }, "perconaImage", /with a tag/],
 ];
 
@@ -104,6 +108,17 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
             assert.match(hit, allowed);
         });
     }
+
+    it("never repeats a secret's value in a message", () => {
+        const problems = problemsOf({ dbRootPassword: "it's-a-long-one", redisPassword: "tiny" });
+        assert.equal(problems.length, 2);
+        for (const p of problems) assert.doesNotMatch(p, /it's-a-long-one|tiny/);
+    });
+
+    it("keeps a valid secret from config as a secret", async () => {
+        const c = validate({ dbPassword: "a-good-password" });
+        assert.equal(await pulumi.isSecret(c.secrets.dbPassword!), true);
+    });
 
     it("reports every bad key at once", () => {
         const problems = problemsOf({ webNodes: 0, dbEngine: "oracle", sentinels: 2 });
