@@ -37,6 +37,12 @@ const BALANCE: Record<BalancerAlgorithm, string> = {
     ip_hash: "source",
 };
 
+/** Decoded paths a web server would normalise: empty segments (//) and dot segments (/./, /../). */
+export const AMBIGUOUS_PATH = "(//|/\\.\\.?(/|$))";
+
+/** The probe app's URL prefix (allowlist only). */
+export const PROBE_PATH = "/probe/";
+
 /** Methods whose failed requests may be replayed on another node (RFC 9110 idempotent methods). */
 export const IDEMPOTENT_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"];
 
@@ -62,7 +68,6 @@ export function balancerConfig(input: BalancerConfigInput): string {
         `fall ${input.maxFails}`,
         "rise 2",
         `observe layer4 error-limit ${input.maxFails} on-error fastinter`,
-        "on-marked-down shutdown-sessions",
         "slowstart 10s",
         "maxconn 256",
     ].join(" ");
@@ -93,12 +98,19 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "frontend https",
         `    bind :${input.listen.https} ssl crt ${input.certPath} alpn h2,http/1.1`,
         "    option forwardfor",
-        `    acl admin_path path_beg -i /bitrix/admin`,
-        `    acl health_path path -i ${input.healthPath}`,
+        "    # Paths are judged as the web server will see them: percent-decoded and lower-cased. A path that a",
+        "    # server would rewrite (empty or dot segments) is refused, so /bitrix//admin or /./bitrix/admin cannot",
+        "    # slip past the allowlist.",
+        "    http-request set-var(txn.npath) path,url_dec,lower",
+        `    http-request deny deny_status 400 if { var(txn.npath) -m reg '${AMBIGUOUS_PATH}' }`,
+        "    acl admin_path var(txn.npath) -m beg /bitrix/admin",
+        `    acl internal_path var(txn.npath) -m str ${input.healthPath.toLowerCase()}`,
+        `    acl internal_path var(txn.npath) -m beg ${PROBE_PATH}`,
         `    acl allowlisted src ${allow}`,
-        "    # The admin allowlist is enforced here, at the front door, not on the nodes (seed 002).",
+        "    # The admin allowlist is enforced here, at the front door, not on the nodes (seed 002); the health URL",
+        "    # and the probe app answer the allowlist only.",
         "    http-request deny deny_status 403 if admin_path !allowlisted",
-        "    http-request deny deny_status 403 if health_path !allowlisted",
+        "    http-request deny deny_status 403 if internal_path !allowlisted",
         "    http-request set-header X-Real-IP %[src]",
         "    http-request set-header X-Forwarded-Proto https",
         "    http-request set-header X-Forwarded-Port %[dst_port]",

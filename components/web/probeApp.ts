@@ -67,7 +67,8 @@ try {
             break;
         case 'file':
             $name = (string)($_GET['name'] ?? '');
-            if (!preg_match('/^[A-Za-z0-9._-]{1,64}$/', $name)) probe_fail(400, 'name: 1-64 of A-Z a-z 0-9 . _ -');
+            // Plain-text names only: nothing the probe stores can be served back as a page or a script.
+            if (!preg_match('/^[A-Za-z0-9_-]{1,60}\\.txt$/', $name)) probe_fail(400, 'name: 1-60 of A-Z a-z 0-9 _ - then .txt');
             $dir = ${phpString(input.uploadDir)};
             $path = $dir . '/' . $name;
             if ($_SERVER['REQUEST_METHOD'] === 'POST' || $_SERVER['REQUEST_METHOD'] === 'PUT') {

@@ -127,11 +127,21 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         assert.equal(r.headers.location, `https://portal.test:${PORTS.https}/crm/?id=5`);
     });
 
-    it("refuses /bitrix/admin and the health URL to clients outside the allowlist", async () => {
-        assert.equal((await request(`https://127.0.0.1:${PORTS.https}/bitrix/admin/index.php`)).status, 403);
-        assert.equal((await request(`https://127.0.0.1:${PORTS.https}/BITRIX/ADMIN/`)).status, 403);
-        assert.equal((await request(`https://127.0.0.1:${PORTS.https}/healthz.php`)).status, 403);
-        assert.equal((await request(`https://127.0.0.1:${PORTS.https}/bitrix/tools/x.php`)).status, 200);
+    it("refuses /bitrix/admin, the health URL and the probe app to clients outside the allowlist", async () => {
+        const status = async (p: string) => (await request(`https://127.0.0.1:${PORTS.https}${p}`)).status;
+        for (const p of ["/bitrix/admin/index.php", "/BITRIX/ADMIN/", "/bitrix/%61dmin/", "/bitrix%2Fadmin/", "/healthz.php", "/HEALTHZ.php", "/probe/?action=db"]) {
+            assert.equal(await status(p), 403, p);
+        }
+    });
+
+    it("refuses paths a web server would rewrite, so none can slip past the allowlist", async () => {
+        const status = async (p: string) => (await request(`https://127.0.0.1:${PORTS.https}/`, { rawPath: p })).status;
+        for (const p of ["//bitrix/admin/", "/bitrix//admin/", "/./bitrix/admin/", "/x/../bitrix/admin/", "/x/%2e%2e/bitrix/admin/", "//healthz.php", "/probe/./"]) {
+            assert.equal(await status(p), 400, p);
+        }
+        for (const p of ["/bitrix/tools/x.php", "/js/app.js", "/a/b", "/.well-known/x", "/bitrix/administration-guide"]) {
+            assert.equal(await status(p), p === "/bitrix/administration-guide" ? 403 : 200, p);
+        }
     });
 
     it("replays a GET that got a 503 on the other node, but never a POST", async () => {

@@ -8,11 +8,13 @@ export interface Response {
     body: string;
 }
 
-export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<Response> {
+/** `rawPath` is sent exactly as given (URL parsing would normalise dot segments away). */
+export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number; rawPath?: string } = {}): Promise<Response> {
     const u = new URL(url);
     const lib = u.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-        const req = lib.request(u, {
+        const req = lib.request({
+            protocol: u.protocol, hostname: u.hostname, port: u.port, path: opts.rawPath ?? `${u.pathname}${u.search}`,
             method: opts.method ?? "GET",
             headers: opts.headers,
             rejectUnauthorized: false,

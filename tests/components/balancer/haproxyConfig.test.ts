@@ -88,11 +88,16 @@ describe("balancerConfig", () => {
         assert.match(https, /http-request set-header X-Real-IP %\[src\]/);
         assert.match(https, /X-Forwarded-Proto https/);
         assert.doesNotMatch(cfg, /set-header Host/, "Host is passed through unchanged");
+        assert.doesNotMatch(cfg, /on-marked-down shutdown-sessions/, "a node marked down finishes its in-flight requests");
     });
 
     it("enforces the admin allowlist at the balancer, before any node", () => {
         const https = section(cfg, "frontend https");
-        assert.match(https, /acl admin_path path_beg -i \/bitrix\/admin/);
+        assert.match(https, /http-request set-var\(txn\.npath\) path,url_dec,lower/);
+        assert.match(https, /http-request deny deny_status 400 if \{ var\(txn\.npath\) -m reg '\(\/\/\|\/\\\.\\\.\?\(\/\|\$\)\)' \}/);
+        assert.match(https, /acl admin_path var\(txn\.npath\) -m beg \/bitrix\/admin/);
+        assert.match(https, /acl internal_path var\(txn\.npath\) -m beg \/probe\//);
+        assert.ok(https.indexOf("set-var(txn.npath)") < https.indexOf("acl admin_path"));
         assert.match(https, /acl allowlisted src 10\.0\.0\.0\/8 192\.168\.1\.0\/24/);
         assert.match(https, /http-request deny deny_status 403 if admin_path !allowlisted/);
         assert.ok(https.indexOf("deny deny_status 403 if admin_path") < https.indexOf("default_backend web"));
