@@ -122,7 +122,10 @@ export const KEYS = {
         allowed: (v: string) => password(v) ?? (/['"\\`]/.test(v) ? "no quotes or backslashes (the Percona image puts it into SQL unescaped)" : undefined),
     },
     dbReplicationPassword: { type: "string", secret: true, description: "Replication user's password (config secret); random when unset.", allowed: password },
-    redisPassword: { type: "string", secret: true, description: "Redis and Sentinel password (config secret); random when unset.", allowed: password },
+    redisPassword: {
+        type: "string", secret: true, description: "Redis and Sentinel password (config secret); random when unset. No spaces, quotes or backslashes: Sentinel writes it back into its config unquoted.",
+        allowed: (v: string) => password(v) ?? (/[\s'"\\]/.test(v) ? "no spaces, quotes or backslashes (Sentinel rewrites its config without quoting them)" : undefined),
+    },
 } satisfies Record<string, KeySpec>;
 
 export type KeyName = keyof typeof KEYS;

@@ -10,7 +10,8 @@ import { redisConfig, redisStartEnv, sentinelConfig } from "../../components/red
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { HOST, redisCli, startRedisEntrypoint, startRedisNode, startRedisProxy } from "../helpers/stack";
 
-const PASSWORD = 'pa ss"w#rd';
+// Special characters that survive Sentinel's own config rewrite (config validation refuses spaces and quotes).
+const PASSWORD = "pa$s#w0rd!&x";
 const NODES = [31379, 31380, 31381];
 const SENTINELS = [31426, 31427, 31428];
 const PROXY = 31390;
@@ -97,6 +98,45 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         assert.equal(role(victim), "slave");
         assert.match(cli(victim, "INFO", "replication"), new RegExp(`master_port:${master}`));
         await waitFor("data replicated to the restarted node", () => cli(victim, "GET", "PHPREDIS_SESSION:after") === "written", 10000);
+    });
+
+    it("a node restarted while no sentinel answers keeps its last known role, not the generated one", async () => {
+        const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
+        assert.notEqual(master, NODES[0], "the forced failover moved the master away from redis-1");
+        assert.equal(role(NODES[0]), "slave");
+        for (const port of SENTINELS) await daemons.stop(`sentinel-${port}`);
+        // redis-1's generated config says "master"; Sentinel's CONFIG REWRITE recorded it as a replica.
+        await daemons.stop(`redis-${NODES[0]}`);
+        startRedisEntrypoint(daemons, `redis-${NODES[0]}`, nodeDirs.get(NODES[0])!, "redis");
+        await waitFor("redis-1 back", () => cli(NODES[0], "PING") === "PONG", 30000);
+        assert.equal(role(NODES[0]), "slave");
+        assert.match(cli(NODES[0], "INFO", "replication"), new RegExp(`master_port:${master}`));
+        for (const port of SENTINELS) startRedisEntrypoint(daemons, `sentinel-${port}`, path.join(root, `sentinel-${port}`), "sentinel");
+        await waitFor("sentinels back with quorum", () => /^OK/.test(cli(SENTINELS[0], "SENTINEL", "CKQUORUM", "bitrix")), 20000);
+    });
+
+    it("a changed sentinel config keeps monitoring the current master (no second master)", async () => {
+        const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
+        const ids = SENTINELS.map((p) => cli(p, "SENTINEL", "MYID"));
+        for (const port of SENTINELS) {
+            const dir = path.join(root, `sentinel-${port}`);
+            await daemons.stop(`sentinel-${port}`);
+            // The generated config still names redis-1 as the master it first monitored.
+            write(path.join(dir, "conf", "sentinel.conf"), sentinelConfig({
+                host: HOST, port, masterName: "bitrix", master: { host: HOST, port: NODES[0] }, quorum: 2, password: PASSWORD,
+                downAfterMs: 1500, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"),
+            }));
+            startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
+        }
+        await waitFor("sentinels back with quorum", () => /^OK/.test(cli(SENTINELS[0], "SENTINEL", "CKQUORUM", "bitrix")), 20000);
+        for (const port of SENTINELS) {
+            assert.equal(cli(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix"), `${HOST}\n${master}`);
+            const fields = cli(port, "SENTINEL", "MASTER", "bitrix").split("\n");
+            assert.equal(fields[fields.indexOf("down-after-milliseconds") + 1], "1500");
+        }
+        assert.deepEqual(SENTINELS.map((p) => cli(p, "SENTINEL", "MYID")), ids, "sentinels keep their ids");
+        await new Promise((r) => setTimeout(r, 4000));
+        assert.deepEqual(NODES.filter((p) => role(p) === "master"), [master]);
     });
 
     it("when the master dies, Sentinel promotes a replica and the proxy follows it; sessions survive", async () => {

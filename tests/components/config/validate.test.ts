@@ -93,6 +93,7 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["bad server name", { serverName: "portal_.example" }, "serverName", /DNS host name/],
     ["short DB password", { dbPassword: "short" }, "dbPassword", /8 to 128 characters/],
     ["root password with a quote", { dbRootPassword: "it's-a-long-one" }, "dbRootPassword", /no quotes or backslashes/],
+    ["Redis password with a space", { redisPassword: "long enough but spaced" }, "redisPassword", /no spaces, quotes or backslashes/],
     ["key that is not PEM", { tlsCertificate: "-----BEGIN CERTIFICATE-----", tlsKey: "not a key" }, "tlsKey", /PEM private key/],
     ["bad image reference", { perconaImage: "percona/percona-server" }, "perconaImage", /with a tag/],
 ];
