@@ -46,3 +46,14 @@ export function isTimezone(value: string): boolean {
         return false;
     }
 }
+
+/** An IPv4 address in plain dotted-quad form (no "127.1", no "0"). */
+export function isIpv4(value: string): boolean {
+    return /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(value);
+}
+
+/** An IPv4 CIDR written with its network address (no host bits set). */
+export function isNetworkAddress(cidr: string): boolean {
+    const [addr] = cidr.split("/");
+    return ipv4At(cidr, 0) === addr;
+}

@@ -3,7 +3,7 @@
  * `Pulumi.yaml` declares the same keys (a test keeps the two in step) and the README's config reference is
  * written from this table.
  */
-import { isCidr, isHostname, isIdentifier, isTimezone } from "./checks";
+import { isCidr, isHostname, isIdentifier, isIpv4, isNetworkAddress, isTimezone } from "./checks";
 
 export type KeyType = "string" | "integer" | "boolean" | "array";
 export type Value = string | number | boolean | string[] | number[];
@@ -17,6 +17,12 @@ export interface KeySpec {
     secret?: boolean;
     /** Returns what is allowed when the value is wrong, undefined when it is fine. */
     allowed?: (v: any) => string | undefined;
+}
+
+/** Docroot trees that hold Bitrix's PHP code; shared paths never execute PHP, so they cannot be shared. */
+const CODE_TREES = ["admin", "tools", "modules", "components", "templates", "php_interface", "activities", "gadgets", "wizards", "services"];
+export function isCodeTree(p: string): boolean {
+    return p === "bitrix" || p === "local" || p.startsWith("local/") || CODE_TREES.some((t) => p === `bitrix/${t}` || p.startsWith(`bitrix/${t}/`));
 }
 
 const intIn = (min: number, max: number) => (v: number) =>
@@ -69,7 +75,7 @@ export const KEYS = {
     tlsCertificate: { type: "string", secret: true, description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start.", allowed: pem("CERTIFICATE") },
     tlsKey: { type: "string", secret: true, description: "PEM private key matching tlsCertificate (config secret).", allowed: pem("PRIVATE KEY") },
 
-    bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isCidr(`${v}/32`) ? undefined : "an IPv4 address" },
+    bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isIpv4(v) ? undefined : "an IPv4 address in dotted form, such as \"127.0.0.1\"" },
     httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },
     httpsPort: { type: "integer", default: 8443, description: "Published HTTPS port.", allowed: intIn(1, 65535) },
     statusPort: { type: "integer", default: 8404, description: "Published port of the balancer's status page.", allowed: intIn(1, 65535) },
@@ -93,7 +99,7 @@ export const KEYS = {
     sentinelQuorum: { type: "integer", default: 0, description: "Sentinels that must agree the master is down; 0 means a majority.", allowed: intIn(0, 9) },
     sentinelDownAfterMs: { type: "integer", default: 5000, description: "Sentinel down-after-milliseconds.", allowed: intIn(1000, 600000) },
     sentinelFailoverTimeoutMs: { type: "integer", default: 60000, description: "Sentinel failover-timeout in ms.", allowed: intIn(5000, 3600000) },
-    redisMaxMemoryMb: { type: "integer", default: 256, description: "maxmemory of each Redis node in MB.", allowed: intIn(16, 1048576) },
+    redisMaxMemoryMb: { type: "integer", default: 256, description: "maxmemory of each Redis node in MB; when full, keys with a TTL (cache and sessions) are evicted, so size it for every live session.", allowed: intIn(16, 1048576) },
 
     sharedStorage: {
         type: "string", default: "nfs", description: "How web nodes mount the shared paths: \"nfs\" (from the NFS server) or \"docker-volume\" (one Docker volume, single Docker host only).",
@@ -101,12 +107,14 @@ export const KEYS = {
     },
     sharedPaths: {
         type: "array", default: ["upload", "bitrix/cache"], description: "Docroot-relative paths every web node shares.",
-        allowed: (v: unknown[]) => v.length > 0 && v.every((p) => typeof p === "string" && /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(p)) ? undefined : "a non-empty list of relative paths such as \"upload\" (letters, digits, _, -, /; no '..')",
+        allowed: (v: unknown[]) => v.length > 0 && v.every((p) => typeof p === "string" && /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(p) && !isCodeTree(p))
+            ? undefined
+            : "a non-empty list of relative data paths such as \"upload\" (letters, digits, _, -, /; no '..'; not a PHP code tree such as bitrix, bitrix/modules or local, since shared paths never execute PHP)",
     },
 
     dockerSubnet: {
         type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own.",
-        allowed: (v: string) => isCidr(v) && !v.includes(":") && Number(v.split("/")[1]) <= 26 ? undefined : "an IPv4 CIDR of /26 or larger, such as \"172.28.0.0/24\"",
+        allowed: (v: string) => isCidr(v) && isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 26 && isNetworkAddress(v) ? undefined : "an IPv4 network of /26 or larger, written with its network address, such as \"172.28.0.0/24\"",
     },
     retainDataVolumes: { type: "boolean", default: true, description: "Keep database, Redis and NFS volumes on `pulumi destroy`.", allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false" },
     balancerMemoryMb: { type: "integer", default: 256, description: "Memory limit of a balancer container; 0 = unlimited.", allowed: memory },

@@ -96,7 +96,8 @@ export interface RedisSettings {
     downAfterMs: number;
     /** Sentinel failover-timeout in ms. @default 60000 */
     failoverTimeoutMs: number;
-    /** maxmemory of each Redis node in MB (sessions are never evicted: policy volatile-lru). @default 256 */
+    /** maxmemory of each Redis node in MB. Policy volatile-lru: keys with a TTL — cache entries and sessions alike —
+     * are evicted when it is full, so size it for every live session plus the cache. @default 256 */
     maxMemoryMb: number;
 }
 

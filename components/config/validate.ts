@@ -99,6 +99,20 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
     if ((v.tlsCertificate === undefined) !== (v.tlsKey === undefined)) {
         problems.push(`${name(v.tlsCertificate === undefined ? "tlsCertificate" : "tlsKey")}: set tlsCertificate and tlsKey together, or neither for a self-signed certificate`);
     }
+    const slugs = new Map<string, string>();
+    for (const p of v.sharedPaths as string[]) {
+        const slug = p.replace(/\//g, "-");
+        const other = slugs.get(slug);
+        if (other !== undefined && other !== p) problems.push(`${name("sharedPaths")}: "${p}" and "${other}" would share one export and volume name; rename one`);
+        slugs.set(slug, p);
+    }
+    if (v.dbMemoryMb > 0 && v.dbBufferPoolMb + 256 > v.dbMemoryMb) {
+        problems.push(`${name("dbBufferPoolMb")}: ${v.dbBufferPoolMb} MB does not fit in ${name("dbMemoryMb")} = ${v.dbMemoryMb} MB with 256 MB to spare; lower it or raise the limit`);
+    }
+    const perconaMinor = /:8\.0\.(\d+)(-|$)/.exec(v.perconaImage);
+    if (v.dbEngine === "percona" && perconaMinor && Number(perconaMinor[1]) < 30) {
+        problems.push(`${name("perconaImage")}: ${v.perconaImage} is older than 8.0.30, which the generated innodb_redo_log_capacity and semi-sync plugin names need`);
+    }
     const seenPaths = new Set<string>();
     for (const p of v.sharedPaths as string[]) {
         for (const other of seenPaths) {

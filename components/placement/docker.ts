@@ -156,8 +156,8 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             }
             case "nfs":
                 // dockerd mounts NFS with the host's resolver, so the server is an IP address.
-                return new docker.Volume(`${spec.resourceName}-${v.name}`, {
-                    name: `${this.hostOf(spec.service)}-${v.name}`,
+                return new docker.Volume(`${spec.resourceName}-nfs-${v.name}`, {
+                    name: `${this.hostOf(spec.service)}-nfs-${v.name}`,
                     driver: "local",
                     driverOpts: { type: "nfs", o: `addr=${v.server},${v.options}`, device: `:${v.exportPath}` },
                     labels,

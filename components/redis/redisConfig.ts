@@ -32,7 +32,7 @@ export function redisConfig(input: RedisNodeInput): string {
         "appendfsync everysec",
         "save 900 1 300 10 60 10000",
         `maxmemory ${input.maxMemoryMb}mb`,
-        "# Only keys with a TTL (cache, sessions) are evicted; never fail writes silently.",
+        "# When full, keys with a TTL (cache entries, and sessions too) are evicted rather than writes refused.",
         "maxmemory-policy volatile-lru",
         "replica-read-only yes",
         "replica-serve-stale-data yes",

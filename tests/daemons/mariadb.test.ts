@@ -4,10 +4,14 @@
  * the replication user limited to replication, and no errant transactions on the replica.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { Daemons, requireBinary, run, tmpDir, waitFor } from "../helpers/daemons";
 import { MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
+
+const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "mariadb", "entrypoint.sh");
 
 const PORTS = { master: 33306, replica: 33307 };
 const APP = { user: "bitrix", password: "app'pa\\ss", database: "bitrix" };
@@ -80,6 +84,15 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
     it("has no transactions of the replica's own in its GTID state (no errant GTIDs)", () => {
         const pos = sql("replica", "SELECT @@gtid_binlog_pos");
         for (const gtid of pos.split(",").filter(Boolean)) assert.match(gtid.trim(), /^0-1-\d+$/, `replica GTID ${gtid} not from the master`);
+    });
+
+    it("refuses to start on a data directory whose first start did not finish", () => {
+        const dir = path.join(root, "interrupted");
+        fs.mkdirSync(path.join(dir, "data", "mysql"), { recursive: true });
+        assert.throws(() => run("bash", [ENTRYPOINT, "true"], {
+            env: { MARIADB_ROOT_PASSWORD: "x", MARIADB_DATADIR: path.join(dir, "data"), MARIADB_RUN_DIR: path.join(dir, "run"), MARIADB_INITDB_DIR: path.join(dir, "initdb") },
+        }), /first start did not finish/);
+        assert.ok(fs.existsSync(path.join(nodes.master.dir, "data", ".bitrix-cluster-initialized")), "a finished first start is marked");
     });
 
     it("grants the replication user replication and nothing else", () => {

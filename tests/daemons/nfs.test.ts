@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { ganeshaConfig, nfsExports } from "../../components/nfs/ganeshaConfig";
 import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 
+const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "nfs", "entrypoint.sh");
 const url = (pseudo: string) => `nfs://127.0.0.1${pseudo}?version=4`;
 
 describe("nfs: generated ganesha.conf in nfs-ganesha", () => {
@@ -21,13 +22,11 @@ describe("nfs: generated ganesha.conf in nfs-ganesha", () => {
         const ganesha = requireBinary("ganesha.nfsd");
         requireBinary("nfs-cp");
         assert.equal(await portOpen(2049), false, "port 2049 is taken: another NFS server runs on this machine");
-        for (const e of shared) {
-            fs.mkdirSync(e.directory, { recursive: true });
-            fs.chownSync(e.directory, 33, 33);
-        }
-        fs.mkdirSync("/var/run/ganesha", { recursive: true });
+        for (const e of shared) fs.mkdirSync(e.directory, { recursive: true });
         const conf = write(path.join(root, "ganesha.conf"), ganeshaConfig({ exports: shared, clients: ["127.0.0.1/32"], anonUid: 33, anonGid: 33 }));
-        daemons.start("ganesha", ganesha, ["-F", "-L", path.join(root, "ganesha.log"), "-p", path.join(root, "ganesha.pid"), "-f", conf]);
+        // Through the image's entrypoint, which hands the export roots to www-data before the server starts.
+        daemons.start("ganesha", "sh", [ENTRYPOINT, ganesha, "-F", "-L", path.join(root, "ganesha.log"), "-p", path.join(root, "ganesha.pid"), "-f", conf],
+            { NFS_EXPORT_ROOT: path.join(root, "srv") });
         await waitFor("ganesha on 2049", () => portOpen(2049), 20000);
     });
 
@@ -41,6 +40,14 @@ describe("nfs: generated ganesha.conf in nfs-ganesha", () => {
         assert.match(run("nfs-ls", [url("/bitrix/upload")]), /hello\.txt/);
         fs.writeFileSync(path.join(shared[1].directory, "styles.css"), "body{}\n");
         assert.equal(run("nfs-cat", [url("/bitrix/bitrix/cache/styles.css")]), "body{}\n");
+    });
+
+    it("hands the export roots to www-data at start", () => {
+        for (const e of shared) {
+            const st = fs.statSync(e.directory);
+            assert.equal(st.uid, 33, e.directory);
+            assert.equal(st.mode & 0o7777, 0o2775);
+        }
     });
 
     it("stores client writes as www-data (all_squash), whatever uid the client sends", () => {

@@ -63,7 +63,7 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             const master = cli(SENTINELS[0], "SENTINEL", "MASTER", "bitrix").split("\n");
             const field = (k: string) => master[master.indexOf(k) + 1];
             return field("num-other-sentinels") === "2" && field("num-slaves") === "2";
-        }, 20000);
+        }, 45000); // Sentinel asks the master for its replicas every 10 s.
         assert.match(cli(SENTINELS[1], "SENTINEL", "CKQUORUM", "bitrix"), /^OK 3 usable Sentinels/);
         assert.equal(cli(SENTINELS[2], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix"), `${HOST}\n${NODES[0]}`);
     });

@@ -86,7 +86,7 @@ describe("DockerPlacement", () => {
 
     it("mounts NFS volumes by the server's address, or the export's own volumes in docker-volume mode", () => {
         const volumes = ofType("docker:index/volume:Volume").map((v) => v.inputs);
-        const nfsUpload = volumes.find((v) => v.name === "bx-prod-web-1-upload")!;
+        const nfsUpload = volumes.find((v) => v.name === "bx-prod-web-1-nfs-upload")!;
         assert.equal(nfsUpload.driver, "local");
         assert.deepEqual(nfsUpload.driverOpts, { type: "nfs", o: "addr=172.28.0.10,nfsvers=4.1,proto=tcp,soft,timeo=30,retrans=2,noatime,nodiratime,noresvport", device: ":/bitrix/upload" });
         const stgWeb = container("bx-stg-web-1");
@@ -94,7 +94,7 @@ describe("DockerPlacement", () => {
         const mountOf = (c: any, path: string) => c.volumes.find((v: any) => v.containerPath === path).volumeName;
         assert.equal(mountOf(stgWeb, "/var/www/html/upload"), "bx-stg-shared-upload");
         assert.equal(mountOf(stgNfs, "/srv/nfs/upload"), "bx-stg-shared-upload");
-        assert.ok(!volumes.some((v) => v.name?.startsWith("bx-stg-web-1-upload")));
+        assert.ok(!volumes.some((v) => v.name?.startsWith("bx-stg-web-1-nfs-")));
     });
 
     it("gives the NFS server only the capabilities it needs", () => {

@@ -13,7 +13,7 @@ describe("webNginxConfig", () => {
         assert.match(cfg, /listen 80 default_server;/);
         assert.match(cfg, /root \/var\/www\/html;/);
         assert.match(cfg, /fastcgi_pass unix:\/run\/php\/php8\.2-fpm\.sock;/);
-        assert.match(cfg, /client_max_body_size 64m;/);
+        assert.match(cfg, /client_max_body_size 65m;/);
         assert.match(cfg, /try_files \$uri \$uri\/ \/bitrix\/urlrewrite\.php\$is_args\$args;/);
     });
 
