@@ -68,7 +68,6 @@ export function balancerConfig(input: BalancerConfigInput): string {
         `fall ${input.maxFails}`,
         "rise 2",
         `observe layer4 error-limit ${input.maxFails} on-error fastinter`,
-        "slowstart 10s",
         "maxconn 256",
     ].join(" ");
     const servers = input.upstreams.map((u) =>

@@ -89,6 +89,7 @@ describe("balancerConfig", () => {
         assert.match(https, /X-Forwarded-Proto https/);
         assert.doesNotMatch(cfg, /set-header Host/, "Host is passed through unchanged");
         assert.doesNotMatch(cfg, /on-marked-down shutdown-sessions/, "a node marked down finishes its in-flight requests");
+        assert.doesNotMatch(cfg, /slowstart/, "a node that just came back takes full load at once when the other fails");
     });
 
     it("enforces the admin allowlist at the balancer, before any node", () => {
