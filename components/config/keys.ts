@@ -126,7 +126,6 @@ export const KEYS = {
     dbPassword: { type: "string", secret: true, description: "Application DB password (config secret); random when unset.", allowed: password },
     dbRootPassword: {
         type: "string", secret: true, description: "DB root password (config secret); random when unset. No quotes or backslashes: the Percona image writes it into SQL unescaped.",
-        // The Percona image's entrypoint writes it into SQL without escaping.
         allowed: (v: string) => password(v) ?? (/['"\\`]/.test(v) ? "no quotes or backslashes (the Percona image puts it into SQL unescaped)" : undefined),
     },
     dbReplicationPassword: { type: "string", secret: true, description: "Replication user's password (config secret); random when unset.", allowed: password },

@@ -3,6 +3,7 @@
  * Runs before any resource exists, so a bad value never leaves a half-built stack.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { sharedSlug } from "../nfs/ganeshaConfig";
 import { ipv4Range } from "./checks";
 import { KEYS, KEY_NAMES, KeyName, KeySpec } from "./keys";
 import { ClusterConfig } from "./types";
@@ -101,7 +102,7 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
     }
     const slugs = new Map<string, string>();
     for (const p of v.sharedPaths as string[]) {
-        const slug = p.replace(/\//g, "-");
+        const slug = sharedSlug(p);
         const other = slugs.get(slug);
         if (other !== undefined && other !== p) problems.push(`${name("sharedPaths")}: "${p}" and "${other}" would share one export and volume name; rename one`);
         slugs.set(slug, p);

@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { Daemons, requireBinary, run, tmpDir, waitFor } from "../helpers/daemons";
-import { MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
+import { entrypointOf, MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
 
-const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "mariadb", "entrypoint.sh");
+const ENTRYPOINT = entrypointOf("mariadb");
 
 const PORTS = { master: 33306, replica: 33307 };
 const APP = { user: "bitrix", password: "app'pa\\ss", database: "bitrix" };

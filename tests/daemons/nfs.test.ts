@@ -9,8 +9,9 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ganeshaConfig, nfsExports } from "../../components/nfs/ganeshaConfig";
 import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
+import { entrypointOf } from "../helpers/stack";
 
-const ENTRYPOINT = path.join(__dirname, "..", "..", "..", "images", "nfs", "entrypoint.sh");
+const ENTRYPOINT = entrypointOf("nfs");
 const url = (pseudo: string) => `nfs://127.0.0.1${pseudo}?version=4`;
 
 describe("nfs: generated ganesha.conf in nfs-ganesha", () => {

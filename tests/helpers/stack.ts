@@ -7,6 +7,9 @@ import { redisConfig, redisStartEnv } from "../../components/redis/redisConfig";
 import { Daemons, portOpen, run, waitFor, write } from "./daemons";
 
 const IMAGES = path.join(__dirname, "..", "..", "..", "images");
+
+/** The entrypoint script of one of the project's images. */
+export const entrypointOf = (role: string) => path.join(IMAGES, role, "entrypoint.sh");
 export const HOST = "127.0.0.1";
 
 export interface MariadbNode {
@@ -27,7 +30,7 @@ export async function startMariadb(daemons: Daemons, root: string, node: string,
         "[mariadbd]", `datadir = ${dir}/data`, `socket = ${socket}`, `pid_file = ${dir}/run/mysqld.pid`, `!include ${generated}`, "",
     ].join("\n"));
     write(path.join(dir, "initdb", `10-bitrix-${args.role}.sql`), args.initSql);
-    daemons.start(node, "bash", [path.join(IMAGES, "mariadb", "entrypoint.sh"), "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {
+    daemons.start(node, "bash", [entrypointOf("mariadb"), "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {
         MARIADB_ROOT_PASSWORD: "root pw", MARIADB_DATADIR: path.join(dir, "data"), MARIADB_RUN_DIR: path.join(dir, "run"),
         MARIADB_INITDB_DIR: path.join(dir, "initdb"), MARIADB_DEFAULTS_FILE: defaults,
     });
@@ -45,7 +48,7 @@ export function redisCli(port: number, password: string, ...args: string[]): str
 
 /** A Redis node or sentinel started by images/redis/entrypoint.sh from files already in `dir/conf`. */
 export function startRedisEntrypoint(daemons: Daemons, name: string, dir: string, mode: "redis" | "sentinel"): void {
-    daemons.start(name, "bash", [path.join(IMAGES, "redis", "entrypoint.sh"), mode], {
+    daemons.start(name, "bash", [entrypointOf("redis"), mode], {
         REDIS_RUN_AS: "root", REDIS_CONF_DIR: path.join(dir, "conf"), REDIS_DATA_DIR: path.join(dir, "data"),
     });
 }
