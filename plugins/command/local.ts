@@ -1,0 +1,65 @@
+/**
+ * `command.local.Command`: runs `create` once, `update` (or `create` again) when its inputs change, `delete` when
+ * removed. As in pulumi-command, only a change of `triggers` replaces it; the previous run's output is passed in
+ * PULUMI_COMMAND_STDOUT / PULUMI_COMMAND_STDERR.
+ */
+import { spawn } from "child_process";
+import { ResourceType } from "../provider";
+import { randomBytes } from "crypto";
+
+export interface RunResult { stdout: string; stderr: string }
+
+/** Runs `script` with the interpreter; rejects with the exit status and stderr (not stdout, which may hold secrets). */
+export function runLocal(script: string, opts: { interpreter?: string[]; dir?: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
+    const [cmd, ...args] = opts.interpreter?.length ? opts.interpreter : ["/bin/sh", "-c"];
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, [...args, script], { cwd: opts.dir, env: { ...process.env, ...opts.env }, stdio: "pipe" });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("error", reject);
+        child.on("close", (code, signal) => {
+            // pulumi-command trims one trailing newline.
+            const result = { stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") };
+            if (code === 0) resolve(result);
+            else reject(new Error(`command exited with ${signal ?? `status ${code}`}: ${result.stderr.slice(-2000)}`));
+        });
+        child.stdin.end(opts.stdin ?? "");
+    });
+}
+
+function run(i: any, script: string, previous?: RunResult): Promise<RunResult> {
+    const env: Record<string, string> = { ...(i.environment ?? {}) };
+    if (previous && i.addPreviousOutputInEnv !== false) {
+        env.PULUMI_COMMAND_STDOUT = previous.stdout;
+        env.PULUMI_COMMAND_STDERR = previous.stderr;
+    }
+    return runLocal(script, { interpreter: i.interpreter, dir: i.dir, env, stdin: i.stdin });
+}
+
+export const localCommand: ResourceType = {
+    token: "command:local:Command",
+    inputs: {
+        create: "string", update: "string", delete: "string", dir: "string", environment: { map: "string" },
+        interpreter: { array: "string" }, stdin: "string", triggers: { array: "any" }, addPreviousOutputInEnv: "boolean",
+        logging: "string",
+    },
+    replaceOn: ["triggers"],
+    defaults: { addPreviousOutputInEnv: true },
+    async create(i) {
+        const out = i.create ? await run(i, i.create) : { stdout: "", stderr: "" };
+        // pulumi-command's id is random: the command has no identity outside the state.
+        return { id: randomBytes(8).toString("hex"), outs: out };
+    },
+    async read() {
+        return {};
+    },
+    async update(_id, olds, news) {
+        const script = news.update ?? news.create;
+        return script ? run(news, script, olds as RunResult) : { stdout: olds.stdout ?? "", stderr: olds.stderr ?? "" };
+    },
+    async delete(_id, state) {
+        if (state.delete) await run(state, state.delete, state as RunResult);
+    },
+};
