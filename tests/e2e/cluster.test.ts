@@ -1,0 +1,191 @@
+/**
+ * End to end: the real Pulumi engine runs this program against the local Docker engine (through the official
+ * plugins, or the project's offline stand-ins where those cannot be had) and the cluster is checked through the
+ * ports it publishes on 127.0.0.1. Run by `bash scripts/test.sh` (suite `e2e`), which provides pulumi and Docker.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { waitFor } from "../helpers/daemons";
+import { request } from "../helpers/http";
+import { TestStack } from "../helpers/pulumiStack";
+
+const PREFIX = "bx-e2e";
+const PORTS = { http: 18080, https: 18443, status: 18404 };
+const base = `https://127.0.0.1:${PORTS.https}`;
+
+function sh(cmd: string, args: string[]): string {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+}
+
+/** Runs a shell snippet inside a container of the stack. */
+function inContainer(service: string, script: string): string {
+    return sh("docker", ["exec", `${PREFIX}-${service}`, "sh", "-c", script]);
+}
+
+async function probe(action: string, opts: { node?: string; cookie?: string; method?: string; body?: string; query?: string } = {}) {
+    const cookies = [opts.node && `BXSRV=${opts.node}`, opts.cookie].filter(Boolean).join("; ");
+    const r = await request(`${base}/probe/?action=${action}${opts.query ?? ""}`, {
+        method: opts.method, body: opts.body, headers: cookies ? { Cookie: cookies } : undefined, timeoutMs: 10_000,
+    });
+    assert.equal(r.status, 200, `probe ${action}: ${r.status} ${r.body}`);
+    return { ...JSON.parse(r.body), setCookie: r.headers["set-cookie"] ?? [] };
+}
+
+async function nodesAnswering(requests: number): Promise<Set<string>> {
+    const nodes = new Set<string>();
+    for (let i = 0; i < requests; i++) nodes.add((await probe("node")).node);
+    return nodes;
+}
+
+/** Backend servers on the balancer's status page (CSV export) with their state. */
+async function statusRows(): Promise<Array<{ proxy: string; server: string; status: string }>> {
+    const r = await request(`http://127.0.0.1:${PORTS.status}/;csv`);
+    assert.equal(r.status, 200);
+    return r.body.split("\n").filter((l) => l && !l.startsWith("#"))
+        .map((l) => l.split(",")).map((f) => ({ proxy: f[0], server: f[1], status: f[17] }));
+}
+
+function dockerObjects(): Record<string, string[]> {
+    const list = (kind: string) => sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${PREFIX}`])
+        .split("\n").filter(Boolean);
+    return { containers: list("container"), networks: list("network"), volumes: list("volume") };
+}
+
+describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_000 }, () => {
+    const stack = new TestStack("e2e");
+    const timings: Record<string, number> = {};
+
+    before(async () => {
+        for (const [tool, args] of [["pulumi", ["version"]], ["docker", ["info", "--format", "{{.ServerVersion}}"]]] as const) {
+            try {
+                sh(tool, [...args]);
+            } catch (e) {
+                throw new Error(`${tool} is not usable (${(e as Error).message.split("\n")[0]}); run this suite through 'bash scripts/test.sh', which sets it up`);
+            }
+        }
+        assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
+        await stack.init({
+            dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: false,
+            dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
+            dockerSubnet: "172.28.20.0/24", httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
+        });
+    });
+
+    after(async () => {
+        await stack.remove();
+        console.log(`# e2e timings (s): ${JSON.stringify(timings)}`);
+    });
+
+    it("brings the whole cluster up with one `pulumi up`", async () => {
+        const r = await stack.ok(["up", "--yes", "--skip-preview"]);
+        timings.coldUp = r.seconds;
+        const outputs = await stack.outputs();
+        assert.equal(outputs.url, `https://127.0.0.1:${PORTS.https}/`);
+        assert.deepEqual(outputs.webNodes, [`${PREFIX}-web-1`, `${PREFIX}-web-2`]);
+        assert.equal(outputs.dbEngine, "mariadb");
+    });
+
+    it("answers from every web node through the balancer", async () => {
+        assert.deepEqual([...await nodesAnswering(12)].sort(), [`${PREFIX}-web-1`, `${PREFIX}-web-2`]);
+    });
+
+    it("continues a session started on one node on the other", async () => {
+        const first = await probe("session", { node: "web-1" });
+        assert.equal(first.node, `${PREFIX}-web-1`);
+        assert.equal(first.count, 1);
+        const session = `PHPSESSID=${first.session}`;
+        const second = await probe("session", { node: "web-2", cookie: session });
+        assert.equal(second.node, `${PREFIX}-web-2`);
+        assert.equal(second.session, first.session);
+        assert.equal(second.count, 2);
+    });
+
+    it("replicates rows from the master to the replica with GTID positioning", async () => {
+        const value = `e2e-${Date.now()}`;
+        const r = await probe("db", { query: `&value=${value}` });
+        assert.equal(r.replica, `${PREFIX}-db-replica-1`);
+        assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
+        const mysql = (sql: string) => `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${sql}"`;
+        const status = inContainer("db-replica-1", `${mysql("SHOW SLAVE STATUS\\G").replace("-N -B ", "")}`);
+        assert.match(status, /Slave_IO_Running: Yes/);
+        assert.match(status, /Slave_SQL_Running: Yes/);
+        assert.match(status, /Using_Gtid: Slave_Pos/);
+        assert.match(status, new RegExp(`Master_Host: ${PREFIX}-db-master`));
+        const rows = inContainer("db-replica-1", mysql(`SELECT COUNT(*) FROM bitrix.probe_rows WHERE value = '${value}'`)).trim();
+        assert.equal(rows, "1");
+        assert.match(inContainer("db-replica-1", mysql("SELECT @@read_only, @@gtid_slave_pos")), /^1\t0-1-\d+/);
+    });
+
+    it("stores a file through one node and reads it through the other and over NFS", async () => {
+        const body = `uploaded at ${new Date().toISOString()}\n`;
+        const stored = await probe("file", { node: "web-1", method: "POST", body, query: "&name=e2e.txt" });
+        assert.equal(stored.node, `${PREFIX}-web-1`);
+        const read = await request(`${base}/probe/?action=file&name=e2e.txt`, { headers: { Cookie: "BXSRV=web-2" } });
+        assert.equal(read.status, 200);
+        assert.equal(JSON.parse(read.body).node, `${PREFIX}-web-2`);
+        assert.equal(JSON.parse(read.body).content, body);
+        // The NFS server exports the same tree: read it with a userspace NFSv4 client (no kernel NFS here).
+        const nfs = (await stack.outputs()).nfsExports[0] as string; // "172.28.20.10:/bitrix/upload"
+        const [host, exportPath] = nfs.split(":");
+        assert.equal(sh("nfs-cat", [`nfs://${host}${exportPath}/probe/e2e.txt?version=4`]), body);
+    });
+
+    it("has Sentinel watching the master with its replicas and all sentinels, quorum reachable", async () => {
+        const cli = (cmd: string) => inContainer("sentinel-1",
+            `REDISCLI_AUTH="$(awk '$1 == "requirepass" { print $2 }' /etc/redis/bitrix/sentinel.conf | tr -d '"')" redis-cli -p 26379 ${cmd}`);
+        assert.match(cli("SENTINEL CKQUORUM bitrix"), /^OK 3 usable Sentinels/);
+        const fields = cli("SENTINEL MASTER bitrix").trim().split("\n");
+        const master = Object.fromEntries(fields.flatMap((f, i) => (i % 2 === 0 ? [[f, fields[i + 1]]] : [])));
+        assert.equal(master.flags, "master");
+        assert.equal(master["num-slaves"], "2");
+        assert.equal(master["num-other-sentinels"], "2");
+        assert.equal(master.quorum, "2");
+    });
+
+    it("shows every web node UP on the status page", async () => {
+        const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
+        assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP"]);
+    });
+
+    it("changes nothing on a second `pulumi up`, and `pulumi preview --diff` is empty", async () => {
+        const up = await stack.ok(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+        timings.noopUp = up.seconds;
+        assert.doesNotMatch(up.stdout, /\b(created|updated|replaced|deleted)\b/);
+        const preview = await stack.ok(["preview", "--diff", "--expect-no-changes"]);
+        assert.match(preview.stdout, /\d+ unchanged/);
+        assert.doesNotMatch(preview.stdout, /^\s*[-+~]/m);
+    });
+
+    it("sees a container removed by hand on `pulumi refresh` and brings it back on `pulumi up`", async () => {
+        sh("docker", ["rm", "-f", `${PREFIX}-web-2`]);
+        const refresh = await stack.ok(["refresh", "--yes", "--skip-preview"]);
+        assert.match(refresh.stdout, /web-2-node\s+deleted/);
+        const up = await stack.ok(["up", "--yes", "--skip-preview"]);
+        assert.match(up.stdout, /web-2-node\s+created/);
+        assert.match(up.stdout, /1 created/);
+        await waitFor("web-2 back in rotation", async () => (await nodesAnswering(6)).has(`${PREFIX}-web-2`), 30_000, 1000);
+    });
+
+    it("adds exactly one web node, which starts taking traffic, when webNodes goes up by one", async () => {
+        await stack.setConfig("webNodes", 3);
+        const steps = (await stack.previewSteps()).filter((s) => s.op !== "same");
+        const containers = steps.filter((s) => s.type === "docker:index/container:Container");
+        const created = containers.filter((s) => s.op === "create").map((s) => s.urn.split("::").pop());
+        assert.deepEqual(created, [`${PREFIX}-web-3-node`]);
+        // The balancer's generated config lists the new server, so the balancer is replaced; nothing else is touched.
+        const others = containers.filter((s) => s.op !== "create").map((s) => `${s.op}:${s.urn.split("::").pop()}`);
+        assert.deepEqual(others.filter((o) => !o.endsWith(`${PREFIX}-balancer-haproxy`)), []);
+        const up = await stack.ok(["up", "--yes", "--skip-preview"]);
+        timings.scaleUp = up.seconds;
+        await waitFor("web-3 answering", async () => (await nodesAnswering(9)).has(`${PREFIX}-web-3`), 30_000, 1000);
+        const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
+        assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP", "web-3:UP"]);
+    });
+
+    it("leaves no container, network or volume behind after `pulumi destroy`", async () => {
+        const r = await stack.ok(["destroy", "--yes", "--skip-preview"]);
+        timings.destroy = r.seconds;
+        assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] });
+    });
+});

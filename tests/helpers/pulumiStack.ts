@@ -1,0 +1,83 @@
+/**
+ * A throwaway Pulumi stack of this project for end-to-end tests: its own file backend and config file in a temp
+ * directory, so it never touches the user's stacks or the repository's Pulumi.<stack>.yaml files.
+ * `pulumi` (and the plugins) must be on PATH: scripts/test.sh puts them there.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+/** The project directory: the nearest Pulumi.yaml above this file (source or compiled). */
+export function projectDir(from = __dirname): string {
+    for (let dir = from; ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${from}`);
+    }
+}
+
+export interface RunResult { code: number; stdout: string; stderr: string; seconds: number }
+
+export class TestStack {
+    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-stack-"));
+    readonly configFile = path.join(this.dir, "Pulumi.stack.yaml");
+    readonly env: NodeJS.ProcessEnv;
+
+    constructor(readonly name: string) {
+        this.env = {
+            ...process.env,
+            PULUMI_BACKEND_URL: `file://${this.dir}/state`,
+            PULUMI_CONFIG_PASSPHRASE: "bitrix-cluster-e2e",
+            PULUMI_CONFIG_PASSPHRASE_FILE: "",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        };
+        fs.mkdirSync(path.join(this.dir, "state"));
+    }
+
+    /** Runs `pulumi <args> --stack <name> --config-file <file>`; resolves with whatever it printed. */
+    run(args: string[], timeoutMs = 20 * 60_000): Promise<RunResult> {
+        const started = Date.now();
+        const withConfig = ["config", "up", "preview", "destroy", "refresh"].includes(args[0]);
+        const full = [...args, "--stack", this.name, ...(withConfig ? ["--config-file", this.configFile] : []), "--non-interactive", "--color", "never"];
+        return new Promise((resolve) => {
+            execFile("pulumi", full, { cwd: projectDir(), env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+                const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+                resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+            });
+        });
+    }
+
+    /** Like run, but throws with the command's output when it fails. */
+    async ok(args: string[], timeoutMs?: number): Promise<RunResult> {
+        const r = await this.run(args, timeoutMs);
+        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
+        return r;
+    }
+
+    async init(config: Record<string, string | number | boolean>): Promise<void> {
+        execFileSync("pulumi", ["stack", "init", this.name, "--non-interactive"], { cwd: projectDir(), env: this.env, stdio: "pipe" });
+        for (const [key, value] of Object.entries(config)) await this.setConfig(key, value);
+    }
+
+    setConfig(key: string, value: string | number | boolean): Promise<RunResult> {
+        return this.ok(["config", "set", `bitrix-cluster:${key}`, String(value)]);
+    }
+
+    async outputs(): Promise<Record<string, any>> {
+        return JSON.parse((await this.ok(["stack", "output", "--json"])).stdout);
+    }
+
+    /** Steps of a preview, from `pulumi preview --json`. */
+    async previewSteps(): Promise<Array<{ op: string; urn: string; type: string }>> {
+        const r = await this.ok(["preview", "--json"]);
+        return (JSON.parse(r.stdout).steps ?? []).map((s: any) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)?.type ?? "" }));
+    }
+
+    /** Destroys what is left and removes the stack and its temp directory (after a failure too). */
+    async remove(): Promise<void> {
+        await this.run(["destroy", "--yes", "--skip-preview"]);
+        await this.run(["stack", "rm", "--yes", "--force"]);
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
