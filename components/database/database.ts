@@ -93,6 +93,8 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
             ports: args.publishedPortBase ? [{ internal: DB_PORT, published: args.publishedPortBase + index }] : [],
             health: { command: `${admin} ping --protocol=tcp -h 127.0.0.1 --silent`, intervalS: 5, timeoutS: 3, retries: 5, startPeriodS: 120 },
             memoryMb: args.memoryMb ?? 2048,
+            // InnoDB flushes dirty pages on shutdown; a killed server would need crash recovery at the next start.
+            stopGraceS: 120,
             dependsOn,
         };
         return { service, host, port: DB_PORT, resource: placement.deploy(parent, spec).resource };

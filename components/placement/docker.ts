@@ -102,6 +102,8 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             capabilities: spec.capabilities?.length ? { adds: spec.capabilities } : undefined,
             memory: spec.memoryMb ? spec.memoryMb : undefined,
             restart: "unless-stopped",
+            // The docker provider kills a container at once on delete unless given a grace period.
+            destroyGraceSeconds: spec.stopGraceS ?? 10,
             mustRun: true,
             wait: spec.health !== undefined,
             waitTimeout: 180,

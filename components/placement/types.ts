@@ -63,6 +63,11 @@ export interface ServiceSpec {
     capabilities?: string[];
     /** Memory limit in MB; 0 = unlimited. */
     memoryMb?: number;
+    /**
+     * Seconds the service gets to stop cleanly (SIGTERM) before it is killed on replacement or removal.
+     * @default 10
+     */
+    stopGraceS?: number;
     /** Give the service the placement's fixed address (the NFS server: Docker mounts NFS by IP). */
     fixedAddress?: boolean;
     /** Resources that must exist first. */

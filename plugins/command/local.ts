@@ -25,6 +25,8 @@ export function runLocal(script: string, opts: { interpreter?: string[]; dir?: s
             if (code === 0) resolve(result);
             else reject(new Error(`command exited with ${signal ?? `status ${code}`}: ${result.stderr.slice(-2000)}`));
         });
+        // A command that never reads its stdin may exit before we finish writing it.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.stdin ?? "");
     });
 }

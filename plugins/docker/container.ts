@@ -1,14 +1,17 @@
 /**
  * `docker.Container`, following terraform-provider-docker (which the official plugin bridges): create, copy the
- * uploads in, start, then check it runs (`mustRun`) and, with `wait`, that it turns healthy within `waitTimeout`.
- * Nearly every argument forces replacement; the few the engine can change on a live container update in place.
+ * uploads in, start, and with `wait` poll until it is healthy or `waitTimeout` passes. Nearly every argument forces
+ * replacement; the few the engine can change on a live container update in place, some only in the state.
  */
 import * as tar from "tar-stream";
 import { CreatedButFailed, ResourceType } from "../provider";
+import { isSecret } from "../values";
 import { engine, ignoreNotFound, isNotFound, labelMap, labelsShape, sleep } from "./engine";
 
-/** Arguments upstream changes on the live container (ContainerUpdate) or keeps in state only. */
-export const UPDATABLE = ["restart", "maxRetryCount", "memory", "memorySwap", "cpuShares", "mustRun", "wait", "waitTimeout", "destroyGraceSeconds", "start", "rm"];
+/** Arguments upstream changes on the live container (ContainerUpdate, or a start for `mustRun`)... */
+const LIVE = ["restart", "maxRetryCount", "memory", "memorySwap", "cpuShares"];
+/** ...or only records in state: a changed health check does not reach the running container (upstream v4.5.0). */
+export const UPDATABLE = [...LIVE, "mustRun", "healthcheck", "wait", "waitTimeout", "destroyGraceSeconds", "start", "rm", "removeVolumes"];
 
 const INPUTS = {
     name: "string", hostname: "string", image: "string", command: { array: "string" }, entrypoints: { array: "string" },
@@ -21,6 +24,7 @@ const INPUTS = {
     capabilities: { object: { adds: { array: "string" }, drops: { array: "string" } } },
     memory: "integer", memorySwap: "integer", cpuShares: "integer", restart: "string", maxRetryCount: "integer",
     mustRun: "boolean", wait: "boolean", waitTimeout: "integer", destroyGraceSeconds: "integer", start: "boolean", rm: "boolean",
+    removeVolumes: "boolean",
 } as const;
 
 /** Go duration ("1m30s", "500ms", "2s") to nanoseconds, as the engine's health check wants them. */
@@ -115,19 +119,27 @@ async function computed(id: string): Promise<Record<string, unknown> | undefined
     };
 }
 
-async function remove(id: string, graceSeconds?: number): Promise<void> {
+/** Upstream's delete: stop with `destroyGraceSeconds` (0, i.e. kill at once, when unset), then force-remove. */
+async function remove(id: string, graceSeconds = 0, removeVolumes = true): Promise<void> {
     const container = engine.getContainer(id);
-    if (graceSeconds) await ignoreNotFound(() => container.stop({ t: graceSeconds })).catch((e) => {
+    await ignoreNotFound(() => container.stop({ t: graceSeconds })).catch((e) => {
         if ((e as { statusCode?: number }).statusCode !== 304) throw e; // 304: already stopped
     });
-    await ignoreNotFound(() => container.remove({ force: true, v: true }));
+    await ignoreNotFound(() => container.remove({ force: true, v: removeVolumes }));
 }
 
 export const container: ResourceType = {
     token: "docker:index/container:Container",
     inputs: INPUTS,
     replaceOn: Object.keys(INPUTS).filter((k) => !UPDATABLE.includes(k)),
-    defaults: { restart: "no", mustRun: true, wait: false, waitTimeout: 60, start: true, rm: false },
+    defaults: { restart: "no", mustRun: true, wait: false, waitTimeout: 60, start: true, rm: false, removeVolumes: true },
+    normalize(news) {
+        // Nested defaults upstream records at check time.
+        const ports = Array.isArray(news.ports)
+            ? news.ports.map((p: any) => (typeof p === "object" && p !== null && !isSecret(p) ? { ip: "0.0.0.0", protocol: "tcp", ...p } : p))
+            : news.ports;
+        return { ...news, ...(ports ? { ports } : {}) };
+    },
     validate(i) {
         const failures = [];
         if (!i.name) failures.push({ property: "name", reason: "name is required" });
@@ -151,40 +163,33 @@ export const container: ResourceType = {
         if (i.uploads?.length) await created.putArchive(await uploadsArchive(i.uploads), { path: "/" });
         if (i.start) {
             await created.start();
-            if (i.mustRun) {
-                await sleep(500);
-                const state = (await created.inspect()).State;
-                if (!state.Running) {
-                    await remove(id);
-                    throw new Error(`container ${i.name} exited immediately (status ${state.ExitCode}); removed`);
-                }
-            }
             if (i.wait) {
+                // Upstream polls every second; "unhealthy" is not final (the check may still pass before the timeout).
                 const deadline = Date.now() + i.waitTimeout * 1000;
                 for (;;) {
                     const state = (await created.inspect()).State;
+                    if (!state.Health) {
+                        await fail("you have supplied a 'wait' argument, but the container does not have a healthcheck defined. " +
+                            "Please remove the 'wait' argument or add a 'healthcheck' attribute");
+                    }
                     if (state.Health?.Status === "healthy") break;
-                    if (!state.Running) await fail(`container ${i.name} stopped (status ${state.ExitCode}) before it was healthy`);
-                    if (Date.now() > deadline) await fail(`container ${i.name} not healthy after ${i.waitTimeout} s (health: ${state.Health?.Status ?? "none"})`);
-                    await sleep(500);
+                    if (Date.now() > deadline) await fail(`container ${i.name} failed to be in healthy state after ${i.waitTimeout} s (${state.Running ? "running" : `exited ${state.ExitCode}`}, health ${state.Health?.Status})`);
+                    await sleep(1000);
                 }
             }
         }
         return { id, outs: (await computed(id)) ?? {} };
     },
-    async read(id, state) {
+    async read(id) {
         const info = await ignoreNotFound(() => engine.getContainer(id).inspect());
         if (!info) return undefined;
-        if (!info.State.Running && state.mustRun !== false) {
-            // Upstream drops a stopped must-run container (and removes it) so the next update recreates it.
-            await remove(id);
-            return undefined;
-        }
-        return computed(id);
+        // A stopped container: upstream records its exit code and mustRun=false, so the next update starts it again.
+        return { ...(await computed(id)), ...(info.State.Running ? {} : { mustRun: false, exitCode: info.State.ExitCode }) };
     },
     async update(id, olds, news) {
         const changed = (k: string) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]);
-        if (["restart", "maxRetryCount", "memory", "memorySwap", "cpuShares"].some(changed)) {
+        if (!olds.mustRun && news.mustRun && news.start) await engine.getContainer(id).start();
+        if (LIVE.some(changed)) {
             await engine.getContainer(id).update({
                 RestartPolicy: { Name: news.restart, MaximumRetryCount: news.restart === "on-failure" ? news.maxRetryCount : undefined },
                 Memory: news.memory ? news.memory * 1024 * 1024 : undefined,
@@ -196,7 +201,7 @@ export const container: ResourceType = {
     },
     async delete(id, state) {
         try {
-            await remove(id, state.destroyGraceSeconds);
+            await remove(id, state.destroyGraceSeconds, state.removeVolumes);
         } catch (e) {
             if (!isNotFound(e)) throw e;
         }

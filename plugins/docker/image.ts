@@ -8,7 +8,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { ResourceType } from "../provider";
 import { hasUnknown, plain } from "../values";
-import { engine, ignoreNotFound } from "./engine";
+import { engine } from "./engine";
+
+/** Upstream's default `build.platform`: the engine host's own. */
+export const NATIVE_PLATFORM = `linux/${({ x64: "amd64", arm64: "arm64", arm: "arm" } as Record<string, string>)[process.arch] ?? process.arch}`;
 
 /** Files of a build context, relative, sorted (a `.dockerignore` is not supported and fails the check). */
 export function contextFiles(dir: string): string[] {
@@ -38,7 +41,9 @@ async function build(i: any): Promise<string> {
     const b = i.build ?? {};
     const context = path.resolve(b.context ?? ".");
     const stream = await engine.buildImage({ context, src: contextFiles(context) }, {
-        t: i.imageName, dockerfile: b.dockerfile ?? "Dockerfile", buildargs: b.args, target: b.target, platform: b.platform,
+        t: i.imageName, dockerfile: b.dockerfile ?? "Dockerfile", buildargs: b.args, target: b.target,
+        // Only a foreign platform is passed: engines without multi-platform support refuse the option.
+        platform: b.platform === NATIVE_PLATFORM ? undefined : b.platform,
         rm: true, forcerm: true,
     });
     const events: any[] = await new Promise((resolve, reject) =>
@@ -83,15 +88,15 @@ export const image: ResourceType = {
         // Like the official plugin, the context's digest becomes part of the inputs, so a changed file is a diff.
         const b = plain<any>(news.build);
         if (!b || hasUnknown(news.build) || !fs.existsSync(b.context ?? ".")) return news;
-        return { ...news, build: { ...news.build, contextDigest: contextDigest(b.context ?? ".", b.dockerfile) } };
+        return { ...news, build: { platform: NATIVE_PLATFORM, ...news.build, contextDigest: contextDigest(b.context ?? ".", b.dockerfile) } };
     },
     async create(i) {
-        const outs = await outputs(i);
-        return { id: String(outs.repoDigest), outs };
+        // Upstream's id is the image name; the local image ID is repoDigest.
+        return { id: i.imageName, outs: await outputs(i) };
     },
-    async read(_id, state) {
-        const info = await ignoreNotFound(() => engine.getImage(state.imageName).inspect());
-        return info && { repoDigest: info.Id };
+    async read() {
+        // Upstream echoes the state without asking the engine.
+        return {};
     },
     update: async (_id, _olds, news) => outputs(news),
     async delete() {

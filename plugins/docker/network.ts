@@ -34,7 +34,7 @@ export const network: ResourceType = {
                 await ignoreNotFound(() => engine.getNetwork(id).remove());
                 return;
             } catch (e) {
-                if (attempt >= 20) throw e;
+                if (attempt >= 60) throw e; // upstream gives up after 30 s
                 await sleep(500);
             }
         }

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as YAML from "yaml";
-import { KEYS, KEY_NAMES, KeySpec } from "../../components/config/keys";
+import { KEYS, KEY_NAMES, KeyName, KeySpec } from "../../components/config/keys";
+import { parseValue } from "../../components/config/load";
 import { validateClusterConfig } from "../../components/config/validate";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
@@ -40,7 +41,11 @@ describe("Pulumi.yaml", () => {
 describe("Pulumi.dev.yaml", () => {
     it("is a valid stack for this machine: MariaDB and Docker-volume sharing", () => {
         const dev = YAML.parse(read("Pulumi.dev.yaml")).config as Record<string, unknown>;
-        const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => [k.replace(/^bitrix-cluster:/, ""), v]));
+        // Pulumi hands the program every config value as text; parse it the way the program does.
+        const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => {
+            const key = k.replace(/^bitrix-cluster:/, "");
+            return [key, key in KEYS ? parseValue(KEYS[key as KeyName], String(v)) : v];
+        }));
         const c = validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "dev" });
         assert.equal(c.db.engine, "mariadb");
         assert.equal(c.storage.mode, "docker-volume");
