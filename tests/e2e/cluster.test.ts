@@ -157,13 +157,18 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.doesNotMatch(preview.stdout, /^\s*[-+~]/m);
     });
 
-    it("sees a container removed by hand on `pulumi refresh` and brings it back on `pulumi up`", async () => {
+    it("sees containers removed or stopped by hand on `pulumi refresh`, and restores them on `pulumi up`", async () => {
         sh("docker", ["rm", "-f", `${PREFIX}-web-2`]);
+        sh("docker", ["stop", `${PREFIX}-redis-3`]);
         const refresh = await stack.ok(["refresh", "--yes", "--skip-preview"]);
         assert.match(refresh.stdout, /web-2-node\s+deleted/);
+        assert.match(refresh.stdout, /redis-redis-3\s+updated/);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
         assert.match(up.stdout, /web-2-node\s+created/);
+        assert.match(up.stdout, /redis-redis-3\s+updated/);
         assert.match(up.stdout, /1 created/);
+        assert.match(up.stdout, /1 updated/);
+        assert.equal(sh("docker", ["inspect", "-f", "{{.State.Running}}", `${PREFIX}-redis-3`]).trim(), "true");
         await waitFor("web-2 back in rotation", async () => (await nodesAnswering(6)).has(`${PREFIX}-web-2`), 30_000, 1000);
     });
 
