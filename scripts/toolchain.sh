@@ -31,7 +31,8 @@ if [[ -x "$BIN_DIR/pulumi" && -x "$BIN_DIR/pulumi-language-nodejs" ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || { log "go is required to build the Pulumi CLI (apt-get install golang, or /usr/local/go)"; exit 1; }
+[[ -x /usr/local/go/bin/go ]] && PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { log "Go (1.24 or newer, e.g. in /usr/local/go) is needed to build the Pulumi CLI"; exit 1; }
 
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
 work="$(mktemp -d)"

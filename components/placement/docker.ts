@@ -2,12 +2,13 @@
  * Placement on one Docker engine: a per-stack network, images built from `images/<role>`, named volumes and one
  * container per service with the generated files uploaded before it starts.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ipv4At, ipv4Range } from "../config/checks";
-import { DeployedService, ImageSpec, Placement, ServiceSpec, VolumeSpec } from "./types";
+import { DeployedService, HealthSpec, ImageSpec, Placement, ServiceSpec, VolumeSpec } from "./types";
 
 export interface DockerPlacementArgs {
     /** Prefix of every Docker object's name (unique per stack). */
@@ -35,6 +36,11 @@ export function dockerAddressing(subnet: string): { fixedAddress: string; dynami
         fixedAddress: ipv4At(subnet, 10),
         dynamicRange: `${ipv4At(subnet, half)}/${Number(bits) + 1}`,
     };
+}
+
+/** Short digest of a health check's command and timings. */
+export function healthDigest(h: HealthSpec): string {
+    return createHash("sha256").update(JSON.stringify([h.command, h.intervalS, h.timeoutS, h.retries, h.startPeriodS])).digest("hex").slice(0, 16);
 }
 
 /** The project's `images/` directory: next to the nearest Pulumi.yaml above this file (source or compiled). */
@@ -110,6 +116,9 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             labels: [
                 { label: "bitrix-cluster.prefix", value: this.args.prefix },
                 { label: "bitrix-cluster.service", value: spec.service },
+                // The docker provider records a changed health check without applying it; a changed label replaces
+                // the container, so the new check really runs.
+                ...(spec.health ? [{ label: "bitrix-cluster.health-digest", value: healthDigest(spec.health) }] : []),
             ],
         }, opts);
         return { host, resource: container };

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { BitrixCluster } from "../../../components/cluster";
 import { validateClusterConfig } from "../../../components/config/validate";
-import { dockerAddressing } from "../../../components/placement/docker";
+import { dockerAddressing, healthDigest } from "../../../components/placement/docker";
 
 const ROOT = path.join(__dirname, "..", "..", "..", "..");
 const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
@@ -72,6 +72,16 @@ describe("DockerPlacement", () => {
         assert.equal(web.wait, true);
         assert.equal(web.memory, 1024);
         assert.equal(web.image, "sha256:prod-docker-image-web");
+        assert.equal(web.destroyGraceSeconds, 10);
+        assert.equal(container("bx-prod-db-master").destroyGraceSeconds, 120, "InnoDB gets time for a clean shutdown");
+    });
+
+    it("labels each container with its health check's digest, so a changed check replaces it", () => {
+        const digest = (c: any) => c.labels.find((l: any) => l.label === "bitrix-cluster.health-digest")?.value;
+        const web = container("bx-prod-web-1");
+        assert.equal(digest(web), healthDigest({ command: "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 }));
+        assert.notEqual(digest(web), healthDigest({ command: "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping", intervalS: 5, timeoutS: 2, retries: 4, startPeriodS: 10 }));
+        assert.notEqual(digest(container("bx-prod-db-master")), digest(web));
     });
 
     it("publishes only the balancer, the databases and the sentinels, on the bind address", () => {
