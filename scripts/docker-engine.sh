@@ -6,11 +6,15 @@
 set -euo pipefail
 BASE_IMAGE="${BASE_IMAGE:-debian:bookworm-slim}"
 log() { echo "docker-engine: $*" >&2; }
+apt_install() {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
 if ! docker info >/dev/null 2>&1; then
   if ! command -v dockerd >/dev/null 2>&1; then
     log "installing docker.io"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
+    apt_install docker.io
   fi
   command -v docker >/dev/null || { log "no docker client after installing docker.io"; exit 1; }
   log "starting dockerd (log: /var/log/dockerd.log)"
@@ -29,7 +33,7 @@ if timeout 60 docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
   exit 0
 fi
 [[ "$BASE_IMAGE" == debian:bookworm-slim ]] || { log "cannot pull $BASE_IMAGE and can only build debian:bookworm-slim"; exit 1; }
-command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
+command -v debootstrap >/dev/null || apt_install debootstrap
 mirror="$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
   | awk '{print $2}' | grep -E '/debian/?$' | head -1)"
 mirror="${mirror:-http://deb.debian.org/debian}"
