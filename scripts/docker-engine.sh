@@ -35,7 +35,7 @@ fi
 [[ "$BASE_IMAGE" == debian:bookworm-slim ]] || { log "cannot pull $BASE_IMAGE and can only build debian:bookworm-slim"; exit 1; }
 command -v debootstrap >/dev/null || apt_install debootstrap
 mirror="$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-  | awk '{print $2}' | grep -E '/debian/?$' | head -1)"
+  | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT

@@ -25,3 +25,20 @@ export function labelMap(labels: Array<{ label: string; value: string }> | undef
 export const labelsShape = { array: { object: { label: "string", value: "string" } } } as const;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Removes an object, retrying for up to 30 s while the engine answers 409 "in use" / "has active endpoints"
+ * (containers removed in the same update can hold it for a moment), as upstream does. Gone already is done.
+ */
+export async function removeWhenFree(remove: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+        try {
+            await ignoreNotFound(remove);
+            return;
+        } catch (e) {
+            const status = (e as { statusCode?: number }).statusCode;
+            if ((status !== 409 && status !== 403) || attempt >= 60) throw e;
+            await sleep(500);
+        }
+    }
+}

@@ -1,6 +1,6 @@
 /** `docker.Network`: a user-defined network with its own IPAM (every argument forces replacement, as upstream). */
 import { ResourceType } from "../provider";
-import { engine, ignoreNotFound, labelMap, labelsShape, sleep } from "./engine";
+import { engine, ignoreNotFound, labelMap, labelsShape, removeWhenFree } from "./engine";
 
 export const network: ResourceType = {
     token: "docker:index/network:Network",
@@ -28,15 +28,6 @@ export const network: ResourceType = {
         return info && { scope: info.Scope };
     },
     async delete(id) {
-        // Containers being removed in the same update can hold the network for a moment.
-        for (let attempt = 0; ; attempt++) {
-            try {
-                await ignoreNotFound(() => engine.getNetwork(id).remove());
-                return;
-            } catch (e) {
-                if (attempt >= 60) throw e; // upstream gives up after 30 s
-                await sleep(500);
-            }
-        }
+        await removeWhenFree(() => engine.getNetwork(id).remove());
     },
 };

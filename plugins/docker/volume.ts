@@ -1,6 +1,6 @@
 /** `docker.Volume`: a named volume (every argument forces replacement, as upstream). */
 import { ResourceType } from "../provider";
-import { engine, ignoreNotFound, labelMap, labelsShape, sleep } from "./engine";
+import { engine, ignoreNotFound, labelMap, labelsShape, removeWhenFree } from "./engine";
 
 export const volume: ResourceType = {
     token: "docker:index/volume:Volume",
@@ -17,15 +17,6 @@ export const volume: ResourceType = {
         return info && { name: info.Name, mountpoint: info.Mountpoint };
     },
     async delete(id) {
-        // A volume stays "in use" until its container is gone; upstream retries the same way.
-        for (let attempt = 0; ; attempt++) {
-            try {
-                await ignoreNotFound(() => engine.getVolume(id).remove());
-                return;
-            } catch (e) {
-                if ((e as { statusCode?: number }).statusCode !== 409 || attempt >= 60) throw e;
-                await sleep(500);
-            }
-        }
+        await removeWhenFree(() => engine.getVolume(id).remove());
     },
 };
