@@ -4,6 +4,7 @@
  * the host key checked only when `hostKey` is given).
  */
 import { Client, ConnectConfig } from "ssh2";
+import { hasUnknown, isSecret, secret } from "../values";
 
 export interface Connection {
     host: string; port?: number; user?: string; password?: string; privateKey?: string; privateKeyPassword?: string;
@@ -23,9 +24,10 @@ export const connectionShape = {
     },
 } as const;
 
-/** Upstream's connection defaults, recorded at check time. */
+/** Upstream's connection defaults, recorded at check time (inside the secret wrapper when the connection is one). */
 export function withConnectionDefaults(c: any): any {
-    if (typeof c !== "object" || c === null) return c;
+    if (isSecret(c)) return secret(withConnectionDefaults(c.value));
+    if (typeof c !== "object" || c === null || hasUnknown(c)) return c;
     const filled = { user: "root", port: 22, dialErrorLimit: 10, perDialTimeout: 15, ...c };
     return c.proxy ? { ...filled, proxy: withConnectionDefaults(c.proxy) } : filled;
 }
