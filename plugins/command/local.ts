@@ -5,9 +5,7 @@
  */
 import { spawn } from "child_process";
 import { ResourceType } from "../provider";
-import { randomBytes } from "crypto";
-
-export interface RunResult { stdout: string; stderr: string }
+import { commandLifecycle, RunResult } from "./lifecycle";
 
 /** Runs `script` with the interpreter; rejects with the exit status and stderr (not stdout, which may hold secrets). */
 export function runLocal(script: string, opts: { interpreter?: string[]; dir?: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
@@ -31,15 +29,6 @@ export function runLocal(script: string, opts: { interpreter?: string[]; dir?: s
     });
 }
 
-function run(i: any, script: string, previous?: RunResult): Promise<RunResult> {
-    const env: Record<string, string> = { ...(i.environment ?? {}) };
-    if (previous && i.addPreviousOutputInEnv !== false) {
-        env.PULUMI_COMMAND_STDOUT = previous.stdout;
-        env.PULUMI_COMMAND_STDERR = previous.stderr;
-    }
-    return runLocal(script, { interpreter: i.interpreter, dir: i.dir, env, stdin: i.stdin });
-}
-
 export const localCommand: ResourceType = {
     token: "command:local:Command",
     inputs: {
@@ -49,19 +38,5 @@ export const localCommand: ResourceType = {
     },
     replaceOn: ["triggers"],
     defaults: { addPreviousOutputInEnv: true },
-    async create(i) {
-        const out = i.create ? await run(i, i.create) : { stdout: "", stderr: "" };
-        // pulumi-command's id is random: the command has no identity outside the state.
-        return { id: randomBytes(8).toString("hex"), outs: out };
-    },
-    async read() {
-        return {};
-    },
-    async update(_id, olds, news) {
-        const script = news.update ?? news.create;
-        return script ? run(news, script, olds as RunResult) : { stdout: olds.stdout ?? "", stderr: olds.stderr ?? "" };
-    },
-    async delete(_id, state) {
-        if (state.delete) await run(state, state.delete, state as RunResult);
-    },
+    ...commandLifecycle((i, script, env) => runLocal(script, { interpreter: i.interpreter, dir: i.dir, env, stdin: i.stdin })),
 };

@@ -10,18 +10,14 @@ import { randomBytes } from "crypto";
 import { SFTPWrapper } from "ssh2";
 import { ResourceType } from "../provider";
 import { Failure } from "../schema";
-import { Connection, connect, connectionShape, exec, ExecResult, withConnectionDefaults } from "./ssh";
+import { commandLifecycle, RunResult } from "./lifecycle";
+import { Connection, connect, connectionShape, exec, withConnectionDefaults } from "./ssh";
 
 const SIG = "4dabf18193072939515e22adb298388d";
 const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
 const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
 
-async function run(i: any, script: string, previous?: ExecResult): Promise<ExecResult> {
-    const env: Record<string, string> = { ...(i.environment ?? {}) };
-    if (previous && i.addPreviousOutputInEnv !== false) {
-        if (previous.stdout) env.PULUMI_COMMAND_STDOUT = previous.stdout;
-        if (previous.stderr) env.PULUMI_COMMAND_STDERR = previous.stderr;
-    }
+async function run(i: any, script: string, env: Record<string, string>): Promise<RunResult> {
     const { client, close } = await connect(i.connection as Connection);
     try {
         return await exec(client, script, env, i.stdin);
@@ -43,21 +39,7 @@ export const remoteCommand: ResourceType = {
     secretOutputs: ["connection"],
     normalize: withDefaults,
     validate: needsHost,
-    async create(i) {
-        const out = i.create ? await run(i, i.create) : { stdout: "", stderr: "" };
-        return { id: randomBytes(8).toString("hex"), outs: out };
-    },
-    async read() {
-        return {};
-    },
-    async update(_id, olds, news) {
-        const script = news.update ?? news.create;
-        const previous = { stdout: olds.stdout ?? "", stderr: olds.stderr ?? "" };
-        return script ? run(news, script, previous) : previous;
-    },
-    async delete(_id, state) {
-        if (state.delete) await run(state, state.delete, { stdout: state.stdout ?? "", stderr: state.stderr ?? "" });
-    },
+    ...commandLifecycle(run),
 };
 
 /** A Pulumi asset or archive as the engine sends it: text, or a local path. */

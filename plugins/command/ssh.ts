@@ -5,6 +5,7 @@
  */
 import { Client, ConnectConfig } from "ssh2";
 import { hasUnknown, isSecret, secret } from "../values";
+import { RunResult } from "./lifecycle";
 
 export interface Connection {
     host: string; port?: number; user?: string; password?: string; privateKey?: string; privateKeyPassword?: string;
@@ -100,10 +101,10 @@ export async function connect(c: Connection): Promise<{ client: Client; close: (
     }
 }
 
-export interface ExecResult { stdout: string; stderr: string }
+
 
 /** Runs one command in a session; env goes as SSH `env` requests (the server must AcceptEnv them, as upstream). */
-export function exec(client: Client, command: string, env: Record<string, string>, stdin?: string): Promise<ExecResult> {
+export function exec(client: Client, command: string, env: Record<string, string>, stdin?: string): Promise<RunResult> {
     return new Promise((resolve, reject) => {
         client.exec(command, { env }, (err, stream) => {
             if (err) return reject(err);
