@@ -1,0 +1,51 @@
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { HostRole, installScript, rolePackages } from "../../../components/placement/hostPackages";
+
+const ROOT = path.join(__dirname, "..", "..", "..", "..");
+const IMAGE_OF: Record<HostRole, string> = { balancer: "balancer", web: "web", nfs: "nfs", db: "mariadb", redis: "redis" };
+
+/** The packages a Dockerfile's `apt-get install` lines name. */
+function dockerfilePackages(role: string): string[] {
+    const text = fs.readFileSync(path.join(ROOT, "images", role, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
+    const install = text.match(/apt-get install [^&]*/)?.[0] ?? "";
+    return install.split(/\s+/).filter((w) => w && !w.startsWith("-") && !["apt-get", "install"].includes(w)).sort();
+}
+
+describe("host packages", () => {
+    it("installs on Debian exactly what the role's image installs", () => {
+        for (const role of Object.keys(IMAGE_OF) as HostRole[]) {
+            assert.deepEqual([...rolePackages(role, "apt", "mariadb").packages].sort(), dockerfilePackages(IMAGE_OF[role]), role);
+        }
+    });
+
+    it("maps the RHEL 9 family's names and repositories (EPEL, Remi PHP 8.2, Storage SIG ganesha, Percona)", () => {
+        const web = rolePackages("web", "dnf");
+        assert.ok(web.packages.includes("php-fpm") && web.packages.includes("php-pecl-redis6") && web.packages.includes("php-mysqlnd"));
+        assert.ok(web.repos.some((r) => r.includes("php:remi-8.2")));
+        assert.deepEqual(web.distroUnits, ["nginx", "php-fpm", "haproxy", "supervisord"]);
+        assert.match(rolePackages("nfs", "dnf").repos[0], /centos-release-nfs-ganesha5/);
+        assert.deepEqual(rolePackages("redis", "dnf").packages, ["redis"]);
+        const percona = rolePackages("db", "dnf", "percona");
+        assert.deepEqual(percona.packages, ["percona-server-server"]);
+        assert.match(percona.repos.join("\n"), /percona-release setup -y ps80/);
+        assert.deepEqual(rolePackages("db", "apt", "percona").packages, ["percona-server-server"]);
+    });
+
+    it("writes one idempotent script per host: only missing packages, no daemon started, distro units masked", () => {
+        const script = installScript(["web", "redis", "web"], "mariadb");
+        execFileSync("sh", ["-n"], { input: script });
+        assert.match(script, /roles web, redis \(engine mariadb\)/);
+        assert.match(script, /for p in nginx php8\.2-fpm .* redis-server redis-sentinel redis-tools; do/);
+        assert.match(script, /dpkg-query -W/);
+        assert.match(script, /exit 101/);
+        assert.match(script, /for p in nginx php-fpm .* redis; do\n\s+rpm -q/);
+        assert.match(script, /units="nginx php8\.2-fpm haproxy supervisor redis-server redis-sentinel"/);
+        assert.match(script, /systemctl mask "\$u\.service"/);
+        assert.match(script, /unsupported distribution/);
+        assert.equal((script.match(/epel-release/g) ?? []).length, 2, "EPEL enabled once for web and redis together");
+    });
+});
