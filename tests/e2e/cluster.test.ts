@@ -74,6 +74,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     after(async () => {
         await stack.remove();
+        // Whatever a failed run left (volumes kept by retainDataVolumes included): only this test's prefix.
+        const left = dockerObjects();
+        if (left.containers.length) sh("docker", ["rm", "-f", ...left.containers]);
+        if (left.volumes.length) sh("docker", ["volume", "rm", "-f", ...left.volumes]);
+        if (left.networks.length) sh("docker", ["network", "rm", ...left.networks]);
         console.log(`# e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
@@ -188,9 +193,24 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP", "web-3:UP"]);
     });
 
-    it("leaves no container, network or volume behind after `pulumi destroy`", async () => {
+    it("leaves no container, network or volume behind after `pulumi destroy`, except data volumes marked to keep", async () => {
+        // retainDataVolumes only changes a resource option: no resource changes, the state records it.
+        await stack.setConfig("retainDataVolumes", true);
+        const up = await stack.ok(["up", "--yes", "--skip-preview"]);
+        assert.doesNotMatch(up.stdout, /\b(created|replaced|deleted)\b/);
         const r = await stack.ok(["destroy", "--yes", "--skip-preview"]);
         timings.destroy = r.seconds;
-        assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] });
+        const left = dockerObjects();
+        assert.deepEqual({ ...left, volumes: [] }, { containers: [], networks: [], volumes: [] });
+        const names = left.volumes.map((id) => sh("docker", ["volume", "inspect", "-f", "{{.Name}}", id]).trim()).sort();
+        // Databases, Redis and Sentinel state, the shared trees and each node's docroot (it holds Bitrix's code).
+        assert.deepEqual(names, [
+            `${PREFIX}-db-master-data`, `${PREFIX}-db-replica-1-data`,
+            `${PREFIX}-redis-1-data`, `${PREFIX}-redis-2-data`, `${PREFIX}-redis-3-data`,
+            `${PREFIX}-sentinel-1-data`, `${PREFIX}-sentinel-2-data`, `${PREFIX}-sentinel-3-data`,
+            `${PREFIX}-shared-bitrix-cache`, `${PREFIX}-shared-upload`,
+            `${PREFIX}-web-1-docroot`, `${PREFIX}-web-2-docroot`, `${PREFIX}-web-3-docroot`,
+        ]);
+        sh("docker", ["volume", "rm", ...names]);
     });
 });
