@@ -1,0 +1,94 @@
+/**
+ * The machines of a `hosts` stack and which services each carries. Validated before any resource exists, with every
+ * problem named (like the config validator): the roles must add up to the cluster the config describes, and no
+ * host may carry two roles that want the same port.
+ */
+import { isHostname, isIpv4 } from "../config/checks";
+
+export const HOST_ROLES = ["balancer", "web", "nfs", "db-master", "db-replica", "redis", "sentinel"] as const;
+export type InventoryRole = (typeof HOST_ROLES)[number];
+
+export interface HostEntry {
+    /** Short name, used in resource names (a-z, 0-9, '-'). */
+    name: string;
+    /** IPv4 address or DNS name the other hosts and Pulumi reach it by. */
+    address: string;
+    /** SSH port. @default 22 */
+    port?: number;
+    /** SSH user (root, or one with passwordless sudo). @default "root" */
+    user?: string;
+    roles: InventoryRole[];
+}
+
+/** How many of each role the rest of the config asks for. */
+export interface RoleCounts { webNodes: number; dbReplicas: number; redisNodes: number; sentinels: number }
+
+export interface Inventory {
+    hosts: Required<HostEntry>[];
+    /** Service name ("web-1", "db-replica-2", "sentinel-3", …) → host name. */
+    services: Record<string, string>;
+}
+
+/** Pairs of roles that cannot share a machine, and why. */
+const CLASHES: Array<[InventoryRole, InventoryRole, string]> = [
+    ["balancer", "web", "both listen on port 80"],
+    ["web", "redis", "the web node's local Redis proxy listens on 127.0.0.1:6379"],
+    ["db-master", "db-replica", "both listen on port 3306"],
+];
+
+/** Parses and checks the host list; throws one error listing every problem. */
+export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
+    const problems: string[] = [];
+    if (!Array.isArray(raw) || raw.length === 0) throw new Error("hosts: a non-empty list of { name, address, roles } is required for placement \"hosts\"");
+    const hosts = raw.map((h: any, i): Required<HostEntry> => {
+        const at = `hosts[${i}]${typeof h?.name === "string" ? ` (${h.name})` : ""}`;
+        if (typeof h !== "object" || h === null) {
+            problems.push(`${at}: expected an object`);
+            return { name: "", address: "", port: 22, user: "root", roles: [] };
+        }
+        for (const key of Object.keys(h)) if (!["name", "address", "port", "user", "roles"].includes(key)) problems.push(`${at}: unknown field "${key}"`);
+        if (typeof h.name !== "string" || !/^[a-z][a-z0-9-]{0,30}$/.test(h.name)) problems.push(`${at}: name must be 1–31 of a-z, 0-9, '-', starting with a letter`);
+        if (typeof h.address !== "string" || !(isIpv4(h.address) || isHostname(h.address))) problems.push(`${at}: address must be an IPv4 address or a DNS name`);
+        const port = h.port ?? 22;
+        if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${at}: port must be an integer from 1 to 65535`);
+        const user = h.user ?? "root";
+        if (typeof user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) problems.push(`${at}: user must be a Unix user name`);
+        const roles: InventoryRole[] = Array.isArray(h.roles) ? h.roles : [];
+        if (roles.length === 0) problems.push(`${at}: roles must list at least one of ${HOST_ROLES.join(", ")}`);
+        for (const r of roles) if (!HOST_ROLES.includes(r)) problems.push(`${at}: unknown role "${r}" (one of ${HOST_ROLES.join(", ")})`);
+        if (new Set(roles).size !== roles.length) problems.push(`${at}: a role is listed twice`);
+        for (const [a, b, why] of CLASHES) if (roles.includes(a) && roles.includes(b)) problems.push(`${at}: ${a} and ${b} cannot share a host (${why})`);
+        return { name: h.name, address: h.address, port, user, roles };
+    });
+    for (const field of ["name", "address"] as const) {
+        const seen = new Set<string>();
+        for (const h of hosts) {
+            if (h[field] && seen.has(h[field])) problems.push(`hosts: ${field} "${h[field]}" is used twice`);
+            seen.add(h[field]);
+        }
+    }
+    const carrying = (role: InventoryRole) => hosts.filter((h) => h.roles.includes(role));
+    const expect = (role: InventoryRole, n: number, from: string) => {
+        const got = carrying(role).length;
+        if (got !== n) problems.push(`hosts: ${n} host(s) must carry "${role}" (${from}); ${got} do`);
+    };
+    expect("balancer", 1, "one balancer");
+    expect("nfs", 1, "one NFS server");
+    expect("db-master", 1, "one database master");
+    expect("web", counts.webNodes, "webNodes");
+    expect("db-replica", counts.dbReplicas, "dbReplicas");
+    expect("redis", counts.redisNodes, "1 + redisReplicas");
+    expect("sentinel", counts.sentinels, "sentinels");
+    if (problems.length) throw new Error(`invalid host list (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n  - ${problems.join("\n  - ")}`);
+
+    const services: Record<string, string> = {};
+    const numbered = (role: InventoryRole, service: string) => carrying(role).forEach((h, i) => (services[`${service}-${i + 1}`] = h.name));
+    services.balancer = carrying("balancer")[0].name;
+    services.nfs = carrying("nfs")[0].name;
+    services["db-master"] = carrying("db-master")[0].name;
+    numbered("web", "web");
+    numbered("db-replica", "db-replica");
+    numbered("redis", "redis");
+    numbered("sentinel", "sentinel");
+    return { hosts, services };
+}

@@ -1,0 +1,47 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { parseInventory } from "../../../components/placement/hostsInventory";
+
+const counts = { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3 };
+const hosts = [
+    { name: "lb", address: "10.0.0.10", roles: ["balancer", "nfs"] },
+    { name: "web-a", address: "10.0.0.11", roles: ["web"] },
+    { name: "web-b", address: "web-b.example.com", port: 2222, user: "deploy", roles: ["web"] },
+    { name: "db-a", address: "10.0.0.21", roles: ["db-master", "redis", "sentinel"] },
+    { name: "db-b", address: "10.0.0.22", roles: ["db-replica", "redis", "sentinel"] },
+    { name: "cache", address: "10.0.0.23", roles: ["redis", "sentinel"] },
+];
+
+describe("hosts inventory", () => {
+    it("assigns every service to a host, in list order, with SSH defaults", () => {
+        const inv = parseInventory(hosts, counts);
+        assert.deepEqual(inv.services, {
+            balancer: "lb", nfs: "lb", "db-master": "db-a", "web-1": "web-a", "web-2": "web-b", "db-replica-1": "db-b",
+            "redis-1": "db-a", "redis-2": "db-b", "redis-3": "cache", "sentinel-1": "db-a", "sentinel-2": "db-b", "sentinel-3": "cache",
+        });
+        assert.deepEqual(inv.hosts[0], { name: "lb", address: "10.0.0.10", port: 22, user: "root", roles: ["balancer", "nfs"] });
+        assert.equal(inv.hosts[2].port, 2222);
+    });
+
+    it("names every problem at once: counts, clashes, duplicates, bad fields", () => {
+        const bad = [
+            ...hosts.slice(0, 3),
+            { name: "db-a", address: "10.0.0.11", roles: ["db-master", "db-replica", "redis"] },
+            { name: "X", address: "not an address", port: 0, roles: ["web", "redis", "cdn"], key: "k" },
+        ];
+        assert.throws(() => parseInventory(bad, counts), (e: Error) => {
+            for (const problem of [
+                /hosts\[4\] \(X\): unknown field "key"/, /hosts\[4\] \(X\): name must be/, /hosts\[4\] \(X\): address must be/,
+                /hosts\[4\] \(X\): port must be/, /unknown role "cdn"/, /web and redis cannot share a host/,
+                /db-master and db-replica cannot share a host \(both listen on port 3306\)/, /address "10\.0\.0\.11" is used twice/,
+                /2 host\(s\) must carry "web" \(webNodes\); 3 do/, /3 host\(s\) must carry "sentinel" \(sentinels\); 0 do/,
+            ]) assert.match(e.message, problem);
+            return true;
+        });
+    });
+
+    it("requires a host list", () => {
+        assert.throws(() => parseInventory(undefined, counts), /non-empty list/);
+        assert.throws(() => parseInventory([], counts), /non-empty list/);
+    });
+});
