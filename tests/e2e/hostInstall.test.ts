@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { checkInputs } from "../../plugins/provider";
 import { remoteCommand } from "../../plugins/command/remote";
 import { installScript } from "../../components/placement/hostPackages";
-import { entrypointPath, environmentFile, envFile, serviceUnit, startScript, unitName } from "../../components/placement/systemdUnit";
+import { environmentFile, envFile, serviceUnit, startScript, unitName } from "../../components/placement/systemdUnit";
 import { waitFor } from "../helpers/daemons";
 import { projectDir } from "../helpers/pulumiStack";
 
@@ -67,10 +67,10 @@ describe("hosts: install script and units on a systemd host over SSH", { timeout
     });
 
     it("runs a generated unit with the image's entrypoint, its environment file, and waits for health", async () => {
-        await put(entrypointPath("demo"), "#!/bin/sh\n# stand-in entrypoint: checks its environment, then runs the command\n[ \"$DEMO_TOKEN\" = 's3cr\"t x' ] || exit 3\nexec \"$@\"\n", "0755");
+        await put("/usr/local/bin/demo-entrypoint", "#!/bin/sh\n# stand-in entrypoint: checks its environment, then runs the command\n[ \"$DEMO_TOKEN\" = 's3cr\"t x' ] || exit 3\nexec \"$@\"\n", "0755");
         await put("/etc/haproxy/demo.cfg", "global\n  log stdout format raw local0\ndefaults\n  mode http\n  timeout client 5s\n  timeout connect 1s\n  timeout server 5s\nlisten status\n  bind 127.0.0.1:18404\n  stats enable\n  stats uri /\n");
         await put(envFile("demo-1"), environmentFile({ DEMO_TOKEN: 's3cr"t x' }), "0600");
-        await put(`/etc/systemd/system/${unitName("demo-1")}`, serviceUnit({ service: "demo-1", role: "demo", stopGraceS: 5 }, ["haproxy", "-W", "-db", "-f", "/etc/haproxy/demo.cfg"]));
+        await put(`/etc/systemd/system/${unitName("demo-1")}`, serviceUnit({ service: "demo-1", entrypoint: ["/usr/local/bin/demo-entrypoint"], command: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/demo.cfg"], stopGraceS: 5 }));
         const health = { command: "curl -fsS -o /dev/null http://127.0.0.1:18404/", intervalS: 1, retries: 3, startPeriodS: 2 };
         await ssh(startScript("demo-1", health));
         assert.equal(onHost(`systemctl is-active ${unitName("demo-1")}; systemctl is-enabled ${unitName("demo-1")}`), "active\nenabled");

@@ -2,21 +2,26 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { environmentFile, imageCommand, serviceUnit, startScript, systemdArg } from "../../../components/placement/systemdUnit";
+import { environmentFile, imageLayout, serviceUnit, startScript, systemdArg } from "../../../components/placement/systemdUnit";
 
 const IMAGES = path.join(__dirname, "..", "..", "..", "..", "images");
 
 describe("systemd units for hosts", () => {
-    it("runs the image's own entrypoint and CMD", () => {
-        assert.deepEqual(imageCommand(IMAGES, "redis"), ["redis"]);
-        assert.deepEqual(imageCommand(IMAGES, "mariadb"), ["mariadbd", "--user=mysql"]);
-        const unit = serviceUnit({ service: "db-master", role: "mariadb", stopGraceS: 120, memoryMb: 2048 }, imageCommand(IMAGES, "mariadb"));
-        assert.match(unit, /^ExecStart=\/usr\/local\/lib\/bitrix-cluster\/mariadb-entrypoint mariadbd --user=mysql$/m);
+    it("runs the image's own entrypoint and CMD, with the files the image copies at the same paths", () => {
+        const redis = imageLayout(IMAGES, "redis");
+        assert.deepEqual([redis.entrypoint, redis.cmd], [["/usr/local/bin/redis-entrypoint"], ["redis"]]);
+        const web = imageLayout(IMAGES, "web");
+        assert.deepEqual(web.copies.map((c) => [path.relative(IMAGES, c.source), c.target]), [
+            ["web/supervisord.conf", "/etc/supervisor/supervisord.conf"], ["web/entrypoint.sh", "/usr/local/bin/web-entrypoint"],
+        ]);
+        const db = imageLayout(IMAGES, "mariadb");
+        const unit = serviceUnit({ service: "db-master", entrypoint: db.entrypoint, command: db.cmd, stopGraceS: 120, memoryMb: 2048 });
+        assert.match(unit, /^ExecStart=\/usr\/local\/bin\/mariadb-entrypoint mariadbd --user=mysql$/m);
         assert.match(unit, /^EnvironmentFile=-\/etc\/bitrix-cluster\/db-master\.env$/m);
         assert.match(unit, /^TimeoutStopSec=120$/m);
         assert.match(unit, /^MemoryMax=2048M$/m);
         assert.match(unit, /^Restart=always$/m);
-        assert.match(serviceUnit({ service: "sentinel-1", role: "redis", command: ["sentinel"] }, ["redis"]), /redis-entrypoint sentinel$/m);
+        assert.match(serviceUnit({ service: "sentinel-1", entrypoint: redis.entrypoint, command: ["sentinel"] }), /redis-entrypoint sentinel$/m);
     });
 
     it("quotes arguments the way systemd reads them", () => {
