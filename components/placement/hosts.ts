@@ -44,6 +44,10 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
     readonly dnsResolver = undefined;
     private readonly installs = new Map<string, command.remote.Command>();
     private readonly lastStart = new Map<string, pulumi.Resource>();
+    /** Per host: path → the service that writes it (generated files) or "image:<role>" (an image's own files). */
+    private readonly written = new Map<string, Map<string, string>>();
+    /** Per host and image: the commands that wrote the image's own files (later services of that image wait on them). */
+    private readonly imageWrites = new Map<string, command.remote.Command[]>();
 
     constructor(private readonly name: string, private readonly args: HostsPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bitrix:placement:Hosts", name, {}, opts);
@@ -76,13 +80,18 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
                 content: serviceUnit({ service: spec.service, entrypoint: image.entrypoint, command: spec.command ?? image.cmd, stopGraceS: spec.stopGraceS, memoryMb: spec.memoryMb }),
             },
         ];
-        const writes = files.map((f) => new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
+        const claimed = this.claim(host.name, spec.service, role, files, image.copies.length);
+        const write = (f: FileSpec & { mode: string }, keep: boolean) => new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
             connection,
             create: `install -D -m ${f.mode} /dev/stdin ${shellQuote(f.path)}`,
             stdin: f.content,
-            delete: `rm -f ${shellQuote(f.path)}`,
+            delete: keep ? undefined : `rm -f ${shellQuote(f.path)}`,
             logging: "stderr",
-        }, { parent, dependsOn: [install] }));
+        }, { parent, dependsOn: [install] });
+        // The image's own files stay on delete: another service of the same image on this host may run from them.
+        const imageKey = `${host.name}/${role}`;
+        if (!this.imageWrites.has(imageKey)) this.imageWrites.set(imageKey, claimed.imageFiles.map((f) => write(f, true)));
+        const writes = claimed.serviceFiles.map((f) => write(f, false));
         const digest = pulumi.all(files.map((f) => f.content)).apply((contents) =>
             createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 16));
         const family = spec.service.replace(/-\d+$/, "");
@@ -92,9 +101,30 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
             create: pulumi.interpolate`# generated files ${digest}\n${startScript(spec.service, spec.health)}`,
             delete: `systemctl disable --now ${unit} >/dev/null 2>&1 || true; rm -f /etc/systemd/system/${unit}; systemctl daemon-reload`,
             logging: "stderr",
-        }, { parent, dependsOn: [...writes, ...(spec.dependsOn ?? []), ...(previous ? [previous] : [])] });
+        }, { parent, dependsOn: [...writes, ...(this.imageWrites.get(imageKey) ?? []), ...(spec.dependsOn ?? []), ...(previous ? [previous] : [])] });
         this.lastStart.set(family, start);
         return { host: host.address, resource: start };
+    }
+
+    /**
+     * Two services on one host must not write the same path (in containers each had its own filesystem): the
+     * image's own files (the first `imageFiles`) are written once per host and image; a generated file claimed twice
+     * is refused.
+     */
+    private claim<T extends { path: string }>(host: string, service: string, role: string, files: T[], imageFiles: number) {
+        const owners = this.written.get(host) ?? new Map<string, string>();
+        this.written.set(host, owners);
+        const imageOwner = `image:${role}`;
+        const fresh = files.slice(0, imageFiles).filter((f) => owners.get(f.path) !== imageOwner);
+        for (const f of [...fresh, ...files.slice(imageFiles)]) {
+            const previous = owners.get(f.path);
+            if (previous !== undefined) {
+                throw new Error(`${service} and ${previous.replace(/^image:/, "the image of ")} both write ${f.path} on host ${host}; ` +
+                    "per-service config directories on hosts are not implemented yet: put these roles on different hosts");
+            }
+            owners.set(f.path, files.indexOf(f) < imageFiles ? imageOwner : service);
+        }
+        return { imageFiles: fresh, serviceFiles: files.slice(imageFiles) };
     }
 
     private hostFor(service: string) {

@@ -10,14 +10,15 @@ import { HostsPlacement, packageRoles } from "../../../components/placement/host
 import { parseInventory } from "../../../components/placement/hostsInventory";
 
 const config = validateClusterConfig({ namePrefix: "bx-h", dbEngine: "mariadb", sharedStorage: "docker-volume" }, { namespace: "bitrix-cluster", stack: "hosts" });
+const counts = { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3 };
 const inventory = parseInventory([
-    { name: "lb", address: "10.0.0.10", roles: ["balancer", "nfs"] },
-    { name: "web-a", address: "10.0.0.11", roles: ["web"] },
-    { name: "web-b", address: "10.0.0.12", roles: ["web"] },
-    { name: "db-a", address: "10.0.0.21", roles: ["db-master", "redis", "sentinel"] },
-    { name: "db-b", address: "10.0.0.22", port: 2222, roles: ["db-replica", "redis", "sentinel"] },
-    { name: "cache", address: "10.0.0.23", roles: ["redis", "sentinel"] },
-], { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3 });
+    { name: "lb", address: "10.0.0.10", roles: ["balancer", "nfs", "sentinel"] },
+    { name: "web-a", address: "10.0.0.11", roles: ["web", "sentinel"] },
+    { name: "web-b", address: "10.0.0.12", roles: ["web", "sentinel"] },
+    { name: "db-a", address: "10.0.0.21", roles: ["db-master", "redis"] },
+    { name: "db-b", address: "10.0.0.22", port: 2222, roles: ["db-replica", "redis"] },
+    { name: "cache", address: "10.0.0.23", roles: ["redis"] },
+], counts);
 const placement = new HostsPlacement("bx-h-hosts", { inventory, privateKey: pulumi.secret("KEY"), engine: "mariadb" });
 new BitrixCluster("bx-h", { config, placement });
 
@@ -35,6 +36,7 @@ describe("HostsPlacement (under mocks)", () => {
         assert.deepEqual(installs, ["bx-h-hosts-cache-install", "bx-h-hosts-db-a-install", "bx-h-hosts-db-b-install",
             "bx-h-hosts-lb-install", "bx-h-hosts-web-a-install", "bx-h-hosts-web-b-install"]);
         assert.match(named("bx-h-hosts-db-a-install").create, /roles db, redis \(engine mariadb\)/);
+        assert.match(named("bx-h-hosts-web-a-install").create, /roles web, redis \(engine mariadb\)/);
         assert.deepEqual(packageRoles(["db-master", "redis", "sentinel"]), ["db", "redis"]);
     });
 
@@ -58,6 +60,20 @@ describe("HostsPlacement (under mocks)", () => {
 
     it("gives web hosts the image's supervisord.conf", () => {
         assert.ok(commands().some((c) => c.name.startsWith("bx-h-web-1-node-file-") && c.inputs.create === "install -D -m 0644 /dev/stdin '/etc/supervisor/supervisord.conf'"));
+    });
+
+    it("refuses two services writing one path on a host (Redis and Sentinel share /etc/redis/bitrix for now)", () => {
+        const shared = parseInventory([
+            { name: "lb", address: "10.1.0.10", roles: ["balancer", "nfs"] },
+            { name: "w1", address: "10.1.0.11", roles: ["web"] }, { name: "w2", address: "10.1.0.12", roles: ["web"] },
+            { name: "d1", address: "10.1.0.21", roles: ["db-master", "redis", "sentinel"] },
+            { name: "d2", address: "10.1.0.22", roles: ["db-replica", "redis", "sentinel"] },
+            { name: "c1", address: "10.1.0.23", roles: ["redis", "sentinel"] },
+        ], counts);
+        const other = new HostsPlacement("bx-x-hosts", { inventory: shared, privateKey: pulumi.secret("KEY"), engine: "mariadb" });
+        const cfg = validateClusterConfig({ namePrefix: "bx-x", dbEngine: "mariadb", sharedStorage: "docker-volume" }, { namespace: "bitrix-cluster", stack: "x" });
+        assert.throws(() => new BitrixCluster("bx-x", { config: cfg, placement: other }),
+            /sentinel-1 and redis-1 both write \/etc\/redis\/bitrix\/start\.env on host d1; .*put these roles on different hosts/);
     });
 
     it("starts each service through its unit and removes it on delete", () => {
