@@ -3,8 +3,11 @@
  * previews, unknown values arrive as a sentinel string. Resources act on plain values and hand back outputs with
  * the same wrappers, so whatever was secret going in stays secret in the state.
  */
-const SIG = "4dabf18193072939515e22adb298388d";
+/** The key that marks a special value (secret, asset, archive, …) and the value it holds for each kind. */
+export const SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+export const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
 /** The engine's marker for a value not known until the update runs. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -12,6 +15,14 @@ export type Wrapped = { [SIG]: string; value: unknown };
 
 export function isSecret(v: unknown): v is Wrapped {
     return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG] === SECRET_SIG;
+}
+
+/** An asset or archive as the engine sends it (`{ text }` or `{ path }`, plus the engine's `hash`). */
+export function asset(fields: Record<string, unknown>): Record<string, unknown> {
+    return { [SIG]: ASSET_SIG, ...fields };
+}
+export function archive(fields: Record<string, unknown>): Record<string, unknown> {
+    return { [SIG]: ARCHIVE_SIG, ...fields };
 }
 
 /** Wraps a value as a secret output. */

@@ -4,6 +4,7 @@
  * uses — CentOS Stream 9, Rocky, Alma (dnf, with EPEL, Remi's PHP 8.2 module and the CentOS Storage SIG's
  * nfs-ganesha). Percona Server comes from Percona's own repository on both.
  */
+import { shellQuote } from "../shared/shell";
 export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis";
 export type DbEngine = "percona" | "mariadb";
 export type Family = "apt" | "dnf";
@@ -54,8 +55,6 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
                 : { repos: [EPEL], packages: ["redis"], distroUnits: ["redis", "redis-sentinel"] };
     }
 }
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * An idempotent install script for a host's roles: detects the family from /etc/os-release, enables the
@@ -117,6 +116,6 @@ for u in $units; do
         systemctl mask "$u.service" >/dev/null
     fi
 done
-echo ${quote(`installed: ${unique.join(", ")}`)} >&3
+echo ${shellQuote(`installed: ${unique.join(", ")}`)} >&3
 `;
 }

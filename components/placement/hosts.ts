@@ -13,7 +13,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultImagesDir } from "./docker";
 import { DbEngine, HostRole, installScript } from "./hostPackages";
 import { Inventory, InventoryRole } from "./hostsInventory";
-import { environmentFile, envFile, imageLayout, serviceUnit, shellQuote, startScript, unitName } from "./systemdUnit";
+import { shellQuote } from "../shared/shell";
+import { environmentFile, envFile, imageLayout, serviceUnit, startScript, unitName } from "./systemdUnit";
 import { DeployedService, FileSpec, Placement, ServiceSpec } from "./types";
 
 export interface HostsPlacementArgs {

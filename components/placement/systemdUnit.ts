@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { shellQuote } from "../shared/shell";
 
 /** Environment files of the units (mode 0600: they hold passwords). */
 export const HOST_ENV_DIR = "/etc/bitrix-cluster";
@@ -100,8 +101,4 @@ export function startScript(service: string, health: { command: string; interval
             "done",
         ] : []),
     ].join("\n");
-}
-
-export function shellQuote(s: string): string {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -3,6 +3,7 @@
  * restart; replicas follow the master with the same password; sentinels announce host names, which works with
  * container names and with real host names alike.
  */
+import { shellQuote } from "../shared/shell";
 
 export interface RedisNodeInput {
     /** This node's host name, announced to Sentinel and replicas. */
@@ -100,13 +101,12 @@ export interface RedisStartEnvInput {
  * current master: a restarted old master then comes back as a replica instead of a second master.
  */
 export function redisStartEnv(input: RedisStartEnvInput): string {
-    const q = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
     return [
-        `REDIS_SELF=${q(input.self)}`,
+        `REDIS_SELF=${shellQuote(input.self)}`,
         `REDIS_PORT=${input.port}`,
-        `REDIS_MASTER_NAME=${q(input.masterName)}`,
-        `REDIS_SENTINELS=${q(input.sentinels.join(" "))}`,
-        `REDIS_PASSWORD=${q(input.password)}`,
+        `REDIS_MASTER_NAME=${shellQuote(input.masterName)}`,
+        `REDIS_SENTINELS=${shellQuote(input.sentinels.join(" "))}`,
+        `REDIS_PASSWORD=${shellQuote(input.password)}`,
         "",
     ].join("\n");
 }

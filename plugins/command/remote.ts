@@ -9,13 +9,11 @@ import * as path from "path";
 import { randomBytes } from "crypto";
 import { SFTPWrapper } from "ssh2";
 import { ResourceType } from "../provider";
+import { ARCHIVE_SIG, ASSET_SIG, SIG } from "../values";
 import { Failure } from "../schema";
 import { commandLifecycle, RunResult } from "./lifecycle";
 import { Connection, connect, connectionShape, exec, withConnectionDefaults } from "./ssh";
 
-const SIG = "4dabf18193072939515e22adb298388d";
-const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
-const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
 
 async function run(i: any, script: string, env: Record<string, string>): Promise<RunResult> {
     const { client, close } = await connect(i.connection as Connection);

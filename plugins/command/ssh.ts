@@ -12,18 +12,12 @@ export interface Connection {
     agentSocketPath?: string; dialErrorLimit?: number; perDialTimeout?: number; hostKey?: string; proxy?: Connection;
 }
 
-export const connectionShape = {
-    object: {
-        host: "string", port: "number", user: "string", password: "string", privateKey: "string", privateKeyPassword: "string",
-        agentSocketPath: "string", dialErrorLimit: "integer", perDialTimeout: "integer", hostKey: "string",
-        proxy: {
-            object: {
-                host: "string", port: "number", user: "string", password: "string", privateKey: "string", privateKeyPassword: "string",
-                agentSocketPath: "string", dialErrorLimit: "integer", perDialTimeout: "integer", hostKey: "string",
-            },
-        },
-    },
+const hop = {
+    host: "string", port: "number", user: "string", password: "string", privateKey: "string", privateKeyPassword: "string",
+    agentSocketPath: "string", dialErrorLimit: "integer", perDialTimeout: "integer", hostKey: "string",
 } as const;
+/** A connection, and its bastion (`proxy`) with the same fields. */
+export const connectionShape = { object: { ...hop, proxy: { object: hop } } } as const;
 
 /** Upstream's connection defaults, recorded at check time (inside the secret wrapper when the connection is one). */
 export function withConnectionDefaults(c: any): any {

@@ -3,24 +3,17 @@
  * that the end-to-end test relies on, each checked with the docker CLI. Objects are named bx-plugin-test-*.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { checkInputs } from "../../plugins/provider";
 import { container } from "../../plugins/docker/container";
 import { image } from "../../plugins/docker/image";
 import { network } from "../../plugins/docker/network";
 import { volume } from "../../plugins/docker/volume";
+import { checked as inputs, docker } from "../helpers/plugin";
 
 const P = "bx-plugin-test";
-const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-const inputs = (type: typeof container, i: Record<string, unknown>) => {
-    const r = checkInputs(type, i);
-    assert.deepEqual(r.failures, []);
-    return r.inputs;
-};
 
 describe("offline docker plugin on the local engine", { timeout: 10 * 60_000 }, () => {
     after(() => {

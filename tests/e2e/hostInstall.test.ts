@@ -4,28 +4,19 @@
  * every role, then a generated unit started and waited for through its health command.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { checkInputs } from "../../plugins/provider";
 import { remoteCommand } from "../../plugins/command/remote";
 import { installScript } from "../../components/placement/hostPackages";
 import { environmentFile, envFile, serviceUnit, startScript, unitName } from "../../components/placement/systemdUnit";
 import { waitFor } from "../helpers/daemons";
-import { projectDir } from "../helpers/pulumiStack";
+import { checked } from "../helpers/plugin";
+import { SshServer, startSshServer } from "../helpers/sshServer";
 
-const NAME = "bx-test-host-1";
-const PORT = 18223;
-const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-const onHost = (cmd: string) => docker("exec", NAME, "sh", "-c", cmd);
-let connection: Record<string, unknown>;
+let host: SshServer;
+const onHost = (cmd: string) => host.exec(cmd);
 
 async function ssh(script: string, stdin?: string): Promise<string> {
-    const r = checkInputs(remoteCommand, { connection, create: script, stdin });
-    assert.deepEqual(r.failures, []);
-    return String((await remoteCommand.create(r.inputs)).outs.stdout);
+    return String((await remoteCommand.create(checked(remoteCommand, { connection: host.connection, create: script, stdin }))).outs.stdout);
 }
 
 /** Writes a file on the host from stdin (the way a secret file travels: never on a command line). */
@@ -33,21 +24,15 @@ const put = (file: string, content: string, mode = "0644") => ssh(`install -D -m
 
 describe("hosts: install script and units on a systemd host over SSH", { timeout: 15 * 60_000 }, () => {
     before(async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-host-"));
-        docker("build", "-q", "-t", "bx-test-host:latest", path.join(projectDir(), "tests", "fixtures", "host"));
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "id")]);
-        docker("rm", "-f", NAME);
-        docker("run", "-d", "--name", NAME, "--cap-add", "SYS_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--tmpfs", "/run",
-            "--tmpfs", "/run/lock", "-p", `127.0.0.1:${PORT}:22`, "bx-test-host:latest");
-        docker("cp", path.join(dir, "id.pub"), `${NAME}:/root/.ssh/authorized_keys`);
-        onHost("chown root:root /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys");
-        connection = { host: "127.0.0.1", port: PORT, privateKey: fs.readFileSync(path.join(dir, "id"), "utf8"), dialErrorLimit: 30 };
+        // systemd as PID 1 in a container (machine facts): SYS_ADMIN, the cgroup tree read-only, tmpfs /run.
+        host = startSshServer({
+            name: "bx-test-host-1", fixture: "host", port: 18223,
+            runArgs: ["--cap-add", "SYS_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--tmpfs", "/run", "--tmpfs", "/run/lock"],
+        });
         await waitFor("systemd and sshd", () => ssh("systemctl is-system-running --wait").then((s) => s === "running", () => false), 60_000, 1000);
     });
 
-    after(() => {
-        docker("rm", "-f", NAME);
-    });
+    after(() => host.remove());
 
     it("installs every role's packages without starting a daemon and masks the distribution's units", async () => {
         const script = installScript(["balancer", "web", "nfs", "db", "redis"], "mariadb");

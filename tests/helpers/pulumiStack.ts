@@ -7,13 +7,11 @@ import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { defaultImagesDir } from "../../components/placement/docker";
 
-/** The project directory: the nearest Pulumi.yaml above this file (source or compiled). */
-export function projectDir(from = __dirname): string {
-    for (let dir = from; ; dir = path.dirname(dir)) {
-        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-        if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${from}`);
-    }
+/** The project directory (the one holding Pulumi.yaml and images/). */
+export function projectDir(): string {
+    return path.dirname(defaultImagesDir());
 }
 
 export interface RunResult { code: number; stdout: string; stderr: string; seconds: number }

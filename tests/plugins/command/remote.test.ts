@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { checkInputs, diffResult } from "../../../plugins/provider";
 import { copyToRemote, remoteCommand, sourceOf } from "../../../plugins/command/remote";
-import { secret, UNKNOWN } from "../../../plugins/values";
+import { archive, asset, secret, UNKNOWN } from "../../../plugins/values";
 
 describe("command.remote stand-ins (no SSH needed)", () => {
     it("fills connection defaults inside a secret connection, and leaves an unknown one alone", () => {
@@ -14,7 +14,7 @@ describe("command.remote stand-ins (no SSH needed)", () => {
 
     it("requires a host and a remote path", () => {
         assert.deepEqual(checkInputs(remoteCommand, { connection: { port: 22 } }).failures!.map((f) => f.property), ["connection.host"]);
-        const r = checkInputs(copyToRemote, { connection: { host: "h" }, source: { "4dabf18193072939515e22adb298388d": "c44067f5952c0a294b673a41bacd8c17", text: "x" } });
+        const r = checkInputs(copyToRemote, { connection: { host: "h" }, source: asset({ text: "x" }) });
         assert.deepEqual(r.failures!.map((f) => f.property), ["remotePath"]);
     });
 
@@ -22,14 +22,13 @@ describe("command.remote stand-ins (no SSH needed)", () => {
         const olds = checkInputs(remoteCommand, { connection: { host: "h" }, create: "a", triggers: [1] }).inputs;
         assert.deepEqual(diffResult(remoteCommand, olds, { ...olds, create: "b", environment: { A: "1" } }), { changes: true, replaces: [] });
         assert.deepEqual(diffResult(remoteCommand, olds, { ...olds, triggers: [2] }).replaces, ["triggers"]);
-        const copy = { connection: { host: "h" }, remotePath: "/x", source: { "4dabf18193072939515e22adb298388d": "c44067f5952c0a294b673a41bacd8c17", text: "1", hash: "a" } };
+        const copy = { connection: { host: "h" }, remotePath: "/x", source: asset({ text: "1", hash: "a" }) };
         assert.deepEqual(diffResult(copyToRemote, copy, { ...copy, source: { ...copy.source, text: "2", hash: "b" } }), { changes: true, replaces: [] });
     });
 
     it("reads text and file assets and directory archives, and refuses the rest", () => {
-        const sig = "4dabf18193072939515e22adb298388d";
-        assert.deepEqual(sourceOf({ [sig]: "c44067f5952c0a294b673a41bacd8c17", text: "t" }), { text: "t" });
-        assert.deepEqual(sourceOf({ [sig]: "0def7320c3a5731c473e5ecbe6d01bc7", path: __dirname }), { path: __dirname, dir: true });
-        assert.throws(() => sourceOf({ [sig]: "c44067f5952c0a294b673a41bacd8c17", uri: "https://example.com/x" }), /only StringAsset/);
+        assert.deepEqual(sourceOf(asset({ text: "t" })), { text: "t" });
+        assert.deepEqual(sourceOf(archive({ path: __dirname })), { path: __dirname, dir: true });
+        assert.throws(() => sourceOf(asset({ uri: "https://example.com/x" })), /only StringAsset/);
     });
 });
