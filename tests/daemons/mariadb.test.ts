@@ -13,7 +13,8 @@ import { entrypointOf, MariadbNode, mariadbSql, startMariadb } from "../helpers/
 
 const ENTRYPOINT = entrypointOf("mariadb");
 
-const PORTS = { master: 33306, replica: 33307 };
+// Below the kernel's ephemeral range (32768-60999), like every fixed port of the daemon tests.
+const PORTS = { master: 32306, replica: 32307 };
 const APP = { user: "bitrix", password: "app'pa\\ss", database: "bitrix" };
 const REPL = { user: "replicator", password: "repl pass" };
 

@@ -18,7 +18,8 @@ import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from ".
 import { request } from "../helpers/http";
 import { HOST, redisCli, startMariadb, startRedisNode, startRedisProxy } from "../helpers/stack";
 
-const PORTS = { web: 38080, master: 34306, replica: 34307, redis: 34379, proxy: 34390 };
+// Below the kernel's ephemeral range (32768-60999): a client socket of another test can never hold one of them.
+const PORTS = { web: 32080, master: 32316, replica: 32317, redis: 32379, proxy: 32390 };
 const DB = { database: "bitrix", user: "bitrix", password: "web'pw" };
 const REDIS_PASSWORD = "redis-web-pw";
 const base = `http://${HOST}:${PORTS.web}`;
