@@ -68,11 +68,14 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
             service: self.service,
             image: { role: "redis" },
             command: [mode],
-            files: [{ path: `${REDIS_CONFIG_DIR}/${mode}.conf`, content: conf }, { path: `${REDIS_CONFIG_DIR}/start.env`, content: env(self) }],
+            files: [
+                { path: `${REDIS_CONFIG_DIR}/${mode}.conf`, content: conf, secret: true },
+                { path: `${REDIS_CONFIG_DIR}/${mode}.env`, content: env(self), secret: true },
+            ],
             volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain }],
             ports,
             health: {
-                command: `. ${REDIS_CONFIG_DIR}/start.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${self.port} ping | grep -q PONG`,
+                command: `. ${REDIS_CONFIG_DIR}/${mode}.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${self.port} ping | grep -q PONG`,
                 intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10,
             },
             memoryMb: args.memoryMb ?? 512,

@@ -2,6 +2,7 @@
 # Makes a self-signed certificate for $SERVER_NAME when none was uploaded, checks the config, starts HAProxy.
 set -eu
 cert=/etc/haproxy/certs/site.pem
+mkdir -p /etc/haproxy/certs
 if [ ! -s "$cert" ]; then
     name="${SERVER_NAME:-localhost}"
     tmp=$(mktemp -d)

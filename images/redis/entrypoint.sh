@@ -5,15 +5,20 @@
 # sentinel: Sentinel rewrites its config, so it runs from its own copy in the data volume. When the generated
 #        config changes, the copy is rebuilt from it but keeps what the sentinel learned: the current master, its
 #        id and its epochs.
+# Each mode has its own files (redis.conf + redis.env, sentinel.conf + sentinel.env; in the data directory
+# redis.conf / sentinel.conf), so a Redis node and a sentinel can share one host.
 # Paths and user can be moved with REDIS_CONF_DIR, REDIS_DATA_DIR and REDIS_RUN_AS (the daemon tests do).
 set -euo pipefail
 conf_dir=${REDIS_CONF_DIR:-/etc/redis/bitrix}
 data=${REDIS_DATA_DIR:-/var/lib/redis}
 run_as=${REDIS_RUN_AS:-redis}
-# shellcheck disable=SC1091
-. "$conf_dir/start.env"
 mode=${1:-redis}
-chown "$run_as:" "$data"
+if [ "$mode" = redis ] || [ "$mode" = sentinel ]; then
+    # shellcheck disable=SC1090
+    . "$conf_dir/$mode.env"
+    mkdir -p "$data"
+    chown "$run_as:" "$data"
+fi
 
 # Prints "host port" of the master the sentinels know, trying every sentinel up to $1 rounds; fails if none knows.
 current_master() {
@@ -57,6 +62,7 @@ redis)
         [ "$previous" != master ] && echo "$previous" >> "$conf"
     fi
     chown "$run_as:" "$conf"
+    chmod 600 "$conf"
     exec runuser -u "$run_as" -- redis-server "$conf"
     ;;
 sentinel)
@@ -81,6 +87,7 @@ sentinel)
     fi
     echo "$sum" > "$conf.sha256"
     chown "$run_as:" "$conf"
+    chmod 600 "$conf"
     exec runuser -u "$run_as" -- redis-sentinel "$conf"
     ;;
 *)

@@ -38,7 +38,7 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
                 host: HOST, port, masterName: "bitrix", master: { host: HOST, port: NODES[0] }, quorum: 2, password: PASSWORD,
                 downAfterMs: 1000, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"),
             }));
-            write(path.join(dir, "conf", "start.env"), redisStartEnv({ self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD }));
+            write(path.join(dir, "conf", "sentinel.env"), redisStartEnv({ self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD }));
             write(path.join(dir, "data", ".keep"), "");
             startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }

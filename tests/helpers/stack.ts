@@ -60,7 +60,7 @@ export function startRedisNode(daemons: Daemons, root: string, args: { port: num
         host: HOST, port: args.port, password: args.password, maxMemoryMb: 32, dataDir: path.join(dir, "data"),
         replicaOf: args.replicaOf ? { host: HOST, port: args.replicaOf } : undefined,
     }));
-    write(path.join(dir, "conf", "start.env"), redisStartEnv({ self: HOST, port: args.port, masterName: "bitrix", sentinels: args.sentinels, password: args.password }));
+    write(path.join(dir, "conf", "redis.env"), redisStartEnv({ self: HOST, port: args.port, masterName: "bitrix", sentinels: args.sentinels, password: args.password }));
     fs.mkdirSync(path.join(dir, "data"), { recursive: true });
     startRedisEntrypoint(daemons, `redis-${args.port}`, dir, "redis");
     return dir;
