@@ -7,16 +7,30 @@ import * as random from "@pulumi/random";
 import { Balancer } from "./balancer/balancer";
 import { ClusterConfig } from "./config/types";
 import { Database } from "./database/database";
+import { nfsExports, nfsMountOptions } from "./nfs/ganeshaConfig";
 import { NfsServer } from "./nfs/nfsServer";
 import { DockerPlacement } from "./placement/docker";
+import { HostsPlacement } from "./placement/hosts";
 import { Placement } from "./placement/types";
 import { RedisSentinel } from "./redis/redisSentinel";
 import { HEALTH_PATH, WebNode } from "./web/webNode";
 
 export interface BitrixClusterArgs {
     config: ClusterConfig;
-    /** Where the layers run; a DockerPlacement for `placement: docker` when unset. */
+    /** Where the layers run; made from the config (`placement`, `hosts`) when unset. */
     placement?: Placement;
+}
+
+/** The placement the config asks for: the local Docker engine, or the listed hosts over SSH. */
+export function createPlacement(name: string, c: ClusterConfig, opts: pulumi.ComponentResourceOptions): Placement {
+    if (c.placement === "hosts") {
+        if (!c.hosts) throw new Error("placement hosts without a validated host list");
+        return new HostsPlacement(`${name}-hosts`, {
+            inventory: c.hosts.inventory, privateKey: c.hosts.privateKey, bastion: c.hosts.bastion, engine: c.db.engine,
+            adminAllowlist: c.balancer.adminAllowlist,
+        }, opts);
+    }
+    return new DockerPlacement(`${name}-docker`, { prefix: c.prefix, subnet: c.docker.subnet, bindAddress: c.ports.bindAddress }, opts);
 }
 
 export class BitrixCluster extends pulumi.ComponentResource {
@@ -35,17 +49,17 @@ export class BitrixCluster extends pulumi.ComponentResource {
         super("bitrix:cluster:BitrixCluster", name, {}, opts);
         const c = args.config;
         const child = { parent: this };
-        const placement = args.placement ?? new DockerPlacement(`${name}-docker`, {
-            prefix: c.prefix, subnet: c.docker.subnet, bindAddress: c.ports.bindAddress,
-        }, child);
+        const placement = args.placement ?? createPlacement(name, c, child);
+        const webServices = Array.from({ length: c.web.nodes }, (_, i) => `web-${i + 1}`);
         const password = (key: string, given: pulumi.Output<string> | undefined) =>
             // Secret by the provider already; marked here too so no path can leak it into plain outputs.
             given ?? pulumi.secret(new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, child).result);
         const dbPassword = password("db-password", c.secrets.dbPassword);
         const retain = c.docker.retainDataVolumes;
 
-        const nfs = new NfsServer(`${name}-nfs`, {
-            placement, sharedPaths: c.storage.sharedPaths, clients: [c.docker.subnet], retainData: retain, memoryMb: c.docker.memoryMb.nfs,
+        // With sharedStorage "external" the user's own storage is already mounted on the web hosts: no NFS server.
+        const nfs = c.storage.mode === "external" ? undefined : new NfsServer(`${name}-nfs`, {
+            placement, sharedPaths: c.storage.sharedPaths, clients: placement.sourcesOf(webServices), retainData: retain, memoryMb: c.docker.memoryMb.nfs,
         }, child);
         const db = new Database(`${name}-db`, {
             placement, engine: c.db.engine, replicas: c.db.replicas, database: c.db.name, user: c.db.user,
@@ -72,11 +86,14 @@ export class BitrixCluster extends pulumi.ComponentResource {
                     master: { host: db.master.host, port: db.master.port }, replica: { host: replica.host, port: replica.port },
                 },
                 redis: { nodes: redis.nodes, password: redisPassword },
-                storage: { mode: c.storage.mode, exports: nfs.exports, nfsAddress: nfs.address, mountOptions: nfs.mountOptions, retain },
-                trustedProxies: [c.docker.subnet],
+                storage: {
+                    mode: c.storage.mode, exports: nfs?.exports ?? nfsExports(c.storage.sharedPaths), nfsAddress: nfs?.address ?? "",
+                    mountOptions: nfs?.mountOptions ?? nfsMountOptions(), retain,
+                },
+                trustedProxies: placement.sourcesOf(["balancer"]),
                 phpMemoryLimitMb: c.web.phpMemoryLimitMb, phpMaxExecutionS: c.web.phpMaxExecutionS, uploadMaxMb: c.web.uploadMaxMb,
                 fpmMaxChildren: c.web.fpmMaxChildren, timezone: c.web.timezone, cacheSid: c.prefix, memoryMb: c.docker.memoryMb.web,
-                dependsOn: [nfs.resource, db.master.resource, ...redis.resources.slice(0, 1)],
+                dependsOn: [...(nfs ? [nfs.resource] : []), db.master.resource, ...redis.resources.slice(0, 1)],
             }, child);
         });
 
@@ -84,7 +101,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
             placement,
             upstreams: webs.map((w, i) => ({ name: w.service, host: w.host, port: w.port, weight: c.balancer.weights[i] })),
             settings: c.balancer, healthPath: HEALTH_PATH,
-            published: { http: c.ports.http, https: c.ports.https, status: c.ports.status }, bindAddress: c.ports.bindAddress,
+            published: { http: c.ports.http, https: c.ports.https, status: c.ports.status },
             memoryMb: c.docker.memoryMb.balancer,
             dependsOn: webs.map((w) => w.resource),
         }, child);
@@ -97,7 +114,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
         this.sentinels = redis.sentinels.map((s) => `${s.host}:${s.port}`);
         this.sentinelMasterName = redis.masterName;
         this.webNodes = webs.map((w) => w.host);
-        this.nfsExports = nfs.exports.map((e) => `${nfs.address}:${e.pseudo}`);
+        this.nfsExports = nfs ? nfs.exports.map((e) => `${nfs.address}:${e.pseudo}`) : [];
         this.dbPassword = pulumi.secret(dbPassword);
         this.registerOutputs({
             url: this.url, statusUrl: this.statusUrl, dbMaster: this.dbMaster, dbReplicas: this.dbReplicas,

@@ -12,7 +12,7 @@ const config = {};
 for (const [key, spec] of Object.entries(KEYS)) {
     if (spec.secret) continue;
     const entry = { type: spec.type, description: spec.description };
-    if (spec.type === "array") entry.items = { type: Array.isArray(spec.default) && typeof spec.default[0] === "string" ? "string" : "integer" };
+    if (spec.type === "array") entry.items = { type: spec.items };
     entry.default = spec.default;
     config[key] = entry;
 }
@@ -26,7 +26,7 @@ const impossible = { integer: -1e9, string: "\u0000", array: [null], boolean: "x
 const cell = (text) => String(text).replace(/\|/g, "\\|");
 const rows = ["| key | type | default | allowed | description |", "|---|---|---|---|---|"];
 for (const [key, spec] of Object.entries(KEYS)) {
-    const def = spec.secret ? (key.startsWith("tls") ? "none: self-signed" : "none: random") : "`" + JSON.stringify(spec.default) + "`";
+    const def = spec.default === undefined ? spec.unset : "`" + JSON.stringify(spec.default) + "`";
     let allowed = spec.allowed ? spec.allowed(impossible[spec.type]) ?? "" : "";
     if (spec.secret) allowed = "config secret" + (allowed ? `; ${allowed}` : "");
     rows.push(`| \`${key}\` | ${spec.type} | ${def} | ${cell(allowed)} | ${cell(spec.description)} |`);

@@ -10,10 +10,8 @@ export interface BalancerArgs {
     upstreams: BalancerUpstream[];
     settings: BalancerSettings;
     healthPath: string;
-    /** Published ports on the host. */
+    /** Published ports on the Docker host (placement docker; on hosts the balancer's own ports are the public ones). */
     published: { http: number; https: number; status: number };
-    /** Address the published ports bind to, for the URLs. @default "127.0.0.1" */
-    bindAddress?: string;
     /** @default 256 */
     memoryMb?: number;
     dependsOn?: pulumi.Resource[];
@@ -30,13 +28,20 @@ export interface BalancerResult {
 
 export function createBalancer(name: string, parent: pulumi.ComponentResource, args: BalancerArgs): BalancerResult {
     const s = args.settings;
+    const ports = {
+        http: { internal: BALANCER_LISTEN.http, published: args.published.http },
+        https: { internal: BALANCER_LISTEN.https, published: args.published.https },
+        status: { internal: BALANCER_LISTEN.status, published: args.published.status },
+    };
+    const https = args.placement.reach("balancer", ports.https);
+    const status = args.placement.reach("balancer", ports.status);
     const config = balancerConfig({
         ...s, upstreams: args.upstreams, healthPath: args.healthPath, certPath: CERT_PATH, listen: BALANCER_LISTEN,
-        publicHttpsPort: args.published.https, resolver: args.placement.dnsResolver,
+        publicHttpsPort: https.port, resolver: args.placement.dnsResolver,
     });
     const files: FileSpec[] = [{ path: "/etc/haproxy/haproxy.cfg", content: config }];
     if (s.tlsCertificate && s.tlsKey) {
-        files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${s.tlsCertificate}\n${s.tlsKey}\n`) });
+        files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${s.tlsCertificate}\n${s.tlsKey}\n`), secret: true });
     }
     const deployed = args.placement.deploy(parent, {
         resourceName: `${name}-haproxy`,
@@ -45,19 +50,16 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
         files,
         // Without a certificate in config the image makes a self-signed one for this name at first start.
         env: { SERVER_NAME: s.serverName },
-        ports: [
-            { internal: BALANCER_LISTEN.http, published: args.published.http },
-            { internal: BALANCER_LISTEN.https, published: args.published.https },
-            { internal: BALANCER_LISTEN.status, published: args.published.status },
-        ],
+        ports: [ports.http, ports.https, ports.status],
         health: { command: `curl -fsS -o /dev/null http://127.0.0.1:${BALANCER_LISTEN.status}/`, intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 5 },
         memoryMb: args.memoryMb ?? 256,
+        // HAProxy's master re-reads its config and hands new connections to new workers; old ones finish theirs.
+        reload: ["/usr/sbin/haproxy -c -q -f /etc/haproxy/haproxy.cfg", "/bin/kill -USR2 $MAINPID"],
         dependsOn: args.dependsOn,
     });
-    const host = args.bindAddress ?? "127.0.0.1";
     return {
-        url: `https://${host}:${args.published.https}/`,
-        statusUrl: `http://${host}:${args.published.status}/`,
+        url: `https://${https.host}:${https.port}/`,
+        statusUrl: `http://${status.host}:${status.port}/`,
         resource: deployed.resource,
     };
 }

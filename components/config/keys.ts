@@ -13,6 +13,10 @@ export interface KeySpec {
     /** Default when the key is not set; undefined = no default (optional or secret). */
     default?: Value;
     description: string;
+    /** Element type of an array key (as Pulumi.yaml declares it). */
+    items?: "string" | "integer" | "object";
+    /** What happens without a value, for keys without a default (the README's default column). */
+    unset?: string;
     /** Read with getSecret; never printed. */
     secret?: boolean;
     /** Returns what is allowed when the value is wrong, undefined when it is fine. */
@@ -23,6 +27,14 @@ export interface KeySpec {
 const CODE_TREES = ["admin", "tools", "modules", "components", "templates", "php_interface", "activities", "gadgets", "wizards", "services"];
 export function isCodeTree(p: string): boolean {
     return p === "bitrix" || p === "local" || p.startsWith("local/") || CODE_TREES.some((t) => p === `bitrix/${t}` || p.startsWith(`bitrix/${t}/`));
+}
+
+/** `[user@]host[:port]` of a jump host, or undefined when it does not parse. */
+export function parseBastion(v: string): { user: string; host: string; port: number } | undefined {
+    const m = /^(?:([a-z_][a-z0-9_-]{0,31})@)?([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(v);
+    if (!m || !(isIpv4(m[2]) || isHostname(m[2]))) return undefined;
+    const port = m[3] ? Number(m[3]) : 22;
+    return port >= 1 && port <= 65535 ? { user: m[1] ?? "root", host: m[2], port } : undefined;
 }
 
 const intIn = (min: number, max: number) => (v: number) =>
@@ -43,7 +55,21 @@ export const KEYS = {
         type: "string", default: "", description: "Prefix of every container, volume, network and image; empty means bx-<stack>. Lets prod and its staging clone share a Docker host.",
         allowed: (v: string) => v === "" || /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/.test(v) ? undefined : "empty, or 2–24 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-'",
     },
-    placement: { type: "string", default: "docker", description: "Where the layers run: Docker containers on the local engine.", allowed: oneOf("docker") },
+    placement: {
+        type: "string", default: "docker",
+        description: "Where every layer runs: \"docker\" (containers on the local engine) or \"hosts\" (the machines in `hosts`, over SSH).",
+        allowed: oneOf("docker", "hosts"),
+    },
+    hosts: {
+        type: "array", items: "object", default: [],
+        description: "placement hosts: the machines, each { name, address (IPv4), port (22), user (\"root\"), roles } with roles from balancer, web, nfs, db-master, db-replica, redis, sentinel.",
+        allowed: (v: unknown[]) => v.every((h) => typeof h === "object" && h !== null && !Array.isArray(h)) ? undefined : "a list of objects { name, address, port, user, roles }",
+    },
+    sshBastion: {
+        type: "string", default: "", description: "placement hosts: jump host as [user@]host[:port], reached with the same key; empty connects directly.",
+        allowed: (v: string) => v === "" || parseBastion(v) ? undefined : "empty, or [user@]host[:port] such as \"admin@10.0.0.5:22\"",
+    },
+    sshPrivateKey: { type: "string", secret: true, unset: "none: required on hosts", description: "placement hosts: SSH private key for every host and the bastion (config secret).", allowed: pem("PRIVATE KEY") },
 
     webNodes: { type: "integer", default: 2, description: "Number of PHP web nodes behind the balancer.", allowed: intIn(1, 64) },
     phpMemoryLimitMb: { type: "integer", default: 512, description: "php.ini memory_limit in MB.", allowed: intIn(64, 16384) },
@@ -58,7 +84,7 @@ export const KEYS = {
         allowed: (v: string) => /^([A-Za-z0-9_]{1,32})?$/.test(v) ? undefined : "empty or 1–32 characters of A-Z, a-z, 0-9, _",
     },
     webWeights: {
-        type: "array", default: [], description: "Relative weight per web node (1–256), one per node; empty means all 1.",
+        type: "array", items: "integer", default: [], description: "Relative weight per web node (1–256), one per node; empty means all 1.",
         allowed: (v: unknown[]) => v.every((w) => Number.isInteger(w) && (w as number) >= 1 && (w as number) <= 256) ? undefined : "a list of integers from 1 to 256",
     },
     healthIntervalMs: { type: "integer", default: 2000, description: "Interval of the balancer's active health check (seed 004: 2–3 s).", allowed: intIn(500, 10000) },
@@ -66,14 +92,14 @@ export const KEYS = {
     maxFails: { type: "integer", default: 3, description: "Consecutive failed checks before a web node is taken out (nginx max_fails).", allowed: intIn(1, 10) },
     failTimeoutS: { type: "integer", default: 15, description: "Upper bound in seconds from a node's failure to its removal (nginx fail_timeout); must cover maxFails checks.", allowed: intIn(1, 300) },
     adminAllowlist: {
-        type: "array", default: ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+        type: "array", items: "string", default: ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
         description: "CIDRs allowed to reach /bitrix/admin and the status page (enforced at the balancer).",
         allowed: (v: unknown[]) => v.length > 0 && v.every((c) => typeof c === "string" && isCidr(c)) ? undefined : "a non-empty list of CIDRs such as \"10.0.0.0/8\" or \"2001:db8::/32\"",
     },
     serverName: { type: "string", default: "localhost", description: "Host name of the portal.", allowed: (v: string) => isHostname(v) ? undefined : "a DNS host name" },
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
-    tlsCertificate: { type: "string", secret: true, description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start.", allowed: pem("CERTIFICATE") },
-    tlsKey: { type: "string", secret: true, description: "PEM private key matching tlsCertificate (config secret).", allowed: pem("PRIVATE KEY") },
+    tlsCertificate: { type: "string", secret: true, unset: "none: self-signed", description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start.", allowed: pem("CERTIFICATE") },
+    tlsKey: { type: "string", secret: true, unset: "none: self-signed", description: "PEM private key matching tlsCertificate (config secret).", allowed: pem("PRIVATE KEY") },
 
     bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isIpv4(v) ? undefined : "an IPv4 address in dotted form, such as \"127.0.0.1\"" },
     httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },
@@ -102,11 +128,12 @@ export const KEYS = {
     redisMaxMemoryMb: { type: "integer", default: 256, description: "maxmemory of each Redis node in MB; when full, keys with a TTL (cache and sessions) are evicted, so size it for every live session.", allowed: intIn(16, 1048576) },
 
     sharedStorage: {
-        type: "string", default: "nfs", description: "How web nodes mount the shared paths: \"nfs\" (from the NFS server) or \"docker-volume\" (one Docker volume, single Docker host only).",
-        allowed: oneOf("nfs", "docker-volume"),
+        type: "string", default: "nfs",
+        description: "How web nodes reach the shared paths: \"nfs\" (mounted from the cluster's NFS server), \"docker-volume\" (placement docker: one Docker volume, single Docker host) or \"external\" (placement hosts: already mounted on every web host at the docroot paths, e.g. your NAS; no NFS server).",
+        allowed: oneOf("nfs", "docker-volume", "external"),
     },
     sharedPaths: {
-        type: "array", default: ["upload", "bitrix/cache"], description: "Docroot-relative paths every web node shares.",
+        type: "array", items: "string", default: ["upload", "bitrix/cache"], description: "Docroot-relative paths every web node shares.",
         allowed: (v: unknown[]) => v.length > 0 && v.every((p) => typeof p === "string" && /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(p) && !isCodeTree(p))
             ? undefined
             : "a non-empty list of relative data paths such as \"upload\" (letters, digits, _, -, /; no '..'; not a PHP code tree such as bitrix, bitrix/modules or local, since shared paths never execute PHP)",
@@ -123,14 +150,14 @@ export const KEYS = {
     dbMemoryMb: { type: "integer", default: 2048, description: "Memory limit of a database container; 0 = unlimited.", allowed: memory },
     redisMemoryMb: { type: "integer", default: 512, description: "Memory limit of a Redis or Sentinel container; 0 = unlimited.", allowed: memory },
 
-    dbPassword: { type: "string", secret: true, description: "Application DB password (config secret); random when unset.", allowed: password },
+    dbPassword: { type: "string", secret: true, unset: "none: random", description: "Application DB password (config secret); random when unset.", allowed: password },
     dbRootPassword: {
-        type: "string", secret: true, description: "DB root password (config secret); random when unset. No quotes or backslashes: the Percona image writes it into SQL unescaped.",
+        type: "string", secret: true, unset: "none: random", description: "DB root password (config secret); random when unset. No quotes or backslashes: the Percona image writes it into SQL unescaped.",
         allowed: (v: string) => password(v) ?? (/['"\\`]/.test(v) ? "no quotes or backslashes (the Percona image puts it into SQL unescaped)" : undefined),
     },
-    dbReplicationPassword: { type: "string", secret: true, description: "Replication user's password (config secret); random when unset.", allowed: password },
+    dbReplicationPassword: { type: "string", secret: true, unset: "none: random", description: "Replication user's password (config secret); random when unset.", allowed: password },
     redisPassword: {
-        type: "string", secret: true, description: "Redis and Sentinel password (config secret); random when unset. No spaces, quotes or backslashes: Sentinel writes it back into its config unquoted.",
+        type: "string", secret: true, unset: "none: random", description: "Redis and Sentinel password (config secret); random when unset. No spaces, quotes or backslashes: Sentinel writes it back into its config unquoted.",
         allowed: (v: string) => password(v) ?? (/[\s'"\\]/.test(v) ? "no spaces, quotes or backslashes (Sentinel rewrites its config without quoting them)" : undefined),
     },
 } satisfies Record<string, KeySpec>;

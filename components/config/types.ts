@@ -3,11 +3,12 @@
  * `loadClusterConfig` builds it from stack config and `validateClusterConfig` guarantees every field is sane.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Inventory } from "../placement/hostsInventory";
 
 export type DbEngine = "percona" | "mariadb";
 export type BalancerAlgorithm = "least_conn" | "round_robin" | "ip_hash";
-export type SharedStorageMode = "nfs" | "docker-volume";
-export type PlacementKind = "docker";
+export type SharedStorageMode = "nfs" | "docker-volume" | "external";
+export type PlacementKind = "docker" | "hosts";
 
 export interface BalancerSettings {
     /** Spreading of requests over the web nodes. @default "least_conn" */
@@ -124,10 +125,21 @@ export interface Secrets {
     redisPassword?: pulumi.Output<string>;
 }
 
+/** The machines of a `placement: hosts` stack and how to reach them. */
+export interface HostsSettings {
+    inventory: Inventory;
+    /** SSH private key for every host and the bastion (a config secret). */
+    privateKey: pulumi.Output<string>;
+    /** Jump host; undefined connects directly. */
+    bastion?: { user: string; host: string; port: number };
+}
+
 export interface ClusterConfig {
     /** Prefix of every container, volume, network and image name; unique per stack. */
     prefix: string;
     placement: PlacementKind;
+    /** Set when placement is "hosts". */
+    hosts?: HostsSettings;
     balancer: BalancerSettings;
     ports: PortSettings;
     web: WebSettings;

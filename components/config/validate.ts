@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { sharedSlug } from "../nfs/ganeshaConfig";
 import { ipv4Range } from "./checks";
-import { KEYS, KEY_NAMES, KeyName, KeySpec } from "./keys";
+import { parseInventory } from "../placement/hostsInventory";
+import { KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
 import { ClusterConfig } from "./types";
 
 /** Raw values by key: plain JSON-ish values, secrets as Outputs. */
@@ -79,8 +80,43 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
         values[key] = v;
     }
     if (problems.length === 0) crossChecks(values, name, problems);
+    const hosts = problems.length === 0 ? placementChecks(values, raw, name, problems) : undefined;
     if (problems.length > 0) throw new ConfigError(problems);
-    return build(values as { [K in KeyName]: any }, ctx);
+    return { ...build(values as { [K in KeyName]: any }, ctx), hosts };
+}
+
+/** Keys that only mean something for Docker containers, refused on a hosts stack instead of silently ignored. */
+export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes"] as const;
+/** Keys that only mean something on hosts. */
+export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshPrivateKey"] as const;
+
+/**
+ * Every layer runs where `placement` says; a config that mixes the two (host keys on a Docker stack, Docker keys
+ * or Docker-volume sharing on hosts) is refused, and on hosts the host list must carry exactly the cluster's roles.
+ */
+function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: string) => string, problems: string[]): ClusterConfig["hosts"] {
+    // Pulumi hands the program Pulumi.yaml's defaults as if set: a key counts as set when it differs from its default.
+    const set = (k: KeyName) => raw[k] !== undefined && raw[k] !== null && JSON.stringify(raw[k]) !== JSON.stringify((KEYS[k] as KeySpec).default);
+    if (v.placement === "docker") {
+        for (const k of HOSTS_ONLY_KEYS) if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "hosts"; remove it, or set placement to "hosts"`);
+        if (v.sharedStorage === "external") problems.push(`${name("sharedStorage")}: "external" (shared paths mounted by you on each web host) needs ${name("placement")} = "hosts"; use "nfs" or "docker-volume"`);
+        return undefined;
+    }
+    for (const k of DOCKER_ONLY_KEYS) if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "docker"; remove it from this hosts stack`);
+    if (v.sharedStorage === "docker-volume") problems.push(`${name("sharedStorage")}: "docker-volume" shares one Docker volume on a single Docker host; on hosts use "nfs" or "external"`);
+    if (v.dbEngine === "percona") problems.push(`${name("dbEngine")}: "percona" on hosts is not implemented yet (the Percona path runs the Percona image in containers); use "mariadb" on hosts`);
+    if (v.sshPrivateKey === undefined) problems.push(`${name("sshPrivateKey")}: required with placement "hosts" (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519)`);
+    let inventory;
+    try {
+        inventory = parseInventory(v.hosts, {
+            webNodes: v.webNodes, dbReplicas: v.dbReplicas, redisNodes: 1 + v.redisReplicas, sentinels: v.sentinels,
+            nfsServers: v.sharedStorage === "nfs" ? 1 : 0,
+        });
+    } catch (e) {
+        problems.push(`${name("hosts")}: ${(e as Error).message}`);
+        return undefined;
+    }
+    return { inventory, privateKey: v.sshPrivateKey, bastion: v.sshBastion ? parseBastion(v.sshBastion) : undefined };
 }
 
 function crossChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
@@ -134,6 +170,7 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
         if (clash) problems.push(`${name(key.split("+")[0])}: port ${p} (${key}) clashes with ${clash}; every published port must differ`);
         byPort.set(p, key);
     }
+    if (v.placement !== "docker") return;
     const { first, last } = ipv4Range(v.dockerSubnet);
     // Docker hands out the upper half of the subnet; the NFS server's fixed address is in the lower half.
     const dynamic = (last - first + 1) / 2 - 1;

@@ -86,7 +86,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
                         semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 1000,
                     }),
                 },
-                { path: `${INIT_SQL_DIR}/10-bitrix-${master ? "master" : "replica"}.sql`, content: initSql },
+                { path: `${INIT_SQL_DIR}/10-bitrix-${master ? "master" : "replica"}.sql`, content: initSql, secret: true },
             ],
             env: { [rootEnv]: args.rootPassword },
             volumes: [{ kind: "data", name: "data", path: "/var/lib/mysql", retain: args.retainData ?? true }],

@@ -3,6 +3,9 @@
  * options web nodes use for its exports.
  */
 
+/** NFSv4 over TCP. */
+export const NFS_PORT = 2049;
+
 export interface NfsExport {
     /** Docroot-relative path it carries ("upload", "bitrix/cache"). */
     sharedPath: string;
@@ -62,7 +65,7 @@ export function ganeshaConfig(input: GaneshaInput): string {
         "    Enable_NLM = false;",
         "    Enable_RQUOTA = false;",
         "    Enable_UDP = false;",
-        "    NFS_Port = 2049;",
+        `    NFS_Port = ${NFS_PORT};`,
         "}",
         "",
         "NFSv4 {",

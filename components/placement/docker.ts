@@ -8,7 +8,7 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ipv4At, ipv4Range } from "../config/checks";
-import { DeployedService, HealthSpec, ImageSpec, Placement, ServiceSpec, VolumeSpec } from "./types";
+import { DeployedService, HealthSpec, ImageSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
 export interface DockerPlacementArgs {
     /** Prefix of every Docker object's name (unique per stack). */
@@ -74,6 +74,15 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
 
     hostOf(service: string): string {
         return `${this.args.prefix}-${service}`;
+    }
+
+    reach(_service: string, port: PortSpec): { host: string; port: number } {
+        return { host: this.args.bindAddress ?? "127.0.0.1", port: port.published };
+    }
+
+    /** Every container of the stack talks from the stack network. */
+    sourcesOf(_services: string[]): string[] {
+        return [this.args.subnet];
     }
 
     deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService {
@@ -173,6 +182,8 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                     driverOpts: { type: "nfs", o: `addr=${v.server},${v.options}`, device: `:${v.exportPath}` },
                     labels,
                 }, { parent, deleteBeforeReplace: true });
+            case "mounted":
+                throw new Error(`${spec.service}: ${v.path} is an already-mounted shared path (sharedStorage "external"), which only placement "hosts" has`);
         }
     }
 }

@@ -1,29 +1,33 @@
 /**
- * Placement on the user's machines over SSH (issue 4, in progress — not selectable from config yet): per host one
- * idempotent install step for its roles, then per service its image's entrypoint, its generated files and a systemd
- * unit written from stdin (a secret never reaches a command line), and a start step that restarts the unit and waits
- * for its health command. A changed file re-runs its own write step and the service's start step (the start step
- * carries a digest of everything it runs from); services of one role restart one at a time; removing a service
- * disables its unit and removes its files.
+ * Placement on the user's machines over SSH (`placement: hosts`). Per host: one idempotent install step for all its
+ * roles, then its firewall. Per service: its image's own files (entrypoint, supervisord.conf) and its generated
+ * files, an environment file and a systemd unit, each written from stdin (a secret never reaches a command line),
+ * then a start step that starts, reloads or restarts the unit and waits for its health command. A changed file
+ * re-runs its own write step and the service's start step (the start step carries a digest of everything it runs
+ * from); services of one role restart one at a time; removing a service stops and disables its unit and removes
+ * its files (data directories stay).
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { defaultImagesDir } from "./docker";
+import { firewallRuleset, firewallUnit, FIREWALL_FILE, FIREWALL_UNIT } from "./hostFirewall";
 import { DbEngine, HostRole, installScript } from "./hostPackages";
 import { Inventory, InventoryRole } from "./hostsInventory";
 import { shellQuote } from "../shared/shell";
-import { environmentFile, envFile, imageLayout, serviceUnit, startScript, unitName } from "./systemdUnit";
-import { DeployedService, FileSpec, Placement, ServiceSpec } from "./types";
+import { environmentFile, envFile, imageLayout, mountUnit, mountUnitName, serviceUnit, startScript, unitName } from "./systemdUnit";
+import { DeployedService, FileSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
 export interface HostsPlacementArgs {
     inventory: Inventory;
-    /** SSH private key for every host (a config secret). */
+    /** SSH private key for every host and the bastion (a config secret). */
     privateKey: pulumi.Input<string>;
     /** Jump host to reach the hosts through. */
     bastion?: { host: string; port?: number; user?: string };
     engine: DbEngine;
+    /** CIDRs that may reach the balancer's status page through the host firewall. @default [] */
+    adminAllowlist?: string[];
     /** Directory holding the images' entrypoints and Dockerfiles. @default "<project>/images" */
     imagesDir?: string;
 }
@@ -36,14 +40,61 @@ export function packageRoles(roles: InventoryRole[]): HostRole[] {
     return [...new Set(roles.map((r) => map[r]))];
 }
 
+/** A file as written on a host: mode and group from its FileSpec. */
+export interface HostFile { path: string; content: pulumi.Input<string>; mode: string; group?: string }
+
+/** Mode of a file on a host: executables 0755, secrets 0600 (0640 with a reading group), the rest 0644. */
+export function hostFile(f: FileSpec): HostFile {
+    if (f.executable) return { path: f.path, content: f.content, mode: "0755" };
+    if (f.secret) return { path: f.path, content: f.content, mode: f.group ? "0640" : "0600", group: f.group };
+    return { path: f.path, content: f.content, mode: "0644" };
+}
+
+/** The command that writes a file from stdin, atomically for its readers (install writes a new inode). */
+export function writeCommand(f: HostFile): string {
+    return `install -D -m ${f.mode}${f.group ? ` -g ${f.group}` : ""} /dev/stdin ${shellQuote(f.path)}`;
+}
+
+/** How a service's volumes become things on a host: directories, NFS mount units, or paths the user mounted. */
+export function hostVolumes(volumes: VolumeSpec[]): { dirs: string[]; mounts: Array<{ unit: string; file: HostFile; path: string }>; mounted: string[] } {
+    const dirs: string[] = [];
+    const mounts: Array<{ unit: string; file: HostFile; path: string }> = [];
+    const mounted: string[] = [];
+    for (const v of volumes) {
+        switch (v.kind) {
+            case "data":
+            case "shared":
+                dirs.push(v.path);
+                break;
+            case "nfs": {
+                const unit = mountUnitName(v.path);
+                mounts.push({
+                    unit, path: v.path,
+                    file: { path: `/etc/systemd/system/${unit}`, mode: "0644", content: mountUnit({ what: `${v.server}:${v.exportPath}`, where: v.path, type: "nfs4", options: v.options }) },
+                });
+                break;
+            }
+            case "mounted":
+                mounted.push(v.path);
+                break;
+        }
+    }
+    return { dirs, mounts, mounted };
+}
+
+/** A script as root: as it is for root, through `sudo -n` (passwordless sudo, no prompt) for any other SSH user. */
+export function asRoot(user: string, script: string): string {
+    return user === "root" ? script : `sudo -n sh -c ${shellQuote(script)}`;
+}
+
 /** A short, stable resource-name part for a path. */
 const slug = (p: string) => p.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase();
+const digestOf = (contents: unknown[]) => createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 16);
 
 export class HostsPlacement extends pulumi.ComponentResource implements Placement {
     readonly kind = "hosts";
-    readonly fixedAddress: string;
     readonly dnsResolver = undefined;
-    private readonly installs = new Map<string, command.remote.Command>();
+    private readonly ready = new Map<string, pulumi.Resource>();
     private readonly lastStart = new Map<string, pulumi.Resource>();
     /** Per host: path → the service that writes it (generated files) or "image:<role>" (an image's own files). */
     private readonly written = new Map<string, Map<string, string>>();
@@ -52,12 +103,25 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
 
     constructor(private readonly name: string, private readonly args: HostsPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bitrix:placement:Hosts", name, {}, opts);
-        this.fixedAddress = this.hostFor("nfs").address;
-        this.registerOutputs({ hosts: args.inventory.hosts.map((h) => h.address) });
+        this.registerOutputs({ hosts: args.inventory.hosts.map((h) => `${h.name}=${h.address}`) });
+    }
+
+    /** The NFS server's host address (web hosts mount from it by address). */
+    get fixedAddress(): string {
+        return this.hostFor("nfs").address;
     }
 
     hostOf(service: string): string {
         return this.hostFor(service).address;
+    }
+
+    /** A service on a host is reached on its own port at the host's address. */
+    reach(service: string, port: PortSpec): { host: string; port: number } {
+        return { host: this.hostOf(service), port: port.internal };
+    }
+
+    sourcesOf(services: string[]): string[] {
+        return [...new Set(services.map((s) => `${this.hostOf(s)}/32`))];
     }
 
     deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService {
@@ -67,40 +131,52 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const role = spec.image.role;
         const host = this.hostFor(spec.service);
         const connection = this.connection(host);
-        const install = this.install(host, connection);
-        const imagesDir = this.args.imagesDir ?? defaultImagesDir();
+        const root = (script: string) => asRoot(host.user, script);
+        const ready = this.prepare(host, connection);
         const unit = unitName(spec.service);
-        const image = imageLayout(imagesDir, role);
-        const files: Array<FileSpec & { mode: string }> = [
-            // The image's own files at the image's paths (entrypoint, supervisord.conf, ...), modes as in the context.
-            ...image.copies.map((c) => ({ path: c.target, content: fs.readFileSync(c.source, "utf8"), mode: (fs.statSync(c.source).mode & 0o111) ? "0755" : "0644" })),
-            ...spec.files.map((f) => ({ ...f, mode: f.executable ? "0755" : "0644" })),
+        const image = imageLayout(this.args.imagesDir ?? defaultImagesDir(), role);
+        const volumes = hostVolumes(spec.volumes ?? []);
+        const imageFiles: HostFile[] = image.copies.map((c) => ({
+            path: c.target, content: fs.readFileSync(c.source, "utf8"), mode: (fs.statSync(c.source).mode & 0o111) ? "0755" : "0644",
+        }));
+        const runtime: HostFile[] = [
             { path: envFile(spec.service), content: pulumi.all(spec.env ?? {}).apply((env) => environmentFile(env as Record<string, string>)), mode: "0600" },
             {
                 path: `/etc/systemd/system/${unit}`, mode: "0644",
-                content: serviceUnit({ service: spec.service, entrypoint: image.entrypoint, command: spec.command ?? image.cmd, stopGraceS: spec.stopGraceS, memoryMb: spec.memoryMb }),
+                content: serviceUnit({
+                    service: spec.service, entrypoint: image.entrypoint, command: spec.command ?? image.cmd, stopGraceS: spec.stopGraceS,
+                    memoryMb: spec.memoryMb, reload: spec.reload, requiresMountsFor: volumes.mounts.map((m) => m.path),
+                }),
             },
+            ...volumes.mounts.map((m) => m.file),
         ];
-        const claimed = this.claim(host.name, spec.service, role, files, image.copies.length);
-        const write = (f: FileSpec & { mode: string }, keep: boolean) => new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
+        const generated = spec.files.map(hostFile);
+        const files = [...imageFiles, ...generated, ...runtime];
+        const claimed = this.claim(host.name, spec.service, role, files, imageFiles.length);
+        const write = (f: HostFile, keep: boolean) => new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
             connection,
-            create: `install -D -m ${f.mode} /dev/stdin ${shellQuote(f.path)}`,
+            create: root(writeCommand(f)),
             stdin: f.content,
-            delete: keep ? undefined : `rm -f ${shellQuote(f.path)}`,
+            delete: keep ? undefined : root(f.path.endsWith(".mount")
+                ? `systemctl disable --now ${shellQuote(f.path.split("/").pop()!)} >/dev/null 2>&1 || true; rm -f ${shellQuote(f.path)}; systemctl daemon-reload`
+                : `rm -f ${shellQuote(f.path)}`),
             logging: "stderr",
-        }, { parent, dependsOn: [install] });
+        }, { parent, dependsOn: [ready] });
         // The image's own files stay on delete: another service of the same image on this host may run from them.
         const imageKey = `${host.name}/${role}`;
         if (!this.imageWrites.has(imageKey)) this.imageWrites.set(imageKey, claimed.imageFiles.map((f) => write(f, true)));
         const writes = claimed.serviceFiles.map((f) => write(f, false));
-        const digest = pulumi.all(files.map((f) => f.content)).apply((contents) =>
-            createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 16));
+        // A change of the unit, its environment or the image's files needs a restart; of the generated config, a reload.
+        const restartDigest = pulumi.all([...imageFiles, ...runtime].map((f) => f.content)).apply(digestOf);
+        const digest = pulumi.all(files.map((f) => f.content)).apply(digestOf);
         const family = spec.service.replace(/-\d+$/, "");
         const previous = this.lastStart.get(family);
         const start = new command.remote.Command(`${spec.resourceName}-start`, {
             connection,
-            create: pulumi.interpolate`# generated files ${digest}\n${startScript(spec.service, spec.health)}`,
-            delete: `systemctl disable --now ${unit} >/dev/null 2>&1 || true; rm -f /etc/systemd/system/${unit}; systemctl daemon-reload`,
+            create: pulumi.all([digest, restartDigest]).apply(([all, restart]) => root(`# generated files ${all}\n${startScript(spec.service, spec.health, {
+                restartDigest: restart, reloadable: (spec.reload ?? []).length > 0, dirs: volumes.dirs, mounts: volumes.mounts.map((m) => m.unit), mounted: volumes.mounted,
+            })}`)),
+            delete: root(`systemctl disable --now ${unit} >/dev/null 2>&1 || true; rm -f /etc/bitrix-cluster/${spec.service}.restart-digest; systemctl daemon-reload`),
             logging: "stderr",
         }, { parent, dependsOn: [...writes, ...(this.imageWrites.get(imageKey) ?? []), ...(spec.dependsOn ?? []), ...(previous ? [previous] : [])] });
         this.lastStart.set(family, start);
@@ -120,8 +196,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         for (const f of [...fresh, ...files.slice(imageFiles)]) {
             const previous = owners.get(f.path);
             if (previous !== undefined) {
-                throw new Error(`${service} and ${previous.replace(/^image:/, "the image of ")} both write ${f.path} on host ${host}; ` +
-                    "per-service config directories on hosts are not implemented yet: put these roles on different hosts");
+                throw new Error(`${service} and ${previous.replace(/^image:/, "the image of ")} both write ${f.path} on host ${host}; put these roles on different hosts`);
             }
             owners.set(f.path, files.indexOf(f) < imageFiles ? imageOwner : service);
         }
@@ -131,7 +206,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
     private hostFor(service: string) {
         const name = this.args.inventory.services[service];
         const host = this.args.inventory.hosts.find((h) => h.name === name);
-        if (!host) throw new Error(`no host carries ${service}; the inventory assigns ${Object.keys(this.args.inventory.services).join(", ")}`);
+        if (!host) throw new Error(`no host carries ${service}; the host list assigns ${Object.keys(this.args.inventory.services).join(", ")}`);
         return host;
     }
 
@@ -143,15 +218,40 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         };
     }
 
-    /** One install step per host, for all its roles (run again only when the script changes). */
-    private install(host: Inventory["hosts"][number], connection: command.types.input.remote.ConnectionArgs): command.remote.Command {
-        let install = this.installs.get(host.name);
-        if (!install) {
-            install = new command.remote.Command(`${this.name}-${host.name}-install`, {
-                connection, create: installScript(packageRoles(host.roles), this.args.engine), logging: "stderr",
-            }, { parent: this });
-            this.installs.set(host.name, install);
-        }
-        return install;
+    /**
+     * Per host, once: the install step for all its roles (run again only when the script changes), then the firewall
+     * (its rules file and unit from stdin, loaded before any service starts). Everything else on the host waits for it.
+     */
+    private prepare(host: Inventory["hosts"][number], connection: command.types.input.remote.ConnectionArgs): pulumi.Resource {
+        let ready = this.ready.get(host.name);
+        if (ready) return ready;
+        const opts = { parent: this };
+        const root = (script: string) => asRoot(host.user, script);
+        const install = new command.remote.Command(`${this.name}-${host.name}-install`, {
+            connection, create: root(installScript(packageRoles(host.roles), this.args.engine)), logging: "stderr",
+        }, opts);
+        const rules = firewallRuleset({
+            roles: host.roles, clusterAddresses: this.args.inventory.hosts.map((h) => h.address), adminAllowlist: this.args.adminAllowlist ?? [],
+        });
+        const unitPath = `/etc/systemd/system/${FIREWALL_UNIT}`;
+        const firewall = new command.remote.Command(`${this.name}-${host.name}-firewall`, {
+            connection,
+            // The rules travel on stdin; the unit file is fixed text. `nft -c` checks before anything is replaced.
+            create: root([
+                "set -eu",
+                `install -D -m 0600 /dev/stdin ${FIREWALL_FILE}.new`,
+                `nft -c -f ${FIREWALL_FILE}.new`,
+                `mv ${FIREWALL_FILE}.new ${FIREWALL_FILE}`,
+                `printf '%s' ${shellQuote(firewallUnit())} > ${unitPath}`,
+                "systemctl daemon-reload",
+                `systemctl enable ${FIREWALL_UNIT} >/dev/null 2>&1`,
+                `systemctl restart ${FIREWALL_UNIT}`,
+            ].join("\n")),
+            stdin: rules,
+            delete: root(`systemctl disable --now ${FIREWALL_UNIT} >/dev/null 2>&1 || true; rm -f ${unitPath} ${FIREWALL_FILE}; systemctl daemon-reload`),
+            logging: "stderr",
+        }, { ...opts, dependsOn: [install] });
+        this.ready.set(host.name, firewall);
+        return firewall;
     }
 }

@@ -3,7 +3,7 @@
  * problem named (like the config validator): the roles must add up to the cluster the config describes, and no
  * host may carry two roles that want the same port.
  */
-import { isHostname, isIpv4 } from "../config/checks";
+import { isIpv4 } from "../config/checks";
 
 export const HOST_ROLES = ["balancer", "web", "nfs", "db-master", "db-replica", "redis", "sentinel"] as const;
 export type InventoryRole = (typeof HOST_ROLES)[number];
@@ -11,7 +11,8 @@ export type InventoryRole = (typeof HOST_ROLES)[number];
 export interface HostEntry {
     /** Short name, used in resource names (a-z, 0-9, '-'). */
     name: string;
-    /** IPv4 address or DNS name the other hosts and Pulumi reach it by. */
+    /** IPv4 address the other hosts and Pulumi reach it by (it also goes into the allowlists of the NFS exports,
+     * the web nodes' trusted proxies and the host firewalls, which need addresses, not names). */
     address: string;
     /** SSH port. @default 22 */
     port?: number;
@@ -21,7 +22,11 @@ export interface HostEntry {
 }
 
 /** How many of each role the rest of the config asks for. */
-export interface RoleCounts { webNodes: number; dbReplicas: number; redisNodes: number; sentinels: number }
+export interface RoleCounts {
+    webNodes: number; dbReplicas: number; redisNodes: number; sentinels: number;
+    /** 1 with sharedStorage "nfs", 0 with "external". @default 1 */
+    nfsServers?: number;
+}
 
 export interface Inventory {
     hosts: Required<HostEntry>[];
@@ -48,7 +53,7 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
         }
         for (const key of Object.keys(h)) if (!["name", "address", "port", "user", "roles"].includes(key)) problems.push(`${at}: unknown field "${key}"`);
         if (typeof h.name !== "string" || !/^[a-z][a-z0-9-]{0,30}$/.test(h.name)) problems.push(`${at}: name must be 1–31 of a-z, 0-9, '-', starting with a letter`);
-        if (typeof h.address !== "string" || !(isIpv4(h.address) || isHostname(h.address))) problems.push(`${at}: address must be an IPv4 address or a DNS name`);
+        if (typeof h.address !== "string" || !isIpv4(h.address)) problems.push(`${at}: address must be an IPv4 address in dotted form`);
         const port = h.port ?? 22;
         if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${at}: port must be an integer from 1 to 65535`);
         const user = h.user ?? "root";
@@ -73,7 +78,7 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
         if (got !== n) problems.push(`hosts: ${n} host(s) must carry "${role}" (${from}); ${got} do`);
     };
     expect("balancer", 1, "one balancer");
-    expect("nfs", 1, "one NFS server");
+    expect("nfs", counts.nfsServers ?? 1, counts.nfsServers === 0 ? "none: sharedStorage is external" : "one NFS server");
     expect("db-master", 1, "one database master");
     expect("web", counts.webNodes, "webNodes");
     expect("db-replica", counts.dbReplicas, "dbReplicas");
@@ -84,7 +89,7 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
     const services: Record<string, string> = {};
     const numbered = (role: InventoryRole, service: string) => carrying(role).forEach((h, i) => (services[`${service}-${i + 1}`] = h.name));
     services.balancer = carrying("balancer")[0].name;
-    services.nfs = carrying("nfs")[0].name;
+    if (carrying("nfs").length) services.nfs = carrying("nfs")[0].name;
     services["db-master"] = carrying("db-master")[0].name;
     numbered("web", "web");
     numbered("db-replica", "db-replica");

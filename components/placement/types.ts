@@ -13,6 +13,10 @@ export interface FileSpec {
     content: pulumi.Input<string>;
     /** Make the file executable. @default false */
     executable?: boolean;
+    /** The file holds a password or key: on hosts it is readable by root only (or root and `group`). @default false */
+    secret?: boolean;
+    /** Group that must read a secret file besides root (PHP's www-data for .settings.php). */
+    group?: string;
 }
 
 /** Where the service's software comes from. */
@@ -28,7 +32,9 @@ export type VolumeSpec =
     /** A tree every web node shares: exported by the NFS server, mounted by the web nodes. */
     | { kind: "shared"; name: string; path: string; retain: boolean }
     /** A shared tree mounted from the NFS server. */
-    | { kind: "nfs"; name: string; path: string; server: string; exportPath: string; options: string };
+    | { kind: "nfs"; name: string; path: string; server: string; exportPath: string; options: string }
+    /** A shared tree the user has already mounted at this path on the machine (sharedStorage "external", hosts). */
+    | { kind: "mounted"; name: string; path: string };
 
 export interface PortSpec {
     /** Port inside the service. */
@@ -72,6 +78,11 @@ export interface ServiceSpec {
     fixedAddress?: boolean;
     /** Resources that must exist first. */
     dependsOn?: pulumi.Resource[];
+    /**
+     * Commands that make the running service re-read its config (systemd ExecReload syntax, `$MAINPID`). On hosts a
+     * change of generated files then reloads it instead of restarting; containers are replaced either way.
+     */
+    reload?: string[];
 }
 
 export interface DeployedService {
@@ -89,6 +100,10 @@ export interface Placement {
     readonly fixedAddress: string;
     /** Resolver the generated HAProxy configs use for host names; undefined = resolve once at start. */
     readonly dnsResolver?: string;
+    /** Where clients outside the cluster reach a service's port (published port on Docker, the host's own port on hosts). */
+    reach(service: string, port: PortSpec): { host: string; port: number };
+    /** Addresses or networks the given services' connections come from (for NFS clients and trusted proxies). */
+    sourcesOf(services: string[]): string[];
     /** Runs one service under `parent`. */
     deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService;
 }

@@ -133,9 +133,14 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
 
 /** How each shared tree is mounted on this node. */
 export function sharedVolumes(storage: WebNodeArgs["storage"]): VolumeSpec[] {
-    return storage.exports.map((e): VolumeSpec => storage.mode === "nfs"
-        ? { kind: "nfs", name: sharedSlug(e.sharedPath), path: `${DOCROOT}/${e.sharedPath}`, server: storage.nfsAddress, exportPath: e.pseudo, options: storage.mountOptions }
-        : { kind: "shared", name: sharedSlug(e.sharedPath), path: `${DOCROOT}/${e.sharedPath}`, retain: storage.retain });
+    return storage.exports.map((e): VolumeSpec => {
+        const at = { name: sharedSlug(e.sharedPath), path: `${DOCROOT}/${e.sharedPath}` };
+        switch (storage.mode) {
+            case "nfs": return { kind: "nfs", ...at, server: storage.nfsAddress, exportPath: e.pseudo, options: storage.mountOptions };
+            case "docker-volume": return { kind: "shared", ...at, retain: storage.retain };
+            case "external": return { kind: "mounted", ...at };
+        }
+    });
 }
 
 export function createWebNode(name: string, parent: pulumi.ComponentResource, args: WebNodeArgs): WebNodeResult {
@@ -150,6 +155,9 @@ export function createWebNode(name: string, parent: pulumi.ComponentResource, ar
             path: f.path,
             executable: f.executable,
             content: f.secrets.length ? secrets.apply(f.render) : f.render({ db: "", redis: "" }),
+            secret: f.secrets.length > 0,
+            // PHP's workers read .settings.php; the other secret files are read by root-run masters.
+            group: f.path.startsWith(`${DOCROOT}/`) ? "www-data" : undefined,
         })),
         volumes: [
             { kind: "data", name: "docroot", path: DOCROOT, retain: args.storage.retain },

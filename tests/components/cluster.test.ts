@@ -70,7 +70,7 @@ describe("BitrixCluster over the placement seam", () => {
             ["web-1", "/var/www/html/bitrix/.settings.php"], ["web-1", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini"],
             ["web-1", "/etc/haproxy/redis-proxy.cfg"], ["db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql"],
             ["db-replica-1", "/docker-entrypoint-initdb.d/10-bitrix-replica.sql"], ["redis-1", "/etc/redis/bitrix/redis.conf"],
-            ["sentinel-1", "/etc/redis/bitrix/sentinel.conf"], ["redis-2", "/etc/redis/bitrix/start.env"],
+            ["sentinel-1", "/etc/redis/bitrix/sentinel.conf"], ["redis-2", "/etc/redis/bitrix/redis.env"],
         ];
         for (const [service, path] of secret) assert.equal(await secretOf(placement.file(service, path)), true, `${service}:${path}`);
         const plain = [
@@ -100,8 +100,9 @@ describe("BitrixCluster over the placement seam", () => {
     });
 
     it("exports the endpoints", () => {
-        assert.equal(cluster.url, "https://127.0.0.1:8443/");
-        assert.equal(cluster.statusUrl, "http://127.0.0.1:8404/");
+        // Where clients reach the balancer is the placement's answer (published ports on Docker, own ports on hosts).
+        assert.equal(cluster.url, "https://public-balancer:8443/");
+        assert.equal(cluster.statusUrl, "http://public-balancer:8404/");
         assert.equal(cluster.dbMaster, "t-db-master:3306");
         assert.deepEqual(cluster.dbReplicas, ["t-db-replica-1:3306", "t-db-replica-2:3306"]);
         assert.equal(cluster.sentinels.length, 5);

@@ -1,6 +1,6 @@
 /** A Placement that records the ServiceSpecs components hand to the seam, for tests of the components alone. */
 import * as pulumi from "@pulumi/pulumi";
-import { DeployedService, Placement, ServiceSpec } from "../../components/placement/types";
+import { DeployedService, Placement, PortSpec, ServiceSpec } from "../../components/placement/types";
 
 export class RecordingPlacement implements Placement {
     readonly kind = "recording";
@@ -10,6 +10,14 @@ export class RecordingPlacement implements Placement {
 
     hostOf(service: string): string {
         return `t-${service}`;
+    }
+
+    reach(service: string, port: PortSpec): { host: string; port: number } {
+        return { host: `public-${service}`, port: port.published };
+    }
+
+    sourcesOf(services: string[]): string[] {
+        return services.map((s) => `net-of-${s}`);
     }
 
     deploy(parent: pulumi.ComponentResource, spec: ServiceSpec): DeployedService {

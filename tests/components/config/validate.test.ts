@@ -145,3 +145,65 @@ describe("parseValue", () => {
         assert.equal(parseValue(KEYS.serverName, "x"), "x");
     });
 });
+
+describe("validateClusterConfig placement hosts", () => {
+    const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    const hosts = [
+        { name: "lb", address: "10.0.0.10", roles: ["balancer", "sentinel"] },
+        { name: "w1", address: "10.0.0.11", roles: ["web", "sentinel"] },
+        { name: "w2", address: "10.0.0.12", port: 2222, user: "deploy", roles: ["web"] },
+        { name: "d1", address: "10.0.0.21", roles: ["db-master", "redis", "sentinel"] },
+        { name: "d2", address: "10.0.0.22", roles: ["db-replica", "redis", "nfs"] },
+        { name: "c1", address: "10.0.0.23", roles: ["redis"] },
+    ];
+    const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY };
+
+    it("builds the inventory, the key as a secret and the bastion from config", async () => {
+        const c = validate({ ...base, sshBastion: "jump@bastion.example.com:2200" });
+        assert.equal(c.placement, "hosts");
+        assert.equal(c.hosts!.inventory.services["db-replica-1"], "d2");
+        assert.equal(c.hosts!.inventory.hosts[2].user, "deploy");
+        assert.deepEqual(c.hosts!.bastion, { user: "jump", host: "bastion.example.com", port: 2200 });
+        assert.equal(await pulumi.isSecret(c.hosts!.privateKey), true);
+        assert.equal(validate({ ...base }).hosts!.bastion, undefined);
+    });
+
+    it("reads the host list the way Pulumi hands structured config to the program (JSON text)", () => {
+        const raw = parseValue(KEYS.hosts, JSON.stringify(hosts));
+        assert.deepEqual(raw, hosts);
+    });
+
+    it("refuses a mix of placements: host keys on Docker, Docker keys and Docker-volume sharing on hosts", () => {
+        assert.deepEqual(problemsOf({ hosts, sshBastion: "bastion" }), [
+            'bitrix-cluster:hosts: only read with bitrix-cluster:placement = "hosts"; remove it, or set placement to "hosts"',
+            'bitrix-cluster:sshBastion: only read with bitrix-cluster:placement = "hosts"; remove it, or set placement to "hosts"',
+        ]);
+        assert.match(problemsOf({ sharedStorage: "external" })[0], /sharedStorage: "external" .* needs bitrix-cluster:placement = "hosts"/);
+        const mixed = problemsOf({ ...base, dockerSubnet: "172.29.0.0/24", httpsPort: 443, sharedStorage: "docker-volume" });
+        assert.ok(mixed.includes('bitrix-cluster:dockerSubnet: only read with bitrix-cluster:placement = "docker"; remove it from this hosts stack'), mixed.join("\n"));
+        assert.ok(mixed.some((p) => p.startsWith("bitrix-cluster:httpsPort: only read with")));
+        assert.ok(mixed.some((p) => /sharedStorage: "docker-volume" shares one Docker volume on a single Docker host/.test(p)));
+        // Pulumi passes Pulumi.yaml's defaults as if set: a default value is not a mix.
+        assert.doesNotThrow(() => validate({ ...base, dockerSubnet: "172.28.0.0/24", httpsPort: 8443 }));
+    });
+
+    it("requires the key and a host list that adds up, naming each problem", () => {
+        assert.match(problemsOf({ ...base, sshPrivateKey: undefined }).join("\n"), /sshPrivateKey: required with placement "hosts"/);
+        assert.match(problemsOf({ ...base, sshPrivateKey: "not a key" }).join("\n"), /sshPrivateKey: the secret value is not allowed; allowed: a PEM private key/);
+        const wrong = problemsOf({ ...base, webNodes: 3 }).join("\n");
+        assert.match(wrong, /bitrix-cluster:hosts: invalid host list \(1 problem\):\n {2}- hosts: 3 host\(s\) must carry "web" \(webNodes\); 2 do/);
+        assert.match(problemsOf({ ...base, hosts: [] }).join("\n"), /hosts: a non-empty list/);
+        assert.match(problemsOf({ ...base, hosts: [{ ...hosts[0], address: "lb.example.com" }, ...hosts.slice(1)] }).join("\n"), /address must be an IPv4 address/);
+        assert.match(problemsOf({ ...base, sshBastion: "a b" }).join("\n"), /sshBastion: got "a b"; allowed: empty, or \[user@\]host\[:port\]/);
+    });
+
+    it("needs no NFS host with external shared storage, and refuses one", () => {
+        const external = hosts.map((h) => ({ ...h, roles: h.roles.filter((r) => r !== "nfs") }));
+        assert.equal(validate({ ...base, hosts: external, sharedStorage: "external" }).hosts!.inventory.services.nfs, undefined);
+        assert.match(problemsOf({ ...base, sharedStorage: "external" }).join("\n"), /0 host\(s\) must carry "nfs" \(none: sharedStorage is external\); 1 do/);
+    });
+
+    it("refuses Percona on hosts until its first-start path exists there", () => {
+        assert.match(problemsOf({ ...base, dbEngine: "percona" }).join("\n"), /dbEngine: "percona" on hosts is not implemented yet/);
+    });
+});

@@ -39,10 +39,10 @@ describe("host packages", () => {
         const script = installScript(["web", "redis", "web"], "mariadb");
         execFileSync("sh", ["-n"], { input: script });
         assert.match(script, /roles web, redis \(engine mariadb\)/);
-        assert.match(script, /for p in nginx php8\.2-fpm .* redis-server redis-sentinel redis-tools; do/);
+        assert.match(script, /for p in nftables logrotate util-linux nginx php8\.2-fpm .* redis-server redis-sentinel redis-tools; do/);
         assert.match(script, /dpkg-query -W/);
         assert.match(script, /exit 101/);
-        assert.match(script, /for p in nginx php-fpm .* redis; do\n\s+rpm -q/);
+        assert.match(script, /for p in nftables logrotate util-linux nginx php-fpm .* redis; do\n\s+rpm -q/);
         assert.match(script, /units="nginx php8\.2-fpm haproxy supervisor redis-server redis-sentinel"/);
         assert.match(script, /systemctl mask "\$u\.service"/);
         assert.match(script, /unsupported distribution/);

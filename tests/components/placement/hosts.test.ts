@@ -6,10 +6,10 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { BitrixCluster } from "../../../components/cluster";
 import { validateClusterConfig } from "../../../components/config/validate";
-import { HostsPlacement, packageRoles } from "../../../components/placement/hosts";
+import { asRoot, HostsPlacement, packageRoles } from "../../../components/placement/hosts";
 import { parseInventory } from "../../../components/placement/hostsInventory";
 
-const config = validateClusterConfig({ namePrefix: "bx-h", dbEngine: "mariadb", sharedStorage: "docker-volume" }, { namespace: "bitrix-cluster", stack: "hosts" });
+const config = validateClusterConfig({ namePrefix: "bx-h", dbEngine: "mariadb" }, { namespace: "bitrix-cluster", stack: "hosts" });
 const counts = { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3 };
 const inventory = parseInventory([
     { name: "lb", address: "10.0.0.10", roles: ["balancer", "nfs", "sentinel"] },
@@ -19,7 +19,9 @@ const inventory = parseInventory([
     { name: "db-b", address: "10.0.0.22", port: 2222, roles: ["db-replica", "redis"] },
     { name: "cache", address: "10.0.0.23", roles: ["redis"] },
 ], counts);
-const placement = new HostsPlacement("bx-h-hosts", { inventory, privateKey: pulumi.secret("KEY"), engine: "mariadb" });
+const placement = new HostsPlacement("bx-h-hosts", { inventory, privateKey: pulumi.secret("KEY"), engine: "mariadb", adminAllowlist: config.balancer.adminAllowlist });
+/** A mocked input's plain value (secret inputs arrive wrapped). */
+const plain = (v: any): string => v?.value ?? v;
 new BitrixCluster("bx-h", { config, placement });
 
 const commands = () => ofType("command:remote:Command");
@@ -62,18 +64,61 @@ describe("HostsPlacement (under mocks)", () => {
         assert.ok(commands().some((c) => c.name.startsWith("bx-h-web-1-node-file-") && c.inputs.create === "install -D -m 0644 /dev/stdin '/etc/supervisor/supervisord.conf'"));
     });
 
-    it("refuses two services writing one path on a host (Redis and Sentinel share /etc/redis/bitrix for now)", () => {
-        const shared = parseInventory([
-            { name: "lb", address: "10.1.0.10", roles: ["balancer", "nfs"] },
-            { name: "w1", address: "10.1.0.11", roles: ["web"] }, { name: "w2", address: "10.1.0.12", roles: ["web"] },
-            { name: "d1", address: "10.1.0.21", roles: ["db-master", "redis", "sentinel"] },
-            { name: "d2", address: "10.1.0.22", roles: ["db-replica", "redis", "sentinel"] },
-            { name: "c1", address: "10.1.0.23", roles: ["redis", "sentinel"] },
-        ], counts);
-        const other = new HostsPlacement("bx-x-hosts", { inventory: shared, privateKey: pulumi.secret("KEY"), engine: "mariadb" });
-        const cfg = validateClusterConfig({ namePrefix: "bx-x", dbEngine: "mariadb", sharedStorage: "docker-volume" }, { namespace: "bitrix-cluster", stack: "x" });
-        assert.throws(() => new BitrixCluster("bx-x", { config: cfg, placement: other }),
-            /sentinel-1 and redis-1 both write \/etc\/redis\/bitrix\/start\.env on host d1; .*put these roles on different hosts/);
+    it("lets a Redis node and a sentinel share a host: each mode has its own config and environment file", () => {
+        const paths = (prefix: string) => commands().filter((c) => c.name.startsWith(prefix)).map((c) => c.inputs.create as string);
+        assert.ok(paths("bx-h-redis-redis-1-file-").some((c) => c.endsWith("'/etc/redis/bitrix/redis.env'")));
+        assert.ok(paths("bx-h-redis-sentinel-1-file-").some((c) => c.endsWith("'/etc/redis/bitrix/sentinel.env'")));
+    });
+
+    it("refuses two services writing one path on a host", () => {
+        const spec = (service: string) => ({ resourceName: `dup-${service}`, service, image: { role: "redis" as const }, files: [{ path: "/etc/same.conf", content: "x" }] });
+        const other = new HostsPlacement("bx-x-hosts", { inventory, privateKey: pulumi.secret("KEY"), engine: "mariadb" });
+        const parent = new pulumi.ComponentResource("test:x", "dup-parent");
+        other.deploy(parent, spec("redis-1"));
+        assert.throws(() => other.deploy(parent, spec("db-master")), /db-master and redis-1 both write \/etc\/same\.conf on host db-a; put these roles on different hosts/);
+    });
+
+    it("writes secret files for root only, .settings.php for root and www-data, the rest world-readable", () => {
+        const create = (name: string) => named(name).create as string;
+        assert.equal(create("bx-h-redis-redis-1-file-etc-redis-bitrix-redis-conf"), "install -D -m 0600 /dev/stdin '/etc/redis/bitrix/redis.conf'");
+        assert.equal(create("bx-h-web-1-node-file-var-www-html-bitrix-settings-php"), "install -D -m 0640 -g www-data /dev/stdin '/var/www/html/bitrix/.settings.php'");
+        assert.equal(create("bx-h-web-1-node-file-etc-nginx-sites-enabled-bitrix-conf"), "install -D -m 0644 /dev/stdin '/etc/nginx/sites-enabled/bitrix.conf'");
+        assert.equal(create("bx-h-db-replica-1-file-docker-entrypoint-initdb-d-10-bitrix-replica-sql"), "install -D -m 0600 /dev/stdin '/docker-entrypoint-initdb.d/10-bitrix-replica.sql'");
+    });
+
+    it("puts up each host's firewall after its packages and before any of its files", async () => {
+        const fw = commands().find((c) => c.name === "bx-h-hosts-lb-firewall")!;
+        const rules = await valueOf(fw.inputs.stdin);
+        assert.match(rules, /elements = \{ 10\.0\.0\.10, 10\.0\.0\.11, 10\.0\.0\.12, 10\.0\.0\.21, 10\.0\.0\.22, 10\.0\.0\.23 \}/);
+        // lb carries balancer, nfs and sentinel: 2049 and 26379 for the cluster only, the status page for admins only.
+        assert.match(rules, /tcp dport \{ 2049, 26379 \} ip saddr @cluster4 accept/);
+        assert.match(rules, /tcp dport \{ 8404 \} ip saddr \{ 127\.0\.0\.0\/8, 10\.0\.0\.0\/8, 172\.16\.0\.0\/12, 192\.168\.0\.0\/16 \} accept/);
+        assert.doesNotMatch(rules, /dport \{[^}]*\b(80|443)\b/, "the balancer's HTTP(S) stays open to everyone");
+        assert.match(fw.inputs.create, /nft -c -f \/etc\/bitrix-cluster\/firewall\.nft\.new/);
+        assert.match(fw.inputs.delete, /systemctl disable --now bitrix-firewall\.service/);
+    });
+
+    it("reloads the balancer on a config change (HAProxy keeps its connections) and restarts the others", async () => {
+        const lb = plain(named("bx-h-balancer-haproxy-start").create);
+        assert.match(lb, /if systemctl is-active -q bitrix-balancer\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer\.restart-digest/);
+        const unit = plain(named("bx-h-balancer-haproxy-file-etc-systemd-system-bitrix-balancer-service").stdin);
+        assert.match(unit, /^ExecReload=\/bin\/kill -USR2 \$MAINPID$/m);
+        assert.match(plain(named("bx-h-web-1-node-start").create), /^if false; then$/m);
+    });
+
+    it("mounts the NFS exports on web hosts with systemd mount units the web unit requires", () => {
+        const mount = plain(named("bx-h-web-1-node-file-etc-systemd-system-var-www-html-upload-mount").stdin);
+        assert.match(mount, /^What=10\.0\.0\.10:\/bitrix\/upload$/m);
+        assert.match(mount, /^Type=nfs4$/m);
+        assert.match(mount, /^Options=.*\bsoft\b/m);
+        assert.match(plain(named("bx-h-web-1-node-file-etc-systemd-system-bitrix-web-1-service").stdin), /^RequiresMountsFor=\/var\/www\/html\/upload \/var\/www\/html\/bitrix\/cache$/m);
+        assert.match(plain(named("bx-h-web-1-node-start").create), /systemctl start var-www-html-upload\.mount/);
+        assert.match(named("bx-h-web-1-node-file-etc-systemd-system-var-www-html-upload-mount").delete, /systemctl disable --now 'var-www-html-upload\.mount'/);
+    });
+
+    it("runs every command as root: directly for root, through sudo -n for another SSH user", () => {
+        assert.equal(asRoot("root", "echo 'x'"), "echo 'x'");
+        assert.equal(asRoot("deploy", "echo 'x'"), `sudo -n sh -c 'echo '\\''x'\\'''`);
     });
 
     it("starts each service through its unit and removes it on delete", () => {

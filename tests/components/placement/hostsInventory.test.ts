@@ -6,7 +6,7 @@ const counts = { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3 };
 const hosts = [
     { name: "lb", address: "10.0.0.10", roles: ["balancer", "nfs"] },
     { name: "web-a", address: "10.0.0.11", roles: ["web"] },
-    { name: "web-b", address: "web-b.example.com", port: 2222, user: "deploy", roles: ["web"] },
+    { name: "web-b", address: "10.0.0.12", port: 2222, user: "deploy", roles: ["web"] },
     { name: "db-a", address: "10.0.0.21", roles: ["db-master", "redis", "sentinel"] },
     { name: "db-b", address: "10.0.0.22", roles: ["db-replica", "redis", "sentinel"] },
     { name: "cache", address: "10.0.0.23", roles: ["redis", "sentinel"] },

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { environmentFile, imageLayout, serviceUnit, startScript, systemdArg } from "../../../components/placement/systemdUnit";
+import { environmentFile, imageLayout, mountUnit, mountUnitName, serviceUnit, startScript, systemdArg } from "../../../components/placement/systemdUnit";
 
 const IMAGES = path.join(__dirname, "..", "..", "..", "..", "images");
 
@@ -21,6 +21,12 @@ describe("systemd units for hosts", () => {
         assert.match(unit, /^TimeoutStopSec=120$/m);
         assert.match(unit, /^MemoryMax=2048M$/m);
         assert.match(unit, /^Restart=always$/m);
+        // Under systemd stdout is a socket that /dev/stdout cannot open: output goes to a rotated file.
+        assert.match(unit, /^StandardOutput=append:\/var\/log\/bitrix-cluster\/db-master\.log$/m);
+        assert.doesNotMatch(unit, /ExecReload|RequiresMountsFor/);
+        const lb = serviceUnit({ service: "web-1", entrypoint: ["/e"], command: ["x"], reload: ["/bin/kill -USR2 $MAINPID"], requiresMountsFor: ["/var/www/html/upload"] });
+        assert.match(lb, /^ExecReload=\/bin\/kill -USR2 \$MAINPID$/m);
+        assert.match(lb, /^RequiresMountsFor=\/var\/www\/html\/upload$/m);
         assert.match(serviceUnit({ service: "sentinel-1", entrypoint: redis.entrypoint, command: ["sentinel"] }), /redis-entrypoint sentinel$/m);
     });
 
@@ -38,11 +44,38 @@ describe("systemd units for hosts", () => {
     });
 
     it("starts the unit and waits for its health command, with the log on failure", () => {
-        const script = startScript("web-1", { command: "curl -fsS http://127.0.0.1/fpm-ping", intervalS: 5, retries: 3, startPeriodS: 10 });
+        const script = startScript("web-1", { command: "curl -fsS http://127.0.0.1/fpm-ping", intervalS: 5, retries: 3, startPeriodS: 10 }, {
+            restartDigest: "abc123", dirs: ["/var/www/html"], mounts: ["var-www-html-upload.mount"], mounted: [],
+        });
         execFileSync("sh", ["-n"], { input: script });
-        assert.match(script, /systemctl restart bitrix-web-1\.service/);
+        assert.match(script, /if false; then\n    systemctl reload bitrix-web-1\.service\nelse\n    systemctl restart bitrix-web-1\.service\nfi/);
+        assert.match(script, /mkdir -p \/var\/log\/bitrix-cluster '\/var\/www\/html'/);
+        assert.match(script, /systemctl enable var-www-html-upload\.mount >\/dev\/null 2>&1; systemctl start var-www-html-upload\.mount\n/);
         assert.match(script, /until sh -c 'curl -fsS http:\/\/127\.0\.0\.1\/fpm-ping'/);
         assert.match(script, /-ge 6 \]/);
-        assert.match(script, /journalctl -u bitrix-web-1\.service/);
+        assert.match(script, /tail -n 30 \/var\/log\/bitrix-cluster\/web-1\.log/);
+        assert.match(script, /echo abc123 > \/etc\/bitrix-cluster\/web-1\.restart-digest/);
+    });
+
+    it("reloads a reloadable unit only while it runs and its restart digest is unchanged", () => {
+        const script = startScript("balancer", undefined, { restartDigest: "d1", reloadable: true });
+        execFileSync("sh", ["-n"], { input: script });
+        assert.match(script, /if systemctl is-active -q bitrix-balancer\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer\.restart-digest 2>\/dev\/null\)" = d1 \]; then\n    systemctl reload/);
+    });
+
+    it("refuses to start over a shared path the user has not mounted (sharedStorage external)", () => {
+        const script = startScript("web-1", undefined, { restartDigest: "d", mounted: ["/var/www/html/upload"] });
+        assert.match(script, /mountpoint -q '\/var\/www\/html\/upload' \|\| \{ echo "web-1: \/var\/www\/html\/upload is not a mount point/);
+    });
+
+    it("names mount units as systemd-escape does and writes soft NFS mounts", () => {
+        assert.equal(mountUnitName("/var/www/html/upload"), "var-www-html-upload.mount");
+        assert.equal(mountUnitName("/var/www/html/bitrix/cache"), "var-www-html-bitrix-cache.mount");
+        assert.equal(mountUnitName("/var/www/html/my-files/"), "var-www-html-my\\x2dfiles.mount");
+        const unit = mountUnit({ what: "10.0.0.5:/bitrix/upload", where: "/var/www/html/upload", type: "nfs4", options: "soft,timeo=50" });
+        assert.match(unit, /^What=10\.0\.0\.5:\/bitrix\/upload$/m);
+        assert.match(unit, /^Where=\/var\/www\/html\/upload$/m);
+        assert.match(unit, /^Type=nfs4$/m);
+        assert.match(unit, /^Options=soft,timeo=50$/m);
     });
 });
