@@ -42,6 +42,10 @@ describe("hosts: install script and units on a systemd host over SSH", { timeout
         for (const line of states.split("\n")) assert.match(line, /^\S+ masked inactive$/, line);
         onHost("dpkg-query -W haproxy nginx php8.2-fpm php8.2-redis mariadb-server redis-server redis-sentinel nfs-ganesha-vfs supervisor");
         assert.equal(onHost("test -e /usr/sbin/policy-rc.d && echo left || echo removed"), "removed");
+        // The package initialised /var/lib/mysql on install; it did not exist before, so the cluster's first start
+        // must initialise it with the generated SQL: the install step left it empty.
+        assert.equal(onHost("ls -A /var/lib/mysql | wc -l"), "0");
+        onHost("command -v nft && test -f /etc/logrotate.d/bitrix-cluster && test -d /var/log/bitrix-cluster");
     });
 
     it("does nothing on a second run (packages present)", async () => {
@@ -57,10 +61,12 @@ describe("hosts: install script and units on a systemd host over SSH", { timeout
         await put(envFile("demo-1"), environmentFile({ DEMO_TOKEN: 's3cr"t x' }), "0600");
         await put(`/etc/systemd/system/${unitName("demo-1")}`, serviceUnit({ service: "demo-1", entrypoint: ["/usr/local/bin/demo-entrypoint"], command: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/demo.cfg"], stopGraceS: 5 }));
         const health = { command: "curl -fsS -o /dev/null http://127.0.0.1:18404/", intervalS: 1, retries: 3, startPeriodS: 2 };
-        await ssh(startScript("demo-1", health));
+        await ssh(startScript("demo-1", health, { restartDigest: "d1" }));
         assert.equal(onHost(`systemctl is-active ${unitName("demo-1")}; systemctl is-enabled ${unitName("demo-1")}`), "active\nenabled");
         assert.equal(onHost("stat -c %a /etc/bitrix-cluster/demo-1.env"), "600");
+        // Its output goes to the unit's log file (HAProxy logs to stdout).
+        await waitFor("a log line", async () => /Loading success|New worker/.test(onHost("cat /var/log/bitrix-cluster/demo-1.log")), 10_000, 500);
         // A unit that never turns healthy fails the step, with the unit's log in the error.
-        await assert.rejects(ssh(startScript("demo-1", { ...health, command: "false" })), /demo-1 not healthy/);
+        await assert.rejects(ssh(startScript("demo-1", { ...health, command: "false" }, { restartDigest: "d1" })), /demo-1 not healthy/);
     });
 });

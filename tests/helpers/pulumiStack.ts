@@ -7,6 +7,7 @@ import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import { defaultImagesDir } from "../../components/placement/docker";
 
 /** The project directory (the one holding Pulumi.yaml and images/). */
@@ -60,6 +61,23 @@ export class TestStack {
 
     setConfig(key: string, value: string | number | boolean): Promise<RunResult> {
         return this.ok(["config", "set", `bitrix-cluster:${key}`, String(value)]);
+    }
+
+    /** Sets a config secret from stdin (a multi-line key too), as `pulumi config set --secret KEY < file` does. */
+    setSecret(key: string, value: string): void {
+        execFileSync("pulumi", ["config", "set", "--secret", `bitrix-cluster:${key}`, "--stack", this.name, "--config-file", this.configFile, "--non-interactive"],
+            { cwd: projectDir(), env: this.env, input: value, stdio: ["pipe", "pipe", "pipe"] });
+    }
+
+    /** Writes structured values (lists of objects) into the stack's config file, as a user edits Pulumi.<stack>.yaml. */
+    setStructuredConfig(values: Record<string, unknown>): void {
+        const doc = fs.existsSync(this.configFile) ? YAML.parse(fs.readFileSync(this.configFile, "utf8")) ?? {} : {};
+        doc.config = { ...(doc.config ?? {}) };
+        for (const [key, value] of Object.entries(values)) {
+            if (value === undefined) delete doc.config[`bitrix-cluster:${key}`];
+            else doc.config[`bitrix-cluster:${key}`] = value;
+        }
+        fs.writeFileSync(this.configFile, YAML.stringify(doc));
     }
 
     async outputs(): Promise<Record<string, any>> {

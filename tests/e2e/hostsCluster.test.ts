@@ -1,0 +1,278 @@
+/**
+ * End to end on hosts: four "machines" (containers running systemd as PID 1 and an SSH server, each with its own
+ * address on a private network of this test) are turned into the whole cluster by `pulumi up` with
+ * `placement: hosts`, over SSH through the command plugin, and checked like the container path. The shared paths
+ * are "external" storage: one Docker volume per path mounted on both web hosts stands in for the user's NAS (these
+ * machines have no kernel NFS to mount the cluster's own NFS server).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { rolePackages } from "../../components/placement/hostPackages";
+import { waitFor } from "../helpers/daemons";
+import { request } from "../helpers/http";
+import { TestStack } from "../helpers/pulumiStack";
+import { SshServer, startSshServer } from "../helpers/sshServer";
+
+const NET = { name: "bx-hosts-net", subnet: "172.28.30.0/24" };
+const ip = (n: number) => `172.28.30.${n}`;
+const HOSTS = [
+    { name: "h1", address: ip(11), roles: ["balancer", "db-master", "redis", "sentinel"] },
+    { name: "h2", address: ip(12), roles: ["web", "db-replica", "sentinel"] },
+    { name: "h3", address: ip(13), roles: ["redis", "sentinel"] },
+    { name: "h4", address: ip(14), roles: ["web"] },
+];
+const SHARED = [{ volume: "bx-hosts-upload", path: "/var/www/html/upload" }, { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" }];
+const REDIS_PASSWORD = "hosts-e2e-redis-secret-9f3c";
+const base = `https://${ip(11)}`;
+const container = (host: string) => `bx-hosts-${host}`;
+
+function sh(cmd: string, args: string[]): string {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+}
+const onHost = (host: string, script: string) => sh("docker", ["exec", container(host), "sh", "-c", script]).trim();
+
+async function probe(action: string, opts: { node?: string; cookie?: string; method?: string; body?: string; query?: string } = {}) {
+    const cookies = [opts.node && `BXSRV=${opts.node}`, opts.cookie].filter(Boolean).join("; ");
+    const r = await request(`${base}/probe/?action=${action}${opts.query ?? ""}`, {
+        method: opts.method, body: opts.body, headers: cookies ? { Cookie: cookies } : undefined, timeoutMs: 10_000,
+    });
+    assert.equal(r.status, 200, `probe ${action}: ${r.status} ${r.body}`);
+    return { ...JSON.parse(r.body), setCookie: r.headers["set-cookie"] ?? [] };
+}
+
+async function nodesAnswering(requests: number): Promise<Set<string>> {
+    const nodes = new Set<string>();
+    for (let i = 0; i < requests; i++) nodes.add((await probe("node")).node);
+    return nodes;
+}
+
+async function webRows(): Promise<string[]> {
+    const r = await request(`http://${ip(11)}:8404/;csv`);
+    assert.equal(r.status, 200);
+    return r.body.split("\n").filter((l) => l.startsWith("web,") && !l.startsWith("web,BACKEND") && !l.startsWith("web,FRONTEND"))
+        .map((l) => l.split(",")).map((f) => `${f[1]}:${f[17]}`);
+}
+
+/** Whether a TCP connection to host:port opens within 2 s (the host firewall drops what it refuses). */
+function connects(host: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host, port, timeout: 2000 });
+        s.on("connect", () => { s.destroy(); resolve(true); });
+        s.on("timeout", () => { s.destroy(); resolve(false); });
+        s.on("error", () => resolve(false));
+    });
+}
+
+function cleanUp(): void {
+    for (const h of HOSTS) sh("docker", ["rm", "-f", container(h.name)]);
+    for (const v of SHARED) sh("sh", ["-c", `docker volume rm -f ${v.volume} >/dev/null`]);
+    sh("sh", ["-c", `docker network rm ${NET.name} >/dev/null 2>&1 || true`]);
+}
+
+describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_000 }, () => {
+    const stack = new TestStack("hosts-e2e");
+    const servers: SshServer[] = [];
+    const timings: Record<string, number> = {};
+
+    before(async () => {
+        for (const [tool, args] of [["pulumi", ["version"]], ["docker", ["info", "--format", "{{.ServerVersion}}"]]] as const) {
+            try {
+                sh(tool, [...args]);
+            } catch (e) {
+                throw new Error(`${tool} is not usable (${(e as Error).message.split("\n")[0]}); run this suite through 'bash scripts/test.sh', which sets it up`);
+            }
+        }
+        cleanUp();
+        sh("docker", ["network", "create", "--subnet", NET.subnet, NET.name]);
+        const started = Date.now();
+        // The packages the install step would download on each host, preinstalled once in the fixture image.
+        const roles = ["balancer", "web", "db", "redis"] as const;
+        const packages = [...new Set(["nftables", "logrotate", "util-linux", ...roles.flatMap((r) => rolePackages(r, "apt", "mariadb").packages)])];
+        const units = [...new Set(roles.flatMap((r) => rolePackages(r, "apt", "mariadb").distroUnits))];
+        for (const h of HOSTS) {
+            const web = h.roles.includes("web");
+            for (const v of SHARED) if (web) sh("docker", ["volume", "create", v.volume]);
+            servers.push(startSshServer({
+                name: container(h.name), fixture: "host", network: { name: NET.name, address: h.address },
+                buildArgs: { PACKAGES: packages.join(" "), DISTRO_UNITS: units.join(" ") },
+                // systemd as PID 1 (machine facts); NET_ADMIN for the host firewall (nftables).
+                runArgs: ["--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+                    ...(web ? SHARED.flatMap((v) => ["-v", `${v.volume}:${v.path}`]) : [])],
+                sameKeyAs: servers[0],
+            }));
+        }
+        // The user's NAS exports are writable by www-data (uid 33), as the README asks of external storage.
+        for (const h of HOSTS.filter((x) => x.roles.includes("web"))) onHost(h.name, `chown 33:33 ${SHARED.map((v) => v.path).join(" ")}`);
+        for (const h of HOSTS) await waitFor(`systemd on ${h.name}`, () => { try { return /running|degraded/.test(onHost(h.name, "systemctl is-system-running || true")); } catch { return false; } }, 90_000, 1000);
+        timings.hostsReady = (Date.now() - started) / 1000;
+
+        await stack.init({
+            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1,
+            dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
+        });
+        stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
+        stack.setSecret("redisPassword", REDIS_PASSWORD);
+        stack.setStructuredConfig({ hosts: HOSTS });
+    });
+
+    after(async () => {
+        await stack.remove();
+        cleanUp();
+        console.log(`# hosts e2e timings (s): ${JSON.stringify(timings)}`);
+    });
+
+    it("provisions the whole cluster onto the hosts with one `pulumi up`", async () => {
+        const r = await stack.ok(["up", "--yes", "--skip-preview"], 40 * 60_000);
+        timings.coldUp = r.seconds;
+        const outputs = await stack.outputs();
+        assert.equal(outputs.url, `https://${ip(11)}:443/`);
+        assert.equal(outputs.statusUrl, `http://${ip(11)}:8404/`);
+        assert.deepEqual(outputs.webNodes, [ip(12), ip(14)]);
+        assert.equal(outputs.dbMaster, `${ip(11)}:3306`);
+        assert.deepEqual(outputs.sentinels, [`${ip(11)}:26379`, `${ip(12)}:26379`, `${ip(13)}:26379`]);
+        assert.deepEqual(outputs.nfsExports, []);
+        for (const [host, units] of [["h1", ["balancer", "db-master", "redis-1", "sentinel-1"]], ["h2", ["web-1", "db-replica-1", "sentinel-2"]], ["h3", ["redis-2", "sentinel-3"]], ["h4", ["web-2"]]] as const) {
+            const states = onHost(host, units.map((u) => `echo ${u} $(systemctl is-enabled bitrix-${u}) $(systemctl is-active bitrix-${u})`).join("; "));
+            assert.deepEqual(states.split("\n"), units.map((u) => `${u} enabled active`));
+        }
+    });
+
+    it("answers from every web node through the balancer, and shows both UP", async () => {
+        assert.deepEqual([...await nodesAnswering(12)].sort(), [container("h2"), container("h4")]);
+        assert.deepEqual(await webRows(), ["web-1:UP", "web-2:UP"]);
+    });
+
+    it("continues a session started on one node on the other", async () => {
+        const first = await probe("session", { node: "web-1" });
+        assert.equal(first.node, container("h2"));
+        const second = await probe("session", { node: "web-2", cookie: `PHPSESSID=${first.session}` });
+        assert.equal(second.node, container("h4"));
+        assert.equal(second.session, first.session);
+        assert.equal(second.count, first.count + 1);
+    });
+
+    it("replicates a row from the master host to the replica host with GTID positioning", async () => {
+        const value = `hosts-${Date.now()}`;
+        const r = await probe("db", { query: `&value=${value}` });
+        assert.equal(r.replica, container("h2"), "read back from the replica server (its @@hostname)");
+        assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
+        const status = onHost("h2", "mariadb -e 'SHOW SLAVE STATUS\\G'");
+        assert.match(status, /Slave_IO_Running: Yes/);
+        assert.match(status, /Slave_SQL_Running: Yes/);
+        assert.match(status, /Using_Gtid: Slave_Pos/);
+        assert.match(status, new RegExp(`Master_Host: ${ip(11).replace(/\./g, "\\.")}`));
+        assert.equal(onHost("h2", `mariadb -N -B -e "SELECT COUNT(*) FROM bitrix.probe_rows WHERE value = '${value}'"`), "1");
+    });
+
+    it("shares uploaded files between the web hosts through the external storage", async () => {
+        const body = `uploaded at ${new Date().toISOString()}\n`;
+        await probe("file", { node: "web-1", method: "POST", body, query: "&name=hosts.txt" });
+        const read = await request(`${base}/probe/?action=file&name=hosts.txt`, { headers: { Cookie: "BXSRV=web-2" } });
+        assert.equal(JSON.parse(read.body).node, container("h4"));
+        assert.equal(JSON.parse(read.body).content, body);
+    });
+
+    it("has Sentinel on three hosts watching the master and its replica", () => {
+        const cli = (cmd: string) => onHost("h3", `. /etc/redis/bitrix/sentinel.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 26379 ${cmd}`);
+        assert.match(cli("SENTINEL CKQUORUM bitrix"), /^OK 3 usable Sentinels/);
+        const fields = cli("SENTINEL MASTER bitrix").split("\n");
+        const master = Object.fromEntries(fields.flatMap((f, i) => (i % 2 === 0 ? [[f, fields[i + 1]]] : [])));
+        assert.equal(`${master.ip}:${master.port}`, `${ip(11)}:6379`);
+        assert.equal(master["num-slaves"], "1");
+        assert.equal(master["num-other-sentinels"], "2");
+    });
+
+    it("keeps secrets out of files others can read, out of the state and out of the output", async () => {
+        assert.equal(onHost("h2", "stat -c '%a %U:%G' /var/www/html/bitrix/.settings.php"), "640 root:www-data");
+        assert.equal(onHost("h1", "stat -c '%a %U' /etc/redis/bitrix/redis.conf /etc/bitrix-cluster/db-master.env /var/lib/redis/redis.conf"), "600 root\n600 root\n600 redis");
+        const state = (await stack.ok(["stack", "export"])).stdout;
+        assert.ok(!state.includes(REDIS_PASSWORD), "the Redis password is in the state in plain text");
+        assert.ok(!state.includes("PRIVATE KEY"), "the SSH key is in the state in plain text");
+        const preview = await stack.ok(["preview", "--diff"]);
+        assert.ok(!preview.stdout.includes(REDIS_PASSWORD) && !preview.stdout.includes("PRIVATE KEY"));
+    });
+
+    it("opens the cluster's ports only to the cluster's hosts, the balancer's HTTPS to everyone", async () => {
+        // This test runs on the Docker host (172.28.30.1): not a cluster host, but inside the admin allowlist.
+        assert.equal(await connects(ip(11), 443), true);
+        assert.equal(await connects(ip(11), 8404), true);
+        for (const [host, port] of [[ip(11), 3306], [ip(11), 6379], [ip(13), 26379], [ip(12), 80]] as const) {
+            assert.equal(await connects(host, port), false, `${host}:${port} is reachable from outside the cluster`);
+        }
+        // From a cluster host the same port answers.
+        assert.equal(onHost("h3", `timeout 3 bash -c '</dev/tcp/${ip(11)}/3306' && echo open`), "open");
+    });
+
+    it("changes nothing on a second `pulumi up`", async () => {
+        const up = await stack.ok(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+        timings.noopUp = up.seconds;
+        assert.doesNotMatch(up.stdout, /\b(created|updated|replaced|deleted)\b/);
+    });
+
+    it("re-runs exactly the steps a changed setting touches: one PHP file and the web nodes' start steps", async () => {
+        await stack.setConfig("phpMemoryLimitMb", 256);
+        const steps = (await stack.previewSteps()).filter((s) => s.op !== "same" && s.type.startsWith("command:"));
+        assert.deepEqual(steps.map((s) => `${s.op}:${s.urn.split("::").pop()}`).sort(), [
+            "update:bx-hosts-e2e-web-1-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini", "update:bx-hosts-e2e-web-1-node-start",
+            "update:bx-hosts-e2e-web-2-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini", "update:bx-hosts-e2e-web-2-node-start",
+        ]);
+        const up = await stack.ok(["up", "--yes", "--skip-preview"]);
+        timings.phpSettingUp = up.seconds;
+        for (const h of ["h2", "h4"]) assert.match(onHost(h, "cat /etc/php/8.2/fpm/conf.d/99-bitrix.ini"), /^memory_limit = 256M$/m);
+        // One node at a time: web-2 restarted after web-1 was healthy again.
+        const started = (h: string, unit: string) => Number(onHost(h, `date -d "$(systemctl show -p ActiveEnterTimestamp --value ${unit})" +%s`));
+        assert.ok(started("h4", "bitrix-web-2") >= started("h2", "bitrix-web-1"));
+        await waitFor("both web nodes UP again", async () => (await webRows()).join() === "web-1:UP,web-2:UP", 30_000, 1000);
+    });
+
+    it("drains and removes a web host taken out of config, reloading the balancer without a failed request", async () => {
+        const mainPid = () => onHost("h1", "systemctl show -p MainPID --value bitrix-balancer");
+        const pidBefore = mainPid();
+        await stack.setConfig("webNodes", 1);
+        stack.setStructuredConfig({ hosts: HOSTS.filter((h) => h.name !== "h4") });
+        const steps = (await stack.previewSteps()).filter((s) => s.op !== "same" && s.type.startsWith("command:"));
+        const touched = steps.map((s) => `${s.op}:${s.urn.split("::").pop()}`);
+        assert.deepEqual(touched.filter((t) => t.startsWith("delete:") && !/web-2-node|hosts-h4-/.test(t)), [], touched.join("\n"));
+        assert.deepEqual(touched.filter((t) => /^(replace|create)/.test(t)), [], touched.join("\n"));
+        // Steady requests during the update: every one must succeed.
+        let done = false;
+        const counts = { ok: 0, failed: 0, errors: [] as string[] };
+        const load = (async () => {
+            while (!done && counts.ok + counts.failed < 5000) {
+                try {
+                    const r = await request(`${base}/probe/?action=node`, { timeoutMs: 5000 });
+                    if (r.status === 200) counts.ok++; else { counts.failed++; counts.errors.push(String(r.status)); }
+                } catch (e) {
+                    counts.failed++;
+                    counts.errors.push((e as Error).message);
+                }
+            }
+        })();
+        const up = await stack.ok(["up", "--yes", "--skip-preview"]);
+        done = true;
+        await load;
+        timings.removeWebHost = up.seconds;
+        console.log(`# web host removal under load: ${counts.ok} ok, ${counts.failed} failed ${counts.errors.slice(0, 5).join("; ")}`);
+        assert.equal(counts.failed, 0);
+        assert.ok(counts.ok > 10, `only ${counts.ok} requests ran during the update`);
+        assert.equal(mainPid(), pidBefore, "the balancer was restarted instead of reloaded");
+        assert.deepEqual(await webRows(), ["web-1:UP"]);
+        assert.equal(onHost("h4", "systemctl is-active bitrix-web-2 || true"), "inactive");
+        assert.equal(onHost("h4", "systemctl is-enabled bitrix-web-2 2>/dev/null || echo gone"), "gone");
+        assert.equal(onHost("h4", "ls /etc/bitrix-cluster/ | wc -l"), "0");
+        assert.equal(onHost("h4", "nft list tables | grep -c bitrix_cluster || true"), "0");
+        assert.deepEqual([...await nodesAnswering(6)], [container("h2")]);
+    });
+
+    it("stops and disables every service on `pulumi destroy`, keeping the data", async () => {
+        const r = await stack.ok(["destroy", "--yes", "--skip-preview"]);
+        timings.destroy = r.seconds;
+        for (const h of HOSTS.slice(0, 3)) {
+            assert.equal(onHost(h.name, "systemctl list-units --state=active --no-legend 'bitrix-*' | wc -l"), "0", h.name);
+            assert.equal(onHost(h.name, "nft list tables | grep -c bitrix_cluster || true"), "0", h.name);
+        }
+        assert.equal(onHost("h1", "test -f /var/lib/mysql/.bitrix-cluster-initialized && echo kept"), "kept");
+    });
+});
