@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemons";
 import { request } from "../helpers/http";
+import { probeClient } from "../helpers/probe";
 import { TestStack } from "../helpers/pulumiStack";
 
 const PREFIX = "bx-e2e";
@@ -23,20 +24,7 @@ function inContainer(service: string, script: string): string {
     return sh("docker", ["exec", `${PREFIX}-${service}`, "sh", "-c", script]);
 }
 
-async function probe(action: string, opts: { node?: string; cookie?: string; method?: string; body?: string; query?: string } = {}) {
-    const cookies = [opts.node && `BXSRV=${opts.node}`, opts.cookie].filter(Boolean).join("; ");
-    const r = await request(`${base}/probe/?action=${action}${opts.query ?? ""}`, {
-        method: opts.method, body: opts.body, headers: cookies ? { Cookie: cookies } : undefined, timeoutMs: 10_000,
-    });
-    assert.equal(r.status, 200, `probe ${action}: ${r.status} ${r.body}`);
-    return { ...JSON.parse(r.body), setCookie: r.headers["set-cookie"] ?? [] };
-}
-
-async function nodesAnswering(requests: number): Promise<Set<string>> {
-    const nodes = new Set<string>();
-    for (let i = 0; i < requests; i++) nodes.add((await probe("node")).node);
-    return nodes;
-}
+const { probe, nodesAnswering } = probeClient(base);
 
 /** Backend servers on the balancer's status page (CSV export) with their state. */
 async function statusRows(): Promise<Array<{ proxy: string; server: string; status: string }>> {

@@ -3,7 +3,8 @@
  * address on a private network of this test) are turned into the whole cluster by `pulumi up` with
  * `placement: hosts`, over SSH through the command plugin, and checked like the container path. The shared paths
  * are "external" storage: one Docker volume per path mounted on both web hosts stands in for the user's NAS (these
- * machines have no kernel NFS to mount the cluster's own NFS server).
+ * machines have no kernel NFS to mount the cluster's own NFS server). Pulumi reaches every host through h1 as the
+ * SSH bastion, and h3 as the user "deploy" with passwordless sudo.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -12,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { rolePackages } from "../../components/placement/hostPackages";
 import { waitFor } from "../helpers/daemons";
 import { request } from "../helpers/http";
+import { probeClient } from "../helpers/probe";
 import { TestStack } from "../helpers/pulumiStack";
 import { SshServer, startSshServer } from "../helpers/sshServer";
 
@@ -20,7 +22,8 @@ const ip = (n: number) => `172.28.30.${n}`;
 const HOSTS = [
     { name: "h1", address: ip(11), roles: ["balancer", "db-master", "redis", "sentinel"] },
     { name: "h2", address: ip(12), roles: ["web", "db-replica", "sentinel"] },
-    { name: "h3", address: ip(13), roles: ["redis", "sentinel"] },
+    // Reached as a non-root user with passwordless sudo, as many sites require.
+    { name: "h3", address: ip(13), user: "deploy", roles: ["redis", "sentinel"] },
     { name: "h4", address: ip(14), roles: ["web"] },
 ];
 const SHARED = [{ volume: "bx-hosts-upload", path: "/var/www/html/upload" }, { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" }];
@@ -33,20 +36,7 @@ function sh(cmd: string, args: string[]): string {
 }
 const onHost = (host: string, script: string) => sh("docker", ["exec", container(host), "sh", "-c", script]).trim();
 
-async function probe(action: string, opts: { node?: string; cookie?: string; method?: string; body?: string; query?: string } = {}) {
-    const cookies = [opts.node && `BXSRV=${opts.node}`, opts.cookie].filter(Boolean).join("; ");
-    const r = await request(`${base}/probe/?action=${action}${opts.query ?? ""}`, {
-        method: opts.method, body: opts.body, headers: cookies ? { Cookie: cookies } : undefined, timeoutMs: 10_000,
-    });
-    assert.equal(r.status, 200, `probe ${action}: ${r.status} ${r.body}`);
-    return { ...JSON.parse(r.body), setCookie: r.headers["set-cookie"] ?? [] };
-}
-
-async function nodesAnswering(requests: number): Promise<Set<string>> {
-    const nodes = new Set<string>();
-    for (let i = 0; i < requests; i++) nodes.add((await probe("node")).node);
-    return nodes;
-}
+const { probe, nodesAnswering } = probeClient(base);
 
 async function webRows(): Promise<string[]> {
     const r = await request(`http://${ip(11)}:8404/;csv`);
@@ -103,13 +93,14 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
                 sameKeyAs: servers[0],
             }));
         }
+        onHost("h3", "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh && install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys");
         // The user's NAS exports are writable by www-data (uid 33), as the README asks of external storage.
         for (const h of HOSTS.filter((x) => x.roles.includes("web"))) onHost(h.name, `chown 33:33 ${SHARED.map((v) => v.path).join(" ")}`);
         for (const h of HOSTS) await waitFor(`systemd on ${h.name}`, () => { try { return /running|degraded/.test(onHost(h.name, "systemctl is-system-running || true")); } catch { return false; } }, 90_000, 1000);
         timings.hostsReady = (Date.now() - started) / 1000;
 
         await stack.init({
-            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1,
+            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
@@ -133,6 +124,12 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.equal(outputs.dbMaster, `${ip(11)}:3306`);
         assert.deepEqual(outputs.sentinels, [`${ip(11)}:26379`, `${ip(12)}:26379`, `${ip(13)}:26379`]);
         assert.deepEqual(outputs.nfsExports, []);
+        // Every SSH session came through the bastion (h1), h3's as "deploy"; none straight from the Docker host.
+        const logins = (h: string) => onHost(h, "journalctl -u ssh --no-pager -o cat | grep 'Accepted publickey' || true");
+        assert.match(logins("h2"), new RegExp(`Accepted publickey for root from ${ip(11).replace(/\./g, "\\.")} `));
+        assert.doesNotMatch(logins("h2"), /from 172\.28\.30\.1 /);
+        assert.match(logins("h3"), new RegExp(`Accepted publickey for deploy from ${ip(11).replace(/\./g, "\\.")} `));
+        assert.doesNotMatch(logins("h3"), /for root/);
         for (const [host, units] of [["h1", ["balancer", "db-master", "redis-1", "sentinel-1"]], ["h2", ["web-1", "db-replica-1", "sentinel-2"]], ["h3", ["redis-2", "sentinel-3"]], ["h4", ["web-2"]]] as const) {
             const states = onHost(host, units.map((u) => `echo ${u} $(systemctl is-enabled bitrix-${u}) $(systemctl is-active bitrix-${u})`).join("; "));
             assert.deepEqual(states.split("\n"), units.map((u) => `${u} enabled active`));

@@ -56,8 +56,12 @@ describe("Pulumi.dev.yaml", () => {
 describe("README", () => {
     const readme = read("README.md");
 
-    it("documents every config key in the reference table", () => {
+    it("documents every config key in the reference table, with what happens when a key without default is unset", () => {
         for (const key of KEY_NAMES) assert.match(readme, new RegExp(`^\\| \`${key}\` \\|`, "m"), `README lacks ${key}`);
+        for (const key of KEY_NAMES) {
+            const spec: KeySpec = KEYS[key];
+            if (spec.default === undefined) assert.ok(spec.unset, `${key} has neither a default nor an "unset" text`);
+        }
     });
 
     it("gives the test command that CI runs", () => {
