@@ -144,11 +144,11 @@ export const KEYS = {
         allowed: (v: string) => isCidr(v) && isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 26 && isNetworkAddress(v) ? undefined : "an IPv4 network of /26 or larger, written with its network address, such as \"172.28.0.0/24\"",
     },
     retainDataVolumes: { type: "boolean", default: true, description: "Keep database, Redis and NFS volumes on `pulumi destroy`.", allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false" },
-    balancerMemoryMb: { type: "integer", default: 256, description: "Memory limit of a balancer container; 0 = unlimited.", allowed: memory },
-    webMemoryMb: { type: "integer", default: 1024, description: "Memory limit of a web node container; 0 = unlimited.", allowed: memory },
-    nfsMemoryMb: { type: "integer", default: 512, description: "Memory limit of the NFS server container; 0 = unlimited.", allowed: memory },
-    dbMemoryMb: { type: "integer", default: 2048, description: "Memory limit of a database container; 0 = unlimited.", allowed: memory },
-    redisMemoryMb: { type: "integer", default: 512, description: "Memory limit of a Redis or Sentinel container; 0 = unlimited.", allowed: memory },
+    balancerMemoryMb: { type: "integer", default: 256, description: "Memory limit of a balancer (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
+    webMemoryMb: { type: "integer", default: 1024, description: "Memory limit of a web node (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
+    nfsMemoryMb: { type: "integer", default: 512, description: "Memory limit of the NFS server (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
+    dbMemoryMb: { type: "integer", default: 2048, description: "Memory limit of a database (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
+    redisMemoryMb: { type: "integer", default: 512, description: "Memory limit of a Redis or Sentinel (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
 
     dbPassword: { type: "string", secret: true, unset: "none: random", description: "Application DB password (config secret); random when unset.", allowed: password },
     dbRootPassword: {
