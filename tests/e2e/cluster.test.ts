@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemons";
 import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
-import { TestStack } from "../helpers/pulumiStack";
+import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
 
 const PREFIX = "bx-e2e";
 const PORTS = { http: 18080, https: 18443, status: 18404 };
@@ -45,13 +45,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     const timings: Record<string, number> = {};
 
     before(async () => {
-        for (const [tool, args] of [["pulumi", ["version"]], ["docker", ["info", "--format", "{{.ServerVersion}}"]]] as const) {
-            try {
-                sh(tool, [...args]);
-            } catch (e) {
-                throw new Error(`${tool} is not usable (${(e as Error).message.split("\n")[0]}); run this suite through 'bash scripts/test.sh', which sets it up`);
-            }
-        }
+        requireEngineTools();
         assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
         await stack.init({
             dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: false,

@@ -14,7 +14,7 @@ import { rolePackages } from "../../components/placement/hostPackages";
 import { waitFor } from "../helpers/daemons";
 import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
-import { TestStack } from "../helpers/pulumiStack";
+import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { SshServer, startSshServer } from "../helpers/sshServer";
 
 const NET = { name: "bx-hosts-net", subnet: "172.28.30.0/24" };
@@ -67,13 +67,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     const timings: Record<string, number> = {};
 
     before(async () => {
-        for (const [tool, args] of [["pulumi", ["version"]], ["docker", ["info", "--format", "{{.ServerVersion}}"]]] as const) {
-            try {
-                sh(tool, [...args]);
-            } catch (e) {
-                throw new Error(`${tool} is not usable (${(e as Error).message.split("\n")[0]}); run this suite through 'bash scripts/test.sh', which sets it up`);
-            }
-        }
+        requireEngineTools();
         cleanUp();
         sh("docker", ["network", "create", "--subnet", NET.subnet, NET.name]);
         const started = Date.now();

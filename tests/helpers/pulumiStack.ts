@@ -15,6 +15,17 @@ export function projectDir(): string {
     return path.dirname(defaultImagesDir());
 }
 
+/** Fails with a pointer to the test command when pulumi or the Docker engine is not usable. */
+export function requireEngineTools(): void {
+    for (const [tool, args] of [["pulumi", ["version"]], ["docker", ["info", "--format", "{{.ServerVersion}}"]]] as const) {
+        try {
+            execFileSync(tool, [...args], { stdio: "pipe", timeout: 60_000 });
+        } catch (e) {
+            throw new Error(`${tool} is not usable (${(e as Error).message.split("\n")[0]}); run this suite through 'bash scripts/test.sh', which sets it up`);
+        }
+    }
+}
+
 export interface RunResult { code: number; stdout: string; stderr: string; seconds: number }
 
 export class TestStack {
