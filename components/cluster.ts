@@ -30,7 +30,9 @@ export function createPlacement(name: string, c: ClusterConfig, opts: pulumi.Com
             adminAllowlist: c.balancer.adminAllowlist,
         }, opts);
     }
-    return new DockerPlacement(`${name}-docker`, { prefix: c.prefix, subnet: c.docker.subnet, bindAddress: c.ports.bindAddress }, opts);
+    return new DockerPlacement(`${name}-docker`, {
+        prefix: c.prefix, subnet: c.docker.subnet, bindAddress: c.ports.bindAddress, protectData: c.docker.protectDataVolumes,
+    }, opts);
 }
 
 export class BitrixCluster extends pulumi.ComponentResource {

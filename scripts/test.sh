@@ -21,7 +21,7 @@ fi
 rm -rf build
 npx tsc -p tsconfig.json
 case "$what" in
-    unit) dirs=(build/tests/components build/tests/plugins build/tests/project) ;;
+    unit) dirs=(build/tests/components build/tests/plugins build/tests/tools build/tests/project) ;;
     daemons) dirs=(build/tests/daemons) ;;
     e2e) dirs=(build/tests/e2e) ;;
     all) dirs=(build/tests) ;;

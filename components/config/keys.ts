@@ -143,6 +143,11 @@ export const KEYS = {
         type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own.",
         allowed: (v: string) => isCidr(v) && isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 26 && isNetworkAddress(v) ? undefined : "an IPv4 network of /26 or larger, written with its network address, such as \"172.28.0.0/24\"",
     },
+    allowDataLoss: {
+        type: "boolean", default: false,
+        description: "Let `pulumi up` and `pulumi destroy` replace or delete the volumes that hold data (databases, Redis, shared trees, docroots). Off, they are protected: a preview or update that would destroy one fails. Turn it on and run `pulumi up` once before `pulumi destroy`.",
+        allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false",
+    },
     retainDataVolumes: { type: "boolean", default: true, description: "Keep database, Redis and NFS volumes on `pulumi destroy`.", allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false" },
     balancerMemoryMb: { type: "integer", default: 256, description: "Memory limit of a balancer (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
     webMemoryMb: { type: "integer", default: 1024, description: "Memory limit of a web node (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },

@@ -114,6 +114,8 @@ export interface DockerSettings {
     subnet: string;
     /** Keep database, Redis and NFS volumes when the stack is destroyed. @default true */
     retainDataVolumes: boolean;
+    /** Mark data volumes `protect`, so nothing replaces or deletes them (off with allowDataLoss). @default true */
+    protectDataVolumes: boolean;
     /** Memory limit per container in MB by layer; 0 = unlimited. */
     memoryMb: { balancer: number; web: number; nfs: number; db: number; redis: number };
 }

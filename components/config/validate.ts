@@ -86,7 +86,7 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
 }
 
 /** Keys that only mean something for Docker containers, refused on a hosts stack instead of silently ignored. */
-export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes"] as const;
+export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes", "allowDataLoss"] as const;
 /** Keys that only mean something on hosts. */
 export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshPrivateKey"] as const;
 
@@ -219,6 +219,7 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
         docker: {
             subnet: v.dockerSubnet,
             retainDataVolumes: v.retainDataVolumes,
+            protectDataVolumes: !v.allowDataLoss,
             memoryMb: { balancer: v.balancerMemoryMb, web: v.webMemoryMb, nfs: v.nfsMemoryMb, db: v.dbMemoryMb, redis: v.redisMemoryMb },
         },
         secrets: {

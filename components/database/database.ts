@@ -89,7 +89,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
                 { path: `${INIT_SQL_DIR}/10-bitrix-${master ? "master" : "replica"}.sql`, content: initSql, secret: true },
             ],
             env: { [rootEnv]: args.rootPassword },
-            volumes: [{ kind: "data", name: "data", path: "/var/lib/mysql", retain: args.retainData ?? true }],
+            volumes: [{ kind: "data", name: "data", path: "/var/lib/mysql", retain: args.retainData ?? true, precious: true }],
             ports: args.publishedPortBase ? [{ internal: DB_PORT, published: args.publishedPortBase + index }] : [],
             health: { command: `${admin} ping --protocol=tcp -h 127.0.0.1 --silent`, intervalS: 5, timeoutS: 3, retries: 5, startPeriodS: 120 },
             memoryMb: args.memoryMb ?? 2048,

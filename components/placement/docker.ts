@@ -21,6 +21,8 @@ export interface DockerPlacementArgs {
     imagesDir?: string;
     /** Base image the Dockerfiles build FROM. @default "debian:bookworm-slim" */
     baseImage?: string;
+    /** Mark the volumes that hold data `protect`: Pulumi then refuses to replace or delete them. @default false */
+    protectData?: boolean;
 }
 
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
@@ -161,7 +163,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             case "data":
                 return new docker.Volume(`${spec.resourceName}-${v.name}`, {
                     name: `${this.hostOf(spec.service)}-${v.name}`, labels,
-                }, { parent, retainOnDelete: v.retain, deleteBeforeReplace: true });
+                }, { parent, retainOnDelete: v.retain, protect: (this.args.protectData ?? false) && (v.precious ?? false), deleteBeforeReplace: true });
             case "shared": {
                 // One volume per shared tree for the whole stack: the NFS server exports it, and in
                 // docker-volume mode the web nodes mount it directly.
@@ -169,7 +171,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                 if (!volume) {
                     volume = new docker.Volume(`${this.name}-shared-${v.name}`, {
                         name: `${this.args.prefix}-shared-${v.name}`, labels,
-                    }, { parent: this, retainOnDelete: v.retain, deleteBeforeReplace: true });
+                    }, { parent: this, retainOnDelete: v.retain, protect: this.args.protectData ?? false, deleteBeforeReplace: true });
                     this.sharedVolumes.set(v.name, volume);
                 }
                 return volume;

@@ -72,7 +72,8 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
                 { path: `${REDIS_CONFIG_DIR}/${mode}.conf`, content: conf, secret: true },
                 { path: `${REDIS_CONFIG_DIR}/${mode}.env`, content: env(self), secret: true },
             ],
-            volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain }],
+            // A Redis node's data is the sessions; a sentinel's only what it learned, which it learns again.
+            volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain, precious: mode === "redis" }],
             ports,
             health: {
                 command: `. ${REDIS_CONFIG_DIR}/${mode}.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${self.port} ping | grep -q PONG`,

@@ -10,10 +10,12 @@ import { waitFor } from "../helpers/daemons";
 import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
 import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
+import { summarizePreview } from "../../tools/previewSummary";
 
 const PREFIX = "bx-e2e";
 const PORTS = { http: 18080, https: 18443, status: 18404 };
 const base = `https://127.0.0.1:${PORTS.https}`;
+const REDIS_PASSWORD = "e2e-redis-secret-4b1d";
 
 function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
@@ -52,6 +54,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
             dockerSubnet: "172.28.20.0/24", httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
         });
+        stack.setSecret("redisPassword", REDIS_PASSWORD);
     });
 
     after(async () => {
@@ -144,6 +147,41 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.doesNotMatch(preview.stdout, /^\s*[-+~]/m);
     });
 
+    it("summarises previews for a pull request: a PHP setting, a database setting; warns on data, shows no secret", async () => {
+        const summary = async () => {
+            const { code, json } = await stack.previewJson();
+            assert.equal(code, 0, JSON.stringify(json.diagnostics));
+            assert.ok(!JSON.stringify(json).includes(REDIS_PASSWORD), "the preview JSON holds the Redis password");
+            const md = summarizePreview(json, { stack: "e2e" });
+            assert.ok(!md.includes(REDIS_PASSWORD));
+            return md;
+        };
+        await stack.setConfig("phpMemoryLimitMb", 256);
+        const php = await summary();
+        assert.match(php, /^\| web \| {2}\| {2}\| 2 \| {2}\|$/m, php);
+        assert.match(php, /^- replace `bx-e2e-web-1-node` \(`docker:index\/container:Container`\): `uploads`$/m, php);
+        assert.doesNotMatch(php, /WARNING|^\| (db|redis|nfs|balancer) /m, php);
+        await stack.unsetConfig("phpMemoryLimitMb");
+        await stack.setConfig("dbBufferPoolMb", 160);
+        const db = await summary();
+        assert.match(db, /^> \*\*⚠️ WARNING: replaces `bx-e2e-db-master`, which holds data\*\* \(db, /m, db);
+        assert.match(db, /^> \*\*⚠️ WARNING: replaces `bx-e2e-db-replica-1`, which holds data\*\*/m, db);
+        assert.match(db, /^\| db \| {2}\| {2}\| 2 \| {2}\|$/m, db);
+        await stack.setConfig("dbBufferPoolMb", 128);
+        assert.match(await summary(), /No changes/);
+    });
+
+    it("refuses a change that would destroy a data volume until allowDataLoss is on", async () => {
+        await stack.setConfig("namePrefix", "bx-e2e-renamed");
+        const { code, json } = await stack.previewJson();
+        assert.notEqual(code, 0);
+        const md = summarizePreview(json, { stack: "e2e" });
+        assert.match(md, /^> \*\*Error:\*\* .*bx-e2e-db-master-data" cannot be deleted .*protect/m, md);
+        assert.match(md, /^> \*\*⚠️ WARNING: deletes `bx-e2e-redis-redis-1-data`, which holds data\*\*/m);
+        assert.doesNotMatch(md, /WARNING: deletes `bx-e2e-(web-1-node-docroot|redis-sentinel-1)`/);
+        await stack.unsetConfig("namePrefix");
+    });
+
     it("sees containers removed or stopped by hand on `pulumi refresh`, and restores them on `pulumi up`", async () => {
         sh("docker", ["rm", "-f", `${PREFIX}-web-2`]);
         sh("docker", ["stop", `${PREFIX}-redis-3`]);
@@ -168,6 +206,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // The balancer's generated config lists the new server, so the balancer is replaced; nothing else is touched.
         const others = containers.filter((s) => s.op !== "create").map((s) => `${s.op}:${s.urn.split("::").pop()}`);
         assert.deepEqual(others.filter((o) => !o.endsWith(`${PREFIX}-balancer-haproxy`)), []);
+        const md = summarizePreview((await stack.previewJson()).json, { stack: "e2e" });
+        assert.match(md, /^\| web \| 2 \| {2}\| {2}\| {2}\|$/m, md);
+        assert.match(md, /^\| balancer \| {2}\| {2}\| 1 \| {2}\|$/m, md);
+        assert.doesNotMatch(md, /WARNING/);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
         timings.scaleUp = up.seconds;
         await waitFor("web-3 answering", async () => (await nodesAnswering(9)).has(`${PREFIX}-web-3`), 30_000, 1000);
@@ -178,6 +220,8 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     it("leaves no container, network or volume behind after `pulumi destroy`, except data volumes marked to keep", async () => {
         // retainDataVolumes only changes a resource option: no resource changes, the state records it.
         await stack.setConfig("retainDataVolumes", true);
+        // Data volumes are protected by default: destroying them is opted into, and recorded by one `pulumi up`.
+        await stack.setConfig("allowDataLoss", true);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
         assert.doesNotMatch(up.stdout, /\b(created|replaced|deleted)\b/);
         const r = await stack.ok(["destroy", "--yes", "--skip-preview"]);

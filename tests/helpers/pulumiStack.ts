@@ -95,6 +95,22 @@ export class TestStack {
         return JSON.parse((await this.ok(["stack", "output", "--json"])).stdout);
     }
 
+    /** `pulumi preview --json`, parsed (also when the preview fails: its errors are in `diagnostics`). */
+    async previewJson(): Promise<{ code: number; json: any; stderr: string }> {
+        const r = await this.run(["preview", "--json"]);
+        let json: any;
+        try {
+            json = JSON.parse(r.stdout);
+        } catch {
+            throw new Error(`pulumi preview --json printed no JSON (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+        }
+        return { code: r.code, json, stderr: r.stderr };
+    }
+
+    unsetConfig(key: string): Promise<RunResult> {
+        return this.ok(["config", "rm", `bitrix-cluster:${key}`]);
+    }
+
     /** Steps of a preview, from `pulumi preview --json`. */
     async previewSteps(): Promise<Array<{ op: string; urn: string; type: string }>> {
         const r = await this.ok(["preview", "--json"]);

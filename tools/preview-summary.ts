@@ -1,0 +1,28 @@
+/**
+ * `node build/tools/preview-summary.js --stack <name> [preview.json]`: prints the Markdown summary of a
+ * `pulumi preview --json` output (from the file, or stdin). Used by scripts/pr-preview.sh and the GitHub workflow.
+ */
+import * as fs from "fs";
+import { summarizePreview } from "./previewSummary";
+
+function main(argv: string[]): void {
+    const stackAt = argv.indexOf("--stack");
+    const stack = stackAt >= 0 ? argv[stackAt + 1] : undefined;
+    const file = argv.filter((a, i) => a !== "--stack" && i !== stackAt + 1)[0];
+    if (!stack) throw new Error("usage: preview-summary --stack <name> [preview.json]");
+    const text = fs.readFileSync(file ?? 0, "utf8");
+    let preview;
+    try {
+        preview = JSON.parse(text);
+    } catch {
+        throw new Error(`preview-summary: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\`: ${text.slice(0, 200)}`);
+    }
+    process.stdout.write(`${summarizePreview(preview, { stack })}\n`);
+}
+
+try {
+    main(process.argv.slice(2));
+} catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+}
