@@ -15,3 +15,8 @@ export const sentinels = cluster.sentinels;
 export const sentinelMasterName = cluster.sentinelMasterName;
 export const webNodes = cluster.webNodes;
 export const nfsExports = cluster.nfsExports;
+// What the backup command needs to find the stack's parts.
+export const namePrefix = config.prefix;
+export const placement = config.placement;
+export const dbName = config.db.name;
+export const sharedDirs = cluster.sharedDirs;

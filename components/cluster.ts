@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import { Balancer } from "./balancer/balancer";
 import { ClusterConfig } from "./config/types";
 import { Database } from "./database/database";
-import { nfsExports, nfsMountOptions } from "./nfs/ganeshaConfig";
+import { nfsExports, nfsMountOptions, sharedSlug } from "./nfs/ganeshaConfig";
 import { NfsServer } from "./nfs/nfsServer";
 import { DockerPlacement } from "./placement/docker";
 import { HostsPlacement } from "./placement/hosts";
@@ -45,6 +45,8 @@ export class BitrixCluster extends pulumi.ComponentResource {
     readonly sentinelMasterName: string;
     readonly webNodes: string[];
     readonly nfsExports: string[];
+    /** The NFS server's export directory of each shared path, by slug ("upload" → "/srv/nfs/upload"). */
+    readonly sharedDirs: Record<string, string>;
     readonly dbPassword: pulumi.Output<string>;
 
     constructor(name: string, args: BitrixClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -117,6 +119,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
         this.sentinelMasterName = redis.masterName;
         this.webNodes = webs.map((w) => w.host);
         this.nfsExports = nfs ? nfs.exports.map((e) => `${nfs.address}:${e.pseudo}`) : [];
+        this.sharedDirs = Object.fromEntries((nfs?.exports ?? []).map((e) => [sharedSlug(e.sharedPath), e.directory]));
         this.dbPassword = pulumi.secret(dbPassword);
         this.registerOutputs({
             url: this.url, statusUrl: this.statusUrl, dbMaster: this.dbMaster, dbReplicas: this.dbReplicas,

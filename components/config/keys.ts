@@ -143,6 +143,18 @@ export const KEYS = {
         type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own.",
         allowed: (v: string) => isCidr(v) && isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 26 && isNetworkAddress(v) ? undefined : "an IPv4 network of /26 or larger, written with its network address, such as \"172.28.0.0/24\"",
     },
+    backupRepository: {
+        type: "string", default: "", description: "restic repository of `npm run backup` (a directory, or any restic location such as sftp:host:/path); empty means ~/.bitrix-cluster/backups.",
+        allowed: (v: string) => !/[\r\n\0]/.test(v) ? undefined : "a restic repository location on one line",
+    },
+    backupKeepWithin: {
+        type: "string", default: "7d", description: "Backups `npm run backup` keeps (restic --keep-within): at least 48 hours, as the seeds ask of the pre-update snapshot.",
+        allowed: (v: string) => {
+            const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(v);
+            const hours = m ? Number(m[1] ?? 0) * 8760 + Number(m[2] ?? 0) * 720 + Number(m[3] ?? 0) * 24 + Number(m[4] ?? 0) : 0;
+            return v !== "" && m && hours >= 48 ? undefined : "a restic duration of at least 48 hours, such as \"48h\", \"7d\" or \"1m\"";
+        },
+    },
     allowDataLoss: {
         type: "boolean", default: false,
         description: "Let `pulumi up` and `pulumi destroy` replace or delete the volumes that hold data (databases, Redis, shared trees, docroots). Off, they are protected: a preview or update that would destroy one fails. Turn it on and run `pulumi up` once before `pulumi destroy`.",

@@ -1,0 +1,52 @@
+/**
+ * `node build/tools/backup-cli.js backup --stack <name>` / `restore --stack <name> [--snapshot <id>]`, through
+ * scripts/backup.sh (which provides pulumi, restic and the repository). Prints one JSON line with the figures.
+ */
+import { execFileSync } from "child_process";
+import { KEYS } from "../components/config/keys";
+import { backup, restore, Tools } from "./backup/run";
+
+function arg(argv: string[], name: string): string | undefined {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+}
+
+function main(argv: string[]): void {
+    const [command] = argv;
+    const stack = arg(argv, "stack");
+    if (!stack || (command !== "backup" && command !== "restore")) throw new Error("usage: backup-cli backup|restore --stack <name> [--snapshot <id>] [--keep-within 7d]");
+    const tools: Tools = {
+        pulumi: (args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { encoding: "utf8", maxBuffer: 1 << 28 }),
+        configFile: process.env.BITRIX_CONFIG_FILE,
+        env: process.env,
+        log: (line: string) => process.stderr.write(`${line}\n`),
+    };
+    // The stack's own settings (its config file: BITRIX_CONFIG_FILE, else Pulumi.<stack>.yaml), defaults from the key table.
+    const setting = (key: "backupKeepWithin" | "backupRepository"): string => {
+        const file = process.env.BITRIX_CONFIG_FILE ? ["--config-file", process.env.BITRIX_CONFIG_FILE] : [];
+        try {
+            return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+        } catch {
+            return String(KEYS[key].default);
+        }
+    };
+    const repository = setting("backupRepository");
+    if (repository) tools.env = { ...tools.env, RESTIC_REPOSITORY: repository };
+    if (command === "backup") {
+        const keep = arg(argv, "keep-within") ?? setting("backupKeepWithin");
+        const why = KEYS.backupKeepWithin.allowed(keep);
+        if (why) throw new Error(`backup: keep-within ${JSON.stringify(keep)}: ${why}`);
+        const r = backup(stack, keep, tools);
+        console.log(JSON.stringify({ snapshot: r.snapshot, seconds: r.seconds, gtid: r.manifest.gtid, files: r.manifest.files.length, bytes: r.manifest.totalBytes }));
+    } else {
+        const r = restore(stack, arg(argv, "snapshot") ?? "latest", tools);
+        console.log(JSON.stringify({ seconds: r.seconds, gtid: r.manifest.gtid, files: r.manifest.files.length, bytes: r.manifest.totalBytes, time: r.manifest.time }));
+    }
+}
+
+try {
+    main(process.argv.slice(2));
+} catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+}

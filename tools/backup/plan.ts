@@ -1,0 +1,97 @@
+/**
+ * What a backup and a restore run, as data (pure, unit-tested): the database dump taken on a replica with its GTID
+ * position, the shared trees read from the NFS server's export directories, the manifest with sizes and checksums,
+ * and restic's retention. `run.ts` carries it out against a live stack.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+
+export type Engine = "percona" | "mariadb";
+
+/** What a backup needs to know of a stack (from its outputs). */
+export interface StackFacts {
+    stack: string;
+    placement: string;
+    prefix: string;
+    engine: Engine;
+    database: string;
+    /** Container that takes the dump (a replica, never the master). */
+    replica: string;
+    master: string;
+    nfs: string;
+    /** Export directories on the NFS server by slug ("upload" → "/srv/nfs/upload"). */
+    sharedDirs: Record<string, string>;
+}
+
+/**
+ * The dump command, run on a replica. One transaction gives a consistent snapshot without locking; the replica's
+ * GTID position is written into the dump as a comment (MariaDB `--dump-slave=2 --gtid`, which pauses only the
+ * replica's SQL thread; Percona `--source-data=2 --set-gtid-purged=COMMENTED`).
+ */
+export function dumpCommand(engine: Engine, database: string): string[] {
+    const common = ["--single-transaction", "--routines", "--events", "--triggers", "--hex-blob", "--databases", database];
+    return engine === "mariadb"
+        ? ["mariadb-dump", "--gtid", "--dump-slave=2", ...common]
+        : ["mysqldump", "--source-data=2", "--set-gtid-purged=COMMENTED", ...common];
+}
+
+/** The GTID position recorded in a dump's head ("0-1-42" for MariaDB, "uuid:1-42" sets for Percona). */
+export function gtidOf(engine: Engine, dumpHead: string): string | undefined {
+    const re = engine === "mariadb" ? /gtid_slave_pos\s*=\s*'([^']*)'/ : /GTID_PURGED\s*=\s*(?:\/\*!80000 '\+'\*\/\s*)?'([^']*)'/;
+    return re.exec(dumpHead)?.[1];
+}
+
+/** Client that loads a dump on the master (its binlog carries it to the replicas). */
+export function loadCommand(engine: Engine): string[] {
+    return engine === "mariadb" ? ["mariadb"] : ["mysql"];
+}
+
+export interface ManifestFile { path: string; bytes: number; sha256: string }
+export interface Manifest {
+    format: 1;
+    stack: string;
+    time: string;
+    engine: Engine;
+    database: string;
+    /** The replica's GTID position the dump is consistent with. */
+    gtid: string;
+    takenFrom: string;
+    files: ManifestFile[];
+    totalBytes: number;
+}
+
+/** Every regular file under `root`, relative, with size and SHA-256, sorted by path. */
+export function checksums(root: string, skip: string[] = []): ManifestFile[] {
+    const out: ManifestFile[] = [];
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, entry.name);
+            const rel = path.relative(root, full);
+            if (skip.includes(rel)) continue;
+            if (entry.isDirectory()) walk(full);
+            else if (entry.isFile()) {
+                out.push({ path: rel, bytes: fs.statSync(full).size, sha256: createHash("sha256").update(fs.readFileSync(full)).digest("hex") });
+            }
+        }
+    };
+    walk(root);
+    return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Files whose size or checksum differ from the manifest's, or that are missing. */
+export function verify(root: string, manifest: Manifest): string[] {
+    const now = new Map(checksums(root, ["manifest.json"]).map((f) => [f.path, f]));
+    return manifest.files.filter((f) => now.get(f.path)?.sha256 !== f.sha256 || now.get(f.path)?.bytes !== f.bytes).map((f) => f.path);
+}
+
+/** restic's retention for one stack's snapshots. */
+export function forgetArgs(stack: string, keepWithin: string): string[] {
+    return ["forget", "--tag", `stack=${stack}`, "--keep-within", keepWithin, "--prune"];
+}
+
+/** Refuses what the backup cannot do yet, before anything runs. */
+export function checkFacts(f: StackFacts): void {
+    if (f.placement !== "docker") throw new Error(`backup: stack ${f.stack} has placement "${f.placement}"; backups are implemented for placement "docker" only so far`);
+    if (Object.keys(f.sharedDirs).length === 0) throw new Error(`backup: stack ${f.stack} has no NFS server exports to read the shared files from`);
+}

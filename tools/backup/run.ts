@@ -1,0 +1,122 @@
+/**
+ * Backup and restore of a live stack (placement docker), carried out with the Docker CLI and restic:
+ * backup  = dump on a replica (GTID recorded) + the NFS server's export trees + the stack's config and state
+ *           (secrets stay encrypted) + a manifest with sizes and SHA-256s → one restic snapshot tagged stack=<name>,
+ *           then restic's retention for that stack;
+ * restore = the snapshot back to a temp dir, every checksum verified, the database dropped and loaded on the master
+ *           (its binlog carries it to the replicas), each export tree emptied and refilled as www-data.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOf, loadCommand, Manifest, StackFacts, verify } from "./plan";
+
+export interface Tools {
+    /** Runs pulumi with the given arguments for the stack; returns stdout. */
+    pulumi(args: string[]): string;
+    /** restic's repository and password come from the environment (RESTIC_REPOSITORY, RESTIC_PASSWORD[_FILE]). */
+    env: NodeJS.ProcessEnv;
+    log(line: string): void;
+    /** The stack's config file. @default "Pulumi.<stack>.yaml" */
+    configFile?: string;
+}
+
+const sh = (script: string, env?: NodeJS.ProcessEnv, input?: number) =>
+    execFileSync("bash", ["-c", `set -euo pipefail\n${script}`], { env, stdio: [input ?? "ignore", "pipe", "pipe"], maxBuffer: 1 << 30 }).toString();
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** A client command as root inside a database container, the password from the container's own environment. */
+const asDbRoot = (container: string, argv: string[], interactive = false) =>
+    `docker exec ${interactive ? "-i " : ""}${q(container)} sh -c 'MYSQL_PWD="\${MARIADB_ROOT_PASSWORD:-\${MYSQL_ROOT_PASSWORD:-}}" exec "$@"' sh ${argv.map(q).join(" ")} -uroot`;
+
+/** The facts a backup needs, from the stack's outputs. */
+export function stackFacts(stack: string, outputs: Record<string, any>): StackFacts {
+    const prefix = outputs.namePrefix as string;
+    return {
+        stack, placement: outputs.placement, prefix, engine: outputs.dbEngine, database: outputs.dbName,
+        replica: String(outputs.dbReplicas?.[0] ?? "").split(":")[0], master: String(outputs.dbMaster ?? "").split(":")[0],
+        nfs: `${prefix}-nfs`, sharedDirs: outputs.sharedDirs ?? {},
+    };
+}
+
+/** Where a snapshot's files live: a fixed path, so every snapshot of a stack has the same tree (restic dedups it). */
+const stageOf = (stack: string) => path.join(os.tmpdir(), "bitrix-cluster-backup", stack);
+
+export function backup(stack: string, keepWithin: string, tools: Tools): { snapshot: string; seconds: number; manifest: Manifest } {
+    const started = Date.now();
+    const facts = stackFacts(stack, JSON.parse(tools.pulumi(["stack", "output", "--json"])));
+    checkFacts(facts);
+    const stage = stageOf(stack);
+    fs.rmSync(stage, { recursive: true, force: true });
+    for (const d of ["db", "shared", "config"]) fs.mkdirSync(path.join(stage, d), { recursive: true });
+
+    const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
+    tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
+    sh(`${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
+    const head = fs.readFileSync(dumpFile, "utf8").slice(0, 64 * 1024);
+    const gtid = gtidOf(facts.engine, head);
+    if (gtid === undefined) throw new Error(`backup: the dump from ${facts.replica} records no GTID position; is it a replica?`);
+
+    for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
+        tools.log(`backup: shared tree ${dir} from ${facts.nfs}`);
+        fs.mkdirSync(path.join(stage, "shared", slug));
+        sh(`docker exec ${q(facts.nfs)} tar -C ${q(dir)} -cf - . | tar -C ${q(path.join(stage, "shared", slug))} -xf -`);
+    }
+    // The stack's config file (secrets encrypted) and its state (secrets encrypted with the stack's passphrase).
+    const configFile = tools.configFile ?? `Pulumi.${stack}.yaml`;
+    if (fs.existsSync(configFile)) fs.copyFileSync(configFile, path.join(stage, "config", `Pulumi.${stack}.yaml`));
+    if (fs.existsSync("Pulumi.yaml")) fs.copyFileSync("Pulumi.yaml", path.join(stage, "config", "Pulumi.yaml"));
+    fs.writeFileSync(path.join(stage, "config", "stack-state.json"), tools.pulumi(["stack", "export"]));
+
+    const files = checksums(stage);
+    const manifest: Manifest = {
+        format: 1, stack, time: new Date().toISOString(), engine: facts.engine, database: facts.database, gtid, takenFrom: facts.replica,
+        files, totalBytes: files.reduce((n, f) => n + f.bytes, 0),
+    };
+    fs.writeFileSync(path.join(stage, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    if (!sh("restic cat config >/dev/null 2>&1 && echo ok || true", tools.env).includes("ok")) {
+        tools.log(`backup: initialising the restic repository ${tools.env.RESTIC_REPOSITORY}`);
+        sh("restic init >/dev/null", tools.env);
+    }
+    const out = sh(`cd ${q(stage)} && restic backup --json --tag bitrix-cluster --tag ${q(`stack=${stack}`)} --host bitrix-cluster ${q(stage)}`, tools.env);
+    const summary = out.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((m) => m.message_type === "summary");
+    sh(`restic ${forgetArgs(stack, keepWithin).map(q).join(" ")} >/dev/null`, tools.env);
+    fs.rmSync(stage, { recursive: true, force: true });
+    return { snapshot: summary?.snapshot_id ?? "", seconds: (Date.now() - started) / 1000, manifest };
+}
+
+export function restore(stack: string, snapshot: string, tools: Tools): { seconds: number; manifest: Manifest } {
+    const started = Date.now();
+    const facts = stackFacts(stack, JSON.parse(tools.pulumi(["stack", "output", "--json"])));
+    checkFacts(facts);
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-restore-"));
+    try {
+        const which = snapshot === "latest" ? `latest --tag ${q(`stack=${stack}`)}` : q(snapshot);
+        sh(`restic restore ${which} --target ${q(target)} >/dev/null`, tools.env);
+        // The snapshot's tree sits at its own stage path (another stack's, when restoring a copy into a clone).
+        const base = path.join(target, path.dirname(stageOf(stack)));
+        const root = path.join(base, fs.readdirSync(base)[0]);
+        const manifest = JSON.parse(fs.readFileSync(path.join(root, "manifest.json"), "utf8")) as Manifest;
+        if (manifest.stack !== stack) tools.log(`restore: the snapshot is of stack ${manifest.stack}; restoring it into ${stack}`);
+        const bad = verify(root, manifest);
+        if (bad.length) throw new Error(`restore: ${bad.length} file(s) differ from the manifest, nothing restored: ${bad.slice(0, 5).join(", ")}`);
+
+        tools.log(`restore: loading ${manifest.database} (GTID ${manifest.gtid} of the source) on ${facts.master}`);
+        sh(`${asDbRoot(facts.master, [...loadCommand(facts.engine), "-e", `DROP DATABASE IF EXISTS \`${facts.database}\``])}`);
+        const fd = fs.openSync(path.join(root, "db", `${manifest.database}.sql`), "r");
+        try {
+            sh(asDbRoot(facts.master, loadCommand(facts.engine), true), undefined, fd);
+        } finally {
+            fs.closeSync(fd);
+        }
+        for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
+            const from = path.join(root, "shared", slug);
+            if (!fs.existsSync(from)) continue;
+            tools.log(`restore: shared tree ${dir} on ${facts.nfs}`);
+            sh(`tar -C ${q(from)} -cf - . | docker exec -i ${q(facts.nfs)} sh -c ${q(`find ${q(dir)} -mindepth 1 -delete && tar -C ${q(dir)} -xf - && chown -R 33:33 ${q(dir)}`)}`);
+        }
+        return { seconds: (Date.now() - started) / 1000, manifest };
+    } finally {
+        fs.rmSync(target, { recursive: true, force: true });
+    }
+}
