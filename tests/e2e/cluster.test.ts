@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemons";
 import { request } from "../helpers/http";
@@ -37,8 +39,10 @@ async function statusRows(): Promise<Array<{ proxy: string; server: string; stat
         .map((l) => l.split(",")).map((f) => ({ proxy: f[0], server: f[1], status: f[17] }));
 }
 
-function dockerObjects(): Record<string, string[]> {
-    const list = (kind: string) => sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${PREFIX}`])
+const CLONE_PREFIX = "bx-e2s";
+
+function dockerObjects(prefix = PREFIX): Record<string, string[]> {
+    const list = (kind: string) => sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${prefix}`])
         .split("\n").filter(Boolean);
     return { containers: list("container"), networks: list("network"), volumes: list("volume") };
 }
@@ -46,6 +50,18 @@ function dockerObjects(): Record<string, string[]> {
 describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_000 }, () => {
     const stack = new TestStack("e2e");
     const timings: Record<string, number> = {};
+    const drillFile = `drill file ${new Date().toISOString()}\n`;
+    const sql = (service: string, query: string) => inContainer(service, `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`).trim();
+    /** Runs one of the project's tools against this test's stacks (its backend, restic repository and config files). */
+    const tool = (script: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+        const env = {
+            ...stack.env, RESTIC_REPOSITORY: path.join(stack.dir, "backups"), RESTIC_PASSWORD: "e2e-backup-password",
+            BITRIX_CONFIG_FILE: stack.configFile, ...extraEnv,
+        };
+        const out = execFileSync("node", [path.join(projectDir(), "build", "tools", script), ...args],
+            { cwd: projectDir(), env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15 * 60_000 });
+        return JSON.parse(out.trim().split("\n").pop()!);
+    };
 
     before(async () => {
         requireEngineTools();
@@ -60,11 +76,13 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     after(async () => {
         await stack.remove();
-        // Whatever a failed run left (volumes kept by retainDataVolumes included): only this test's prefix.
-        const left = dockerObjects();
-        if (left.containers.length) sh("docker", ["rm", "-f", ...left.containers]);
-        if (left.volumes.length) sh("docker", ["volume", "rm", "-f", ...left.volumes]);
-        if (left.networks.length) sh("docker", ["network", "rm", ...left.networks]);
+        // Whatever a failed run left (volumes kept by retainDataVolumes included): only this test's prefixes.
+        for (const prefix of [PREFIX, CLONE_PREFIX]) {
+            const left = dockerObjects(prefix);
+            if (left.containers.length) sh("docker", ["rm", "-f", ...left.containers]);
+            if (left.volumes.length) sh("docker", ["volume", "rm", "-f", ...left.volumes]);
+            if (left.networks.length) sh("docker", ["network", "rm", ...left.networks]);
+        }
         console.log(`# e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
@@ -219,16 +237,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     });
 
     it("backs up the live stack and restores it after the data is wiped: rows and files back, same checksums (restore drill)", async () => {
-        const env = { ...stack.env, RESTIC_REPOSITORY: path.join(stack.dir, "backups"), RESTIC_PASSWORD: "e2e-backup-password", BITRIX_CONFIG_FILE: stack.configFile };
-        const cli = (args: string[]) => {
-            const out = execFileSync("node", [path.join(projectDir(), "build", "tools", "backup-cli.js"), ...args, "--stack", "e2e"],
-                { cwd: projectDir(), env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10 * 60_000 });
-            return JSON.parse(out.trim().split("\n").pop()!);
-        };
-        const sql = (service: string, query: string) => inContainer(service, `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`).trim();
+        const cli = (args: string[]) => tool("backup-cli.js", [...args, "--stack", "e2e"]);
         const values = [1, 2, 3].map((i) => `drill-${Date.now()}-${i}`);
         for (const value of values) assert.equal((await probe("db", { query: `&value=${value}` })).replicated, true);
-        const body = `drill file ${new Date().toISOString()}\n`;
+        const body = drillFile;
         await probe("file", { node: "web-1", method: "POST", body, query: "&name=drill.txt" });
         const rows = sql("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows");
         const checksum = sql("db-master", "CHECKSUM TABLE bitrix.probe_rows");
@@ -256,6 +268,49 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             `restore (RTO) ${r.seconds.toFixed(1)} s; RPO: 1 row written ${lostAfterS.toFixed(1)} s after the backup was lost, ${rows} rows and the file came back`);
         timings.backup = b.seconds;
         timings.restore = r.seconds;
+    });
+
+    it("clones the stack into staging in one command: the clone serves the source's data, masked; the source is untouched", async () => {
+        sql("db-master", "CREATE TABLE bitrix.b_user (ID INT PRIMARY KEY, EMAIL VARCHAR(255), PERSONAL_PHONE VARCHAR(64), PERSONAL_MOBILE VARCHAR(64), WORK_PHONE VARCHAR(64)); " +
+            "INSERT INTO bitrix.b_user VALUES (1, 'alice@corp.example', '+7 900 000 00 01', '+7 900 000 00 02', '+7 495 000 00 03')");
+        tool("backup-cli.js", ["backup", "--stack", "e2e"]);
+        const sourceRows = sql("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows");
+        const overrides = path.join(stack.dir, "staging.yaml");
+        fs.writeFileSync(overrides, YAML.stringify({
+            namePrefix: CLONE_PREFIX, dockerSubnet: "172.28.21.0/24", httpPort: 18081, httpsPort: 18444, statusPort: 18405,
+            webNodes: 1, allowDataLoss: true, retainDataVolumes: false,
+        }));
+        const cloneConfig = path.join(stack.dir, "Pulumi.e2e-stg.yaml");
+        const cloneEnv = { BITRIX_CLONE_CONFIG_FILE: cloneConfig };
+        const inClone = (service: string, query: string) =>
+            sh("docker", ["exec", `${CLONE_PREFIX}-${service}`, "sh", "-c", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`]).trim();
+        try {
+            const r = tool("clone-cli.js", ["--from", "e2e", "--to", "e2e-stg", "--overrides", overrides], cloneEnv);
+            timings.clone = r.totalS;
+            console.log(`# staging clone: ${JSON.stringify(r)}`);
+            const cloned = probeClient("https://127.0.0.1:18444");
+            assert.deepEqual([...await cloned.nodesAnswering(3)], [`${CLONE_PREFIX}-web-1`]);
+            assert.equal(inClone("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows"), sourceRows);
+            const file = await request("https://127.0.0.1:18444/probe/?action=file&name=drill.txt");
+            assert.equal(JSON.parse(file.body).content, drillFile);
+            // Personal data masked in the clone only.
+            assert.equal(inClone("db-master", "SELECT CONCAT_WS('|', EMAIL, IFNULL(PERSONAL_PHONE, 'null'), IFNULL(WORK_PHONE, 'null')) FROM bitrix.b_user"), "user1@example.invalid|null|null");
+            assert.equal(sql("db-master", "SELECT EMAIL FROM bitrix.b_user"), "alice@corp.example");
+            // A write to the clone stays there.
+            assert.equal((await cloned.probe("db", { query: "&value=clone-only" })).replicated, true);
+            assert.equal(sql("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows WHERE value = 'clone-only'"), "0");
+            // The clone's secrets were encrypted again for it, not copied.
+            const cloneFile = fs.readFileSync(cloneConfig, "utf8");
+            assert.match(cloneFile, /bitrix-cluster:redisPassword:\s*\n\s*secure: v1:/);
+            assert.ok(!cloneFile.includes(REDIS_PASSWORD));
+            await stack.ok(["preview", "--expect-no-changes"]);
+        } finally {
+            const cloneStack = ["--stack", "e2e-stg", "--non-interactive"];
+            execFileSync("pulumi", ["destroy", "--yes", "--skip-preview", ...cloneStack, "--config-file", cloneConfig], { cwd: projectDir(), env: stack.env, stdio: "pipe" });
+            execFileSync("pulumi", ["stack", "rm", "--yes", "--force", ...cloneStack], { cwd: projectDir(), env: stack.env, stdio: "pipe" });
+        }
+        assert.deepEqual(dockerObjects(CLONE_PREFIX), { containers: [], networks: [], volumes: [] });
+        assert.deepEqual([...await nodesAnswering(8)].sort(), [`${PREFIX}-web-1`, `${PREFIX}-web-2`, `${PREFIX}-web-3`]);
     });
 
     it("leaves no container, network or volume behind after `pulumi destroy`, except data volumes marked to keep", async () => {

@@ -22,11 +22,11 @@ export interface Tools {
     configFile?: string;
 }
 
-const sh = (script: string, env?: NodeJS.ProcessEnv, input?: number) =>
+export const sh = (script: string, env?: NodeJS.ProcessEnv, input?: number) =>
     execFileSync("bash", ["-c", `set -euo pipefail\n${script}`], { env, stdio: [input ?? "ignore", "pipe", "pipe"], maxBuffer: 1 << 30 }).toString();
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A client command as root inside a database container, the password from the container's own environment. */
-const asDbRoot = (container: string, argv: string[], interactive = false) =>
+export const asDbRoot = (container: string, argv: string[], interactive = false) =>
     `docker exec ${interactive ? "-i " : ""}${q(container)} sh -c 'MYSQL_PWD="\${MARIADB_ROOT_PASSWORD:-\${MYSQL_ROOT_PASSWORD:-}}" exec "$@"' sh ${argv.map(q).join(" ")} -uroot`;
 
 /** The facts a backup needs, from the stack's outputs. */
@@ -85,13 +85,14 @@ export function backup(stack: string, keepWithin: string, tools: Tools): { snaps
     return { snapshot: summary?.snapshot_id ?? "", seconds: (Date.now() - started) / 1000, manifest };
 }
 
-export function restore(stack: string, snapshot: string, tools: Tools): { seconds: number; manifest: Manifest } {
+/** Restores a snapshot of `fromStack` (the stack itself by default; its source, for a staging clone) into `stack`. */
+export function restore(stack: string, snapshot: string, tools: Tools, fromStack = stack): { seconds: number; manifest: Manifest } {
     const started = Date.now();
     const facts = stackFacts(stack, JSON.parse(tools.pulumi(["stack", "output", "--json"])));
     checkFacts(facts);
     const target = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-restore-"));
     try {
-        const which = snapshot === "latest" ? `latest --tag ${q(`stack=${stack}`)}` : q(snapshot);
+        const which = snapshot === "latest" ? `latest --tag ${q(`stack=${fromStack}`)}` : q(snapshot);
         sh(`restic restore ${which} --target ${q(target)} >/dev/null`, tools.env);
         // The snapshot's tree sits at its own stage path (another stack's, when restoring a copy into a clone).
         const base = path.join(target, path.dirname(stageOf(stack)));

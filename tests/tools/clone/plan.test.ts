@@ -1,0 +1,44 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { KEYS } from "../../../components/config/keys";
+import { cloneConfig, collisions } from "../../../tools/clone/plan";
+
+const defaults = Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, (spec as { default?: unknown }).default]));
+const source = {
+    "bitrix-cluster:dbEngine": "mariadb",
+    "bitrix-cluster:webNodes": "4",
+    "bitrix-cluster:dockerSubnet": "172.28.5.0/24",
+    "bitrix-cluster:redisPassword": { secure: "v1:abc" },
+    "bitrix-cluster:hosts": [{ name: "a", address: "10.0.0.1", roles: ["web"] }],
+};
+
+describe("staging clone config", () => {
+    it("copies plain values, lists secrets for re-encryption, and puts the overrides on top", () => {
+        const { plain, secretKeys } = cloneConfig(source, { namePrefix: "bx-stg", webNodes: 1, dockerSubnet: "172.28.6.0/24" });
+        assert.deepEqual(secretKeys, ["bitrix-cluster:redisPassword"]);
+        assert.equal(plain["bitrix-cluster:webNodes"], "1");
+        assert.equal(plain["bitrix-cluster:namePrefix"], "bx-stg");
+        assert.equal(plain["bitrix-cluster:dbEngine"], "mariadb");
+        assert.deepEqual(plain["bitrix-cluster:hosts"], source["bitrix-cluster:hosts"], "structured values are copied as they are");
+        assert.ok(!("bitrix-cluster:redisPassword" in plain), "no encrypted value is copied: the clone has its own salt");
+    });
+
+    it("refuses an encrypted value in the overrides", () => {
+        assert.throws(() => cloneConfig(source, { dbPassword: { secure: "v1:x" } }), /dbPassword is an encrypted value/);
+    });
+
+    it("names what would collide with the source on one Docker engine", () => {
+        const { plain } = cloneConfig(source, {});
+        const clash = collisions(source, plain, defaults, "prod", "staging");
+        assert.deepEqual(clash, [
+            "dockerSubnet is 172.28.5.0/24 in both stacks; give the clone its own in the overrides file",
+            "httpPort is 8080 in both stacks; give the clone its own in the overrides file",
+            "httpsPort is 8443 in both stacks; give the clone its own in the overrides file",
+            "statusPort is 8404 in both stacks; give the clone its own in the overrides file",
+        ], "an empty namePrefix differs by stack name (bx-prod, bx-staging)");
+        const ok = cloneConfig(source, { dockerSubnet: "172.28.6.0/24", httpPort: 9080, httpsPort: 9443, statusPort: 9404 }).plain;
+        assert.deepEqual(collisions(source, ok, defaults, "prod", "staging"), []);
+        const hosts = cloneConfig({ ...source, "bitrix-cluster:placement": "hosts" }, {}).plain;
+        assert.deepEqual(collisions(source, hosts, defaults, "prod", "staging"), [], "hosts stacks run on other machines");
+    });
+});

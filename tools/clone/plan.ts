@@ -1,0 +1,50 @@
+/**
+ * A staging clone's config (pure, unit-tested): the source's config with the overrides on top, and the checks that
+ * keep the clone from colliding with its source on one Docker host.
+ */
+export type ConfigMap = Record<string, unknown>;
+
+export const NAMESPACE = "bitrix-cluster";
+
+/** Keys that must differ between a stack and its clone on the same Docker engine (names, network, published ports). */
+const MUST_DIFFER = ["namePrefix", "dockerSubnet", "httpPort", "httpsPort", "statusPort"] as const;
+
+/** Whether a config value is an encrypted secret (`{ secure: "v1:..." }`), which must be re-encrypted, not copied. */
+export function isSecure(v: unknown): boolean {
+    return typeof v === "object" && v !== null && "secure" in (v as object);
+}
+
+/**
+ * The clone's plain config: every non-secret value of the source, then the overrides (short key names). Secret
+ * keys are listed separately: each is decrypted from the source and set again for the clone (its own salt).
+ */
+export function cloneConfig(source: ConfigMap, overrides: ConfigMap): { plain: ConfigMap; secretKeys: string[] } {
+    const plain: ConfigMap = {};
+    const secretKeys: string[] = [];
+    for (const [full, v] of Object.entries(source)) {
+        if (isSecure(v)) secretKeys.push(full);
+        else plain[full] = v;
+    }
+    for (const [key, v] of Object.entries(overrides)) {
+        const full = key.includes(":") ? key : `${NAMESPACE}:${key}`;
+        if (isSecure(v)) throw new Error(`clone overrides: ${key} is an encrypted value; overrides are plain (set secrets on the clone with pulumi config set --secret)`);
+        plain[full] = typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : v;
+        const at = secretKeys.indexOf(full);
+        if (at >= 0) secretKeys.splice(at, 1);
+    }
+    return { plain, secretKeys };
+}
+
+/** What would collide with the source if both ran on one Docker engine; empty when the clone is safe to bring up. */
+export function collisions(source: ConfigMap, clone: ConfigMap, defaults: Record<string, unknown>, sourceStack: string, cloneStack: string): string[] {
+    const placement = String(clone[`${NAMESPACE}:placement`] ?? defaults.placement);
+    if (placement !== "docker") return [];
+    const value = (c: ConfigMap, key: string, stack: string) => {
+        const v = c[`${NAMESPACE}:${key}`];
+        if (v !== undefined && v !== "") return String(v);
+        // An empty namePrefix means bx-<stack>: differs by itself when the stacks' names do.
+        return key === "namePrefix" ? `bx-${stack}` : String(defaults[key]);
+    };
+    return MUST_DIFFER.filter((k) => value(source, k, sourceStack) === value(clone, k, cloneStack))
+        .map((k) => `${k} is ${value(clone, k, cloneStack)} in both stacks; give the clone its own in the overrides file`);
+}
