@@ -64,6 +64,20 @@ describe("README", () => {
         }
     });
 
+    it("shows a hosts stack that the validator accepts", () => {
+        const at = readme.indexOf("A hosts stack, `Pulumi.prod.yaml`");
+        const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(at))![1];
+        const config = YAML.parse(block).config as Record<string, unknown>;
+        const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => {
+            const key = k.replace(/^bitrix-cluster:/, "");
+            if (key === "sshPrivateKey") return [key, "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"];
+            return [key, typeof v === "string" ? parseValue(KEYS[key as KeyName], v) : v];
+        }));
+        const c = validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "prod" });
+        assert.equal(c.hosts!.inventory.hosts.length, 4);
+        assert.equal(c.hosts!.bastion!.host, "203.0.113.10");
+    });
+
     it("gives the test command that CI runs", () => {
         assert.match(readme, /bash scripts\/test\.sh/);
         assert.match(read(".ci/run"), /bash scripts\/test\.sh/);
