@@ -10,6 +10,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { shellQuote } from "../../components/shared/shell";
 import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOf, loadCommand, Manifest, StackFacts, verify } from "./plan";
 
 export interface Tools {
@@ -24,7 +25,8 @@ export interface Tools {
 
 export const sh = (script: string, env?: NodeJS.ProcessEnv, input?: number) =>
     execFileSync("bash", ["-c", `set -euo pipefail\n${script}`], { env, stdio: [input ?? "ignore", "pipe", "pipe"], maxBuffer: 1 << 30 }).toString();
-export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** One single-quoted shell word. */
+export const q = shellQuote;
 /** A client command as root inside a database container, the password from the container's own environment. */
 export const asDbRoot = (container: string, argv: string[], interactive = false) =>
     `docker exec ${interactive ? "-i " : ""}${q(container)} sh -c 'MYSQL_PWD="\${MARIADB_ROOT_PASSWORD:-\${MYSQL_ROOT_PASSWORD:-}}" exec "$@"' sh ${argv.map(q).join(" ")} -uroot`;
