@@ -14,10 +14,7 @@ if ! command -v restic >/dev/null; then
     [ "$(id -u)" = 0 ] || { echo "backup.sh: restic is not installed (apt-get install restic)" >&2; exit 2; }
     apt-get install -y -q restic >/dev/null || { apt-get update -qq && apt-get install -y -q restic >/dev/null; }
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --ignore-scripts --no-audit --no-fund >&2
-fi
-npx tsc -p tsconfig.json >&2
+bash scripts/build.sh
 # shellcheck source=scripts/pulumi-env.sh
 source scripts/pulumi-env.sh
 home="${BITRIX_CLUSTER_HOME:-$HOME/.bitrix-cluster}"

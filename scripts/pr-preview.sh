@@ -11,10 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 stack=${1:?usage: bash scripts/pr-preview.sh <stack> [summary.md]}
 out=${2:-preview-summary.md}
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --ignore-scripts --no-audit --no-fund >&2
-fi
-npx tsc -p tsconfig.json >&2
+bash scripts/build.sh
 # shellcheck source=scripts/pulumi-env.sh
 source scripts/pulumi-env.sh
 bash scripts/install-plugins.sh >&2

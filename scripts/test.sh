@@ -14,12 +14,7 @@ if [ "$what" != unit ]; then
     [ "$(id -u)" = 0 ] || { echo "test.sh: the daemon tests need root (run 'bash scripts/test.sh unit' for the rest)" >&2; exit 2; }
     bash scripts/install-test-deps.sh
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    # --ignore-scripts: no package may download a plugin binary at install time.
-    npm ci --ignore-scripts --no-audit --no-fund
-fi
-rm -rf build
-npx tsc -p tsconfig.json
+bash scripts/build.sh --clean
 case "$what" in
     unit) dirs=(build/tests/components build/tests/plugins build/tests/tools build/tests/project) ;;
     daemons) dirs=(build/tests/daemons) ;;

@@ -7,12 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stack="${1:-dev}"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --ignore-scripts --no-audit --no-fund
-fi
+bash scripts/build.sh
 bash scripts/docker-engine.sh
 source scripts/pulumi-env.sh
-npx tsc -p tsconfig.json
 bash scripts/install-plugins.sh
 pulumi stack select --create "$stack" --non-interactive
 pulumi up --yes --stack "$stack" --non-interactive

@@ -5,6 +5,7 @@
  * nfs-ganesha). Percona Server comes from Percona's own repository on both.
  */
 import { shellQuote } from "../shared/shell";
+import { HOST_LOG_DIR } from "./systemdUnit";
 export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis";
 export type DbEngine = "percona" | "mariadb";
 export type Family = "apt" | "dnf";
@@ -27,7 +28,7 @@ export interface RolePackages {
 export const COMMON_PACKAGES = ["nftables", "logrotate", "util-linux"];
 
 /** Rotation of the units' log files (copytruncate: the daemons keep their file open). */
-export const LOGROTATE_RULE = `/var/log/bitrix-cluster/*.log {
+export const LOGROTATE_RULE = `${HOST_LOG_DIR}/*.log {
     daily
     rotate 7
     compress
@@ -142,7 +143,7 @@ for d in $fresh; do
         find "$d" -mindepth 1 -delete
     fi
 done
-mkdir -p /var/log/bitrix-cluster
+mkdir -p ${HOST_LOG_DIR}
 printf '%s' ${shellQuote(LOGROTATE_RULE)} > /etc/logrotate.d/bitrix-cluster
 for u in $units; do
     if systemctl list-unit-files "$u.service" >/dev/null 2>&1; then

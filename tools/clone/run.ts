@@ -42,9 +42,9 @@ export function clone(o: CloneOptions): Record<string, number> {
         const value = o.pulumi(o.from, o.fromConfig, ["config", "get", key]);
         o.pulumi(o.to, o.toConfig, ["config", "set", "--secret", key], value.replace(/\n$/, ""));
     }
-    const doc = readConfig(o.toConfig);
+    // The file now holds the clone's salt and re-encrypted secrets; the plain values go beside them.
     const file = fs.existsSync(o.toConfig) ? YAML.parse(fs.readFileSync(o.toConfig, "utf8")) ?? {} : {};
-    file.config = { ...doc, ...plain };
+    file.config = { ...(file.config ?? {}), ...plain };
     fs.writeFileSync(o.toConfig, YAML.stringify(file));
     const t1 = Date.now();
 
