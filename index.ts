@@ -7,6 +7,8 @@ const cluster = new BitrixCluster(config.prefix, { config });
 
 export const url = cluster.url;
 export const statusUrl = cluster.statusUrl;
+export const statusUrls = cluster.statusUrls;
+export const floatingAddress = cluster.floatingAddress;
 export const dbEngine = config.db.engine;
 export const dbMaster = cluster.dbMaster;
 export const dbReplicas = cluster.dbReplicas;

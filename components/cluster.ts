@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Balancer } from "./balancer/balancer";
+import { Balancer, balancerServices } from "./balancer/balancer";
 import { ClusterConfig } from "./config/types";
 import { Database } from "./database/database";
 import { nfsExports, nfsMountOptions, sharedSlug } from "./nfs/ganeshaConfig";
@@ -38,6 +38,10 @@ export function createPlacement(name: string, c: ClusterConfig, opts: pulumi.Com
 export class BitrixCluster extends pulumi.ComponentResource {
     readonly url: string;
     readonly statusUrl: string;
+    /** Each balancer's status page at its own address. */
+    readonly statusUrls: string[];
+    /** The balancers' floating address ("" with one balancer). */
+    readonly floatingAddress: string;
     readonly dbMaster: string;
     readonly dbReplicas: string[];
     readonly redisNodes: string[];
@@ -94,7 +98,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                     mode: c.storage.mode, exports: nfs?.exports ?? nfsExports(c.storage.sharedPaths), nfsAddress: nfs?.address ?? "",
                     mountOptions: nfs?.mountOptions ?? nfsMountOptions(), retain,
                 },
-                trustedProxies: placement.sourcesOf(["balancer"]),
+                trustedProxies: placement.sourcesOf(balancerServices(c.balancer.count)),
                 phpMemoryLimitMb: c.web.phpMemoryLimitMb, phpMaxExecutionS: c.web.phpMaxExecutionS, uploadMaxMb: c.web.uploadMaxMb,
                 fpmMaxChildren: c.web.fpmMaxChildren, timezone: c.web.timezone, cacheSid: c.prefix, memoryMb: c.docker.memoryMb.web,
                 dependsOn: [...(nfs ? [nfs.resource] : []), db.master.resource, ...redis.resources.slice(0, 1)],
@@ -112,6 +116,8 @@ export class BitrixCluster extends pulumi.ComponentResource {
 
         this.url = balancer.url;
         this.statusUrl = balancer.statusUrl;
+        this.statusUrls = balancer.statusUrls;
+        this.floatingAddress = balancer.floatingAddress;
         this.dbMaster = `${db.master.host}:${db.master.port}`;
         this.dbReplicas = db.replicas.map((r) => `${r.host}:${r.port}`);
         this.redisNodes = redis.nodes.map((n) => `${n.host}:${n.port}`);
@@ -122,7 +128,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
         this.sharedDirs = Object.fromEntries((nfs?.exports ?? []).map((e) => [sharedSlug(e.sharedPath), e.directory]));
         this.dbPassword = pulumi.secret(dbPassword);
         this.registerOutputs({
-            url: this.url, statusUrl: this.statusUrl, dbMaster: this.dbMaster, dbReplicas: this.dbReplicas,
+            url: this.url, statusUrl: this.statusUrl, statusUrls: this.statusUrls, floatingAddress: this.floatingAddress, dbMaster: this.dbMaster, dbReplicas: this.dbReplicas,
             redisNodes: this.redisNodes, sentinels: this.sentinels, webNodes: this.webNodes, nfsExports: this.nfsExports,
         });
     }

@@ -1,16 +1,22 @@
-/** The Balancer layer: HAProxy with active health checks, TLS termination, the admin allowlist and a status page. */
+/**
+ * The Balancer layer: one or more HAProxy balancers with identical generated configs — active health checks, TLS
+ * termination, the admin allowlist and a status page. Two or more share the portal's floating address by VRRP
+ * (keepalived beside each HAProxy), so losing a balancer does not close the front door.
+ */
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { BalancerSettings } from "../config/types";
-import { FileSpec, Placement } from "../placement/types";
+import { FileSpec, Placement, PortSpec } from "../placement/types";
 import { balancerConfig, BalancerUpstream } from "./haproxyConfig";
+import { keepalivedConfig, vipGuardRules } from "./keepalivedConfig";
 
 export interface BalancerArgs {
     placement: Placement;
     upstreams: BalancerUpstream[];
+    /** Settings from stack config; `count` balancers, with `vrrp` when there are two or more. */
     settings: BalancerSettings;
     healthPath: string;
-    /** Published ports on the Docker host (placement docker; on hosts the balancer's own ports are the public ones). */
+    /** Ports published on the Docker host by the first balancer (on hosts each balancer's own ports are the public ones). */
     published: { http: number; https: number; status: number };
     /** @default 256 */
     memoryMb?: number;
@@ -19,51 +25,98 @@ export interface BalancerArgs {
 
 export const BALANCER_LISTEN = { http: 80, https: 443, status: 8404 };
 export const CERT_PATH = "/etc/haproxy/certs/site.pem";
+export const HAPROXY_CFG = "/etc/haproxy/haproxy.cfg";
+export const KEEPALIVED_CFG = "/etc/keepalived/keepalived.conf";
+export const VIP_GUARD = "/etc/keepalived/vip-guard.nft";
+/** Capabilities keepalived needs to add the address and send VRRP adverts. */
+export const VRRP_CAPABILITIES = ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"];
+
+/** Service names of `count` balancers: balancer-1, balancer-2, … */
+export function balancerServices(count: number): string[] {
+    return Array.from({ length: count }, (_, i) => `balancer-${i + 1}`);
+}
 
 export interface BalancerResult {
+    /** The portal: the floating address with two or more balancers, else the balancer's own door. */
     url: string;
+    /** The first balancer's status page where clients reach it (the published port on Docker). */
     statusUrl: string;
-    resource: pulumi.Resource;
+    /** Each balancer's status page at its own address (from the Docker host, or on the hosts' network). */
+    statusUrls: string[];
+    /** The floating address, "" with one balancer. */
+    floatingAddress: string;
+    /** The balancers' resources, first to last. */
+    resources: pulumi.Resource[];
 }
 
 export function createBalancer(name: string, parent: pulumi.ComponentResource, args: BalancerArgs): BalancerResult {
     const s = args.settings;
-    const ports = {
-        http: { internal: BALANCER_LISTEN.http, published: args.published.http },
-        https: { internal: BALANCER_LISTEN.https, published: args.published.https },
-        status: { internal: BALANCER_LISTEN.status, published: args.published.status },
-    };
-    const https = args.placement.reach("balancer", ports.https);
-    const status = args.placement.reach("balancer", ports.status);
-    const config = balancerConfig({
+    const services = balancerServices(s.count);
+    if (s.count > 1 && !s.vrrp) throw new Error(`${name}: ${s.count} balancers need a floating address (settings.vrrp)`);
+    const port = (internal: number, published: number): PortSpec => ({ internal, published });
+    const door = { http: port(BALANCER_LISTEN.http, args.published.http), https: port(BALANCER_LISTEN.https, args.published.https), status: port(BALANCER_LISTEN.status, args.published.status) };
+    const https = args.placement.reach(services[0], door.https);
+    const httpDoor = args.placement.reach(services[0], door.http);
+    const status = args.placement.reach(services[0], door.status);
+    const haproxy = balancerConfig({
         ...s, upstreams: args.upstreams, healthPath: args.healthPath, certPath: CERT_PATH, listen: BALANCER_LISTEN,
-        publicHttpsPort: https.port, resolver: args.placement.dnsResolver,
+        publicHttpsPort: https.port, publicHttpPort: httpDoor.port, resolver: args.placement.dnsResolver,
     });
-    const files: FileSpec[] = [{ path: "/etc/haproxy/haproxy.cfg", content: config }];
-    if (s.tlsCertificate && s.tlsKey) {
-        files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${s.tlsCertificate}\n${s.tlsKey}\n`), secret: true });
-    }
-    const deployed = args.placement.deploy(parent, {
-        resourceName: `${name}-haproxy`,
-        service: "balancer",
-        image: { role: "balancer" },
-        files,
-        // Without a certificate in config the image makes a self-signed one for this name at first start.
-        env: { SERVER_NAME: s.serverName },
-        ports: [ports.http, ports.https, ports.status],
-        health: { command: `curl -fsS -o /dev/null http://127.0.0.1:${BALANCER_LISTEN.status}/`, intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 5 },
-        memoryMb: args.memoryMb ?? 256,
-        // HAProxy's master re-reads its config and hands new connections to new workers; old ones finish theirs.
-        reload: ["/usr/sbin/haproxy -c -q -f /etc/haproxy/haproxy.cfg", "/bin/kill -USR2 $MAINPID"],
-        dependsOn: args.dependsOn,
+    const resources: pulumi.Resource[] = [];
+    services.forEach((service, i) => {
+        const files: FileSpec[] = [{ path: HAPROXY_CFG, content: haproxy }];
+        if (s.tlsCertificate && s.tlsKey) {
+            files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${s.tlsCertificate}\n${s.tlsKey}\n`), secret: true });
+        }
+        if (s.vrrp) {
+            const vrrp = s.vrrp;
+            const input = {
+                name: args.placement.hostOf(service), interface: vrrp.interface, routerId: vrrp.routerId, address: vrrp.address,
+                // The first balancer takes the address first; the others follow in order.
+                priority: 150 - 10 * i,
+                peers: services.filter((o) => o !== service).map((o) => args.placement.addressOf(o)),
+                checkUrl: `http://127.0.0.1:${BALANCER_LISTEN.status}/`,
+            };
+            files.push(vrrp.password
+                ? { path: KEEPALIVED_CFG, content: pulumi.secret(vrrp.password.apply((password) => keepalivedConfig({ ...input, password }))), secret: true }
+                : { path: KEEPALIVED_CFG, content: keepalivedConfig(input) });
+            files.push({ path: VIP_GUARD, content: vipGuardRules(vrrp.address) });
+        }
+        resources.push(args.placement.deploy(parent, {
+            resourceName: `${name}-${i + 1}-haproxy`,
+            service,
+            image: { role: "balancer" },
+            files,
+            // Without a certificate in config the image makes a self-signed one for this name at first start.
+            env: { SERVER_NAME: s.serverName },
+            // Only the first balancer publishes ports on a Docker host (a port has one container); the pair's door is
+            // the floating address.
+            ports: i === 0 ? [door.http, door.https, door.status] : [],
+            capabilities: s.vrrp ? VRRP_CAPABILITIES : undefined,
+            health: { command: `curl -fsS -o /dev/null http://127.0.0.1:${BALANCER_LISTEN.status}/`, intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 5 },
+            memoryMb: args.memoryMb ?? 256,
+            // On stop the address is handed over first, then HAProxy finishes the requests it serves.
+            stopGraceS: 15,
+            // HAProxy's master re-reads its config and hands new connections to new workers; keepalived re-reads its own.
+            reload: [
+                `/usr/sbin/haproxy -c -q -f ${HAPROXY_CFG}`,
+                ...(s.vrrp ? [`/usr/sbin/keepalived -t -f ${KEEPALIVED_CFG}`] : []),
+                "/bin/kill -USR2 $MAINPID",
+            ],
+            dependsOn: args.dependsOn,
+        }).resource);
     });
+    const floating = s.vrrp?.address ?? "";
     return {
-        url: `https://${https.host}:${https.port}/`,
+        url: floating ? `https://${floating}/` : `https://${https.host}:${https.port}/`,
         statusUrl: `http://${status.host}:${status.port}/`,
-        resource: deployed.resource,
+        statusUrls: services.map((service) => `http://${args.placement.addressOf(service)}:${BALANCER_LISTEN.status}/`),
+        floatingAddress: floating,
+        resources,
     };
 }
 
 /** Balancer layer (type `bitrix:cluster:Balancer`): a thin component over `createBalancer`. */
-export const Balancer = layerComponent<BalancerArgs, BalancerResult>("bitrix:cluster:Balancer", createBalancer, (r) => ({ url: r.url, statusUrl: r.statusUrl }));
+export const Balancer = layerComponent<BalancerArgs, BalancerResult>("bitrix:cluster:Balancer", createBalancer,
+    (r) => ({ url: r.url, statusUrl: r.statusUrl, statusUrls: r.statusUrls, floatingAddress: r.floatingAddress }));
 export type Balancer = InstanceType<typeof Balancer>;

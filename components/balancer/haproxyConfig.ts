@@ -16,7 +16,7 @@ export interface BalancerUpstream {
 }
 
 /** The balancer's settings from stack config (see BalancerSettings), plus where it runs and what it fronts. */
-export type BalancerConfigInput = Omit<BalancerSettings, "weights" | "tlsCertificate" | "tlsKey"> & {
+export type BalancerConfigInput = Omit<BalancerSettings, "count" | "vrrp" | "weights" | "tlsCertificate" | "tlsKey"> & {
     upstreams: BalancerUpstream[];
     healthPath: string;
     /** PEM bundle (certificate + key) inside the balancer. */
@@ -25,6 +25,12 @@ export type BalancerConfigInput = Omit<BalancerSettings, "weights" | "tlsCertifi
     listen: { http: number; https: number; status: number };
     /** HTTPS port clients see (for the redirect); 443 gives a plain scheme redirect. */
     publicHttpsPort: number;
+    /**
+     * Published HTTP port (Docker). A request whose Host names this port came through the published door and is sent
+     * to `publicHttpsPort`; any other (the floating address, a host's own port 80) keeps its host and goes to 443.
+     * @default the redirect always goes to `publicHttpsPort`
+     */
+    publicHttpPort?: number;
     /** DNS resolver for run-time re-resolution of upstream names. */
     resolver?: string;
     /** Admin socket (drains, drills). @default "/run/haproxy/admin.sock" */
@@ -49,9 +55,12 @@ export const IDEMPOTENT_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "T
 export function balancerConfig(input: BalancerConfigInput): string {
     if (input.upstreams.length === 0) throw new Error("balancerConfig: at least one upstream is required");
     const allow = input.adminAllowlist.join(" ");
+    const toPublished = `    http-request redirect location https://%[req.hdr(host),field(1,:)]:${input.publicHttpsPort}%[url] code 301`;
     const redirect = input.publicHttpsPort === 443
-        ? "    http-request redirect scheme https code 301"
-        : `    http-request redirect location https://%[req.hdr(host),field(1,:)]:${input.publicHttpsPort}%[url] code 301`;
+        ? ["    http-request redirect scheme https code 301"]
+        : input.publicHttpPort === undefined
+            ? [toPublished]
+            : [`${toPublished} if { req.hdr(host),field(2,:) -m str ${input.publicHttpPort} }`, "    http-request redirect scheme https code 301"];
     const hsts = input.hstsMaxAgeS > 0
         ? [`    http-response set-header Strict-Transport-Security "max-age=${input.hstsMaxAgeS}; includeSubDomains"`]
         : [];
@@ -92,7 +101,7 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "",
         "frontend http",
         `    bind :${input.listen.http}`,
-        redirect,
+        ...redirect,
         "",
         "frontend https",
         `    bind :${input.listen.https} ssl crt ${input.certPath} alpn h2,http/1.1`,

@@ -78,6 +78,30 @@ export const KEYS = {
     fpmMaxChildren: { type: "integer", default: 16, description: "PHP-FPM pm.max_children per web node.", allowed: intIn(2, 1024) },
     timezone: { type: "string", default: "UTC", description: "php.ini date.timezone.", allowed: (v: string) => isTimezone(v) ? undefined : "an IANA time zone such as \"Europe/Moscow\"" },
 
+    balancers: {
+        type: "integer", default: 2,
+        description: "Number of balancers. Two or more share the portal's floating address by VRRP (keepalived), so the front door survives a balancer's loss; 1 is a single balancer without one.",
+        allowed: intIn(1, 4),
+    },
+    floatingAddress: {
+        type: "string", default: "",
+        description: "The portal's floating IPv4 address with 2+ balancers (VRRP). Docker: empty means the subnet's 5th address (reached from the Docker host); hosts: required, an unused address on the hosts' network.",
+        allowed: (v: string) => v === "" || isIpv4(v) ? undefined : "empty, or an IPv4 address such as \"10.0.0.50\"",
+    },
+    vrrpInterface: {
+        type: "string", default: "eth0", description: "placement hosts: network interface of the balancer hosts that carries the floating address.",
+        allowed: (v: string) => /^[A-Za-z0-9_.:@-]{1,15}$/.test(v) ? undefined : "an interface name of 1–15 characters such as \"eth0\" or \"ens18\"",
+    },
+    vrrpRouterId: {
+        type: "integer", default: 0,
+        description: "VRRP virtual router id (1–255), unique per network; 0 derives one from the name prefix. Another stack of this project with the same id (or floating address) is refused.",
+        allowed: intIn(0, 255),
+    },
+    vrrpPassword: {
+        type: "string", secret: true, unset: "none: VRRPv3, peers by unicast",
+        description: "VRRP authentication (config secret, first 8 characters used). Switches to VRRPv2 with 1 s adverts: a crashed balancer's address then moves in about 3.6 s instead of under 2 s.",
+        allowed: (v: string) => /^[\x21-\x7e]{8,128}$/.test(v) ? undefined : "8 to 128 printable ASCII characters without spaces",
+    },
     balancerAlgorithm: { type: "string", default: "least_conn", description: "How requests are spread over web nodes.", allowed: oneOf("least_conn", "round_robin", "ip_hash") },
     stickyCookie: {
         type: "string", default: "BXSRV", description: "Affinity cookie the balancer inserts (keeps chunked uploads on one node; lapses when that node is down). Empty turns it off.",

@@ -1,5 +1,8 @@
 /** Reads the stack's config through Pulumi and validates it; the only place that touches `pulumi.Config`. */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
 import { KEYS, KEY_NAMES, KeySpec } from "./keys";
 import { RawConfig, validateClusterConfig } from "./validate";
 import { ClusterConfig } from "./types";
@@ -46,8 +49,36 @@ export function readRawConfig(namespace: string): RawConfig {
     return raw;
 }
 
+/**
+ * The plain config of the project's other stacks, from the `Pulumi.<stack>.yaml` files in `dir` (secrets left
+ * out), for the checks between stacks. A file that does not parse is skipped: it is that stack's problem.
+ */
+export function readOtherStacks(dir: string, namespace: string, current: string): Array<{ stack: string; raw: RawConfig }> {
+    const others: Array<{ stack: string; raw: RawConfig }> = [];
+    for (const file of fs.readdirSync(dir).sort()) {
+        const m = /^Pulumi\.(.+)\.ya?ml$/.exec(file);
+        if (!m || m[1] === current) continue;
+        let doc: any;
+        try {
+            doc = YAML.parse(fs.readFileSync(path.join(dir, file), "utf8"));
+        } catch {
+            continue;
+        }
+        const raw: RawConfig = {};
+        for (const [full, value] of Object.entries(doc?.config ?? {})) {
+            const [ns, key] = full.split(":");
+            if (ns !== namespace || !(key in KEYS) || value === null || typeof value === "object") continue;
+            raw[key] = parseValue(KEYS[key as keyof typeof KEYS], String(value));
+        }
+        others.push({ stack: m[1], raw });
+    }
+    return others;
+}
+
 /** Reads and validates the current stack's config; throws ConfigError before any resource exists. */
 export function loadClusterConfig(): ClusterConfig {
     const namespace = pulumi.getProject();
-    return validateClusterConfig(readRawConfig(namespace), { namespace, stack: pulumi.getStack() });
+    const stack = pulumi.getStack();
+    // Pulumi runs the program in the project directory, beside the stacks' config files.
+    return validateClusterConfig(readRawConfig(namespace), { namespace, stack, otherStacks: readOtherStacks(process.cwd(), namespace, stack) });
 }

@@ -10,7 +10,23 @@ export type BalancerAlgorithm = "least_conn" | "round_robin" | "ip_hash";
 export type SharedStorageMode = "nfs" | "docker-volume" | "external";
 export type PlacementKind = "docker" | "hosts";
 
+/** The balancers' floating address (VRRP, keepalived), with two or more balancers. */
+export interface VrrpSettings {
+    /** The floating IPv4 address. @default the 5th address of dockerSubnet (Docker); required on hosts */
+    address: string;
+    /** Interface that carries it: "eth0" in containers, `vrrpInterface` on hosts. @default "eth0" */
+    interface: string;
+    /** Virtual router id, 1–255. @default derived from the name prefix */
+    routerId: number;
+    /** PASS authentication (VRRPv2); undefined = VRRPv3 without authentication, unicast peers only. */
+    password?: pulumi.Output<string>;
+}
+
 export interface BalancerSettings {
+    /** Number of balancers. @default 2 */
+    count: number;
+    /** Set when `count` ≥ 2. */
+    vrrp?: VrrpSettings;
     /** Spreading of requests over the web nodes. @default "least_conn" */
     algorithm: BalancerAlgorithm;
     /** Affinity cookie inserted by the balancer; "" turns stickiness off. @default "BXSRV" */

@@ -5,9 +5,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { sharedSlug } from "../nfs/ganeshaConfig";
 import { ipv4Range } from "./checks";
-import { parseInventory } from "../placement/hostsInventory";
+import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
+import { Inventory, parseInventory } from "../placement/hostsInventory";
 import { KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
-import { ClusterConfig } from "./types";
+import { ClusterConfig, VrrpSettings } from "./types";
 
 /** Raw values by key: plain JSON-ish values, secrets as Outputs. */
 export type RawConfig = Partial<Record<string, unknown>>;
@@ -25,6 +26,8 @@ export interface ValidateContext {
     namespace: string;
     /** Stack name, for the default name prefix. */
     stack: string;
+    /** The project's other stacks' plain config (Pulumi.<stack>.yaml beside this one), for VRRP collisions. */
+    otherStacks?: Array<{ stack: string; raw: RawConfig }>;
 }
 
 function typeOk(spec: KeySpec, v: unknown): boolean {
@@ -81,14 +84,16 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
     }
     if (problems.length === 0) crossChecks(values, name, problems);
     const hosts = problems.length === 0 ? placementChecks(values, raw, name, problems) : undefined;
+    const vrrp = problems.length === 0 ? vrrpChecks(values, ctx, hosts?.inventory, name, problems) : undefined;
     if (problems.length > 0) throw new ConfigError(problems);
-    return { ...build(values as { [K in KeyName]: any }, ctx), hosts };
+    const config = build(values as { [K in KeyName]: any }, ctx);
+    return { ...config, balancer: { ...config.balancer, vrrp }, hosts };
 }
 
 /** Keys that only mean something for Docker containers, refused on a hosts stack instead of silently ignored. */
 export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes", "allowDataLoss"] as const;
 /** Keys that only mean something on hosts. */
-export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshPrivateKey"] as const;
+export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshPrivateKey", "vrrpInterface"] as const;
 
 /**
  * Every layer runs where `placement` says; a config that mixes the two (host keys on a Docker stack, Docker keys
@@ -109,7 +114,7 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
     let inventory;
     try {
         inventory = parseInventory(v.hosts, {
-            webNodes: v.webNodes, dbReplicas: v.dbReplicas, redisNodes: 1 + v.redisReplicas, sentinels: v.sentinels,
+            balancers: v.balancers, webNodes: v.webNodes, dbReplicas: v.dbReplicas, redisNodes: 1 + v.redisReplicas, sentinels: v.sentinels,
             nfsServers: v.sharedStorage === "nfs" ? 1 : 0,
         });
     } catch (e) {
@@ -174,7 +179,7 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
     const { first, last } = ipv4Range(v.dockerSubnet);
     // Docker hands out the upper half of the subnet; the NFS server's fixed address is in the lower half.
     const dynamic = (last - first + 1) / 2 - 1;
-    const needed = 1 + v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
+    const needed = v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
     if (needed > dynamic) {
         problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} leaves ${dynamic} addresses for ${needed} containers; use a larger subnet`);
     }
@@ -186,6 +191,7 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
         prefix: v.namePrefix || defaultPrefix(ctx.stack),
         placement: v.placement,
         balancer: {
+            count: v.balancers,
             algorithm: v.balancerAlgorithm,
             stickyCookie: v.stickyCookie,
             weights,
@@ -227,6 +233,58 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
             dbReplicationPassword: v.dbReplicationPassword, redisPassword: v.redisPassword,
         },
     };
+}
+
+/** The VRRP router id a stack uses when vrrpRouterId is 0: 1–255 from its name prefix (FNV-1a). */
+export function derivedRouterId(prefix: string): number {
+    let h = 0x811c9dc5;
+    for (const ch of Buffer.from(prefix)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+    return 1 + (h % 255);
+}
+
+/** What another stack's plain config says about its floating address (undefined: it has no VRRP on hosts). */
+function otherVrrp(other: { stack: string; raw: RawConfig }): { address: string; routerId: number } | undefined {
+    const r = other.raw;
+    const balancers = r.balancers ?? KEYS.balancers.default;
+    if (r.placement !== "hosts" || Number(balancers) < 2) return undefined;
+    const prefix = typeof r.namePrefix === "string" && r.namePrefix !== "" ? r.namePrefix : defaultPrefix(other.stack);
+    return { address: String(r.floatingAddress ?? ""), routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(prefix) };
+}
+
+/**
+ * The floating address of 2+ balancers. On Docker it is an address of the stack's subnet that no container gets;
+ * on hosts it is required and must be no host's address, and no other hosts stack of the project may use the same
+ * address or router id (VRRP routers with one id on one network fight over the address).
+ */
+function vrrpChecks(v: Record<string, any>, ctx: ValidateContext, inventory: Inventory | undefined, name: (k: string) => string, problems: string[]): VrrpSettings | undefined {
+    if (v.balancers < 2) {
+        if (v.floatingAddress !== "") problems.push(`${name("floatingAddress")}: only used with 2 or more ${name("balancers")} (it is ${v.balancers})`);
+        return undefined;
+    }
+    const prefix = v.namePrefix || defaultPrefix(ctx.stack);
+    const routerId = v.vrrpRouterId || derivedRouterId(prefix);
+    let address: string = v.floatingAddress;
+    if (v.placement === "docker") {
+        if (v.balancers > MAX_DOCKER_BALANCERS) problems.push(`${name("balancers")}: at most ${MAX_DOCKER_BALANCERS} on Docker`);
+        address ||= dockerAddressing(v.dockerSubnet).floatingAddress;
+        const { first, last } = ipv4Range(v.dockerSubnet);
+        const n = ipv4Range(`${address}/32`).first - first;
+        if (n < 0 || n > last - first) problems.push(`${name("floatingAddress")}: ${address} is outside ${name("dockerSubnet")} ${v.dockerSubnet}`);
+        else if (n < 2 || n >= (last - first + 1) / 2 || (n >= RESERVED_SLOTS.first && n <= RESERVED_SLOTS.last)) {
+            problems.push(`${name("floatingAddress")}: ${address} is not free: use an address of the lower half of ${v.dockerSubnet} other than the network, gateway and numbers ${RESERVED_SLOTS.first}–${RESERVED_SLOTS.last} (the NFS server and balancers); empty picks number ${FLOATING_SLOT}`);
+        }
+    } else {
+        if (address === "") problems.push(`${name("floatingAddress")}: required with ${v.balancers} balancers on hosts: an unused IPv4 address on the balancer hosts' network`);
+        const host = inventory?.hosts.find((h) => h.address === address);
+        if (host) problems.push(`${name("floatingAddress")}: ${address} is the address of host "${host.name}"; the floating address must be one no machine has`);
+        for (const other of ctx.otherStacks ?? []) {
+            const o = otherVrrp(other);
+            if (!o) continue;
+            if (address !== "" && o.address === address) problems.push(`${name("floatingAddress")}: ${address} is also the floating address of stack "${other.stack}"`);
+            if (o.routerId === routerId) problems.push(`${name("vrrpRouterId")}: router id ${routerId}${v.vrrpRouterId ? "" : " (derived from the name prefix)"} is also used by stack "${other.stack}"; set a different ${name("vrrpRouterId")}`);
+        }
+    }
+    return { address, interface: v.placement === "hosts" ? v.vrrpInterface : "eth0", routerId, password: v.vrrpPassword };
 }
 
 /** bx-<stack>, cut to a valid prefix. */

@@ -44,9 +44,8 @@ export function createNfsServer(name: string, parent: pulumi.ComponentResource, 
         capabilities: ["DAC_READ_SEARCH", "SYS_ADMIN"],
         health: { command: "bash -c '</dev/tcp/127.0.0.1/2049'", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
         memoryMb: args.memoryMb ?? 512,
-        fixedAddress: true,
     });
-    return { address: args.placement.fixedAddress, exports: exportList, mountOptions: nfsMountOptions(), resource: deployed.resource };
+    return { address: args.placement.addressOf("nfs"), exports: exportList, mountOptions: nfsMountOptions(), resource: deployed.resource };
 }
 
 /** NfsServer layer (type `bitrix:cluster:NfsServer`): a thin component over `createNfsServer`. */

@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ipv4At, ipv4Range } from "../config/checks";
+import { ipv4At } from "../config/checks";
+import { dockerAddressing, pinnedSlot } from "./dockerAddressing";
 import { DeployedService, HealthSpec, ImageSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
 export interface DockerPlacementArgs {
@@ -28,18 +29,6 @@ export interface DockerPlacementArgs {
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11:53";
 
-/** Splits a subnet into the fixed-address half (low) and the range Docker hands out (high). */
-export function dockerAddressing(subnet: string): { fixedAddress: string; dynamicRange: string; gateway: string } {
-    const [, bits] = subnet.split("/");
-    const { first, last } = ipv4Range(subnet);
-    const half = (last - first + 1) / 2;
-    return {
-        gateway: ipv4At(subnet, 1),
-        fixedAddress: ipv4At(subnet, 10),
-        dynamicRange: `${ipv4At(subnet, half)}/${Number(bits) + 1}`,
-    };
-}
-
 /** Short digest of a health check's command and timings. */
 export function healthDigest(h: HealthSpec): string {
     return createHash("sha256").update(JSON.stringify([h.command, h.intervalS, h.timeoutS, h.retries, h.startPeriodS])).digest("hex").slice(0, 16);
@@ -56,7 +45,6 @@ export function defaultImagesDir(from = __dirname): string {
 export class DockerPlacement extends pulumi.ComponentResource implements Placement {
     readonly kind = "docker";
     readonly network: docker.Network;
-    readonly fixedAddress: string;
     readonly dnsResolver = DOCKER_DNS;
     private readonly images = new Map<string, pulumi.Output<string>>();
     private readonly sharedVolumes = new Map<string, docker.Volume>();
@@ -64,7 +52,6 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
     constructor(private readonly name: string, private readonly args: DockerPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bitrix:placement:Docker", name, {}, opts);
         const addressing = dockerAddressing(args.subnet);
-        this.fixedAddress = addressing.fixedAddress;
         this.network = new docker.Network(`${name}-network`, {
             name: `${args.prefix}-net`,
             driver: "bridge",
@@ -76,6 +63,13 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
 
     hostOf(service: string): string {
         return `${this.args.prefix}-${service}`;
+    }
+
+    /** The address pinned for the service in the lower half of the subnet (the NFS server, balancer-N). */
+    addressOf(service: string): string {
+        const slot = pinnedSlot(service);
+        if (slot === undefined) throw new Error(`${service}: Docker hands out its address at start; only the NFS server and the balancers have fixed ones`);
+        return ipv4At(this.args.subnet, slot);
     }
 
     reach(_service: string, port: PortSpec): { host: string; port: number } {
@@ -104,7 +98,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             networksAdvanced: [{
                 name: this.network.name,
                 aliases: [spec.service],
-                ipv4Address: spec.fixedAddress ? this.fixedAddress : undefined,
+                ipv4Address: pinnedSlot(spec.service) === undefined ? undefined : this.addressOf(spec.service),
             }],
             volumes,
             ports: (spec.ports ?? []).map((p) => ({ internal: p.internal, external: p.published, ip: this.args.bindAddress ?? "127.0.0.1" })),

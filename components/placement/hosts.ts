@@ -106,9 +106,9 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         this.registerOutputs({ hosts: args.inventory.hosts.map((h) => `${h.name}=${h.address}`) });
     }
 
-    /** The NFS server's host address (web hosts mount from it by address). */
-    get fixedAddress(): string {
-        return this.hostFor("nfs").address;
+    /** Every service is at its host's address. */
+    addressOf(service: string): string {
+        return this.hostFor(service).address;
     }
 
     hostOf(service: string): string {

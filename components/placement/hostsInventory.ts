@@ -24,13 +24,15 @@ export interface HostEntry {
 /** How many of each role the rest of the config asks for. */
 export interface RoleCounts {
     webNodes: number; dbReplicas: number; redisNodes: number; sentinels: number;
+    /** Balancers (config `balancers`). @default 1 */
+    balancers?: number;
     /** 1 with sharedStorage "nfs", 0 with "external". @default 1 */
     nfsServers?: number;
 }
 
 export interface Inventory {
     hosts: Required<HostEntry>[];
-    /** Service name ("web-1", "db-replica-2", "sentinel-3", …) → host name. */
+    /** Service name ("balancer-1", "web-1", "db-replica-2", "sentinel-3", …) → host name. */
     services: Record<string, string>;
 }
 
@@ -77,7 +79,7 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
         const got = carrying(role).length;
         if (got !== n) problems.push(`hosts: ${n} host(s) must carry "${role}" (${from}); ${got} do`);
     };
-    expect("balancer", 1, "one balancer");
+    expect("balancer", counts.balancers ?? 1, "balancers");
     expect("nfs", counts.nfsServers ?? 1, counts.nfsServers === 0 ? "none: sharedStorage is external" : "one NFS server");
     expect("db-master", 1, "one database master");
     expect("web", counts.webNodes, "webNodes");
@@ -88,7 +90,7 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
 
     const services: Record<string, string> = {};
     const numbered = (role: InventoryRole, service: string) => carrying(role).forEach((h, i) => (services[`${service}-${i + 1}`] = h.name));
-    services.balancer = carrying("balancer")[0].name;
+    numbered("balancer", "balancer");
     if (carrying("nfs").length) services.nfs = carrying("nfs")[0].name;
     services["db-master"] = carrying("db-master")[0].name;
     numbered("web", "web");

@@ -78,8 +78,6 @@ export interface ServiceSpec {
      * @default 10
      */
     stopGraceS?: number;
-    /** Give the service the placement's fixed address (the NFS server: Docker mounts NFS by IP). */
-    fixedAddress?: boolean;
     /** Resources that must exist first. */
     dependsOn?: pulumi.Resource[];
     /**
@@ -100,8 +98,12 @@ export interface Placement {
     readonly kind: string;
     /** Host name a service will have, known before it is deployed (generated config refers to it). */
     hostOf(service: string): string;
-    /** The fixed address given to services with `fixedAddress`. */
-    readonly fixedAddress: string;
+    /**
+     * The service's IP address, known before it is deployed, for peers and mounts that need an address rather than
+     * a name (the NFS server: dockerd mounts NFS by IP; the balancers: VRRP peers). Hosts: the host's address;
+     * Docker: an address the placement pins for the NFS server and the balancers (others throw).
+     */
+    addressOf(service: string): string;
     /** Resolver the generated HAProxy configs use for host names; undefined = resolve once at start. */
     readonly dnsResolver?: string;
     /** Where clients outside the cluster reach a service's port (published port on Docker, the host's own port on hosts). */

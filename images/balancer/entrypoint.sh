@@ -1,5 +1,5 @@
 #!/bin/sh
-# Makes a self-signed certificate for $SERVER_NAME when none was uploaded, checks the config, starts HAProxy.
+# Makes a self-signed certificate for $SERVER_NAME when none was uploaded, checks the configs, starts the balancer.
 set -eu
 cert=/etc/haproxy/certs/site.pem
 mkdir -p /etc/haproxy/certs
@@ -15,4 +15,7 @@ if [ ! -s "$cert" ]; then
 fi
 mkdir -p /run/haproxy
 haproxy -c -q -f /etc/haproxy/haproxy.cfg
+if [ -s /etc/keepalived/keepalived.conf ]; then keepalived -t -f /etc/keepalived/keepalived.conf; fi
+# A dead HAProxy must not refuse connections on the floating address (clients would fail instead of retrying).
+if [ -s /etc/keepalived/vip-guard.nft ]; then nft -f /etc/keepalived/vip-guard.nft; fi
 exec "$@"

@@ -18,23 +18,39 @@ describe("BitrixCluster over the placement seam", () => {
     });
     const services = () => placement.specs.map((s) => s.service).sort();
 
-    it("deploys N web nodes, a master and M replicas, Redis nodes and the sentinels, one NFS server and one balancer", async () => {
+    it("deploys N web nodes, a master and M replicas, Redis nodes and the sentinels, one NFS server and two balancers", async () => {
         await settle();
         assert.deepEqual(services(), [
-            "balancer", "db-master", "db-replica-1", "db-replica-2", "nfs", "redis-1", "redis-2", "redis-3",
+            "balancer-1", "balancer-2", "db-master", "db-replica-1", "db-replica-2", "nfs", "redis-1", "redis-2", "redis-3",
             "sentinel-1", "sentinel-2", "sentinel-3", "sentinel-4", "sentinel-5", "web-1", "web-2", "web-3",
         ]);
     });
 
     it("puts N upstream entries with their weights in the balancer config", async () => {
-        const cfg = await valueOf(placement.file("balancer", "/etc/haproxy/haproxy.cfg"));
+        const cfg = await valueOf(placement.file("balancer-1", "/etc/haproxy/haproxy.cfg"));
         assert.equal(cfg.match(/^\s+server web-\d /gm)?.length, 3);
         assert.match(cfg, /server web-3 t-web-3:80 weight 3/);
     });
 
+    it("gives both balancers the same HAProxy config and a keepalived config that names the other as its peer", async () => {
+        const file = (service: string, path: string) => valueOf(placement.file(service, path));
+        assert.equal(await file("balancer-2", "/etc/haproxy/haproxy.cfg"), await file("balancer-1", "/etc/haproxy/haproxy.cfg"));
+        const [k1, k2] = [await file("balancer-1", "/etc/keepalived/keepalived.conf"), await file("balancer-2", "/etc/keepalived/keepalived.conf")];
+        const peer = (k: string) => /unicast_peer \{\s+(\S+)\s+\}/.exec(k)![1];
+        assert.equal(peer(k1), placement.addressOf("balancer-2"));
+        assert.equal(peer(k2), placement.addressOf("balancer-1"));
+        assert.match(k1, /priority 150/);
+        assert.match(k2, /priority 140/);
+        for (const k of [k1, k2]) assert.match(k, /172\.28\.0\.5\/32 dev eth0/);
+        assert.deepEqual(placement.spec("balancer-1").capabilities, ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"]);
+        // Only the first balancer publishes the Docker host's ports.
+        assert.equal(placement.spec("balancer-1").ports!.length, 3);
+        assert.deepEqual(placement.spec("balancer-2").ports, []);
+    });
+
     it("parents every service to its layer component, and the layers to the cluster", () => {
         const typeOf = (service: string) => (placement.spec(service) as any).parent.__pulumiType;
-        assert.equal(typeOf("balancer"), "bitrix:cluster:Balancer");
+        assert.equal(typeOf("balancer-2"), "bitrix:cluster:Balancer");
         assert.equal(typeOf("web-2"), "bitrix:cluster:WebNode");
         assert.equal(typeOf("nfs"), "bitrix:cluster:NfsServer");
         assert.equal(typeOf("db-replica-2"), "bitrix:cluster:Database");
@@ -74,7 +90,7 @@ describe("BitrixCluster over the placement seam", () => {
         ];
         for (const [service, path] of secret) assert.equal(await secretOf(placement.file(service, path)), true, `${service}:${path}`);
         const plain = [
-            ["balancer", "/etc/haproxy/haproxy.cfg"], ["web-1", "/etc/nginx/sites-enabled/bitrix.conf"],
+            ["balancer-1", "/etc/haproxy/haproxy.cfg"], ["balancer-2", "/etc/keepalived/keepalived.conf"], ["web-1", "/etc/nginx/sites-enabled/bitrix.conf"],
             ["web-1", "/var/www/html/healthz.php"], ["db-master", "/etc/mysql/mariadb.conf.d/90-bitrix.cnf"],
             ["nfs", "/etc/ganesha/ganesha.conf"],
         ];
@@ -96,13 +112,16 @@ describe("BitrixCluster over the placement seam", () => {
         const ganesha = await valueOf(placement.file("nfs", "/etc/ganesha/ganesha.conf"));
         assert.equal(ganesha.match(/Anonymous_Uid = 33;/g)?.length, 2);
         assert.deepEqual(placement.spec("nfs").volumes!.map((v) => v.path), ["/srv/nfs/upload", "/srv/nfs/bitrix-cache"]);
-        assert.equal(placement.spec("nfs").fixedAddress, true);
+        assert.equal(cluster.nfsExports[0].split(":")[0], placement.addressOf("nfs"));
     });
 
     it("exports the endpoints", () => {
         // Where clients reach the balancer is the placement's answer (published ports on Docker, own ports on hosts).
-        assert.equal(cluster.url, "https://public-balancer:8443/");
-        assert.equal(cluster.statusUrl, "http://public-balancer:8404/");
+        // With two balancers the portal is the floating address (the 5th of the default Docker subnet).
+        assert.equal(cluster.url, "https://172.28.0.5/");
+        assert.equal(cluster.floatingAddress, "172.28.0.5");
+        assert.equal(cluster.statusUrl, "http://public-balancer-1:8404/");
+        assert.deepEqual(cluster.statusUrls, ["balancer-1", "balancer-2"].map((b) => `http://${placement.addressOf(b)}:8404/`));
         assert.equal(cluster.dbMaster, "t-db-master:3306");
         assert.deepEqual(cluster.dbReplicas, ["t-db-replica-1:3306", "t-db-replica-2:3306"]);
         assert.equal(cluster.sentinels.length, 5);
@@ -114,8 +133,16 @@ describe("BitrixCluster over the placement seam", () => {
 describe("BitrixCluster with config secrets", () => {
     const placement = new RecordingPlacement();
     new BitrixCluster("c2", {
-        config: config({ dbPassword: pulumi.secret("from-config"), redisPassword: pulumi.secret("redis-from-config") }),
+        config: config({ dbPassword: pulumi.secret("from-config"), redisPassword: pulumi.secret("redis-from-config"), vrrpPassword: pulumi.secret("vrrp-from-config") }),
         placement,
+    });
+
+    it("keeps a VRRP password only in a secret keepalived config (VRRPv2, first 8 characters)", async () => {
+        const file = placement.file("balancer-2", "/etc/keepalived/keepalived.conf");
+        assert.equal(await secretOf(file), true);
+        const text = await valueOf(file);
+        assert.match(text, /auth_pass vrrp-fro\n/);
+        assert.match(text, /vrrp_version 2/);
     });
 
     it("uses the config secrets instead of random passwords", async () => {
@@ -144,9 +171,24 @@ describe("BitrixCluster with config secrets", () => {
     });
 });
 
+describe("BitrixCluster with one balancer", () => {
+    const placement = new RecordingPlacement();
+    const cluster = new BitrixCluster("c3", { config: config({ balancers: 1 }), placement });
+
+    it("runs one balancer without keepalived or extra capabilities, and the portal is its own door", async () => {
+        await settle();
+        const balancers = placement.specs.filter((s) => s.service.startsWith("balancer"));
+        assert.deepEqual(balancers.map((b) => b.service), ["balancer-1"]);
+        assert.deepEqual(balancers[0].files.map((f) => f.path), ["/etc/haproxy/haproxy.cfg"]);
+        assert.equal(balancers[0].capabilities, undefined);
+        assert.equal(cluster.url, "https://public-balancer-1:8443/");
+        assert.equal(cluster.floatingAddress, "");
+    });
+});
+
 describe("recorded resources", () => {
     it("are all named after their component", async () => {
         await settle();
-        for (const r of recorded) assert.match(r.name, /^c[12](-|$)/);
+        for (const r of recorded) assert.match(r.name, /^c[123](-|$)/);
     });
 });

@@ -49,7 +49,7 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         healthIntervalMs: 500, healthTimeoutMs: 200, maxFails: 3, failTimeoutS: 15,
         adminAllowlist: ["10.0.0.0/8"], serverName: "portal.test", hstsMaxAgeS: 31536000,
         certPath: path.join(dir, "site.pem"), listen: { http: PORTS.http, https: PORTS.https, status: PORTS.status },
-        publicHttpsPort: PORTS.https, adminSocket: path.join(dir, "admin.sock"),
+        publicHttpsPort: PORTS.https, publicHttpPort: PORTS.http, adminSocket: path.join(dir, "admin.sock"),
     };
     const cfgFile = path.join(dir, "haproxy.cfg");
     const csv = async () => (await request(`http://127.0.0.1:${PORTS.status}/;csv`)).body;
@@ -125,6 +125,10 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         const r = await request(`http://127.0.0.1:${PORTS.http}/crm/?id=5`, { headers: { Host: "portal.test:31080" } });
         assert.equal(r.status, 301);
         assert.equal(r.headers.location, `https://portal.test:${PORTS.https}/crm/?id=5`);
+        // Through the floating address (no published port in Host) the redirect keeps the host and goes to 443.
+        const floating = await request(`http://127.0.0.1:${PORTS.http}/crm/?id=5`, { headers: { Host: "10.0.0.50" } });
+        assert.equal(floating.status, 301);
+        assert.equal(floating.headers.location, "https://10.0.0.50/crm/?id=5");
     });
 
     it("refuses /bitrix/admin, the health URL and the probe app to clients outside the allowlist", async () => {

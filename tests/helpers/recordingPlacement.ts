@@ -4,12 +4,19 @@ import { DeployedService, Placement, PortSpec, ServiceSpec } from "../../compone
 
 export class RecordingPlacement implements Placement {
     readonly kind = "recording";
-    readonly fixedAddress = "10.9.0.10";
     readonly dnsResolver = "127.0.0.11:53";
     readonly specs: Array<ServiceSpec & { parent: pulumi.ComponentResource }> = [];
 
     hostOf(service: string): string {
         return `t-${service}`;
+    }
+
+    private readonly addresses = new Map<string, string>();
+
+    /** 10.9.0.10, .11, … in the order services are first asked for. */
+    addressOf(service: string): string {
+        if (!this.addresses.has(service)) this.addresses.set(service, `10.9.0.${10 + this.addresses.size}`);
+        return this.addresses.get(service)!;
     }
 
     reach(service: string, port: PortSpec): { host: string; port: number } {

@@ -1,9 +1,12 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { parseValue } from "../../../components/config/load";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseValue, readOtherStacks } from "../../../components/config/load";
 import { KEYS } from "../../../components/config/keys";
-import { ConfigError, defaultPrefix, RawConfig, validateClusterConfig } from "../../../components/config/validate";
+import { ConfigError, defaultPrefix, derivedRouterId, RawConfig, validateClusterConfig } from "../../../components/config/validate";
 
 const ctx = { namespace: "bitrix-cluster", stack: "prod" };
 const validate = (raw: RawConfig) => validateClusterConfig(raw, ctx);
@@ -155,8 +158,9 @@ describe("validateClusterConfig placement hosts", () => {
         { name: "d1", address: "10.0.0.21", roles: ["db-master", "redis", "sentinel"] },
         { name: "d2", address: "10.0.0.22", roles: ["db-replica", "redis", "nfs"] },
         { name: "c1", address: "10.0.0.23", roles: ["redis"] },
+        { name: "lb2", address: "10.0.0.31", roles: ["balancer"] },
     ];
-    const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY };
+    const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY, floatingAddress: "10.0.0.50" };
 
     it("builds the inventory, the key as a secret and the bastion from config", async () => {
         const c = validate({ ...base, sshBastion: "jump@bastion.example.com:2200" });
@@ -203,7 +207,79 @@ describe("validateClusterConfig placement hosts", () => {
         assert.match(problemsOf({ ...base, sharedStorage: "external" }).join("\n"), /0 host\(s\) must carry "nfs" \(none: sharedStorage is external\); 1 do/);
     });
 
+    it("gives two balancers the floating address on vrrpInterface, a router id from the prefix, and refuses a clash", () => {
+        const c = validate({ ...base, vrrpInterface: "ens18" });
+        assert.deepEqual({ ...c.balancer.vrrp, password: undefined }, { address: "10.0.0.50", interface: "ens18", routerId: derivedRouterId("bx-prod"), password: undefined });
+        assert.deepEqual([c.hosts!.inventory.services["balancer-1"], c.hosts!.inventory.services["balancer-2"]], ["lb", "lb2"]);
+        assert.match(problemsOf({ ...base, floatingAddress: "" }).join("\n"), /floatingAddress: required with 2 balancers on hosts/);
+        assert.match(problemsOf({ ...base, floatingAddress: "10.0.0.22" }).join("\n"), /floatingAddress: 10\.0\.0\.22 is the address of host "d2"/);
+        assert.match(problemsOf({ ...base, balancers: 3 }).join("\n"), /3 host\(s\) must carry "balancer" \(balancers\); 2 do/);
+        const one = hosts.filter((h) => h.name !== "lb2");
+        assert.equal(validate({ ...base, hosts: one, balancers: 1, floatingAddress: "" }).balancer.vrrp, undefined);
+        assert.match(problemsOf({ ...base, hosts: one, balancers: 1 }).join("\n"), /floatingAddress: only used with 2 or more bitrix-cluster:balancers/);
+    });
+
+    it("refuses a router id or floating address that another hosts stack of the project uses", () => {
+        const other = (stack: string, raw: Record<string, unknown>) => ({ stack, raw: { placement: "hosts", ...raw } });
+        const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
+            try {
+                validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
+                return [];
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+        };
+        assert.deepEqual(problems({ ...base, vrrpRouterId: 51 }, [other("prod", { vrrpRouterId: 51, floatingAddress: "10.0.0.60" })]),
+            ['bitrix-cluster:vrrpRouterId: router id 51 is also used by stack "prod"; set a different bitrix-cluster:vrrpRouterId']);
+        // The other stack (bx-prod) derives its id from its prefix; this one sets the same id.
+        const derived = problems({ ...base, vrrpRouterId: derivedRouterId("bx-prod") }, [other("prod", { floatingAddress: "10.0.0.50" })]);
+        assert.equal(derived.length, 2, derived.join("\n"));
+        assert.match(derived[0], /floatingAddress: 10\.0\.0\.50 is also the floating address of stack "prod"/);
+        assert.match(derived[1], /router id \d+ is also used by stack "prod"/);
+        // Docker stacks, single-balancer stacks and other ids do not collide.
+        assert.deepEqual(problems({ ...base, vrrpRouterId: 51 }, [
+            { stack: "dev", raw: { vrrpRouterId: 51 } }, other("small", { balancers: 1, vrrpRouterId: 51 }), other("qa", { vrrpRouterId: 52, floatingAddress: "10.0.0.61" }),
+        ]), []);
+    });
+
     it("refuses Percona on hosts until its first-start path exists there", () => {
         assert.match(problemsOf({ ...base, dbEngine: "percona" }).join("\n"), /dbEngine: "percona" on hosts is not implemented yet/);
+    });
+});
+
+describe("validateClusterConfig balancers on Docker", () => {
+    it("puts the floating address at the subnet's 5th address unless one is given, in the pinned half", () => {
+        assert.deepEqual({ ...validate({}).balancer.vrrp, password: undefined }, { address: "172.28.0.5", interface: "eth0", routerId: derivedRouterId("bx-prod"), password: undefined });
+        assert.equal(validate({ dockerSubnet: "172.29.4.0/24", floatingAddress: "172.29.4.100" }).balancer.vrrp!.address, "172.29.4.100");
+        assert.match(problemsOf({ floatingAddress: "10.1.1.1" })[0], /floatingAddress: 10\.1\.1\.1 is outside bitrix-cluster:dockerSubnet 172\.28\.0\.0\/24/);
+        for (const taken of ["172.28.0.1", "172.28.0.10", "172.28.0.12", "172.28.0.200"]) {
+            assert.match(problemsOf({ floatingAddress: taken })[0], /is not free: use an address of the lower half/, taken);
+        }
+        assert.match(problemsOf({ balancers: 5 })[0], /balancers: got 5; allowed: an integer from 1 to 4/);
+        assert.match(problemsOf({ vrrpInterface: "ens18" })[0], /vrrpInterface: only read with bitrix-cluster:placement = "hosts"/);
+        assert.match(problemsOf({ vrrpPassword: "short" })[0], /vrrpPassword: the secret value is not allowed/);
+    });
+
+    it("derives router ids from the name prefix, 1 to 255", () => {
+        const ids = ["bx-prod", "bx-staging", "bx-dev", "a", "bx-" + "x".repeat(21)].map(derivedRouterId);
+        for (const id of ids) assert.ok(Number.isInteger(id) && id >= 1 && id <= 255, String(id));
+        assert.equal(derivedRouterId("bx-prod"), derivedRouterId("bx-prod"));
+        assert.notEqual(derivedRouterId("bx-prod"), derivedRouterId("bx-staging"));
+    });
+});
+
+describe("readOtherStacks", () => {
+    it("reads the plain config of the project's other stack files, leaving secrets and other projects out", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bitrix-cluster\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), 'config:\n  bitrix-cluster:balancers: "1"\n');
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), [
+            "encryptionsalt: v1:abc", "config:", '  bitrix-cluster:placement: hosts', '  bitrix-cluster:vrrpRouterId: "51"',
+            "  bitrix-cluster:vrrpPassword:", "    secure: v1:xyz", "  other:vrrpRouterId: 7", "",
+        ].join("\n"));
+        fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config: [\n");
+        assert.deepEqual(readOtherStacks(dir, "bitrix-cluster", "dev"), [{ stack: "prod", raw: { placement: "hosts", vrrpRouterId: 51 } }]);
+        assert.deepEqual(readOtherStacks(dir, "bitrix-cluster", "prod").map((o) => o.stack), ["dev"]);
+        fs.rmSync(dir, { recursive: true });
     });
 });

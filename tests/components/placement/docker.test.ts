@@ -7,7 +7,8 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { BitrixCluster } from "../../../components/cluster";
 import { validateClusterConfig } from "../../../components/config/validate";
-import { dockerAddressing, healthDigest } from "../../../components/placement/docker";
+import { healthDigest } from "../../../components/placement/docker";
+import { dockerAddressing, pinnedSlot } from "../../../components/placement/dockerAddressing";
 
 const ROOT = path.join(__dirname, "..", "..", "..", "..");
 const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
@@ -20,8 +21,14 @@ const container = (name: string) => {
 
 describe("dockerAddressing", () => {
     it("keeps the fixed address in the low half and hands out the high half", () => {
-        assert.deepEqual(dockerAddressing("172.28.10.0/24"), { gateway: "172.28.10.1", fixedAddress: "172.28.10.10", dynamicRange: "172.28.10.128/25" });
-        assert.deepEqual(dockerAddressing("10.5.0.0/16"), { gateway: "10.5.0.1", fixedAddress: "10.5.0.10", dynamicRange: "10.5.128.0/17" });
+        assert.deepEqual(dockerAddressing("172.28.10.0/24"), { gateway: "172.28.10.1", floatingAddress: "172.28.10.5", dynamicRange: "172.28.10.128/25" });
+        assert.deepEqual(dockerAddressing("10.5.0.0/16"), { gateway: "10.5.0.1", floatingAddress: "10.5.0.5", dynamicRange: "10.5.128.0/17" });
+        assert.deepEqual(dockerAddressing("10.6.0.64/26"), { gateway: "10.6.0.65", floatingAddress: "10.6.0.69", dynamicRange: "10.6.0.96/27" });
+    });
+
+    it("pins the NFS server and up to four balancers in the lower half, nothing else", () => {
+        assert.deepEqual(["nfs", "balancer-1", "balancer-2", "balancer-4"].map(pinnedSlot), [10, 11, 12, 14]);
+        assert.deepEqual(["balancer-5", "balancer", "web-1", "db-master"].map(pinnedSlot), [undefined, undefined, undefined, undefined]);
     });
 });
 
@@ -33,7 +40,7 @@ describe("DockerPlacement", () => {
         await settle(200);
         const prodNames = containers().map((c) => c.inputs.name).filter((n: string) => n.startsWith("bx-prod-")).sort();
         assert.deepEqual(prodNames, [
-            "bx-prod-balancer", "bx-prod-db-master", "bx-prod-db-replica-1", "bx-prod-nfs", "bx-prod-redis-1", "bx-prod-redis-2",
+            "bx-prod-balancer-1", "bx-prod-balancer-2", "bx-prod-db-master", "bx-prod-db-replica-1", "bx-prod-nfs", "bx-prod-redis-1", "bx-prod-redis-2",
             "bx-prod-redis-3", "bx-prod-sentinel-1", "bx-prod-sentinel-2", "bx-prod-sentinel-3", "bx-prod-web-1", "bx-prod-web-2", "bx-prod-web-3",
         ]);
     });
@@ -55,6 +62,11 @@ describe("DockerPlacement", () => {
         assert.equal(web.networksAdvanced[0].name, "bx-prod-net");
         assert.deepEqual(web.networksAdvanced[0].aliases, ["web-2"]);
         assert.equal(container("bx-prod-nfs").networksAdvanced[0].ipv4Address, "172.28.0.10");
+        // The balancers are VRRP peers by address: pinned too, with the capabilities keepalived needs.
+        assert.equal(container("bx-prod-balancer-1").networksAdvanced[0].ipv4Address, "172.28.0.11");
+        assert.equal(container("bx-prod-balancer-2").networksAdvanced[0].ipv4Address, "172.28.0.12");
+        assert.deepEqual(container("bx-prod-balancer-2").capabilities, { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] });
+        assert.equal(web.networksAdvanced[0].ipv4Address, undefined);
     });
 
     it("uploads the generated files, waits for health and restarts unless stopped", () => {
@@ -84,8 +96,9 @@ describe("DockerPlacement", () => {
         assert.notEqual(digest(container("bx-prod-db-master")), digest(web));
     });
 
-    it("publishes only the balancer, the databases and the sentinels, on the bind address", () => {
-        assert.deepEqual(container("bx-prod-balancer").ports, [
+    it("publishes only the first balancer, the databases and the sentinels, on the bind address", () => {
+        assert.deepEqual(container("bx-prod-balancer-2").ports, []);
+        assert.deepEqual(container("bx-prod-balancer-1").ports, [
             { internal: 80, external: 8080, ip: "127.0.0.1" }, { internal: 443, external: 8443, ip: "127.0.0.1" },
             { internal: 8404, external: 8404, ip: "127.0.0.1" },
         ]);
@@ -155,8 +168,8 @@ describe("DockerPlacement", () => {
         const isSecret = (v: any) => typeof v === "object" && v !== null && v["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
         assert.equal(isSecret(container("bx-prod-web-1").uploads), true);
         assert.equal(isSecret(container("bx-prod-db-master").uploads), true);
-        assert.equal(isSecret(container("bx-prod-balancer").uploads), false);
+        assert.equal(isSecret(container("bx-prod-balancer-1").uploads), false);
         assert.equal(isSecret(container("bx-prod-nfs").uploads), false);
-        assert.equal(container("bx-prod-balancer").uploads[0].file, "/etc/haproxy/haproxy.cfg");
+        assert.deepEqual(container("bx-prod-balancer-1").uploads.map((u: any) => u.file), ["/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf", "/etc/keepalived/vip-guard.nft"]);
     });
 });

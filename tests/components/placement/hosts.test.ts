@@ -9,8 +9,9 @@ import { validateClusterConfig } from "../../../components/config/validate";
 import { asRoot, HostsPlacement, packageRoles } from "../../../components/placement/hosts";
 import { parseInventory } from "../../../components/placement/hostsInventory";
 
-const config = validateClusterConfig({ namePrefix: "bx-h", dbEngine: "mariadb" }, { namespace: "bitrix-cluster", stack: "hosts" });
-const counts = { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3 };
+// Settings only (the placement below is built by hand): a subnet that holds the hosts' floating address.
+const config = validateClusterConfig({ namePrefix: "bx-h", dbEngine: "mariadb", dockerSubnet: "10.0.0.0/24", floatingAddress: "10.0.0.50" }, { namespace: "bitrix-cluster", stack: "hosts" });
+const counts = { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3, balancers: 2 };
 const inventory = parseInventory([
     { name: "lb", address: "10.0.0.10", roles: ["balancer", "nfs", "sentinel"] },
     { name: "web-a", address: "10.0.0.11", roles: ["web", "sentinel"] },
@@ -18,6 +19,7 @@ const inventory = parseInventory([
     { name: "db-a", address: "10.0.0.21", roles: ["db-master", "redis"] },
     { name: "db-b", address: "10.0.0.22", port: 2222, roles: ["db-replica", "redis"] },
     { name: "cache", address: "10.0.0.23", roles: ["redis"] },
+    { name: "lb2", address: "10.0.0.31", roles: ["balancer"] },
 ], counts);
 const placement = new HostsPlacement("bx-h-hosts", { inventory, privateKey: pulumi.secret("KEY"), engine: "mariadb", adminAllowlist: config.balancer.adminAllowlist });
 /** A mocked input's plain value (secret inputs arrive wrapped). */
@@ -36,7 +38,7 @@ describe("HostsPlacement (under mocks)", () => {
         await settle(300);
         const installs = commands().filter((c) => c.name.endsWith("-install")).map((c) => c.name).sort();
         assert.deepEqual(installs, ["bx-h-hosts-cache-install", "bx-h-hosts-db-a-install", "bx-h-hosts-db-b-install",
-            "bx-h-hosts-lb-install", "bx-h-hosts-web-a-install", "bx-h-hosts-web-b-install"]);
+            "bx-h-hosts-lb-install", "bx-h-hosts-lb2-install", "bx-h-hosts-web-a-install", "bx-h-hosts-web-b-install"]);
         assert.match(named("bx-h-hosts-db-a-install").create, /roles db, redis \(engine mariadb\)/);
         assert.match(named("bx-h-hosts-web-a-install").create, /roles web, redis \(engine mariadb\)/);
         assert.deepEqual(packageRoles(["db-master", "redis", "sentinel"]), ["db", "redis"]);
@@ -44,7 +46,7 @@ describe("HostsPlacement (under mocks)", () => {
 
     it("puts services where the inventory says and gives their addresses to the generated config", () => {
         assert.equal(placement.hostOf("db-master"), "10.0.0.21");
-        assert.equal(placement.fixedAddress, "10.0.0.10");
+        assert.equal(placement.addressOf("nfs"), "10.0.0.10");
         const conn = named("bx-h-db-replica-1-start").connection;
         assert.equal(conn.host ?? conn.value?.host, "10.0.0.22");
     });
@@ -89,7 +91,7 @@ describe("HostsPlacement (under mocks)", () => {
     it("puts up each host's firewall after its packages and before any of its files", async () => {
         const fw = commands().find((c) => c.name === "bx-h-hosts-lb-firewall")!;
         const rules = await valueOf(fw.inputs.stdin);
-        assert.match(rules, /elements = \{ 10\.0\.0\.10, 10\.0\.0\.11, 10\.0\.0\.12, 10\.0\.0\.21, 10\.0\.0\.22, 10\.0\.0\.23 \}/);
+        assert.match(rules, /elements = \{ 10\.0\.0\.10, 10\.0\.0\.11, 10\.0\.0\.12, 10\.0\.0\.21, 10\.0\.0\.22, 10\.0\.0\.23, 10\.0\.0\.31 \}/);
         // lb carries balancer, nfs and sentinel: 2049 and 26379 for the cluster only, the status page for admins only.
         assert.match(rules, /tcp dport \{ 2049, 26379 \} ip saddr @cluster4 accept/);
         assert.match(rules, /tcp dport \{ 8404 \} ip saddr \{ 127\.0\.0\.0\/8, 10\.0\.0\.0\/8, 172\.16\.0\.0\/12, 192\.168\.0\.0\/16 \} accept/);
@@ -99,9 +101,9 @@ describe("HostsPlacement (under mocks)", () => {
     });
 
     it("reloads the balancer on a config change (HAProxy keeps its connections) and restarts the others", async () => {
-        const lb = plain(named("bx-h-balancer-haproxy-start").create);
-        assert.match(lb, /if systemctl is-active -q bitrix-balancer\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer\.restart-digest/);
-        const unit = plain(named("bx-h-balancer-haproxy-file-etc-systemd-system-bitrix-balancer-service").stdin);
+        const lb = plain(named("bx-h-balancer-1-haproxy-start").create);
+        assert.match(lb, /if systemctl is-active -q bitrix-balancer-1\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer-1\.restart-digest/);
+        const unit = plain(named("bx-h-balancer-1-haproxy-file-etc-systemd-system-bitrix-balancer-1-service").stdin);
         assert.match(unit, /^ExecReload=\/bin\/kill -USR2 \$MAINPID$/m);
         assert.match(plain(named("bx-h-web-1-node-start").create), /^if false; then$/m);
     });

@@ -1,0 +1,61 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { keepalivedConfig, KeepalivedInput, takeoverBoundS, vipGuardRules } from "../../../components/balancer/keepalivedConfig";
+
+const base: KeepalivedInput = {
+    name: "bx-prod-balancer-1", interface: "eth0", routerId: 51, priority: 150, address: "10.0.0.50",
+    peers: ["10.0.0.31"], checkUrl: "http://127.0.0.1:8404/",
+};
+
+describe("keepalivedConfig", () => {
+    it("starts every balancer as BACKUP without preemption, so a returning balancer does not take the address back", () => {
+        const cfg = keepalivedConfig(base);
+        assert.match(cfg, /^\s+state BACKUP$/m);
+        assert.match(cfg, /^\s+nopreempt$/m);
+        assert.match(cfg, /^\s+priority 150$/m);
+        assert.match(cfg, /^\s+virtual_router_id 51$/m);
+        assert.match(cfg, /virtual_ipaddress \{\n\s+10\.0\.0\.50\/32 dev eth0\n\s+\}/);
+    });
+
+    it("holds the address only while the local HAProxy answers its status page", () => {
+        const cfg = keepalivedConfig(base);
+        assert.match(cfg, /script "\/usr\/bin\/curl -fsS -o \/dev\/null --max-time 1 http:\/\/127\.0\.0\.1:8404\/"/);
+        assert.match(cfg, /^\s+fall 2$/m);
+        assert.match(cfg, /track_script \{\n\s+chk_haproxy\n\s+\}/);
+        assert.match(cfg, /script_user root\n\s+enable_script_security/);
+    });
+
+    it("talks to its peers by unicast and accepts adverts only from them", () => {
+        const cfg = keepalivedConfig({ ...base, peers: ["10.0.0.31", "10.0.0.32"] });
+        assert.match(cfg, /unicast_peer \{\n\s+10\.0\.0\.31\n\s+10\.0\.0\.32\n\s+\}\n\s+check_unicast_src/);
+    });
+
+    it("uses VRRPv3 with 0.5 s adverts without a password, VRRPv2 with PASS and 1 s adverts with one", () => {
+        const v3 = keepalivedConfig(base);
+        assert.match(v3, /vrrp_version 3/);
+        assert.match(v3, /advert_int 0\.5/);
+        assert.doesNotMatch(v3, /authentication/);
+        const v2 = keepalivedConfig({ ...base, password: "s3cret-long-password" });
+        assert.match(v2, /vrrp_version 2/);
+        assert.match(v2, /advert_int 1\n/);
+        assert.match(v2, /auth_type PASS\n\s+auth_pass s3cret-l\n/);
+        assert.ok(takeoverBoundS({ priority: 140 }) < 2);
+        assert.ok(takeoverBoundS({ priority: 140, password: "x" }) > 3);
+    });
+
+    it("refuses a config that could not work", () => {
+        assert.throws(() => keepalivedConfig({ ...base, peers: [] }), /at least one peer/);
+        assert.throws(() => keepalivedConfig({ ...base, peers: ["10.0.0.50"] }), /is a balancer's own address/);
+        assert.throws(() => keepalivedConfig({ ...base, password: "has space" }), /printable ASCII/);
+    });
+});
+
+describe("vipGuardRules", () => {
+    it("drops only the kernel's refusals (RST+ACK with sequence 0) sent from the floating address, in a table of its own", () => {
+        const rules = vipGuardRules("10.0.0.50");
+        assert.match(rules, /^table ip bitrix_vip_guard\ndelete table ip bitrix_vip_guard\n/m);
+        assert.match(rules, /type filter hook output priority filter; policy accept;/);
+        assert.match(rules, /^\s+ip saddr 10\.0\.0\.50 tcp flags & \(rst \| ack\) == rst \| ack tcp sequence 0 counter drop$/m);
+        assert.equal(rules.match(/drop/g)?.length, 1);
+    });
+});
