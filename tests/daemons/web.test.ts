@@ -154,6 +154,21 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         assert.equal((await request(`${base}/probe/?action=file&name=../../etc/passwd`)).status, 400);
     });
 
+    it("joins a chunked upload whose parts all reached this node, and names the parts another node holds", async () => {
+        const id = `t${Date.now()}`;
+        const parts = ["alpha-", "beta-", "gamma"];
+        const send = (i: number, upload = id) => request(`${base}/probe/?action=chunk&upload=${upload}&part=${i}&parts=${parts.length}`, { method: "POST", body: parts[i] });
+        for (const i of [0, 1]) assert.equal(JSON.parse((await send(i)).body).part, i);
+        const last = JSON.parse((await send(2)).body);
+        assert.equal(last.size, "alpha-beta-gamma".length);
+        assert.equal(fs.readFileSync(path.join(docroot, "upload", "probe", "chunked", id), "utf8"), "alpha-beta-gamma");
+        // Parts 0 and 1 "went to another node": only the last arrives here.
+        const lost = await send(2, `${id}x`);
+        assert.equal(lost.status, 409);
+        assert.match(JSON.parse(lost.body).error, /Could not resume file transfer \(BXU346\.5\): parts 0,1 are not on this node/);
+        assert.equal((await request(`${base}/probe/?action=chunk&upload=../x&part=0&parts=1`, { method: "POST", body: "x" })).status, 400);
+    });
+
     it("never executes PHP from upload/ and never serves .settings.php", async () => {
         const evil = await request(`${base}/upload/evil.php`);
         assert.equal(evil.status, 403);

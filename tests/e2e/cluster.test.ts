@@ -14,11 +14,16 @@ import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
 import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { summarizePreview } from "../../tools/previewSummary";
+import { balancerDrill, drillTable, holders } from "../../tools/drill/balancerDrill";
 
 const PREFIX = "bx-e2e";
 const PORTS = { http: 18080, https: 18443, status: 18404 };
 const base = `https://127.0.0.1:${PORTS.https}`;
 const REDIS_PASSWORD = "e2e-redis-secret-4b1d";
+/** The stack network's gateway is the Docker host's address on it: the only non-loopback source the allowlist admits. */
+const SUBNET = "172.28.20";
+const VIP = `${SUBNET}.5`;
+const BALANCERS = [`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`];
 
 function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
@@ -32,11 +37,11 @@ function inContainer(service: string, script: string): string {
 const { probe, nodesAnswering } = probeClient(base);
 
 /** Backend servers on the balancer's status page (CSV export) with their state. */
-async function statusRows(): Promise<Array<{ proxy: string; server: string; status: string }>> {
+async function statusRows(): Promise<Array<{ proxy: string; server: string; status: string; total: number }>> {
     const r = await request(`http://127.0.0.1:${PORTS.status}/;csv`);
     assert.equal(r.status, 200);
     return r.body.split("\n").filter((l) => l && !l.startsWith("#"))
-        .map((l) => l.split(",")).map((f) => ({ proxy: f[0], server: f[1], status: f[17] }));
+        .map((l) => l.split(",")).map((f) => ({ proxy: f[0], server: f[1], status: f[17], total: Number(f[7]) }));
 }
 
 const CLONE_PREFIX = "bx-e2s";
@@ -69,9 +74,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         await stack.init({
             dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: false,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
-            dockerSubnet: "172.28.20.0/24", httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
+            dockerSubnet: `${SUBNET}.0/24`, httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
         });
         stack.setSecret("redisPassword", REDIS_PASSWORD);
+        // The staging clone's gateway (172.28.21.1) too: its test reaches the clone from this host.
+        stack.setStructuredConfig({ adminAllowlist: ["127.0.0.0/8", `${SUBNET}.1/32`, "172.28.21.1/32"] });
     });
 
     after(async () => {
@@ -90,7 +97,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const r = await stack.ok(["up", "--yes", "--skip-preview"]);
         timings.coldUp = r.seconds;
         const outputs = await stack.outputs();
-        assert.equal(outputs.url, `https://127.0.0.1:${PORTS.https}/`);
+        // Two balancers: the portal is their floating address; 127.0.0.1:<httpsPort> is the first balancer's own door.
+        assert.equal(outputs.url, `https://${VIP}/`);
+        assert.equal(outputs.floatingAddress, VIP);
+        assert.deepEqual(outputs.statusUrls, [`http://${SUBNET}.11:8404/`, `http://${SUBNET}.12:8404/`]);
         assert.deepEqual(outputs.webNodes, [`${PREFIX}-web-1`, `${PREFIX}-web-2`]);
         assert.equal(outputs.dbEngine, "mariadb");
     });
@@ -155,6 +165,109 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     it("shows every web node UP on the status page", async () => {
         const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
         assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP"]);
+    });
+
+    it("serves the portal on the floating address, held by exactly one balancer", async () => {
+        assert.equal((await holders(BALANCERS, VIP)).length, 1);
+        const r = await request(`https://${VIP}/probe/?action=node`);
+        assert.equal(r.status, 200, r.body);
+        assert.match(JSON.parse(r.body).node, new RegExp(`^${PREFIX}-web-[12]$`));
+        // Plain HTTP on the floating address redirects to HTTPS on it; on the published port, to the published one.
+        assert.equal((await request(`http://${VIP}/crm/`)).headers.location, `https://${VIP}/crm/`);
+        assert.equal((await request(`http://127.0.0.1:${PORTS.http}/crm/`, { headers: { Host: `127.0.0.1:${PORTS.http}` } })).headers.location, `https://127.0.0.1:${PORTS.https}/crm/`);
+    });
+
+    it("enforces the admin allowlist and serves the status page on both balancers", async () => {
+        for (const [i, balancer] of BALANCERS.entries()) {
+            const address = `${SUBNET}.${11 + i}`;
+            // From this host (the network's gateway, allowlisted): the status page and /bitrix/admin reach through.
+            assert.equal((await request(`http://${address}:8404/`)).status, 200, balancer);
+            assert.notEqual((await request(`https://${address}/bitrix/admin/`)).status, 403, balancer);
+            // From a web node (on the stack network, not allowlisted): refused at the balancer.
+            const from = (url: string) => inContainer("web-1", `curl -sk -o /dev/null -w '%{http_code}' --max-time 5 ${url}`);
+            assert.equal(from(`https://${address}/bitrix/admin/`), "403", balancer);
+            assert.equal(from(`http://${address}:8404/`), "403", balancer);
+            assert.equal(from(`https://${address}/probe/?action=node`), "403", balancer);
+        }
+    });
+
+    it("completes chunked uploads whose parts wait on the receiving node, by the affinity cookie, which lapses when its node dies", async () => {
+        const parts = ["part-one;", "part-two;", "part-three;", "part-four"];
+        const upload = async (id: string, useCookie: boolean) => {
+            let cookie = "";
+            let last: any;
+            const nodes = new Set<string>();
+            for (const [i, body] of parts.entries()) {
+                const r = await request(`${base}/probe/?action=chunk&upload=${id}&part=${i}&parts=${parts.length}`,
+                    { method: "POST", body, headers: cookie ? { Cookie: cookie } : undefined });
+                last = { status: r.status, ...JSON.parse(r.body) };
+                nodes.add(last.node);
+                const set = String(r.headers["set-cookie"] ?? "").match(/BXSRV=[^;]+/);
+                if (useCookie && set) cookie = set[0];
+            }
+            return { ...last, nodes };
+        };
+        let completed = 0;
+        for (let n = 0; n < 20; n++) {
+            const r = await upload(`pinned${n}x${Date.now()}`, true);
+            assert.equal(r.status, 200, JSON.stringify(r));
+            assert.equal(r.size, parts.join("").length);
+            assert.equal(r.nodes.size, 1);
+            completed++;
+        }
+        // The same uploads without the cookie scatter over the nodes and fail as Bitrix's do: the emulation can fail.
+        const scattered = await upload(`loose${Date.now()}`, false);
+        assert.equal(scattered.status, 409);
+        assert.match(scattered.error, /BXU346\.5/);
+        console.log(`# chunked uploads: ${completed}/20 completed with the cookie; without it: ${scattered.error}`);
+        // Affinity lapses when its node dies: the next part goes to the other node (sessions live in Redis, so only the
+        // unfinished upload restarts), and a new upload completes there.
+        const id = `lapse${Date.now()}`;
+        const first = await request(`${base}/probe/?action=chunk&upload=${id}&part=0&parts=2`, { method: "POST", body: "a" });
+        const pinned = JSON.parse(first.body).node as string;
+        const cookie = String(first.headers["set-cookie"]).match(/BXSRV=[^;]+/)![0];
+        sh("docker", ["stop", "-t", "2", pinned]);
+        try {
+            const next = await request(`${base}/probe/?action=chunk&upload=${id}&part=1&parts=2`, { method: "POST", body: "b", headers: { Cookie: cookie } });
+            assert.notEqual(JSON.parse(next.body).node, pinned);
+            assert.equal(next.status, 409);
+            const retry = await upload(`again${Date.now()}`, true);
+            assert.equal(retry.status, 200);
+            assert.notEqual([...retry.nodes][0], pinned);
+        } finally {
+            sh("docker", ["start", pinned]);
+        }
+        await waitFor(`${pinned} back in the balancer`, async () => (await statusRows()).some((r) => `${PREFIX}-${r.server}` === pinned && r.status === "UP"), 60_000, 500);
+    });
+
+    it("serves a stylesheet generated on one node 50 times through the balancer, from both nodes, without a 404", async () => {
+        // Bitrix writes /bitrix/cache/css/ on the node that renders a page first; it is a shared path here.
+        const name = `e2e-${Date.now()}.css`;
+        inContainer("web-1", `mkdir -p /var/www/html/bitrix/cache/css && printf 'body{color:#123}' > /var/www/html/bitrix/cache/css/${name}`);
+        const served = async () => Object.fromEntries((await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND").map((r) => [r.server, r.total]));
+        const before = await served();
+        const statuses = new Map<number, number>();
+        for (let i = 0; i < 50; i++) {
+            const r = await request(`${base}/bitrix/cache/css/${name}`);
+            statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+            if (r.status === 200) assert.equal(r.body, "body{color:#123}");
+        }
+        assert.deepEqual([...statuses], [[200, 50]]);
+        const after = await served();
+        for (const node of ["web-1", "web-2"]) assert.ok(after[node] - before[node] >= 10, `${node} served ${after[node] - before[node]} of 50`);
+    });
+
+    it("moves the floating address when the holder is killed or stopped, and keeps it where it is when that one returns (balancer drill)", async () => {
+        const steps = await balancerDrill({ floatingAddress: VIP, containers: BALANCERS, url: `https://${VIP}/probe/?action=node` });
+        console.log(drillTable(steps).split("\n").map((l) => `# ${l}`).join("\n"));
+        timings.balancerDrill = Object.fromEntries(steps.map((s) => [s.step, { gapS: s.gapS, takeoverS: s.takeoverS, failed: s.failed, inFlight: s.failedInFlight }])) as any;
+        for (const s of steps) {
+            assert.ok(s.requests > 20, `${s.step}: only ${s.requests} requests`);
+            assert.ok(s.pass, `${s.step}: gap ${s.gapS} s, ${s.failed} failed (${s.failedInFlight} in flight): ${JSON.stringify(s.errors)}`);
+        }
+        // The first step's holder lost the address, and getting it back was not a second move.
+        assert.notEqual(steps[0].holderAfter, steps[0].target);
+        assert.equal(steps[1].holderAfter, steps[0].holderAfter);
     });
 
     it("changes nothing on a second `pulumi up`, and `pulumi preview --diff` is empty", async () => {
@@ -224,10 +337,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.deepEqual(created, [`${PREFIX}-web-3-node`]);
         // The balancer's generated config lists the new server, so the balancer is replaced; nothing else is touched.
         const others = containers.filter((s) => s.op !== "create").map((s) => `${s.op}:${s.urn.split("::").pop()}`);
-        assert.deepEqual(others.filter((o) => !o.endsWith(`${PREFIX}-balancer-haproxy`)), []);
+        assert.deepEqual(others.filter((o) => !/-balancer-\d-haproxy$/.test(o)), []);
         const md = summarizePreview((await stack.previewJson()).json, { stack: "e2e" });
         assert.match(md, /^\| web \| 2 \| {2}\| {2}\| {2}\|$/m, md);
-        assert.match(md, /^\| balancer \| {2}\| {2}\| 1 \| {2}\|$/m, md);
+        assert.match(md, /^\| balancer \| {2}\| {2}\| 2 \| {2}\|$/m, md);
         assert.doesNotMatch(md, /WARNING/);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
         timings.scaleUp = up.seconds;

@@ -1,0 +1,74 @@
+import { strict as assert } from "node:assert";
+import * as http from "node:http";
+import { describe, it } from "node:test";
+import { drillTable } from "../../../tools/drill/balancerDrill";
+import { interruption, RequestRecord, startLoad } from "../../../tools/drill/load";
+
+const rec = (start: number, end: number, status: number, error?: string): RequestRecord => ({ start, end, status, ...(error ? { error } : {}) });
+
+describe("interruption", () => {
+    it("measures the longest stretch without a success, and separates failures in flight at the event", () => {
+        const records = [
+            rec(0, 100, 200), rec(100, 200, 200),
+            rec(950, 6000, 0, "timeout"), // in flight at the event (1000): started before, ended after
+            rec(1010, 2900, 200), // a new connection that waited for the address to move
+            rec(1020, 1500, 502), // failed after the event: not in flight
+            rec(2950, 3000, 200), rec(3000, 3100, 200),
+        ];
+        const r = interruption(records, 1000, 0, 7000);
+        assert.equal(r.requests, 7);
+        assert.equal(r.failed, 2);
+        assert.equal(r.failedInFlight, 1);
+        assert.deepEqual(r.errors, { timeout: 1, "HTTP 502": 1 });
+        // Successes at 200 and 2900: a 2.7 s gap; then 3100 → 7000 (the window's end) is 3.9 s.
+        assert.equal(r.gapS, 3.9);
+        assert.equal(interruption(records, 1000, 0, 3100).gapS, 2.7);
+    });
+
+    it("counts a request started while the signal was being sent as in flight", () => {
+        const records = [rec(990, 1200, 0, "read ECONNRESET"), rec(1030, 1100, 0, "read ECONNRESET"), rec(1060, 1300, 0, "read ECONNRESET")];
+        assert.equal(interruption(records, 1000, 0, 2000).failedInFlight, 1);
+        assert.equal(interruption(records, 1000, 0, 2000, 1050).failedInFlight, 2);
+    });
+
+    it("counts only requests that ended inside the window", () => {
+        const r = interruption([rec(0, 50, 200), rec(60, 5000, 200)], 100, 100, 1000);
+        assert.equal(r.requests, 0);
+        assert.equal(r.gapS, 0.9);
+    });
+});
+
+describe("startLoad", () => {
+    it("records every request against a real server, failures with their reason", async () => {
+        let n = 0;
+        const server = http.createServer((_req, res) => {
+            n++;
+            res.writeHead(n % 3 === 0 ? 503 : 200).end("x");
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const { port } = server.address() as { port: number };
+        const load = startLoad(`http://127.0.0.1:${port}/`, { concurrency: 2, pauseMs: 5 });
+        await new Promise((r) => setTimeout(r, 300));
+        const records = await load.stop();
+        server.close();
+        assert.equal(records.length, n);
+        assert.ok(n >= 10, `only ${n} requests in 300 ms`);
+        assert.equal(records.filter((r) => r.status === 503).length, Math.floor(n / 3));
+        assert.ok(records.every((r) => r.end >= r.start));
+        const refused = startLoad("http://127.0.0.1:1/", { concurrency: 1 });
+        await new Promise((r) => setTimeout(r, 50));
+        const failed = await refused.stop();
+        assert.ok(failed.length >= 1 && failed.every((r) => r.status === 0 && /ECONNREFUSED/.test(r.error!)));
+    });
+});
+
+describe("drillTable", () => {
+    it("prints one row per step with its figures and result", () => {
+        const table = drillTable([{
+            step: "kill the holder (SIGKILL)", target: "bx-balancer-1", takeoverS: 1.72, holderAfter: "bx-balancer-2", signalS: 0.05,
+            requests: 180, failed: 3, failedInFlight: 3, gapS: 2.95, errors: {}, pass: true,
+        }]);
+        assert.match(table, /^step\s+balancer\s+takeover s\s+gap s/);
+        assert.match(table, /kill the holder \(SIGKILL\)\s+bx-balancer-1\s+1\.72\s+2\.95\s+180\s+3\s+3\s+bx-balancer-2\s+pass/);
+    });
+});

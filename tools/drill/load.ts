@@ -1,0 +1,119 @@
+/**
+ * Steady load for the drills: `concurrency` loops, each sending one request at a time on a new connection (as
+ * separate browsers would, so a dead connection cannot hide a moved address), recording every request's start,
+ * end and outcome. Bounded by the caller's `stop()`.
+ */
+import * as http from "http";
+import * as https from "https";
+
+export interface RequestRecord {
+    /** ms since the load started. */
+    start: number;
+    end: number;
+    /** HTTP status, or 0 when the request got no response. */
+    status: number;
+    error?: string;
+}
+
+export interface LoadOptions {
+    /** Parallel loops. @default 4 */
+    concurrency?: number;
+    /** A request without a response after this long counts as failed. @default 5000 */
+    timeoutMs?: number;
+    /** Pause between one loop's requests. @default 20 */
+    pauseMs?: number;
+}
+
+export interface Load {
+    /** ms since the load started. */
+    now(): number;
+    /** Stops the loops, waits for requests in flight, returns every request's record in start order. */
+    stop(): Promise<RequestRecord[]>;
+}
+
+export function startLoad(url: string, opts: LoadOptions = {}): Load {
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    const records: RequestRecord[] = [];
+    let running = true;
+    const u = new URL(url);
+    const client = u.protocol === "https:" ? https : http;
+    const once = () => new Promise<void>((resolve) => {
+        const rec: RequestRecord = { start: now(), end: 0, status: 0 };
+        records.push(rec);
+        const done = (status: number, error?: string) => {
+            if (rec.end) return;
+            rec.end = now();
+            rec.status = status;
+            if (error) rec.error = error;
+            resolve();
+        };
+        // The drills' certificates are the cluster's own (self-signed unless configured): the point is reachability.
+        const req = client.request(u, { agent: false, rejectUnauthorized: false, timeout: opts.timeoutMs ?? 5000 }, (res) => {
+            res.resume();
+            res.on("end", () => done(res.statusCode ?? 0));
+            res.on("error", (e) => done(0, e.message));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (e) => done(0, e.message));
+        req.end();
+    });
+    const loops = Array.from({ length: opts.concurrency ?? 4 }, async () => {
+        while (running) {
+            await once();
+            await new Promise((r) => setTimeout(r, opts.pauseMs ?? 20));
+        }
+    });
+    return {
+        now,
+        async stop() {
+            running = false;
+            await Promise.all(loops);
+            return records.sort((a, b) => a.start - b.start);
+        },
+    };
+}
+
+export interface Interruption {
+    /** Requests in the window. */
+    requests: number;
+    /** Requests answered with a status other than 2xx/3xx, or not at all. */
+    failed: number;
+    /** Of those, requests that were in flight at the event (started before it, ended after). */
+    failedInFlight: number;
+    /** Longest time in the window with no request completing successfully, in seconds. */
+    gapS: number;
+    /** Error texts of the failures, counted. */
+    errors: Record<string, number>;
+}
+
+const ok = (r: RequestRecord) => r.status >= 200 && r.status < 400;
+
+/**
+ * What the load saw around an event: requests that ended in [from, to]. The event happened at some moment in
+ * [at, atLatest] (a signal is sent between asking for it and being told it was): a request that started before
+ * `atLatest` and ended after `at` was in flight at that moment.
+ */
+export function interruption(records: RequestRecord[], at: number, from: number, to: number, atLatest = at): Interruption {
+    const window = records.filter((r) => r.end >= from && r.end <= to);
+    const failed = window.filter((r) => !ok(r));
+    const successes = window.filter(ok).map((r) => r.end).sort((a, b) => a - b);
+    let gap = 0;
+    let last = from;
+    for (const t of [...successes, to]) {
+        gap = Math.max(gap, t - last);
+        last = t;
+    }
+    const errors: Record<string, number> = {};
+    for (const r of failed) {
+        const key = r.error ?? `HTTP ${r.status}`;
+        errors[key] = (errors[key] ?? 0) + 1;
+    }
+    return {
+        requests: window.length,
+        failed: failed.length,
+        failedInFlight: failed.filter((r) => r.start < atLatest && r.end >= at).length,
+        gapS: Math.round(gap) / 1000,
+        errors,
+    };
+}
