@@ -7,12 +7,14 @@
  * SSH bastion, and h3 as the user "deploy" with passwordless sudo.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { rolePackages } from "../../components/placement/hostPackages";
 import { waitFor } from "../helpers/daemons";
 import { request } from "../helpers/http";
+import { interruption, startLoad } from "../../tools/drill/load";
 import { probeClient } from "../helpers/probe";
 import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { SshServer, startSshServer } from "../helpers/sshServer";
@@ -23,18 +25,22 @@ const HOSTS = [
     { name: "h1", address: ip(11), roles: ["balancer", "db-master", "redis", "sentinel"] },
     { name: "h2", address: ip(12), roles: ["web", "db-replica", "sentinel"] },
     // Reached as a non-root user with passwordless sudo, as many sites require.
-    { name: "h3", address: ip(13), user: "deploy", roles: ["redis", "sentinel"] },
+    { name: "h3", address: ip(13), user: "deploy", roles: ["balancer", "redis", "sentinel"] },
     { name: "h4", address: ip(14), roles: ["web"] },
 ];
 const SHARED = [{ volume: "bx-hosts-upload", path: "/var/www/html/upload" }, { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" }];
 const REDIS_PASSWORD = "hosts-e2e-redis-secret-9f3c";
-const base = `https://${ip(11)}`;
+/** The balancers' floating address (h1 and h3, VRRP). */
+const VIP = ip(50);
+const base = `https://${VIP}`;
 const container = (host: string) => `bx-hosts-${host}`;
 
 function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
 }
 const onHost = (host: string, script: string) => sh("docker", ["exec", container(host), "sh", "-c", script]).trim();
+/** onHost without blocking the event loop (a load running in this process keeps running). */
+const onHostAsync = async (host: string, script: string) => (await promisify(execFile)("docker", ["exec", container(host), "sh", "-c", script], { encoding: "utf8" })).stdout.trim();
 
 const { probe, nodesAnswering } = probeClient(base);
 
@@ -94,7 +100,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         timings.hostsReady = (Date.now() - started) / 1000;
 
         await stack.init({
-            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`,
+            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, floatingAddress: VIP,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
@@ -112,8 +118,9 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const r = await stack.ok(["up", "--yes", "--skip-preview"], 40 * 60_000);
         timings.coldUp = r.seconds;
         const outputs = await stack.outputs();
-        assert.equal(outputs.url, `https://${ip(11)}:443/`);
+        assert.equal(outputs.url, `https://${VIP}/`);
         assert.equal(outputs.statusUrl, `http://${ip(11)}:8404/`);
+        assert.deepEqual(outputs.statusUrls, [`http://${ip(11)}:8404/`, `http://${ip(13)}:8404/`]);
         assert.deepEqual(outputs.webNodes, [ip(12), ip(14)]);
         assert.equal(outputs.dbMaster, `${ip(11)}:3306`);
         assert.deepEqual(outputs.sentinels, [`${ip(11)}:26379`, `${ip(12)}:26379`, `${ip(13)}:26379`]);
@@ -124,7 +131,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.doesNotMatch(logins("h2"), /from 172\.28\.30\.1 /);
         assert.match(logins("h3"), new RegExp(`Accepted publickey for deploy from ${ip(11).replace(/\./g, "\\.")} `));
         assert.doesNotMatch(logins("h3"), /for root/);
-        for (const [host, units] of [["h1", ["balancer", "db-master", "redis-1", "sentinel-1"]], ["h2", ["web-1", "db-replica-1", "sentinel-2"]], ["h3", ["redis-2", "sentinel-3"]], ["h4", ["web-2"]]] as const) {
+        for (const [host, units] of [["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1"]], ["h2", ["web-1", "db-replica-1", "sentinel-2"]], ["h3", ["balancer-2", "redis-2", "sentinel-3"]], ["h4", ["web-2"]]] as const) {
             const states = onHost(host, units.map((u) => `echo ${u} $(systemctl is-enabled bitrix-${u}) $(systemctl is-active bitrix-${u})`).join("; "));
             assert.deepEqual(states.split("\n"), units.map((u) => `${u} enabled active`));
         }
@@ -133,6 +140,38 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     it("answers from every web node through the balancer, and shows both UP", async () => {
         assert.deepEqual([...await nodesAnswering(12)].sort(), [container("h2"), container("h4")]);
         assert.deepEqual(await webRows(), ["web-1:UP", "web-2:UP"]);
+    });
+
+    it("puts the floating address on exactly one balancer host, which hands it over on a clean stop and keeps it when the other returns", async () => {
+        const holding = async () => {
+            const addrs = await Promise.all(["h1", "h3"].map((h) => onHostAsync(h, "ip -4 -o addr show dev eth0")));
+            return ["h1", "h3"].filter((_, i) => addrs[i].includes(` ${VIP}/32 `));
+        };
+        const before = await holding();
+        assert.equal(before.length, 1, `holders: ${before.join(", ")}`);
+        const [holder] = before;
+        const other = holder === "h1" ? "h3" : "h1";
+        const unit = holder === "h1" ? "bitrix-balancer-1" : "bitrix-balancer-2";
+        const load = startLoad(`${base}/probe/?action=node`);
+        await new Promise((r) => setTimeout(r, 1500));
+        const at = load.now();
+        const stopped = onHostAsync(holder, `systemctl stop ${unit}`);
+        await waitFor(`${other} holding ${VIP}`, async () => (await holding()).join() === other, 10_000, 100);
+        await stopped;
+        const takeoverS = (load.now() - at) / 1000;
+        await new Promise((r) => setTimeout(r, 3000));
+        const back = load.now();
+        await onHostAsync(holder, `systemctl start ${unit}`);
+        await new Promise((r) => setTimeout(r, 4000));
+        const records = await load.stop();
+        const stop = interruption(records, at, at - 1000, back);
+        const start = interruption(records, back, back, records[records.length - 1].end);
+        console.log(`# hosts: clean stop of ${unit} on ${holder}: address on ${other} after ${takeoverS.toFixed(2)} s, gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed; start again: gap ${start.gapS} s, ${start.failed}/${start.requests} failed`);
+        assert.equal(stop.failed, 0, JSON.stringify(stop.errors));
+        assert.equal(start.failed, 0, JSON.stringify(start.errors));
+        assert.ok(stop.gapS <= 3, `gap ${stop.gapS} s`);
+        assert.deepEqual(await holding(), [other], "the returning balancer took the address back");
+        assert.equal(onHost(holder, `systemctl is-active ${unit}`), "active");
     });
 
     it("continues a session started on one node on the other", async () => {
@@ -219,7 +258,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     });
 
     it("drains and removes a web host taken out of config, reloading the balancer without a failed request", async () => {
-        const mainPid = () => onHost("h1", "systemctl show -p MainPID --value bitrix-balancer");
+        const mainPid = () => `${onHost("h1", "systemctl show -p MainPID --value bitrix-balancer-1")} ${onHost("h3", "systemctl show -p MainPID --value bitrix-balancer-2")}`;
         const pidBefore = mainPid();
         await stack.setConfig("webNodes", 1);
         stack.setStructuredConfig({ hosts: HOSTS.filter((h) => h.name !== "h4") });
@@ -248,7 +287,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         console.log(`# web host removal under load: ${counts.ok} ok, ${counts.failed} failed ${counts.errors.slice(0, 5).join("; ")}`);
         assert.equal(counts.failed, 0);
         assert.ok(counts.ok > 10, `only ${counts.ok} requests ran during the update`);
-        assert.equal(mainPid(), pidBefore, "the balancer was restarted instead of reloaded");
+        assert.equal(mainPid(), pidBefore, "a balancer was restarted instead of reloaded");
         assert.deepEqual(await webRows(), ["web-1:UP"]);
         assert.equal(onHost("h4", "systemctl is-active bitrix-web-2 || true"), "inactive");
         assert.equal(onHost("h4", "systemctl is-enabled bitrix-web-2 2>/dev/null || echo gone"), "gone");
