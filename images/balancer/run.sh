@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runs HAProxy and, when a keepalived.conf was uploaded, keepalived beside it, as one service:
 # - SIGUSR2 (the unit's reload, or `docker kill -s USR2`) makes HAProxy re-read its config and keepalived re-read its;
-# - SIGTERM first stops keepalived, which hands the floating address to a peer at once (priority 0 advert), waits
-#   a second for connections already queued here, then lets HAProxy finish the requests it is serving (soft stop);
+# - SIGTERM drains HAProxy (soft stop: no new connections, the open ones finish; at most 2 s), then stops
+#   keepalived, which hands the floating address to a peer at once (priority 0 advert);
 # - if either process ends on its own, the other is stopped and the service exits non-zero, so Docker or systemd
 #   restarts both (a balancer without its VRRP process, or the reverse, must not hold the address).
 set -u
@@ -25,16 +25,20 @@ reload() {
 }
 stop() {
     stopping=1
+    # Drain first: HAProxy stops accepting (a new connection attempt on the floating address gets no answer - the
+    # guard drops the kernel's refusal - and the client sends it again a second later) and finishes what it is
+    # serving, for at most 2 s.
+    kill -USR1 "$haproxy_pid" 2>/dev/null
+    for _ in $(seq 20); do kill -0 "$haproxy_pid" 2>/dev/null || break; sleep 0.1; done
+    # Then hand the address over (keepalived's priority-0 advert): the retried attempts reach the next balancer.
+    # Handing it over first would cut the connections still open here: their next packets would reach a balancer
+    # that does not know them.
     if [ -n "$keepalived_pid" ]; then
         kill -TERM "$keepalived_pid" 2>/dev/null
         wait "$keepalived_pid"
         # The address has left this machine: its guard (see entrypoint) is not needed until the next start.
         nft delete table ip bitrix_vip_guard 2>/dev/null
-        # Connections that reached this balancer before the address left wait in HAProxy's accept queue; let it
-        # take them before it closes its listeners (closing would reset them).
-        sleep 1
     fi
-    kill -USR1 "$haproxy_pid" 2>/dev/null
     wait "$haproxy_pid"
     exit 0
 }
