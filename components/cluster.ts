@@ -12,8 +12,13 @@ import { NfsServer } from "./nfs/nfsServer";
 import { DockerPlacement } from "./placement/docker";
 import { HostsPlacement } from "./placement/hosts";
 import { Placement } from "./placement/types";
+import { FPM_METRICS_PORT, Monitoring } from "./monitoring/monitoring";
+import { NFS_PORT } from "./nfs/ganeshaConfig";
 import { RedisSentinel } from "./redis/redisSentinel";
-import { HEALTH_PATH, WebNode } from "./web/webNode";
+import { FPM_STATUS_PATH, HEALTH_PATH, WEB_PORT, WebNode } from "./web/webNode";
+
+/** The database login of the monitoring exporter. */
+export const MONITOR_DB_USER = "exporter";
 
 export interface BitrixClusterArgs {
     config: ClusterConfig;
@@ -52,6 +57,9 @@ export class BitrixCluster extends pulumi.ComponentResource {
     /** The NFS server's export directory of each shared path, by slug ("upload" → "/srv/nfs/upload"). */
     readonly sharedDirs: Record<string, string>;
     readonly dbPassword: pulumi.Output<string>;
+    /** Prometheus and Alertmanager ("" with monitoring off). */
+    readonly prometheusUrl: string;
+    readonly alertmanagerUrl: string;
 
     constructor(name: string, args: BitrixClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bitrix:cluster:BitrixCluster", name, {}, opts);
@@ -64,6 +72,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
             given ?? pulumi.secret(new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, child).result);
         const dbPassword = password("db-password", c.secrets.dbPassword);
         const retain = c.docker.retainDataVolumes;
+        const monitorPassword = c.monitoring.enabled ? password("db-monitor-password", undefined) : undefined;
 
         // With sharedStorage "external" the user's own storage is already mounted on the web hosts: no NFS server.
         const nfs = c.storage.mode === "external" ? undefined : new NfsServer(`${name}-nfs`, {
@@ -76,6 +85,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
             replicationPassword: password("db-replication-password", c.secrets.dbReplicationPassword),
             redoLogMb: c.db.redoLogMb, bufferPoolMb: c.db.bufferPoolMb, semiSyncTimeoutMs: c.db.semiSyncTimeoutMs,
             perconaImage: c.db.perconaImage, publishedPortBase: c.ports.dbBase, retainData: retain, memoryMb: c.docker.memoryMb.db,
+            monitor: monitorPassword ? { user: MONITOR_DB_USER, password: monitorPassword } : undefined,
         }, child);
         const redisPassword = password("redis-password", c.secrets.redisPassword);
         const redis = new RedisSentinel(`${name}-redis`, {
@@ -99,6 +109,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                     mountOptions: nfs?.mountOptions ?? nfsMountOptions(), retain,
                 },
                 trustedProxies: placement.sourcesOf(balancerServices(c.balancer.count)),
+                metrics: c.monitoring.enabled ? { port: FPM_METRICS_PORT, allow: placement.sourcesOf(["monitoring"]) } : undefined,
                 phpMemoryLimitMb: c.web.phpMemoryLimitMb, phpMaxExecutionS: c.web.phpMaxExecutionS, uploadMaxMb: c.web.uploadMaxMb,
                 fpmMaxChildren: c.web.fpmMaxChildren, timezone: c.web.timezone, cacheSid: c.prefix, memoryMb: c.docker.memoryMb.web,
                 dependsOn: [...(nfs ? [nfs.resource] : []), db.master.resource, ...redis.resources.slice(0, 1)],
@@ -109,12 +120,28 @@ export class BitrixCluster extends pulumi.ComponentResource {
             placement,
             upstreams: webs.map((w, i) => ({ name: w.service, host: w.host, port: w.port, weight: c.balancer.weights[i] })),
             settings: c.balancer, healthPath: HEALTH_PATH,
+            metricsSources: c.monitoring.enabled ? placement.sourcesOf(["monitoring"]) : [],
             published: { http: c.ports.http, https: c.ports.https, status: c.ports.status },
             memoryMb: c.docker.memoryMb.balancer,
             dependsOn: webs.map((w) => w.resource),
         }, child);
 
+        const monitoring = c.monitoring.enabled ? new Monitoring(`${name}-monitoring`, {
+            placement, balancers: balancerServices(c.balancer.count), webNodes: webServices, healthPath: HEALTH_PATH, webPort: WEB_PORT, fpmStatusPath: FPM_STATUS_PATH,
+            databases: [db.master, ...db.replicas].map((d, i) => ({ service: d.service, host: d.host, port: d.port, role: i === 0 ? "master" as const : "replica" as const })),
+            dbUser: MONITOR_DB_USER, dbPassword: monitorPassword!,
+            redis: redis.nodes, sentinels: redis.sentinels, redisPassword,
+            nfs: nfs ? { address: nfs.address, port: NFS_PORT } : undefined,
+            nodes: [],
+            alerts: { webhookUrls: c.monitoring.webhookUrls, email: c.monitoring.email, smtpPassword: c.monitoring.smtpPassword },
+            published: { prometheus: c.monitoring.prometheusPort, alertmanager: c.monitoring.alertmanagerPort },
+            memoryMb: c.monitoring.memoryMb, retainData: retain,
+            dependsOn: [balancer, ...webs.map((w) => w.resource)],
+        }, child) : undefined;
+
         this.url = balancer.url;
+        this.prometheusUrl = monitoring?.prometheusUrl ?? "";
+        this.alertmanagerUrl = monitoring?.alertmanagerUrl ?? "";
         this.statusUrl = balancer.statusUrl;
         this.statusUrls = balancer.statusUrls;
         this.floatingAddress = balancer.floatingAddress;

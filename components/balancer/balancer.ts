@@ -16,6 +16,8 @@ export interface BalancerArgs {
     /** Settings from stack config; `count` balancers, with `vrrp` when there are two or more. */
     settings: BalancerSettings;
     healthPath: string;
+    /** Sources that may read `/metrics` on the status port besides the allowlist (the monitoring service). @default [] */
+    metricsSources?: string[];
     /** Ports published on the Docker host by the first balancer (on hosts each balancer's own ports are the public ones). */
     published: { http: number; https: number; status: number };
     /** @default 256 */
@@ -60,7 +62,7 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     const status = args.placement.reach(services[0], door.status);
     const haproxy = balancerConfig({
         ...s, upstreams: args.upstreams, healthPath: args.healthPath, certPath: CERT_PATH, listen: BALANCER_LISTEN,
-        publicHttpsPort: https.port, publicHttpPort: httpDoor.port, resolver: args.placement.dnsResolver,
+        publicHttpsPort: https.port, publicHttpPort: httpDoor.port, resolver: args.placement.dnsResolver, metricsSources: args.metricsSources,
     });
     const resources: pulumi.Resource[] = [];
     services.forEach((service, i) => {

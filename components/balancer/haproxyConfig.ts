@@ -33,6 +33,8 @@ export type BalancerConfigInput = Omit<BalancerSettings, "count" | "vrrp" | "wei
     publicHttpPort?: number;
     /** DNS resolver for run-time re-resolution of upstream names. */
     resolver?: string;
+    /** Sources that may read `/metrics` on the status port besides the allowlist (the monitoring service). @default [] */
+    metricsSources?: string[];
     /** Admin socket (drains, drills). @default "/run/haproxy/admin.sock" */
     adminSocket?: string;
 };
@@ -147,7 +149,12 @@ export function balancerConfig(input: BalancerConfigInput): string {
         `    bind :${input.listen.status}`,
         `    acl allowlisted src ${allow}`,
         "    acl local src 127.0.0.0/8",
-        "    http-request deny deny_status 403 if !allowlisted !local",
+        ...(input.metricsSources?.length ? [
+            `    acl monitoring src ${input.metricsSources.join(" ")}`,
+            "    acl metrics path /metrics",
+            "    http-request deny deny_status 403 if !allowlisted !local !monitoring",
+            "    http-request deny deny_status 403 if !allowlisted !local !metrics",
+        ] : ["    http-request deny deny_status 403 if !allowlisted !local"]),
         "    http-request use-service prometheus-exporter if { path /metrics }",
         "    stats enable",
         "    stats uri /",

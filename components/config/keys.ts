@@ -167,6 +167,31 @@ export const KEYS = {
         type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own.",
         allowed: (v: string) => isCidr(v) && isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 26 && isNetworkAddress(v) ? undefined : "an IPv4 network of /26 or larger, written with its network address, such as \"172.28.0.0/24\"",
     },
+    monitoring: {
+        type: "boolean", default: true,
+        description: "Run the Monitoring layer: Prometheus, Alertmanager and exporters for every layer, with the seeds' alert rules.",
+        allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false",
+    },
+    prometheusPort: { type: "integer", default: 9090, description: "Published port of Prometheus (monitoring on).", allowed: intIn(1, 65535) },
+    alertmanagerPort: { type: "integer", default: 9093, description: "Published port of Alertmanager (monitoring on).", allowed: intIn(1, 65535) },
+    alertWebhookUrls: {
+        type: "array", items: "string", default: [], description: "URLs that receive every alert as Alertmanager's webhook JSON.",
+        allowed: (v: unknown[]) => v.every((u) => typeof u === "string" && /^https?:\/\/[^\s]+$/.test(u)) ? undefined : "a list of http(s) URLs",
+    },
+    alertEmailTo: {
+        type: "string", default: "", description: "E-mail address that receives every alert; empty sends none. Needs alertSmarthost.",
+        allowed: (v: string) => v === "" || /^[^\s@]+@[^\s@]+$/.test(v) ? undefined : "empty or an e-mail address",
+    },
+    alertEmailFrom: {
+        type: "string", default: "", description: "Sender of alert e-mails; empty means alertmanager@<serverName>.",
+        allowed: (v: string) => v === "" || /^[^\s@]+@[^\s@]+$/.test(v) ? undefined : "empty or an e-mail address",
+    },
+    alertSmarthost: {
+        type: "string", default: "", description: "SMTP server for alert e-mails as host:port (STARTTLS required).",
+        allowed: (v: string) => v === "" || /^[A-Za-z0-9.-]+:\d{1,5}$/.test(v) ? undefined : "empty or host:port such as \"smtp.example.com:587\"",
+    },
+    alertSmtpUser: { type: "string", default: "", description: "SMTP login for alert e-mails; empty sends without authentication.", allowed: (v: string) => !/[\s]/.test(v) ? undefined : "no spaces" },
+    alertSmtpPassword: { type: "string", secret: true, unset: "none", description: "SMTP password for alert e-mails (config secret).", allowed: password },
     backupRepository: {
         type: "string", default: "", description: "restic repository of `npm run backup` (a directory, or any restic location such as sftp:host:/path); empty means ~/.bitrix-cluster/backups.",
         allowed: (v: string) => !/[\r\n\0]/.test(v) ? undefined : "a restic repository location on one line",
@@ -189,6 +214,7 @@ export const KEYS = {
     webMemoryMb: { type: "integer", default: 1024, description: "Memory limit of a web node (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
     nfsMemoryMb: { type: "integer", default: 512, description: "Memory limit of the NFS server (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
     dbMemoryMb: { type: "integer", default: 2048, description: "Memory limit of a database (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
+    monitoringMemoryMb: { type: "integer", default: 768, description: "Memory limit of the monitoring service (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
     redisMemoryMb: { type: "integer", default: 512, description: "Memory limit of a Redis or Sentinel (container limit, or the systemd unit's MemoryMax on hosts); 0 = unlimited.", allowed: memory },
 
     dbPassword: { type: "string", secret: true, unset: "none: random", description: "Application DB password (config secret); random when unset.", allowed: password },

@@ -152,6 +152,23 @@ export interface HostsSettings {
     bastion?: { user: string; host: string; port: number };
 }
 
+/** The Monitoring layer's settings. */
+export interface MonitoringSettings {
+    /** Run it. @default true */
+    enabled: boolean;
+    /** Published ports on Docker. @default 9090, 9093 */
+    prometheusPort: number;
+    alertmanagerPort: number;
+    /** Webhook receivers. @default [] */
+    webhookUrls: string[];
+    /** E-mail receiver; undefined sends no e-mail. */
+    email?: { to: string; from: string; smarthost: string; username?: string };
+    /** SMTP password (a config secret). */
+    smtpPassword?: pulumi.Output<string>;
+    /** @default 768 */
+    memoryMb: number;
+}
+
 export interface ClusterConfig {
     /** Prefix of every container, volume, network and image name; unique per stack. */
     prefix: string;
@@ -164,6 +181,7 @@ export interface ClusterConfig {
     db: DatabaseSettings;
     redis: RedisSettings;
     storage: StorageSettings;
+    monitoring: MonitoringSettings;
     docker: DockerSettings;
     secrets: Secrets;
 }

@@ -91,7 +91,7 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
 }
 
 /** Keys that only mean something for Docker containers, refused on a hosts stack instead of silently ignored. */
-export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes", "allowDataLoss"] as const;
+export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes", "allowDataLoss", "prometheusPort", "alertmanagerPort"] as const;
 /** Keys that only mean something on hosts. */
 export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshPrivateKey", "vrrpInterface"] as const;
 
@@ -109,6 +109,7 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
     }
     for (const k of DOCKER_ONLY_KEYS) if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "docker"; remove it from this hosts stack`);
     if (v.sharedStorage === "docker-volume") problems.push(`${name("sharedStorage")}: "docker-volume" shares one Docker volume on a single Docker host; on hosts use "nfs" or "external"`);
+    if (v.monitoring) problems.push(`${name("monitoring")}: the Monitoring layer on hosts is not implemented yet (it runs as a container on Docker); set ${name("monitoring")} to false on a hosts stack`);
     if (v.dbEngine === "percona") problems.push(`${name("dbEngine")}: "percona" on hosts is not implemented yet (the Percona path runs the Percona image in containers); use "mariadb" on hosts`);
     if (v.sshPrivateKey === undefined) problems.push(`${name("sshPrivateKey")}: required with placement "hosts" (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519)`);
     let inventory;
@@ -164,8 +165,12 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
         }
         seenPaths.add(p);
     }
+    if (v.alertEmailTo && !v.alertSmarthost) problems.push(`${name("alertSmarthost")}: required with ${name("alertEmailTo")} (the SMTP server as host:port)`);
+    if (!v.alertEmailTo && (v.alertSmarthost || v.alertSmtpUser || v.alertEmailFrom)) problems.push(`${name("alertEmailTo")}: set it, or remove the other alert e-mail settings (they are unused without it)`);
+    if (v.alertSmtpUser && v.alertSmtpPassword === undefined) problems.push(`${name("alertSmtpPassword")}: required with ${name("alertSmtpUser")} (pulumi config set --secret alertSmtpPassword)`);
     // Published ports: each must be unique on the bind address.
     const ports: Array<[string, number]> = [["httpPort", v.httpPort], ["httpsPort", v.httpsPort], ["statusPort", v.statusPort]];
+    if (v.monitoring) ports.push(["prometheusPort", v.prometheusPort], ["alertmanagerPort", v.alertmanagerPort]);
     if (v.dbPortBase > 0) for (let i = 0; i <= v.dbReplicas; i++) ports.push([`dbPortBase+${i}`, v.dbPortBase + i]);
     if (v.sentinelPortBase > 0) for (let i = 0; i < v.sentinels; i++) ports.push([`sentinelPortBase+${i}`, v.sentinelPortBase + i]);
     const byPort = new Map<number, string>();
@@ -179,7 +184,7 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
     const { first, last } = ipv4Range(v.dockerSubnet);
     // Docker hands out the upper half of the subnet; the NFS server's fixed address is in the lower half.
     const dynamic = (last - first + 1) / 2 - 1;
-    const needed = v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
+    const needed = (v.monitoring ? 1 : 0) + v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
     if (needed > dynamic) {
         problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} leaves ${dynamic} addresses for ${needed} containers; use a larger subnet`);
     }
@@ -222,6 +227,14 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
             downAfterMs: v.sentinelDownAfterMs, failoverTimeoutMs: v.sentinelFailoverTimeoutMs, maxMemoryMb: v.redisMaxMemoryMb,
         },
         storage: { mode: v.sharedStorage, sharedPaths: v.sharedPaths },
+        monitoring: {
+            enabled: v.monitoring, prometheusPort: v.prometheusPort, alertmanagerPort: v.alertmanagerPort, webhookUrls: v.alertWebhookUrls,
+            email: v.alertEmailTo ? {
+                to: v.alertEmailTo, from: v.alertEmailFrom || `alertmanager@${v.serverName}`, smarthost: v.alertSmarthost,
+                ...(v.alertSmtpUser ? { username: v.alertSmtpUser } : {}),
+            } : undefined,
+            smtpPassword: v.alertSmtpPassword, memoryMb: v.monitoringMemoryMb,
+        },
         docker: {
             subnet: v.dockerSubnet,
             retainDataVolumes: v.retainDataVolumes,

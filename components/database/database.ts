@@ -35,6 +35,8 @@ export interface DatabaseArgs {
     retainData?: boolean;
     /** @default 2048 */
     memoryMb?: number;
+    /** Login of the monitoring exporter, created at the master's first start. @default none */
+    monitor?: { user: string; password: pulumi.Input<string> };
 }
 
 export const DB_PORT = 3306;
@@ -100,8 +102,9 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
         return { service, host, port: DB_PORT, resource: placement.deploy(parent, spec).resource };
     };
 
-    const masterSql = pulumi.all([args.password, args.replicationPassword]).apply(([appPassword, replicationPassword]) =>
-        masterInitSql({ engine, database, appUser: user, appPassword, replicationUser, replicationPassword }));
+    const monitor = args.monitor;
+    const masterSql = pulumi.all([args.password, args.replicationPassword, monitor?.password ?? ""]).apply(([appPassword, replicationPassword, monitorPassword]) =>
+        masterInitSql({ engine, database, appUser: user, appPassword, replicationUser, replicationPassword, ...(monitor ? { monitor: { user: monitor.user, password: monitorPassword } } : {}) }));
     const replicaSql = pulumi.output(args.replicationPassword).apply((replicationPassword) =>
         replicaInitSql({ engine, masterHost, masterPort: DB_PORT, replicationUser, replicationPassword }));
 

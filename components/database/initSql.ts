@@ -12,6 +12,8 @@ export interface MasterSqlInput {
     appPassword: string;
     replicationUser: string;
     replicationPassword: string;
+    /** The monitoring exporter's login (read-only status grants); none without monitoring. */
+    monitor?: { user: string; password: string };
 }
 
 export interface ReplicaSqlInput {
@@ -44,6 +46,11 @@ export function masterInitSql(input: MasterSqlInput): string {
         `GRANT ALL PRIVILEGES ON ${db}.* TO ${sqlString(input.appUser)}@'%';`,
         `CREATE USER IF NOT EXISTS ${sqlString(input.replicationUser)}@'%' IDENTIFIED BY ${sqlString(input.replicationPassword)};`,
         `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(input.replicationUser)}@'%';`,
+        ...(input.monitor ? [
+            // mysqld-exporter's grants; MariaDB 10.5+ wants SLAVE MONITOR for SHOW SLAVE STATUS.
+            `CREATE USER IF NOT EXISTS ${sqlString(input.monitor.user)}@'%' IDENTIFIED BY ${sqlString(input.monitor.password)} WITH MAX_USER_CONNECTIONS 3;`,
+            `GRANT PROCESS, REPLICATION CLIENT, ${input.engine === "mariadb" ? "SLAVE MONITOR, " : ""}SELECT ON *.* TO ${sqlString(input.monitor.user)}@'%';`,
+        ] : []),
         "FLUSH PRIVILEGES;",
         "",
     ].join("\n");

@@ -13,6 +13,11 @@ export interface WebNginxInput {
     fpmPingPath: string;
     /** Docroot-relative shared paths: no PHP is ever executed from them. */
     sharedPaths: string[];
+    /**
+     * A second server on `port` that answers PHP-FPM's status page in OpenMetrics format (PHP 8.1+) to the
+     * monitoring service's addresses only; the balancer never sends traffic to this port. @default none
+     */
+    metrics?: { port: number; allow: string[] };
 }
 
 export function webNginxConfig(input: WebNginxInput): string {
@@ -83,5 +88,25 @@ export function webNginxConfig(input: WebNginxInput): string {
         "    }",
         "}",
         "",
+        ...(input.metrics ? [
+            "# PHP-FPM's status as OpenMetrics, for Prometheus only.",
+            "server {",
+            `    listen ${input.metrics.port};`,
+            "    server_name _;",
+            `    root ${input.docroot};`,
+            "    server_tokens off;",
+            "    access_log off;",
+            `    location = ${input.fpmStatusPath} {`,
+            ...input.metrics.allow.map((a) => `        allow ${a};`),
+            "        deny all;",
+            "        set $args openmetrics;",
+            "        include /etc/nginx/fastcgi_params;",
+            "        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
+            `        fastcgi_pass unix:${input.fpmSocket};`,
+            "    }",
+            "    location / { return 404; }",
+            "}",
+            "",
+        ] : []),
     ].join("\n");
 }

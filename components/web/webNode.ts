@@ -15,6 +15,8 @@ import { watchdogScript } from "./watchdog";
 export const DOCROOT = "/var/www/html";
 export const HEALTH_PATH = "/healthz.php";
 export const WEB_PORT = 80;
+/** PHP-FPM's status page (also served as OpenMetrics to the monitoring service). */
+export const FPM_STATUS_PATH = "/fpm-status";
 export const FPM_SOCKET = "/run/php/php8.2-fpm.sock";
 export const SETTINGS_PATH = `${DOCROOT}/bitrix/.settings.php`;
 export const HEARTBEAT_FILE = "/run/bitrix/shared-ok";
@@ -30,6 +32,8 @@ export interface WebNodeArgs {
     storage: { mode: SharedStorageMode; exports: NfsExport[]; nfsAddress: string; mountOptions: string; retain: boolean };
     /** Networks whose X-Forwarded-For the node trusts (the balancer's). */
     trustedProxies: string[];
+    /** Serve PHP-FPM's status as OpenMetrics on this port to these sources (the monitoring service). @default none */
+    metrics?: { port: number; allow: string[] };
     /** @default 512 */
     phpMemoryLimitMb?: number;
     /** @default 60 */
@@ -79,8 +83,8 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
             secrets: [],
             render: () => webNginxConfig({
                 listenPort: WEB_PORT, docroot: DOCROOT, fpmSocket: FPM_SOCKET, uploadMaxMb, trustedProxies: args.trustedProxies,
-                healthPath: HEALTH_PATH, fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
-                sharedPaths: args.storage.exports.map((e) => e.sharedPath),
+                healthPath: HEALTH_PATH, fpmStatusPath: FPM_STATUS_PATH, fpmPingPath: "/fpm-ping",
+                sharedPaths: args.storage.exports.map((e) => e.sharedPath), metrics: args.metrics,
             }),
         },
         {
@@ -94,7 +98,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: "/etc/php/8.2/fpm/pool.d/www.conf",
             secrets: [],
-            render: () => fpmPool({ socket: FPM_SOCKET, maxChildren: args.fpmMaxChildren ?? 16, maxExecutionS, statusPath: "/fpm-status", pingPath: "/fpm-ping" }),
+            render: () => fpmPool({ socket: FPM_SOCKET, maxChildren: args.fpmMaxChildren ?? 16, maxExecutionS, statusPath: FPM_STATUS_PATH, pingPath: "/fpm-ping" }),
         },
         {
             path: "/etc/haproxy/redis-proxy.cfg",

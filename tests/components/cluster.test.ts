@@ -2,6 +2,7 @@ import { installMocks, ofType, recorded, secretOf, settle, valueOf } from "../he
 installMocks();
 
 import { strict as assert } from "node:assert";
+import * as YAML from "yaml";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { BitrixCluster } from "../../components/cluster";
@@ -18,10 +19,10 @@ describe("BitrixCluster over the placement seam", () => {
     });
     const services = () => placement.specs.map((s) => s.service).sort();
 
-    it("deploys N web nodes, a master and M replicas, Redis nodes and the sentinels, one NFS server and two balancers", async () => {
+    it("deploys N web nodes, a master and M replicas, Redis nodes and the sentinels, one NFS server, two balancers and the monitoring service", async () => {
         await settle();
         assert.deepEqual(services(), [
-            "balancer-1", "balancer-2", "db-master", "db-replica-1", "db-replica-2", "nfs", "redis-1", "redis-2", "redis-3",
+            "balancer-1", "balancer-2", "db-master", "db-replica-1", "db-replica-2", "monitoring", "nfs", "redis-1", "redis-2", "redis-3",
             "sentinel-1", "sentinel-2", "sentinel-3", "sentinel-4", "sentinel-5", "web-1", "web-2", "web-3",
         ]);
     });
@@ -99,10 +100,10 @@ describe("BitrixCluster over the placement seam", () => {
         assert.equal(await secretOf(cluster.dbPassword), true);
     });
 
-    it("makes four random passwords when config has no secrets", async () => {
+    it("makes five random passwords when config has no secrets (the exporter's with monitoring on)", async () => {
         await settle();
         const names = ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n.startsWith("c1-")).sort();
-        assert.deepEqual(names, ["c1-db-password", "c1-db-replication-password", "c1-db-root-password", "c1-redis-password"]);
+        assert.deepEqual(names, ["c1-db-monitor-password", "c1-db-password", "c1-db-replication-password", "c1-db-root-password", "c1-redis-password"]);
         const pw = ofType("random:index/randomPassword:RandomPassword").find((r) => r.name === "c1-db-password")!;
         assert.equal(pw.inputs.length, 32);
         assert.equal(pw.inputs.special, false);
@@ -130,6 +131,39 @@ describe("BitrixCluster over the placement seam", () => {
     });
 });
 
+describe("BitrixCluster monitoring wiring", () => {
+    const placement = new RecordingPlacement();
+    new BitrixCluster("c4", { config: config({ webNodes: 3, dbEngine: "mariadb" }), placement });
+
+    it("scrapes every layer from the cluster's own node lists and keeps the exporter logins secret", async () => {
+        await settle();
+        const prom = YAML.parse(await valueOf(placement.file("monitoring", "/etc/bitrix-monitoring/prometheus.yml")));
+        const instances = (job: string) => prom.scrape_configs.find((j: any) => j.job_name === job).static_configs.map((c: any) => c.labels.instance);
+        assert.deepEqual(instances("phpfpm"), ["web-1", "web-2", "web-3"]);
+        assert.deepEqual(instances("haproxy"), ["balancer-1", "balancer-2"]);
+        assert.deepEqual(instances("mysqld"), ["db-master", "db-replica-1"]);
+        assert.deepEqual(instances("redis"), ["redis-1", "redis-2", "redis-3"]);
+        assert.deepEqual(instances("sentinel"), ["sentinel-1", "sentinel-2", "sentinel-3"]);
+        const cnf = placement.file("monitoring", "/etc/bitrix-monitoring/mysqld-2.cnf");
+        assert.equal(await secretOf(cnf), true);
+        assert.match(await valueOf(cnf), /^host=t-db-replica-1$/m);
+        assert.equal(await secretOf(placement.spec("monitoring").env!.REDIS_PASSWORD), true);
+        // The exporter's login is made by the master's first start; the web nodes answer PHP-FPM metrics to the monitoring service only.
+        assert.match(await valueOf(placement.file("db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql")), /GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON \*\.\* TO 'exporter'@'%';/);
+        const nginx = await valueOf(placement.file("web-2", "/etc/nginx/sites-enabled/bitrix.conf"));
+        assert.match(nginx, /listen 9253;[\s\S]*allow net-of-monitoring;\n\s+deny all;\n\s+set \$args openmetrics;/);
+    });
+
+    it("leaves the monitoring service, its login and the metrics port out when monitoring is off", async () => {
+        const off = new RecordingPlacement();
+        new BitrixCluster("c5", { config: config({ monitoring: false, dbEngine: "mariadb" }), placement: off });
+        await settle();
+        assert.equal(off.specs.some((s) => s.service === "monitoring"), false);
+        assert.doesNotMatch(await valueOf(off.file("db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql")), /exporter/);
+        assert.doesNotMatch(await valueOf(off.file("web-1", "/etc/nginx/sites-enabled/bitrix.conf")), /9253/);
+    });
+});
+
 describe("BitrixCluster with config secrets", () => {
     const placement = new RecordingPlacement();
     new BitrixCluster("c2", {
@@ -148,7 +182,7 @@ describe("BitrixCluster with config secrets", () => {
     it("uses the config secrets instead of random passwords", async () => {
         await settle();
         const names = ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n.startsWith("c2-")).sort();
-        assert.deepEqual(names, ["c2-db-replication-password", "c2-db-root-password"]);
+        assert.deepEqual(names, ["c2-db-monitor-password", "c2-db-replication-password", "c2-db-root-password"]);
         const settings = await valueOf(placement.file("web-1", "/var/www/html/bitrix/.settings.php"));
         assert.match(settings, /'password' => 'from-config'/);
         assert.match(settings, /'password' => 'redis-from-config'/);
@@ -189,6 +223,6 @@ describe("BitrixCluster with one balancer", () => {
 describe("recorded resources", () => {
     it("are all named after their component", async () => {
         await settle();
-        for (const r of recorded) assert.match(r.name, /^c[123](-|$)/);
+        for (const r of recorded) assert.match(r.name, /^c[1-5](-|$)/);
     });
 });

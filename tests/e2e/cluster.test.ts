@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { after, before, describe, it } from "node:test";
@@ -14,6 +15,7 @@ import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
 import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { summarizePreview } from "../../tools/previewSummary";
+import { dashboardMetrics } from "../../components/monitoring/grafanaDashboard";
 import { balancerDrill, drillTable, holders } from "../../tools/drill/balancerDrill";
 
 const PREFIX = "bx-e2e";
@@ -24,6 +26,7 @@ const REDIS_PASSWORD = "e2e-redis-secret-4b1d";
 const SUBNET = "172.28.20";
 const VIP = `${SUBNET}.5`;
 const BALANCERS = [`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`];
+const MONITORING = { prometheus: 19090, alertmanager: 19093, webhook: 18093 };
 
 function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
@@ -45,6 +48,17 @@ async function statusRows(): Promise<Array<{ proxy: string; server: string; stat
 }
 
 const CLONE_PREFIX = "bx-e2s";
+
+/** Prometheus's active targets. */
+async function promTargets(): Promise<Array<{ job: string; instance: string; health: string; error: string }>> {
+    const r = await request(`http://127.0.0.1:${MONITORING.prometheus}/api/v1/targets?state=active`);
+    return JSON.parse(r.body).data.activeTargets.map((t: any) => ({ job: t.labels.job, instance: t.labels.instance, health: t.health, error: t.lastError }));
+}
+
+async function promQuery(query: string): Promise<any[]> {
+    const r = await request(`http://127.0.0.1:${MONITORING.prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
+    return JSON.parse(r.body).data.result;
+}
 
 function dockerObjects(prefix = PREFIX): Record<string, string[]> {
     const list = (kind: string) => sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${prefix}`])
@@ -74,11 +88,16 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         await stack.init({
             dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: false,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
+            prometheusPort: MONITORING.prometheus, alertmanagerPort: MONITORING.alertmanager,
             dockerSubnet: `${SUBNET}.0/24`, httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
         });
         stack.setSecret("redisPassword", REDIS_PASSWORD);
         // The staging clone's gateway (172.28.21.1) too: its test reaches the clone from this host.
-        stack.setStructuredConfig({ adminAllowlist: ["127.0.0.0/8", `${SUBNET}.1/32`, "172.28.21.1/32"] });
+        stack.setStructuredConfig({
+            adminAllowlist: ["127.0.0.0/8", `${SUBNET}.1/32`, "172.28.21.1/32"],
+            // This test's receiver, on the Docker host's address on the stack network (Alertmanager runs in a container).
+            alertWebhookUrls: [`http://${SUBNET}.1:${MONITORING.webhook}/alerts`],
+        });
     });
 
     after(async () => {
@@ -165,6 +184,60 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     it("shows every web node UP on the status page", async () => {
         const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
         assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP"]);
+    });
+
+    it("scrapes every layer: each target of each job is up", async () => {
+        const outputs = await stack.outputs();
+        assert.equal(outputs.prometheusUrl, `http://127.0.0.1:${MONITORING.prometheus}/`);
+        assert.equal(outputs.alertmanagerUrl, `http://127.0.0.1:${MONITORING.alertmanager}/`);
+        const expected = { prometheus: 1, alertmanager: 1, node: 1, mysqld: 2, redis: 3, sentinel: 3, haproxy: 2, phpfpm: 2, "blackbox-web": 2, "blackbox-nfs": 1 };
+        let last = "";
+        await waitFor("every target up", async () => {
+            const targets = await promTargets();
+            last = targets.map((t) => `${t.job}/${t.instance}:${t.health}${t.error ? ` (${t.error})` : ""}`).join(", ");
+            const jobs = Object.fromEntries(Object.keys(expected).map((j) => [j, targets.filter((t) => t.job === j && t.health === "up").length]));
+            return JSON.stringify(jobs) === JSON.stringify(expected);
+        }, 90_000, 2000).catch((e) => assert.fail(`${(e as Error).message}: ${last}`));
+        // The metrics the alerts read are there, with their exporters' names.
+        for (const metric of ["mysql_slave_status_slave_sql_running", "phpfpm_listen_queue", 'haproxy_server_status{state="UP"}', "redis_keyspace_hits_total",
+            "redis_sentinel_master_status", "node_memory_MemAvailable_bytes", 'probe_success{job="blackbox-nfs"}']) {
+            assert.ok((await promQuery(metric)).length > 0, `no ${metric}`);
+        }
+        // Every metric the Grafana dashboard reads is there too.
+        const missing: string[] = [];
+        for (const m of dashboardMetrics()) if ((await promQuery(`count({__name__="${m}"})`)).length === 0) missing.push(m);
+        assert.deepEqual(missing, []);
+        console.log(`# monitoring: ${last.split(", ").length} targets up; ${dashboardMetrics().length} dashboard metrics present`);
+    });
+
+    it("fires MysqlReplicaSqlThreadStopped to the webhook when the replica's SQL thread stops (live alert)", async () => {
+        const received: Array<{ at: number; body: any }> = [];
+        const server = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (c) => (body += c));
+            req.on("end", () => {
+                received.push({ at: performance.now(), body: JSON.parse(body) });
+                res.writeHead(200).end();
+            });
+        });
+        await new Promise<void>((r) => server.listen(MONITORING.webhook, `${SUBNET}.1`, r));
+        try {
+            const t0 = performance.now();
+            sql("db-replica-1", "STOP SLAVE SQL_THREAD");
+            const firing = () => received.find((r) => r.body.status === "firing" && r.body.alerts.some((a: any) => a.labels.alertname === "MysqlReplicaSqlThreadStopped"));
+            await waitFor("the alert at the webhook", () => firing(), 150_000, 500);
+            const seconds = (firing()!.at - t0) / 1000;
+            timings.liveAlertS = Math.round(seconds * 10) / 10;
+            const alert = firing()!.body.alerts.find((a: any) => a.labels.alertname === "MysqlReplicaSqlThreadStopped");
+            assert.equal(alert.labels.instance, "db-replica-1");
+            assert.equal(alert.labels.severity, "critical");
+            assert.match(alert.annotations.runbook, /Last_SQL_Error/);
+            console.log(`# live alert: MysqlReplicaSqlThreadStopped reached the webhook ${seconds.toFixed(1)} s after STOP SLAVE SQL_THREAD (scrape 5 s + for 30 s + evaluation 5 s + group_wait 5 s)`);
+        } finally {
+            sql("db-replica-1", "START SLAVE SQL_THREAD");
+            server.close();
+        }
+        await waitFor("the SQL thread running again", () => /Slave_SQL_Running: Yes/.test(inContainer("db-replica-1", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -e "SHOW SLAVE STATUS\\G"`)), 30_000, 500);
     });
 
     it("serves the portal on the floating address, held by exactly one balancer", async () => {
@@ -337,7 +410,8 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.deepEqual(created, [`${PREFIX}-web-3-node`]);
         // The balancer's generated config lists the new server, so the balancer is replaced; nothing else is touched.
         const others = containers.filter((s) => s.op !== "create").map((s) => `${s.op}:${s.urn.split("::").pop()}`);
-        assert.deepEqual(others.filter((o) => !/-balancer-\d-haproxy$/.test(o)), []);
+        // The monitoring service's scrape config lists it too.
+        assert.deepEqual(others.filter((o) => !/-balancer-\d-haproxy$|-monitoring-prometheus$/.test(o)), []);
         const md = summarizePreview((await stack.previewJson()).json, { stack: "e2e" });
         assert.match(md, /^\| web \| 2 \| {2}\| {2}\| {2}\|$/m, md);
         assert.match(md, /^\| balancer \| {2}\| {2}\| 2 \| {2}\|$/m, md);
@@ -347,6 +421,8 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         await waitFor("web-3 answering", async () => (await nodesAnswering(9)).has(`${PREFIX}-web-3`), 30_000, 1000);
         const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
         assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP", "web-3:UP"]);
+        // Scraped without a hand edit.
+        await waitFor("web-3 scraped", async () => (await promTargets()).some((t) => t.job === "phpfpm" && t.instance === "web-3" && t.health === "up"), 60_000, 2000);
     });
 
     it("backs up the live stack and restores it after the data is wiped: rows and files back, same checksums (restore drill)", async () => {
@@ -391,7 +467,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const overrides = path.join(stack.dir, "staging.yaml");
         fs.writeFileSync(overrides, YAML.stringify({
             namePrefix: CLONE_PREFIX, dockerSubnet: "172.28.21.0/24", httpPort: 18081, httpsPort: 18444, statusPort: 18405,
-            webNodes: 1, allowDataLoss: true, retainDataVolumes: false,
+            webNodes: 1, allowDataLoss: true, retainDataVolumes: false, monitoring: false,
         }));
         const cloneConfig = path.join(stack.dir, "Pulumi.e2e-stg.yaml");
         const cloneEnv = { BITRIX_CLONE_CONFIG_FILE: cloneConfig };
@@ -440,7 +516,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const names = left.volumes.map((id) => sh("docker", ["volume", "inspect", "-f", "{{.Name}}", id]).trim()).sort();
         // Databases, Redis and Sentinel state, the shared trees and each node's docroot (it holds Bitrix's code).
         assert.deepEqual(names, [
-            `${PREFIX}-db-master-data`, `${PREFIX}-db-replica-1-data`,
+            `${PREFIX}-db-master-data`, `${PREFIX}-db-replica-1-data`, `${PREFIX}-monitoring-prometheus`,
             `${PREFIX}-redis-1-data`, `${PREFIX}-redis-2-data`, `${PREFIX}-redis-3-data`,
             `${PREFIX}-sentinel-1-data`, `${PREFIX}-sentinel-2-data`, `${PREFIX}-sentinel-3-data`,
             `${PREFIX}-shared-bitrix-cache`, `${PREFIX}-shared-upload`,

@@ -100,7 +100,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         timings.hostsReady = (Date.now() - started) / 1000;
 
         await stack.init({
-            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, floatingAddress: VIP,
+            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, floatingAddress: VIP, monitoring: false,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);

@@ -1,6 +1,7 @@
 /** The project files agree with the code: Pulumi.yaml declares every key with the code's type and default,
  * the dev stack validates, the README documents every key, and every dependency is pinned. */
 import { strict as assert } from "node:assert";
+import { alertTableMarkdown } from "../../components/monitoring/alertRules";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -55,6 +56,10 @@ describe("Pulumi.dev.yaml", () => {
 
 describe("README", () => {
     const readme = read("README.md");
+
+    it("shows the alert table the rules are made from", () => {
+        assert.ok(readme.includes(alertTableMarkdown()), "README's alert table differs from components/monitoring/alertRules.ts");
+    });
 
     it("documents every config key in the reference table, with what happens when a key without default is unset", () => {
         for (const key of KEY_NAMES) assert.match(readme, new RegExp(`^\\| \`${key}\` \\|`, "m"), `README lacks ${key}`);

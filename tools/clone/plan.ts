@@ -8,6 +8,8 @@ export const NAMESPACE = "bitrix-cluster";
 
 /** Keys that must differ between a stack and its clone on the same Docker engine (names, network, published ports). */
 const MUST_DIFFER = ["namePrefix", "dockerSubnet", "httpPort", "httpsPort", "statusPort"] as const;
+/** Published by the monitoring service: they must differ too when both stacks run it. */
+const MONITORING_PORTS = ["prometheusPort", "alertmanagerPort"] as const;
 
 /** Whether a config value is an encrypted secret (`{ secure: "v1:..." }`), which must be re-encrypted, not copied. */
 export function isSecure(v: unknown): boolean {
@@ -45,6 +47,8 @@ export function collisions(source: ConfigMap, clone: ConfigMap, defaults: Record
         // An empty namePrefix means bx-<stack>: differs by itself when the stacks' names do.
         return key === "namePrefix" ? `bx-${stack}` : String(defaults[key]);
     };
-    return MUST_DIFFER.filter((k) => value(source, k, sourceStack) === value(clone, k, cloneStack))
+    const monitored = (c: ConfigMap, stack: string) => value(c, "monitoring", stack) !== "false";
+    const keys = [...MUST_DIFFER, ...(monitored(source, sourceStack) && monitored(clone, cloneStack) ? MONITORING_PORTS : [])];
+    return keys.filter((k) => value(source, k, sourceStack) === value(clone, k, cloneStack))
         .map((k) => `${k} is ${value(clone, k, cloneStack)} in both stacks; give the clone its own in the overrides file`);
 }

@@ -113,6 +113,12 @@ describe("balancerConfig", () => {
         assert.match(status, /prometheus-exporter/);
     });
 
+    it("lets the monitoring service read /metrics on the status port, and nothing else there", () => {
+        const status = section(balancerConfig({ ...base, metricsSources: ["172.28.0.0/24"] }), "listen status");
+        assert.match(status, /acl monitoring src 172\.28\.0\.0\/24\n\s+acl metrics path \/metrics\n/);
+        assert.match(status, /http-request deny deny_status 403 if !allowlisted !local !monitoring\n\s+http-request deny deny_status 403 if !allowlisted !local !metrics\n/);
+    });
+
     it("omits the resolver when the placement has none", () => {
         const noDns = balancerConfig({ ...base, resolver: undefined });
         assert.doesNotMatch(noDns, /resolvers/);

@@ -160,7 +160,7 @@ describe("validateClusterConfig placement hosts", () => {
         { name: "c1", address: "10.0.0.23", roles: ["redis"] },
         { name: "lb2", address: "10.0.0.31", roles: ["balancer"] },
     ];
-    const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY, floatingAddress: "10.0.0.50" };
+    const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY, floatingAddress: "10.0.0.50", monitoring: false };
 
     it("builds the inventory, the key as a secret and the bastion from config", async () => {
         const c = validate({ ...base, sshBastion: "jump@bastion.example.com:2200" });
@@ -242,6 +242,10 @@ describe("validateClusterConfig placement hosts", () => {
         ]), []);
     });
 
+    it("refuses the Monitoring layer on hosts until it is built there", () => {
+        assert.match(problemsOf({ ...base, monitoring: true }).join("\n"), /monitoring: the Monitoring layer on hosts is not implemented yet/);
+    });
+
     it("refuses Percona on hosts until its first-start path exists there", () => {
         assert.match(problemsOf({ ...base, dbEngine: "percona" }).join("\n"), /dbEngine: "percona" on hosts is not implemented yet/);
     });
@@ -281,5 +285,23 @@ describe("readOtherStacks", () => {
         assert.deepEqual(readOtherStacks(dir, "bitrix-cluster", "dev"), [{ stack: "prod", raw: { placement: "hosts", vrrpRouterId: 51 } }]);
         assert.deepEqual(readOtherStacks(dir, "bitrix-cluster", "prod").map((o) => o.stack), ["dev"]);
         fs.rmSync(dir, { recursive: true });
+    });
+});
+
+describe("validateClusterConfig monitoring", () => {
+    it("is on by default with no receiver, and builds the e-mail receiver from its keys", () => {
+        const m = validate({}).monitoring;
+        assert.deepEqual({ ...m, smtpPassword: undefined }, { enabled: true, prometheusPort: 9090, alertmanagerPort: 9093, webhookUrls: [], email: undefined, smtpPassword: undefined, memoryMb: 768 });
+        const mail = validate({ alertEmailTo: "ops@example.com", alertSmarthost: "smtp.example.com:587", alertSmtpUser: "am", alertSmtpPassword: pulumi.secret("smtp-secret-1") }).monitoring;
+        assert.deepEqual(mail.email, { to: "ops@example.com", from: "alertmanager@localhost", smarthost: "smtp.example.com:587", username: "am" });
+    });
+
+    it("names incomplete alert settings and port clashes", () => {
+        assert.match(problemsOf({ alertEmailTo: "ops@example.com" }).join("\n"), /alertSmarthost: required with bitrix-cluster:alertEmailTo/);
+        assert.match(problemsOf({ alertSmarthost: "smtp.example.com:587" }).join("\n"), /alertEmailTo: set it, or remove the other alert e-mail settings/);
+        assert.match(problemsOf({ alertEmailTo: "a@b.c", alertSmarthost: "s:25", alertSmtpUser: "u" }).join("\n"), /alertSmtpPassword: required with bitrix-cluster:alertSmtpUser/);
+        assert.match(problemsOf({ alertWebhookUrls: ["ftp://x"] }).join("\n"), /alertWebhookUrls: got .*allowed: a list of http\(s\) URLs/);
+        assert.match(problemsOf({ prometheusPort: 8443 }).join("\n"), /port 8443 \(prometheusPort\) clashes with httpsPort/);
+        assert.doesNotThrow(() => validate({ prometheusPort: 8443, monitoring: false }));
     });
 });

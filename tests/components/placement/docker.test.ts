@@ -40,7 +40,7 @@ describe("DockerPlacement", () => {
         await settle(200);
         const prodNames = containers().map((c) => c.inputs.name).filter((n: string) => n.startsWith("bx-prod-")).sort();
         assert.deepEqual(prodNames, [
-            "bx-prod-balancer-1", "bx-prod-balancer-2", "bx-prod-db-master", "bx-prod-db-replica-1", "bx-prod-nfs", "bx-prod-redis-1", "bx-prod-redis-2",
+            "bx-prod-balancer-1", "bx-prod-balancer-2", "bx-prod-db-master", "bx-prod-db-replica-1", "bx-prod-monitoring", "bx-prod-nfs", "bx-prod-redis-1", "bx-prod-redis-2",
             "bx-prod-redis-3", "bx-prod-sentinel-1", "bx-prod-sentinel-2", "bx-prod-sentinel-3", "bx-prod-web-1", "bx-prod-web-2", "bx-prod-web-3",
         ]);
     });
@@ -128,7 +128,7 @@ describe("DockerPlacement", () => {
 
     it("builds each image once per stack from images/<role> on the Debian base", () => {
         const images = ofType("docker:index/image:Image").map((i) => i.inputs).filter((i) => i.imageName.startsWith("bx-prod-"));
-        assert.deepEqual(images.map((i) => i.imageName).sort(), ["bx-prod-balancer:latest", "bx-prod-mariadb:latest", "bx-prod-nfs:latest", "bx-prod-redis:latest", "bx-prod-web:latest"]);
+        assert.deepEqual(images.map((i) => i.imageName).sort(), ["bx-prod-balancer:latest", "bx-prod-mariadb:latest", "bx-prod-monitoring:latest", "bx-prod-nfs:latest", "bx-prod-redis:latest", "bx-prod-web:latest"]);
         for (const i of images) {
             assert.equal(i.skipPush, true);
             assert.equal(i.build.context, path.join(ROOT, "images", i.imageName.replace(/^bx-prod-(\w+):latest$/, "$1")));
