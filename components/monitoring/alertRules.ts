@@ -100,10 +100,11 @@ export const ALERTS: AlertRule[] = [
     },
     {
         name: "TargetDown", severity: "warning", for: "1m",
-        expr: "up == 0",
+        // Exporters that reach their service themselves answer the scrape while the service is down: their own `*_up`.
+        expr: "up == 0 or redis_up == 0 or mysql_up == 0",
         summary: "Prometheus cannot scrape {{ $labels.job }} at {{ $labels.instance }}",
         runbook: "The exporter or the service behind it is down or unreachable: check it; alerts that depend on its metrics are blind meanwhile.",
-        threshold: "`up` = 0", source: "issue 9",
+        threshold: "`up` = 0, or the exporter's `redis_up` / `mysql_up` = 0", source: "issue 9",
     },
 ];
 

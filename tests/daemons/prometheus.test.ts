@@ -29,8 +29,8 @@ interface Case {
     /** Series above the threshold (PromQL series notation → promtool values). */
     above: Record<string, string>;
     below: Record<string, string>;
-    /** Labels the fired alert carries besides severity. */
-    labels: Record<string, string>;
+    /** Labels the fired alert(s) carry besides severity. */
+    labels: Record<string, string> | Array<Record<string, string>>;
     /** An evaluation time before `for:` has passed (silent), and one after (firing). */
     before: string;
     after: string;
@@ -80,8 +80,10 @@ const CASES: Case[] = [
         labels: { instance: "sentinel-1", master_name: "bitrix" }, before: "95s", after: "2m" },
     { alert: "NfsUnavailable", above: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "0x60" },
         below: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "1x60" }, labels: { instance: "nfs", job: "blackbox-nfs" }, before: "20s", after: "1m" },
-    { alert: "TargetDown", above: { 'up{instance="web-1",job="phpfpm"}': "0x60" },
-        below: { 'up{instance="web-1",job="phpfpm"}': "1x60" }, labels: { instance: "web-1", job: "phpfpm" }, before: "50s", after: "2m" },
+    // A scrape that fails, and a Redis node down behind a multi-target exporter that answers the scrape itself.
+    { alert: "TargetDown", above: { 'up{instance="web-1",job="phpfpm"}': "0x60", 'redis_up{instance="redis-2",job="redis"}': "0x60" },
+        below: { 'up{instance="web-1",job="phpfpm"}': "1x60", 'redis_up{instance="redis-2",job="redis"}': "1x60", 'mysql_up{instance="db-master",job="mysqld"}': "1x60" },
+        labels: [{ instance: "web-1", job: "phpfpm" }, { instance: "redis-2", job: "redis" }], before: "50s", after: "2m" },
 ];
 
 describe("prometheus: generated configs in Debian's promtool, amtool and blackbox-exporter", () => {
@@ -132,7 +134,7 @@ describe("prometheus: generated configs in Debian's promtool, amtool and blackbo
         const tests = CASES.flatMap((c) => [
             { name: `${c.alert} above`, interval: "5s", input_series: series(c.above), alert_rule_test: [
                 { eval_time: c.before, alertname: c.alert, exp_alerts: [] },
-                { eval_time: c.after, alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, severity: severity(c.alert) } }] },
+                { eval_time: c.after, alertname: c.alert, exp_alerts: [c.labels].flat().map((l) => ({ exp_labels: { ...l, severity: severity(c.alert) } })) },
             ] },
             { name: `${c.alert} below`, interval: "5s", input_series: series(c.below), alert_rule_test: [
                 { eval_time: c.before, alertname: c.alert, exp_alerts: [] },
@@ -155,7 +157,7 @@ describe("prometheus: generated configs in Debian's promtool, amtool and blackbo
         const file = path.join(dir, "rules-moved.test.yml");
         fs.writeFileSync(file, YAML.stringify({ rule_files: [rules], evaluation_interval: "5s", tests: [{
             interval: "5s", input_series: Object.entries(c.above).map(([series, values]) => ({ series, values })),
-            alert_rule_test: [{ eval_time: c.after, alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, severity: "warning" } }] }],
+            alert_rule_test: [{ eval_time: c.after, alertname: c.alert, exp_alerts: [c.labels].flat().map((l) => ({ exp_labels: { ...l, severity: "warning" } })) }],
         }] }));
         const r = tool("promtool", ["test", "rules", file]);
         assert.notEqual(r.status, 0);
