@@ -32,7 +32,7 @@ export function createPlacement(name: string, c: ClusterConfig, opts: pulumi.Com
         if (!c.hosts) throw new Error("placement hosts without a validated host list");
         return new HostsPlacement(`${name}-hosts`, {
             inventory: c.hosts.inventory, privateKey: c.hosts.privateKey, bastion: c.hosts.bastion, engine: c.db.engine,
-            adminAllowlist: c.balancer.adminAllowlist,
+            adminAllowlist: c.balancer.adminAllowlist, nodeExporter: c.monitoring.enabled,
         }, opts);
     }
     return new DockerPlacement(`${name}-docker`, {
@@ -132,7 +132,8 @@ export class BitrixCluster extends pulumi.ComponentResource {
             dbUser: MONITOR_DB_USER, dbPassword: monitorPassword!,
             redis: redis.nodes, sentinels: redis.sentinels, redisPassword,
             nfs: nfs ? { address: nfs.address, port: NFS_PORT } : undefined,
-            nodes: [],
+            // Hosts: every machine's own node-exporter; Docker: the monitoring container's (the one machine).
+            nodes: (c.hosts?.inventory.hosts ?? []).map((h) => ({ address: h.address, instance: h.name, nfs: h.roles.includes("nfs") })),
             alerts: { webhookUrls: c.monitoring.webhookUrls, email: c.monitoring.email, smtpPassword: c.monitoring.smtpPassword },
             published: { prometheus: c.monitoring.prometheusPort, alertmanager: c.monitoring.alertmanagerPort },
             memoryMb: c.monitoring.memoryMb, retainData: retain,

@@ -109,14 +109,13 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
     }
     for (const k of DOCKER_ONLY_KEYS) if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "docker"; remove it from this hosts stack`);
     if (v.sharedStorage === "docker-volume") problems.push(`${name("sharedStorage")}: "docker-volume" shares one Docker volume on a single Docker host; on hosts use "nfs" or "external"`);
-    if (v.monitoring) problems.push(`${name("monitoring")}: the Monitoring layer on hosts is not implemented yet (it runs as a container on Docker); set ${name("monitoring")} to false on a hosts stack`);
     if (v.dbEngine === "percona") problems.push(`${name("dbEngine")}: "percona" on hosts is not implemented yet (the Percona path runs the Percona image in containers); use "mariadb" on hosts`);
     if (v.sshPrivateKey === undefined) problems.push(`${name("sshPrivateKey")}: required with placement "hosts" (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519)`);
     let inventory;
     try {
         inventory = parseInventory(v.hosts, {
             balancers: v.balancers, webNodes: v.webNodes, dbReplicas: v.dbReplicas, redisNodes: 1 + v.redisReplicas, sentinels: v.sentinels,
-            nfsServers: v.sharedStorage === "nfs" ? 1 : 0,
+            nfsServers: v.sharedStorage === "nfs" ? 1 : 0, monitoring: v.monitoring ? 1 : 0,
         });
     } catch (e) {
         problems.push(`${name("hosts")}: ${(e as Error).message}`);

@@ -9,6 +9,8 @@ import { BALANCER_LISTEN } from "../balancer/balancer";
 import { DB_PORT } from "../database/database";
 import { NFS_PORT } from "../nfs/ganeshaConfig";
 import { REDIS_PORT, SENTINEL_PORT } from "../redis/redisSentinel";
+import { FPM_METRICS_PORT } from "../monitoring/monitoring";
+import { MONITORING_PORTS } from "../monitoring/processes";
 import { WEB_PORT } from "../web/webNode";
 import { InventoryRole } from "./hostsInventory";
 
@@ -21,7 +23,8 @@ export function rolePorts(role: InventoryRole): { cluster: number[]; public: num
     const only = (cluster: number[]) => ({ cluster, public: [], admin: [] });
     switch (role) {
         case "balancer": return { cluster: [], public: [BALANCER_LISTEN.http, BALANCER_LISTEN.https], admin: [BALANCER_LISTEN.status] };
-        case "web": return only([WEB_PORT]);
+        case "web": return only([WEB_PORT, FPM_METRICS_PORT]);
+        case "monitoring": return { cluster: [], public: [], admin: [MONITORING_PORTS.prometheus, MONITORING_PORTS.alertmanager] };
         case "nfs": return only([NFS_PORT]);
         case "db-master": case "db-replica": return only([DB_PORT]);
         case "redis": return only([REDIS_PORT]);
@@ -35,6 +38,8 @@ export interface FirewallInput {
     clusterAddresses: string[];
     /** CIDRs of the admin allowlist (status page). */
     adminAllowlist: string[];
+    /** The machine runs node-exporter (9100, for the cluster's hosts only). @default false */
+    nodeExporter?: boolean;
 }
 
 /** The nftables script: replaces the table atomically (`nft -f`), so running it again changes nothing. */
@@ -42,7 +47,7 @@ export function firewallRuleset(input: FirewallInput): string {
     const ports = input.roles.map(rolePorts);
     // A balancer's public ports win over a cluster-only port they share with another role on the same host.
     const open = new Set(ports.flatMap((p) => p.public));
-    const cluster = [...new Set(ports.flatMap((p) => p.cluster))].filter((p) => !open.has(p)).sort((a, b) => a - b);
+    const cluster = [...new Set([...ports.flatMap((p) => p.cluster), ...(input.nodeExporter ? [MONITORING_PORTS.node] : [])])].filter((p) => !open.has(p)).sort((a, b) => a - b);
     const admin = [...new Set(ports.flatMap((p) => p.admin))].sort((a, b) => a - b);
     const v4 = input.adminAllowlist.filter((c) => ipaddr.parseCIDR(c)[0].kind() === "ipv4");
     const v6 = input.adminAllowlist.filter((c) => ipaddr.parseCIDR(c)[0].kind() === "ipv6");
@@ -66,6 +71,8 @@ export function firewallRuleset(input: FirewallInput): string {
         ...(admin.length ? [
             ...(v4.length ? [`        tcp dport ${set(admin)} ip saddr { ${v4.join(", ")} } accept`] : []),
             ...(v6.length ? [`        tcp dport ${set(admin)} ip6 saddr { ${v6.join(", ")} } accept`] : []),
+            // The cluster's own hosts too: the monitoring host reads the balancers' /metrics there.
+            `        tcp dport ${set(admin)} ip saddr @cluster4 accept`,
             `        tcp dport ${set(admin)} counter drop`,
         ] : []),
         "    }",

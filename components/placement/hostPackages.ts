@@ -6,7 +6,7 @@
  */
 import { shellQuote } from "../shared/shell";
 import { HOST_LOG_DIR } from "./systemdUnit";
-export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis";
+export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis" | "monitoring";
 export type DbEngine = "percona" | "mariadb";
 export type Family = "apt" | "dnf";
 
@@ -26,6 +26,12 @@ export interface RolePackages {
 
 /** What every host gets: the firewall (nftables), log rotation for the units' log files, mountpoint (util-linux). */
 export const COMMON_PACKAGES = ["nftables", "logrotate", "util-linux"];
+
+/** The monitoring service's daemons (Debian's packages). */
+const MONITORING_PACKAGES = ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-redis-exporter", "prometheus-mysqld-exporter", "prometheus-node-exporter"];
+
+/** Every machine's node-exporter with the Monitoring layer on: the distribution's package and unit, as they come. */
+export const NODE_EXPORTER = { apt: { package: "prometheus-node-exporter", unit: "prometheus-node-exporter" }, dnf: { package: "golang-github-prometheus-node-exporter", unit: "node_exporter" } };
 
 /** Rotation of the units' log files (copytruncate: the daemons keep their file open). */
 export const LOGROTATE_RULE = `${HOST_LOG_DIR}/*.log {
@@ -71,6 +77,14 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
                 return { repos: apt ? PERCONA_REPO.apt : PERCONA_REPO.dnf, packages: ["percona-server-server"], distroUnits: ["mysql", "mysqld"], freshDataDirs: ["/var/lib/mysql"] };
             }
             return { repos: [], packages: ["mariadb-server"], distroUnits: ["mariadb"], freshDataDirs: ["/var/lib/mysql"] };
+        case "monitoring":
+            // Supervisord runs them with the generated configs; each machine's node-exporter is its own (installScript).
+            // RHEL: the same package names, from EPEL and the distribution; not tried.
+            return {
+                repos: apt ? [] : [EPEL],
+                packages: [...MONITORING_PACKAGES, "supervisor", "curl", "ca-certificates"],
+                distroUnits: ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-redis-exporter", "prometheus-mysqld-exporter", apt ? "supervisor" : "supervisord"],
+            };
         case "redis":
             return apt
                 ? { repos: [], packages: ["redis-server", "redis-sentinel", "redis-tools"], distroUnits: ["redis-server", "redis-sentinel"] }
@@ -83,12 +97,12 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
  * repositories, installs only what is missing (no daemon starts on install), then stops and masks the
  * distribution's own units so only the cluster's units run the daemons. Safe to run on every `pulumi up`.
  */
-export function installScript(roles: HostRole[], engine: DbEngine): string {
+export function installScript(roles: HostRole[], engine: DbEngine, opts: { nodeExporter?: boolean } = {}): string {
     const unique = [...new Set(roles)];
     const family = (f: Family) => {
         const all = unique.map((r) => rolePackages(r, f, engine));
         const repos = [...new Set(all.flatMap((p) => p.repos))];
-        const packages = [...new Set(all.flatMap((p) => p.packages))];
+        const packages = [...new Set([...all.flatMap((p) => p.packages), ...(opts.nodeExporter ? [NODE_EXPORTER[f].package] : [])])];
         const units = [...new Set(all.flatMap((p) => p.distroUnits))];
         return { repos, packages: [...COMMON_PACKAGES, ...packages], units };
     };
@@ -151,6 +165,11 @@ for u in $units; do
         systemctl mask "$u.service" >/dev/null
     fi
 done
-echo ${shellQuote(`installed: ${unique.join(", ")}`)} >&3
+${opts.nodeExporter ? `# This machine's metrics for the Monitoring layer: the distribution's node-exporter unit, on port 9100.
+case " \${ID:-} \${ID_LIKE:-} " in
+  *" debian "*|*" ubuntu "*) systemctl enable --now ${NODE_EXPORTER.apt.unit}.service >/dev/null 2>&1 ;;
+  *) systemctl enable --now ${NODE_EXPORTER.dnf.unit}.service >/dev/null 2>&1 ;;
+esac
+` : ""}echo ${shellQuote(`installed: ${unique.join(", ")}`)} >&3
 `;
 }

@@ -28,6 +28,8 @@ export interface HostsPlacementArgs {
     engine: DbEngine;
     /** CIDRs that may reach the balancer's status page through the host firewall. @default [] */
     adminAllowlist?: string[];
+    /** Run each machine's node-exporter (the Monitoring layer is on). @default false */
+    nodeExporter?: boolean;
     /** Directory holding the images' entrypoints and Dockerfiles. @default "<project>/images" */
     imagesDir?: string;
 }
@@ -35,7 +37,7 @@ export interface HostsPlacementArgs {
 /** The package roles a host needs for its inventory roles. */
 export function packageRoles(roles: InventoryRole[]): HostRole[] {
     const map: Record<InventoryRole, HostRole> = {
-        balancer: "balancer", web: "web", nfs: "nfs", "db-master": "db", "db-replica": "db", redis: "redis", sentinel: "redis",
+        balancer: "balancer", web: "web", nfs: "nfs", "db-master": "db", "db-replica": "db", redis: "redis", sentinel: "redis", monitoring: "monitoring",
     };
     return [...new Set(roles.map((r) => map[r]))];
 }
@@ -228,10 +230,11 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const opts = { parent: this };
         const root = (script: string) => asRoot(host.user, script);
         const install = new command.remote.Command(`${this.name}-${host.name}-install`, {
-            connection, create: root(installScript(packageRoles(host.roles), this.args.engine)), logging: "stderr",
+            connection, create: root(installScript(packageRoles(host.roles), this.args.engine, { nodeExporter: this.args.nodeExporter })), logging: "stderr",
         }, opts);
         const rules = firewallRuleset({
             roles: host.roles, clusterAddresses: this.args.inventory.hosts.map((h) => h.address), adminAllowlist: this.args.adminAllowlist ?? [],
+            nodeExporter: this.args.nodeExporter,
         });
         const unitPath = `/etc/systemd/system/${FIREWALL_UNIT}`;
         const firewall = new command.remote.Command(`${this.name}-${host.name}-firewall`, {

@@ -5,7 +5,7 @@
  */
 import { isIpv4 } from "../config/checks";
 
-export const HOST_ROLES = ["balancer", "web", "nfs", "db-master", "db-replica", "redis", "sentinel"] as const;
+export const HOST_ROLES = ["balancer", "web", "nfs", "db-master", "db-replica", "redis", "sentinel", "monitoring"] as const;
 export type InventoryRole = (typeof HOST_ROLES)[number];
 
 export interface HostEntry {
@@ -26,6 +26,8 @@ export interface RoleCounts {
     webNodes: number; dbReplicas: number; redisNodes: number; sentinels: number;
     /** Balancers (config `balancers`). @default 1 */
     balancers?: number;
+    /** 1 with the Monitoring layer on, else 0. @default 0 */
+    monitoring?: number;
     /** 1 with sharedStorage "nfs", 0 with "external". @default 1 */
     nfsServers?: number;
 }
@@ -86,12 +88,14 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
     expect("db-replica", counts.dbReplicas, "dbReplicas");
     expect("redis", counts.redisNodes, "1 + redisReplicas");
     expect("sentinel", counts.sentinels, "sentinels");
+    expect("monitoring", counts.monitoring ?? 0, counts.monitoring ? "the Monitoring layer" : "none: monitoring is off");
     if (problems.length) throw new Error(`invalid host list (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n  - ${problems.join("\n  - ")}`);
 
     const services: Record<string, string> = {};
     const numbered = (role: InventoryRole, service: string) => carrying(role).forEach((h, i) => (services[`${service}-${i + 1}`] = h.name));
     numbered("balancer", "balancer");
     if (carrying("nfs").length) services.nfs = carrying("nfs")[0].name;
+    if (carrying("monitoring").length) services.monitoring = carrying("monitoring")[0].name;
     services["db-master"] = carrying("db-master")[0].name;
     numbered("web", "web");
     numbered("db-replica", "db-replica");

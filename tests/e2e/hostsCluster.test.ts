@@ -25,7 +25,7 @@ const HOSTS = [
     { name: "h1", address: ip(11), roles: ["balancer", "db-master", "redis", "sentinel"] },
     { name: "h2", address: ip(12), roles: ["web", "db-replica", "sentinel"] },
     // Reached as a non-root user with passwordless sudo, as many sites require.
-    { name: "h3", address: ip(13), user: "deploy", roles: ["balancer", "redis", "sentinel"] },
+    { name: "h3", address: ip(13), user: "deploy", roles: ["balancer", "redis", "sentinel", "monitoring"] },
     { name: "h4", address: ip(14), roles: ["web"] },
 ];
 const SHARED = [{ volume: "bx-hosts-upload", path: "/var/www/html/upload" }, { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" }];
@@ -78,7 +78,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         sh("docker", ["network", "create", "--subnet", NET.subnet, NET.name]);
         const started = Date.now();
         // The packages the install step would download on each host, preinstalled once in the fixture image.
-        const roles = ["balancer", "web", "db", "redis"] as const;
+        const roles = ["balancer", "web", "db", "redis", "monitoring"] as const;
         const packages = [...new Set(["nftables", "logrotate", "util-linux", ...roles.flatMap((r) => rolePackages(r, "apt", "mariadb").packages)])];
         const units = [...new Set(roles.flatMap((r) => rolePackages(r, "apt", "mariadb").distroUnits))];
         for (const h of HOSTS) {
@@ -100,7 +100,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         timings.hostsReady = (Date.now() - started) / 1000;
 
         await stack.init({
-            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, floatingAddress: VIP, monitoring: false,
+            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, floatingAddress: VIP,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
@@ -131,7 +131,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.doesNotMatch(logins("h2"), /from 172\.28\.30\.1 /);
         assert.match(logins("h3"), new RegExp(`Accepted publickey for deploy from ${ip(11).replace(/\./g, "\\.")} `));
         assert.doesNotMatch(logins("h3"), /for root/);
-        for (const [host, units] of [["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1"]], ["h2", ["web-1", "db-replica-1", "sentinel-2"]], ["h3", ["balancer-2", "redis-2", "sentinel-3"]], ["h4", ["web-2"]]] as const) {
+        for (const [host, units] of [["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1"]], ["h2", ["web-1", "db-replica-1", "sentinel-2"]], ["h3", ["balancer-2", "redis-2", "sentinel-3", "monitoring"]], ["h4", ["web-2"]]] as const) {
             const states = onHost(host, units.map((u) => `echo ${u} $(systemctl is-enabled bitrix-${u}) $(systemctl is-active bitrix-${u})`).join("; "));
             assert.deepEqual(states.split("\n"), units.map((u) => `${u} enabled active`));
         }
@@ -172,6 +172,23 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.ok(stop.gapS <= 3, `gap ${stop.gapS} s`);
         assert.deepEqual(await holding(), [other], "the returning balancer took the address back");
         assert.equal(onHost(holder, `systemctl is-active ${unit}`), "active");
+    });
+
+    it("scrapes every host's node-exporter and every layer from the monitoring host", async () => {
+        const outputs = await stack.outputs();
+        assert.equal(outputs.prometheusUrl, `http://${ip(13)}:9090/`);
+        const expected = { prometheus: 1, alertmanager: 1, node: 4, mysqld: 2, redis: 2, sentinel: 3, haproxy: 2, phpfpm: 2, "blackbox-web": 2 };
+        let last = "";
+        await waitFor("every target up", async () => {
+            const r = await request(`http://${ip(13)}:9090/api/v1/targets?state=active`);
+            const targets = JSON.parse(r.body).data.activeTargets as any[];
+            last = targets.map((t) => `${t.labels.job}/${t.labels.instance}:${t.health}${t.lastError ? ` (${t.lastError})` : ""}`).join(", ");
+            const jobs = Object.fromEntries(Object.keys(expected).map((j) => [j, targets.filter((t) => t.labels.job === j && t.health === "up").length]));
+            return JSON.stringify(jobs) === JSON.stringify(expected);
+        }, 90_000, 2000).catch((e) => assert.fail(`${(e as Error).message}: ${last}`));
+        // Each machine's node-exporter is the distribution's own unit.
+        for (const h of HOSTS) assert.equal(onHost(h.name, "systemctl is-active prometheus-node-exporter"), "active", h.name);
+        console.log(`# hosts monitoring: ${last.split(", ").length} targets up`);
     });
 
     it("continues a session started on one node on the other", async () => {
@@ -228,7 +245,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         // This test runs on the Docker host (172.28.30.1): not a cluster host, but inside the admin allowlist.
         assert.equal(await connects(ip(11), 443), true);
         assert.equal(await connects(ip(11), 8404), true);
-        for (const [host, port] of [[ip(11), 3306], [ip(11), 6379], [ip(13), 26379], [ip(12), 80]] as const) {
+        for (const [host, port] of [[ip(11), 3306], [ip(11), 6379], [ip(13), 26379], [ip(12), 80], [ip(12), 9253], [ip(11), 9100]] as const) {
             assert.equal(await connects(host, port), false, `${host}:${port} is reachable from outside the cluster`);
         }
         // From a cluster host the same port answers.

@@ -161,6 +161,7 @@ describe("validateClusterConfig placement hosts", () => {
         { name: "lb2", address: "10.0.0.31", roles: ["balancer"] },
     ];
     const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY, floatingAddress: "10.0.0.50", monitoring: false };
+    const monitored = [...hosts.slice(0, 2), { ...hosts[2], roles: [...hosts[2].roles, "monitoring"] }, ...hosts.slice(3)];
 
     it("builds the inventory, the key as a secret and the bastion from config", async () => {
         const c = validate({ ...base, sshBastion: "jump@bastion.example.com:2200" });
@@ -242,8 +243,11 @@ describe("validateClusterConfig placement hosts", () => {
         ]), []);
     });
 
-    it("refuses the Monitoring layer on hosts until it is built there", () => {
-        assert.match(problemsOf({ ...base, monitoring: true }).join("\n"), /monitoring: the Monitoring layer on hosts is not implemented yet/);
+    it("puts the Monitoring layer on the one host with role monitoring, and wants none without it", () => {
+        assert.equal(validate({ ...base, monitoring: true, hosts: monitored }).hosts!.inventory.services.monitoring, "w2");
+        assert.match(problemsOf({ ...base, monitoring: true }).join("\n"), /1 host\(s\) must carry "monitoring" \(the Monitoring layer\); 0 do/);
+        assert.match(problemsOf({ ...base, hosts: monitored }).join("\n"), /0 host\(s\) must carry "monitoring" \(none: monitoring is off\); 1 do/);
+        assert.match(problemsOf({ ...base, monitoring: true, hosts: monitored, prometheusPort: 9191 }).join("\n"), /prometheusPort: only read with bitrix-cluster:placement = "docker"/);
     });
 
     it("refuses Percona on hosts until its first-start path exists there", () => {

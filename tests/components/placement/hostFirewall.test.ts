@@ -17,10 +17,17 @@ describe("host firewall", () => {
     it("leaves the balancer's HTTP(S) open and its status page to the admin allowlist, IPv4 and IPv6", () => {
         const rules = firewallRuleset({ roles: ["balancer", "sentinel"], clusterAddresses: cluster, adminAllowlist: ["192.168.0.0/16", "2001:db8::/32"] });
         assert.match(rules, /tcp dport \{ 8404 \} ip saddr \{ 192\.168\.0\.0\/16 \} accept/);
-        assert.match(rules, /tcp dport \{ 8404 \} ip6 saddr \{ 2001:db8::\/32 \} accept\n\s+tcp dport \{ 8404 \} counter drop/);
+        assert.match(rules, /tcp dport \{ 8404 \} ip6 saddr \{ 2001:db8::\/32 \} accept\n\s+tcp dport \{ 8404 \} ip saddr @cluster4 accept\n\s+tcp dport \{ 8404 \} counter drop/);
         assert.match(rules, /tcp dport \{ 26379 \} ip saddr @cluster4 accept/);
         assert.doesNotMatch(rules, /dport \{[^}]*\b(80|443)\b/);
-        assert.deepEqual(rolePorts("web"), { cluster: [80], public: [], admin: [] });
+        assert.deepEqual(rolePorts("web"), { cluster: [80, 9253], public: [], admin: [] });
+    });
+
+    it("opens node-exporter to the cluster's hosts, and Prometheus and Alertmanager to the allowlist and the cluster", () => {
+        const rules = firewallRuleset({ roles: ["monitoring"], clusterAddresses: cluster, adminAllowlist: ["192.168.0.0/16"], nodeExporter: true });
+        assert.match(rules, /tcp dport \{ 9100 \} ip saddr @cluster4 accept\n\s+tcp dport \{ 9100 \} counter drop/);
+        assert.match(rules, /tcp dport \{ 9090, 9093 \} ip saddr \{ 192\.168\.0\.0\/16 \} accept/);
+        assert.doesNotMatch(firewallRuleset({ roles: ["redis"], clusterAddresses: cluster, adminAllowlist: [] }), /9100/);
     });
 
     it("loads the table from a oneshot unit and removes it when stopped", () => {

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { HostRole, installScript, rolePackages } from "../../../components/placement/hostPackages";
 
 const ROOT = path.join(__dirname, "..", "..", "..", "..");
-const IMAGE_OF: Record<HostRole, string> = { balancer: "balancer", web: "web", nfs: "nfs", db: "mariadb", redis: "redis" };
+const IMAGE_OF: Record<HostRole, string> = { balancer: "balancer", web: "web", nfs: "nfs", db: "mariadb", redis: "redis", monitoring: "monitoring" };
 
 /** The packages a Dockerfile's `apt-get install` lines name. */
 function dockerfilePackages(role: string): string[] {
@@ -47,5 +47,16 @@ describe("host packages", () => {
         assert.match(script, /systemctl mask "\$u\.service"/);
         assert.match(script, /unsupported distribution/);
         assert.equal((script.match(/epel-release/g) ?? []).length, 2, "EPEL enabled once for web and redis together");
+    });
+
+    it("installs and starts the distribution's node-exporter on every host when the Monitoring layer is on", () => {
+        const on = installScript(["redis"], "mariadb", { nodeExporter: true });
+        execFileSync("sh", ["-n"], { input: on });
+        assert.match(on, /for p in [^\n]*\bprometheus-node-exporter\b/);
+        assert.match(on, /systemctl enable --now prometheus-node-exporter\.service/);
+        assert.match(on, /golang-github-prometheus-node-exporter/);
+        assert.doesNotMatch(installScript(["redis"], "mariadb"), /node-exporter|node_exporter/);
+        // The monitoring host masks the other exporters' own units (supervisord runs them), never node-exporter's.
+        assert.ok(!rolePackages("monitoring", "apt").distroUnits.some((u) => u.includes("node")));
     });
 });
