@@ -59,11 +59,12 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     });
 
     it("sentinels see the master, both replicas and each other, and the quorum is reachable", async () => {
-        await waitFor("sentinels to discover each other", () => {
-            const master = cli(SENTINELS[0], "SENTINEL", "MASTER", "bitrix").split("\n");
+        // Every sentinel, not just the first: CKQUORUM below asks another one (it once answered "OK 2 usable" here).
+        await waitFor("sentinels to discover each other", () => SENTINELS.every((s) => {
+            const master = cli(s, "SENTINEL", "MASTER", "bitrix").split("\n");
             const field = (k: string) => master[master.indexOf(k) + 1];
             return field("num-other-sentinels") === "2" && field("num-slaves") === "2";
-        }, 45000); // Sentinel asks the master for its replicas every 10 s.
+        }), 45000); // Sentinel asks the master for its replicas every 10 s.
         assert.match(cli(SENTINELS[1], "SENTINEL", "CKQUORUM", "bitrix"), /^OK 3 usable Sentinels/);
         assert.equal(cli(SENTINELS[2], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix"), `${HOST}\n${NODES[0]}`);
     });
