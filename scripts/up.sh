@@ -18,6 +18,8 @@ status="$(pulumi stack output statusUrl --stack "$stack")"
 echo
 echo "Portal:      $url"
 echo "Status page: $status"
+prometheus="$(pulumi stack output prometheusUrl --stack "$stack" 2>/dev/null || true)"
+[ -z "$prometheus" ] || echo "Prometheus:  $prometheus  Alertmanager: $(pulumi stack output alertmanagerUrl --stack "$stack")"
 echo "Web nodes as the balancer sees them:"
 curl -fsS "${status%/}/;csv" | awk -F, '$1 == "web" && $2 != "BACKEND" { printf "  %-8s %s\n", $2, $18 }'
 echo "Try: curl -k '${url}probe/?action=node'    Remove: source scripts/pulumi-env.sh && pulumi destroy --stack $stack"
