@@ -17,6 +17,7 @@ import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStac
 import { summarizePreview } from "../../tools/previewSummary";
 import { dashboardMetrics } from "../../components/monitoring/grafanaDashboard";
 import { balancerDrill, drillTable, holders } from "../../tools/drill/balancerDrill";
+import { webNodeDrill } from "../../tools/drill/webNodeDrill";
 
 const PREFIX = "bx-e2e";
 const PORTS = { http: 18080, https: 18443, status: 18404 };
@@ -341,6 +342,18 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // The first step's holder lost the address, and getting it back was not a second move.
         assert.notEqual(steps[0].holderAfter, steps[0].target);
         assert.equal(steps[1].holderAfter, steps[0].holderAfter);
+    });
+
+    it("keeps serving when a web node is killed under load: no failed request, the pinned user's session continues (web-node drill)", async () => {
+        const r = await webNodeDrill({ base: `https://${VIP}`, statusUrl: `http://${SUBNET}.11:8404/`, container: `${PREFIX}-web-1`, server: "web-1" });
+        console.log(`# web-node drill: ${r.failed}/${r.requests} failed (${r.failedInFlight} in flight), gap ${r.gapS} s, web-1 DOWN after ${r.ejectionS} s, ` +
+            `pinned session ${r.session.before} → ${r.session.after} on ${r.session.nodeAfter}, UP again ${r.backS} s after start`);
+        timings.webNodeDrill = { failed: r.failed, ejectionS: r.ejectionS, gapS: r.gapS } as any;
+        assert.ok(r.requests > 20);
+        assert.equal(r.failed, 0, JSON.stringify(r.errors));
+        assert.equal(r.session.after, r.session.before + 1);
+        assert.equal(r.session.nodeAfter, `${PREFIX}-web-2`);
+        assert.ok(r.ejectionS <= 15, `ejection after ${r.ejectionS} s (fail_timeout 15 s)`);
     });
 
     it("changes nothing on a second `pulumi up`, and `pulumi preview --diff` is empty", async () => {

@@ -5,8 +5,7 @@
  * without a successful response), the failed requests and how many of them were in flight at that moment, and who
  * holds the address afterwards. Goal: gap ≤ 3 s and no failures other than requests in flight.
  */
-import { execFile } from "child_process";
-import { promisify } from "util";
+import { docker, healthy, waitUntil } from "./docker";
 import { interruption, Interruption, RequestRecord, startLoad } from "./load";
 
 export interface BalancerDrillInput {
@@ -38,9 +37,6 @@ export interface DrillStep extends Interruption {
 
 export const GOAL = { gapS: 3 };
 
-// Asynchronous on purpose: the load runs in this process, and a blocking call would stall it and fake a gap.
-const run = promisify(execFile);
-const docker = async (args: string[]) => (await run("docker", args, { encoding: "utf8", timeout: 60_000 })).stdout;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The balancers whose eth0 carries the floating address right now. */
@@ -54,23 +50,6 @@ export async function holders(containers: string[], address: string): Promise<st
     }));
     return containers.filter((_, i) => holds[i]);
 }
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-    const t0 = performance.now();
-    while (!(await check())) {
-        if (performance.now() - t0 > timeoutMs) throw new Error(`drill: ${what} did not happen within ${timeoutMs / 1000} s`);
-        await sleep(100);
-    }
-    return (performance.now() - t0) / 1000;
-}
-
-const healthy = async (c: string) => {
-    try {
-        return (await docker(["inspect", "-f", "{{.State.Health.Status}}", c])).trim() === "healthy";
-    } catch {
-        return false;
-    }
-};
 
 export async function balancerDrill(input: BalancerDrillInput): Promise<DrillStep[]> {
     const log = input.log ?? (() => undefined);

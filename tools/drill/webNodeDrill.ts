@@ -1,0 +1,98 @@
+/**
+ * The web-node drill (seed 002's first row) on a Docker stack: under steady load through the floating address, a user
+ * pinned to one web node (affinity cookie) has a session; that node is killed (SIGKILL); the drill measures the
+ * failed requests, the time until the balancer marks the node DOWN, and whether the user's session continues on
+ * another node; then it starts the node again and waits until the balancer has it UP. Goal: 0 failed requests.
+ */
+import * as http from "http";
+import * as https from "https";
+import { docker, waitUntil } from "./docker";
+import { interruption, Interruption, RequestRecord, startLoad } from "./load";
+
+export interface WebNodeDrillInput {
+    /** The portal's base URL (the floating address), e.g. https://172.28.20.5 */
+    base: string;
+    /** A balancer's status page (…:8404/), to see the node taken out and back. */
+    statusUrl: string;
+    /** Container of the node to kill and its server name at the balancer ("web-1"). */
+    container: string;
+    server: string;
+    /** @default 4 */
+    concurrency?: number;
+    log?: (line: string) => void;
+}
+
+export interface WebNodeDrillResult extends Interruption {
+    /** Seconds from the kill until the balancer showed the node DOWN. */
+    ejectionS: number;
+    /** The pinned user's session counter before and after, and the node that answered after. */
+    session: { before: number; after: number; nodeAfter: string };
+    /** Seconds from the start until the balancer showed the node UP again. */
+    backS: number;
+    pass: boolean;
+}
+
+function get(url: string, cookie?: string): Promise<{ status: number; body: string; setCookie: string[] }> {
+    return new Promise((resolve, reject) => {
+        const req = https.request(url, { agent: false, rejectUnauthorized: false, timeout: 10_000, headers: cookie ? { Cookie: cookie } : {} }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers["set-cookie"] ?? [] }));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+async function serverState(statusUrl: string, server: string): Promise<string> {
+    const csv = await new Promise<string>((resolve, reject) => {
+        const u = new URL(`${statusUrl.replace(/\/$/, "")}/;csv`);
+        http.get(u, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve(body));
+        }).on("error", reject);
+    });
+    const row = csv.split("\n").find((l) => l.startsWith(`web,${server},`));
+    return row?.split(",")[17] ?? "missing";
+}
+
+export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDrillResult> {
+    const log = input.log ?? (() => undefined);
+    if ((await serverState(input.statusUrl, input.server)) !== "UP") throw new Error(`drill web-node: ${input.server} is not UP at the balancer`);
+    // A user pinned to the victim, with a session.
+    const first = await get(`${input.base}/probe/?action=session`, `BXSRV=${input.server}`);
+    const firstBody = JSON.parse(first.body);
+    const sid = first.setCookie.map((c) => /PHPSESSID=[^;]+/.exec(c)?.[0]).find(Boolean);
+    if (first.status !== 200 || !sid || !firstBody.node.endsWith(input.server)) throw new Error(`drill web-node: could not pin a session to ${input.server}: ${first.status} ${first.body}`);
+    const cookie = `BXSRV=${input.server}; ${sid}`;
+    const load = startLoad(`${input.base}/probe/?action=node`, { concurrency: input.concurrency ?? 4 });
+    let records: RequestRecord[] = [];
+    let ejectionS = 0;
+    let backS = 0;
+    let at = 0;
+    let after: any;
+    try {
+        await new Promise((r) => setTimeout(r, 1500));
+        log(`drill: kill ${input.container}`);
+        at = load.now();
+        await docker(["kill", input.container]);
+        ejectionS = await waitUntil(`${input.server} DOWN at the balancer`, async () => (await serverState(input.statusUrl, input.server)) === "DOWN", 60_000);
+        after = JSON.parse((await get(`${input.base}/probe/?action=session`, cookie)).body);
+        await new Promise((r) => setTimeout(r, 1000));
+        log(`drill: start ${input.container} again`);
+        const t0 = performance.now();
+        await docker(["start", input.container]);
+        await waitUntil(`${input.server} UP again`, async () => (await serverState(input.statusUrl, input.server)) === "UP", 120_000);
+        backS = (performance.now() - t0) / 1000;
+    } finally {
+        records = await load.stop();
+    }
+    const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
+    const session = { before: firstBody.count, after: after?.count ?? 0, nodeAfter: after?.node ?? "" };
+    return {
+        ...seen, ejectionS: Math.round(ejectionS * 100) / 100, session, backS: Math.round(backS * 100) / 100,
+        pass: seen.failed === 0 && session.after === session.before + 1 && !session.nodeAfter.endsWith(input.server),
+    };
+}
