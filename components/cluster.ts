@@ -86,6 +86,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
             redoLogMb: c.db.redoLogMb, bufferPoolMb: c.db.bufferPoolMb, semiSyncTimeoutMs: c.db.semiSyncTimeoutMs,
             perconaImage: c.db.perconaImage, publishedPortBase: c.ports.dbBase, retainData: retain, memoryMb: c.docker.memoryMb.db,
             monitor: monitorPassword ? { user: MONITOR_DB_USER, password: monitorPassword } : undefined,
+            failoverPassword: c.db.failover ? password("db-failover-password", undefined) : undefined,
         }, child);
         const redisPassword = password("redis-password", c.secrets.redisPassword);
         const redis = new RedisSentinel(`${name}-redis`, {
@@ -102,6 +103,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                 db: {
                     database: db.database, user: db.user, password: dbPassword,
                     master: { host: db.master.host, port: db.master.port }, replica: { host: replica.host, port: replica.port },
+                    writers: db.failover ? [db.master, ...db.replicas] : undefined,
                 },
                 redis: { nodes: redis.nodes, password: redisPassword },
                 storage: {
@@ -112,7 +114,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                 metrics: c.monitoring.enabled ? { port: FPM_METRICS_PORT, allow: placement.sourcesOf(["monitoring"]) } : undefined,
                 phpMemoryLimitMb: c.web.phpMemoryLimitMb, phpMaxExecutionS: c.web.phpMaxExecutionS, uploadMaxMb: c.web.uploadMaxMb,
                 fpmMaxChildren: c.web.fpmMaxChildren, timezone: c.web.timezone, cacheSid: c.prefix, memoryMb: c.docker.memoryMb.web,
-                dependsOn: [...(nfs ? [nfs.resource] : []), db.master.resource, ...redis.resources.slice(0, 1)],
+                dependsOn: [...(nfs ? [nfs.resource] : []), db.master.resource, ...(db.failover ? [db.failover] : []), ...redis.resources.slice(0, 1)],
             }, child);
         });
 

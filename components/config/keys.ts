@@ -139,6 +139,10 @@ export const KEYS = {
     dbRedoLogMb: { type: "integer", default: 1024, description: "InnoDB redo log size in MB (seed 002: 512 MB–2 GB for a medium portal).", allowed: intIn(64, 65536) },
     dbBufferPoolMb: { type: "integer", default: 512, description: "InnoDB buffer pool in MB.", allowed: intIn(64, 1048576) },
     semiSyncTimeoutMs: { type: "integer", default: 1000, description: "How long the master waits for a replica's ack before committing without it.", allowed: intIn(100, 600000) },
+    dbFailover: {
+        type: "boolean", default: true,
+        description: "Automatic database failover: every server starts read-only, the db-failover manager opens the master and promotes the most advanced replica when the master is gone; web nodes write to whichever server is writable. false: the master is fixed (manual failover).",
+    },
     perconaImage: {
         type: "string", default: "percona/percona-server:8.0.36-28", description: "Percona Server image (engine percona).",
         allowed: (v: string) => /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/.test(v) ? undefined : "an image reference with a tag, such as \"percona/percona-server:8.0.36-28\"",

@@ -98,6 +98,8 @@ export interface DatabaseSettings {
     bufferPoolMb: number;
     /** Semi-sync wait for a replica ack before falling back to async, in ms. @default 1000 */
     semiSyncTimeoutMs: number;
+    /** Automatic failover by the db-failover manager. @default true */
+    failover: boolean;
     /** Percona image used when engine = percona. @default "percona/percona-server:8.0.36-28" */
     perconaImage: string;
 }

@@ -219,7 +219,7 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
         },
         db: {
             engine: v.dbEngine, replicas: v.dbReplicas, name: v.dbName, user: v.dbUser, redoLogMb: v.dbRedoLogMb,
-            bufferPoolMb: v.dbBufferPoolMb, semiSyncTimeoutMs: v.semiSyncTimeoutMs, perconaImage: v.perconaImage,
+            bufferPoolMb: v.dbBufferPoolMb, semiSyncTimeoutMs: v.semiSyncTimeoutMs, failover: v.dbFailover, perconaImage: v.perconaImage,
         },
         redis: {
             replicas: v.redisReplicas, sentinels: v.sentinels, quorum: v.sentinelQuorum || Math.floor(v.sentinels / 2) + 1,

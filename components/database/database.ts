@@ -5,6 +5,7 @@ import { DbEngine } from "../config/types";
 import { ImageSpec, Placement, ServiceSpec } from "../placement/types";
 import { INIT_SQL_DIR, masterInitSql, replicaInitSql } from "./initSql";
 import { DB_CONFIG_PATH, dbServerConfig } from "./serverConfig";
+import { FAILOVER_CONFIG_PATH, FAILOVER_DB_USER, FAILOVER_SERVICE, failoverManagerConfig } from "./failoverManager";
 
 export interface DatabaseArgs {
     placement: Placement;
@@ -37,6 +38,11 @@ export interface DatabaseArgs {
     memoryMb?: number;
     /** Login of the monitoring exporter, created at the master's first start. @default none */
     monitor?: { user: string; password: pulumi.Input<string> };
+    /**
+     * Password of the failover manager's login. With it (and at least one replica) every server starts read-only and
+     * the `db-failover` service opens the master and promotes a replica when the master is gone. @default none
+     */
+    failoverPassword?: pulumi.Input<string>;
 }
 
 export const DB_PORT = 3306;
@@ -54,6 +60,8 @@ export interface DatabaseResult {
     replicas: DbNode[];
     database: string;
     user: string;
+    /** The failover manager's resource when it runs: web nodes then route writes to whichever server is writable. */
+    failover?: pulumi.Resource;
 }
 
 export function createDatabase(name: string, parent: pulumi.ComponentResource, args: DatabaseArgs): DatabaseResult {
@@ -70,6 +78,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
     const rootEnv = engine === "percona" ? "MYSQL_ROOT_PASSWORD" : "MARIADB_ROOT_PASSWORD";
     const masterService = "db-master";
     const masterHost = placement.hostOf(masterService);
+    const managed = args.failoverPassword !== undefined && replicaCount > 0;
 
     const node = (index: number, initSql: pulumi.Input<string>, dependsOn: pulumi.Resource[]): DbNode => {
         const master = index === 0;
@@ -85,7 +94,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
                     content: dbServerConfig({
                         engine, role: master ? "master" : "replica", serverId: index + 1, reportHost: host, port: DB_PORT,
                         redoLogMb: args.redoLogMb ?? 1024, bufferPoolMb: args.bufferPoolMb ?? 512,
-                        semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 1000,
+                        semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 1000, managed,
                     }),
                 },
                 { path: `${INIT_SQL_DIR}/10-bitrix-${master ? "master" : "replica"}.sql`, content: initSql, secret: true },
@@ -103,19 +112,43 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
     };
 
     const monitor = args.monitor;
-    const masterSql = pulumi.all([args.password, args.replicationPassword, monitor?.password ?? ""]).apply(([appPassword, replicationPassword, monitorPassword]) =>
-        masterInitSql({ engine, database, appUser: user, appPassword, replicationUser, replicationPassword, ...(monitor ? { monitor: { user: monitor.user, password: monitorPassword } } : {}) }));
+    const masterSql = pulumi.all([args.password, args.replicationPassword, monitor?.password ?? "", args.failoverPassword ?? ""]).apply(([appPassword, replicationPassword, monitorPassword, failoverPassword]) =>
+        masterInitSql({
+            engine, database, appUser: user, appPassword, replicationUser, replicationPassword,
+            ...(monitor ? { monitor: { user: monitor.user, password: monitorPassword } } : {}),
+            ...(managed ? { failover: { user: FAILOVER_DB_USER, password: failoverPassword } } : {}),
+        }));
     const replicaSql = pulumi.output(args.replicationPassword).apply((replicationPassword) =>
         replicaInitSql({ engine, masterHost, masterPort: DB_PORT, replicationUser, replicationPassword }));
 
     const master = node(0, masterSql, []);
     const replicas = Array.from({ length: replicaCount }, (_, i) => node(i + 1, replicaSql, [master.resource]));
-    return { engine, master, replicas, database, user };
+    const failover = managed ? placement.deploy(parent, {
+        resourceName: `${name}-failover`,
+        service: FAILOVER_SERVICE,
+        // The manager is Python with Debian's PyMySQL, shipped in the mariadb image; it manages Percona the same way.
+        image: { role: "mariadb" },
+        command: ["/usr/local/bin/db-failover", FAILOVER_CONFIG_PATH],
+        files: [{
+            path: FAILOVER_CONFIG_PATH,
+            content: failoverManagerConfig({
+                engine, user: FAILOVER_DB_USER, replicationUser,
+                nodes: [master, ...replicas].map((n) => ({ name: n.service, host: n.host, port: n.port })),
+            }),
+        }],
+        env: { DB_FAILOVER_PASSWORD: args.failoverPassword!, DB_REPLICATION_PASSWORD: args.replicationPassword },
+        // Healthy while its loop runs: the beat file (holding the current master's name) is younger than 10 s.
+        health: { command: "test $(( $(date +%s) - $(stat -c %Y /run/db-failover/beat) )) -lt 10", intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10 },
+        memoryMb: 128,
+        dependsOn: [master.resource, ...replicas.map((r) => r.resource)],
+    }).resource : undefined;
+    return { engine, master, replicas, database, user, failover };
 }
 
 /** Database layer (type `bitrix:cluster:Database`): a thin component over `createDatabase`. */
 export const Database = layerComponent<DatabaseArgs, DatabaseResult>("bitrix:cluster:Database", createDatabase, (r) => ({
     master: `${r.master.host}:${r.master.port}`,
     replicas: r.replicas.map((n) => `${n.host}:${n.port}`),
+    failover: r.failover !== undefined,
 }));
 export type Database = InstanceType<typeof Database>;

@@ -14,6 +14,8 @@ export interface MasterSqlInput {
     replicationPassword: string;
     /** The monitoring exporter's login (read-only status grants); none without monitoring. */
     monitor?: { user: string; password: string };
+    /** The failover manager's login (read_only and replication control); none without failover. */
+    failover?: { user: string; password: string };
 }
 
 export interface ReplicaSqlInput {
@@ -51,6 +53,14 @@ export function masterInitSql(input: MasterSqlInput): string {
             `CREATE USER IF NOT EXISTS ${sqlString(input.monitor.user)}@'%' IDENTIFIED BY ${sqlString(input.monitor.password)} WITH MAX_USER_CONNECTIONS 3;`,
             `GRANT PROCESS, REPLICATION CLIENT, ${input.engine === "mariadb" ? "SLAVE MONITOR, " : ""}SELECT ON *.* TO ${sqlString(input.monitor.user)}@'%';`,
         ] : []),
+        ...(input.failover ? [
+            // What the manager does: read status, set read_only, semi-sync and replication (Orchestrator's grant set,
+            // plus MariaDB 10.11's split privileges and MySQL 8's dynamic ones).
+            `CREATE USER IF NOT EXISTS ${sqlString(input.failover.user)}@'%' IDENTIFIED BY ${sqlString(input.failover.password)} WITH MAX_USER_CONNECTIONS 10;`,
+            input.engine === "mariadb"
+                ? `GRANT SUPER, PROCESS, RELOAD, REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, REPLICATION MASTER ADMIN ON *.* TO ${sqlString(input.failover.user)}@'%';`
+                : `GRANT SUPER, PROCESS, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN ON *.* TO ${sqlString(input.failover.user)}@'%';`,
+        ] : []),
         "FLUSH PRIVILEGES;",
         "",
     ].join("\n");
@@ -70,7 +80,8 @@ export function replicaInitSql(input: ReplicaSqlInput): string {
             "  SOURCE_AUTO_POSITION = 1,",
             "  -- caching_sha2_password without TLS needs the source's RSA key (else MY-002061).",
             "  GET_SOURCE_PUBLIC_KEY = 1,",
-            "  SOURCE_CONNECT_RETRY = 5, SOURCE_RETRY_COUNT = 86400;",
+            "  -- A heartbeat every second: a dead source is noticed in replica_net_timeout (4 s), not 60 s.",
+            "  SOURCE_CONNECT_RETRY = 1, SOURCE_RETRY_COUNT = 86400, SOURCE_HEARTBEAT_PERIOD = 1;",
             "START REPLICA;",
             "SET PERSIST read_only = ON;",
             "SET PERSIST super_read_only = ON;",
@@ -86,7 +97,8 @@ export function replicaInitSql(input: ReplicaSqlInput): string {
         `  MASTER_HOST = ${host}, MASTER_PORT = ${input.masterPort},`,
         `  MASTER_USER = ${user}, MASTER_PASSWORD = ${password},`,
         "  MASTER_USE_GTID = slave_pos,",
-        "  MASTER_CONNECT_RETRY = 5;",
+        "  -- A heartbeat every second: a dead master is noticed in slave_net_timeout (4 s), not 60 s.",
+        "  MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1;",
         "START SLAVE;",
         "",
     ].join("\n");

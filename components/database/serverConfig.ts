@@ -16,6 +16,12 @@ export interface DbServerInput {
     redoLogMb: number;
     bufferPoolMb: number;
     semiSyncTimeoutMs: number;
+    /**
+     * A failover manager decides which server is writable: every server, the master too, starts read-only and the
+     * manager opens one (so a crashed master that comes back can never take writes beside the promoted one).
+     * @default false
+     */
+    managed?: boolean;
 }
 
 /** Where each engine reads extra config files from. */
@@ -49,6 +55,7 @@ function common(input: DbServerInput): string[] {
         "binlog_row_image = FULL",
         "relay_log = relay-bin",
         "relay_log_recovery = ON",
+        ...(input.managed ? ["# The failover manager opens one server for writes; every server starts read-only.", "read_only = ON"] : []),
     ];
 }
 
@@ -65,6 +72,8 @@ function percona(input: DbServerInput): string[] {
         "log_replica_updates = ON",
         "replica_parallel_workers = 4",
         "replica_preserve_commit_order = ON",
+        "# With a heartbeat every second a dead source is noticed after 4 s (default 60 s).",
+        "replica_net_timeout = 4",
         "# Semi-sync: both plugins on every node so any node can be promoted.",
         "plugin_load_add = semisync_source.so",
         "plugin_load_add = semisync_replica.so",
@@ -93,13 +102,19 @@ function mariadb(input: DbServerInput): string[] {
         "log_slave_updates = ON",
         "slave_parallel_threads = 4",
         "slave_parallel_mode = optimistic",
+        "# With a heartbeat every second a dead master is noticed after 4 s (default 60 s).",
+        "slave_net_timeout = 4",
         "# Semi-sync is built into MariaDB under the master/slave names.",
         `rpl_semi_sync_master_enabled = ${master ? "ON" : "OFF"}`,
         `rpl_semi_sync_master_timeout = ${input.semiSyncTimeoutMs}`,
         "rpl_semi_sync_master_wait_point = AFTER_SYNC",
-        `rpl_semi_sync_slave_enabled = ${master ? "OFF" : "ON"}`,
+        ...(input.managed ? [
+            "# ON on every server: a crashed master restarting with it truncates binlog transactions no replica",
+            "# acknowledged (MDEV-21117), so it can rejoin the promoted replica without errant GTIDs.",
+            "rpl_semi_sync_slave_enabled = ON",
+        ] : [`rpl_semi_sync_slave_enabled = ${master ? "OFF" : "ON"}`]),
         "# MariaDB has no super_read_only; read_only stops every user without READ_ONLY ADMIN.",
-        `read_only = ${master ? "OFF" : "ON"}`,
+        ...(input.managed ? [] : [`read_only = ${master ? "OFF" : "ON"}`]),
         "",
     ];
 }

@@ -76,7 +76,8 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
             if (engine === "percona") {
                 return { repos: apt ? PERCONA_REPO.apt : PERCONA_REPO.dnf, packages: ["percona-server-server"], distroUnits: ["mysql", "mysqld"], freshDataDirs: ["/var/lib/mysql"] };
             }
-            return { repos: [], packages: ["mariadb-server"], distroUnits: ["mariadb"], freshDataDirs: ["/var/lib/mysql"] };
+            // Python and PyMySQL run the failover manager (db-failover) on the first replica's host.
+            return { repos: [], packages: ["mariadb-server", "python3-pymysql", "python3-cryptography"], distroUnits: ["mariadb"], freshDataDirs: ["/var/lib/mysql"] };
         case "monitoring":
             // Supervisord runs them with the generated configs; each machine's node-exporter is its own (installScript).
             // RHEL: the same package names, from EPEL and the distribution; not tried.

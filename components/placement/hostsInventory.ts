@@ -99,6 +99,8 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
     services["db-master"] = carrying("db-master")[0].name;
     numbered("web", "web");
     numbered("db-replica", "db-replica");
+    // The database failover manager runs beside the first replica: not on the master it has to outlive.
+    if (carrying("db-replica").length) services["db-failover"] = carrying("db-replica")[0].name;
     numbered("redis", "redis");
     numbered("sentinel", "sentinel");
     return { hosts, services };

@@ -16,6 +16,8 @@ export interface RedisProxyInput {
     checkIntervalMs: number;
     /** Admin socket. @default "/run/haproxy/redis-proxy.sock" */
     adminSocket?: string;
+    /** More `global` lines and sections sharing this process (the web node's database writer route). @default none */
+    extra?: { globals: string[]; sections: string[] };
 }
 
 /** A Redis command in RESP, hex-encoded for `tcp-check send-binary`: any password byte is safe. */
@@ -27,7 +29,7 @@ export function respHex(...args: string[]): string {
 export function redisProxyConfig(input: RedisProxyInput): string {
     if (input.nodes.length === 0) throw new Error("redisProxyConfig: at least one Redis node is required");
     return [
-        haproxyPreamble(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock", input.resolver),
+        haproxyPreamble(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock", input.resolver, input.extra?.globals),
         "defaults",
         "    mode tcp",
         "    log global",
@@ -54,5 +56,6 @@ export function redisProxyConfig(input: RedisProxyInput): string {
         `    default-server check inter ${input.checkIntervalMs}ms fall 2 rise 2 on-marked-down shutdown-sessions`,
         ...input.nodes.map((n) => `    server ${n.name} ${n.host}:${n.port}${resolverServerOptions(input.resolver)}`),
         "",
+        ...(input.extra?.sections ?? []),
     ].join("\n");
 }

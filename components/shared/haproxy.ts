@@ -1,9 +1,10 @@
 /** Pieces every generated HAProxy config shares (the balancer and the web nodes' Redis proxy). */
 
 /** `global` section: logs to stdout (container-friendly), admin socket for drains and drills. */
-export function haproxyGlobal(maxconn: number, adminSocket: string): string {
+export function haproxyGlobal(maxconn: number, adminSocket: string, extra: string[] = []): string {
     return [
         "global",
+        ...extra,
         "    log stdout format raw local0 info",
         `    maxconn ${maxconn}`,
         `    stats socket ${adminSocket} mode 600 level admin expose-fd listeners`,
@@ -39,6 +40,6 @@ export function resolverServerOptions(resolver: string | undefined): string {
 }
 
 /** `global` and, when there is a resolver, `resolvers`: the start of every generated HAProxy config. */
-export function haproxyPreamble(maxconn: number, adminSocket: string, resolver: string | undefined): string {
-    return haproxyGlobal(maxconn, adminSocket) + haproxyResolvers(resolver);
+export function haproxyPreamble(maxconn: number, adminSocket: string, resolver: string | undefined, extraGlobals: string[] = []): string {
+    return haproxyGlobal(maxconn, adminSocket, extraGlobals) + haproxyResolvers(resolver);
 }

@@ -5,6 +5,7 @@ import { SharedStorageMode } from "../config/types";
 import { NfsExport, sharedSlug } from "../nfs/ganeshaConfig";
 import { Placement, VolumeSpec } from "../placement/types";
 import { redisProxyConfig } from "../redis/proxyConfig";
+import { DB_WRITER_CHECK, DB_WRITER_ROUTE, dbWriterCheckScript, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "./dbWriterRoute";
 import { bitrixSettings, DbEndpoint } from "./bitrixSettings";
 import { healthEndpoint } from "./healthEndpoint";
 import { webNginxConfig } from "./nginxConfig";
@@ -26,7 +27,12 @@ export interface WebNodeArgs {
     placement: Placement;
     /** Node number, from 1. */
     index: number;
-    db: { database: string; user: string; password: pulumi.Input<string>; master: DbEndpoint; replica: DbEndpoint };
+    db: {
+        database: string; user: string; password: pulumi.Input<string>; master: DbEndpoint; replica: DbEndpoint;
+        /** Every database server when a failover manager decides the writable one: writes then go through the local
+         * route to whichever reports read_only = 0 (dbWriterRoute.ts). @default none: writes go to `master` */
+        writers?: Array<{ service: string; host: string; port: number }>;
+    };
     redis: { nodes: Array<{ service: string; host: string; port: number }>; password: pulumi.Input<string> };
     /** Shared trees and how they are reached. */
     storage: { mode: SharedStorageMode; exports: NfsExport[]; nfsAddress: string; mountOptions: string; retain: boolean };
@@ -77,6 +83,8 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
     const uploadMaxMb = args.uploadMaxMb ?? 64;
     const sharedDirs = args.storage.exports.map((e) => `${DOCROOT}/${e.sharedPath}`);
     const redisAt = (password: string) => ({ host: REDIS_PROXY.address, port: REDIS_PROXY.port, password });
+    const writers = args.db.writers;
+    const master = writers ? { host: DB_WRITER_ROUTE.address, port: DB_WRITER_ROUTE.port } : args.db.master;
     return [
         {
             path: "/etc/nginx/sites-enabled/bitrix.conf",
@@ -106,13 +114,17 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
             render: (s) => redisProxyConfig({
                 nodes: args.redis.nodes.map((n) => ({ name: n.service, host: n.host, port: n.port })),
                 password: s.redis, listen: REDIS_PROXY, resolver: args.placement.dnsResolver, checkIntervalMs: 1000,
+                extra: writers ? {
+                    globals: EXTERNAL_CHECK_GLOBALS,
+                    sections: [dbWriterSection({ nodes: writers.map((w) => ({ name: w.service, host: w.host, port: w.port })), resolver: args.placement.dnsResolver })],
+                } : undefined,
             }),
         },
         {
             path: SETTINGS_PATH,
             secrets: ["db", "redis"],
             render: (s) => bitrixSettings({
-                database: args.db.database, user: args.db.user, password: s.db, master: args.db.master, replica: args.db.replica,
+                database: args.db.database, user: args.db.user, password: s.db, master, replica: args.db.replica,
                 redis: redisAt(s.redis), cacheSid: args.cacheSid ?? "bitrix",
             }),
         },
@@ -126,6 +138,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
             secrets: [],
             render: () => probeApp({ settingsPath: SETTINGS_PATH, uploadDir: `${DOCROOT}/upload/probe`, replicaWaitS: 5 }),
         },
+        ...(writers ? [{ path: DB_WRITER_CHECK, secrets: [], render: () => dbWriterCheckScript(SETTINGS_PATH), executable: true }] : []),
         {
             path: "/usr/local/bin/bitrix-shared-watchdog",
             secrets: [],

@@ -5,6 +5,8 @@
 # The paths can be moved with MARIADB_DATADIR, MARIADB_RUN_DIR, MARIADB_INITDB_DIR and MARIADB_DEFAULTS_FILE
 # (the project's daemon tests run this same script on loopback).
 set -euo pipefail
+# The same image runs the layer's failover manager: anything but the server skips the data directory.
+case "${1:-}" in mariadbd|mysqld) ;; *) exec "$@" ;; esac
 datadir=${MARIADB_DATADIR:-/var/lib/mysql}
 rundir=${MARIADB_RUN_DIR:-/run/mysqld}
 initdb=${MARIADB_INITDB_DIR:-/docker-entrypoint-initdb.d}

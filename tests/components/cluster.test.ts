@@ -22,7 +22,7 @@ describe("BitrixCluster over the placement seam", () => {
     it("deploys N web nodes, a master and M replicas, Redis nodes and the sentinels, one NFS server, two balancers and the monitoring service", async () => {
         await settle();
         assert.deepEqual(services(), [
-            "balancer-1", "balancer-2", "db-master", "db-replica-1", "db-replica-2", "monitoring", "nfs", "redis-1", "redis-2", "redis-3",
+            "balancer-1", "balancer-2", "db-failover", "db-master", "db-replica-1", "db-replica-2", "monitoring", "nfs", "redis-1", "redis-2", "redis-3",
             "sentinel-1", "sentinel-2", "sentinel-3", "sentinel-4", "sentinel-5", "web-1", "web-2", "web-3",
         ]);
     });
@@ -65,12 +65,22 @@ describe("BitrixCluster over the placement seam", () => {
         const s1 = await valueOf(placement.file("web-1", "/var/www/html/bitrix/.settings.php"));
         const s2 = await valueOf(placement.file("web-2", "/var/www/html/bitrix/.settings.php"));
         const s3 = await valueOf(placement.file("web-3", "/var/www/html/bitrix/.settings.php"));
-        for (const s of [s1, s2, s3]) assert.match(s, /'host' => 't-db-master:3306'/);
+        // Writes go through the node's local route to whichever server is writable (automatic failover is on).
+        for (const s of [s1, s2, s3]) assert.match(s, /'default' => \[\n\s+'className' => '[^']+',\n\s+'host' => '127\.0\.0\.1:3306'/);
         assert.match(s1, /'host' => 't-db-replica-1:3306'/);
         assert.match(s2, /'host' => 't-db-replica-2:3306'/);
         assert.match(s3, /'host' => 't-db-replica-1:3306'/);
         const proxy = await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg"));
         assert.equal(proxy.match(/server redis-\d t-redis-\d:6379/g)?.length, 3);
+        assert.match(proxy, /listen db_writer\n    bind 127\.0\.0\.1:3306\n/);
+        assert.deepEqual(proxy.match(/server db-\S+ t-db-\S+:3306/g), ["server db-master t-db-master:3306", "server db-replica-1 t-db-replica-1:3306", "server db-replica-2 t-db-replica-2:3306"]);
+        assert.match(proxy, /^global\n    external-check\n    insecure-fork-wanted\n/);
+        const manager = JSON.parse(await valueOf(placement.file("db-failover", "/etc/db-failover/config.json")));
+        assert.deepEqual(manager.nodes.map((n: any) => n.host), ["t-db-master", "t-db-replica-1", "t-db-replica-2"]);
+        assert.deepEqual(placement.spec("db-failover").command, ["/usr/local/bin/db-failover", "/etc/db-failover/config.json"]);
+        assert.equal(await secretOf(placement.spec("db-failover").env!.DB_FAILOVER_PASSWORD), true);
+        // Every server starts read-only; the manager opens one.
+        for (const s of ["db-master", "db-replica-1"]) assert.match(await valueOf(placement.file(s, "/etc/mysql/mariadb.conf.d/90-bitrix.cnf")), /^read_only = ON$/m);
     });
 
     it("replicas attach to the master and the sentinels watch redis-1 with the majority quorum", async () => {
@@ -100,10 +110,10 @@ describe("BitrixCluster over the placement seam", () => {
         assert.equal(await secretOf(cluster.dbPassword), true);
     });
 
-    it("makes five random passwords when config has no secrets (the exporter's with monitoring on)", async () => {
+    it("makes six random passwords when config has no secrets (the exporter's with monitoring on, the failover manager's)", async () => {
         await settle();
         const names = ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n.startsWith("c1-")).sort();
-        assert.deepEqual(names, ["c1-db-monitor-password", "c1-db-password", "c1-db-replication-password", "c1-db-root-password", "c1-redis-password"]);
+        assert.deepEqual(names, ["c1-db-failover-password", "c1-db-monitor-password", "c1-db-password", "c1-db-replication-password", "c1-db-root-password", "c1-redis-password"]);
         const pw = ofType("random:index/randomPassword:RandomPassword").find((r) => r.name === "c1-db-password")!;
         assert.equal(pw.inputs.length, 32);
         assert.equal(pw.inputs.special, false);
@@ -182,7 +192,7 @@ describe("BitrixCluster with config secrets", () => {
     it("uses the config secrets instead of random passwords", async () => {
         await settle();
         const names = ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n.startsWith("c2-")).sort();
-        assert.deepEqual(names, ["c2-db-monitor-password", "c2-db-replication-password", "c2-db-root-password"]);
+        assert.deepEqual(names, ["c2-db-failover-password", "c2-db-monitor-password", "c2-db-replication-password", "c2-db-root-password"]);
         const settings = await valueOf(placement.file("web-1", "/var/www/html/bitrix/.settings.php"));
         assert.match(settings, /'password' => 'from-config'/);
         assert.match(settings, /'password' => 'redis-from-config'/);

@@ -19,17 +19,17 @@ export interface MariadbNode {
 }
 
 /** A MariaDB node from the generated config and init SQL, started by images/mariadb/entrypoint.sh. */
-export async function startMariadb(daemons: Daemons, root: string, node: string, args: { role: "master" | "replica"; serverId: number; port: number; initSql: string }): Promise<MariadbNode> {
+export async function startMariadb(daemons: Daemons, root: string, node: string, args: { role: "master" | "replica"; serverId: number; port: number; initSql: string; managed?: boolean }): Promise<MariadbNode> {
     fs.chmodSync(root, 0o755);
     const dir = path.join(root, node);
     const socket = path.join(dir, "run", "mysqld.sock");
     const generated = write(path.join(dir, "90-bitrix.cnf"), dbServerConfig({
-        engine: "mariadb", role: args.role, serverId: args.serverId, reportHost: HOST, port: args.port, redoLogMb: 64, bufferPoolMb: 64, semiSyncTimeoutMs: 1000,
+        engine: "mariadb", role: args.role, serverId: args.serverId, reportHost: HOST, port: args.port, redoLogMb: 64, bufferPoolMb: 64, semiSyncTimeoutMs: 1000, managed: args.managed,
     }));
     const defaults = write(path.join(dir, "my.cnf"), [
         "[mariadbd]", `datadir = ${dir}/data`, `socket = ${socket}`, `pid_file = ${dir}/run/mysqld.pid`, `!include ${generated}`, "",
     ].join("\n"));
-    write(path.join(dir, "initdb", `10-bitrix-${args.role}.sql`), args.initSql);
+    if (!fs.existsSync(path.join(dir, "initdb"))) write(path.join(dir, "initdb", `10-bitrix-${args.role}.sql`), args.initSql);
     daemons.start(node, "bash", [entrypointOf("mariadb"), "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {
         MARIADB_ROOT_PASSWORD: "root pw", MARIADB_DATADIR: path.join(dir, "data"), MARIADB_RUN_DIR: path.join(dir, "run"),
         MARIADB_INITDB_DIR: path.join(dir, "initdb"), MARIADB_DEFAULTS_FILE: defaults,

@@ -40,7 +40,7 @@ describe("DockerPlacement", () => {
         await settle(200);
         const prodNames = containers().map((c) => c.inputs.name).filter((n: string) => n.startsWith("bx-prod-")).sort();
         assert.deepEqual(prodNames, [
-            "bx-prod-balancer-1", "bx-prod-balancer-2", "bx-prod-db-master", "bx-prod-db-replica-1", "bx-prod-monitoring", "bx-prod-nfs", "bx-prod-redis-1", "bx-prod-redis-2",
+            "bx-prod-balancer-1", "bx-prod-balancer-2", "bx-prod-db-failover", "bx-prod-db-master", "bx-prod-db-replica-1", "bx-prod-monitoring", "bx-prod-nfs", "bx-prod-redis-1", "bx-prod-redis-2",
             "bx-prod-redis-3", "bx-prod-sentinel-1", "bx-prod-sentinel-2", "bx-prod-sentinel-3", "bx-prod-web-1", "bx-prod-web-2", "bx-prod-web-3",
         ]);
     });
@@ -75,7 +75,7 @@ describe("DockerPlacement", () => {
         const paths = uploads.map((u: any) => u.file).sort();
         assert.deepEqual(paths, [
             "/etc/haproxy/redis-proxy.cfg", "/etc/nginx/sites-enabled/bitrix.conf", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
-            "/etc/php/8.2/fpm/pool.d/www.conf", "/usr/local/bin/bitrix-shared-watchdog", "/var/www/html/bitrix/.settings.php",
+            "/etc/php/8.2/fpm/pool.d/www.conf", "/usr/local/bin/bitrix-db-writer-check", "/usr/local/bin/bitrix-shared-watchdog", "/var/www/html/bitrix/.settings.php",
             "/var/www/html/healthz.php", "/var/www/html/probe/index.php",
         ]);
         assert.equal(uploads.find((u: any) => u.file === "/usr/local/bin/bitrix-shared-watchdog").executable, true);
@@ -141,7 +141,9 @@ describe("DockerPlacement", () => {
         await settle(200);
         const pulled = ofType("docker:index/remoteImage:RemoteImage").filter((r) => r.name.startsWith("perc-"));
         assert.deepEqual(pulled.map((r) => [r.inputs.name, r.inputs.keepLocally]), [["percona/percona-server:8.0.36-28", true]]);
-        assert.ok(!ofType("docker:index/image:Image").some((i) => i.inputs.imageName === "bx-perc-mariadb:latest"));
+        // The mariadb image is built for the failover manager only (Python + PyMySQL); no MariaDB server runs.
+        assert.equal(container("bx-perc-db-failover").image, "sha256:perc-docker-image-mariadb");
+        assert.ok(!["bx-perc-db-master", "bx-perc-db-replica-1"].some((n) => container(n).image.includes("mariadb")));
         assert.equal(container("bx-perc-db-master").image, "sha256:perc-docker-image-percona-percona-server-8-0-36-28");
         const envs = container("bx-perc-db-master").envs;
         assert.ok(envs.value.some((e: string) => e.startsWith("MYSQL_ROOT_PASSWORD=")), "root password in env, as a secret");

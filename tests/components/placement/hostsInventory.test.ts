@@ -16,7 +16,7 @@ describe("hosts inventory", () => {
     it("assigns every service to a host, in list order, with SSH defaults", () => {
         const inv = parseInventory(hosts, counts);
         assert.deepEqual(inv.services, {
-            "balancer-1": "lb", nfs: "lb", "db-master": "db-a", "web-1": "web-a", "web-2": "web-b", "db-replica-1": "db-b",
+            "balancer-1": "lb", nfs: "lb", "db-master": "db-a", "web-1": "web-a", "web-2": "web-b", "db-replica-1": "db-b", "db-failover": "db-b",
             "redis-1": "db-a", "redis-2": "db-b", "redis-3": "cache", "sentinel-1": "db-a", "sentinel-2": "db-b", "sentinel-3": "cache",
         });
         assert.deepEqual(inv.hosts[0], { name: "lb", address: "10.0.0.10", port: 22, user: "root", roles: ["balancer", "nfs"] });

@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""db-failover: the database layer's failover manager (one per cluster).
+
+Every database server starts read-only (generated config); this manager makes exactly one of them writable and
+keeps the others replicating from it by GTID. Web nodes send writes to whichever server reports read_only = 0
+(their local HAProxy checks every second), so promoting a replica is all it takes to move the application.
+
+Each second it reads read_only and the replication status of every server. When the current master
+  * has failed `failAfter` checks in a row, and
+  * no reachable replica still has a running IO thread to it (the replicas agree it is gone),
+it waits for each replica to apply what it has received, promotes the most advanced one (replication reset,
+read_only off, semi-sync source on) and points the other replicas at it. A server that comes back (the old master)
+is made a replica of the current master; with MariaDB, `current_pos` carries its own binlog position, and a
+server holding transactions the master never had (errant GTIDs) is left read-only and out of routing, reported in
+the log, for a human to re-clone. Config: a JSON file (argv[1]); passwords from the environment.
+"""
+import json
+import os
+import sys
+import time
+
+import pymysql
+
+CFG = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "/etc/db-failover/config.json"))
+MARIADB = CFG["engine"] == "mariadb"
+USER, PASSWORD = CFG["user"], os.environ["DB_FAILOVER_PASSWORD"]
+REPL_USER, REPL_PASSWORD = CFG["replicationUser"], os.environ["DB_REPLICATION_PASSWORD"]
+INTERVAL = CFG.get("checkIntervalS", 1)
+FAIL_AFTER = CFG.get("failAfter", 3)
+TIMEOUT = CFG.get("connectTimeoutS", 1)
+# Touched after every round: the service's health check reads its age.
+BEAT = os.environ.get("DB_FAILOVER_BEAT", "/run/db-failover/beat")
+
+
+def log(msg):
+    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} db-failover: {msg}", flush=True)
+
+
+def quote(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class Node:
+    def __init__(self, spec):
+        self.name, self.host, self.port = spec["name"], spec["host"], spec["port"]
+        self.conn = None
+        self.fails = 0
+        self.errant = False
+
+    def q(self, sql, args=None):
+        if self.conn is None:
+            self.conn = pymysql.connect(host=self.host, port=self.port, user=USER, password=PASSWORD, connect_timeout=TIMEOUT,
+                                        read_timeout=30, write_timeout=10, autocommit=True, cursorclass=pymysql.cursors.DictCursor)
+        try:
+            with self.conn.cursor() as c:
+                c.execute(sql, args)
+                return c.fetchall()
+        except pymysql.err.OperationalError:
+            self.close()
+            raise
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+        self.conn = None
+
+    def probe(self):
+        """(read_only, replication row or None), or None when unreachable."""
+        try:
+            self.q("SET SESSION wait_timeout = 60")  # also revives a dropped connection
+            ro = int(self.q("SELECT @@global.read_only AS ro")[0]["ro"])
+            rows = self.q("SHOW SLAVE STATUS" if MARIADB else "SHOW REPLICA STATUS")
+            return ro, (rows[0] if rows else None)
+        except pymysql.Error:
+            self.close()
+            return None
+
+
+def io_running(row):
+    return (row.get("Slave_IO_Running") or row.get("Replica_IO_Running")) == "Yes"
+
+
+def source_of(row):
+    """(host, port) a replica follows; None when it follows nobody."""
+    if row is None:
+        return None
+    host = row.get("Master_Host") or row.get("Source_Host") or ""
+    return (host, int(row.get("Master_Port") or row.get("Source_Port") or 0)) if host else None
+
+
+def follows(row, node):
+    return source_of(row) == (node.host, node.port)
+
+
+def make_writable(node):
+    if MARIADB:
+        node.q("SET GLOBAL rpl_semi_sync_master_enabled = ON")
+        node.q("SET GLOBAL read_only = OFF")
+    else:
+        node.q("SET GLOBAL rpl_semi_sync_source_enabled = ON")
+        node.q("SET GLOBAL super_read_only = OFF")
+        node.q("SET GLOBAL read_only = OFF")
+
+
+def follow(node, master, former_master=False):
+    """Make `node` a read-only replica of `master` by GTID; False (and node.errant) when it holds errant GTIDs."""
+    if MARIADB:
+        node.q("SET GLOBAL read_only = ON")
+        node.q("STOP SLAVE")
+        node.q("SET GLOBAL rpl_semi_sync_master_enabled = OFF")
+        node.q(f"CHANGE MASTER TO MASTER_HOST = {quote(master.host)}, MASTER_PORT = {master.port}, MASTER_USER = {quote(REPL_USER)}, "
+               f"MASTER_PASSWORD = {quote(REPL_PASSWORD)}, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1")
+        node.q("START SLAVE")
+    else:
+        node.q("SET GLOBAL super_read_only = ON")
+        executed = node.q("SELECT @@global.gtid_executed AS g")[0]["g"]
+        if not int(master.q("SELECT GTID_SUBSET(%s, @@global.gtid_executed) AS s", (executed,))[0]["s"]):
+            node.errant = True
+            log(f"{node.name} holds transactions {master.name} does not have (errant GTIDs); left read-only and out of routing: re-clone it")
+            return False
+        node.q("STOP REPLICA")
+        node.q("SET GLOBAL rpl_semi_sync_source_enabled = OFF")
+        node.q(f"CHANGE REPLICATION SOURCE TO SOURCE_HOST = {quote(master.host)}, SOURCE_PORT = {master.port}, SOURCE_USER = {quote(REPL_USER)}, "
+               f"SOURCE_PASSWORD = {quote(REPL_PASSWORD)}, SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1, SOURCE_CONNECT_RETRY = 1, "
+               "SOURCE_RETRY_COUNT = 86400, SOURCE_HEARTBEAT_PERIOD = 1")
+        node.q("START REPLICA")
+    log(f"{node.name} now replicates from {master.name}{' (former master rejoined)' if former_master else ''}")
+    return True
+
+
+def position(node):
+    """Wait until `node` has applied everything it received; return a sortable position."""
+    row = node.q("SHOW SLAVE STATUS" if MARIADB else "SHOW REPLICA STATUS")[0]  # after the IO thread stopped
+    if MARIADB:
+        node.q("SELECT MASTER_GTID_WAIT(%s, 10)", (row.get("Gtid_IO_Pos") or "",))
+        pos = node.q("SELECT @@global.gtid_slave_pos AS p")[0]["p"]
+        return max((int(g.split("-")[2]) for g in pos.split(",") if g.count("-") == 2), default=0)
+    node.q("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, 10)", (row.get("Retrieved_Gtid_Set") or "",))
+    executed = node.q("SELECT @@global.gtid_executed AS g")[0]["g"]
+    # Transactions in the set: sum of interval lengths (one source UUID after a single master's life).
+    total = 0
+    for part in executed.replace("\n", "").split(","):
+        for rng in part.split(":")[1:]:
+            a, _, b = rng.partition("-")
+            total += int(b or a) - int(a) + 1
+    return total
+
+
+def promote(master, nodes, states):
+    started = time.monotonic()
+    candidates = [n for n in nodes if n is not master and not n.errant and states.get(n) and follows(states[n][1], master)]
+    if not candidates:
+        if master.fails == FAIL_AFTER:
+            log(f"{master.name} is down and no replica of it is reachable: nothing to promote")
+        return master
+    ranked = []
+    for n in candidates:
+        try:
+            n.q("STOP SLAVE IO_THREAD" if MARIADB else "STOP REPLICA IO_THREAD")
+            ranked.append((position(n), n))
+        except pymysql.Error as e:
+            log(f"{n.name} could not be ranked: {e}")
+    if not ranked:
+        return master
+    ranked.sort(key=lambda t: t[0], reverse=True)
+    new = ranked[0][1]
+    new.q("STOP SLAVE" if MARIADB else "STOP REPLICA")
+    new.q("RESET SLAVE ALL" if MARIADB else "RESET REPLICA ALL")
+    make_writable(new)
+    log(f"promoted {new.name} (position {ranked[0][0]}) in place of {master.name} in {time.monotonic() - started:.2f} s")
+    for _, n in ranked[1:]:
+        try:
+            follow(n, new)
+        except pymysql.Error as e:
+            log(f"{n.name} could not be pointed at {new.name} yet: {e}")
+    return new
+
+
+def main():
+    os.makedirs(os.path.dirname(BEAT), exist_ok=True)
+    nodes = [Node(s) for s in CFG["nodes"]]
+    master = nodes[0]
+    log(f"watching {', '.join(f'{n.name} ({n.host}:{n.port})' for n in nodes)}; failover after {FAIL_AFTER} failed checks every {INTERVAL} s")
+    while True:
+        tick = time.monotonic()
+        states = {n: n.probe() for n in nodes}
+        writers = [n for n in nodes if states[n] and states[n][0] == 0]
+        if writers:
+            keep = master if master in writers else writers[0]
+            for w in writers:
+                if w is not keep:
+                    log(f"{w.name} is writable besides {keep.name}: setting it read-only")
+                    try:
+                        w.q("SET GLOBAL read_only = ON")
+                    except pymysql.Error as e:
+                        log(f"could not fence {w.name}: {e}")
+            if keep is not master:
+                log(f"{keep.name} is the writable server: following it as master")
+            master = keep
+            master.fails = 0
+        elif states[master] is not None:
+            # The master is up but read-only: it (re)started. A server that replicates is not opened.
+            if source_of(states[master][1]) is None:
+                try:
+                    make_writable(master)
+                    log(f"{master.name} opened for writes")
+                except pymysql.Error as e:
+                    log(f"could not open {master.name}: {e}")
+            else:
+                others = [n for n in nodes if n is not master and states[n] and source_of(states[n][1]) is None]
+                if others:
+                    log(f"{others[0].name} is up and replicates from nobody: it is the master")
+                    master = others[0]
+        else:
+            master.fails += 1
+            replicas = [n for n in nodes if n is not master and states[n] and follows(states[n][1], master)]
+            still = [n.name for n in replicas if io_running(states[n][1])]
+            if master.fails >= FAIL_AFTER and not still:
+                log(f"{master.name} unreachable for {master.fails} checks and no replica reaches it: failing over")
+                master = promote(master, nodes, states)
+            elif master.fails == FAIL_AFTER:
+                log(f"{master.name} unreachable from here, but {', '.join(still)} still replicate from it: waiting")
+        # Servers that came back, or still point at a former master, follow the current one.
+        master_up = states[master] is not None and states[master][0] == 0
+        for n in nodes:
+            st = states[n]
+            if n is master or n.errant or st is None or not master_up:
+                continue
+            row = st[1]
+            if not follows(row, master):
+                try:
+                    follow(n, master, former_master=row is None)
+                except pymysql.Error as e:
+                    log(f"{n.name} could not follow {master.name}: {e}")
+            elif (row.get("Last_IO_Errno") or 0) == 1236:
+                n.errant = True
+                log(f"{n.name} cannot follow {master.name}: {row.get('Last_IO_Error')}; left read-only and out of routing: re-clone it")
+        with open(BEAT, "w") as f:
+            f.write(master.name + "\n")
+        time.sleep(max(0.0, INTERVAL - (time.monotonic() - tick)))
+
+
+if __name__ == "__main__":
+    main()
