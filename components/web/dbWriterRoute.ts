@@ -1,6 +1,7 @@
 /**
  * Writes follow the database failover: the web node's local HAProxy (the one that follows the Redis master) also
- * listens on 127.0.0.1:3306 and sends each new connection to the first database server that reports
+ * listens on 127.0.0.1:6033 (ProxySQL's port for the same job; not 3306, which a database server on the same host
+ * holds) and sends each new connection to the first database server that reports
  * `read_only = 0`. The check is an HAProxy external check running PHP's mysqli with the node's own .settings.php
  * login, every second; a server that stops being writable is marked down and its open connections are cut, so the
  * application reconnects to the promoted one. `.settings.php`'s `default` connection points here.
@@ -8,7 +9,7 @@
 import { resolverServerOptions } from "../shared/haproxy";
 import { phpString } from "./phpValue";
 
-export const DB_WRITER_ROUTE = { address: "127.0.0.1", port: 3306 };
+export const DB_WRITER_ROUTE = { address: "127.0.0.1", port: 6033 };
 export const DB_WRITER_CHECK = "/usr/local/bin/bitrix-db-writer-check";
 
 export interface DbWriterRouteInput {
@@ -17,7 +18,7 @@ export interface DbWriterRouteInput {
     resolver?: string;
     /** @default 1000 */
     checkIntervalMs?: number;
-    /** Where PHP connects. @default DB_WRITER_ROUTE (127.0.0.1:3306) */
+    /** Where PHP connects. @default DB_WRITER_ROUTE (127.0.0.1:6033) */
     listen?: { address: string; port: number };
     /** @default DB_WRITER_CHECK */
     checkCommand?: string;

@@ -66,13 +66,13 @@ describe("BitrixCluster over the placement seam", () => {
         const s2 = await valueOf(placement.file("web-2", "/var/www/html/bitrix/.settings.php"));
         const s3 = await valueOf(placement.file("web-3", "/var/www/html/bitrix/.settings.php"));
         // Writes go through the node's local route to whichever server is writable (automatic failover is on).
-        for (const s of [s1, s2, s3]) assert.match(s, /'default' => \[\n\s+'className' => '[^']+',\n\s+'host' => '127\.0\.0\.1:3306'/);
+        for (const s of [s1, s2, s3]) assert.match(s, /'default' => \[\n\s+'className' => '[^']+',\n\s+'host' => '127\.0\.0\.1:6033'/);
         assert.match(s1, /'host' => 't-db-replica-1:3306'/);
         assert.match(s2, /'host' => 't-db-replica-2:3306'/);
         assert.match(s3, /'host' => 't-db-replica-1:3306'/);
         const proxy = await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg"));
         assert.equal(proxy.match(/server redis-\d t-redis-\d:6379/g)?.length, 3);
-        assert.match(proxy, /listen db_writer\n    bind 127\.0\.0\.1:3306\n/);
+        assert.match(proxy, /listen db_writer\n    bind 127\.0\.0\.1:6033\n/);
         assert.deepEqual(proxy.match(/server db-\S+ t-db-\S+:3306/g), ["server db-master t-db-master:3306", "server db-replica-1 t-db-replica-1:3306", "server db-replica-2 t-db-replica-2:3306"]);
         assert.match(proxy, /^global\n    external-check\n    insecure-fork-wanted\n/);
         const manager = JSON.parse(await valueOf(placement.file("db-failover", "/etc/db-failover/config.json")));
