@@ -200,6 +200,10 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         console.log(`# health endpoint with Redis down answered ${r.status} in ${Date.now() - started} ms`);
         assert.equal(r.status, 503);
         assert.equal(r.body, "FAIL redis\n");
+        // The probe's session fails loudly instead of handing out a fresh, empty session.
+        const session = await request(`${base}/probe/?action=session`);
+        assert.equal(session.status, 503, session.body);
+        assert.match(JSON.parse(session.body).error, /^session store unavailable: /);
         await daemons.stop("master");
         started = Date.now();
         r = await request(`${base}/healthz.php`);

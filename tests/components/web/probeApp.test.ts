@@ -8,6 +8,14 @@ describe("probeApp", () => {
     it("reports the node and keeps a session counter", () => {
         assert.match(php, /'node' => gethostname\(\)/);
         assert.match(php, /\$_SESSION\['count'\] = \(\$_SESSION\['count'\] \?\? 0\) \+ 1;/);
+        assert.match(php, /if \(!@session_start\(\)\) probe_fail\(503, 'session store unavailable: '/);
+        assert.match(php, /if \(!@session_write_close\(\)\) probe_fail\(503, 'session not saved: '/);
+    });
+
+    it("answers each acknowledged write with its id, value and the server that took it", () => {
+        assert.equal(php.match(/INSERT INTO probe_rows/g)?.length, 1, "one insert helper for db and write");
+        assert.match(php, /case 'write':\n(?:.*\n)*?\s+\$out \+= probe_insert\(\$master, /);
+        assert.match(php, /\$out\['server'\] = \$master->query\('SELECT @@hostname AS h'\)/);
     });
 
     it("writes through the default connection and reads back through the slave connection", () => {
