@@ -13,6 +13,10 @@ export interface RequestRecord {
     /** HTTP status, or 0 when the request got no response. */
     status: number;
     error?: string;
+    /** The request's sequence number (from 1), as handed to a URL function. */
+    seq?: number;
+    /** The response body, when the load keeps bodies. */
+    body?: string;
 }
 
 export interface LoadOptions {
@@ -22,24 +26,31 @@ export interface LoadOptions {
     timeoutMs?: number;
     /** Pause between one loop's requests. @default 20 */
     pauseMs?: number;
+    /** Keep each response's body in its record (the drills that count acknowledged writes). @default false */
+    keepBody?: boolean;
 }
 
 export interface Load {
     /** ms since the load started. */
     now(): number;
+    /** The records so far (requests in flight have end 0). */
+    seen(): readonly RequestRecord[];
     /** Stops the loops, waits for requests in flight, returns every request's record in start order. */
     stop(): Promise<RequestRecord[]>;
 }
 
-export function startLoad(url: string, opts: LoadOptions = {}): Load {
+/** `url` may be a function of the request's sequence number (unique values for writes). */
+export function startLoad(url: string | ((seq: number) => string), opts: LoadOptions = {}): Load {
     const t0 = performance.now();
     const now = () => performance.now() - t0;
     const records: RequestRecord[] = [];
     let running = true;
-    const u = new URL(url);
-    const client = u.protocol === "https:" ? https : http;
+    const urlOf = typeof url === "string" ? () => url : url;
+    const client = new URL(urlOf(0)).protocol === "https:" ? https : http;
+    let seq = 0;
     const once = () => new Promise<void>((resolve) => {
-        const rec: RequestRecord = { start: now(), end: 0, status: 0 };
+        const u = new URL(urlOf(++seq));
+        const rec: RequestRecord = { start: now(), end: 0, status: 0, seq };
         records.push(rec);
         const done = (status: number, error?: string) => {
             if (rec.end) return;
@@ -50,8 +61,15 @@ export function startLoad(url: string, opts: LoadOptions = {}): Load {
         };
         // The drills' certificates are the cluster's own (self-signed unless configured): the point is reachability.
         const req = client.request(u, { agent: false, rejectUnauthorized: false, timeout: opts.timeoutMs ?? 5000 }, (res) => {
-            res.resume();
-            res.on("end", () => done(res.statusCode ?? 0));
+            if (opts.keepBody) {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (c) => (body += c));
+                res.on("end", () => { rec.body = body; done(res.statusCode ?? 0); });
+            } else {
+                res.resume();
+                res.on("end", () => done(res.statusCode ?? 0));
+            }
             res.on("error", (e) => done(0, e.message));
         });
         req.on("timeout", () => req.destroy(new Error("timeout")));
@@ -66,6 +84,7 @@ export function startLoad(url: string, opts: LoadOptions = {}): Load {
     });
     return {
         now,
+        seen: () => records,
         async stop() {
             running = false;
             await Promise.all(loops);

@@ -60,6 +60,23 @@ describe("startLoad", () => {
         const failed = await refused.stop();
         assert.ok(failed.length >= 1 && failed.every((r) => r.status === 0 && /ECONNREFUSED/.test(r.error!)));
     });
+    it("numbers requests, builds each URL from its number, keeps bodies when asked and shows records in flight", async () => {
+        const server = http.createServer((req, res) => res.writeHead(200).end(`got ${req.url}`));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const { port } = server.address() as { port: number };
+        const load = startLoad((seq) => `http://127.0.0.1:${port}/w?value=${seq}`, { concurrency: 2, pauseMs: 5, keepBody: true });
+        await new Promise((r) => setTimeout(r, 200));
+        const midway = load.seen().length;
+        const records = await load.stop();
+        assert.ok(midway >= 2 && midway <= records.length, `${midway} of ${records.length}`);
+        assert.deepEqual(records.map((r) => r.seq).sort((a, b) => a! - b!), records.map((_, i) => i + 1));
+        assert.ok(records.every((r) => r.body === `got /w?value=${r.seq}`), JSON.stringify(records.slice(0, 3)));
+        const plain = startLoad(`http://127.0.0.1:${port}/`, { concurrency: 1 });
+        await new Promise((r) => setTimeout(r, 50));
+        const bare = await plain.stop();
+        server.close();
+        assert.ok(bare.length >= 1 && bare.every((r) => r.status === 200 && r.body === undefined), JSON.stringify(bare[0]));
+    });
 });
 
 describe("drillTable", () => {
