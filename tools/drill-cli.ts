@@ -1,13 +1,17 @@
 /**
- * `npm run drill -- balancer|web-node --stack <name>`: runs a failure drill against a live stack and prints a table and
+ * `npm run drill -- balancer|web-node|nfs|redis-master|db-master --stack <name>`: runs a failure drill against a live stack and prints a table and
  * one JSON line with the figures; exits 1 when a step misses its goal. Through scripts/drill.sh (builds, finds
  * pulumi). Drills act on the stack's Docker containers: placement docker only.
  */
 import { execFileSync } from "child_process";
 import { balancerDrill, drillTable } from "./drill/balancerDrill";
+import { dbMasterDrill } from "./drill/dbMasterDrill";
+import { docker } from "./drill/docker";
+import { nfsDrill } from "./drill/nfsDrill";
+import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
 
-const DRILLS = ["balancer", "web-node"];
+const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master"];
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -20,6 +24,29 @@ async function main(argv: string[]): Promise<number> {
     if (!stack || !DRILLS.includes(drill)) throw new Error(`usage: drill ${DRILLS.join("|")} --stack <name>`);
     const outputs = JSON.parse(execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8" }));
     if (outputs.placement !== "docker") throw new Error(`drill: stack ${stack} has placement ${outputs.placement}; the drills stop and start Docker containers, so they need placement docker`);
+    const base = String(outputs.url ?? "").replace(/\/$/, "");
+    const report = (line: string, r: { pass: boolean }) => {
+        console.log(`${line}: ${r.pass ? "pass" : "FAIL"}`);
+        console.log(JSON.stringify({ drill, stack, ...r }));
+        return r.pass ? 0 : 1;
+    };
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    if (drill === "nfs") {
+        // Web nodes that mount upload/ over NFS (sharedStorage nfs): stop the server; a shared Docker volume: the FIFO.
+        const volume = (await docker(["inspect", "-f", '{{range .Mounts}}{{if eq .Destination "/var/www/html/upload"}}{{.Name}}{{end}}{{end}}', outputs.webNodes[0]])).trim();
+        const overNfs = volume !== "" && (await docker(["volume", "inspect", "-f", '{{index .Options "type"}}', volume]).catch(() => "")).trim() === "nfs";
+        const r = await nfsDrill({ base, webs: outputs.webNodes, nfsContainer: overNfs ? `${outputs.namePrefix}-nfs` : undefined, log });
+        return report(`health 503 after ${JSON.stringify(r.unhealthyS)} s (slowest answer ${r.slowestHealthS} s), balancer 503 after ${r.balancer503S} s, ` +
+            `busiest node ${r.busyWorkers}/${r.maxChildren} PHP workers, healthy again ${r.recoveredS} s after the storage returned`, r);
+    }
+    if (drill === "redis-master") {
+        const r = await redisMasterDrill({ base, master: await findRedisMaster(outputs.namePrefix, (outputs.redisNodes ?? []).length), log });
+        return report(`sessions back after ${r.sessions.backS} s, cache back after ${r.cache.backS} s, ${r.lost}/${r.users} sessions lost`, r);
+    }
+    if (drill === "db-master") {
+        const r = await dbMasterDrill({ base, prefix: outputs.namePrefix, replicas: (outputs.dbReplicas ?? []).length, log });
+        return report(`${r.promoted} promoted, writes back after ${r.writesBackS} s, ${r.acknowledged} acknowledged rows, ${r.lost} lost, old master rejoined in ${r.rejoinS} s`, r);
+    }
     if (drill === "web-node") {
         const base = outputs.url.replace(/\/$/, "");
         const r = await webNodeDrill({

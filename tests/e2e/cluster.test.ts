@@ -17,6 +17,9 @@ import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStac
 import { summarizePreview } from "../../tools/previewSummary";
 import { dashboardMetrics } from "../../components/monitoring/grafanaDashboard";
 import { balancerDrill, drillTable, holders } from "../../tools/drill/balancerDrill";
+import { dbMasterDrill } from "../../tools/drill/dbMasterDrill";
+import { nfsDrill } from "../../tools/drill/nfsDrill";
+import { findRedisMaster, redisMasterDrill } from "../../tools/drill/redisMasterDrill";
 import { webNodeDrill } from "../../tools/drill/webNodeDrill";
 
 const PREFIX = "bx-e2e";
@@ -513,6 +516,33 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         }
         assert.deepEqual(dockerObjects(CLONE_PREFIX), { containers: [], networks: [], volumes: [] });
         assert.deepEqual([...await nodesAnswering(8)].sort(), [`${PREFIX}-web-1`, `${PREFIX}-web-2`, `${PREFIX}-web-3`]);
+    });
+
+    it("answers 503 quickly when the shared storage stops answering, with free PHP workers, and recovers (nfs drill)", async () => {
+        const r = await nfsDrill({ base: `https://${VIP}`, webs: (await stack.outputs()).webNodes });
+        console.log(`# nfs drill: health 503 after ${JSON.stringify(r.unhealthyS)} s (slowest answer ${r.slowestHealthS} s), balancer 503 after ${r.balancer503S} s ` +
+            `(slowest ${r.balancerSlowestS} s), busiest node ${r.busyWorkers}/${r.maxChildren} workers, healthy again ${r.recoveredS} s after the storage returned`);
+        timings.nfsDrill = r as any;
+        assert.ok(r.pass, JSON.stringify(r));
+    });
+
+    it("keeps sessions and cache when the Redis master is killed: writes again within 10 s, no session lost (redis-master drill)", async () => {
+        const r = await redisMasterDrill({ base: `https://${VIP}`, master: await findRedisMaster(PREFIX, 3) });
+        console.log(`# redis-master drill: sessions back after ${r.sessions.backS} s (${r.sessions.failed}/${r.sessions.requests} failed), cache back after ${r.cache.backS} s ` +
+            `(${r.cache.failed}/${r.cache.requests} failed), ${r.lost}/${r.users} sessions lost`);
+        timings.redisDrill = { sessionsBackS: r.sessions.backS, cacheBackS: r.cache.backS, lost: r.lost } as any;
+        assert.equal(r.lost, 0);
+        assert.ok(r.pass, JSON.stringify(r));
+    });
+
+    it("promotes a replica when the database master is killed: writes again within 30 s, no acknowledged row lost, old master rejoins (db-master drill)", async () => {
+        const r = await dbMasterDrill({ base: `https://${VIP}`, prefix: PREFIX, replicas: 1 });
+        console.log(`# db-master drill: ${r.master} killed, ${r.promoted} promoted, writes back after ${r.writesBackS} s (${r.failed}/${r.requests} failed), ` +
+            `${r.acknowledged} acknowledged rows, ${r.lost} lost; old master replicating at ${r.gtid} ${r.rejoinS} s after start`);
+        timings.dbDrill = { writesBackS: r.writesBackS, acknowledged: r.acknowledged, lost: r.lost, rejoinS: r.rejoinS } as any;
+        assert.equal(r.lost, 0);
+        assert.notEqual(r.promoted, r.master);
+        assert.ok(r.pass, JSON.stringify(r));
     });
 
     it("leaves no container, network or volume behind after `pulumi destroy`, except data volumes marked to keep", async () => {

@@ -1,0 +1,100 @@
+/**
+ * The db-master drill (seed 002: "kill the MySQL master → replica promoted, application reconnects within 60 s") on a
+ * Docker stack: under steady writes through the floating address (each answered write is an acknowledged row), the
+ * writable server's container (the master, whichever server holds that role now) is killed (SIGKILL). The drill measures when writes succeed again, checks that every
+ * acknowledged row is on the promoted server, then starts the old master and waits until it replicates from the
+ * promoted one at the same GTID position. Goal: writes again within 30 s, 0 acknowledged rows lost, old master rejoined.
+ */
+import { docker, waitUntil } from "./docker";
+import { interruption, Interruption, RequestRecord, startLoad } from "./load";
+
+export interface DbMasterDrillInput {
+    /** e.g. https://172.28.20.5 */
+    base: string;
+    /** Stack name prefix (containers are `<prefix>-db-master`, `<prefix>-db-replica-N`). */
+    prefix: string;
+    replicas: number;
+    /** @default 4 */
+    concurrency?: number;
+    /** @default 30 */
+    goalS?: number;
+    log?: (line: string) => void;
+}
+
+export interface DbMasterDrillResult extends Interruption {
+    /** Seconds from the kill to the first acknowledged write after it. */
+    writesBackS: number;
+    acknowledged: number;
+    lost: number;
+    /** The server that was writable and was killed. */
+    master: string;
+    promoted: string;
+    /** Seconds from starting the old master until it replicates from the promoted server at its GTID position. */
+    rejoinS: number;
+    gtid: string;
+    pass: boolean;
+}
+
+/** SQL as root inside a database container (asynchronous: the load runs in this process). */
+export async function dbSql(container: string, query: string): Promise<string> {
+    return (await docker(["exec", container, "sh", "-c", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`])).trim();
+}
+
+async function writable(container: string): Promise<boolean> {
+    try { return (await dbSql(container, "SELECT @@global.read_only")) === "0"; } catch { return false; }
+}
+
+export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMasterDrillResult> {
+    const log = input.log ?? (() => undefined);
+    // The writable server is the master, whichever it is now (an earlier failover may have moved the role).
+    const servers = [`${input.prefix}-db-master`, ...Array.from({ length: input.replicas }, (_, i) => `${input.prefix}-db-replica-${i + 1}`)];
+    const roles = await Promise.all(servers.map(writable));
+    if (roles.filter(Boolean).length !== 1) throw new Error(`drill db-master: expected exactly one writable server among ${servers.join(", ")}, found ${roles.filter(Boolean).length}`);
+    const master = servers[roles.indexOf(true)];
+    const replicas = servers.filter((s) => s !== master);
+    const run = `d${Date.now().toString(36)}`;
+    const load = startLoad((seq) => `${input.base}/probe/?action=write&value=${run}-${seq}`, { concurrency: input.concurrency ?? 4, keepBody: true, timeoutMs: 10_000 });
+    let records: RequestRecord[] = [];
+    let at = 0;
+    let promoted = "";
+    try {
+        await new Promise((r) => setTimeout(r, 2000));
+        log(`drill: kill ${master}`);
+        at = load.now();
+        await docker(["kill", master]);
+        await waitUntil("a replica promoted", async () => {
+            for (const r of replicas) if (await writable(r)) { promoted = r; return true; }
+            return false;
+        }, 60_000);
+        // Writes through the balancer again, then 3 s more of them.
+        await waitUntil("writes through the balancer again", async () => load.seen().some((r) => r.start > at && r.status === 200), 90_000);
+        await new Promise((r) => setTimeout(r, 3000));
+    } finally {
+        records = await load.stop();
+    }
+    const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
+    const firstAfter = records.filter((r) => r.start > at && r.status === 200).map((r) => r.end).sort((a, b) => a - b)[0];
+    const writesBackS = firstAfter === undefined ? Infinity : Math.round(firstAfter - at) / 1000;
+    const acked = records.filter((r) => r.status === 200).map((r) => JSON.parse(r.body ?? "{}").value as string).filter(Boolean);
+    const stored = new Set((await dbSql(promoted, `SELECT value FROM bitrix.probe_rows WHERE value LIKE '${run}-%'`)).split("\n"));
+    const lost = acked.filter((v) => !stored.has(v)).length;
+    log(`drill: ${promoted} promoted; writes back after ${writesBackS} s; ${acked.length} acknowledged, ${lost} lost; start ${master} again`);
+
+    const t0 = performance.now();
+    await docker(["start", master]);
+    let gtid = "";
+    await waitUntil(`${master} replicating from ${promoted}`, async () => {
+        try {
+            const status = await dbSql(master, "SHOW SLAVE STATUS\\G").catch(() => "");
+            if (!new RegExp(`Master_Host: ${promoted}\\b`).test(status) || !/Slave_IO_Running: Yes/.test(status) || !/Slave_SQL_Running: Yes/.test(status)) return false;
+            const [a, b] = await Promise.all([dbSql(master, "SELECT @@global.gtid_current_pos"), dbSql(promoted, "SELECT @@global.gtid_current_pos")]);
+            gtid = b;
+            return a === b && (await dbSql(master, "SELECT @@global.read_only")) === "1";
+        } catch { return false; }
+    }, 180_000);
+    const rejoinS = Math.round((performance.now() - t0) / 10) / 100;
+    return {
+        ...seen, writesBackS, acknowledged: acked.length, lost, master, promoted, rejoinS, gtid,
+        pass: writesBackS <= (input.goalS ?? 30) && lost === 0 && acked.length > 0,
+    };
+}

@@ -1,0 +1,102 @@
+/**
+ * The redis-master drill on a Docker stack: users with sessions (written before the kill), then the Redis master
+ * container is killed (SIGKILL) while session and cache writes keep coming through the floating address. Sentinel
+ * promotes a replica and each web node's local proxy follows it. The drill measures when session and cache writes
+ * work again and checks that every session written before the kill is still there. Goal: ≤ 10 s, 0 sessions lost.
+ */
+import * as https from "https";
+import { docker, waitUntil } from "./docker";
+import { interruption, Interruption, RequestRecord, startLoad } from "./load";
+
+export interface RedisMasterDrillInput {
+    base: string;
+    /** The container of the current Redis master. */
+    master: string;
+    /** Users with a session before the kill. @default 50 */
+    users?: number;
+    /** @default 10 */
+    goalS?: number;
+    log?: (line: string) => void;
+}
+
+export interface RedisMasterDrillResult {
+    sessions: Interruption & { backS: number };
+    cache: Interruption & { backS: number };
+    users: number;
+    /** Sessions written before the kill that were gone (or reset) after it. */
+    lost: number;
+    pass: boolean;
+}
+
+/** The Redis container that says role master (asked with the password from its own generated config). */
+export async function findRedisMaster(prefix: string, count: number): Promise<string> {
+    for (let i = 1; i <= count; i++) {
+        const c = `${prefix}-redis-${i}`;
+        // redis.env holds the node's own settings, the password among them (shell syntax).
+        const role = await docker(["exec", c, "sh", "-c", ". /etc/redis/bitrix/redis.env && REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli -p \"$REDIS_PORT\" role | head -1"]).catch(() => "");
+        if (role.trim() === "master") return c;
+    }
+    throw new Error(`drill redis-master: no Redis container of ${prefix} says it is the master`);
+}
+
+function get(url: string, cookie = ""): Promise<{ status: number; body: string; cookie: string }> {
+    return new Promise((resolve, reject) => {
+        const req = https.request(url, { agent: false, rejectUnauthorized: false, timeout: 10_000, headers: cookie ? { Cookie: cookie } : {} }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, cookie: (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).find((c) => c.startsWith("PHPSESSID=")) ?? "" }));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+function backAfter(records: readonly RequestRecord[], at: number): number {
+    const first = records.filter((r) => r.start > at && r.status === 200).map((r) => r.end).sort((a, b) => a - b)[0];
+    return first === undefined ? Infinity : Math.round(first - at) / 1000;
+}
+
+export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<RedisMasterDrillResult> {
+    const log = input.log ?? (() => undefined);
+    const users: string[] = [];
+    for (let i = 0; i < (input.users ?? 50); i++) {
+        const r = await get(`${input.base}/probe/?action=session`);
+        if (r.status !== 200 || !r.cookie || JSON.parse(r.body).count !== 1) throw new Error(`drill redis-master: could not start a session: ${r.status} ${r.body}`);
+        users.push(r.cookie);
+    }
+    // Asynchronous replication: give the replicas a moment to hold the sessions just written (see README).
+    await new Promise((r) => setTimeout(r, 1000));
+    // One load, alternating: odd requests write a session, even ones a cache entry.
+    const load = startLoad((seq) => seq % 2 ? `${input.base}/probe/?action=session` : `${input.base}/probe/?action=cache&key=drill-${seq % 16}&value=${seq}`, { concurrency: 4 });
+    const isSession = (r: RequestRecord) => (r.seq ?? 0) % 2 === 1;
+    let at = 0;
+    let records: RequestRecord[] = [];
+    try {
+        await new Promise((r) => setTimeout(r, 1500));
+        log(`drill: kill ${input.master}`);
+        at = load.now();
+        await docker(["kill", input.master]);
+        const back = (session: boolean) => load.seen().some((r) => r.start > at && r.status === 200 && isSession(r) === session);
+        await waitUntil("session and cache writes again", async () => back(true) && back(false), 90_000);
+        await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+        records = await load.stop();
+    }
+    let lost = 0;
+    for (const cookie of users) {
+        const r = await get(`${input.base}/probe/?action=session`, cookie);
+        if (r.status !== 200 || JSON.parse(r.body).count !== 2) lost++;
+    }
+    // The old master comes back; Sentinel makes it a replica of the promoted one.
+    await docker(["start", input.master]);
+    const end = records[records.length - 1]?.end ?? at;
+    const part = (session: boolean) => {
+        const rs = records.filter((r) => isSession(r) === session);
+        return { ...interruption(rs, at, at - 1000, end), backS: backAfter(rs, at) };
+    };
+    const s = part(true);
+    const c = part(false);
+    const goal = input.goalS ?? 10;
+    return { sessions: s, cache: c, users: users.length, lost, pass: s.backS <= goal && c.backS <= goal && lost === 0 };
+}
