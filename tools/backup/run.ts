@@ -31,8 +31,25 @@ export const q = shellQuote;
 export const asDbRoot = (container: string, argv: string[], interactive = false) =>
     `docker exec ${interactive ? "-i " : ""}${q(container)} sh -c 'MYSQL_PWD="\${MARIADB_ROOT_PASSWORD:-\${MYSQL_ROOT_PASSWORD:-}}" exec "$@"' sh ${argv.map(q).join(" ")} -uroot`;
 
-/** The facts a backup needs, from the stack's outputs. */
+/**
+ * The facts a backup needs, from the stack's outputs. After an automatic database failover the configured master
+ * is no longer the writable server: the live roles are read from the servers themselves (`read_only`), so a restore
+ * always loads into the writable one and a dump is always taken on a read-only replica.
+ */
 export function stackFacts(stack: string, outputs: Record<string, any>): StackFacts {
+    const facts = configuredFacts(stack, outputs);
+    if (facts.placement !== "docker") return facts;
+    const servers = [facts.master, ...((outputs.dbReplicas ?? []) as string[]).map((r) => r.split(":")[0])];
+    const readOnly = (c: string) => {
+        try { return sh(asDbRoot(c, [...loadCommand(facts.engine), "-N", "-B", "-e", "SELECT @@global.read_only"])).trim(); } catch { return "down"; }
+    };
+    const states = servers.map((c) => [c, readOnly(c)] as const);
+    const master = states.find(([, ro]) => ro === "0")?.[0];
+    const replica = states.find(([, ro]) => ro === "1")?.[0];
+    return { ...facts, master: master ?? facts.master, replica: replica ?? facts.replica };
+}
+
+function configuredFacts(stack: string, outputs: Record<string, any>): StackFacts {
     const prefix = outputs.namePrefix as string;
     return {
         stack, placement: outputs.placement, prefix, engine: outputs.dbEngine, database: outputs.dbName,
