@@ -1,0 +1,33 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { table } from "../../tools/benchmark";
+
+describe("benchmark table", () => {
+    const results = {
+        coldUpS: 151.2, noopUpS: 9.8, previewS: { 2: 7.1, 4: 7.9, 8: 9.4, 16: 12.6 },
+        throughput: {
+            balancer: { requests: 3000, failed: 0, reqPerS: 200, p50Ms: 30.1, p99Ms: 81.5 },
+            directNode: { requests: 6000, failed: 0, reqPerS: 400, p50Ms: 12.2, p99Ms: 40.3 },
+        },
+        drills: {
+            webNode: { failed: 0, requests: 400, ejectionS: 8.9, session: { before: 3, after: 4 }, pass: true },
+            redisMaster: { sessions: { backS: 12.4 }, cache: { backS: 11.9 }, lost: 0, users: 50, pass: false },
+            dbMaster: { error: "drill db-master: expected exactly one writable server", pass: false },
+        },
+    };
+    const t = table(results);
+
+    it("prints every figure with its unit and the goal it is held to", () => {
+        assert.match(t, /^\| figure \| value \| goal \|$/m);
+        assert.match(t, /^\| cold `pulumi up` \(images built\) \| 151\.2 s \| \|$/m);
+        assert.match(t, /^\| `pulumi preview`, 16 web nodes \| 12\.6 s \| \|$/m);
+        assert.match(t, /through the balancer .* \| 200 req\/s, p50 30\.1 ms, p99 81\.5 ms, 0 failed \|/);
+        assert.match(t, /web-node drill: web-1 killed \| 0\/400 failed, DOWN after 8\.9 s, session 3 → 4 \| 0 failed, ≤ 15 s: met \|/);
+    });
+
+    it("marks a missed goal and a drill that did not finish, and leaves out drills that did not run", () => {
+        assert.match(t, /redis-master drill: master killed \| sessions back 12\.4 s, cache back 11\.9 s, 0\/50 sessions lost \| ≤ 10 s, 0 lost: \*\*missed\*\* \|/);
+        assert.match(t, /^\| dbMaster drill \| did not finish: drill db-master: expected exactly one writable server \| \*\*missed\*\* \|$/m);
+        assert.doesNotMatch(t, /balancer drill|nfs drill|undefined/);
+    });
+});
