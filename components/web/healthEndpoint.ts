@@ -2,7 +2,8 @@
  * The health URL the balancer probes every 2–3 s (seed 004): 200 when this node can serve, 503 otherwise.
  * It checks only what every request needs — the database master, the Redis master (through the node-local
  * proxy) and the shared storage (through the watchdog's heartbeat, so a dead NFS server can never hang it) —
- * with sub-second timeouts, writes nothing, locks nothing and calls nothing outside the cluster.
+ * with sub-second timeouts, writes nothing, locks nothing and calls nothing outside the cluster. A node that is
+ * being stopped answers 503 DRAINING at once, so the balancers take it out before its processes stop.
  */
 import { phpString } from "./phpValue";
 
@@ -15,6 +16,8 @@ export interface HealthEndpointInput {
     heartbeatMaxAgeS: number;
     /** Per-check budget in seconds (the whole answer stays under 0.5 s). */
     checkTimeoutS: number;
+    /** While this file exists the node is draining (it is being stopped): 503 before any other check. */
+    drainFile: string;
 }
 
 export function healthEndpoint(input: HealthEndpointInput): string {
@@ -23,6 +26,11 @@ export function healthEndpoint(input: HealthEndpointInput): string {
 header('Cache-Control: no-store');
 header('Content-Type: text/plain');
 $timeout = ${input.checkTimeoutS};
+if (file_exists(${phpString(input.drainFile)})) {
+    header(($_SERVER['SERVER_PROTOCOL'] ?? 'HTTP/1.1') . ' 503 Service Unavailable', true, 503);
+    echo "DRAINING\\n";
+    return;
+}
 $failed = [];
 $settings = @include ${phpString(input.settingsPath)};
 if (!is_array($settings)) {

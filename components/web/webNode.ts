@@ -21,6 +21,8 @@ export const FPM_STATUS_PATH = "/fpm-status";
 export const FPM_SOCKET = "/run/php/php8.2-fpm.sock";
 export const SETTINGS_PATH = `${DOCROOT}/bitrix/.settings.php`;
 export const HEARTBEAT_FILE = "/run/bitrix/shared-ok";
+/** Present while the node drains before it stops (the image's entrypoint creates it on SIGTERM). */
+export const DRAIN_FILE = "/run/bitrix/draining";
 export const REDIS_PROXY = { address: "127.0.0.1", port: 6379 };
 
 export interface WebNodeArgs {
@@ -54,6 +56,12 @@ export interface WebNodeArgs {
     cacheSid?: string;
     /** @default 1024 */
     memoryMb?: number;
+    /**
+     * Rolling updates: on a stop the node answers its health check 503 for `drainS` seconds (the balancers take it
+     * out) before its processes stop gracefully; after a (re)start `ready` waits until these balancers report it UP.
+     * @default no drain; `ready` is the node itself
+     */
+    rotation?: { drainS: number; balancers: string[]; statusPort: number };
     dependsOn?: pulumi.Resource[];
 }
 
@@ -62,7 +70,12 @@ export interface WebNodeResult {
     host: string;
     port: number;
     resource: pulumi.Resource;
+    /** Depend on this for the node to be back in rotation (the next node of a rolling update does). */
+    ready: pulumi.Resource;
 }
+
+/** Seconds a stop may take: the drain, then nginx and PHP-FPM finishing requests in flight. */
+export const WEB_STOP_AFTER_DRAIN_S = 20;
 
 export interface WebSecrets {
     db: string;
@@ -131,7 +144,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: `${DOCROOT}${HEALTH_PATH}`,
             secrets: [],
-            render: () => healthEndpoint({ settingsPath: SETTINGS_PATH, heartbeatFile: HEARTBEAT_FILE, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2 }),
+            render: () => healthEndpoint({ settingsPath: SETTINGS_PATH, heartbeatFile: HEARTBEAT_FILE, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile: DRAIN_FILE }),
         },
         {
             path: `${DOCROOT}/probe/index.php`,
@@ -182,9 +195,12 @@ export function createWebNode(name: string, parent: pulumi.ComponentResource, ar
         ],
         health: { command: "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
         memoryMb: args.memoryMb ?? 1024,
+        env: { WEB_DRAIN_S: String(args.rotation?.drainS ?? 0) },
+        stopGraceS: (args.rotation?.drainS ?? 0) + WEB_STOP_AFTER_DRAIN_S,
+        inRotation: args.rotation && { server: service, balancers: args.rotation.balancers, statusPort: args.rotation.statusPort },
         dependsOn: args.dependsOn,
     });
-    return { service, host: deployed.host, port: WEB_PORT, resource: deployed.resource };
+    return { service, host: deployed.host, port: WEB_PORT, resource: deployed.resource, ready: deployed.ready };
 }
 
 /** WebNode layer (type `bitrix:cluster:WebNode`): a thin component over `createWebNode`. */

@@ -30,6 +30,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     const docroot = path.join(root, "www");
     const settingsPath = path.join(docroot, "bitrix", ".settings.php");
     const heartbeat = path.join(root, "run", "shared-ok");
+    const drainFile = path.join(root, "run", "draining");
     const shared = [path.join(docroot, "upload"), path.join(docroot, "bitrix", "cache")];
     const fpmSocket = path.join(root, "run", "php-fpm.sock");
     const files: Record<string, string> = {};
@@ -55,7 +56,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
             database: DB.database, user: DB.user, password: DB.password, master: { host: HOST, port: PORTS.master }, replica: { host: HOST, port: PORTS.replica },
             redis: { host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD }, cacheSid: "test",
         }));
-        files.health = write(path.join(docroot, "healthz.php"), healthEndpoint({ settingsPath, heartbeatFile: heartbeat, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2 }));
+        files.health = write(path.join(docroot, "healthz.php"), healthEndpoint({ settingsPath, heartbeatFile: heartbeat, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile }));
         files.probe = write(path.join(docroot, "probe", "index.php"), probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5 }));
         write(path.join(docroot, "upload", "evil.php"), "<?php echo 'executed';");
         write(path.join(docroot, "broken.php"), "<?php undefined_function_of_a_broken_page();");
@@ -181,6 +182,17 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         assert.equal(r.status, 200);
         assert.match(r.body, /pool:\s+www/);
         assert.equal((await request(`${base}/fpm-ping`)).body, "pong");
+    });
+
+    it("answers 503 DRAINING while the node drains, and 200 again when it no longer does", async () => {
+        fs.writeFileSync(drainFile, "");
+        const r = await request(`${base}/healthz.php`);
+        assert.equal(r.status, 503);
+        assert.equal(r.body, "DRAINING\n");
+        // Only the health check: the node still serves requests in flight and any the balancer still sends.
+        assert.equal((await request(`${base}/probe/?action=node`)).status, 200);
+        fs.rmSync(drainFile);
+        assert.equal((await request(`${base}/healthz.php`)).body, "OK\n");
     });
 
     it("turns 503 when the shared storage stops answering, without touching the mount", async () => {
