@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Balancer, balancerServices } from "./balancer/balancer";
+import { Balancer, BALANCER_LISTEN, balancerServices } from "./balancer/balancer";
 import { ClusterConfig } from "./config/types";
 import { Database } from "./database/database";
 import { nfsExports, nfsMountOptions, sharedSlug } from "./nfs/ganeshaConfig";
@@ -95,10 +95,17 @@ export class BitrixCluster extends pulumi.ComponentResource {
             publishedSentinelPortBase: c.ports.sentinelBase, retainData: retain, memoryMb: c.docker.memoryMb.redis,
         }, child);
 
-        const webs = Array.from({ length: c.web.nodes }, (_, i) => {
+        // Rolling updates: each node drains for as long as the balancers need to see it fail (maxFails checks), and
+        // node N+1 depends on node N being back in rotation, so a change that replaces every node takes one at a time.
+        const rotation = {
+            drainS: Math.ceil((c.balancer.maxFails * c.balancer.healthIntervalMs + c.balancer.healthTimeoutMs) / 1000) + 1,
+            balancers: balancerServices(c.balancer.count), statusPort: BALANCER_LISTEN.status,
+        };
+        const webs: WebNode[] = [];
+        for (let i = 0; i < c.web.nodes; i++) {
             // Reads spread over the replicas: node i reads from replica i mod M.
             const replica = db.replicas[i % db.replicas.length];
-            return new WebNode(`${name}-web-${i + 1}`, {
+            webs.push(new WebNode(`${name}-web-${i + 1}`, {
                 placement, index: i + 1,
                 db: {
                     database: db.database, user: db.user, password: dbPassword,
@@ -114,9 +121,11 @@ export class BitrixCluster extends pulumi.ComponentResource {
                 metrics: c.monitoring.enabled ? { port: FPM_METRICS_PORT, allow: placement.sourcesOf(["monitoring"]) } : undefined,
                 phpMemoryLimitMb: c.web.phpMemoryLimitMb, phpMaxExecutionS: c.web.phpMaxExecutionS, uploadMaxMb: c.web.uploadMaxMb,
                 fpmMaxChildren: c.web.fpmMaxChildren, timezone: c.web.timezone, cacheSid: c.prefix, memoryMb: c.docker.memoryMb.web,
-                dependsOn: [...(nfs ? [nfs.resource] : []), db.master.resource, ...(db.failover ? [db.failover] : []), ...redis.resources.slice(0, 1)],
-            }, child);
-        });
+                rotation,
+                dependsOn: [...(nfs ? [nfs.resource] : []), db.master.resource, ...(db.failover ? [db.failover] : []), ...redis.resources.slice(0, 1),
+                    ...(i > 0 ? [webs[i - 1].ready] : [])],
+            }, child));
+        }
 
         const balancer = new Balancer(`${name}-balancer`, {
             placement,

@@ -5,10 +5,12 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ipv4At } from "../config/checks";
 import { dockerAddressing, pinnedSlot } from "./dockerAddressing";
+import { rotationGateScript } from "./rotationGate";
 import { DeployedService, HealthSpec, ImageSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
 export interface DockerPlacementArgs {
@@ -126,7 +128,20 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                 ...(spec.health ? [{ label: "bitrix-cluster.health-digest", value: healthDigest(spec.health) }] : []),
             ],
         }, opts);
-        return { host, resource: container };
+        return { host, resource: container, ready: spec.inRotation ? this.rotationGate(parent, spec, container) : container };
+    }
+
+    /** Waits, after each (re)creation of the container, until the running balancers report the service UP. */
+    private rotationGate(parent: pulumi.ComponentResource, spec: ServiceSpec, container: docker.Container): pulumi.Resource {
+        return new command.local.Command(`${spec.resourceName}-in-rotation`, {
+            create: rotationGateScript({
+                server: spec.inRotation!.server,
+                balancers: spec.inRotation!.balancers.map((b) => this.hostOf(b)),
+                statusPort: spec.inRotation!.statusPort,
+            }),
+            // A new container (new id) runs the gate again.
+            triggers: [container.id],
+        }, { parent, dependsOn: [container] });
     }
 
     /** The image of a role, built once per stack; a pulled image for `{ pull }`. */

@@ -182,7 +182,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
             logging: "stderr",
         }, { parent, dependsOn: [...writes, ...(this.imageWrites.get(imageKey) ?? []), ...(spec.dependsOn ?? []), ...(previous ? [previous] : [])] });
         this.lastStart.set(family, start);
-        return { host: host.address, resource: start };
+        return { host: host.address, resource: start, ready: start };
     }
 
     /**

@@ -85,6 +85,13 @@ export interface ServiceSpec {
      * change of generated files then reloads it instead of restarting; containers are replaced either way.
      */
     reload?: string[];
+    /**
+     * The service sits behind the balancers (a web node): after it is (re)created, `DeployedService.ready` waits
+     * until every running balancer reports it UP, so a rolling update takes the next node out only then.
+     * Docker: a gate run where Pulumi runs (rotationGate.ts); hosts: `ready` is the service itself (a changed
+     * setting restarts the unit in place, draining first).
+     */
+    inRotation?: { server: string; balancers: string[]; statusPort: number };
 }
 
 export interface DeployedService {
@@ -92,6 +99,8 @@ export interface DeployedService {
     host: string;
     /** The resource that runs it (container, or the last command on a host). */
     resource: pulumi.Resource;
+    /** What to depend on for the service to be in service: `resource`, or the rotation gate (`inRotation`). */
+    ready: pulumi.Resource;
 }
 
 export interface Placement {

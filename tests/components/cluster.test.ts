@@ -49,6 +49,20 @@ describe("BitrixCluster over the placement seam", () => {
         assert.deepEqual(placement.spec("balancer-2").ports, []);
     });
 
+    it("rolls web nodes one at a time: each drains for maxFails checks, and node N+1 waits for node N back in rotation", () => {
+        const web = (n: number) => placement.spec(`web-${n}`);
+        for (const n of [1, 2, 3]) {
+            assert.deepEqual(web(n).inRotation, { server: `web-${n}`, balancers: ["balancer-1", "balancer-2"], statusPort: 8404 });
+            // 3 failed checks 2 s apart, each up to 0.5 s, rounded up, + 1 s: 8 s; then 20 s for requests in flight.
+            assert.equal(web(n).env?.WEB_DRAIN_S, "8");
+            assert.equal(web(n).stopGraceS, 28);
+        }
+        assert.ok(!web(1).dependsOn!.some((d) => [...placement.gates.values()].includes(d)), "web-1 waits for no other node");
+        assert.ok(web(2).dependsOn!.includes(placement.gates.get("web-1")!));
+        assert.ok(web(3).dependsOn!.includes(placement.gates.get("web-2")!));
+        assert.ok(!web(3).dependsOn!.includes(placement.gates.get("web-1")!));
+    });
+
     it("parents every service to its layer component, and the layers to the cluster", () => {
         const typeOf = (service: string) => (placement.spec(service) as any).parent.__pulumiType;
         assert.equal(typeOf("balancer-2"), "bitrix:cluster:Balancer");

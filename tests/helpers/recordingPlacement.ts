@@ -6,6 +6,8 @@ export class RecordingPlacement implements Placement {
     readonly kind = "recording";
     readonly dnsResolver = "127.0.0.11:53";
     readonly specs: Array<ServiceSpec & { parent: pulumi.ComponentResource }> = [];
+    /** Per service with `inRotation`: the stand-in for its rotation gate. */
+    readonly gates = new Map<string, pulumi.Resource>();
 
     hostOf(service: string): string {
         return `t-${service}`;
@@ -31,7 +33,10 @@ export class RecordingPlacement implements Placement {
         this.specs.push({ ...spec, parent });
         // A plain component stands in for the container, so dependsOn wiring stays real.
         const resource = new pulumi.ComponentResource("test:placement:Service", spec.resourceName, {}, { parent });
-        return { host: this.hostOf(spec.service), resource };
+        if (!spec.inRotation) return { host: this.hostOf(spec.service), resource, ready: resource };
+        const gate = new pulumi.ComponentResource("test:placement:RotationGate", `${spec.resourceName}-in-rotation`, {}, { parent, dependsOn: [resource] });
+        this.gates.set(spec.service, gate);
+        return { host: this.hostOf(spec.service), resource, ready: gate };
     }
 
     spec(service: string): ServiceSpec {

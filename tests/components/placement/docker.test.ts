@@ -84,8 +84,22 @@ describe("DockerPlacement", () => {
         assert.equal(web.wait, true);
         assert.equal(web.memory, 1024);
         assert.equal(web.image, "sha256:prod-docker-image-web");
-        assert.equal(web.destroyGraceSeconds, 10);
+        // The drain (8 s by default, see cluster.test.ts) and 20 s for requests in flight.
+        assert.equal(web.destroyGraceSeconds, 28);
+        assert.ok(web.envs.includes("WEB_DRAIN_S=8"), web.envs);
         assert.equal(container("bx-prod-db-master").destroyGraceSeconds, 120, "InnoDB gets time for a clean shutdown");
+    });
+
+    it("gates each web node on the running balancers reporting it UP, again for every new container", () => {
+        const gates = ofType("command:local:Command").filter((c) => c.name.startsWith("prod-web-"));
+        assert.deepEqual(gates.map((g) => g.name).sort(), ["prod-web-1-node-in-rotation", "prod-web-2-node-in-rotation", "prod-web-3-node-in-rotation"]);
+        const gate = gates.find((g) => g.name === "prod-web-2-node-in-rotation")!.inputs;
+        assert.deepEqual(gate.triggers, ["prod-web-2-node-id"]);
+        assert.match(gate.create, /^server='web-2'$/m);
+        assert.match(gate.create, /for b in 'bx-prod-balancer-1' 'bx-prod-balancer-2'; do/);
+        assert.match(gate.create, /docker exec "\$b" curl -fsS -m 2 'http:\/\/127\.0\.0\.1:8404\/;csv'/);
+        // Only web nodes sit behind the balancers.
+        assert.ok(!ofType("command:local:Command").some((c) => /db-|redis-|nfs|balancer-/.test(c.name)));
     });
 
     it("labels each container with its health check's digest, so a changed check replaces it", () => {
