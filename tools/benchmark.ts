@@ -10,12 +10,13 @@ import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { balancerDrill } from "./drill/balancerDrill";
+import { balancerDrill, holders } from "./drill/balancerDrill";
 import { dbMasterDrill } from "./drill/dbMasterDrill";
 import { docker } from "./drill/docker";
 import { RequestRecord, startLoad } from "./drill/load";
 import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
+import { rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -89,6 +90,14 @@ async function main(argv: string[]) {
         results.drills = {};
         await drill("balancer", () => balancerDrill({ floatingAddress: VIP, containers: [`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`], url: `https://${VIP}/probe/?action=node`, log }));
         await drill("webNode", () => webNodeDrill({ base: `https://${VIP}`, statusUrl: outputs.statusUrls[0], container: `${PREFIX}-web-1`, server: "web-1", log }));
+        await drill("rollingUpdate", async () => {
+            const [holder] = await holders([`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`], VIP);
+            return rollingUpdateDrill({
+                base: `https://${VIP}`, statusUrl: outputs.statusUrls[holder?.endsWith("-2") ? 1 : 0], webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`],
+                setting: ["memory_limit", "384M"], log,
+                update: async () => { await pulumi(["config", "set", "phpMemoryLimitMb", "384"]); return pulumi(["up", "--yes", "--skip-preview"]); },
+            });
+        });
         await drill("nfs", () => nfsDrill({ base: `https://${VIP}`, webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`], log }));
         await drill("redisMaster", async () => redisMasterDrill({ base: `https://${VIP}`, master: await findRedisMaster(PREFIX, 3), log }));
         await drill("dbMaster", () => dbMasterDrill({ base: `https://${VIP}`, prefix: PREFIX, replicas: 1, log }));
@@ -122,6 +131,8 @@ export function table(r: Record<string, any>): string {
         kill ? `| balancer drill: holder killed | takeover ${kill.takeoverS} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |` : "",
         stop ? `| balancer drill: holder stopped | gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed | ${mark(stop.pass)} |` : "",
         d.webNode ? `| web-node drill: web-1 killed | ${d.webNode.failed}/${d.webNode.requests} failed, DOWN after ${d.webNode.ejectionS} s, session ${d.webNode.session.before} → ${d.webNode.session.after} | 0 failed, ≤ 15 s: ${mark(d.webNode.pass)} |` : "",
+        d.rollingUpdate ? `| rolling-update drill: PHP setting changed, \`pulumi up\` under load | ${d.rollingUpdate.updateS} s, ${d.rollingUpdate.failed}/${d.rollingUpdate.requests} failed, fewest nodes UP ${d.rollingUpdate.minUp}, ` +
+            `out of rotation ${d.rollingUpdate.outOfRotation.map((o: any) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ")} | 0 failed, one node at a time: ${mark(d.rollingUpdate.pass)} |` : "",
         d.nfs ? `| nfs drill: storage stops answering | health 503 after ${Object.values(d.nfs.unhealthyS).join(" / ")} s (slowest answer ${d.nfs.slowestHealthS} s), balancer 503 after ${d.nfs.balancer503S} s, busiest ${d.nfs.busyWorkers}/${d.nfs.maxChildren} workers, healthy ${d.nfs.recoveredS} s after return | 503 ≤ 12 s, answer < 0.5 s: ${mark(d.nfs.pass)} |` : "",
         d.redisMaster ? `| redis-master drill: master killed | sessions back ${d.redisMaster.sessions.backS} s, cache back ${d.redisMaster.cache.backS} s, ${d.redisMaster.lost}/${d.redisMaster.users} sessions lost | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)} |` : "",
         d.dbMaster ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)} |` : "",

@@ -1,17 +1,20 @@
 /**
- * `npm run drill -- balancer|web-node|nfs|redis-master|db-master --stack <name>`: runs a failure drill against a live stack and prints a table and
- * one JSON line with the figures; exits 1 when a step misses its goal. Through scripts/drill.sh (builds, finds
+ * `npm run drill -- balancer|web-node|nfs|redis-master|db-master|rolling-update --stack <name>`: runs a failure drill
+ * against a live stack and prints a table and one JSON line with the figures; exits 1 when a step misses its goal.
+ * rolling-update changes phpMemoryLimitMb by +64 MB with `pulumi up`, then puts the old value back the same way. Through scripts/drill.sh (builds, finds
  * pulumi). Drills act on the stack's Docker containers: placement docker only.
  */
-import { execFileSync } from "child_process";
-import { balancerDrill, drillTable } from "./drill/balancerDrill";
+import { execFile, execFileSync } from "child_process";
+import { promisify } from "util";
+import { balancerDrill, drillTable, holders } from "./drill/balancerDrill";
 import { dbMasterDrill } from "./drill/dbMasterDrill";
 import { docker } from "./drill/docker";
 import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
+import { rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
 
-const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master"];
+const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master", "rolling-update"];
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -46,6 +49,33 @@ async function main(argv: string[]): Promise<number> {
     if (drill === "db-master") {
         const r = await dbMasterDrill({ base, prefix: outputs.namePrefix, replicas: (outputs.dbReplicas ?? []).length, log });
         return report(`${r.promoted} promoted, writes back after ${r.writesBackS} s, ${r.acknowledged} acknowledged rows, ${r.lost} lost, old master rejoined in ${r.rejoinS} s`, r);
+    }
+    if (drill === "rolling-update") {
+        const balancers = (outputs.statusUrls as string[]).map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
+        const holder = outputs.floatingAddress ? (await holders(balancers, outputs.floatingAddress))[0] : balancers[0];
+        const statusUrl = outputs.statusUrls[Math.max(0, balancers.indexOf(holder))];
+        const pulumi = (args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { encoding: "utf8" }).trim();
+        let old = 512; // the default, when the stack does not set it
+        try { old = Number(pulumi(["config", "get", "phpMemoryLimitMb"])) || 512; } catch { /* not set */ }
+        const results = [];
+        // There and back: the stack ends with the value it had.
+        for (const mb of [old + 64, old]) {
+            const r = await rollingUpdateDrill({
+                base, statusUrl, webs: outputs.webNodes, setting: ["memory_limit", `${mb}M`], log,
+                update: async () => {
+                    const t0 = performance.now();
+                    pulumi(["config", "set", "phpMemoryLimitMb", String(mb)]);
+                    // Asynchronous: the load and the status watcher run in this process while the update runs.
+                    await promisify(execFile)("pulumi", ["up", "--yes", "--skip-preview", "--stack", stack], { maxBuffer: 64 << 20 });
+                    return Math.round(performance.now() - t0) / 1000;
+                },
+            });
+            console.log(`phpMemoryLimitMb ${mb}: pulumi up ${r.updateS} s, ${r.failed}/${r.requests} failed, fewest UP ${r.minUp}/${outputs.webNodes.length}, ` +
+                `out of rotation ${r.outOfRotation.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ")}: ${r.pass ? "pass" : "FAIL"}`);
+            results.push({ phpMemoryLimitMb: mb, ...r });
+        }
+        console.log(JSON.stringify({ drill, stack, results }));
+        return results.every((r) => r.pass) ? 0 : 1;
     }
     if (drill === "web-node") {
         const base = outputs.url.replace(/\/$/, "");

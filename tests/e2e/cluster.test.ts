@@ -20,6 +20,7 @@ import { balancerDrill, drillTable, holders } from "../../tools/drill/balancerDr
 import { dbMasterDrill } from "../../tools/drill/dbMasterDrill";
 import { nfsDrill } from "../../tools/drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "../../tools/drill/redisMasterDrill";
+import { rollingUpdateDrill } from "../../tools/drill/rollingUpdateDrill";
 import { webNodeDrill } from "../../tools/drill/webNodeDrill";
 
 const PREFIX = "bx-e2e";
@@ -379,8 +380,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         };
         await stack.setConfig("phpMemoryLimitMb", 256);
         const php = await summary();
-        assert.match(php, /^\| web \| {2}\| {2}\| 2 \| {2}\|$/m, php);
+        // Each node's container and its rotation gate (which runs again for the new container).
+        assert.match(php, /^\| web \| {2}\| {2}\| 4 \| {2}\|$/m, php);
         assert.match(php, /^- replace `bx-e2e-web-1-node` \(`docker:index\/container:Container`\): `uploads`$/m, php);
+        assert.match(php, /^- replace `bx-e2e-web-2-node-in-rotation` \(`command:local:Command`\)/m, php);
         assert.doesNotMatch(php, /WARNING|^\| (db|redis|nfs|balancer) /m, php);
         await stack.unsetConfig("phpMemoryLimitMb");
         await stack.setConfig("dbBufferPoolMb", 160);
@@ -429,7 +432,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // The monitoring service's scrape config lists it too.
         assert.deepEqual(others.filter((o) => !/-balancer-\d-haproxy$|-monitoring-prometheus$/.test(o)), []);
         const md = summarizePreview((await stack.previewJson()).json, { stack: "e2e" });
-        assert.match(md, /^\| web \| 2 \| {2}\| {2}\| {2}\|$/m, md);
+        assert.match(md, /^\| web \| 3 \| {2}\| {2}\| {2}\|$/m, md); // container, docroot volume, rotation gate
         assert.match(md, /^\| balancer \| {2}\| {2}\| 2 \| {2}\|$/m, md);
         assert.doesNotMatch(md, /WARNING/);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
@@ -439,6 +442,27 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP", "web-3:UP"]);
         // Scraped without a hand edit.
         await waitFor("web-3 scraped", async () => (await promTargets()).some((t) => t.job === "phpfpm" && t.instance === "web-3" && t.health === "up"), 60_000, 2000);
+    });
+
+    it("rolls a PHP setting out under load: one node at a time, drained, replaced and back UP, no failed request (rolling-update drill)", async () => {
+        const [holder] = await holders([`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`], VIP);
+        const statusUrl = `http://${SUBNET}.${holder.endsWith("-1") ? 11 : 12}:8404/`;
+        const r = await rollingUpdateDrill({
+            base: `https://${VIP}`, statusUrl, webs: [1, 2, 3].map((n) => `${PREFIX}-web-${n}`), setting: ["memory_limit", "384M"],
+            update: async () => {
+                await stack.setConfig("phpMemoryLimitMb", 384);
+                return (await stack.ok(["up", "--yes", "--skip-preview"])).seconds;
+            },
+        });
+        const windows = r.outOfRotation.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ");
+        console.log(`# rolling-update drill: pulumi up ${r.updateS.toFixed(1)} s; out of rotation: ${windows}; fewest UP ${r.minUp}/3; ` +
+            `${r.failed}/${r.requests} failed; replaced ${r.replaced}, memory_limit applied ${r.applied}`);
+        timings.rollingUpdate = { upS: r.updateS, failed: r.failed, requests: r.requests, minUp: r.minUp } as any;
+        assert.equal(r.failed, 0, JSON.stringify(r.errors));
+        assert.equal(r.minUp, 2, windows);
+        assert.deepEqual(r.outOfRotation.map((o) => o.server), ["web-1", "web-2", "web-3"], windows);
+        assert.ok(r.replaced && r.applied, JSON.stringify(r));
+        assert.ok(r.pass, JSON.stringify(r));
     });
 
     it("backs up the live stack and restores it after the data is wiped: rows and files back, same checksums (restore drill)", async () => {

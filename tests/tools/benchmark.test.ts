@@ -11,6 +11,7 @@ describe("benchmark table", () => {
         },
         drills: {
             webNode: { failed: 0, requests: 400, ejectionS: 8.9, session: { before: 3, after: 4 }, pass: true },
+            rollingUpdate: { updateS: 61.5, failed: 0, requests: 900, minUp: 1, outOfRotation: [{ server: "web-1", fromS: 2.04, toS: 19.5 }, { server: "web-2", fromS: 21, toS: 38.25 }], pass: true },
             redisMaster: { sessions: { backS: 12.4 }, cache: { backS: 11.9 }, lost: 0, users: 50, pass: false },
             dbMaster: { error: "drill db-master: expected exactly one writable server", pass: false },
         },
@@ -22,6 +23,7 @@ describe("benchmark table", () => {
         assert.match(t, /^\| cold `pulumi up` \(images built\) \| 151\.2 s \| \|$/m);
         assert.match(t, /^\| `pulumi preview`, 16 web nodes \| 12\.6 s \| \|$/m);
         assert.match(t, /through the balancer .* \| 200 req\/s, p50 30\.1 ms, p99 81\.5 ms, 0 failed \|/);
+        assert.match(t, /rolling-update drill: .* \| 61\.5 s, 0\/900 failed, fewest nodes UP 1, out of rotation web-1 2\.0–19\.5 s, web-2 21\.0–38\.3 s \| 0 failed, one node at a time: met \|/);
         assert.match(t, /web-node drill: web-1 killed \| 0\/400 failed, DOWN after 8\.9 s, session 3 → 4 \| 0 failed, ≤ 15 s: met \|/);
     });
 

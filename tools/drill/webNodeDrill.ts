@@ -45,17 +45,22 @@ function get(url: string, cookie?: string): Promise<{ status: number; body: stri
     });
 }
 
-async function serverState(statusUrl: string, server: string): Promise<string> {
+/** Every web server's state at the balancer ("UP", "DOWN", "MAINT", …), from its status page's CSV. */
+export async function webStates(statusUrl: string): Promise<Record<string, string>> {
     const csv = await new Promise<string>((resolve, reject) => {
         const u = new URL(`${statusUrl.replace(/\/$/, "")}/;csv`);
-        http.get(u, (res) => {
+        http.get(u, { timeout: 5000 }, (res) => {
             let body = "";
             res.on("data", (c) => (body += c));
             res.on("end", () => resolve(body));
-        }).on("error", reject);
+        }).on("timeout", function (this: http.ClientRequest) { this.destroy(new Error("timeout")); }).on("error", reject);
     });
-    const row = csv.split("\n").find((l) => l.startsWith(`web,${server},`));
-    return row?.split(",")[17] ?? "missing";
+    const rows = csv.split("\n").map((l) => l.split(",")).filter((f) => f[0] === "web" && f[1] !== "FRONTEND" && f[1] !== "BACKEND");
+    return Object.fromEntries(rows.map((f) => [f[1], f[17]]));
+}
+
+async function serverState(statusUrl: string, server: string): Promise<string> {
+    return (await webStates(statusUrl))[server] ?? "missing";
 }
 
 export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDrillResult> {

@@ -1,0 +1,27 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { stretches } from "../../../tools/drill/rollingUpdateDrill";
+
+describe("rolling-update stretches", () => {
+    it("finds each server's time out of rotation, in order; UP n/m still counts as in rotation", () => {
+        const samples: Array<{ t: number; states: Record<string, string> }> = [
+            { t: 0, states: { "web-1": "UP", "web-2": "UP" } },
+            { t: 1, states: { "web-1": "UP 1/3", "web-2": "UP" } },
+            { t: 2, states: { "web-1": "DOWN", "web-2": "UP" } },
+            { t: 3, states: { "web-2": "UP" } }, // web-1's row gone (replaced, not resolved yet)
+            { t: 4, states: { "web-1": "DOWN 1/2", "web-2": "UP" } },
+            { t: 5, states: { "web-1": "UP", "web-2": "MAINT" } },
+            { t: 6, states: { "web-1": "UP", "web-2": "DOWN" } },
+        ];
+        assert.deepEqual(stretches(samples, ["web-1", "web-2"]), [
+            { server: "web-1", fromS: 2, toS: 5 },
+            { server: "web-2", fromS: 5, toS: 6 }, // still out at the last sample: open until then
+        ]);
+    });
+
+    it("finds overlapping stretches (two nodes out at once), and none when nothing left rotation", () => {
+        const both = [{ t: 0, states: { a: "DOWN", b: "UP" } }, { t: 1, states: { a: "DOWN", b: "DOWN" } }, { t: 2, states: { a: "UP", b: "UP" } }];
+        assert.deepEqual(stretches(both, ["a", "b"]), [{ server: "a", fromS: 0, toS: 2 }, { server: "b", fromS: 1, toS: 2 }]);
+        assert.deepEqual(stretches([{ t: 0, states: { a: "UP" } }], ["a"]), []);
+    });
+});

@@ -1,0 +1,121 @@
+/**
+ * The rolling-update drill on a Docker stack: under steady load through the floating address, a PHP setting is
+ * changed in the stack's config and `pulumi up` runs. Every web node is replaced; the drill watches the balancer's
+ * status page the whole time and checks that the nodes left rotation one at a time (each drained before it stopped,
+ * back UP before the next one left), that every node runs the new setting afterwards, and counts failed requests.
+ * Goal: 0 failed requests, never fewer than (nodes − 1) nodes in rotation.
+ */
+import { docker, waitUntil } from "./docker";
+import { interruption, Interruption, RequestRecord, startLoad } from "./load";
+import { webStates } from "./webNodeDrill";
+
+export interface RollingUpdateDrillInput {
+    /** e.g. https://172.28.20.5 */
+    base: string;
+    /** The status page of the balancer holding the floating address. */
+    statusUrl: string;
+    /** Web node containers, in order (`<prefix>-web-N`); their servers at the balancer are `web-N`. */
+    webs: string[];
+    /** The php.ini setting to watch and the value it must have afterwards, e.g. ["memory_limit", "384M"]. */
+    setting: [string, string];
+    /** Changes the setting in the stack's config and runs `pulumi up`; resolves with the update's seconds. */
+    update: () => Promise<number>;
+    /** @default 4 */
+    concurrency?: number;
+    log?: (line: string) => void;
+}
+
+/** One stretch of a server out of rotation at the balancer, in seconds from the start of the update. */
+export interface OutOfRotation {
+    server: string;
+    fromS: number;
+    toS: number;
+}
+
+export interface RollingUpdateDrillResult extends Interruption {
+    updateS: number;
+    /** Stretches each server spent out of rotation (not UP), in the order they began. */
+    outOfRotation: OutOfRotation[];
+    /** Fewest servers UP at once during the update. */
+    minUp: number;
+    /** Every container was replaced (new id) and runs the new setting. */
+    replaced: boolean;
+    applied: boolean;
+    pass: boolean;
+}
+
+/** Out-of-rotation stretches from timed samples of every server's state. */
+export function stretches(samples: Array<{ t: number; states: Record<string, string> }>, servers: string[]): OutOfRotation[] {
+    const out: OutOfRotation[] = [];
+    const open = new Map<string, number>();
+    for (const { t, states } of samples) {
+        for (const s of servers) {
+            const up = (states[s] ?? "").startsWith("UP");
+            if (!up && !open.has(s)) open.set(s, t);
+            if (up && open.has(s)) {
+                out.push({ server: s, fromS: open.get(s)!, toS: t });
+                open.delete(s);
+            }
+        }
+    }
+    const end = samples[samples.length - 1]?.t ?? 0;
+    for (const [server, fromS] of open) out.push({ server, fromS, toS: end });
+    return out.sort((a, b) => a.fromS - b.fromS);
+}
+
+/** The value PHP-FPM runs with for an ini setting inside a web node. */
+async function fpmIni(container: string, key: string): Promise<string> {
+    const out = await docker(["exec", container, "php-fpm8.2", "-i"]);
+    return new RegExp(`^${key} => (\\S+)`, "m").exec(out)?.[1] ?? "";
+}
+
+export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promise<RollingUpdateDrillResult> {
+    const log = input.log ?? (() => undefined);
+    const servers = input.webs.map((w) => w.replace(/^.*-(web-\d+)$/, "$1"));
+    const first = await webStates(input.statusUrl);
+    if (!servers.every((s) => first[s] === "UP")) throw new Error(`drill rolling-update: not every web node is UP at the balancer: ${JSON.stringify(first)}`);
+    const ids = async () => Promise.all(input.webs.map(async (w) => (await docker(["inspect", "-f", "{{.Id}}", w])).trim()));
+    const before = await ids();
+
+    const load = startLoad(`${input.base}/probe/?action=node`, { concurrency: input.concurrency ?? 4 });
+    const samples: Array<{ t: number; states: Record<string, string> }> = [];
+    let watching = true;
+    let at = 0;
+    let updateS = 0;
+    let records: RequestRecord[] = [];
+    const watcher = (async () => {
+        while (watching) {
+            const states = await webStates(input.statusUrl).catch(() => ({} as Record<string, string>));
+            samples.push({ t: (load.now() - at) / 1000, states });
+            await new Promise((r) => setTimeout(r, 200));
+        }
+    })();
+    try {
+        await new Promise((r) => setTimeout(r, 1500));
+        at = load.now();
+        log(`drill: pulumi up with ${input.setting.join(" = ")}`);
+        updateS = await input.update();
+        log(`drill: pulumi up took ${updateS} s; waiting for every node UP`);
+        await waitUntil("every web node UP after the update", async () => {
+            const s = await webStates(input.statusUrl).catch(() => ({} as Record<string, string>));
+            return servers.every((x) => s[x] === "UP");
+        }, 60_000);
+        await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+        watching = false;
+        await watcher;
+        records = await load.stop();
+    }
+    const during = samples.filter((s) => s.t >= 0);
+    const outOfRotation = stretches(during, servers);
+    const minUp = Math.min(...during.map((s) => servers.filter((x) => (s.states[x] ?? "").startsWith("UP")).length));
+    const after = await ids();
+    const replaced = after.every((id, i) => id !== before[i]);
+    const values = await Promise.all(input.webs.map((w) => fpmIni(w, input.setting[0])));
+    const applied = values.every((v) => v === input.setting[1]);
+    const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
+    return {
+        ...seen, updateS, outOfRotation, minUp, replaced, applied,
+        pass: seen.failed === 0 && minUp >= servers.length - 1 && replaced && applied && outOfRotation.length >= servers.length,
+    };
+}
