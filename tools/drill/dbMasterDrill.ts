@@ -6,7 +6,7 @@
  * promoted one at the same GTID position. Goal: writes again within 30 s, 0 acknowledged rows lost, old master rejoined.
  */
 import { docker, waitUntil } from "./docker";
-import { interruption, Interruption, RequestRecord, startLoad } from "./load";
+import { interruption, Interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "./load";
 
 export interface DbMasterDrillInput {
     /** e.g. https://172.28.20.5 */
@@ -22,7 +22,7 @@ export interface DbMasterDrillInput {
 }
 
 export interface DbMasterDrillResult extends Interruption {
-    /** Seconds from the kill to the first acknowledged write after it. */
+    /** Seconds from the kill until writes were acknowledged again for good (see recoveredAfter). */
     writesBackS: number;
     acknowledged: number;
     lost: number;
@@ -38,6 +38,16 @@ export interface DbMasterDrillResult extends Interruption {
 /** SQL as root inside a database container (asynchronous: the load runs in this process). */
 export async function dbSql(container: string, query: string): Promise<string> {
     return (await docker(["exec", container, "sh", "-c", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`])).trim();
+}
+
+/** SHOW SLAVE STATUS as column → value (empty when the server replicates from nobody). */
+export async function slaveStatus(container: string): Promise<Record<string, string>> {
+    // With column names (no -N): batch output is a header line and a value line, tab-separated.
+    const out = (await docker(["exec", container, "sh", "-c", 'mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -B -e "SHOW SLAVE STATUS"'])).split("\n");
+    if (out.length < 2 || !out[1]) return {};
+    const names = out[0].split("\t");
+    const values = out[1].split("\t");
+    return Object.fromEntries(names.map((n, i) => [n, values[i] ?? ""]));
 }
 
 async function writable(container: string): Promise<boolean> {
@@ -67,14 +77,13 @@ export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMaster
             return false;
         }, 60_000);
         // Writes through the balancer again, then 3 s more of them.
-        await waitUntil("writes through the balancer again", async () => load.seen().some((r) => r.start > at && r.status === 200), 90_000);
+        await waitUntil("writes through the balancer again", async () => steadyAgain(load.seen(), at), 90_000);
         await new Promise((r) => setTimeout(r, 3000));
     } finally {
         records = await load.stop();
     }
     const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
-    const firstAfter = records.filter((r) => r.start > at && r.status === 200).map((r) => r.end).sort((a, b) => a - b)[0];
-    const writesBackS = firstAfter === undefined ? Infinity : Math.round(firstAfter - at) / 1000;
+    const writesBackS = recoveredAfter(records, at);
     const acked = records.filter((r) => r.status === 200).map((r) => JSON.parse(r.body ?? "{}").value as string).filter(Boolean);
     const stored = new Set((await dbSql(promoted, `SELECT value FROM bitrix.probe_rows WHERE value LIKE '${run}-%'`)).split("\n"));
     const lost = acked.filter((v) => !stored.has(v)).length;
@@ -83,15 +92,24 @@ export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMaster
     const t0 = performance.now();
     await docker(["start", master]);
     let gtid = "";
-    await waitUntil(`${master} replicating from ${promoted}`, async () => {
+    const rejoined = waitUntil(`${master} replicating from ${promoted}`, async () => {
         try {
-            const status = await dbSql(master, "SHOW SLAVE STATUS\\G").catch(() => "");
-            if (!new RegExp(`Master_Host: ${promoted}\\b`).test(status) || !/Slave_IO_Running: Yes/.test(status) || !/Slave_SQL_Running: Yes/.test(status)) return false;
+            const st = await slaveStatus(master);
+            if (st.Master_Host !== promoted || st.Slave_IO_Running !== "Yes" || st.Slave_SQL_Running !== "Yes") return false;
             const [a, b] = await Promise.all([dbSql(master, "SELECT @@global.gtid_current_pos"), dbSql(promoted, "SELECT @@global.gtid_current_pos")]);
             gtid = b;
             return a === b && (await dbSql(master, "SELECT @@global.read_only")) === "1";
         } catch { return false; }
     }, 180_000);
+    await rejoined.catch(async (e) => {
+        // Say why: the manager's view and the old master's replication status.
+        const managerLog = await docker(["logs", "--tail", "15", `${input.prefix}-db-failover`]).catch((x) => String(x));
+        const st = await slaveStatus(master).catch((x) => ({ error: String(x) } as Record<string, string>));
+        const status = Object.entries(st).filter(([k]) => /^(error|Master_Host|Slave_.*_Running|Last_.*Error|Gtid_IO_Pos|Using_Gtid)$/.test(k)).map(([k, v]) => `${k}: ${v}`).join("\n");
+        const pos = await Promise.all([master, promoted].map((c) => dbSql(c, "SELECT @@global.gtid_current_pos, @@global.gtid_binlog_pos, @@global.read_only").catch((x) => String(x))));
+        throw new Error(`${(e as Error).message}\ndb-failover log:\n${managerLog}\n${master} replication:\n${status}\n` +
+            `gtid_current_pos, gtid_binlog_pos, read_only: ${master}: ${pos[0]}; ${promoted}: ${pos[1]}`);
+    });
     const rejoinS = Math.round((performance.now() - t0) / 10) / 100;
     return {
         ...seen, writesBackS, acknowledged: acked.length, lost, master, promoted, rejoinS, gtid,

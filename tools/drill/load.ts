@@ -136,3 +136,31 @@ export function interruption(records: RequestRecord[], at: number, from: number,
         errors,
     };
 }
+
+/**
+ * Seconds from the event at `at` (ms) until the service worked again for good: the end of the outage, which is the
+ * later of (a) the success that closed the longest stretch without a success after the event and (b) the first
+ * success that started after the last failure. Requests that slipped through before the event took effect (a kill
+ * takes a moment to land) do not count as recovery. Infinity when it never succeeded again.
+ */
+export function recoveredAfter(records: readonly RequestRecord[], at: number): number {
+    const after = records.filter((r) => r.start > at);
+    const lastFailure = Math.max(-Infinity, ...after.filter((r) => r.status !== 200).map((r) => r.start));
+    const firstGood = after.filter((r) => r.status === 200 && r.start > lastFailure).map((r) => r.end).sort((a, b) => a - b)[0];
+    if (firstGood === undefined) return Infinity;
+    const ends = [at, ...records.filter((r) => r.status === 200 && r.end > at).map((r) => r.end)].sort((a, b) => a - b);
+    let gapEnd = at;
+    let longest = 0;
+    for (let i = 1; i < ends.length; i++) if (ends[i] - ends[i - 1] > longest) { longest = ends[i] - ends[i - 1]; gapEnd = ends[i]; }
+    return Math.round(Math.max(firstGood, gapEnd) - at) / 1000;
+}
+
+/**
+ * Whether the service works again for good after the event at `at` (ms): the last `count` finished requests all
+ * succeeded and all started at least `settleMs` after the event (so requests that slipped through while a kill
+ * was landing cannot end a drill early).
+ */
+export function steadyAgain(records: readonly RequestRecord[], at: number, count = 10, settleMs = 1000): boolean {
+    const tail = records.filter((r) => r.end > 0).sort((a, b) => a.end - b.end).slice(-count);
+    return tail.length === count && tail.every((r) => r.status === 200 && r.start >= at + settleMs);
+}

@@ -6,7 +6,7 @@
  */
 import * as https from "https";
 import { docker, waitUntil } from "./docker";
-import { interruption, Interruption, RequestRecord, startLoad } from "./load";
+import { interruption, Interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "./load";
 
 export interface RedisMasterDrillInput {
     base: string;
@@ -52,11 +52,6 @@ function get(url: string, cookie = ""): Promise<{ status: number; body: string; 
     });
 }
 
-function backAfter(records: readonly RequestRecord[], at: number): number {
-    const first = records.filter((r) => r.start > at && r.status === 200).map((r) => r.end).sort((a, b) => a - b)[0];
-    return first === undefined ? Infinity : Math.round(first - at) / 1000;
-}
-
 export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<RedisMasterDrillResult> {
     const log = input.log ?? (() => undefined);
     const users: string[] = [];
@@ -77,8 +72,8 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
         log(`drill: kill ${input.master}`);
         at = load.now();
         await docker(["kill", input.master]);
-        const back = (session: boolean) => load.seen().some((r) => r.start > at && r.status === 200 && isSession(r) === session);
-        await waitUntil("session and cache writes again", async () => back(true) && back(false), 90_000);
+        const steady = (session: boolean) => steadyAgain(load.seen().filter((r) => isSession(r) === session), at);
+        await waitUntil("session and cache writes again", async () => steady(true) && steady(false), 90_000);
         await new Promise((r) => setTimeout(r, 2000));
     } finally {
         records = await load.stop();
@@ -93,7 +88,7 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
     const end = records[records.length - 1]?.end ?? at;
     const part = (session: boolean) => {
         const rs = records.filter((r) => isSession(r) === session);
-        return { ...interruption(rs, at, at - 1000, end), backS: backAfter(rs, at) };
+        return { ...interruption(rs, at, at - 1000, end), backS: recoveredAfter(rs, at) };
     };
     const s = part(true);
     const c = part(false);

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { describe, it } from "node:test";
 import { drillTable } from "../../../tools/drill/balancerDrill";
-import { interruption, RequestRecord, startLoad } from "../../../tools/drill/load";
+import { interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "../../../tools/drill/load";
 
 const rec = (start: number, end: number, status: number, error?: string): RequestRecord => ({ start, end, status, ...(error ? { error } : {}) });
 
@@ -35,6 +35,42 @@ describe("interruption", () => {
         const r = interruption([rec(0, 50, 200), rec(60, 5000, 200)], 100, 100, 1000);
         assert.equal(r.requests, 0);
         assert.equal(r.gapS, 0.9);
+    });
+});
+
+describe("recoveredAfter", () => {
+    it("times recovery from the first success after the last failure, not from a request that slipped through", () => {
+        const records = [
+            rec(900, 950, 200),
+            rec(1010, 1030, 200), // answered before the kill took effect
+            rec(1020, 3000, 0, "timeout"), rec(1100, 1500, 503), rec(4000, 4300, 503),
+            rec(4400, 4700, 200), rec(4500, 4600, 200), rec(4800, 4900, 200),
+        ];
+        assert.equal(recoveredAfter(records, 1000), 3.6); // 4600 − 1000
+        assert.equal(recoveredAfter([rec(1200, 1300, 200)], 1000), 0.3);
+        assert.equal(recoveredAfter([rec(1200, 1300, 503)], 1000), Infinity);
+    });
+
+    it("times recovery from the end of the longest stretch without a success when requests waited instead of failing", () => {
+        const waited = [
+            rec(900, 950, 200), rec(1005, 1025, 200), // slipped through while the kill landed
+            rec(1030, 5900, 200), rec(1040, 5910, 200), // held until the promoted server took them
+            rec(5920, 5950, 200), rec(5960, 5990, 200),
+        ];
+        assert.equal(recoveredAfter(waited, 1000), 4.9); // 5900 − 1000, not 0.025
+    });
+});
+
+describe("steadyAgain", () => {
+    const ok = (start: number) => rec(start, start + 20, 200);
+    it("needs the last N finished requests to succeed, all started a settling time after the event", () => {
+        const slipped = [ok(1005), ok(1010), ok(1015)];
+        assert.equal(steadyAgain(slipped, 1000, 3), false, "requests that slipped through while the kill landed");
+        const back = [...slipped, rec(1100, 1200, 503), ok(2100), ok(2200), ok(2300)];
+        assert.equal(steadyAgain(back, 1000, 3), true);
+        assert.equal(steadyAgain([...back, rec(2400, 2410, 503)], 1000, 3), false, "a failure after it");
+        assert.equal(steadyAgain([...back, { start: 2500, end: 0, status: 0 }], 1000, 3), true, "requests in flight do not count yet");
+        assert.equal(steadyAgain([ok(2100), ok(2200)], 1000, 3), false, "too few");
     });
 });
 
