@@ -57,10 +57,11 @@ async function main(argv: string[]) {
     const out = argv.includes("--out") ? argv[argv.indexOf("--out") + 1] : path.join(ROOT, "benchmark", "latest.json");
     const results: Record<string, any> = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB` };
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-bench-"));
+    fs.mkdirSync(path.join(dir, "state"));
     execFileSync("pulumi", ["stack", "init", "bench", "--non-interactive"], { cwd: ROOT, env: env(), stdio: "pipe" });
     try {
         const config: Record<string, string> = {
-            namePrefix: PREFIX, dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: "false", dockerSubnet: `${SUBNET}.0/24`,
+            namePrefix: PREFIX, dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: "false", allowDataLoss: "true", dockerSubnet: `${SUBNET}.0/24`,
             httpPort: "28080", httpsPort: "28443", statusPort: "28404", prometheusPort: "29090", alertmanagerPort: "29093",
             dbRedoLogMb: "64", dbBufferPoolMb: "128", dbMemoryMb: "768", webMemoryMb: "384", redisMaxMemoryMb: "32", redisMemoryMb: "128",
         };
