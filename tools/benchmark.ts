@@ -124,12 +124,12 @@ export function table(r: Record<string, any>): string {
     const rows = [
         `| figure | value | goal |`,
         `|---|---|---|`,
-        r.coldUpS !== undefined ? `| cold \`pulumi up\` (images built) | ${r.coldUpS} s | |` : "",
+        r.coldUpS !== undefined ? `| cold \`pulumi up\` (new stack; image layers from the Docker cache) | ${r.coldUpS} s | |` : "",
         r.noopUpS !== undefined ? `| no-op \`pulumi up\` | ${r.noopUpS} s | |` : "",
         ...[2, 4, 8, 16].map((n) => r.previewS?.[n] !== undefined ? `| \`pulumi preview\`, ${n} web nodes | ${r.previewS[n]} s | |` : ""),
         t.balancer ? `| through the balancer (HTTPS, 8 loops, new connection per request) | ${t.balancer?.reqPerS} req/s, p50 ${t.balancer?.p50Ms} ms, p99 ${t.balancer?.p99Ms} ms, ${t.balancer?.failed} failed | |` : "",
         t.directNode ? `| straight to web-1 (HTTP, same load) | ${t.directNode?.reqPerS} req/s, p50 ${t.directNode?.p50Ms} ms, p99 ${t.directNode?.p99Ms} ms, ${t.directNode?.failed} failed | |` : "",
-        kill ? `| balancer drill: holder killed | takeover ${kill.takeoverS} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |` : "",
+        kill ? `| balancer drill: holder killed | takeover ${kill.takeoverS?.toFixed(2)} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |` : "",
         stop ? `| balancer drill: holder stopped | gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed | ${mark(stop.pass)} |` : "",
         d.webNode ? `| web-node drill: web-1 killed | ${d.webNode.failed}/${d.webNode.requests} failed, DOWN after ${d.webNode.ejectionS} s, session ${d.webNode.session.before} → ${d.webNode.session.after} | 0 failed, ≤ 15 s: ${mark(d.webNode.pass)} |` : "",
         d.rollingUpdate ? `| rolling-update drill: PHP setting changed, \`pulumi up\` under load | ${d.rollingUpdate.updateS} s, ${d.rollingUpdate.failed}/${d.rollingUpdate.requests} failed, fewest nodes UP ${d.rollingUpdate.minUp}, ` +
