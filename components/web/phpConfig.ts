@@ -70,11 +70,17 @@ export interface FpmPoolInput {
     pingPath: string;
     /** Where slow requests' backtraces go. @default "/var/log/php8.2-fpm.slow.log" */
     slowlogPath?: string;
+    /** How long a graceful stop (QUIT) lets workers finish their request before they are killed. @default 20 */
+    gracefulStopS?: number;
 }
 
 export function fpmPool(input: FpmPoolInput): string {
     const start = Math.max(2, Math.floor(input.maxChildren / 4));
     return [
+        "; Debian's default (0) kills workers at once even on a graceful stop (QUIT); give them time to finish.",
+        "[global]",
+        `process_control_timeout = ${input.gracefulStopS ?? 20}s`,
+        "",
         "[www]",
         "user = www-data",
         "group = www-data",

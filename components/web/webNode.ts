@@ -119,7 +119,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: "/etc/php/8.2/fpm/pool.d/www.conf",
             secrets: [],
-            render: () => fpmPool({ socket: FPM_SOCKET, maxChildren: args.fpmMaxChildren ?? 16, maxExecutionS, statusPath: FPM_STATUS_PATH, pingPath: "/fpm-ping" }),
+            render: () => fpmPool({ socket: FPM_SOCKET, maxChildren: args.fpmMaxChildren ?? 16, maxExecutionS, statusPath: FPM_STATUS_PATH, pingPath: "/fpm-ping", gracefulStopS: WEB_STOP_AFTER_DRAIN_S }),
         },
         {
             path: "/etc/haproxy/redis-proxy.cfg",

@@ -48,4 +48,9 @@ describe("fpmPool", () => {
     it("kills a worker stuck past max_execution_time instead of losing it", () => {
         assert.match(pool, /^request_terminate_timeout = 90s$/m);
     });
+
+    it("lets workers finish their request on a graceful stop, in a [global] section before the pool", () => {
+        assert.match(pool, /^\[global\]\nprocess_control_timeout = 20s\n\n\[www\]$/m);
+        assert.match(fpmPool({ socket: "/s", maxChildren: 4, maxExecutionS: 30, statusPath: "/st", pingPath: "/p", gracefulStopS: 5 }), /^process_control_timeout = 5s$/m);
+    });
 });
