@@ -2,8 +2,9 @@
  * The rotation gate of a rolling update (placement docker): after a web node's container is (re)created and
  * healthy, this script, run where Pulumi runs, waits until every running balancer reports the node UP. The next
  * web node depends on the gate, so it is only drained and replaced once the previous one is back in rotation.
- * A balancer that is not running yet (the first `pulumi up`) or that does not list the node yet (a node being
- * added: the balancer is updated after it) has nothing to wait for.
+ * A balancer that does not exist or is not running (the first `pulumi up`) or that does not list the node yet (a
+ * node being added: the balancer is updated after it) has nothing to wait for; a docker failure (no engine, no
+ * permission) is waited on and, at the deadline, fails the update.
  */
 import { shellQuote } from "../shared/shell";
 
@@ -29,10 +30,14 @@ while :; do
     pending=""
     up=0
     for b in ${input.balancers.map(shellQuote).join(" ")}; do
-        # Not running (or no such container yet): nothing routes through it.
-        [ "$(docker inspect -f '{{.State.Running}}' "$b" 2>/dev/null)" = true ] || continue
-        csv=$(docker exec "$b" curl -fsS -m 2 'http://127.0.0.1:${input.statusPort}/;csv' 2>/dev/null) || { pending="$pending $b:no-status-page"; continue; }
-        state=$(printf '%s\\n' "$csv" | awk -F, -v s="$server" '$1 == "web" && $2 == s { print $18 }')
+        # Absent or not running: nothing routes through it. Any other docker failure is waited on, never skipped.
+        running=$(timeout 10 docker container inspect -f '{{.State.Running}}' "$b" 2>&1) || {
+            case "$running" in *"No such container"*) continue ;; esac
+            pending="$pending $b:docker-error"; continue
+        }
+        [ "$running" = true ] || continue
+        csv=$(timeout 10 docker exec "$b" curl -fsS -m 2 'http://127.0.0.1:${input.statusPort}/;csv' 2>/dev/null) || { pending="$pending $b:no-status-page"; continue; }
+        state=$(printf '%s\n' "$csv" | awk -F, -v s="$server" '$1 == "web" && $2 == s { print $18 }')
         case "$state" in
             "") ;; # the balancer does not list this node yet: it gets it when it is updated next
             UP) up=$((up + 1)) ;;

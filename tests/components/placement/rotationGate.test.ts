@@ -10,17 +10,19 @@ import { rotationGateScript } from "../../../components/placement/rotationGate";
  * Runs the generated gate with a stand-in `docker` on PATH. `states` is read per balancer and per call: the n-th
  * status request gets the n-th state (the last repeats); "stopped" means the container is not running.
  */
-function runGate(states: Record<string, string[]>, timeoutS = 20) {
+function runGate(states: Record<string, string[]>, timeoutS = 20, brokenDocker = false) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
+    if (brokenDocker) fs.writeFileSync(path.join(dir, "broken"), "");
     for (const [b, list] of Object.entries(states)) fs.writeFileSync(path.join(dir, `${b}.states`), list.join("\n") + "\n");
     fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh
-# docker inspect -f '{{.State.Running}}' <b> | docker exec <b> curl ... ;csv
-b=$([ "$1" = inspect ] && echo "$4" || echo "$2")
+# docker container inspect -f '{{.State.Running}}' <b> | docker exec <b> curl ... ;csv
+[ -f "${dir}/broken" ] && { echo "Cannot connect to the Docker daemon" >&2; exit 1; }
+b=$([ "$1" = container ] && echo "$5" || echo "$2")
 f="${dir}/$b.states"; n="${dir}/$b.n"
-[ -f "$f" ] || exit 1
+[ -f "$f" ] || { echo "Error response from daemon: No such container: $b" >&2; exit 1; }
 c=$(( $(cat "$n" 2>/dev/null || echo 0) + 1 ))
 state=$(sed -n "\${c}p" "$f"); [ -n "$state" ] || state=$(tail -n1 "$f")
-if [ "$1" = inspect ]; then [ "$state" = stopped ] && echo false || echo true; exit 0; fi
+if [ "$1" = container ]; then [ "$state" = stopped ] && echo false || echo true; exit 0; fi
 echo "$c" > "$n"
 echo "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status"
 echo "web,FRONTEND,,,0,0,0,0,0,0,0,0,0,,,,,OPEN"
@@ -53,6 +55,12 @@ describe("rotationGateScript", () => {
         assert.equal(added.status, 0, added.stderr);
         assert.equal(added.calls1, 1);
         assert.equal(added.calls2, 0, "a stopped balancer is not asked");
+    });
+
+    it("never takes a docker failure for an absent balancer: it waits, then fails naming it", () => {
+        const r = runGate({}, 1, true);
+        assert.equal(r.status, 1, r.stdout);
+        assert.equal(r.stderr, "rotation gate: web-2 not UP within 1 s: bx-balancer-1:docker-error bx-balancer-2:docker-error");
     });
 
     it("fails after its timeout, naming the balancer and the state it saw", () => {
