@@ -47,32 +47,35 @@ async function main(argv: string[]): Promise<number> {
         return report(`sessions back after ${r.sessions.backS} s, cache back after ${r.cache.backS} s, ${r.lost}/${r.users} sessions lost`, r);
     }
     if (drill === "db-master") {
-        const r = await dbMasterDrill({ base, prefix: outputs.namePrefix, replicas: (outputs.dbReplicas ?? []).length, log });
+        const r = await dbMasterDrill({ base, prefix: outputs.namePrefix, replicas: (outputs.dbReplicas ?? []).length, database: outputs.dbName, log });
         return report(`${r.promoted} promoted, writes back after ${r.writesBackS} s, ${r.acknowledged} acknowledged rows, ${r.lost} lost, old master rejoined in ${r.rejoinS} s`, r);
     }
     if (drill === "rolling-update") {
         const balancers = (outputs.statusUrls as string[]).map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
         const holder = outputs.floatingAddress ? (await holders(balancers, outputs.floatingAddress))[0] : balancers[0];
         const statusUrl = outputs.statusUrls[Math.max(0, balancers.indexOf(holder))];
-        const pulumi = (args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { encoding: "utf8" }).trim();
+        // Asynchronous: the load and the status watcher run in this process while pulumi runs.
+        const pulumi = async (args: string[]) => (await promisify(execFile)("pulumi", [...args, "--stack", stack], { maxBuffer: 64 << 20 })).stdout.trim();
         let old = 512; // the default, when the stack does not set it
-        try { old = Number(pulumi(["config", "get", "phpMemoryLimitMb"])) || 512; } catch { /* not set */ }
+        try { old = Number(await pulumi(["config", "get", "phpMemoryLimitMb"])) || 512; } catch { /* not set */ }
         const results = [];
-        // There and back: the stack ends with the value it had.
-        for (const mb of [old + 64, old]) {
-            const r = await rollingUpdateDrill({
-                base, statusUrl, webs: outputs.webNodes, setting: ["memory_limit", `${mb}M`], log,
-                update: async () => {
-                    const t0 = performance.now();
-                    pulumi(["config", "set", "phpMemoryLimitMb", String(mb)]);
-                    // Asynchronous: the load and the status watcher run in this process while the update runs.
-                    await promisify(execFile)("pulumi", ["up", "--yes", "--skip-preview", "--stack", stack], { maxBuffer: 64 << 20 });
-                    return Math.round(performance.now() - t0) / 1000;
-                },
-            });
-            console.log(`phpMemoryLimitMb ${mb}: pulumi up ${r.updateS} s, ${r.failed}/${r.requests} failed, fewest UP ${r.minUp}/${outputs.webNodes.length}, ` +
-                `out of rotation ${r.outOfRotation.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ")}: ${r.pass ? "pass" : "FAIL"}`);
-            results.push({ phpMemoryLimitMb: mb, ...r });
+        const setAndUp = async (mb: number) => {
+            const t0 = performance.now();
+            await pulumi(["config", "set", "phpMemoryLimitMb", String(mb)]);
+            await pulumi(["up", "--yes", "--skip-preview"]);
+            return Math.round(performance.now() - t0) / 1000;
+        };
+        try {
+            // There and back: the stack ends with the value it had.
+            for (const mb of [old + 64, old]) {
+                const r = await rollingUpdateDrill({ base, statusUrl, webs: outputs.webNodes, setting: ["memory_limit", `${mb}M`], log, update: () => setAndUp(mb) });
+                console.log(`phpMemoryLimitMb ${mb}: pulumi up ${r.updateS} s, ${r.failed}/${r.requests} failed, fewest UP ${r.minUp}/${outputs.webNodes.length}, ` +
+                    `out of rotation ${r.outOfRotation.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ")}: ${r.pass ? "pass" : "FAIL"}`);
+                results.push({ phpMemoryLimitMb: mb, ...r });
+            }
+        } finally {
+            // A drill that stopped half-way still leaves the stack with its old value.
+            if (results.length < 2) await setAndUp(old).catch((e) => log(`drill: could not put phpMemoryLimitMb ${old} back: ${(e as Error).message}`));
         }
         console.log(JSON.stringify({ drill, stack, results }));
         return results.every((r) => r.pass) ? 0 : 1;

@@ -14,6 +14,8 @@ export interface DbMasterDrillInput {
     /** Stack name prefix (containers are `<prefix>-db-master`, `<prefix>-db-replica-N`). */
     prefix: string;
     replicas: number;
+    /** The application database (config `dbName`). @default "bitrix" */
+    database?: string;
     /** @default 4 */
     concurrency?: number;
     /** @default 30 */
@@ -88,7 +90,7 @@ export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMaster
     const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
     const writesBackS = recoveredAfter(records, at);
     const acked = records.filter((r) => r.status === 200).map((r) => JSON.parse(r.body ?? "{}").value as string).filter(Boolean);
-    const stored = new Set((await dbSql(promoted, `SELECT value FROM bitrix.probe_rows WHERE value LIKE '${run}-%'`)).split("\n"));
+    const stored = new Set((await dbSql(promoted, `SELECT value FROM ${input.database ?? "bitrix"}.probe_rows WHERE value LIKE '${run}-%'`)).split("\n"));
     const lost = acked.filter((v) => !stored.has(v)).length;
     log(`drill: ${promoted} promoted; writes back after ${writesBackS} s; ${acked.length} acknowledged, ${lost} lost; start ${master} again`);
 

@@ -83,10 +83,11 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
     let at = 0;
     let updateS = 0;
     let records: RequestRecord[] = [];
+    // Samples carry the load's clock (ms); a status page that did not answer is no sample (not "every node out").
     const watcher = (async () => {
         while (watching) {
-            const states = await webStates(input.statusUrl).catch(() => ({} as Record<string, string>));
-            samples.push({ t: (load.now() - at) / 1000, states });
+            const states = await webStates(input.statusUrl).catch(() => undefined);
+            if (states) samples.push({ t: load.now(), states });
             await new Promise((r) => setTimeout(r, 200));
         }
     })();
@@ -106,7 +107,7 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
         await watcher;
         records = await load.stop();
     }
-    const during = samples.filter((s) => s.t >= 0);
+    const during = samples.filter((s) => s.t >= at).map((s) => ({ t: (s.t - at) / 1000, states: s.states }));
     const outOfRotation = stretches(during, servers);
     const minUp = Math.min(...during.map((s) => servers.filter((x) => (s.states[x] ?? "").startsWith("UP")).length));
     const after = await ids();
