@@ -136,8 +136,7 @@ def position(node):
     row = node.q("SHOW SLAVE STATUS" if MARIADB else "SHOW REPLICA STATUS")[0]  # after the IO thread stopped
     if MARIADB:
         node.q("SELECT MASTER_GTID_WAIT(%s, 10)", (row.get("Gtid_IO_Pos") or "",))
-        pos = node.q("SELECT @@global.gtid_slave_pos AS p")[0]["p"]
-        return max((int(g.split("-")[2]) for g in pos.split(",") if g.count("-") == 2), default=0)
+        return seq(node.q("SELECT @@global.gtid_slave_pos AS p")[0]["p"])
     node.q("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, 10)", (row.get("Retrieved_Gtid_Set") or "",))
     executed = node.q("SELECT @@global.gtid_executed AS g")[0]["g"]
     # Transactions in the set: sum of interval lengths (one source UUID after a single master's life).
@@ -147,6 +146,23 @@ def position(node):
             a, _, b = rng.partition("-")
             total += int(b or a) - int(a) + 1
     return total
+
+
+def seq(gtids):
+    """The highest sequence number in a MariaDB GTID list (one domain: seq_no grows across masters)."""
+    return max((int(g.split("-")[2]) for g in (gtids or "").split(",") if g.strip().count("-") == 2), default=0)
+
+
+def replicas_ahead(master, nodes, states):
+    """MariaDB: replicas of `master` that received transactions beyond the master's own binlog."""
+    if not MARIADB:
+        return []
+    try:
+        mine = seq(master.q("SELECT @@global.gtid_binlog_pos AS p")[0]["p"])
+    except pymysql.Error:
+        return []
+    return [n for n in nodes if n is not master and states.get(n) and follows(states[n][1], master)
+            and seq(states[n][1].get("Gtid_IO_Pos")) > mine]
 
 
 def promote(master, nodes, states):
@@ -204,11 +220,18 @@ def main():
         elif states[master] is not None:
             # The master is up but read-only: it (re)started. A server that replicates is not opened.
             if source_of(states[master][1]) is None:
-                try:
-                    make_writable(master)
-                    log(f"{master.name} opened for writes")
-                except pymysql.Error as e:
-                    log(f"could not open {master.name}: {e}")
+                ahead = replicas_ahead(master, nodes, states)
+                if ahead:
+                    # It restarted before a failover and truncated what no replica acknowledged (init_rpl_role =
+                    # SLAVE), but a replica had received more: reopening it would strand that replica. Hand over.
+                    log(f"{master.name} came back behind {', '.join(n.name for n in ahead)}: promoting instead of reopening it")
+                    master = promote(master, nodes, states)
+                else:
+                    try:
+                        make_writable(master)
+                        log(f"{master.name} opened for writes")
+                    except pymysql.Error as e:
+                        log(f"could not open {master.name}: {e}")
             else:
                 others = [n for n in nodes if n is not master and states[n] and source_of(states[n][1]) is None]
                 if others:

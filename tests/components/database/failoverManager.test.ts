@@ -25,6 +25,8 @@ describe("failover manager config", () => {
         }
         const mariaMaster = dbServerConfig({ ...base, engine: "mariadb", role: "master", managed: true });
         assert.match(mariaMaster, /^rpl_semi_sync_slave_enabled = ON$/m, "a restarted master truncates unacknowledged binlog transactions");
+        // MariaDB 10.11.8+ (MDEV-33465) truncates only when the server starts in the replica role.
+        assert.match(mariaMaster, /^rpl_semi_sync_slave_enabled = ON\ninit_rpl_role = SLAVE$/m);
         assert.match(dbServerConfig({ ...base, engine: "mariadb", role: "master" }), /^read_only = OFF$/m);
         assert.doesNotMatch(dbServerConfig({ ...base, engine: "percona", role: "master" }), /^read_only/m);
     });
