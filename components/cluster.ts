@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { Balancer, BALANCER_LISTEN, balancerServices } from "./balancer/balancer";
+import { drainSeconds } from "./balancer/haproxyConfig";
 import { ClusterConfig } from "./config/types";
 import { Database } from "./database/database";
 import { nfsExports, nfsMountOptions, sharedSlug } from "./nfs/ganeshaConfig";
@@ -98,7 +99,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
         // Rolling updates: each node drains for as long as the balancers need to see it fail (maxFails checks), and
         // node N+1 depends on node N being back in rotation, so a change that replaces every node takes one at a time.
         const rotation = {
-            drainS: Math.ceil((c.balancer.maxFails * c.balancer.healthIntervalMs + c.balancer.healthTimeoutMs) / 1000) + 1,
+            drainS: drainSeconds(c.balancer),
             balancers: balancerServices(c.balancer.count), statusPort: BALANCER_LISTEN.status,
         };
         const webs: WebNode[] = [];

@@ -16,7 +16,7 @@ import { docker } from "./drill/docker";
 import { RequestRecord, startLoad } from "./drill/load";
 import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
-import { rollingUpdateDrill } from "./drill/rollingUpdateDrill";
+import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -133,7 +133,7 @@ export function table(r: Record<string, any>): string {
         stop ? `| balancer drill: holder stopped | gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed | ${mark(stop.pass)} |` : "",
         d.webNode ? `| web-node drill: web-1 killed | ${d.webNode.failed}/${d.webNode.requests} failed, DOWN after ${d.webNode.ejectionS} s, session ${d.webNode.session.before} → ${d.webNode.session.after} | 0 failed, ≤ 15 s: ${mark(d.webNode.pass)} |` : "",
         d.rollingUpdate ? `| rolling-update drill: PHP setting changed, \`pulumi up\` under load | ${d.rollingUpdate.updateS} s, ${d.rollingUpdate.failed}/${d.rollingUpdate.requests} failed, fewest nodes UP ${d.rollingUpdate.minUp}, ` +
-            `out of rotation ${d.rollingUpdate.outOfRotation.map((o: any) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ")} | 0 failed, one node at a time: ${mark(d.rollingUpdate.pass)} |` : "",
+            `out of rotation ${formatStretches(d.rollingUpdate.outOfRotation)} | 0 failed, one node at a time: ${mark(d.rollingUpdate.pass)} |` : "",
         d.nfs ? `| nfs drill: storage stops answering | health 503 after ${Object.values(d.nfs.unhealthyS).join(" / ")} s (slowest answer ${d.nfs.slowestHealthS} s), balancer 503 after ${d.nfs.balancer503S} s, busiest ${d.nfs.busyWorkers}/${d.nfs.maxChildren} workers, healthy ${d.nfs.recoveredS} s after return | 503 ≤ 12 s, answer < 0.5 s: ${mark(d.nfs.pass)} |` : "",
         d.redisMaster ? `| redis-master drill: master killed | sessions back ${d.redisMaster.sessions.backS} s, cache back ${d.redisMaster.cache.backS} s, ${d.redisMaster.lost}/${d.redisMaster.users} sessions lost | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)} |` : "",
         d.dbMaster ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)} |` : "",

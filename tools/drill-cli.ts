@@ -11,7 +11,7 @@ import { dbMasterDrill } from "./drill/dbMasterDrill";
 import { docker } from "./drill/docker";
 import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
-import { rollingUpdateDrill } from "./drill/rollingUpdateDrill";
+import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
 
 const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master", "rolling-update"];
@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
             for (const mb of [old + 64, old]) {
                 const r = await rollingUpdateDrill({ base, statusUrl, webs: outputs.webNodes, setting: ["memory_limit", `${mb}M`], log, update: () => setAndUp(mb) });
                 console.log(`phpMemoryLimitMb ${mb}: pulumi up ${r.updateS} s, ${r.failed}/${r.requests} failed, fewest UP ${r.minUp}/${outputs.webNodes.length}, ` +
-                    `out of rotation ${r.outOfRotation.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ")}: ${r.pass ? "pass" : "FAIL"}`);
+                    `out of rotation ${formatStretches(r.outOfRotation)}: ${r.pass ? "pass" : "FAIL"}`);
                 results.push({ phpMemoryLimitMb: mb, ...r });
             }
         } finally {

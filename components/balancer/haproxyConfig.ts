@@ -45,6 +45,15 @@ const BALANCE: Record<BalancerAlgorithm, string> = {
     ip_hash: "source",
 };
 
+/**
+ * Seconds a web node that is being stopped keeps answering its health check with 503 before its processes stop:
+ * long enough for every balancer to see `maxFails` failed checks (each up to `healthTimeoutMs`) and take it out,
+ * plus a second of slack, rounded up.
+ */
+export function drainSeconds(s: Pick<BalancerSettings, "maxFails" | "healthIntervalMs" | "healthTimeoutMs">): number {
+    return Math.ceil((s.maxFails * s.healthIntervalMs + s.healthTimeoutMs) / 1000) + 1;
+}
+
 /** Decoded paths a web server would normalise: empty segments (//) and dot segments (/./, /../). */
 export const AMBIGUOUS_PATH = "(//|/\\.\\.?(/|$))";
 

@@ -20,7 +20,7 @@ import { balancerDrill, drillTable, holders } from "../../tools/drill/balancerDr
 import { dbMasterDrill } from "../../tools/drill/dbMasterDrill";
 import { nfsDrill } from "../../tools/drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "../../tools/drill/redisMasterDrill";
-import { rollingUpdateDrill } from "../../tools/drill/rollingUpdateDrill";
+import { formatStretches, rollingUpdateDrill } from "../../tools/drill/rollingUpdateDrill";
 import { webNodeDrill } from "../../tools/drill/webNodeDrill";
 
 const PREFIX = "bx-e2e";
@@ -454,7 +454,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
                 return (await stack.ok(["up", "--yes", "--skip-preview"])).seconds;
             },
         });
-        const windows = r.outOfRotation.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ");
+        const windows = formatStretches(r.outOfRotation);
         console.log(`# rolling-update drill: pulumi up ${r.updateS.toFixed(1)} s; out of rotation: ${windows}; fewest UP ${r.minUp}/3; ` +
             `${r.failed}/${r.requests} failed; replaced ${r.replaced}, memory_limit applied ${r.applied}`);
         timings.rollingUpdate = { upS: r.updateS, failed: r.failed, requests: r.requests, minUp: r.minUp } as any;

@@ -164,3 +164,19 @@ export function steadyAgain(records: readonly RequestRecord[], at: number, count
     const tail = records.filter((r) => r.end > 0).sort((a, b) => a.end - b.end).slice(-count);
     return tail.length === count && tail.every((r) => r.status === 200 && r.start >= at + settleMs);
 }
+
+/** One GET (HTTPS with the cluster's own certificate accepted, or HTTP), a new connection, optional Cookie header. */
+export function fetchOnce(url: string, cookie = ""): Promise<{ status: number; body: string; setCookie: string[] }> {
+    const client = new URL(url).protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+        const req = client.request(url, { agent: false, rejectUnauthorized: false, timeout: 10_000, headers: cookie ? { Cookie: cookie } : {} }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers["set-cookie"] ?? [] }));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+        req.end();
+    });
+}

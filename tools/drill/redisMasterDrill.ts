@@ -4,9 +4,8 @@
  * promotes a replica and each web node's local proxy follows it. The drill measures when session and cache writes
  * work again and checks that every session written before the kill is still there. Goal: ≤ 10 s, 0 sessions lost.
  */
-import * as https from "https";
 import { docker, waitUntil } from "./docker";
-import { interruption, Interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "./load";
+import { fetchOnce, interruption, Interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "./load";
 
 export interface RedisMasterDrillInput {
     base: string;
@@ -39,17 +38,10 @@ export async function findRedisMaster(prefix: string, count: number): Promise<st
     throw new Error(`drill redis-master: no Redis container of ${prefix} says it is the master`);
 }
 
-function get(url: string, cookie = ""): Promise<{ status: number; body: string; cookie: string }> {
-    return new Promise((resolve, reject) => {
-        const req = https.request(url, { agent: false, rejectUnauthorized: false, timeout: 10_000, headers: cookie ? { Cookie: cookie } : {} }, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, cookie: (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).find((c) => c.startsWith("PHPSESSID=")) ?? "" }));
-        });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", reject);
-        req.end();
-    });
+/** A probe session request; `cookie` is the PHPSESSID=… pair the response set ("" when none). */
+async function get(url: string, cookie = ""): Promise<{ status: number; body: string; cookie: string }> {
+    const r = await fetchOnce(url, cookie);
+    return { status: r.status, body: r.body, cookie: r.setCookie.map((c) => c.split(";")[0]).find((c) => c.startsWith("PHPSESSID=")) ?? "" };
 }
 
 export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<RedisMasterDrillResult> {

@@ -63,6 +63,11 @@ export function stretches(samples: Array<{ t: number; states: Record<string, str
     return out.sort((a, b) => a.fromS - b.fromS);
 }
 
+/** "web-1 8.5–19.5 s, web-2 26.8–37.8 s": the stretches for a report line. */
+export function formatStretches(out: readonly OutOfRotation[]): string {
+    return out.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ");
+}
+
 /** The value PHP-FPM runs with for an ini setting inside a web node. */
 async function fpmIni(container: string, key: string): Promise<string> {
     const out = await docker(["exec", container, "php-fpm8.2", "-i"]);

@@ -5,9 +5,8 @@
  * another node; then it starts the node again and waits until the balancer has it UP. Goal: 0 failed requests.
  */
 import * as http from "http";
-import * as https from "https";
 import { docker, waitUntil } from "./docker";
-import { interruption, Interruption, RequestRecord, startLoad } from "./load";
+import { fetchOnce, interruption, Interruption, RequestRecord, startLoad } from "./load";
 
 export interface WebNodeDrillInput {
     /** The portal's base URL (the floating address), e.g. https://172.28.20.5 */
@@ -32,19 +31,6 @@ export interface WebNodeDrillResult extends Interruption {
     pass: boolean;
 }
 
-function get(url: string, cookie?: string): Promise<{ status: number; body: string; setCookie: string[] }> {
-    return new Promise((resolve, reject) => {
-        const req = https.request(url, { agent: false, rejectUnauthorized: false, timeout: 10_000, headers: cookie ? { Cookie: cookie } : {} }, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers["set-cookie"] ?? [] }));
-        });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", reject);
-        req.end();
-    });
-}
-
 /** Every web server's state at the balancer ("UP", "DOWN", "MAINT", …), from its status page's CSV. */
 export async function webStates(statusUrl: string): Promise<Record<string, string>> {
     const csv = await new Promise<string>((resolve, reject) => {
@@ -67,7 +53,7 @@ export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDri
     const log = input.log ?? (() => undefined);
     if ((await serverState(input.statusUrl, input.server)) !== "UP") throw new Error(`drill web-node: ${input.server} is not UP at the balancer`);
     // A user pinned to the victim, with a session.
-    const first = await get(`${input.base}/probe/?action=session`, `BXSRV=${input.server}`);
+    const first = await fetchOnce(`${input.base}/probe/?action=session`, `BXSRV=${input.server}`);
     const firstBody = JSON.parse(first.body);
     const sid = first.setCookie.map((c) => /PHPSESSID=[^;]+/.exec(c)?.[0]).find(Boolean);
     if (first.status !== 200 || !sid || !firstBody.node.endsWith(input.server)) throw new Error(`drill web-node: could not pin a session to ${input.server}: ${first.status} ${first.body}`);
@@ -84,7 +70,7 @@ export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDri
         at = load.now();
         await docker(["kill", input.container]);
         ejectionS = await waitUntil(`${input.server} DOWN at the balancer`, async () => (await serverState(input.statusUrl, input.server)) === "DOWN", 60_000);
-        after = JSON.parse((await get(`${input.base}/probe/?action=session`, cookie)).body);
+        after = JSON.parse((await fetchOnce(`${input.base}/probe/?action=session`, cookie)).body);
         await new Promise((r) => setTimeout(r, 1000));
         log(`drill: start ${input.container} again`);
         const t0 = performance.now();

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { balancerConfig, BalancerConfigInput, IDEMPOTENT_METHODS } from "../../../components/balancer/haproxyConfig";
+import { balancerConfig, BalancerConfigInput, drainSeconds, IDEMPOTENT_METHODS } from "../../../components/balancer/haproxyConfig";
 
 const base: BalancerConfigInput = {
     upstreams: [
@@ -127,5 +127,13 @@ describe("balancerConfig", () => {
 
     it("refuses an empty upstream list", () => {
         assert.throws(() => balancerConfig({ ...base, upstreams: [] }), /at least one upstream/);
+    });
+});
+
+describe("drainSeconds", () => {
+    it("covers maxFails checks with their timeout, plus a second, rounded up", () => {
+        assert.equal(drainSeconds({ maxFails: 3, healthIntervalMs: 2000, healthTimeoutMs: 500 }), 8); // 6.5 → 7, + 1
+        assert.equal(drainSeconds({ maxFails: 2, healthIntervalMs: 3000, healthTimeoutMs: 1000 }), 8); // 7 exactly, + 1
+        assert.equal(drainSeconds({ maxFails: 5, healthIntervalMs: 1000, healthTimeoutMs: 200 }), 7); // 5.2 → 6, + 1
     });
 });

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { describe, it } from "node:test";
 import { drillTable } from "../../../tools/drill/balancerDrill";
-import { interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "../../../tools/drill/load";
+import { fetchOnce, interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "../../../tools/drill/load";
 
 const rec = (start: number, end: number, status: number, error?: string): RequestRecord => ({ start, end, status, ...(error ? { error } : {}) });
 
@@ -112,6 +112,18 @@ describe("startLoad", () => {
         const bare = await plain.stop();
         server.close();
         assert.ok(bare.length >= 1 && bare.every((r) => r.status === 200 && r.body === undefined), JSON.stringify(bare[0]));
+    });
+});
+
+describe("fetchOnce", () => {
+    it("sends the cookie, returns status, body and the cookies set, and rejects when nothing answers", async () => {
+        const server = http.createServer((req, res) => res.writeHead(201, { "Set-Cookie": ["PHPSESSID=abc; path=/", "BXSRV=web-1"] }).end(`cookie=${req.headers.cookie ?? ""}`));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const { port } = server.address() as { port: number };
+        const r = await fetchOnce(`http://127.0.0.1:${port}/x`, "BXSRV=web-2");
+        server.close();
+        assert.deepEqual(r, { status: 201, body: "cookie=BXSRV=web-2", setCookie: ["PHPSESSID=abc; path=/", "BXSRV=web-1"] });
+        await assert.rejects(fetchOnce("http://127.0.0.1:1/"), /ECONNREFUSED/);
     });
 });
 
