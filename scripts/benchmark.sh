@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 # shellcheck source=scripts/pulumi-env.sh
 source scripts/pulumi-env.sh
-bash scripts/install-plugins.sh >/dev/null
+bash scripts/plugins.sh >/dev/null
 exec node build/tools/benchmark.js "$@"

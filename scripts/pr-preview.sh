@@ -14,7 +14,7 @@ out=${2:-preview-summary.md}
 bash scripts/build.sh
 # shellcheck source=scripts/pulumi-env.sh
 source scripts/pulumi-env.sh
-bash scripts/install-plugins.sh >&2
+bash scripts/plugins.sh >&2
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
 status=0

@@ -10,7 +10,7 @@ stack="${1:-dev}"
 bash scripts/build.sh
 bash scripts/docker-engine.sh
 source scripts/pulumi-env.sh
-bash scripts/install-plugins.sh
+bash scripts/plugins.sh
 pulumi stack select --create "$stack" --non-interactive
 pulumi up --yes --stack "$stack" --non-interactive
 url="$(pulumi stack output url --stack "$stack")"

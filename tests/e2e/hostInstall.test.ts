@@ -1,23 +1,19 @@
 /**
  * The hosts path on a real systemd machine (a container running systemd as PID 1 with an SSH server, standing in
- * for a user's Debian 12 host), driven over SSH by the offline command plugin: the generated install script for
+ * for a user's Debian 12 host), driven over SSH: the generated install script for
  * every role, then a generated unit started and waited for through its health command.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { remoteCommand } from "../../plugins/command/remote";
 import { installScript } from "../../components/placement/hostPackages";
 import { environmentFile, envFile, serviceUnit, startScript, unitName } from "../../components/placement/systemdUnit";
 import { waitFor } from "../helpers/daemons";
-import { checked } from "../helpers/plugin";
-import { SshServer, startSshServer } from "../helpers/sshServer";
+import { runOverSsh, SshServer, startSshServer } from "../helpers/sshServer";
 
 let host: SshServer;
 const onHost = (cmd: string) => host.exec(cmd);
 
-async function ssh(script: string, stdin?: string): Promise<string> {
-    return String((await remoteCommand.create(checked(remoteCommand, { connection: host.connection, create: script, stdin }))).outs.stdout);
-}
+const ssh = (script: string, stdin?: string): Promise<string> => runOverSsh(host.connection, script, stdin);
 
 /** Writes a file on the host from stdin (the way a secret file travels: never on a command line). */
 const put = (file: string, content: string, mode = "0644") => ssh(`install -D -m ${mode} /dev/stdin ${file}`, content);

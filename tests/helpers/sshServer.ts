@@ -1,5 +1,5 @@
 /**
- * Containers with an SSH server for the tests that drive the command plugin (tests/fixtures/<fixture>/Dockerfile),
+ * Containers with an SSH server for the tests that drive hosts over SSH (tests/fixtures/<fixture>/Dockerfile),
  * published on 127.0.0.1 with a fresh key authorized for root.
  */
 import { execFileSync } from "node:child_process";
@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { docker } from "./plugin";
+import { Client } from "ssh2";
+import { docker } from "./docker";
 import { projectDir } from "./pulumiStack";
 
 export interface SshServer {
@@ -68,4 +69,28 @@ export function startSshServer(opts: SshServerOptions): SshServer {
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
+}
+
+/**
+ * Runs a script over SSH the way the hosts placement's remote commands do (`bash -c`-free: the server's login shell),
+ * with optional stdin; resolves with its trimmed stdout, rejects with its exit code and stderr.
+ */
+export function runOverSsh(connection: SshServer["connection"], script: string, stdin?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const client = new Client();
+        client.on("error", reject).on("ready", () => {
+            client.exec(script, (err, stream) => {
+                if (err) return reject(err);
+                let out = "";
+                let errOut = "";
+                stream.on("data", (d: Buffer) => (out += d)).stderr.on("data", (d: Buffer) => (errOut += d));
+                stream.on("close", (code: number) => {
+                    client.end();
+                    if (code === 0) resolve(out.trim());
+                    else reject(new Error(`exit ${code}: ${errOut.trim()}`));
+                });
+                stream.end(stdin ?? "");
+            });
+        }).connect({ host: connection.host, port: connection.port, username: "root", privateKey: connection.privateKey, readyTimeout: 20_000 });
+    });
 }
