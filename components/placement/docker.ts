@@ -10,6 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ipv4At } from "../config/checks";
 import { dockerAddressing, pinnedSlot } from "./dockerAddressing";
+import { fileGroupsEnv, fileMode } from "./fileMode";
 import { rotationGateScript } from "./rotationGate";
 import { DeployedService, HealthSpec, ImageSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
@@ -34,6 +35,39 @@ export const DOCKER_DNS = "127.0.0.11:53";
 /** Short digest of a health check's command and timings. */
 export function healthDigest(h: HealthSpec): string {
     return createHash("sha256").update(JSON.stringify([h.command, h.intervalS, h.timeoutS, h.retries, h.startPeriodS])).digest("hex").slice(0, 16);
+}
+
+/**
+ * A duration as Go prints it (`time.Duration.String()`: "500ms", "2s", "1m0s", "1h30m0s"). The docker provider reads
+ * a container's health check back in this form, so the program sends it the same way or every `up` shows a diff.
+ */
+export function goDuration(seconds: number): string {
+    if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`goDuration: ${seconds} is not a duration`);
+    const ms = Math.round(seconds * 1000);
+    if (ms === 0) return "0s";
+    if (ms < 1000) return `${ms}ms`;
+    const h = Math.floor(ms / 3_600_000);
+    const m = Math.floor((ms % 3_600_000) / 60_000);
+    const s = (ms % 60_000) / 1000;
+    return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${s}s`;
+}
+
+/** The engine platform images are built for ("linux/amd64"), stated so the provider need not guess and warn. */
+export function dockerPlatform(arch: string = process.arch): string {
+    const names: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+    const name = names[arch];
+    if (!name) throw new Error(`no Docker platform name for the CPU architecture ${arch}`);
+    return `linux/${name}`;
+}
+
+/**
+ * The build context as the provider should record it: relative to the program's directory (where Pulumi runs the
+ * program and the plugin) when it lies inside it, so a stack previewed from another checkout (a PR runner, a clone)
+ * sees the same input and no rebuild; absolute otherwise.
+ */
+export function buildContext(dir: string, cwd: string = process.cwd()): string {
+    const rel = path.relative(cwd, dir);
+    return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : dir;
 }
 
 /** The project's `images/` directory: next to the nearest Pulumi.yaml above this file (source or compiled). */
@@ -91,12 +125,13 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             volumeName: this.volume(parent, spec, v).name,
             containerPath: v.path,
         }));
+        const fileGroups = fileGroupsEnv(spec.files);
         const container = new docker.Container(spec.resourceName, {
             name: host,
             hostname: host,
             image: this.image(spec.image),
             command: spec.command,
-            envs: Object.entries(spec.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
+            envs: Object.entries({ ...spec.env, ...(fileGroups ? { BITRIX_FILE_GROUPS: fileGroups } : {}) }).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
             networksAdvanced: [{
                 name: this.network.name,
                 aliases: [spec.service],
@@ -104,16 +139,20 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             }],
             volumes,
             ports: (spec.ports ?? []).map((p) => ({ internal: p.internal, external: p.published, ip: this.args.bindAddress ?? "127.0.0.1" })),
-            uploads: spec.files.map((f) => ({ file: f.path, content: f.content, executable: f.executable ?? false })),
+            // The same modes as on hosts: a secret is 0600 (0640 for its reading group), never world-readable.
+            uploads: spec.files.map((f) => ({ file: f.path, content: f.content, permissions: fileMode(f).mode })),
             healthcheck: spec.health && {
                 tests: ["CMD-SHELL", spec.health.command],
-                interval: `${spec.health.intervalS}s`,
-                timeout: `${spec.health.timeoutS}s`,
+                interval: goDuration(spec.health.intervalS),
+                timeout: goDuration(spec.health.timeoutS),
                 retries: spec.health.retries,
-                startPeriod: `${spec.health.startPeriodS}s`,
+                startPeriod: goDuration(spec.health.startPeriodS),
             },
             capabilities: spec.capabilities?.length ? { adds: spec.capabilities } : undefined,
             memory: spec.memoryMb ? spec.memoryMb : undefined,
+            // Docker doubles the limit for memory + swap when it is not given and the provider reads that back; the
+            // same value as `memory` means no swap (a database or Redis that swaps is down in all but name).
+            memorySwap: spec.memoryMb ? spec.memoryMb : undefined,
             restart: "unless-stopped",
             // The docker provider kills a container at once on delete unless given a grace period.
             destroyGraceSeconds: spec.stopGraceS ?? 10,
@@ -154,10 +193,10 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                     name: spec.pull, keepLocally: true,
                 }, { parent: this }).imageId;
             } else {
-                const context = path.join(this.args.imagesDir ?? defaultImagesDir(), spec.role);
+                const context = buildContext(path.join(this.args.imagesDir ?? defaultImagesDir(), spec.role));
                 image = new docker.Image(`${this.name}-image-${spec.role}`, {
                     imageName: `${this.args.prefix}-${spec.role}:latest`,
-                    build: { context, args: { BASE_IMAGE: this.args.baseImage ?? "debian:bookworm-slim" } },
+                    build: { context, platform: dockerPlatform(), args: { BASE_IMAGE: this.args.baseImage ?? "debian:bookworm-slim" } },
                     skipPush: true,
                 }, { parent: this }).repoDigest;
             }

@@ -11,6 +11,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { fileMode } from "./fileMode";
 import { defaultImagesDir } from "./docker";
 import { firewallRuleset, firewallUnit, FIREWALL_FILE, FIREWALL_UNIT } from "./hostFirewall";
 import { DbEngine, HostRole, installScript } from "./hostPackages";
@@ -45,11 +46,9 @@ export function packageRoles(roles: InventoryRole[]): HostRole[] {
 /** A file as written on a host: mode and group from its FileSpec. */
 export interface HostFile { path: string; content: pulumi.Input<string>; mode: string; group?: string }
 
-/** Mode of a file on a host: executables 0755, secrets 0600 (0640 with a reading group), the rest 0644. */
+/** A file on a host, with the mode and group every placement gives it (fileMode). */
 export function hostFile(f: FileSpec): HostFile {
-    if (f.executable) return { path: f.path, content: f.content, mode: "0755" };
-    if (f.secret) return { path: f.path, content: f.content, mode: f.group ? "0640" : "0600", group: f.group };
-    return { path: f.path, content: f.content, mode: "0644" };
+    return { path: f.path, content: f.content, ...fileMode(f) };
 }
 
 /** The command that writes a file from stdin, atomically for its readers (install writes a new inode). */

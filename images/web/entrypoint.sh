@@ -19,6 +19,9 @@ trap drain TERM INT
 rm -f /etc/nginx/sites-enabled/default /run/bitrix/draining
 mkdir -p /run/php /run/haproxy /run/bitrix /var/www/html/bitrix
 chown www-data:www-data /var/www/html /var/www/html/bitrix 2>/dev/null || true
+# Reading groups of secret files ("group:path ...", set by the Docker placement: a container upload carries no group;
+# hosts get the group at install). -h: a symlink planted by the app user is changed itself, never its target.
+for pair in ${BITRIX_FILE_GROUPS:-}; do chgrp -h "${pair%%:*}" "${pair#*:}"; done
 nginx -t -q
 php-fpm8.2 -t 2>/dev/null || php-fpm8.2 -t
 haproxy -c -q -f /etc/haproxy/redis-proxy.cfg

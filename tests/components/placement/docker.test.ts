@@ -7,10 +7,9 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { BitrixCluster } from "../../../components/cluster";
 import { validateClusterConfig } from "../../../components/config/validate";
-import { healthDigest } from "../../../components/placement/docker";
+import { buildContext, dockerPlatform, goDuration, healthDigest } from "../../../components/placement/docker";
 import { dockerAddressing, pinnedSlot } from "../../../components/placement/dockerAddressing";
 
-const ROOT = path.join(__dirname, "..", "..", "..", "..");
 const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
 const containers = () => ofType("docker:index/container:Container");
 const container = (name: string) => {
@@ -29,6 +28,25 @@ describe("dockerAddressing", () => {
     it("pins the NFS server and up to four balancers in the lower half, nothing else", () => {
         assert.deepEqual(["nfs", "balancer-1", "balancer-2", "balancer-4"].map(pinnedSlot), [10, 11, 12, 14]);
         assert.deepEqual(["balancer-5", "balancer", "web-1", "db-master"].map(pinnedSlot), [undefined, undefined, undefined, undefined]);
+    });
+});
+
+describe("values in the docker provider's own form", () => {
+    it("writes durations as Go prints them, so a health check reads back unchanged", () => {
+        assert.deepEqual([0, 0.5, 1.5, 2, 59, 60, 90, 3600, 5400.25].map(goDuration), ["0s", "500ms", "1.5s", "2s", "59s", "1m0s", "1m30s", "1h0m0s", "1h30m0.25s"]);
+        assert.throws(() => goDuration(-1), /not a duration/);
+    });
+
+    it("names the build platform after the CPU, and refuses one Docker has no name for", () => {
+        assert.equal(dockerPlatform("x64"), "linux/amd64");
+        assert.equal(dockerPlatform("arm64"), "linux/arm64");
+        assert.throws(() => dockerPlatform("ia32"), /no Docker platform name for the CPU architecture ia32/);
+    });
+
+    it("records a build context inside the program's directory relative to it, any other absolute", () => {
+        assert.equal(buildContext("/src/app/images/web", "/src/app"), path.join("images", "web"));
+        assert.equal(buildContext("/elsewhere/images/web", "/src/app"), "/elsewhere/images/web");
+        assert.equal(buildContext("/src/app", "/src/app"), "/src/app");
     });
 });
 
@@ -78,11 +96,21 @@ describe("DockerPlacement", () => {
             "/etc/php/8.2/fpm/pool.d/www.conf", "/usr/local/bin/bitrix-db-writer-check", "/usr/local/bin/bitrix-shared-watchdog", "/var/www/html/bitrix/.settings.php",
             "/var/www/html/healthz.php", "/var/www/html/probe/index.php",
         ]);
-        assert.equal(uploads.find((u: any) => u.file === "/usr/local/bin/bitrix-shared-watchdog").executable, true);
+        // Modes as on hosts: executables 0755, secrets 0600 (root's alone) or 0640 for the group that reads them.
+        const mode = (file: string) => uploads.find((u: any) => u.file === file).permissions;
+        assert.equal(mode("/usr/local/bin/bitrix-shared-watchdog"), "0755");
+        assert.equal(mode("/etc/haproxy/redis-proxy.cfg"), "0600");
+        assert.equal(mode("/var/www/html/bitrix/.settings.php"), "0640");
+        assert.equal(mode("/etc/nginx/sites-enabled/bitrix.conf"), "0644");
+        // The entrypoint gives the group (an upload cannot): PHP reads .settings.php as www-data.
+        const groups = web.envs.find((e: string) => e.startsWith("BITRIX_FILE_GROUPS="));
+        assert.match(groups, /(^|[= ])www-data:\/var\/www\/html\/bitrix\/\.settings\.php( |$)/);
         assert.deepEqual(web.healthcheck, { tests: ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping"], interval: "5s", timeout: "2s", retries: 3, startPeriod: "10s" });
         assert.equal(web.restart, "unless-stopped");
         assert.equal(web.wait, true);
         assert.equal(web.memory, 1024);
+        // memory + swap = memory (no swap): what the provider reads back, so the next `up` has nothing to change.
+        assert.equal(web.memorySwap, 1024);
         assert.equal(web.image, "sha256:prod-docker-image-web");
         // The drain (8 s by default, see cluster.test.ts) and 20 s for requests in flight.
         assert.equal(web.destroyGraceSeconds, 28);
@@ -145,7 +173,9 @@ describe("DockerPlacement", () => {
         assert.deepEqual(images.map((i) => i.imageName).sort(), ["bx-prod-balancer:latest", "bx-prod-mariadb:latest", "bx-prod-monitoring:latest", "bx-prod-nfs:latest", "bx-prod-redis:latest", "bx-prod-web:latest"]);
         for (const i of images) {
             assert.equal(i.skipPush, true);
-            assert.equal(i.build.context, path.join(ROOT, "images", i.imageName.replace(/^bx-prod-(\w+):latest$/, "$1")));
+            // Relative to the program's directory: another checkout of the same program previews no rebuild.
+            assert.equal(i.build.context, path.join("images", i.imageName.replace(/^bx-prod-(\w+):latest$/, "$1")));
+            assert.equal(i.build.platform, dockerPlatform());
             assert.deepEqual(i.build.args, { BASE_IMAGE: "debian:bookworm-slim" });
         }
     });
