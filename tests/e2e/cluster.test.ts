@@ -367,6 +367,18 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const preview = await stack.ok(["preview", "--diff", "--expect-no-changes"]);
         assert.match(preview.stdout, /\d+ unchanged/);
         assert.doesNotMatch(preview.stdout, /^\s*[-+~]/m);
+        // No image was built again, and the provider had no platform to guess.
+        assert.doesNotMatch(up.stdout + up.stderr + preview.stdout, /Building your image|platform/i);
+    });
+
+    it("keeps every password out of the state in plain text (uploads, environment, random results)", async () => {
+        const state = (await stack.ok(["stack", "export"])).stdout;
+        const rootPassword = inContainer("db-master", 'printf %s "$MARIADB_ROOT_PASSWORD"');
+        assert.ok(rootPassword.length >= 16, "the root password from the container's environment");
+        for (const [what, secret] of [["Redis password", REDIS_PASSWORD], ["DB root password", rootPassword]]) {
+            assert.ok(!state.includes(secret), `the state holds the ${what} in plain text`);
+        }
+        assert.match(state, /"ciphertext"/);
     });
 
     it("summarises previews for a pull request: a PHP setting, a database setting; warns on data, shows no secret", async () => {
