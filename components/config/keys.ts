@@ -37,6 +37,11 @@ export function parseBastion(v: string): { user: string; host: string; port: num
     return port >= 1 && port <= 65535 ? { user: m[1] ?? "root", host: m[2], port } : undefined;
 }
 
+/** MySQL's own schemas (names compared case-insensitively: information_schema always is, the rest with lower_case_table_names). */
+export const RESERVED_DB_NAMES = ["mysql", "information_schema", "performance_schema", "sys"];
+/** The cluster's own database logins (root, the replication user, the monitoring exporter, the failover manager). */
+export const RESERVED_DB_USERS = ["root", "replicator", "exporter", "failover"];
+
 const intIn = (min: number, max: number) => (v: number) =>
     Number.isInteger(v) && v >= min && v <= max ? undefined : `an integer from ${min} to ${max}`;
 const oneOf = (...values: string[]) => (v: string) =>
@@ -134,8 +139,16 @@ export const KEYS = {
 
     dbEngine: { type: "string", default: "percona", description: "Database engine: Percona Server 8.0, or MariaDB from Debian (the local stand-in).", allowed: oneOf("percona", "mariadb") },
     dbReplicas: { type: "integer", default: 1, description: "Number of database replicas.", allowed: intIn(1, 8) },
-    dbName: { type: "string", default: "bitrix", description: "Application database.", allowed: (v: string) => isIdentifier(v, 64) ? undefined : "a SQL identifier: a letter or _, then letters, digits or _, at most 64" },
-    dbUser: { type: "string", default: "bitrix", description: "Application database user.", allowed: (v: string) => isIdentifier(v, 32) ? undefined : "a SQL identifier: a letter or _, then letters, digits or _, at most 32" },
+    dbName: {
+        type: "string", default: "bitrix", description: "Application database; not one of MySQL's own schemas (mysql, information_schema, performance_schema, sys), in any case.",
+        allowed: (v: string) => isIdentifier(v, 64) && !RESERVED_DB_NAMES.includes(v.toLowerCase()) ? undefined
+            : `a SQL identifier: a letter or _, then letters, digits or _, at most 64; not reserved (${RESERVED_DB_NAMES.join(", ")}, in any case)`,
+    },
+    dbUser: {
+        type: "string", default: "bitrix", description: "Application database user; not one of the cluster's own logins (root, replicator, exporter, failover).",
+        allowed: (v: string) => isIdentifier(v, 32) && !RESERVED_DB_USERS.includes(v) ? undefined
+            : `a SQL identifier: a letter or _, then letters, digits or _, at most 32; not reserved (${RESERVED_DB_USERS.join(", ")})`,
+    },
     dbRedoLogMb: { type: "integer", default: 1024, description: "InnoDB redo log size in MB (seed 002: 512 MB–2 GB for a medium portal).", allowed: intIn(64, 65536) },
     dbBufferPoolMb: { type: "integer", default: 512, description: "InnoDB buffer pool in MB.", allowed: intIn(64, 1048576) },
     semiSyncTimeoutMs: { type: "integer", default: 1000, description: "How long the master waits for a replica's ack before committing without it.", allowed: intIn(100, 600000) },

@@ -6,6 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseValue, readOtherStacks } from "../../../components/config/load";
 import { KEYS } from "../../../components/config/keys";
+import { MONITOR_DB_USER } from "../../../components/cluster";
+import { REPLICATION_DB_USER } from "../../../components/database/database";
+import { FAILOVER_DB_USER } from "../../../components/database/failoverManager";
 import { ConfigError, defaultPrefix, derivedRouterId, RawConfig, validateClusterConfig } from "../../../components/config/validate";
 
 const ctx = { namespace: "bitrix-cluster", stack: "prod" };
@@ -106,6 +109,16 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["Redis password with a space", { redisPassword: "long enough but spaced" }, "redisPassword", /no spaces, quotes or backslashes/],
     ["key that is not PEM", { tlsCertificate: "-----BEGIN CERTIFICATE-----", tlsKey: "not a key" }, "tlsKey", /PEM private key/],
     ["bad image reference", { perconaImage: "percona/percona-server" }, "perconaImage", /with a tag/],
+    // The cluster's own logins and MySQL's system schemas (issue 19): wrong grants, and restore would drop `mysql`.
+    ["the failover manager's login as app user", { dbUser: "failover" }, "dbUser", /reserved/],
+    ["the replication login as app user", { dbUser: "replicator" }, "dbUser", /reserved/],
+    ["the exporter's login as app user", { dbUser: "exporter" }, "dbUser", /reserved/],
+    ["root as app user", { dbUser: "root" }, "dbUser", /reserved/],
+    ["the mysql schema as app database", { dbName: "mysql" }, "dbName", /reserved/],
+    ["information_schema in capitals", { dbName: "INFORMATION_SCHEMA" }, "dbName", /reserved/],
+    ["performance_schema in mixed case", { dbName: "Performance_Schema" }, "dbName", /reserved/],
+    ["the sys schema", { dbName: "sys" }, "dbName", /reserved/],
+    ["MySQL in capitals", { dbName: "MySQL" }, "dbName", /reserved/],
 ];
 
 describe("validateClusterConfig rejects bad values before any resource exists", () => {
@@ -135,6 +148,15 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
         const problems = problemsOf({ webNodes: 0, dbEngine: "oracle", sentinels: 2 });
         assert.equal(problems.length, 3);
         assert.throws(() => validate({ webNodes: 0 }), /invalid stack configuration \(1 problem\):\n {2}- bitrix-cluster:webNodes: got 0/);
+    });
+});
+
+describe("reserved database names", () => {
+    it("cover every login the cluster creates besides the app user", () => {
+        for (const user of [FAILOVER_DB_USER, MONITOR_DB_USER, REPLICATION_DB_USER, "root"]) {
+            assert.match(problemsOf({ dbUser: user }).join("\n"), /dbUser: got .*reserved/, user);
+        }
+        assert.equal(validate({ dbUser: "bitrix_app", dbName: "portal" }).db.user, "bitrix_app");
     });
 });
 
