@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseValue, readOtherStacks } from "../../../components/config/load";
-import { KEYS } from "../../../components/config/keys";
+import { isCidr, isHostname } from "../../../components/config/checks";
+import { KEYS, parseBastion } from "../../../components/config/keys";
 import { MONITOR_DB_USER } from "../../../components/cluster";
 import { REPLICATION_DB_USER } from "../../../components/database/database";
 import { FAILOVER_DB_USER } from "../../../components/database/failoverManager";
@@ -119,6 +120,14 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["performance_schema in mixed case", { dbName: "Performance_Schema" }, "dbName", /reserved/],
     ["the sys schema", { dbName: "sys" }, "dbName", /reserved/],
     ["MySQL in capitals", { dbName: "MySQL" }, "dbName", /reserved/],
+    // A leading zero makes an octet octal to some parsers: 010.0.0.0/8 would be 8.0.0.0/8 (issue 19).
+    ["leading zero in an allowlist CIDR", { adminAllowlist: ["010.0.0.0/8"] }, "adminAllowlist", /list of CIDRs/],
+    ["leading zero in a prefix length", { adminAllowlist: ["10.0.0.0/08"] }, "adminAllowlist", /list of CIDRs/],
+    ["leading zero in an IPv4-mapped allowlist entry", { adminAllowlist: ["::ffff:010.0.0.1/128"] }, "adminAllowlist", /list of CIDRs/],
+    ["leading zero in the Docker subnet", { dockerSubnet: "172.028.0.0/24" }, "dockerSubnet", /an IPv4 network/],
+    ["leading zero in the floating address", { floatingAddress: "172.28.0.05" }, "floatingAddress", /IPv4 address/],
+    ["leading zero in the bastion's address", { sshBastion: "root@010.0.0.5" }, "sshBastion", /\[user@\]host\[:port\]/],
+    ["a server name that is a short-form address", { serverName: "010.1" }, "serverName", /DNS host name/],
 ];
 
 describe("validateClusterConfig rejects bad values before any resource exists", () => {
@@ -148,6 +157,17 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
         const problems = problemsOf({ webNodes: 0, dbEngine: "oracle", sentinels: 2 });
         assert.equal(problems.length, 3);
         assert.throws(() => validate({ webNodes: 0 }), /invalid stack configuration \(1 problem\):\n {2}- bitrix-cluster:webNodes: got 0/);
+    });
+});
+
+describe("address checks", () => {
+    it("take IPv4 octets and prefix lengths only without leading zeros", () => {
+        for (const good of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.0/24", "2001:db8::/32", "::ffff:10.0.0.1/128"]) assert.equal(isCidr(good), true, good);
+        for (const bad of ["010.0.0.0/8", "10.0.0.00/8", "10.0.0.0/08", "2001:db8::/032", "::ffff:10.0.0.01/128", "10.0.0.0/"]) assert.equal(isCidr(bad), false, bad);
+        assert.equal(isHostname("portal.example.com"), true);
+        for (const numeric of ["010.0.0.1", "127.1", "10.0.0.1"]) assert.equal(isHostname(numeric), false, numeric);
+        assert.equal(parseBastion("010.0.0.5"), undefined);
+        assert.deepEqual(parseBastion("10.0.0.5"), { user: "root", host: "10.0.0.5", port: 22 });
     });
 });
 
