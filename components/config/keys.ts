@@ -109,8 +109,9 @@ export const KEYS = {
     },
     balancerAlgorithm: { type: "string", default: "least_conn", description: "How requests are spread over web nodes.", allowed: oneOf("least_conn", "round_robin", "ip_hash") },
     stickyCookie: {
-        type: "string", default: "BXSRV", description: "Affinity cookie the balancer inserts (keeps chunked uploads on one node; lapses when that node is down). Empty turns it off.",
-        allowed: (v: string) => /^([A-Za-z0-9_]{1,32})?$/.test(v) ? undefined : "empty or 1–32 characters of A-Z, a-z, 0-9, _",
+        type: "string", default: "BXSRV", description: "Affinity cookie the balancer inserts (keeps chunked uploads on one node; lapses when that node is down). Empty turns it off. Not PHP's session cookie (PHPSESSID) or one of Bitrix's (BITRIX_SM…).",
+        allowed: (v: string) => /^([A-Za-z0-9_]{1,32})?$/.test(v) && !/^(PHPSESSID$|BITRIX_SM)/i.test(v) ? undefined
+            : "empty or 1–32 characters of A-Z, a-z, 0-9, _; not PHPSESSID (PHP's session cookie) or BITRIX_SM… (Bitrix's cookies), in any case",
     },
     webWeights: {
         type: "array", items: "integer", default: [], description: "Relative weight per web node (1–256), one per node; empty means all 1.",

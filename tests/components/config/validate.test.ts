@@ -128,6 +128,10 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["leading zero in the floating address", { floatingAddress: "172.28.0.05" }, "floatingAddress", /IPv4 address/],
     ["leading zero in the bastion's address", { sshBastion: "root@010.0.0.5" }, "sshBastion", /\[user@\]host\[:port\]/],
     ["a server name that is a short-form address", { serverName: "010.1" }, "serverName", /DNS host name/],
+    // The balancer's affinity cookie must not overwrite PHP's session cookie or Bitrix's own (issue 19).
+    ["PHP's session cookie as the sticky cookie", { stickyCookie: "PHPSESSID" }, "stickyCookie", /not PHPSESSID/],
+    ["PHP's session cookie in lower case", { stickyCookie: "phpsessid" }, "stickyCookie", /not PHPSESSID/],
+    ["a Bitrix cookie as the sticky cookie", { stickyCookie: "BITRIX_SM_LOGIN" }, "stickyCookie", /BITRIX_SM/],
 ];
 
 describe("validateClusterConfig rejects bad values before any resource exists", () => {
