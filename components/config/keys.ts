@@ -4,6 +4,7 @@
  * written from this table.
  */
 import { isCidr, isHostname, isIdentifier, isIpv4, isNetworkAddress, isTimezone } from "./checks";
+import { certificateProblem, keyProblem } from "./tls";
 
 export type KeyType = "string" | "integer" | "boolean" | "array";
 export type Value = string | number | boolean | string[] | number[];
@@ -128,8 +129,12 @@ export const KEYS = {
     },
     serverName: { type: "string", default: "localhost", description: "Host name of the portal.", allowed: (v: string) => isHostname(v) ? undefined : "a DNS host name" },
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
-    tlsCertificate: { type: "string", secret: true, unset: "none: self-signed", description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start.", allowed: pem("CERTIFICATE") },
-    tlsKey: { type: "string", secret: true, unset: "none: self-signed", description: "PEM private key matching tlsCertificate (config secret).", allowed: pem("PRIVATE KEY") },
+    tlsCertificate: {
+        type: "string", secret: true, unset: "none: self-signed",
+        description: "PEM certificate chain of the portal (config secret), the portal's certificate first, not expired. Without it the balancer makes a self-signed one at first start.",
+        allowed: (v: string) => certificateProblem(v),
+    },
+    tlsKey: { type: "string", secret: true, unset: "none: self-signed", description: "PEM private key of tlsCertificate's first certificate (config secret), unencrypted.", allowed: keyProblem },
 
     bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isIpv4(v) ? undefined : "an IPv4 address in dotted form, such as \"127.0.0.1\"" },
     httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },

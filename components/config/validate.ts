@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { sharedSlug } from "../nfs/ganeshaConfig";
 import { ipv4Range } from "./checks";
+import { keyMatchesCertificate } from "./tls";
 import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
 import { Inventory, parseInventory } from "../placement/hostsInventory";
 import { KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
@@ -48,6 +49,8 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
     const problems: string[] = [];
     const name = (k: string) => `${ctx.namespace}:${k}`;
     const values: Record<string, any> = {};
+    /** The plain text of the secrets given as text, for the checks between them; never put into a message. */
+    const plain: Record<string, string> = {};
 
     for (const key of Object.keys(raw)) {
         if (!(key in KEYS) && raw[key] !== undefined) {
@@ -66,6 +69,7 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
             if (typeof v === "string") {
                 const why = spec.allowed?.(v);
                 if (why) problems.push(`${name(key)}: the secret value is not allowed; allowed: ${why}`);
+                else plain[key] = v;
                 values[key] = pulumi.secret(v);
             } else if (pulumi.Output.isInstance(v)) {
                 values[key] = v;
@@ -83,6 +87,9 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
         values[key] = v;
     }
     if (problems.length === 0) crossChecks(values, name, problems);
+    if (plain.tlsCertificate !== undefined && plain.tlsKey !== undefined && !keyMatchesCertificate(plain.tlsCertificate, plain.tlsKey)) {
+        problems.push(`${name("tlsKey")}: the secret value is not allowed; allowed: the private key of the first certificate in ${name("tlsCertificate")} (this key does not match ${name("tlsCertificate")})`);
+    }
     const hosts = problems.length === 0 ? placementChecks(values, raw, name, problems) : undefined;
     const vrrp = problems.length === 0 ? vrrpChecks(values, ctx, hosts?.inventory, name, problems) : undefined;
     if (problems.length > 0) throw new ConfigError(problems);

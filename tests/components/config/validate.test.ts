@@ -13,6 +13,10 @@ import { FAILOVER_DB_USER } from "../../../components/database/failoverManager";
 import { ConfigError, defaultPrefix, derivedRouterId, RawConfig, validateClusterConfig } from "../../../components/config/validate";
 
 const ctx = { namespace: "bitrix-cluster", stack: "prod" };
+/** Test-only TLS material (tests/fixtures/tls): a P-256 certificate valid until 2126, its key, another key, an expired certificate. */
+const tls = (file: string) => fs.readFileSync(path.join(__dirname, "..", "..", "..", "..", "tests", "fixtures", "tls", file), "utf8");
+const CERT = tls("portal.crt");
+const KEY = tls("portal.key");
 const validate = (raw: RawConfig) => validateClusterConfig(raw, ctx);
 
 function problemsOf(raw: RawConfig): string[] {
@@ -103,7 +107,7 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["boolean as text", { retainDataVolumes: "yes" }, "retainDataVolumes", /expected true or false/],
     ["memory limit too small", { webMemoryMb: 16 }, "webMemoryMb", /0 \(off\) or an integer from 64/],
     ["typo in a key", { webNode: 3 }, "webNode", /unknown key/],
-    ["certificate without key", { tlsCertificate: "-----BEGIN CERTIFICATE-----" }, "tlsKey", /together/],
+    ["certificate without key", { tlsCertificate: CERT }, "tlsKey", /together/],
     ["bad server name", { serverName: "portal_.example" }, "serverName", /DNS host name/],
     ["short DB password", { dbPassword: "short" }, "dbPassword", /8 to 128 characters/],
     ["root password with a quote", { dbRootPassword: "it's-a-long-one" }, "dbRootPassword", /no quotes or backslashes/],
@@ -132,6 +136,14 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["PHP's session cookie as the sticky cookie", { stickyCookie: "PHPSESSID" }, "stickyCookie", /not PHPSESSID/],
     ["PHP's session cookie in lower case", { stickyCookie: "phpsessid" }, "stickyCookie", /not PHPSESSID/],
     ["a Bitrix cookie as the sticky cookie", { stickyCookie: "BITRIX_SM_LOGIN" }, "stickyCookie", /BITRIX_SM/],
+    // TLS material is checked with node's crypto, not just for a BEGIN line (issue 19).
+    ["text before the certificate", { tlsCertificate: `issued for portal.test\n${CERT}`, tlsKey: KEY }, "tlsCertificate", /nothing outside/],
+    ["text after the certificate", { tlsCertificate: `${CERT}Bag Attributes\n`, tlsKey: KEY }, "tlsCertificate", /nothing outside/],
+    ["a certificate block that does not parse", { tlsCertificate: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n", tlsKey: KEY }, "tlsCertificate", /does not parse/],
+    ["an expired certificate", { tlsCertificate: tls("expired.crt"), tlsKey: KEY }, "tlsCertificate", /expired on 2020-02-01/],
+    ["text after the key", { tlsCertificate: CERT, tlsKey: `${KEY}junk` }, "tlsKey", /nothing outside/],
+    ["a key that does not parse", { tlsCertificate: CERT, tlsKey: "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n" }, "tlsKey", /does not parse/],
+    ["a key that does not match the certificate", { tlsCertificate: CERT, tlsKey: tls("other.key") }, "tlsKey", /does not match bitrix-cluster:tlsCertificate/],
 ];
 
 describe("validateClusterConfig rejects bad values before any resource exists", () => {
@@ -150,6 +162,15 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
         const problems = problemsOf({ dbRootPassword: "it's-a-long-one", redisPassword: "tiny" });
         assert.equal(problems.length, 2);
         for (const p of problems) assert.doesNotMatch(p, /it's-a-long-one|tiny/);
+    });
+
+    it("takes a certificate chain with its key, and never repeats TLS material in a message", async () => {
+        const c = validate({ tlsCertificate: `${CERT}\n${CERT}`, tlsKey: KEY });
+        assert.equal(await pulumi.isSecret(c.balancer.tlsKey!), true);
+        const body = (pem: string) => pem.split("\n")[1];
+        for (const raw of [{ tlsCertificate: `x${CERT}`, tlsKey: `${KEY}x` }, { tlsCertificate: CERT, tlsKey: tls("other.key") }]) {
+            for (const p of problemsOf(raw)) for (const pem of [CERT, KEY, tls("other.key")]) assert.ok(!p.includes(body(pem)), p);
+        }
     });
 
     it("keeps a valid secret from config as a secret", async () => {
