@@ -58,7 +58,7 @@ const memory = zeroOrIn(64, 1048576);
 
 export const KEYS = {
     namePrefix: {
-        type: "string", default: "", description: "Prefix of every container, volume, network and image; empty means bx-<stack>. Lets prod and its staging clone share a Docker host.",
+        type: "string", default: "", description: "Prefix of every container, volume, network and image; empty means bx-<stack>. Lets prod and its staging clone share a Docker host; another Docker stack's prefix (from this project's Pulumi.<stack>.yaml files) is refused.",
         allowed: (v: string) => v === "" || /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/.test(v) ? undefined : "empty, or 2–24 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-'",
     },
     placement: {
@@ -187,7 +187,7 @@ export const KEYS = {
     },
 
     dockerSubnet: {
-        type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own.",
+        type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own. Refused when it overlaps Docker's default bridge (172.17.0.0/16) or another Docker stack's subnet in this project's Pulumi.<stack>.yaml files.",
         allowed: (v: string) => isCidr(v) && isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 26 && isNetworkAddress(v) ? undefined : "an IPv4 network of /26 or larger, written with its network address, such as \"172.28.0.0/24\"",
     },
     monitoring: {

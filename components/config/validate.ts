@@ -27,7 +27,7 @@ export interface ValidateContext {
     namespace: string;
     /** Stack name, for the default name prefix. */
     stack: string;
-    /** The project's other stacks' plain config (Pulumi.<stack>.yaml beside this one), for VRRP collisions. */
+    /** The project's other stacks' plain config (Pulumi.<stack>.yaml beside this one), for VRRP, name and subnet collisions. */
     otherStacks?: Array<{ stack: string; raw: RawConfig }>;
 }
 
@@ -91,6 +91,7 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
         problems.push(`${name("tlsKey")}: the secret value is not allowed; allowed: the private key of the first certificate in ${name("tlsCertificate")} (this key does not match ${name("tlsCertificate")})`);
     }
     const hosts = problems.length === 0 ? placementChecks(values, raw, name, problems) : undefined;
+    if (problems.length === 0) dockerChecks(values, ctx, name, problems);
     const vrrp = problems.length === 0 ? vrrpChecks(values, ctx, hosts?.inventory, name, problems) : undefined;
     if (problems.length > 0) throw new ConfigError(problems);
     const config = build(values as { [K in KeyName]: any }, ctx);
@@ -261,13 +262,50 @@ export function derivedRouterId(prefix: string): number {
     return 1 + (h % 255);
 }
 
+/** Another stack's name prefix, from its plain config. */
+const otherPrefix = (other: { stack: string; raw: RawConfig }) =>
+    typeof other.raw.namePrefix === "string" && other.raw.namePrefix !== "" ? other.raw.namePrefix : defaultPrefix(other.stack);
+
 /** What another stack's plain config says about its floating address (undefined: it has no VRRP on hosts). */
 function otherVrrp(other: { stack: string; raw: RawConfig }): { address: string; routerId: number } | undefined {
     const r = other.raw;
     const balancers = r.balancers ?? KEYS.balancers.default;
     if (r.placement !== "hosts" || Number(balancers) < 2) return undefined;
-    const prefix = typeof r.namePrefix === "string" && r.namePrefix !== "" ? r.namePrefix : defaultPrefix(other.stack);
-    return { address: String(r.floatingAddress ?? ""), routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(prefix) };
+    return { address: String(r.floatingAddress ?? ""), routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(otherPrefix(other)) };
+}
+
+/** What another Docker stack's plain config says about its names and network (undefined: not on Docker). */
+function otherDocker(other: { stack: string; raw: RawConfig }): { prefix: string; subnet?: string } | undefined {
+    if ((other.raw.placement ?? KEYS.placement.default) !== "docker") return undefined;
+    const subnet = String(other.raw.dockerSubnet ?? KEYS.dockerSubnet.default);
+    return { prefix: otherPrefix(other), subnet: KEYS.dockerSubnet.allowed(subnet) === undefined ? subnet : undefined };
+}
+
+/** Docker's default bridge network: containers on an overlapping subnet cannot reach each other or the host reliably. */
+export const DOCKER_DEFAULT_BRIDGE = "172.17.0.0/16";
+
+/**
+ * A Docker stack's names and subnet must be its own on the engine: another stack of the project with the same name
+ * prefix would take over its containers and volumes, an overlapping subnet (or Docker's default bridge) cannot be
+ * created or routes to the wrong network.
+ */
+function dockerChecks(v: Record<string, any>, ctx: ValidateContext, name: (k: string) => string, problems: string[]): void {
+    if (v.placement !== "docker") return;
+    const mine = ipv4Range(v.dockerSubnet);
+    const overlaps = (cidr: string) => {
+        const r = ipv4Range(cidr);
+        return r.first <= mine.last && mine.first <= r.last;
+    };
+    if (overlaps(DOCKER_DEFAULT_BRIDGE)) {
+        problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${DOCKER_DEFAULT_BRIDGE}, Docker's default bridge; allowed: a subnet outside it, such as "172.28.0.0/24"`);
+    }
+    const prefix = v.namePrefix || defaultPrefix(ctx.stack);
+    for (const other of ctx.otherStacks ?? []) {
+        const o = otherDocker(other);
+        if (!o) continue;
+        if (o.prefix === prefix) problems.push(`${name("namePrefix")}: ${prefix} is also the name prefix of stack "${other.stack}"; its containers, volumes and network would be this stack's`);
+        if (o.subnet && overlaps(o.subnet)) problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${o.subnet} of stack "${other.stack}"; give each stack on one Docker engine its own subnet`);
+    }
 }
 
 /**

@@ -143,6 +143,9 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["an expired certificate", { tlsCertificate: tls("expired.crt"), tlsKey: KEY }, "tlsCertificate", /expired on 2020-02-01/],
     ["text after the key", { tlsCertificate: CERT, tlsKey: `${KEY}junk` }, "tlsKey", /nothing outside/],
     ["a key that does not parse", { tlsCertificate: CERT, tlsKey: "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n" }, "tlsKey", /does not parse/],
+    ["Docker's default bridge as the subnet", { dockerSubnet: "172.17.0.0/16" }, "dockerSubnet", /Docker's default bridge/],
+    ["a subnet inside Docker's default bridge", { dockerSubnet: "172.17.5.0/24" }, "dockerSubnet", /overlaps 172\.17\.0\.0\/16, Docker's default bridge/],
+    ["a subnet around Docker's default bridge", { dockerSubnet: "172.16.0.0/12" }, "dockerSubnet", /overlaps 172\.17\.0\.0\/16/],
     ["a key that does not match the certificate", { tlsCertificate: CERT, tlsKey: tls("other.key") }, "tlsKey", /does not match bitrix-cluster:tlsCertificate/],
 ];
 
@@ -319,6 +322,31 @@ describe("validateClusterConfig placement hosts", () => {
 
     it("refuses Percona on hosts until its first-start path exists there", () => {
         assert.match(problemsOf({ ...base, dbEngine: "percona" }).join("\n"), /dbEngine: "percona" on hosts is not implemented yet/);
+    });
+});
+
+describe("validateClusterConfig Docker stacks beside each other", () => {
+    const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
+        try {
+            validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
+            return [];
+        } catch (e) {
+            return (e as ConfigError).problems;
+        }
+    };
+
+    it("refuses another Docker stack's name prefix or a subnet that overlaps its subnet", () => {
+        // prod sets nothing: prefix bx-prod, subnet 172.28.0.0/24 (the defaults).
+        assert.deepEqual(problems({ dockerSubnet: "172.28.0.0/24" }, [{ stack: "prod", raw: {} }]),
+            ['bitrix-cluster:dockerSubnet: 172.28.0.0/24 overlaps 172.28.0.0/24 of stack "prod"; give each stack on one Docker engine its own subnet']);
+        assert.deepEqual(problems({ namePrefix: "bx-prod", dockerSubnet: "172.29.0.0/24" }, [{ stack: "prod", raw: {} }]),
+            ['bitrix-cluster:namePrefix: bx-prod is also the name prefix of stack "prod"; its containers, volumes and network would be this stack\'s']);
+        assert.match(problems({ dockerSubnet: "172.28.0.0/16" }, [{ stack: "qa", raw: { namePrefix: "qa", dockerSubnet: "172.28.5.0/24" } }]).join("\n"),
+            /dockerSubnet: 172\.28\.0\.0\/16 overlaps 172\.28\.5\.0\/24 of stack "qa"/);
+        // Different prefix and subnet, a hosts stack, and another stack's unreadable subnet: no collision.
+        assert.deepEqual(problems({ dockerSubnet: "172.29.0.0/24" }, [
+            { stack: "prod", raw: {} }, { stack: "metal", raw: { placement: "hosts", namePrefix: "bx-test" } }, { stack: "odd", raw: { dockerSubnet: "not a subnet" } },
+        ]), []);
     });
 });
 
