@@ -43,6 +43,9 @@ export const RESERVED_DB_NAMES = ["mysql", "information_schema", "performance_sc
 /** The cluster's own database logins (root, the replication user, the monitoring exporter, the failover manager). */
 export const RESERVED_DB_USERS = ["root", "replicator", "exporter", "failover"];
 
+/** The admin allowlist of a devStack without one: loopback and the private ranges. */
+export const DEV_ADMIN_ALLOWLIST = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
 const intIn = (min: number, max: number) => (v: number) =>
     Number.isInteger(v) && v >= min && v <= max ? undefined : `an integer from ${min} to ${max}`;
 const oneOf = (...values: string[]) => (v: string) =>
@@ -123,9 +126,18 @@ export const KEYS = {
     maxFails: { type: "integer", default: 3, description: "Consecutive failed checks before a web node is taken out (nginx max_fails).", allowed: intIn(1, 10) },
     failTimeoutS: { type: "integer", default: 15, description: "Upper bound in seconds from a node's failure to its removal (nginx fail_timeout); must cover maxFails checks.", allowed: intIn(1, 300) },
     adminAllowlist: {
-        type: "array", items: "string", default: ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
-        description: "CIDRs allowed to reach /bitrix/admin and the status page (enforced at the balancer).",
-        allowed: (v: unknown[]) => v.length > 0 && v.every((c) => typeof c === "string" && isCidr(c)) ? undefined : "a non-empty list of CIDRs such as \"10.0.0.0/8\" or \"2001:db8::/32\"",
+        type: "array", items: "string", default: [],
+        description: "CIDRs allowed to reach /bitrix/admin, the status page and /probe/ (enforced at the balancer, judged by the client address). Required: behind a NAT, a TCP load balancer or docker-proxy every client looks private, so there is no private-range default, except on a Docker stack with devStack. 0.0.0.0/0 or ::/0 needs adminAllowlistAllowAll.",
+        allowed: (v: unknown[]) => v.every((c) => typeof c === "string" && isCidr(c)) ? undefined : "a list of CIDRs such as \"203.0.113.0/24\" or \"2001:db8::/32\"",
+    },
+    adminAllowlistAllowAll: {
+        type: "boolean", default: false, description: "Confirms an adminAllowlist with 0.0.0.0/0 or ::/0, which opens the admin pages, the status page and /probe/ to every address.",
+        allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false",
+    },
+    devStack: {
+        type: "boolean", default: false,
+        description: "A local development stack (placement docker only): with adminAllowlist empty, loopback and the private ranges (10/8, 172.16/12, 192.168/16) reach the admin pages. Never on a stack others can reach.",
+        allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false",
     },
     serverName: { type: "string", default: "localhost", description: "Host name of the portal.", allowed: (v: string) => isHostname(v) ? undefined : "a DNS host name" },
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },

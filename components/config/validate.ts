@@ -8,7 +8,7 @@ import { ipv4Range } from "./checks";
 import { keyMatchesCertificate } from "./tls";
 import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
 import { Inventory, parseInventory } from "../placement/hostsInventory";
-import { KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
+import { DEV_ADMIN_ALLOWLIST, KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
 import { ClusterConfig, VrrpSettings } from "./types";
 
 /** Raw values by key: plain JSON-ish values, secrets as Outputs. */
@@ -132,7 +132,26 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
     return { inventory, privateKey: v.sshPrivateKey, bastion: v.sshBastion ? parseBastion(v.sshBastion) : undefined };
 }
 
+/**
+ * Who reaches the admin pages: a list the user gives (the client address is all the balancer sees, and behind a NAT,
+ * a TCP load balancer or docker-proxy every client looks private), private ranges only on a Docker dev stack, and
+ * every address only when confirmed.
+ */
+function adminChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
+    if (v.devStack && v.placement !== "docker") problems.push(`${name("devStack")}: only with ${name("placement")} = "docker" (a local development stack); a hosts stack names its admins' networks in ${name("adminAllowlist")}`);
+    if (v.adminAllowlist.length === 0 && !v.devStack) {
+        problems.push(`${name("adminAllowlist")}: required: the networks your admins connect from, e.g. pulumi config set --path '${name("adminAllowlist")}[0]' 203.0.113.0/24 ` +
+            `(there is no private-range default: behind a NAT, a TCP load balancer or docker-proxy every client looks private); for a local Docker dev stack set ${name("devStack")} to true instead`);
+    }
+    const all = (v.adminAllowlist as string[]).filter((c) => c.endsWith("/0"));
+    if (all.length > 0 && !v.adminAllowlistAllowAll) {
+        problems.push(`${name("adminAllowlist")}: ${all.join(", ")} lets every address reach the admin pages, the status page and /probe/; list your admins' networks, or set ${name("adminAllowlistAllowAll")} to true to confirm`);
+    }
+    if (all.length === 0 && v.adminAllowlistAllowAll) problems.push(`${name("adminAllowlistAllowAll")}: only with 0.0.0.0/0 or ::/0 in ${name("adminAllowlist")}; remove it`);
+}
+
 function crossChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
+    adminChecks(v, name, problems);
     if (v.webWeights.length > 0 && v.webWeights.length !== v.webNodes) {
         problems.push(`${name("webWeights")}: has ${v.webWeights.length} weights for ${v.webNodes} web nodes; give exactly one weight per node`);
     }
@@ -211,7 +230,7 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
             healthTimeoutMs: v.healthTimeoutMs,
             maxFails: v.maxFails,
             failTimeoutS: v.failTimeoutS,
-            adminAllowlist: v.adminAllowlist,
+            adminAllowlist: v.adminAllowlist.length === 0 && v.devStack ? DEV_ADMIN_ALLOWLIST : v.adminAllowlist,
             serverName: v.serverName,
             hstsMaxAgeS: v.hstsMaxAgeS,
             tlsCertificate: v.tlsCertificate,

@@ -9,7 +9,7 @@ import { BitrixCluster } from "../../components/cluster";
 import { validateClusterConfig } from "../../components/config/validate";
 import { RecordingPlacement } from "../helpers/recordingPlacement";
 
-const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
+const config = (raw: Record<string, unknown>) => validateClusterConfig({ adminAllowlist: ["192.0.2.0/24"], ...raw }, { namespace: "bitrix-cluster", stack: "test" });
 
 describe("BitrixCluster over the placement seam", () => {
     const placement = new RecordingPlacement();

@@ -17,7 +17,9 @@ const ctx = { namespace: "bitrix-cluster", stack: "prod" };
 const tls = (file: string) => fs.readFileSync(path.join(__dirname, "..", "..", "..", "..", "tests", "fixtures", "tls", file), "utf8");
 const CERT = tls("portal.crt");
 const KEY = tls("portal.key");
-const validate = (raw: RawConfig) => validateClusterConfig(raw, ctx);
+/** Every stack names its admins' networks (issue 19): the tests give one unless they test that rule. */
+const ADMINS = ["192.0.2.0/24"];
+const validate = (raw: RawConfig) => validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, ctx);
 
 function problemsOf(raw: RawConfig): string[] {
     try {
@@ -78,7 +80,11 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["unknown algorithm", { balancerAlgorithm: "random" }, "balancerAlgorithm", /"least_conn", "round_robin", "ip_hash"/],
     ["bad CIDR in allowlist", { adminAllowlist: ["10.0.0.0/33"] }, "adminAllowlist", /list of CIDRs/],
     ["address without prefix", { adminAllowlist: ["10.1.2.3"] }, "adminAllowlist", /list of CIDRs/],
-    ["empty allowlist", { adminAllowlist: [] }, "adminAllowlist", /non-empty list/],
+    ["empty allowlist", { adminAllowlist: [] }, "adminAllowlist", /required: the networks your admins connect from/],
+    ["an allowlist open to every IPv4 address", { adminAllowlist: ["0.0.0.0/0"] }, "adminAllowlist", /every address.*adminAllowlistAllowAll/],
+    ["an allowlist open to every IPv6 address", { adminAllowlist: ["10.0.0.0/8", "::/0"] }, "adminAllowlist", /every address.*adminAllowlistAllowAll/],
+    ["a confirmation without an open allowlist", { adminAllowlistAllowAll: true }, "adminAllowlistAllowAll", /only with/],
+    ["the private-range default on hosts", { placement: "hosts", devStack: true, adminAllowlist: [] }, "devStack", /placement = "docker"/],
     ["allowlist not a list", { adminAllowlist: "10.0.0.0/8" }, "adminAllowlist", /expected a list/],
     ["http and https on one port", { httpPort: 8443 }, "httpsPort", /port 8443 .* clashes with httpPort/],
     ["status port clash", { statusPort: 8080 }, "statusPort", /clashes with httpPort/],
@@ -188,6 +194,24 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
     });
 });
 
+describe("the admin allowlist", () => {
+    const given = (raw: RawConfig) => validateClusterConfig(raw, ctx);
+
+    it("must be set: behind a NAT, TCP load balancer or docker-proxy every client looks private", () => {
+        assert.throws(() => given({}), (e: ConfigError) => e.problems.some((p) => /^bitrix-cluster:adminAllowlist: required: .*devStack/.test(p)));
+        assert.deepEqual(given({ adminAllowlist: ["203.0.113.0/24"] }).balancer.adminAllowlist, ["203.0.113.0/24"]);
+    });
+
+    it("defaults to loopback and the private ranges only on a Docker stack marked devStack", () => {
+        assert.deepEqual(given({ devStack: true }).balancer.adminAllowlist, ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
+        assert.deepEqual(given({ devStack: true, adminAllowlist: ["127.0.0.0/8"] }).balancer.adminAllowlist, ["127.0.0.0/8"]);
+    });
+
+    it("opens to every address only when confirmed", () => {
+        assert.deepEqual(given({ adminAllowlist: ["0.0.0.0/0", "::/0"], adminAllowlistAllowAll: true }).balancer.adminAllowlist, ["0.0.0.0/0", "::/0"]);
+    });
+});
+
 describe("address checks", () => {
     it("take IPv4 octets and prefix lengths only without leading zeros", () => {
         for (const good of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.0/24", "2001:db8::/32", "::ffff:10.0.0.1/128"]) assert.equal(isCidr(good), true, good);
@@ -294,7 +318,7 @@ describe("validateClusterConfig placement hosts", () => {
         const other = (stack: string, raw: Record<string, unknown>) => ({ stack, raw: { placement: "hosts", ...raw } });
         const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
             try {
-                validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
+                validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
                 return [];
             } catch (e) {
                 return (e as ConfigError).problems;
@@ -328,7 +352,7 @@ describe("validateClusterConfig placement hosts", () => {
 describe("validateClusterConfig Docker stacks beside each other", () => {
     const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
         try {
-            validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
+            validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
             return [];
         } catch (e) {
             return (e as ConfigError).problems;

@@ -11,7 +11,7 @@ import { healthDigest } from "../../../components/placement/docker";
 import { dockerAddressing, pinnedSlot } from "../../../components/placement/dockerAddressing";
 
 const ROOT = path.join(__dirname, "..", "..", "..", "..");
-const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
+const config = (raw: Record<string, unknown>) => validateClusterConfig({ adminAllowlist: ["192.0.2.0/24"], ...raw }, { namespace: "bitrix-cluster", stack: "test" });
 const containers = () => ofType("docker:index/container:Container");
 const container = (name: string) => {
     const c = containers().find((r) => r.inputs.name === name);
