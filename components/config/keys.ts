@@ -20,6 +20,8 @@ export interface KeySpec {
     unset?: string;
     /** Read with getSecret; never printed. */
     secret?: boolean;
+    /** How to give a secret to `pulumi config set --secret` (after the key); default: none, pulumi asks for it. */
+    secretInput?: string;
     /** Returns what is allowed when the value is wrong, undefined when it is fine. */
     allowed?: (v: any) => string | undefined;
 }
@@ -78,7 +80,7 @@ export const KEYS = {
         type: "string", default: "", description: "placement hosts: jump host as [user@]host[:port], reached with the same key; empty connects directly.",
         allowed: (v: string) => v === "" || parseBastion(v) ? undefined : "empty, or [user@]host[:port] such as \"admin@10.0.0.5:22\"",
     },
-    sshPrivateKey: { type: "string", secret: true, unset: "none: required on hosts", description: "placement hosts: SSH private key for every host and the bastion (config secret).", allowed: pem("PRIVATE KEY") },
+    sshPrivateKey: { type: "string", secret: true, unset: "none: required on hosts", secretInput: "< ~/.ssh/id_ed25519", description: "placement hosts: SSH private key for every host and the bastion (config secret).", allowed: pem("PRIVATE KEY") },
 
     webNodes: { type: "integer", default: 2, description: "Number of PHP web nodes behind the balancer.", allowed: intIn(1, 64) },
     phpMemoryLimitMb: { type: "integer", default: 512, description: "php.ini memory_limit in MB.", allowed: intIn(64, 16384) },
@@ -142,11 +144,11 @@ export const KEYS = {
     serverName: { type: "string", default: "localhost", description: "Host name of the portal.", allowed: (v: string) => isHostname(v) ? undefined : "a DNS host name" },
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
     tlsCertificate: {
-        type: "string", secret: true, unset: "none: self-signed",
+        type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.crt",
         description: "PEM certificate chain of the portal (config secret), the portal's certificate first, not expired. Without it the balancer makes a self-signed one at first start.",
         allowed: (v: string) => certificateProblem(v),
     },
-    tlsKey: { type: "string", secret: true, unset: "none: self-signed", description: "PEM private key of tlsCertificate's first certificate (config secret), unencrypted.", allowed: keyProblem },
+    tlsKey: { type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.key", description: "PEM private key of tlsCertificate's first certificate (config secret), unencrypted.", allowed: keyProblem },
 
     bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isIpv4(v) ? undefined : "an IPv4 address in dotted form, such as \"127.0.0.1\"" },
     httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },
@@ -210,8 +212,9 @@ export const KEYS = {
     prometheusPort: { type: "integer", default: 9090, description: "Published port of Prometheus (monitoring on).", allowed: intIn(1, 65535) },
     alertmanagerPort: { type: "integer", default: 9093, description: "Published port of Alertmanager (monitoring on).", allowed: intIn(1, 65535) },
     alertWebhookUrls: {
-        type: "array", items: "string", default: [], description: "URLs that receive every alert as Alertmanager's webhook JSON.",
-        allowed: (v: unknown[]) => v.every((u) => typeof u === "string" && /^https?:\/\/[^\s]+$/.test(u)) ? undefined : "a list of http(s) URLs",
+        type: "array", items: "string", secret: true, unset: "none: no webhook", secretInput: `'["https://..."]'`,
+        description: "URLs that receive every alert as Alertmanager's webhook JSON (config secret: a URL can carry a token), as a JSON list.",
+        allowed: (v: unknown[]) => Array.isArray(v) && v.every((u) => typeof u === "string" && /^https?:\/\/[^\s]+$/.test(u)) ? undefined : "a list of http(s) URLs",
     },
     alertEmailTo: {
         type: "string", default: "", description: "E-mail address that receives every alert; empty sends none. Needs alertSmarthost.",
@@ -228,7 +231,8 @@ export const KEYS = {
     alertSmtpUser: { type: "string", default: "", description: "SMTP login for alert e-mails; empty sends without authentication.", allowed: (v: string) => !/[\s]/.test(v) ? undefined : "no spaces" },
     alertSmtpPassword: { type: "string", secret: true, unset: "none", description: "SMTP password for alert e-mails (config secret).", allowed: password },
     backupRepository: {
-        type: "string", default: "", description: "restic repository of `npm run backup` (a directory, or any restic location such as sftp:host:/path); empty means ~/.bitrix-cluster/backups.",
+        type: "string", secret: true, unset: "none: ~/.bitrix-cluster/backups",
+        description: "restic repository of `npm run backup` (config secret: a location can carry a login; a directory, or any restic location such as sftp:host:/path); unset means ~/.bitrix-cluster/backups.",
         allowed: (v: string) => !/[\r\n\0]/.test(v) ? undefined : "a restic repository location on one line",
     },
     backupKeepWithin: {

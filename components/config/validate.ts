@@ -29,6 +29,8 @@ export interface ValidateContext {
     stack: string;
     /** The project's other stacks' plain config (Pulumi.<stack>.yaml beside this one), for VRRP, name and subnet collisions. */
     otherStacks?: Array<{ stack: string; raw: RawConfig }>;
+    /** Secret keys of the table the stack sets in plain text (without `--secret`): refused. */
+    plainTextSecrets?: string[];
 }
 
 function typeOk(spec: KeySpec, v: unknown): boolean {
@@ -41,6 +43,22 @@ function typeOk(spec: KeySpec, v: unknown): boolean {
 }
 
 const TYPE_WORDS = { integer: "an integer", boolean: "true or false", array: "a list (JSON array)", string: "a string" };
+
+/** A JSON list, or undefined when the text is not one. */
+function parseJsonList(text: string): unknown[] | undefined {
+    try {
+        const v = JSON.parse(text);
+        return Array.isArray(v) ? v : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The command that stores a secret key encrypted (the value on stdin or asked for: never on the command line). */
+export function secretCommand(key: KeyName, ctx: ValidateContext): string {
+    const input = (KEYS[key] as KeySpec).secretInput;
+    return `pulumi config set --secret --stack ${ctx.stack} ${ctx.namespace}:${key}${input ? ` ${input}` : " (it asks for the value)"}`;
+}
 
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
 
@@ -57,6 +75,10 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
             problems.push(`${name(key)}: unknown key; known keys are ${KEY_NAMES.join(", ")}`);
         }
     }
+    for (const key of ctx.plainTextSecrets ?? []) {
+        if (!(key in KEYS)) continue;
+        problems.push(`${name(key)}: set without --secret, so it sits unencrypted in Pulumi.${ctx.stack}.yaml; encrypt it: ${secretCommand(key as KeyName, ctx)}`);
+    }
     for (const key of KEY_NAMES) {
         const spec: KeySpec = KEYS[key];
         const v = raw[key];
@@ -65,12 +87,13 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
             continue;
         }
         if (spec.secret) {
-            // Checked in plain text, reported without the value, kept only as a secret.
-            if (typeof v === "string") {
-                const why = spec.allowed?.(v);
+            // Checked in plain text, reported without the value, kept only as a secret. A list comes as its JSON text.
+            if (typeof v === "string" || (spec.type === "array" && Array.isArray(v))) {
+                const parsed = typeof v === "string" && spec.type === "array" ? parseJsonList(v) : v;
+                const why = parsed === undefined ? `${TYPE_WORDS.array}: ${spec.allowed?.([null])}` : spec.allowed?.(parsed);
                 if (why) problems.push(`${name(key)}: the secret value is not allowed; allowed: ${why}`);
-                else plain[key] = v;
-                values[key] = pulumi.secret(v);
+                else if (typeof parsed === "string") plain[key] = parsed;
+                values[key] = pulumi.secret(parsed);
             } else if (pulumi.Output.isInstance(v)) {
                 values[key] = v;
             } else {

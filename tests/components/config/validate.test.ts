@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseValue, readOtherStacks } from "../../../components/config/load";
 import { isCidr, isHostname } from "../../../components/config/checks";
-import { KEYS, parseBastion } from "../../../components/config/keys";
+import { KEYS, KeySpec, parseBastion } from "../../../components/config/keys";
 import { MONITOR_DB_USER } from "../../../components/cluster";
 import { REPLICATION_DB_USER } from "../../../components/database/database";
 import { FAILOVER_DB_USER } from "../../../components/database/failoverManager";
@@ -411,10 +411,46 @@ describe("readOtherStacks", () => {
     });
 });
 
+describe("keys that can hold credentials", () => {
+    const HOOK = "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx";
+
+    it("are secret keys: alertWebhookUrls and backupRepository (a webhook token, a repository login)", async () => {
+        assert.equal((KEYS.alertWebhookUrls as KeySpec).secret, true);
+        assert.equal((KEYS.backupRepository as KeySpec).secret, true);
+        const urls = validate({ alertWebhookUrls: JSON.stringify([HOOK]) }).monitoring.webhookUrls!;
+        assert.equal(await pulumi.isSecret(urls), true);
+        assert.deepEqual(await new Promise((resolve) => urls.apply(resolve)), [HOOK]);
+    });
+
+    it("never repeat the value in a message", () => {
+        for (const raw of [{ alertWebhookUrls: JSON.stringify([HOOK, "ftp://user:pw@x"]) }, { alertWebhookUrls: `[${HOOK}` }, { backupRepository: `sftp:${HOOK}\n` }]) {
+            const problems = problemsOf(raw);
+            assert.ok(problems.length > 0);
+            for (const p of problems) assert.doesNotMatch(p, /abcdefghijklmnop|user:pw|hooks\.slack/, p);
+        }
+    });
+
+    it("are refused when set without --secret, with the command that encrypts them and without the value", () => {
+        const problems = (() => {
+            try {
+                validateClusterConfig({ adminAllowlist: ADMINS, dbPassword: "plain-text-password", alertWebhookUrls: JSON.stringify([HOOK]) },
+                    { ...ctx, plainTextSecrets: ["dbPassword", "alertWebhookUrls"] });
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+            return [];
+        })();
+        assert.deepEqual(problems, [
+            "bitrix-cluster:dbPassword: set without --secret, so it sits unencrypted in Pulumi.prod.yaml; encrypt it: pulumi config set --secret --stack prod bitrix-cluster:dbPassword (it asks for the value)",
+            "bitrix-cluster:alertWebhookUrls: set without --secret, so it sits unencrypted in Pulumi.prod.yaml; encrypt it: pulumi config set --secret --stack prod bitrix-cluster:alertWebhookUrls '[\"https://...\"]'",
+        ]);
+    });
+});
+
 describe("validateClusterConfig monitoring", () => {
     it("is on by default with no receiver, and builds the e-mail receiver from its keys", () => {
         const m = validate({}).monitoring;
-        assert.deepEqual({ ...m, smtpPassword: undefined }, { enabled: true, prometheusPort: 9090, alertmanagerPort: 9093, webhookUrls: [], email: undefined, smtpPassword: undefined, memoryMb: 768 });
+        assert.deepEqual({ ...m, smtpPassword: undefined }, { enabled: true, prometheusPort: 9090, alertmanagerPort: 9093, webhookUrls: undefined, email: undefined, smtpPassword: undefined, memoryMb: 768 });
         const mail = validate({ alertEmailTo: "ops@example.com", alertSmarthost: "smtp.example.com:587", alertSmtpUser: "am", alertSmtpPassword: pulumi.secret("smtp-secret-1") }).monitoring;
         assert.deepEqual(mail.email, { to: "ops@example.com", from: "alertmanager@localhost", smarthost: "smtp.example.com:587", username: "am" });
     });
@@ -423,7 +459,7 @@ describe("validateClusterConfig monitoring", () => {
         assert.match(problemsOf({ alertEmailTo: "ops@example.com" }).join("\n"), /alertSmarthost: required with bitrix-cluster:alertEmailTo/);
         assert.match(problemsOf({ alertSmarthost: "smtp.example.com:587" }).join("\n"), /alertEmailTo: set it, or remove the other alert e-mail settings/);
         assert.match(problemsOf({ alertEmailTo: "a@b.c", alertSmarthost: "s:25", alertSmtpUser: "u" }).join("\n"), /alertSmtpPassword: required with bitrix-cluster:alertSmtpUser/);
-        assert.match(problemsOf({ alertWebhookUrls: ["ftp://x"] }).join("\n"), /alertWebhookUrls: got .*allowed: a list of http\(s\) URLs/);
+        assert.match(problemsOf({ alertWebhookUrls: '["ftp://x"]' }).join("\n"), /alertWebhookUrls: the secret value is not allowed; allowed: a list of http\(s\) URLs/);
         assert.match(problemsOf({ prometheusPort: 8443 }).join("\n"), /port 8443 \(prometheusPort\) clashes with httpsPort/);
         assert.doesNotThrow(() => validate({ prometheusPort: 8443, monitoring: false }));
     });
