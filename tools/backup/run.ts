@@ -102,7 +102,6 @@ export function backup(stack: string, keepWithin: string, tools: Tools): { snaps
 function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: StackFacts, stage: string): { snapshot: string; manifest: Manifest } {
     const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
     tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
-    // umask 077: the dump and the shared trees are this user's only (tar applies it instead of the archive's modes).
     sh(`umask 077; ${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
     const head = fs.readFileSync(dumpFile, "utf8").slice(0, 64 * 1024);
     const gtid = gtidOf(facts.engine, head);
@@ -111,7 +110,8 @@ function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: Sta
     for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
         tools.log(`backup: shared tree ${dir} from ${facts.nfs}`);
         fs.mkdirSync(path.join(stage, "shared", slug), { mode: 0o700 });
-        sh(`umask 077; docker exec ${q(facts.nfs)} tar -C ${q(dir)} -cf - . | tar -C ${q(path.join(stage, "shared", slug))} --no-same-permissions -xf -`);
+        // The files keep their modes (a restore puts them back as they were); the 0700 stage keeps others out.
+        sh(`docker exec ${q(facts.nfs)} tar -C ${q(dir)} -cf - . | tar -C ${q(path.join(stage, "shared", slug))} -xf -`);
     }
     // The stack's config file (secrets encrypted) and its state (secrets encrypted with the stack's passphrase).
     const configFile = tools.configFile ?? `Pulumi.${stack}.yaml`;
