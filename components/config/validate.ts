@@ -60,7 +60,18 @@ export function secretCommand(key: KeyName, ctx: ValidateContext): string {
     return `pulumi config set --secret --stack ${ctx.stack} ${ctx.namespace}:${key}${input ? ` ${input}` : " (it asks for the value)"}`;
 }
 
-const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+/**
+ * A refused value as shown in a message, with whatever could be a credential masked: the login of `user:pass@host`,
+ * everything after a URL's host (a webhook's path is its token), and long runs of letters and digits (keys, tokens).
+ */
+export function redact(text: string): string {
+    return text
+        .replace(/[^\s"'/@]*:[^\s"'@]*@/g, "***@")
+        .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s"'/?#]*)[/?#][^\s"']*/gi, "$1/***")
+        .replace(/[A-Za-z0-9+/=_-]{20,}/g, "***");
+}
+
+const show = (v: unknown) => redact(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
 
 /** Validates every key and the rules between keys; returns the defaulted config. */
 export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): ClusterConfig {

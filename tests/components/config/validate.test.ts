@@ -430,6 +430,23 @@ describe("keys that can hold credentials", () => {
         }
     });
 
+    it("are not echoed from a plain key either: a login in an address, a URL's path, a token", () => {
+        const cases: Array<[RawConfig, string, RegExp]> = [
+            [{ alertSmarthost: "mailer:hunter2pass@smtp.example.com:587" }, "alertSmarthost", /hunter2pass/],
+            [{ perconaImage: "https://deploy:tok3n-value@registry.example.com/percona" }, "perconaImage", /tok3n-value/],
+            [{ sshBastion: "admin:pw12345678@bastion.example.com" }, "sshBastion", /pw12345678/],
+            [{ alertEmailTo: HOOK }, "alertEmailTo", /abcdefghijklmnop|B0BBBBBBB/],
+            [{ serverName: "portal.example.com?token=QWERTYUIOPASDFGHJKLZXCVB" }, "serverName", /QWERTYUIOPASDFGH/],
+        ];
+        for (const [raw, key, secret] of cases) {
+            const hit = problemsOf(raw).find((p) => p.startsWith(`bitrix-cluster:${key}: got `));
+            assert.ok(hit, `${key}: ${problemsOf(raw).join("\n")}`);
+            assert.doesNotMatch(hit, secret);
+        }
+        // Ordinary values are still shown as given.
+        assert.match(problemsOf({ serverName: "portal_.example" })[0], /got "portal_\.example"/);
+    });
+
     it("are refused when set without --secret, with the command that encrypts them and without the value", () => {
         const problems = (() => {
             try {
