@@ -62,13 +62,14 @@ export function secretCommand(key: KeyName, ctx: ValidateContext): string {
 
 /**
  * A refused value as shown in a message, with whatever could be a credential masked: the login of `user:pass@host`,
- * everything after a URL's host (a webhook's path is its token), and long runs of letters and digits (keys, tokens).
+ * everything after a URL's host (a webhook's path is its token), and runs of 20 or more letters mixed with digits
+ * (keys, tokens; not host or image names).
  */
 export function redact(text: string): string {
     return text
         .replace(/[^\s"'/@]*:[^\s"'@]*@/g, "***@")
         .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s"'/?#]*)[/?#][^\s"']*/gi, "$1/***")
-        .replace(/[A-Za-z0-9+/=_-]{20,}/g, "***");
+        .replace(/[A-Za-z0-9+=_-]{20,}/g, (run) => (/[0-9]/.test(run) && /[A-Za-z]/.test(run) ? "***" : run));
 }
 
 const show = (v: unknown) => redact(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
