@@ -104,7 +104,8 @@ const code = (s: string) => `\`${s.replace(/[`\r\n]/g, "")}\``;
  * config key names of this project's key table and fixed phrases reach the comment.
  */
 function errorLine(d: { message?: string; urn?: string }): string {
-    const message = d.message ?? "";
+    // Without the terminal colours pulumi may put around a line.
+    const message = (d.message ?? "").replace(/\u001b\[[0-9;]*m/g, "");
     const { types } = parseUrn(d.urn ?? "");
     const where = d.urn && !types.includes("pulumi:pulumi:Stack") ? `${code(parseUrn(d.urn).name)} (${layerOf(d.urn)})` : "the program";
     let cause = "the preview failed";

@@ -76,7 +76,7 @@ describe("preview summary", () => {
         const stackUrn = "urn:pulumi:prod::bitrix-cluster::pulumi:pulumi:Stack::bitrix-cluster-prod";
         const md = summarizePreview({
             steps: [], diagnostics: [
-                { severity: "error", urn: stackUrn, message: `Running program failed:\nConfigError: invalid stack configuration (2 problems):\n  - bitrix-cluster:alertWebhookUrls: got ["${token}"]; allowed: a list of http(s) URLs\n  - bitrix-cluster:webNodes: got 0; allowed: an integer from 1 to 64\n` },
+                { severity: "error", urn: stackUrn, message: `Running program failed:\nConfigError: invalid stack configuration (2 problems):\n  - bitrix-cluster:alertWebhookUrls: got ["${token}"]; allowed: a list of http(s) URLs\n\u001b[31m  - bitrix-cluster:webNodes: got 0; allowed: an integer from 1 to 64\u001b[0m\n` },
                 { severity: "error", message: "docker: pull access denied for registry.example.com, https://deploy:s3cr3t-pw@registry.example.com/v2/" },
             ],
         }, { stack: "prod" });
