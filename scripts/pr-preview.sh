@@ -6,7 +6,7 @@
 # to summary.md (default: preview-summary.md) and stdout. State stays where PULUMI_BACKEND_URL points (a file://
 # or s3:// backend; the local ~/.bitrix-cluster/state when unset): no Pulumi Cloud account is used.
 # Exit status: pulumi's. A failed preview (for example one that would destroy a protected volume) still writes the
-# summary, with the error.
+# summary, naming where it failed and a generic cause; the error's text (which can carry a value) stays in the CI log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stack=${1:?usage: bash scripts/pr-preview.sh <stack> [summary.md]}

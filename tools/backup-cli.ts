@@ -3,7 +3,7 @@
  * scripts/backup.sh (which provides pulumi, restic and the repository). Prints one JSON line with the figures.
  */
 import { execFileSync } from "child_process";
-import { KEYS } from "../components/config/keys";
+import { KEYS, KeySpec } from "../components/config/keys";
 import { backup, restore, Tools } from "./backup/run";
 
 function arg(argv: string[], name: string): string | undefined {
@@ -27,7 +27,7 @@ function main(argv: string[]): void {
         try {
             return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
         } catch {
-            return String(KEYS[key].default);
+            return String((KEYS[key] as KeySpec).default ?? "");
         }
     };
     const repository = setting("backupRepository");

@@ -64,6 +64,8 @@ async function main(argv: string[]) {
             namePrefix: PREFIX, dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: "false", allowDataLoss: "true", dockerSubnet: `${SUBNET}.0/24`,
             httpPort: "28080", httpsPort: "28443", statusPort: "28404", prometheusPort: "29090", alertmanagerPort: "29093",
             dbRedoLogMb: "64", dbBufferPoolMb: "128", dbMemoryMb: "768", webMemoryMb: "384", redisMaxMemoryMb: "32", redisMemoryMb: "128",
+            // A throwaway stack on loopback: the admin pages open to loopback and the private ranges, as on the dev stack.
+            devStack: "true",
         };
         for (const [k, v] of Object.entries(config)) await pulumi(["config", "set", k, v]);
         log("benchmark: cold pulumi up");

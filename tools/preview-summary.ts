@@ -15,7 +15,8 @@ function main(argv: string[]): void {
     try {
         preview = JSON.parse(text);
     } catch {
-        throw new Error(`preview-summary: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\`: ${text.slice(0, 200)}`);
+        // Not its text: a failed pulumi prints errors there, and an error can carry a value.
+        throw new Error(`preview-summary: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\` (${text.length} characters; see pulumi's own output above)`);
     }
     process.stdout.write(`${summarizePreview(preview, { stack })}\n`);
 }

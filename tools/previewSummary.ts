@@ -1,9 +1,11 @@
 /**
  * Turns `pulumi preview --json` into a pull-request comment: per layer (balancer, web, nfs, db, redis) the counts of
  * creates, updates, replaces and deletes, the properties that changed, and a loud warning for every replace or delete
- * of a resource that holds data. It prints resource names and property names only — never a value — so a secret
- * cannot reach the comment, and it keeps under GitHub's comment limit by dropping details first.
+ * of a resource that holds data. It prints resource names and property names only — never a value, and never an
+ * error's text (which can carry one) — so a secret cannot reach the comment, and it keeps under GitHub's comment
+ * limit by dropping details first.
  */
+import { KEY_NAMES, KeyName } from "../components/config/keys";
 
 /** What `pulumi preview --json` prints (the parts this reads). */
 export interface PreviewJson {
@@ -96,6 +98,26 @@ function rows(preview: PreviewJson): Row[] {
 /** A name or property as inline code, with backquotes and line breaks taken out. */
 const code = (s: string) => `\`${s.replace(/[`\r\n]/g, "")}\``;
 
+/**
+ * One error of the preview: where (the resource, or the program) and a generic cause. The message itself is never
+ * copied: it can carry values (a webhook token in a validation message, a password in a registry URL), so only
+ * config key names of this project's key table and fixed phrases reach the comment.
+ */
+function errorLine(d: { message?: string; urn?: string }): string {
+    // Without the terminal colours pulumi may put around a line.
+    const message = (d.message ?? "").replace(/\u001b\[[0-9;]*m/g, "");
+    const { types } = parseUrn(d.urn ?? "");
+    const where = d.urn && !types.includes("pulumi:pulumi:Stack") ? `${code(parseUrn(d.urn).name)} (${layerOf(d.urn)})` : "the program";
+    let cause = "the preview failed";
+    if (/invalid stack configuration/.test(message)) {
+        const keys = [...new Set([...message.matchAll(/^\s*- [A-Za-z0-9_-]+:([A-Za-z][A-Za-z0-9]*):/gm)].map((m) => m[1]).filter((k) => KEY_NAMES.includes(k as KeyName)))];
+        cause = `invalid stack configuration${keys.length ? `: ${keys.map(code).join(", ")}` : ""}`;
+    } else if (/\bprotected\b/.test(message)) {
+        cause = "a protected resource would be replaced or deleted (see allowDataLoss)";
+    }
+    return `> **Error** at ${where}: ${cause}. The message is in the CI log only: it can carry values.`;
+}
+
 export interface SummaryOptions {
     /** Stack name for the heading. */
     stack: string;
@@ -117,7 +139,7 @@ export function summarizePreview(preview: PreviewJson, opts: SummaryOptions): st
     }
     if (dangerous.length) head.push("");
     const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error");
-    for (const d of errors) head.push(`> **Error:** ${(d.message ?? "").replace(/\s+/g, " ").trim().slice(0, 400)}`);
+    for (const d of errors) head.push(errorLine(d));
     if (errors.length) head.push("");
     if (all.length) {
         head.push("| layer | create | update | replace | delete |", "|---|---:|---:|---:|---:|");

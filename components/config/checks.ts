@@ -1,9 +1,15 @@
 /** Small value checks shared by the config key table and the cross-key rules. */
 import * as ipaddr from "ipaddr.js";
 
-/** An IPv4 or IPv6 CIDR with a valid prefix length ("10.0.0.0/8", "2001:db8::/32"). */
+/**
+ * An IPv4 or IPv6 CIDR with a valid prefix length ("10.0.0.0/8", "2001:db8::/32"). No leading zeros in an IPv4
+ * octet (also inside an IPv6 address) or in the prefix length: some parsers read "010" as octal, so
+ * "010.0.0.0/8" would be 8.0.0.0/8.
+ */
 export function isCidr(value: string): boolean {
-    if (!value.includes("/")) return false;
+    const [addr, bits, ...rest] = value.split("/");
+    if (bits === undefined || rest.length > 0 || !/^(0|[1-9]\d{0,2})$/.test(bits)) return false;
+    if (addr.includes(".") && !isIpv4(addr.slice(addr.lastIndexOf(":") + 1))) return false;
     try {
         ipaddr.parseCIDR(value);
         return true;
@@ -29,8 +35,9 @@ export function ipv4At(cidr: string, n: number): string {
     return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }
 
+/** A DNS host name; the last label not all digits, so no address in a short or octal form ("127.1", "010.0.0.1"). */
 export function isHostname(value: string): boolean {
-    return value.length <= 253 && /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(value);
+    return value.length <= 253 && !/(^|\.)\d+$/.test(value) && /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(value);
 }
 
 export function isIdentifier(value: string, maxLength: number): boolean {

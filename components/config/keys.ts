@@ -4,6 +4,7 @@
  * written from this table.
  */
 import { isCidr, isHostname, isIdentifier, isIpv4, isNetworkAddress, isTimezone } from "./checks";
+import { certificateProblem, keyProblem } from "./tls";
 
 export type KeyType = "string" | "integer" | "boolean" | "array";
 export type Value = string | number | boolean | string[] | number[];
@@ -19,6 +20,8 @@ export interface KeySpec {
     unset?: string;
     /** Read with getSecret; never printed. */
     secret?: boolean;
+    /** How to give a secret to `pulumi config set --secret` (after the key); default: none, pulumi asks for it. */
+    secretInput?: string;
     /** Returns what is allowed when the value is wrong, undefined when it is fine. */
     allowed?: (v: any) => string | undefined;
 }
@@ -37,6 +40,14 @@ export function parseBastion(v: string): { user: string; host: string; port: num
     return port >= 1 && port <= 65535 ? { user: m[1] ?? "root", host: m[2], port } : undefined;
 }
 
+/** MySQL's own schemas (names compared case-insensitively: information_schema always is, the rest with lower_case_table_names). */
+export const RESERVED_DB_NAMES = ["mysql", "information_schema", "performance_schema", "sys"];
+/** The cluster's own database logins (root, the replication user, the monitoring exporter, the failover manager). */
+export const RESERVED_DB_USERS = ["root", "replicator", "exporter", "failover"];
+
+/** The admin allowlist of a devStack without one: loopback and the private ranges. */
+export const DEV_ADMIN_ALLOWLIST = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
 const intIn = (min: number, max: number) => (v: number) =>
     Number.isInteger(v) && v >= min && v <= max ? undefined : `an integer from ${min} to ${max}`;
 const oneOf = (...values: string[]) => (v: string) =>
@@ -52,7 +63,7 @@ const memory = zeroOrIn(64, 1048576);
 
 export const KEYS = {
     namePrefix: {
-        type: "string", default: "", description: "Prefix of every container, volume, network and image; empty means bx-<stack>. Lets prod and its staging clone share a Docker host.",
+        type: "string", default: "", description: "Prefix of every container, volume, network and image; empty means bx-<stack>. Lets prod and its staging clone share a Docker host; another Docker stack's prefix (from this project's Pulumi.<stack>.yaml files) is refused.",
         allowed: (v: string) => v === "" || /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/.test(v) ? undefined : "empty, or 2–24 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-'",
     },
     placement: {
@@ -69,7 +80,7 @@ export const KEYS = {
         type: "string", default: "", description: "placement hosts: jump host as [user@]host[:port], reached with the same key; empty connects directly.",
         allowed: (v: string) => v === "" || parseBastion(v) ? undefined : "empty, or [user@]host[:port] such as \"admin@10.0.0.5:22\"",
     },
-    sshPrivateKey: { type: "string", secret: true, unset: "none: required on hosts", description: "placement hosts: SSH private key for every host and the bastion (config secret).", allowed: pem("PRIVATE KEY") },
+    sshPrivateKey: { type: "string", secret: true, unset: "none: required on hosts", secretInput: "< ~/.ssh/id_ed25519", description: "placement hosts: SSH private key for every host and the bastion (config secret).", allowed: pem("PRIVATE KEY") },
 
     webNodes: { type: "integer", default: 2, description: "Number of PHP web nodes behind the balancer.", allowed: intIn(1, 64) },
     phpMemoryLimitMb: { type: "integer", default: 512, description: "php.ini memory_limit in MB.", allowed: intIn(64, 16384) },
@@ -104,8 +115,9 @@ export const KEYS = {
     },
     balancerAlgorithm: { type: "string", default: "least_conn", description: "How requests are spread over web nodes.", allowed: oneOf("least_conn", "round_robin", "ip_hash") },
     stickyCookie: {
-        type: "string", default: "BXSRV", description: "Affinity cookie the balancer inserts (keeps chunked uploads on one node; lapses when that node is down). Empty turns it off.",
-        allowed: (v: string) => /^([A-Za-z0-9_]{1,32})?$/.test(v) ? undefined : "empty or 1–32 characters of A-Z, a-z, 0-9, _",
+        type: "string", default: "BXSRV", description: "Affinity cookie the balancer inserts (keeps chunked uploads on one node; lapses when that node is down). Empty turns it off. Not PHP's session cookie (PHPSESSID) or one of Bitrix's (BITRIX_SM…).",
+        allowed: (v: string) => /^([A-Za-z0-9_]{1,32})?$/.test(v) && !/^(PHPSESSID$|BITRIX_SM)/i.test(v) ? undefined
+            : "empty or 1–32 characters of A-Z, a-z, 0-9, _; not PHPSESSID (PHP's session cookie) or BITRIX_SM… (Bitrix's cookies), in any case",
     },
     webWeights: {
         type: "array", items: "integer", default: [], description: "Relative weight per web node (1–256), one per node; empty means all 1.",
@@ -116,14 +128,27 @@ export const KEYS = {
     maxFails: { type: "integer", default: 3, description: "Consecutive failed checks before a web node is taken out (nginx max_fails).", allowed: intIn(1, 10) },
     failTimeoutS: { type: "integer", default: 15, description: "Upper bound in seconds from a node's failure to its removal (nginx fail_timeout); must cover maxFails checks.", allowed: intIn(1, 300) },
     adminAllowlist: {
-        type: "array", items: "string", default: ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
-        description: "CIDRs allowed to reach /bitrix/admin and the status page (enforced at the balancer).",
-        allowed: (v: unknown[]) => v.length > 0 && v.every((c) => typeof c === "string" && isCidr(c)) ? undefined : "a non-empty list of CIDRs such as \"10.0.0.0/8\" or \"2001:db8::/32\"",
+        type: "array", items: "string", default: [],
+        description: "CIDRs allowed to reach /bitrix/admin, the status page and /probe/ (enforced at the balancer, judged by the client address). Required: behind a NAT, a TCP load balancer or docker-proxy every client looks private, so there is no private-range default, except on a Docker stack with devStack. 0.0.0.0/0 or ::/0 needs adminAllowlistAllowAll.",
+        allowed: (v: unknown[]) => v.every((c) => typeof c === "string" && isCidr(c)) ? undefined : "a list of CIDRs such as \"203.0.113.0/24\" or \"2001:db8::/32\"",
+    },
+    adminAllowlistAllowAll: {
+        type: "boolean", default: false, description: "Confirms an adminAllowlist with 0.0.0.0/0 or ::/0, which opens the admin pages, the status page and /probe/ to every address.",
+        allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false",
+    },
+    devStack: {
+        type: "boolean", default: false,
+        description: "A local development stack (placement docker only): with adminAllowlist empty, loopback and the private ranges (10/8, 172.16/12, 192.168/16) reach the admin pages. Never on a stack others can reach.",
+        allowed: (v: unknown) => typeof v === "boolean" ? undefined : "true or false",
     },
     serverName: { type: "string", default: "localhost", description: "Host name of the portal.", allowed: (v: string) => isHostname(v) ? undefined : "a DNS host name" },
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
-    tlsCertificate: { type: "string", secret: true, unset: "none: self-signed", description: "PEM certificate chain of the portal (config secret). Without it the balancer makes a self-signed one at first start.", allowed: pem("CERTIFICATE") },
-    tlsKey: { type: "string", secret: true, unset: "none: self-signed", description: "PEM private key matching tlsCertificate (config secret).", allowed: pem("PRIVATE KEY") },
+    tlsCertificate: {
+        type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.crt",
+        description: "PEM certificate chain of the portal (config secret), the portal's certificate first, not expired. Without it the balancer makes a self-signed one at first start.",
+        allowed: (v: string) => certificateProblem(v),
+    },
+    tlsKey: { type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.key", description: "PEM private key of tlsCertificate's first certificate (config secret), unencrypted.", allowed: keyProblem },
 
     bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isIpv4(v) ? undefined : "an IPv4 address in dotted form, such as \"127.0.0.1\"" },
     httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },
@@ -134,8 +159,16 @@ export const KEYS = {
 
     dbEngine: { type: "string", default: "percona", description: "Database engine: Percona Server 8.0, or MariaDB from Debian (the local stand-in).", allowed: oneOf("percona", "mariadb") },
     dbReplicas: { type: "integer", default: 1, description: "Number of database replicas.", allowed: intIn(1, 8) },
-    dbName: { type: "string", default: "bitrix", description: "Application database.", allowed: (v: string) => isIdentifier(v, 64) ? undefined : "a SQL identifier: a letter or _, then letters, digits or _, at most 64" },
-    dbUser: { type: "string", default: "bitrix", description: "Application database user.", allowed: (v: string) => isIdentifier(v, 32) ? undefined : "a SQL identifier: a letter or _, then letters, digits or _, at most 32" },
+    dbName: {
+        type: "string", default: "bitrix", description: "Application database; not one of MySQL's own schemas (mysql, information_schema, performance_schema, sys), in any case.",
+        allowed: (v: string) => isIdentifier(v, 64) && !RESERVED_DB_NAMES.includes(v.toLowerCase()) ? undefined
+            : `a SQL identifier: a letter or _, then letters, digits or _, at most 64; not reserved (${RESERVED_DB_NAMES.join(", ")}, in any case)`,
+    },
+    dbUser: {
+        type: "string", default: "bitrix", description: "Application database user; not one of the cluster's own logins (root, replicator, exporter, failover).",
+        allowed: (v: string) => isIdentifier(v, 32) && !RESERVED_DB_USERS.includes(v) ? undefined
+            : `a SQL identifier: a letter or _, then letters, digits or _, at most 32; not reserved (${RESERVED_DB_USERS.join(", ")})`,
+    },
     dbRedoLogMb: { type: "integer", default: 1024, description: "InnoDB redo log size in MB (seed 002: 512 MB–2 GB for a medium portal).", allowed: intIn(64, 65536) },
     dbBufferPoolMb: { type: "integer", default: 512, description: "InnoDB buffer pool in MB.", allowed: intIn(64, 1048576) },
     semiSyncTimeoutMs: { type: "integer", default: 1000, description: "How long the master waits for a replica's ack before committing without it.", allowed: intIn(100, 600000) },
@@ -168,7 +201,7 @@ export const KEYS = {
     },
 
     dockerSubnet: {
-        type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own.",
+        type: "string", default: "172.28.0.0/24", description: "Subnet of the stack's Docker network; give each stack on one host its own. Refused when it overlaps Docker's default bridge (172.17.0.0/16) or another Docker stack's subnet in this project's Pulumi.<stack>.yaml files.",
         allowed: (v: string) => isCidr(v) && isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 26 && isNetworkAddress(v) ? undefined : "an IPv4 network of /26 or larger, written with its network address, such as \"172.28.0.0/24\"",
     },
     monitoring: {
@@ -179,8 +212,9 @@ export const KEYS = {
     prometheusPort: { type: "integer", default: 9090, description: "Published port of Prometheus (monitoring on).", allowed: intIn(1, 65535) },
     alertmanagerPort: { type: "integer", default: 9093, description: "Published port of Alertmanager (monitoring on).", allowed: intIn(1, 65535) },
     alertWebhookUrls: {
-        type: "array", items: "string", default: [], description: "URLs that receive every alert as Alertmanager's webhook JSON.",
-        allowed: (v: unknown[]) => v.every((u) => typeof u === "string" && /^https?:\/\/[^\s]+$/.test(u)) ? undefined : "a list of http(s) URLs",
+        type: "array", items: "string", secret: true, unset: "none: no webhook", secretInput: `'["https://..."]'`,
+        description: "URLs that receive every alert as Alertmanager's webhook JSON (config secret: a URL can carry a token), as a JSON list.",
+        allowed: (v: unknown[]) => Array.isArray(v) && v.every((u) => typeof u === "string" && /^https?:\/\/[^\s]+$/.test(u)) ? undefined : "a list of http(s) URLs",
     },
     alertEmailTo: {
         type: "string", default: "", description: "E-mail address that receives every alert; empty sends none. Needs alertSmarthost.",
@@ -197,7 +231,8 @@ export const KEYS = {
     alertSmtpUser: { type: "string", default: "", description: "SMTP login for alert e-mails; empty sends without authentication.", allowed: (v: string) => !/[\s]/.test(v) ? undefined : "no spaces" },
     alertSmtpPassword: { type: "string", secret: true, unset: "none", description: "SMTP password for alert e-mails (config secret).", allowed: password },
     backupRepository: {
-        type: "string", default: "", description: "restic repository of `npm run backup` (a directory, or any restic location such as sftp:host:/path); empty means ~/.bitrix-cluster/backups.",
+        type: "string", secret: true, unset: "none: ~/.bitrix-cluster/backups",
+        description: "restic repository of `npm run backup` (config secret: a location can carry a login; a directory, or any restic location such as sftp:host:/path); unset means ~/.bitrix-cluster/backups.",
         allowed: (v: string) => !/[\r\n\0]/.test(v) ? undefined : "a restic repository location on one line",
     },
     backupKeepWithin: {

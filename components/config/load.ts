@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { KEYS, KEY_NAMES, KeySpec } from "./keys";
+import { KEYS, KEY_NAMES, KeyName, KeySpec } from "./keys";
 import { RawConfig, validateClusterConfig } from "./validate";
 import { ClusterConfig } from "./types";
 
@@ -49,6 +49,18 @@ export function readRawConfig(namespace: string): RawConfig {
     return raw;
 }
 
+/** The SDK's own test of a config key set with `--secret` (internal in its typings; present in @pulumi/pulumi 3.x). */
+function isConfigSecret(fullKey: string): boolean {
+    const sdk = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+    if (typeof sdk.isConfigSecret !== "function") throw new Error("@pulumi/pulumi no longer has runtime.isConfigSecret: cannot tell encrypted config from plain text");
+    return sdk.isConfigSecret(fullKey);
+}
+
+/** The secret keys of the table that the stack sets in plain text, i.e. without `pulumi config set --secret`. */
+export function plainTextSecretKeys(namespace: string): KeyName[] {
+    return KEY_NAMES.filter((key) => (KEYS[key] as KeySpec).secret && pulumi.runtime.getConfig(`${namespace}:${key}`) !== undefined && !isConfigSecret(`${namespace}:${key}`));
+}
+
 /**
  * The plain config of the project's other stacks, from the `Pulumi.<stack>.yaml` files in `dir` (secrets left
  * out), for the checks between stacks. A file that does not parse is skipped: it is that stack's problem.
@@ -80,5 +92,7 @@ export function loadClusterConfig(): ClusterConfig {
     const namespace = pulumi.getProject();
     const stack = pulumi.getStack();
     // Pulumi runs the program in the project directory, beside the stacks' config files.
-    return validateClusterConfig(readRawConfig(namespace), { namespace, stack, otherStacks: readOtherStacks(process.cwd(), namespace, stack) });
+    return validateClusterConfig(readRawConfig(namespace), {
+        namespace, stack, otherStacks: readOtherStacks(process.cwd(), namespace, stack), plainTextSecrets: plainTextSecretKeys(namespace),
+    });
 }

@@ -161,8 +161,8 @@ export interface MonitoringSettings {
     /** Published ports on Docker. @default 9090, 9093 */
     prometheusPort: number;
     alertmanagerPort: number;
-    /** Webhook receivers. @default [] */
-    webhookUrls: string[];
+    /** Webhook receivers (a config secret: a URL can carry a token); undefined = none. */
+    webhookUrls?: pulumi.Output<string[]>;
     /** E-mail receiver; undefined sends no e-mail. */
     email?: { to: string; from: string; smarthost: string; username?: string };
     /** SMTP password (a config secret). */

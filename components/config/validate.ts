@@ -5,9 +5,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { sharedSlug } from "../nfs/ganeshaConfig";
 import { ipv4Range } from "./checks";
+import { keyMatchesCertificate } from "./tls";
 import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
 import { Inventory, parseInventory } from "../placement/hostsInventory";
-import { KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
+import { DEV_ADMIN_ALLOWLIST, KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
 import { ClusterConfig, VrrpSettings } from "./types";
 
 /** Raw values by key: plain JSON-ish values, secrets as Outputs. */
@@ -26,8 +27,10 @@ export interface ValidateContext {
     namespace: string;
     /** Stack name, for the default name prefix. */
     stack: string;
-    /** The project's other stacks' plain config (Pulumi.<stack>.yaml beside this one), for VRRP collisions. */
+    /** The project's other stacks' plain config (Pulumi.<stack>.yaml beside this one), for VRRP, name and subnet collisions. */
     otherStacks?: Array<{ stack: string; raw: RawConfig }>;
+    /** Secret keys of the table the stack sets in plain text (without `--secret`): refused. */
+    plainTextSecrets?: string[];
 }
 
 function typeOk(spec: KeySpec, v: unknown): boolean {
@@ -41,18 +44,52 @@ function typeOk(spec: KeySpec, v: unknown): boolean {
 
 const TYPE_WORDS = { integer: "an integer", boolean: "true or false", array: "a list (JSON array)", string: "a string" };
 
-const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+/** A JSON list, or undefined when the text is not one. */
+function parseJsonList(text: string): unknown[] | undefined {
+    try {
+        const v = JSON.parse(text);
+        return Array.isArray(v) ? v : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The command that stores a secret key encrypted (the value on stdin or asked for: never on the command line). */
+export function secretCommand(key: KeyName, ctx: ValidateContext): string {
+    const input = (KEYS[key] as KeySpec).secretInput;
+    return `pulumi config set --secret --stack ${ctx.stack} ${ctx.namespace}:${key}${input ? ` ${input}` : " (it asks for the value)"}`;
+}
+
+/**
+ * A refused value as shown in a message, with whatever could be a credential masked: the login of `user:pass@host`,
+ * everything after a URL's host (a webhook's path is its token), and runs of 20 or more letters mixed with digits
+ * (keys, tokens; not host or image names).
+ */
+export function redact(text: string): string {
+    return text
+        .replace(/[^\s"'/@]*:[^\s"'@]*@/g, "***@")
+        .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s"'/?#]*)[/?#][^\s"']*/gi, "$1/***")
+        .replace(/[A-Za-z0-9+=_-]{20,}/g, (run) => (/[0-9]/.test(run) && /[A-Za-z]/.test(run) ? "***" : run));
+}
+
+const show = (v: unknown) => redact(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
 
 /** Validates every key and the rules between keys; returns the defaulted config. */
 export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): ClusterConfig {
     const problems: string[] = [];
     const name = (k: string) => `${ctx.namespace}:${k}`;
     const values: Record<string, any> = {};
+    /** The plain text of the secrets given as text, for the checks between them; never put into a message. */
+    const plain: Record<string, string> = {};
 
     for (const key of Object.keys(raw)) {
         if (!(key in KEYS) && raw[key] !== undefined) {
             problems.push(`${name(key)}: unknown key; known keys are ${KEY_NAMES.join(", ")}`);
         }
+    }
+    for (const key of ctx.plainTextSecrets ?? []) {
+        if (!(key in KEYS)) continue;
+        problems.push(`${name(key)}: set without --secret, so it sits unencrypted in Pulumi.${ctx.stack}.yaml; encrypt it: ${secretCommand(key as KeyName, ctx)}`);
     }
     for (const key of KEY_NAMES) {
         const spec: KeySpec = KEYS[key];
@@ -62,11 +99,13 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
             continue;
         }
         if (spec.secret) {
-            // Checked in plain text, reported without the value, kept only as a secret.
-            if (typeof v === "string") {
-                const why = spec.allowed?.(v);
+            // Checked in plain text, reported without the value, kept only as a secret. A list comes as its JSON text.
+            if (typeof v === "string" || (spec.type === "array" && Array.isArray(v))) {
+                const parsed = typeof v === "string" && spec.type === "array" ? parseJsonList(v) : v;
+                const why = parsed === undefined ? `${TYPE_WORDS.array}: ${spec.allowed?.([null])}` : spec.allowed?.(parsed);
                 if (why) problems.push(`${name(key)}: the secret value is not allowed; allowed: ${why}`);
-                values[key] = pulumi.secret(v);
+                else if (typeof parsed === "string") plain[key] = parsed;
+                values[key] = pulumi.secret(parsed);
             } else if (pulumi.Output.isInstance(v)) {
                 values[key] = v;
             } else {
@@ -83,7 +122,11 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
         values[key] = v;
     }
     if (problems.length === 0) crossChecks(values, name, problems);
+    if (plain.tlsCertificate !== undefined && plain.tlsKey !== undefined && !keyMatchesCertificate(plain.tlsCertificate, plain.tlsKey)) {
+        problems.push(`${name("tlsKey")}: the secret value is not allowed; allowed: the private key of the first certificate in ${name("tlsCertificate")} (this key does not match ${name("tlsCertificate")})`);
+    }
     const hosts = problems.length === 0 ? placementChecks(values, raw, name, problems) : undefined;
+    if (problems.length === 0) dockerChecks(values, ctx, name, problems);
     const vrrp = problems.length === 0 ? vrrpChecks(values, ctx, hosts?.inventory, name, problems) : undefined;
     if (problems.length > 0) throw new ConfigError(problems);
     const config = build(values as { [K in KeyName]: any }, ctx);
@@ -124,7 +167,26 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
     return { inventory, privateKey: v.sshPrivateKey, bastion: v.sshBastion ? parseBastion(v.sshBastion) : undefined };
 }
 
+/**
+ * Who reaches the admin pages: a list the user gives (the client address is all the balancer sees, and behind a NAT,
+ * a TCP load balancer or docker-proxy every client looks private), private ranges only on a Docker dev stack, and
+ * every address only when confirmed.
+ */
+function adminChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
+    if (v.devStack && v.placement !== "docker") problems.push(`${name("devStack")}: only with ${name("placement")} = "docker" (a local development stack); a hosts stack names its admins' networks in ${name("adminAllowlist")}`);
+    if (v.adminAllowlist.length === 0 && !v.devStack) {
+        problems.push(`${name("adminAllowlist")}: required: the networks your admins connect from, e.g. pulumi config set --path '${name("adminAllowlist")}[0]' 203.0.113.0/24 ` +
+            `(there is no private-range default: behind a NAT, a TCP load balancer or docker-proxy every client looks private); for a local Docker dev stack set ${name("devStack")} to true instead`);
+    }
+    const all = (v.adminAllowlist as string[]).filter((c) => c.endsWith("/0"));
+    if (all.length > 0 && !v.adminAllowlistAllowAll) {
+        problems.push(`${name("adminAllowlist")}: ${all.join(", ")} lets every address reach the admin pages, the status page and /probe/; list your admins' networks, or set ${name("adminAllowlistAllowAll")} to true to confirm`);
+    }
+    if (all.length === 0 && v.adminAllowlistAllowAll) problems.push(`${name("adminAllowlistAllowAll")}: only with 0.0.0.0/0 or ::/0 in ${name("adminAllowlist")}; remove it`);
+}
+
 function crossChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
+    adminChecks(v, name, problems);
     if (v.webWeights.length > 0 && v.webWeights.length !== v.webNodes) {
         problems.push(`${name("webWeights")}: has ${v.webWeights.length} weights for ${v.webNodes} web nodes; give exactly one weight per node`);
     }
@@ -203,7 +265,7 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
             healthTimeoutMs: v.healthTimeoutMs,
             maxFails: v.maxFails,
             failTimeoutS: v.failTimeoutS,
-            adminAllowlist: v.adminAllowlist,
+            adminAllowlist: v.adminAllowlist.length === 0 && v.devStack ? DEV_ADMIN_ALLOWLIST : v.adminAllowlist,
             serverName: v.serverName,
             hstsMaxAgeS: v.hstsMaxAgeS,
             tlsCertificate: v.tlsCertificate,
@@ -254,13 +316,50 @@ export function derivedRouterId(prefix: string): number {
     return 1 + (h % 255);
 }
 
+/** Another stack's name prefix, from its plain config. */
+const otherPrefix = (other: { stack: string; raw: RawConfig }) =>
+    typeof other.raw.namePrefix === "string" && other.raw.namePrefix !== "" ? other.raw.namePrefix : defaultPrefix(other.stack);
+
 /** What another stack's plain config says about its floating address (undefined: it has no VRRP on hosts). */
 function otherVrrp(other: { stack: string; raw: RawConfig }): { address: string; routerId: number } | undefined {
     const r = other.raw;
     const balancers = r.balancers ?? KEYS.balancers.default;
     if (r.placement !== "hosts" || Number(balancers) < 2) return undefined;
-    const prefix = typeof r.namePrefix === "string" && r.namePrefix !== "" ? r.namePrefix : defaultPrefix(other.stack);
-    return { address: String(r.floatingAddress ?? ""), routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(prefix) };
+    return { address: String(r.floatingAddress ?? ""), routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(otherPrefix(other)) };
+}
+
+/** What another Docker stack's plain config says about its names and network (undefined: not on Docker). */
+function otherDocker(other: { stack: string; raw: RawConfig }): { prefix: string; subnet?: string } | undefined {
+    if ((other.raw.placement ?? KEYS.placement.default) !== "docker") return undefined;
+    const subnet = String(other.raw.dockerSubnet ?? KEYS.dockerSubnet.default);
+    return { prefix: otherPrefix(other), subnet: KEYS.dockerSubnet.allowed(subnet) === undefined ? subnet : undefined };
+}
+
+/** Docker's default bridge network: containers on an overlapping subnet cannot reach each other or the host reliably. */
+export const DOCKER_DEFAULT_BRIDGE = "172.17.0.0/16";
+
+/**
+ * A Docker stack's names and subnet must be its own on the engine: another stack of the project with the same name
+ * prefix would take over its containers and volumes, an overlapping subnet (or Docker's default bridge) cannot be
+ * created or routes to the wrong network.
+ */
+function dockerChecks(v: Record<string, any>, ctx: ValidateContext, name: (k: string) => string, problems: string[]): void {
+    if (v.placement !== "docker") return;
+    const mine = ipv4Range(v.dockerSubnet);
+    const overlaps = (cidr: string) => {
+        const r = ipv4Range(cidr);
+        return r.first <= mine.last && mine.first <= r.last;
+    };
+    if (overlaps(DOCKER_DEFAULT_BRIDGE)) {
+        problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${DOCKER_DEFAULT_BRIDGE}, Docker's default bridge; allowed: a subnet outside it, such as "172.28.0.0/24"`);
+    }
+    const prefix = v.namePrefix || defaultPrefix(ctx.stack);
+    for (const other of ctx.otherStacks ?? []) {
+        const o = otherDocker(other);
+        if (!o) continue;
+        if (o.prefix === prefix) problems.push(`${name("namePrefix")}: ${prefix} is also the name prefix of stack "${other.stack}"; its containers, volumes and network would be this stack's`);
+        if (o.subnet && overlaps(o.subnet)) problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${o.subnet} of stack "${other.stack}"; give each stack on one Docker engine its own subnet`);
+    }
 }
 
 /**

@@ -7,6 +7,9 @@ import { INIT_SQL_DIR, masterInitSql, replicaInitSql } from "./initSql";
 import { DB_CONFIG_PATH, dbServerConfig } from "./serverConfig";
 import { FAILOVER_CONFIG_PATH, FAILOVER_DB_USER, FAILOVER_SERVICE, failoverManagerConfig } from "./failoverManager";
 
+/** The replication login the master creates. */
+export const REPLICATION_DB_USER = "replicator";
+
 export interface DatabaseArgs {
     placement: Placement;
     /** @default "percona" */
@@ -69,7 +72,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
     const replicaCount = args.replicas ?? 1;
     const database = args.database ?? "bitrix";
     const user = args.user ?? "bitrix";
-    const replicationUser = args.replicationUser ?? "replicator";
+    const replicationUser = args.replicationUser ?? REPLICATION_DB_USER;
     const placement = args.placement;
     const image: ImageSpec = engine === "percona"
         ? { pull: args.perconaImage ?? "percona/percona-server:8.0.36-28" }

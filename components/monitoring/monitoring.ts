@@ -38,7 +38,8 @@ export interface MonitoringArgs {
     nfs?: { address: string; port: number };
     /** Machines whose own node-exporter is scraped (hosts: every host's address, the NFS server's marked); empty = this service's. */
     nodes: Array<{ address: string; instance: string; nfs: boolean }>;
-    alerts: AlertmanagerInput & { smtpPassword?: pulumi.Input<string> };
+    /** Receivers; the webhook URLs and the SMTP password are secrets (a URL can carry a token). */
+    alerts: Omit<AlertmanagerInput, "webhookUrls"> & { webhookUrls?: pulumi.Input<string[]>; smtpPassword?: pulumi.Input<string> };
     /** Published ports (Docker) for Prometheus and Alertmanager. */
     published: { prometheus: number; alertmanager: number };
     /** @default 512 */
@@ -78,14 +79,18 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         webHealth: args.webNodes.map((w) => t(`http://${placement.hostOf(w)}:${args.webPort}${args.healthPath}`, w)),
         nfs: args.nfs ? [t(`${args.nfs.address}:${args.nfs.port}`, "nfs")] : [],
     });
-    const { smtpPassword, ...alerts } = args.alerts;
-    const alertmanager = alerts.email && smtpPassword !== undefined
-        ? pulumi.secret(pulumi.output(smtpPassword).apply((password) => alertmanagerConfig({ ...alerts, email: { ...alerts.email!, password } })))
+    const { smtpPassword, webhookUrls, ...alerts } = args.alerts;
+    // With a webhook URL or an SMTP password the file holds a credential: a secret, readable by its group only.
+    const secretAlerts = smtpPassword !== undefined || webhookUrls !== undefined;
+    const alertmanager = secretAlerts
+        ? pulumi.secret(pulumi.all([smtpPassword, webhookUrls]).apply(([password, urls]) => alertmanagerConfig({
+            ...alerts, webhookUrls: urls ?? [], email: alerts.email && password !== undefined ? { ...alerts.email, password } : alerts.email,
+        })))
         : alertmanagerConfig(alerts);
     const files: FileSpec[] = [
         { path: `${MONITORING_DIR}/prometheus.yml`, content: prometheus },
         { path: `${MONITORING_DIR}/rules.yml`, content: alertRulesYaml() },
-        { path: `${MONITORING_DIR}/alertmanager.yml`, content: alertmanager, secret: smtpPassword !== undefined, group: "prometheus" },
+        { path: `${MONITORING_DIR}/alertmanager.yml`, content: alertmanager, secret: secretAlerts, group: "prometheus" },
         { path: `${MONITORING_DIR}/blackbox.yml`, content: blackboxConfig() },
         { path: `${MONITORING_DIR}/grafana-dashboard.json`, content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` },
         { path: `${MONITORING_DIR}/supervisord.conf`, content: supervisorConfig({ databases: args.databases.length, nodeExporter: ownNode }) },

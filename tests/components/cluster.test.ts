@@ -9,7 +9,7 @@ import { BitrixCluster } from "../../components/cluster";
 import { validateClusterConfig } from "../../components/config/validate";
 import { RecordingPlacement } from "../helpers/recordingPlacement";
 
-const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
+const config = (raw: Record<string, unknown>) => validateClusterConfig({ adminAllowlist: ["192.0.2.0/24"], ...raw }, { namespace: "bitrix-cluster", stack: "test" });
 
 describe("BitrixCluster over the placement seam", () => {
     const placement = new RecordingPlacement();
@@ -117,7 +117,7 @@ describe("BitrixCluster over the placement seam", () => {
         const plain = [
             ["balancer-1", "/etc/haproxy/haproxy.cfg"], ["balancer-2", "/etc/keepalived/keepalived.conf"], ["web-1", "/etc/nginx/sites-enabled/bitrix.conf"],
             ["web-1", "/var/www/html/healthz.php"], ["db-master", "/etc/mysql/mariadb.conf.d/90-bitrix.cnf"],
-            ["nfs", "/etc/ganesha/ganesha.conf"],
+            ["nfs", "/etc/ganesha/ganesha.conf"], ["monitoring", "/etc/bitrix-monitoring/alertmanager.yml"],
         ];
         for (const [service, path] of plain) assert.equal(await secretOf(placement.file(service, path)), false, `${service}:${path}`);
         assert.equal(await secretOf(placement.spec("db-master").env!.MARIADB_ROOT_PASSWORD), true);
@@ -191,8 +191,19 @@ describe("BitrixCluster monitoring wiring", () => {
 describe("BitrixCluster with config secrets", () => {
     const placement = new RecordingPlacement();
     new BitrixCluster("c2", {
-        config: config({ dbPassword: pulumi.secret("from-config"), redisPassword: pulumi.secret("redis-from-config"), vrrpPassword: pulumi.secret("vrrp-from-config") }),
+        config: config({
+            dbPassword: pulumi.secret("from-config"), redisPassword: pulumi.secret("redis-from-config"), vrrpPassword: pulumi.secret("vrrp-from-config"),
+            // As Pulumi hands a secret list to the program: its JSON text.
+            alertWebhookUrls: '["https://hooks.slack.com/services/T000/B000/hook-token"]',
+        }),
         placement,
+    });
+
+    it("writes webhook URLs (they can carry a token) only into a secret alertmanager.yml", async () => {
+        const spec = placement.spec("monitoring").files.find((f) => f.path.endsWith("/alertmanager.yml"))!;
+        assert.equal(spec.secret, true);
+        assert.equal(await secretOf(spec.content), true);
+        assert.match(await valueOf(spec.content), /url: https:\/\/hooks\.slack\.com\/services\/T000\/B000\/hook-token/);
     });
 
     it("keeps a VRRP password only in a secret keepalived config (VRRPv2, first 8 characters)", async () => {

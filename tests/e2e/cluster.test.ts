@@ -97,12 +97,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             dockerSubnet: `${SUBNET}.0/24`, httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
         });
         stack.setSecret("redisPassword", REDIS_PASSWORD);
+        // This test's receiver, on the Docker host's address on the stack network (Alertmanager runs in a container);
+        // a config secret (a webhook URL can carry a token), given as its JSON list.
+        stack.setSecret("alertWebhookUrls", JSON.stringify([`http://${SUBNET}.1:${MONITORING.webhook}/alerts`]));
         // The staging clone's gateway (172.28.21.1) too: its test reaches the clone from this host.
-        stack.setStructuredConfig({
-            adminAllowlist: ["127.0.0.0/8", `${SUBNET}.1/32`, "172.28.21.1/32"],
-            // This test's receiver, on the Docker host's address on the stack network (Alertmanager runs in a container).
-            alertWebhookUrls: [`http://${SUBNET}.1:${MONITORING.webhook}/alerts`],
-        });
+        stack.setStructuredConfig({ adminAllowlist: ["127.0.0.0/8", `${SUBNET}.1/32`, "172.28.21.1/32"] });
     });
 
     after(async () => {

@@ -105,7 +105,8 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
         stack.setSecret("redisPassword", REDIS_PASSWORD);
-        stack.setStructuredConfig({ hosts: HOSTS });
+        // Every stack names its admins' networks (no private-range default): here the test's own, the hosts' network.
+        stack.setStructuredConfig({ hosts: HOSTS, adminAllowlist: ["127.0.0.0/8", NET.subnet] });
     });
 
     after(async () => {

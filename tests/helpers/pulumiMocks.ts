@@ -12,11 +12,15 @@ export interface RecordedResource {
 
 export const recorded: RecordedResource[] = [];
 
-/** Installs the mocks; call before importing any module that creates resources. */
-export function installMocks(config: Record<string, string> = {}, stack = "test"): void {
+/**
+ * Installs the mocks; call before importing any module that creates resources. `secretKeys` are the config keys
+ * set with `--secret` (the SDK's PULUMI_CONFIG_SECRET_KEYS); the others count as set in plain text.
+ */
+export function installMocks(config: Record<string, string> = {}, stack = "test", secretKeys: string[] = []): void {
+    const full = (k: string) => (k.includes(":") ? k : `bitrix-cluster:${k}`);
     const namespaced: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) namespaced[k.includes(":") ? k : `bitrix-cluster:${k}`] = v;
-    pulumi.runtime.setAllConfig(namespaced);
+    for (const [k, v] of Object.entries(config)) namespaced[full(k)] = v;
+    pulumi.runtime.setAllConfig(namespaced, secretKeys.map(full));
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs });

@@ -64,10 +64,25 @@ describe("preview summary", () => {
         assert.match(md, /`envs`/);
     });
 
-    it("says when nothing changes, and shows the preview's errors", () => {
+    it("says when nothing changes, and names each error's resource and cause without copying its text", () => {
         assert.match(summarizePreview({ steps: [step("same", [CLUSTER], "bx")] }, { stack: "s" }), /No changes/);
-        const failed = summarizePreview({ steps: [], diagnostics: [{ severity: "error", message: "unable to replace resource x\nas it is protected" }] }, { stack: "s" });
-        assert.match(failed, /^> \*\*Error:\*\* unable to replace resource x as it is protected$/m);
+        const volume = urn([CLUSTER, "bitrix:cluster:Database", "docker:index/volume:Volume"], "bx-db-master-data");
+        const failed = summarizePreview({ steps: [], diagnostics: [{ severity: "error", urn: volume, message: "unable to replace resource x\nas it is protected" }] }, { stack: "s" });
+        assert.match(failed, /^> \*\*Error\*\* at `bx-db-master-data` \(db\): a protected resource would be replaced or deleted \(see allowDataLoss\)\. The message is in the CI log only: it can carry values\.$/m);
+    });
+
+    it("never pastes error text, which can carry values: a webhook token, a password in a URL", () => {
+        const token = "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx";
+        const stackUrn = "urn:pulumi:prod::bitrix-cluster::pulumi:pulumi:Stack::bitrix-cluster-prod";
+        const md = summarizePreview({
+            steps: [], diagnostics: [
+                { severity: "error", urn: stackUrn, message: `Running program failed:\nConfigError: invalid stack configuration (2 problems):\n  - bitrix-cluster:alertWebhookUrls: got ["${token}"]; allowed: a list of http(s) URLs\n\u001b[31m  - bitrix-cluster:webNodes: got 0; allowed: an integer from 1 to 64\u001b[0m\n` },
+                { severity: "error", message: "docker: pull access denied for registry.example.com, https://deploy:s3cr3t-pw@registry.example.com/v2/" },
+            ],
+        }, { stack: "prod" });
+        assert.doesNotMatch(md, /hooks\.slack|abcdefghijklmnop|s3cr3t|deploy:/);
+        assert.match(md, /^> \*\*Error\*\* at the program: invalid stack configuration: `alertWebhookUrls`, `webNodes`\. The message is in the CI log only: it can carry values\.$/m);
+        assert.match(md, /^> \*\*Error\*\* at the program: the preview failed\. The message is in the CI log only: it can carry values\.$/m);
     });
 
     it("fits a comment: keeps summary and warnings, trims details and says so", () => {
@@ -99,9 +114,10 @@ describe("preview-summary CLI", () => {
     });
 
     it("fails clearly on input that is not a preview, or without a stack", () => {
-        const bad = run(["--stack", "prod"], "error: no stack named prod");
+        const bad = run(["--stack", "prod"], "error: decrypting bitrix-cluster:dbPassword=hunter2-secret failed");
         assert.equal(bad.status, 2);
         assert.match(bad.stderr, /is not the JSON of `pulumi preview --json`/);
+        assert.doesNotMatch(bad.stderr, /hunter2/, "the input can be an error that carries a value");
         assert.match(run([], "{}").stderr, /usage: preview-summary --stack <name>/);
     });
 });

@@ -87,7 +87,8 @@ export function verify(root: string, manifest: Manifest): string[] {
 
 /** restic's retention for one stack's snapshots. */
 export function forgetArgs(stack: string, keepWithin: string): string[] {
-    return ["forget", "--tag", `stack=${stack}`, "--keep-within", keepWithin, "--prune"];
+    // By host and tags: each backup is staged in a new private dir, so grouping by path would keep every snapshot.
+    return ["forget", "--tag", `stack=${stack}`, "--group-by", "host,tags", "--keep-within", keepWithin, "--prune"];
 }
 
 /** Refuses what the backup cannot do yet, before anything runs. */

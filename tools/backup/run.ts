@@ -58,50 +58,82 @@ function configuredFacts(stack: string, outputs: Record<string, any>): StackFact
     };
 }
 
-/** Where a snapshot's files live: a fixed path, so every snapshot of a stack has the same tree (restic dedups it). */
-const stageOf = (stack: string) => path.join(os.tmpdir(), "bitrix-cluster-backup", stack);
+/**
+ * Where a snapshot's files are staged: a new directory of this process's own (mkdtemp: mode 0700, a name nobody can
+ * claim first), so the dump and the stack export are readable by this user only. restic still deduplicates the
+ * content across snapshots; retention groups them by host and tags (forgetArgs), since no two share a path.
+ */
+export function makeStage(): string {
+    const stage = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-backup-"));
+    fs.chmodSync(stage, 0o700);
+    for (const d of ["db", "shared", "config"]) fs.mkdirSync(path.join(stage, d), { mode: 0o700 });
+    return stage;
+}
+
+/** A file of the stage: created 0600 whatever the umask. */
+const writePrivate = (file: string, content: string) => fs.writeFileSync(file, content, { mode: 0o600, flag: "wx" });
+
+/** The staged tree in a restored snapshot: the directory with its manifest (any stage path, old fixed ones too). */
+export function findSnapshotRoot(target: string, depth = 8): string {
+    if (fs.existsSync(path.join(target, "manifest.json"))) return target;
+    if (depth > 0) {
+        for (const e of fs.readdirSync(target, { withFileTypes: true })) {
+            if (!e.isDirectory()) continue;
+            try {
+                return findSnapshotRoot(path.join(target, e.name), depth - 1);
+            } catch { /* not in this branch */ }
+        }
+    }
+    throw new Error(`restore: the snapshot has no manifest.json under ${target}`);
+}
 
 export function backup(stack: string, keepWithin: string, tools: Tools): { snapshot: string; seconds: number; manifest: Manifest } {
     const started = Date.now();
     const facts = stackFacts(stack, JSON.parse(tools.pulumi(["stack", "output", "--json"])));
     checkFacts(facts);
-    const stage = stageOf(stack);
-    fs.rmSync(stage, { recursive: true, force: true });
-    for (const d of ["db", "shared", "config"]) fs.mkdirSync(path.join(stage, d), { recursive: true });
+    const stage = makeStage();
+    try {
+        return { ...stageBackup(stack, keepWithin, tools, facts, stage), seconds: (Date.now() - started) / 1000 };
+    } finally {
+        fs.rmSync(stage, { recursive: true, force: true });
+    }
+}
 
+function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: StackFacts, stage: string): { snapshot: string; manifest: Manifest } {
     const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
     tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
-    sh(`${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
+    sh(`umask 077; ${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
     const head = fs.readFileSync(dumpFile, "utf8").slice(0, 64 * 1024);
     const gtid = gtidOf(facts.engine, head);
     if (gtid === undefined) throw new Error(`backup: the dump from ${facts.replica} records no GTID position; is it a replica?`);
 
     for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
         tools.log(`backup: shared tree ${dir} from ${facts.nfs}`);
-        fs.mkdirSync(path.join(stage, "shared", slug));
+        fs.mkdirSync(path.join(stage, "shared", slug), { mode: 0o700 });
+        // The files keep their modes (a restore puts them back as they were); the 0700 stage keeps others out.
         sh(`docker exec ${q(facts.nfs)} tar -C ${q(dir)} -cf - . | tar -C ${q(path.join(stage, "shared", slug))} -xf -`);
     }
     // The stack's config file (secrets encrypted) and its state (secrets encrypted with the stack's passphrase).
     const configFile = tools.configFile ?? `Pulumi.${stack}.yaml`;
-    if (fs.existsSync(configFile)) fs.copyFileSync(configFile, path.join(stage, "config", `Pulumi.${stack}.yaml`));
-    if (fs.existsSync("Pulumi.yaml")) fs.copyFileSync("Pulumi.yaml", path.join(stage, "config", "Pulumi.yaml"));
-    fs.writeFileSync(path.join(stage, "config", "stack-state.json"), tools.pulumi(["stack", "export"]));
+    if (fs.existsSync(configFile)) writePrivate(path.join(stage, "config", `Pulumi.${stack}.yaml`), fs.readFileSync(configFile, "utf8"));
+    if (fs.existsSync("Pulumi.yaml")) writePrivate(path.join(stage, "config", "Pulumi.yaml"), fs.readFileSync("Pulumi.yaml", "utf8"));
+    writePrivate(path.join(stage, "config", "stack-state.json"), tools.pulumi(["stack", "export"]));
 
     const files = checksums(stage);
     const manifest: Manifest = {
         format: 1, stack, time: new Date().toISOString(), engine: facts.engine, database: facts.database, gtid, takenFrom: facts.replica,
         files, totalBytes: files.reduce((n, f) => n + f.bytes, 0),
     };
-    fs.writeFileSync(path.join(stage, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    writePrivate(path.join(stage, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     if (!sh("restic cat config >/dev/null 2>&1 && echo ok || true", tools.env).includes("ok")) {
-        tools.log(`backup: initialising the restic repository ${tools.env.RESTIC_REPOSITORY}`);
+        // Not the location itself: it can carry a login (sftp:user:password@..., s3 keys in a URL).
+        tools.log("backup: initialising the restic repository (backupRepository, else RESTIC_REPOSITORY)");
         sh("restic init >/dev/null", tools.env);
     }
     const out = sh(`cd ${q(stage)} && restic backup --json --tag bitrix-cluster --tag ${q(`stack=${stack}`)} --host bitrix-cluster ${q(stage)}`, tools.env);
     const summary = out.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((m) => m.message_type === "summary");
     sh(`restic ${forgetArgs(stack, keepWithin).map(q).join(" ")} >/dev/null`, tools.env);
-    fs.rmSync(stage, { recursive: true, force: true });
-    return { snapshot: summary?.snapshot_id ?? "", seconds: (Date.now() - started) / 1000, manifest };
+    return { snapshot: summary?.snapshot_id ?? "", manifest };
 }
 
 /** Restores a snapshot of `fromStack` (the stack itself by default; its source, for a staging clone) into `stack`. */
@@ -114,8 +146,7 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
         const which = snapshot === "latest" ? `latest --tag ${q(`stack=${fromStack}`)}` : q(snapshot);
         sh(`restic restore ${which} --target ${q(target)} >/dev/null`, tools.env);
         // The snapshot's tree sits at its own stage path (another stack's, when restoring a copy into a clone).
-        const base = path.join(target, path.dirname(stageOf(stack)));
-        const root = path.join(base, fs.readdirSync(base)[0]);
+        const root = findSnapshotRoot(target);
         const manifest = JSON.parse(fs.readFileSync(path.join(root, "manifest.json"), "utf8")) as Manifest;
         if (manifest.stack !== stack) tools.log(`restore: the snapshot is of stack ${manifest.stack}; restoring it into ${stack}`);
         const bad = verify(root, manifest);

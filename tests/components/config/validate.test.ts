@@ -5,11 +5,21 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseValue, readOtherStacks } from "../../../components/config/load";
-import { KEYS } from "../../../components/config/keys";
+import { isCidr, isHostname } from "../../../components/config/checks";
+import { KEYS, KeySpec, parseBastion } from "../../../components/config/keys";
+import { MONITOR_DB_USER } from "../../../components/cluster";
+import { REPLICATION_DB_USER } from "../../../components/database/database";
+import { FAILOVER_DB_USER } from "../../../components/database/failoverManager";
 import { ConfigError, defaultPrefix, derivedRouterId, RawConfig, validateClusterConfig } from "../../../components/config/validate";
 
 const ctx = { namespace: "bitrix-cluster", stack: "prod" };
-const validate = (raw: RawConfig) => validateClusterConfig(raw, ctx);
+/** Test-only TLS material (tests/fixtures/tls): a P-256 certificate valid until 2126, its key, another key, an expired certificate. */
+const tls = (file: string) => fs.readFileSync(path.join(__dirname, "..", "..", "..", "..", "tests", "fixtures", "tls", file), "utf8");
+const CERT = tls("portal.crt");
+const KEY = tls("portal.key");
+/** Every stack names its admins' networks (issue 19): the tests give one unless they test that rule. */
+const ADMINS = ["192.0.2.0/24"];
+const validate = (raw: RawConfig) => validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, ctx);
 
 function problemsOf(raw: RawConfig): string[] {
     try {
@@ -70,7 +80,11 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["unknown algorithm", { balancerAlgorithm: "random" }, "balancerAlgorithm", /"least_conn", "round_robin", "ip_hash"/],
     ["bad CIDR in allowlist", { adminAllowlist: ["10.0.0.0/33"] }, "adminAllowlist", /list of CIDRs/],
     ["address without prefix", { adminAllowlist: ["10.1.2.3"] }, "adminAllowlist", /list of CIDRs/],
-    ["empty allowlist", { adminAllowlist: [] }, "adminAllowlist", /non-empty list/],
+    ["empty allowlist", { adminAllowlist: [] }, "adminAllowlist", /required: the networks your admins connect from/],
+    ["an allowlist open to every IPv4 address", { adminAllowlist: ["0.0.0.0/0"] }, "adminAllowlist", /every address.*adminAllowlistAllowAll/],
+    ["an allowlist open to every IPv6 address", { adminAllowlist: ["10.0.0.0/8", "::/0"] }, "adminAllowlist", /every address.*adminAllowlistAllowAll/],
+    ["a confirmation without an open allowlist", { adminAllowlistAllowAll: true }, "adminAllowlistAllowAll", /only with/],
+    ["the private-range default on hosts", { placement: "hosts", devStack: true, adminAllowlist: [] }, "devStack", /placement = "docker"/],
     ["allowlist not a list", { adminAllowlist: "10.0.0.0/8" }, "adminAllowlist", /expected a list/],
     ["http and https on one port", { httpPort: 8443 }, "httpsPort", /port 8443 .* clashes with httpPort/],
     ["status port clash", { statusPort: 8080 }, "statusPort", /clashes with httpPort/],
@@ -99,13 +113,46 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["boolean as text", { retainDataVolumes: "yes" }, "retainDataVolumes", /expected true or false/],
     ["memory limit too small", { webMemoryMb: 16 }, "webMemoryMb", /0 \(off\) or an integer from 64/],
     ["typo in a key", { webNode: 3 }, "webNode", /unknown key/],
-    ["certificate without key", { tlsCertificate: "-----BEGIN CERTIFICATE-----" }, "tlsKey", /together/],
+    ["certificate without key", { tlsCertificate: CERT }, "tlsKey", /together/],
     ["bad server name", { serverName: "portal_.example" }, "serverName", /DNS host name/],
     ["short DB password", { dbPassword: "short" }, "dbPassword", /8 to 128 characters/],
     ["root password with a quote", { dbRootPassword: "it's-a-long-one" }, "dbRootPassword", /no quotes or backslashes/],
     ["Redis password with a space", { redisPassword: "long enough but spaced" }, "redisPassword", /no spaces, quotes or backslashes/],
     ["key that is not PEM", { tlsCertificate: "-----BEGIN CERTIFICATE-----", tlsKey: "not a key" }, "tlsKey", /PEM private key/],
     ["bad image reference", { perconaImage: "percona/percona-server" }, "perconaImage", /with a tag/],
+    // The cluster's own logins and MySQL's system schemas (issue 19): wrong grants, and restore would drop `mysql`.
+    ["the failover manager's login as app user", { dbUser: "failover" }, "dbUser", /reserved/],
+    ["the replication login as app user", { dbUser: "replicator" }, "dbUser", /reserved/],
+    ["the exporter's login as app user", { dbUser: "exporter" }, "dbUser", /reserved/],
+    ["root as app user", { dbUser: "root" }, "dbUser", /reserved/],
+    ["the mysql schema as app database", { dbName: "mysql" }, "dbName", /reserved/],
+    ["information_schema in capitals", { dbName: "INFORMATION_SCHEMA" }, "dbName", /reserved/],
+    ["performance_schema in mixed case", { dbName: "Performance_Schema" }, "dbName", /reserved/],
+    ["the sys schema", { dbName: "sys" }, "dbName", /reserved/],
+    ["MySQL in capitals", { dbName: "MySQL" }, "dbName", /reserved/],
+    // A leading zero makes an octet octal to some parsers: 010.0.0.0/8 would be 8.0.0.0/8 (issue 19).
+    ["leading zero in an allowlist CIDR", { adminAllowlist: ["010.0.0.0/8"] }, "adminAllowlist", /list of CIDRs/],
+    ["leading zero in a prefix length", { adminAllowlist: ["10.0.0.0/08"] }, "adminAllowlist", /list of CIDRs/],
+    ["leading zero in an IPv4-mapped allowlist entry", { adminAllowlist: ["::ffff:010.0.0.1/128"] }, "adminAllowlist", /list of CIDRs/],
+    ["leading zero in the Docker subnet", { dockerSubnet: "172.028.0.0/24" }, "dockerSubnet", /an IPv4 network/],
+    ["leading zero in the floating address", { floatingAddress: "172.28.0.05" }, "floatingAddress", /IPv4 address/],
+    ["leading zero in the bastion's address", { sshBastion: "root@010.0.0.5" }, "sshBastion", /\[user@\]host\[:port\]/],
+    ["a server name that is a short-form address", { serverName: "010.1" }, "serverName", /DNS host name/],
+    // The balancer's affinity cookie must not overwrite PHP's session cookie or Bitrix's own (issue 19).
+    ["PHP's session cookie as the sticky cookie", { stickyCookie: "PHPSESSID" }, "stickyCookie", /not PHPSESSID/],
+    ["PHP's session cookie in lower case", { stickyCookie: "phpsessid" }, "stickyCookie", /not PHPSESSID/],
+    ["a Bitrix cookie as the sticky cookie", { stickyCookie: "BITRIX_SM_LOGIN" }, "stickyCookie", /BITRIX_SM/],
+    // TLS material is checked with node's crypto, not just for a BEGIN line (issue 19).
+    ["text before the certificate", { tlsCertificate: `issued for portal.test\n${CERT}`, tlsKey: KEY }, "tlsCertificate", /nothing outside/],
+    ["text after the certificate", { tlsCertificate: `${CERT}Bag Attributes\n`, tlsKey: KEY }, "tlsCertificate", /nothing outside/],
+    ["a certificate block that does not parse", { tlsCertificate: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n", tlsKey: KEY }, "tlsCertificate", /does not parse/],
+    ["an expired certificate", { tlsCertificate: tls("expired.crt"), tlsKey: KEY }, "tlsCertificate", /expired on 2020-02-01/],
+    ["text after the key", { tlsCertificate: CERT, tlsKey: `${KEY}junk` }, "tlsKey", /nothing outside/],
+    ["a key that does not parse", { tlsCertificate: CERT, tlsKey: "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n" }, "tlsKey", /does not parse/],
+    ["Docker's default bridge as the subnet", { dockerSubnet: "172.17.0.0/16" }, "dockerSubnet", /Docker's default bridge/],
+    ["a subnet inside Docker's default bridge", { dockerSubnet: "172.17.5.0/24" }, "dockerSubnet", /overlaps 172\.17\.0\.0\/16, Docker's default bridge/],
+    ["a subnet around Docker's default bridge", { dockerSubnet: "172.16.0.0/12" }, "dockerSubnet", /overlaps 172\.17\.0\.0\/16/],
+    ["a key that does not match the certificate", { tlsCertificate: CERT, tlsKey: tls("other.key") }, "tlsKey", /does not match bitrix-cluster:tlsCertificate/],
 ];
 
 describe("validateClusterConfig rejects bad values before any resource exists", () => {
@@ -126,6 +173,15 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
         for (const p of problems) assert.doesNotMatch(p, /it's-a-long-one|tiny/);
     });
 
+    it("takes a certificate chain with its key, and never repeats TLS material in a message", async () => {
+        const c = validate({ tlsCertificate: `${CERT}\n${CERT}`, tlsKey: KEY });
+        assert.equal(await pulumi.isSecret(c.balancer.tlsKey!), true);
+        const body = (pem: string) => pem.split("\n")[1];
+        for (const raw of [{ tlsCertificate: `x${CERT}`, tlsKey: `${KEY}x` }, { tlsCertificate: CERT, tlsKey: tls("other.key") }]) {
+            for (const p of problemsOf(raw)) for (const pem of [CERT, KEY, tls("other.key")]) assert.ok(!p.includes(body(pem)), p);
+        }
+    });
+
     it("keeps a valid secret from config as a secret", async () => {
         const c = validate({ dbPassword: "a-good-password" });
         assert.equal(await pulumi.isSecret(c.secrets.dbPassword!), true);
@@ -135,6 +191,44 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
         const problems = problemsOf({ webNodes: 0, dbEngine: "oracle", sentinels: 2 });
         assert.equal(problems.length, 3);
         assert.throws(() => validate({ webNodes: 0 }), /invalid stack configuration \(1 problem\):\n {2}- bitrix-cluster:webNodes: got 0/);
+    });
+});
+
+describe("the admin allowlist", () => {
+    const given = (raw: RawConfig) => validateClusterConfig(raw, ctx);
+
+    it("must be set: behind a NAT, TCP load balancer or docker-proxy every client looks private", () => {
+        assert.throws(() => given({}), (e: ConfigError) => e.problems.some((p) => /^bitrix-cluster:adminAllowlist: required: .*devStack/.test(p)));
+        assert.deepEqual(given({ adminAllowlist: ["203.0.113.0/24"] }).balancer.adminAllowlist, ["203.0.113.0/24"]);
+    });
+
+    it("defaults to loopback and the private ranges only on a Docker stack marked devStack", () => {
+        assert.deepEqual(given({ devStack: true }).balancer.adminAllowlist, ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
+        assert.deepEqual(given({ devStack: true, adminAllowlist: ["127.0.0.0/8"] }).balancer.adminAllowlist, ["127.0.0.0/8"]);
+    });
+
+    it("opens to every address only when confirmed", () => {
+        assert.deepEqual(given({ adminAllowlist: ["0.0.0.0/0", "::/0"], adminAllowlistAllowAll: true }).balancer.adminAllowlist, ["0.0.0.0/0", "::/0"]);
+    });
+});
+
+describe("address checks", () => {
+    it("take IPv4 octets and prefix lengths only without leading zeros", () => {
+        for (const good of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.0/24", "2001:db8::/32", "::ffff:10.0.0.1/128"]) assert.equal(isCidr(good), true, good);
+        for (const bad of ["010.0.0.0/8", "10.0.0.00/8", "10.0.0.0/08", "2001:db8::/032", "::ffff:10.0.0.01/128", "10.0.0.0/"]) assert.equal(isCidr(bad), false, bad);
+        assert.equal(isHostname("portal.example.com"), true);
+        for (const numeric of ["010.0.0.1", "127.1", "10.0.0.1"]) assert.equal(isHostname(numeric), false, numeric);
+        assert.equal(parseBastion("010.0.0.5"), undefined);
+        assert.deepEqual(parseBastion("10.0.0.5"), { user: "root", host: "10.0.0.5", port: 22 });
+    });
+});
+
+describe("reserved database names", () => {
+    it("cover every login the cluster creates besides the app user", () => {
+        for (const user of [FAILOVER_DB_USER, MONITOR_DB_USER, REPLICATION_DB_USER, "root"]) {
+            assert.match(problemsOf({ dbUser: user }).join("\n"), /dbUser: got .*reserved/, user);
+        }
+        assert.equal(validate({ dbUser: "bitrix_app", dbName: "portal" }).db.user, "bitrix_app");
     });
 });
 
@@ -224,7 +318,7 @@ describe("validateClusterConfig placement hosts", () => {
         const other = (stack: string, raw: Record<string, unknown>) => ({ stack, raw: { placement: "hosts", ...raw } });
         const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
             try {
-                validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
+                validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
                 return [];
             } catch (e) {
                 return (e as ConfigError).problems;
@@ -252,6 +346,31 @@ describe("validateClusterConfig placement hosts", () => {
 
     it("refuses Percona on hosts until its first-start path exists there", () => {
         assert.match(problemsOf({ ...base, dbEngine: "percona" }).join("\n"), /dbEngine: "percona" on hosts is not implemented yet/);
+    });
+});
+
+describe("validateClusterConfig Docker stacks beside each other", () => {
+    const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
+        try {
+            validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
+            return [];
+        } catch (e) {
+            return (e as ConfigError).problems;
+        }
+    };
+
+    it("refuses another Docker stack's name prefix or a subnet that overlaps its subnet", () => {
+        // prod sets nothing: prefix bx-prod, subnet 172.28.0.0/24 (the defaults).
+        assert.deepEqual(problems({ dockerSubnet: "172.28.0.0/24" }, [{ stack: "prod", raw: {} }]),
+            ['bitrix-cluster:dockerSubnet: 172.28.0.0/24 overlaps 172.28.0.0/24 of stack "prod"; give each stack on one Docker engine its own subnet']);
+        assert.deepEqual(problems({ namePrefix: "bx-prod", dockerSubnet: "172.29.0.0/24" }, [{ stack: "prod", raw: {} }]),
+            ['bitrix-cluster:namePrefix: bx-prod is also the name prefix of stack "prod"; its containers, volumes and network would be this stack\'s']);
+        assert.match(problems({ dockerSubnet: "172.28.0.0/16" }, [{ stack: "qa", raw: { namePrefix: "qa", dockerSubnet: "172.28.5.0/24" } }]).join("\n"),
+            /dockerSubnet: 172\.28\.0\.0\/16 overlaps 172\.28\.5\.0\/24 of stack "qa"/);
+        // Different prefix and subnet, a hosts stack, and another stack's unreadable subnet: no collision.
+        assert.deepEqual(problems({ dockerSubnet: "172.29.0.0/24" }, [
+            { stack: "prod", raw: {} }, { stack: "metal", raw: { placement: "hosts", namePrefix: "bx-test" } }, { stack: "odd", raw: { dockerSubnet: "not a subnet" } },
+        ]), []);
     });
 });
 
@@ -292,10 +411,64 @@ describe("readOtherStacks", () => {
     });
 });
 
+describe("keys that can hold credentials", () => {
+    const HOOK = "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx";
+
+    it("are secret keys: alertWebhookUrls and backupRepository (a webhook token, a repository login)", async () => {
+        assert.equal((KEYS.alertWebhookUrls as KeySpec).secret, true);
+        assert.equal((KEYS.backupRepository as KeySpec).secret, true);
+        const urls = validate({ alertWebhookUrls: JSON.stringify([HOOK]) }).monitoring.webhookUrls!;
+        assert.equal(await pulumi.isSecret(urls), true);
+        assert.deepEqual(await new Promise((resolve) => urls.apply(resolve)), [HOOK]);
+    });
+
+    it("never repeat the value in a message", () => {
+        for (const raw of [{ alertWebhookUrls: JSON.stringify([HOOK, "ftp://user:pw@x"]) }, { alertWebhookUrls: `[${HOOK}` }, { backupRepository: `sftp:${HOOK}\n` }]) {
+            const problems = problemsOf(raw);
+            assert.ok(problems.length > 0);
+            for (const p of problems) assert.doesNotMatch(p, /abcdefghijklmnop|user:pw|hooks\.slack/, p);
+        }
+    });
+
+    it("are not echoed from a plain key either: a login in an address, a URL's path, a token", () => {
+        const cases: Array<[RawConfig, string, RegExp]> = [
+            [{ alertSmarthost: "mailer:hunter2pass@smtp.example.com:587" }, "alertSmarthost", /hunter2pass/],
+            [{ perconaImage: "https://deploy:tok3n-value@registry.example.com/percona" }, "perconaImage", /tok3n-value/],
+            [{ sshBastion: "admin:pw12345678@bastion.example.com" }, "sshBastion", /pw12345678/],
+            [{ alertEmailTo: HOOK }, "alertEmailTo", /abcdefghijklmnop|B0BBBBBBB/],
+            [{ serverName: "portal.example.com?token=QWERTY12UIOPASDF34GHJK" }, "serverName", /QWERTY12UIOP/],
+        ];
+        for (const [raw, key, secret] of cases) {
+            const hit = problemsOf(raw).find((p) => p.startsWith(`bitrix-cluster:${key}: got `));
+            assert.ok(hit, `${key}: ${problemsOf(raw).join("\n")}`);
+            assert.doesNotMatch(hit, secret);
+        }
+        // Ordinary values are still shown as given, long names included.
+        assert.match(problemsOf({ serverName: "portal_.example" })[0], /got "portal_\.example"/);
+        assert.match(problemsOf({ perconaImage: "percona/percona-server-for-mysql" })[0], /got "percona\/percona-server-for-mysql"/);
+    });
+
+    it("are refused when set without --secret, with the command that encrypts them and without the value", () => {
+        const problems = (() => {
+            try {
+                validateClusterConfig({ adminAllowlist: ADMINS, dbPassword: "plain-text-password", alertWebhookUrls: JSON.stringify([HOOK]) },
+                    { ...ctx, plainTextSecrets: ["dbPassword", "alertWebhookUrls"] });
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+            return [];
+        })();
+        assert.deepEqual(problems, [
+            "bitrix-cluster:dbPassword: set without --secret, so it sits unencrypted in Pulumi.prod.yaml; encrypt it: pulumi config set --secret --stack prod bitrix-cluster:dbPassword (it asks for the value)",
+            "bitrix-cluster:alertWebhookUrls: set without --secret, so it sits unencrypted in Pulumi.prod.yaml; encrypt it: pulumi config set --secret --stack prod bitrix-cluster:alertWebhookUrls '[\"https://...\"]'",
+        ]);
+    });
+});
+
 describe("validateClusterConfig monitoring", () => {
     it("is on by default with no receiver, and builds the e-mail receiver from its keys", () => {
         const m = validate({}).monitoring;
-        assert.deepEqual({ ...m, smtpPassword: undefined }, { enabled: true, prometheusPort: 9090, alertmanagerPort: 9093, webhookUrls: [], email: undefined, smtpPassword: undefined, memoryMb: 768 });
+        assert.deepEqual({ ...m, smtpPassword: undefined }, { enabled: true, prometheusPort: 9090, alertmanagerPort: 9093, webhookUrls: undefined, email: undefined, smtpPassword: undefined, memoryMb: 768 });
         const mail = validate({ alertEmailTo: "ops@example.com", alertSmarthost: "smtp.example.com:587", alertSmtpUser: "am", alertSmtpPassword: pulumi.secret("smtp-secret-1") }).monitoring;
         assert.deepEqual(mail.email, { to: "ops@example.com", from: "alertmanager@localhost", smarthost: "smtp.example.com:587", username: "am" });
     });
@@ -304,7 +477,7 @@ describe("validateClusterConfig monitoring", () => {
         assert.match(problemsOf({ alertEmailTo: "ops@example.com" }).join("\n"), /alertSmarthost: required with bitrix-cluster:alertEmailTo/);
         assert.match(problemsOf({ alertSmarthost: "smtp.example.com:587" }).join("\n"), /alertEmailTo: set it, or remove the other alert e-mail settings/);
         assert.match(problemsOf({ alertEmailTo: "a@b.c", alertSmarthost: "s:25", alertSmtpUser: "u" }).join("\n"), /alertSmtpPassword: required with bitrix-cluster:alertSmtpUser/);
-        assert.match(problemsOf({ alertWebhookUrls: ["ftp://x"] }).join("\n"), /alertWebhookUrls: got .*allowed: a list of http\(s\) URLs/);
+        assert.match(problemsOf({ alertWebhookUrls: '["ftp://x"]' }).join("\n"), /alertWebhookUrls: the secret value is not allowed; allowed: a list of http\(s\) URLs/);
         assert.match(problemsOf({ prometheusPort: 8443 }).join("\n"), /port 8443 \(prometheusPort\) clashes with httpsPort/);
         assert.doesNotThrow(() => validate({ prometheusPort: 8443, monitoring: false }));
     });

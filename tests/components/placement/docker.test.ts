@@ -10,7 +10,7 @@ import { validateClusterConfig } from "../../../components/config/validate";
 import { buildContext, dockerPlatform, goDuration, healthDigest } from "../../../components/placement/docker";
 import { dockerAddressing, pinnedSlot } from "../../../components/placement/dockerAddressing";
 
-const config = (raw: Record<string, unknown>) => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "test" });
+const config = (raw: Record<string, unknown>) => validateClusterConfig({ adminAllowlist: ["192.0.2.0/24"], ...raw }, { namespace: "bitrix-cluster", stack: "test" });
 const containers = () => ofType("docker:index/container:Container");
 const container = (name: string) => {
     const c = containers().find((r) => r.inputs.name === name);

@@ -10,7 +10,7 @@ import { asRoot, HostsPlacement, packageRoles } from "../../../components/placem
 import { parseInventory } from "../../../components/placement/hostsInventory";
 
 // Settings only (the placement below is built by hand): a subnet that holds the hosts' floating address.
-const config = validateClusterConfig({ namePrefix: "bx-h", dbEngine: "mariadb", dockerSubnet: "10.0.0.0/24", floatingAddress: "10.0.0.50", monitoring: false }, { namespace: "bitrix-cluster", stack: "hosts" });
+const config = validateClusterConfig({ adminAllowlist: ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], namePrefix: "bx-h", dbEngine: "mariadb", dockerSubnet: "10.0.0.0/24", floatingAddress: "10.0.0.50", monitoring: false }, { namespace: "bitrix-cluster", stack: "hosts" });
 const counts = { webNodes: 2, dbReplicas: 1, redisNodes: 3, sentinels: 3, balancers: 2 };
 const inventory = parseInventory([
     { name: "lb", address: "10.0.0.10", roles: ["balancer", "nfs", "sentinel"] },

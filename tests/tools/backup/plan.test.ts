@@ -37,7 +37,8 @@ describe("backup plan", () => {
     });
 
     it("keeps at least 48 hours of backups per stack", () => {
-        assert.deepEqual(forgetArgs("prod", "7d"), ["forget", "--tag", "stack=prod", "--keep-within", "7d", "--prune"]);
+        // Grouped by host and tags, not paths: every backup is staged in a new temp dir, so no two share a path.
+        assert.deepEqual(forgetArgs("prod", "7d"), ["forget", "--tag", "stack=prod", "--group-by", "host,tags", "--keep-within", "7d", "--prune"]);
         assert.equal(KEYS.backupKeepWithin.allowed("48h"), undefined);
         assert.equal(KEYS.backupKeepWithin.allowed("1m"), undefined);
         assert.match(KEYS.backupKeepWithin.allowed("24h") ?? "", /at least 48 hours/);
