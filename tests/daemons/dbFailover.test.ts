@@ -6,14 +6,14 @@
  */
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { failoverManagerConfig } from "../../components/database/failoverManager";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { redisProxyConfig } from "../../components/redis/proxyConfig";
-import { bitrixSettings } from "../../components/web/bitrixSettings";
-import { dbWriterCheckScript, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "../../components/web/dbWriterRoute";
+import { dbWriterCheckScript, dbWriterCredentials, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "../../components/web/dbWriterRoute";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { HOST, MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
 
@@ -57,17 +57,17 @@ describe("db-failover: the manager against mariadbd", () => {
             engine: "mariadb", user: FAILOVER.user, replicationUser: REPL.user,
             nodes: [["db-master", PORTS.master], ["db-replica-1", PORTS.r1], ["db-replica-2", PORTS.r2]].map(([name, port]) => ({ name: name as string, host: HOST, port: port as number })),
         }));
-        // A web node's local HAProxy with the generated writer route and check, reading a generated .settings.php.
-        const settings = write(path.join(root, "settings.php"), bitrixSettings({
-            database: APP.database, user: APP.user, password: APP.password, master: { host: HOST, port: PORTS.route }, replica: { host: HOST, port: PORTS.r1 },
-            redis: { host: HOST, port: PORTS.redis, password: "x" }, cacheSid: "t",
-        }));
-        const check = write(path.join(root, "db-writer-check"), dbWriterCheckScript(settings), 0o755);
+        // A web node's local HAProxy with the generated writer route and check, reading the generated login file as
+        // on a host (root:haproxy 0640); HAProxy runs the check as its own user, so the directory must let it in.
+        fs.chmodSync(root, 0o711);
+        const credentials = write(path.join(root, "db-writer.json"), dbWriterCredentials({ user: APP.user, password: APP.password }), 0o640);
+        fs.chownSync(credentials, 0, Number(run("getent", ["group", "haproxy"]).split(":")[2]));
+        const check = write(path.join(root, "db-writer-check"), dbWriterCheckScript(credentials), 0o755);
         const proxyCfg = write(path.join(root, "proxy.cfg"), redisProxyConfig({
             nodes: [{ name: "redis-1", host: HOST, port: PORTS.redis }], password: "x", listen: { address: HOST, port: PORTS.redis + 1 },
             checkIntervalMs: 1000, adminSocket: path.join(root, "proxy.sock"),
             extra: {
-                globals: EXTERNAL_CHECK_GLOBALS,
+                globals: EXTERNAL_CHECK_GLOBALS, runsPrograms: true,
                 sections: [dbWriterSection({
                     listen: { address: HOST, port: PORTS.route }, checkCommand: check,
                     nodes: [["db-master", PORTS.master], ["db-replica-1", PORTS.r1], ["db-replica-2", PORTS.r2]].map(([name, port]) => ({ name: name as string, host: HOST, port: port as number })),

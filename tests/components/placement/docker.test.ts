@@ -74,7 +74,7 @@ describe("DockerPlacement", () => {
         const uploads = web.uploads.value ?? web.uploads;
         const paths = uploads.map((u: any) => u.file).sort();
         assert.deepEqual(paths, [
-            "/etc/haproxy/redis-proxy.cfg", "/etc/nginx/sites-enabled/bitrix.conf", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
+            "/etc/haproxy/db-writer.json", "/etc/haproxy/redis-proxy.cfg", "/etc/nginx/sites-enabled/bitrix.conf", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
             "/etc/php/8.2/fpm/pool.d/www.conf", "/usr/local/bin/bitrix-db-writer-check", "/usr/local/bin/bitrix-shared-watchdog", "/var/www/html/bitrix/.settings.php",
             "/var/www/html/healthz.php", "/var/www/html/probe/index.php",
         ]);
