@@ -34,6 +34,11 @@ const section = (cfg: string, header: string) => {
 describe("balancerConfig", () => {
     const cfg = balancerConfig(base);
 
+    it("drops root once its ports and certificate are open: the haproxy user, chrooted in the package's empty directory", () => {
+        assert.match(cfg, /^global\n    user haproxy\n    group haproxy\n    chroot \/var\/lib\/haproxy\n/);
+        assert.doesNotMatch(cfg, /external-check|insecure-fork-wanted/);
+    });
+
     it("lists every web node once with its weight, cookie and the resolver", () => {
         const web = section(cfg, "backend web");
         assert.match(web, /server web-1 bx-web-1:80 weight 1 cookie web-1 resolvers cluster/);
