@@ -214,7 +214,7 @@ describe("BitrixCluster with config secrets", () => {
         const file = placement.file("balancer-2", "/etc/keepalived/keepalived.conf");
         assert.equal(await secretOf(file), true);
         const text = await valueOf(file);
-        assert.match(text, /auth_pass vrrp-fro\n/);
+        assert.match(text, /auth_pass "vrrp-fro"\n/);
         assert.match(text, /vrrp_version 2/);
     });
 
