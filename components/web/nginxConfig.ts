@@ -5,7 +5,7 @@ export interface WebNginxInput {
     docroot: string;
     fpmSocket: string;
     uploadMaxMb: number;
-    /** Networks whose X-Forwarded-For is trusted (the balancer's). */
+    /** Addresses whose X-Forwarded-For is trusted (the balancers' own). */
     trustedProxies: string[];
     healthPath: string;
     /** PHP-FPM status and ping paths: answered to the node itself only, never through the balancer. */

@@ -38,7 +38,7 @@ export interface WebNodeArgs {
     redis: { nodes: Array<{ service: string; host: string; port: number }>; password: pulumi.Input<string> };
     /** Shared trees and how they are reached. */
     storage: { mode: SharedStorageMode; exports: NfsExport[]; nfsAddress: string; mountOptions: string; retain: boolean };
-    /** Networks whose X-Forwarded-For the node trusts (the balancer's). */
+    /** Addresses whose X-Forwarded-For the node trusts: the balancers' own, nothing else. */
     trustedProxies: string[];
     /** Serve PHP-FPM's status as OpenMetrics on this port to these sources (the monitoring service). @default none */
     metrics?: { port: number; allow: string[] };

@@ -112,6 +112,12 @@ describe("BitrixCluster over the placement seam", () => {
         assert.match(await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg")), /^global\n    user haproxy\n    group haproxy\n/);
     });
 
+    it("trusts X-Forwarded-For on the web nodes from the balancers' own addresses only", async () => {
+        const site = await valueOf(placement.file("web-2", "/etc/nginx/sites-enabled/bitrix.conf"));
+        const balancers = ["balancer-1", "balancer-2"].map((b) => `set_real_ip_from ${placement.addressOf(b)};`);
+        assert.deepEqual(site.match(/^\s*set_real_ip_from .*$/gm)?.map((l) => l.trim()), balancers);
+    });
+
     it("replicas attach to the master and the sentinels watch redis-1 with the majority quorum", async () => {
         const sql = await valueOf(placement.file("db-replica-2", "/docker-entrypoint-initdb.d/10-bitrix-replica.sql"));
         assert.match(sql, /MASTER_HOST = 't-db-master'/);

@@ -123,6 +123,16 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         assert.match(String(r.headers["set-cookie"]), /BXSRV=web-[12]; .*HttpOnly/i);
     });
 
+    it("replaces the client's own X-Forwarded-For, X-Real-IP and Forwarded with the address it saw", async () => {
+        const r = await request(`https://127.0.0.1:${PORTS.https}/spoof`, {
+            headers: { Host: "portal.test", "X-Forwarded-For": "10.1.2.3, 127.0.0.1", "X-Real-IP": "10.1.2.3", Forwarded: "for=10.1.2.3" },
+        });
+        const seen = JSON.parse(r.body).headers;
+        assert.equal(seen["x-forwarded-for"], "127.0.0.1");
+        assert.equal(seen["x-real-ip"], "127.0.0.1");
+        assert.equal(seen.forwarded, undefined);
+    });
+
     it("keeps a client with the affinity cookie on its node", async () => {
         for (let i = 0; i < 10; i++) {
             const r = await request(`https://127.0.0.1:${PORTS.https}/sticky`, { headers: { Cookie: "BXSRV=web-2" } });

@@ -89,8 +89,11 @@ describe("balancerConfig", () => {
 
     it("passes the client address and host to the nodes", () => {
         const https = section(cfg, "frontend https");
-        assert.match(https, /option forwardfor/);
+        // Set, never appended to: what a client sends in these headers does not reach a node.
+        assert.doesNotMatch(https, /option forwardfor/);
+        assert.match(https, /http-request set-header X-Forwarded-For %\[src\]/);
         assert.match(https, /http-request set-header X-Real-IP %\[src\]/);
+        assert.match(https, /http-request del-header Forwarded/);
         assert.match(https, /X-Forwarded-Proto https/);
         assert.doesNotMatch(cfg, /set-header Host/, "Host is passed through unchanged");
         assert.doesNotMatch(cfg, /on-marked-down shutdown-sessions/, "a node marked down finishes its in-flight requests");

@@ -69,6 +69,13 @@ describe("DockerPlacement", () => {
         assert.equal(web.networksAdvanced[0].ipv4Address, undefined);
     });
 
+    it("makes the web nodes trust X-Forwarded-For from the balancers' pinned addresses only, not the subnet with its gateway", async () => {
+        const uploads = container("bx-prod-web-1").uploads;
+        const site = (uploads.value ?? uploads).find((u: any) => u.file === "/etc/nginx/sites-enabled/bitrix.conf");
+        const text: string = await new Promise((resolve) => pulumi.output(site.content).apply(resolve));
+        assert.deepEqual(text.match(/^\s*set_real_ip_from .*$/gm)?.map((l) => l.trim()), ["set_real_ip_from 172.28.0.11;", "set_real_ip_from 172.28.0.12;"]);
+    });
+
     it("uploads the generated files, waits for health and restarts unless stopped", () => {
         const web = container("bx-prod-web-1");
         const uploads = web.uploads.value ?? web.uploads;

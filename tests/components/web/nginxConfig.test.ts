@@ -5,7 +5,7 @@ import { webNginxConfig } from "../../../components/web/nginxConfig";
 describe("webNginxConfig", () => {
     const cfg = webNginxConfig({
         listenPort: 80, docroot: "/var/www/html", fpmSocket: "/run/php/php8.2-fpm.sock", uploadMaxMb: 64,
-        trustedProxies: ["172.28.0.0/24"], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
+        trustedProxies: ["172.28.0.11", "172.28.0.12"], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
         sharedPaths: ["upload", "bitrix/cache"],
     });
 
@@ -17,9 +17,9 @@ describe("webNginxConfig", () => {
         assert.match(cfg, /try_files \$uri \$uri\/ \/bitrix\/urlrewrite\.php\$is_args\$args;/);
     });
 
-    it("trusts X-Forwarded-For from the balancer network only", () => {
-        assert.match(cfg, /set_real_ip_from 172\.28\.0\.0\/24;/);
-        assert.equal(cfg.match(/set_real_ip_from/g)?.length, 1);
+    it("trusts X-Forwarded-For from the balancers' addresses only", () => {
+        assert.match(cfg, /set_real_ip_from 172\.28\.0\.11;\n    set_real_ip_from 172\.28\.0\.12;/);
+        assert.equal(cfg.match(/set_real_ip_from/g)?.length, 2);
         assert.match(cfg, /real_ip_header X-Forwarded-For;/);
     });
 
