@@ -28,8 +28,28 @@ describe("webNginxConfig", () => {
         assert.match(cfg, /location \^~ \/bitrix\/cache\/ \{/);
     });
 
-    it("hides .settings.php and answers the FPM status only to the node itself", () => {
-        assert.match(cfg, /location \^~ \/bitrix\/\.settings \{ deny all; \}/);
+    it("refuses secrets and internals before any location is chosen, so a shared path's ^~ location cannot serve them", () => {
+        // Server-level rewrite rules run before location matching; a ^~ prefix location would skip a regex deny and
+        // a longer one (bitrix/backup/daily) would win over a shorter deny prefix.
+        const denies = [
+            '    if ($uri ~ "/\\.(?!well-known(/|$))") { return 403; }',
+            '    if ($uri ~ "^/bitrix/(\\.settings|php_interface(/|$)|backup(/|$))") { return 403; }',
+        ];
+        for (const d of denies) assert.ok(cfg.includes(`\n${d}\n`), d);
+        assert.ok(cfg.indexOf(denies[1]) < cfg.indexOf("    location "), "before the locations");
+        assert.doesNotMatch(cfg, /deny all; \}/, "no location-level deny that a longer prefix could override");
+    });
+
+    it("writes one location per shared path, whatever the paths (a denied tree, a path inside it, a repeat)", () => {
+        const paths = ["upload", "bitrix/backup", "bitrix/backup/daily", "upload"];
+        const c = webNginxConfig({
+            listenPort: 80, docroot: "/var/www/html", fpmSocket: "/run/php/php8.2-fpm.sock", uploadMaxMb: 64,
+            trustedProxies: [], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping", sharedPaths: paths,
+        });
+        assert.deepEqual(c.match(/^\s*location \^~ \S+/gm)?.map((l) => l.trim()), ["location ^~ /upload/", "location ^~ /bitrix/backup/", "location ^~ /bitrix/backup/daily/"]);
+    });
+
+    it("answers the FPM status only to the node itself", () => {
         assert.match(cfg, /location ~ \^\(\/fpm-status\|\/fpm-ping\)\$ \{\n\s+allow 127\.0\.0\.1;\n\s+deny all;/);
     });
 
