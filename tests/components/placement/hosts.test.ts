@@ -114,7 +114,7 @@ describe("HostsPlacement (under mocks)", () => {
         assert.match(mount, /^Type=nfs4$/m);
         assert.match(mount, /^Options=.*\bsoft\b/m);
         assert.match(plain(named("bx-h-web-1-node-file-etc-systemd-system-bitrix-web-1-service").stdin), /^RequiresMountsFor=\/var\/www\/html\/upload \/var\/www\/html\/bitrix\/cache$/m);
-        assert.match(plain(named("bx-h-web-1-node-start").create), /systemctl start var-www-html-upload\.mount/);
+        assert.match(plain(named("bx-h-web-1-node-start").create), /systemctl start 'var-www-html-upload\.mount'/);
         assert.match(named("bx-h-web-1-node-file-etc-systemd-system-var-www-html-upload-mount").delete, /systemctl disable --now 'var-www-html-upload\.mount'/);
     });
 
