@@ -161,7 +161,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: "/usr/local/bin/bitrix-shared-watchdog",
             secrets: [],
-            render: () => watchdogScript({ directories: sharedDirs, heartbeatFile: HEARTBEAT_FILE, intervalS: 2, probeTimeoutS: 2 }),
+            render: () => watchdogScript({ directories: sharedDirs, heartbeatFile: HEARTBEAT_FILE, intervalS: 2, probeTimeoutS: 2, probeUser: "www-data" }),
             executable: true,
         },
     ];

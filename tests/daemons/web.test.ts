@@ -86,7 +86,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         const phpEnv = { PHP_INI_SCAN_DIR: `/etc/php/8.2/fpm/conf.d:${iniDir}` };
         files.phpEnv = JSON.stringify(phpEnv);
 
-        const watchdog = write(path.join(root, "watchdog.sh"), watchdogScript({ directories: shared, heartbeatFile: heartbeat, intervalS: 1, probeTimeoutS: 2 }), 0o755);
+        const watchdog = write(path.join(root, "watchdog.sh"), watchdogScript({ directories: shared, heartbeatFile: heartbeat, intervalS: 1, probeTimeoutS: 2, probeUser: "www-data" }), 0o755);
         daemons.start("watchdog", watchdog, []);
         daemons.start("php-fpm", "php-fpm8.2", ["-F", "-y", files.fpm], phpEnv);
         daemons.start("nginx", "nginx", ["-c", files.nginx]);
