@@ -139,6 +139,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     it("keeps a PHP session in Redis through the proxy", async () => {
         const first = await request(`${base}/probe/?action=session`);
         const cookie = String(first.headers["set-cookie"]).split(";")[0];
+        assert.match(String(first.headers["set-cookie"]), /; secure(;|$)/i, "the session cookie is HTTPS-only");
         assert.equal(JSON.parse(first.body).count, 1);
         const second = await request(`${base}/probe/?action=session`, { headers: { Cookie: cookie } });
         assert.equal(JSON.parse(second.body).count, 2);
@@ -185,6 +186,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
 
     it("refuses backups and dotfiles inside shared paths while serving their other files", async () => {
         assert.equal((await request(`${base}/upload/photo.txt`)).body, "public");
+        assert.notEqual((await request(`${base}/.well-known/acme-challenge/x`)).status, 403);
         for (const p of ["/upload/.htaccess", "/bitrix/backup/daily/dump.sql", "/bitrix/backup/full.tar", "/bitrix/%2Esettings.php", "/bitrix//backup/full.tar"]) {
             const r = await request(`${base}${p}`);
             assert.equal(r.status, 403, p);
