@@ -44,6 +44,7 @@ describe("db-failover: the manager against mariadbd", () => {
     /** Which server a new connection through the web node's writer route lands on (its port), or "" when refused. */
     const routed = () => { try { return app(PORTS.route, "SELECT @@port"); } catch { return ""; } };
     let killedAt = 0;
+    let routePid = 0;
     const acknowledged: number[] = [];
 
     before(async () => {
@@ -75,7 +76,7 @@ describe("db-failover: the manager against mariadbd", () => {
             },
         }));
         assert.match(run("haproxy", ["-c", "-f", proxyCfg]), /Configuration file is valid/);
-        daemons.start("route", "haproxy", ["-W", "-db", "-f", proxyCfg]);
+        routePid = daemons.start("route", "haproxy", ["-W", "-db", "-f", proxyCfg]).pid!;
         daemons.start("manager", MANAGER, [config], {
             DB_FAILOVER_PASSWORD: FAILOVER.password, DB_REPLICATION_PASSWORD: REPL.password, DB_FAILOVER_BEAT: path.join(root, "beat"),
         });
@@ -91,6 +92,17 @@ describe("db-failover: the manager against mariadbd", () => {
         // Writes go where the application's route sends them: the opened master.
         await waitFor("the route to the master", () => routed() === String(PORTS.master), 10000, 200);
         app(PORTS.route, "CREATE TABLE acked (id INT PRIMARY KEY) ENGINE=InnoDB");
+    });
+
+    it("runs the route's worker, and so its external check, as the haproxy user (the master alone stays root, to reload)", async () => {
+        const uid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+        const workers = await waitFor("the route's worker", () => {
+            const kids = fs.readFileSync(`/proc/${routePid}/task/${routePid}/children`, "utf8").trim();
+            return kids ? kids.split(/\s+/).map(Number) : undefined;
+        }, 5000, 100);
+        const haproxy = Number(run("id", ["-u", "haproxy"]).trim());
+        assert.deepEqual(workers.map(uid), workers.map(() => haproxy));
+        assert.equal(uid(routePid), 0);
     });
 
     it("promotes the most advanced replica after the master is killed, with every acknowledged row", async () => {
