@@ -2,10 +2,10 @@
  * Writes follow the database failover: the web node's local HAProxy (the one that follows the Redis master) also
  * listens on 127.0.0.1:6033 (ProxySQL's port for the same job; not 3306, which a database server on the same host
  * holds) and sends each new connection to the first database server that reports
- * `read_only = 0`. The check is an HAProxy external check running PHP's mysqli (mysqlnd speaks every login method the
- * servers use, Percona's caching_sha2_password included) every second; a server that stops being writable is marked
- * down and its open connections are cut, so the application reconnects to the promoted one. `.settings.php`'s
- * `default` connection points here.
+ * `read_only = 0`. The check is an HAProxy external check running PHP's mysqli (the client the application itself
+ * logs in with, so the same login methods work) every second; a server that stops being writable is marked down and
+ * its open connections are cut, so the application reconnects to the promoted one. `.settings.php`'s `default`
+ * connection points here.
  *
  * The check runs as HAProxy's own user (never root) and reads the login as JSON data from a file the program writes
  * (root:haproxy 0640 on hosts), never from `.settings.php`: that file is writable by www-data (Bitrix rewrites it), so
