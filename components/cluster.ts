@@ -118,7 +118,9 @@ export class BitrixCluster extends pulumi.ComponentResource {
                     mode: c.storage.mode, exports: nfs?.exports ?? nfsExports(c.storage.sharedPaths), nfsAddress: nfs?.address ?? "",
                     mountOptions: nfs?.mountOptions ?? nfsMountOptions(), retain,
                 },
-                trustedProxies: placement.sourcesOf(balancerServices(c.balancer.count)),
+                // The balancers' own addresses, never a whole network: on Docker the subnet holds the bridge gateway,
+                // which carries every published-port client, so a client's header would be believed.
+                trustedProxies: balancerServices(c.balancer.count).map((b) => placement.addressOf(b)),
                 metrics: c.monitoring.enabled ? { port: FPM_METRICS_PORT, allow: placement.sourcesOf(["monitoring"]) } : undefined,
                 phpMemoryLimitMb: c.web.phpMemoryLimitMb, phpMaxExecutionS: c.web.phpMaxExecutionS, uploadMaxMb: c.web.uploadMaxMb,
                 fpmMaxChildren: c.web.fpmMaxChildren, timezone: c.web.timezone, cacheSid: c.prefix, memoryMb: c.docker.memoryMb.web,

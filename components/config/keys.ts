@@ -111,7 +111,8 @@ export const KEYS = {
     vrrpPassword: {
         type: "string", secret: true, unset: "none: VRRPv3, peers by unicast",
         description: "VRRP authentication (config secret, first 8 characters used). Switches to VRRPv2 with 1 s adverts: a crashed balancer's address then moves in about 3.6 s instead of under 2 s.",
-        allowed: (v: string) => /^[\x21-\x7e]{8,128}$/.test(v) ? undefined : "8 to 128 printable ASCII characters without spaces",
+        // keepalived.conf holds it between double quotes, which it cannot escape (see vrrpPasswordProblem).
+        allowed: (v: string) => /^[\x21\x23-\x7e]{8,128}$/.test(v) ? undefined : "8 to 128 printable ASCII characters without spaces or double quotes",
     },
     balancerAlgorithm: { type: "string", default: "least_conn", description: "How requests are spread over web nodes.", allowed: oneOf("least_conn", "round_robin", "ip_hash") },
     stickyCookie: {

@@ -25,7 +25,7 @@ export function supervisorConfig(input: ProcessesInput): string {
     const p = MONITORING_PORTS;
     const programs: Array<[string, string]> = [
         ["prometheus", `/usr/bin/prometheus --config.file=${MONITORING_DIR}/prometheus.yml --storage.tsdb.path=/var/lib/prometheus/metrics2 ` +
-            `--storage.tsdb.retention.time=${input.retentionDays ?? 15}d --web.listen-address=:${p.prometheus} --web.enable-lifecycle`],
+            `--storage.tsdb.retention.time=${input.retentionDays ?? 15}d --web.listen-address=:${p.prometheus}`],
         ["alertmanager", `/usr/bin/prometheus-alertmanager --config.file=${MONITORING_DIR}/alertmanager.yml --storage.path=/var/lib/prometheus/alertmanager ` +
             `--web.listen-address=:${p.alertmanager} --cluster.listen-address=`],
         ["blackbox", `/usr/bin/prometheus-blackbox-exporter --config.file=${MONITORING_DIR}/blackbox.yml --web.listen-address=:${p.blackbox}`],

@@ -89,13 +89,20 @@ export function serviceUnit(spec: UnitSpec): string {
     return lines.join("\n");
 }
 
-/** The name systemd gives the mount unit of a path (`systemd-escape --path --suffix=mount`). */
+/**
+ * The name systemd gives the mount unit of a path (`systemd-escape --path --suffix=mount`): the path is simplified
+ * (empty and "." components dropped; ".." refused), its components joined by "-", and every byte other than
+ * A-Z a-z 0-9 : _ and a "." that does not lead written as \xHH (UTF-8 bytes); "/" itself is "-".
+ */
 export function mountUnitName(where: string): string {
-    const trimmed = where.replace(/^\/+|\/+$/g, "");
-    const escaped = [...trimmed].map((ch, i) => {
+    const parts = where.split("/").filter((p) => p !== "" && p !== ".");
+    if (parts.includes("..")) throw new Error(`${where} is not a normalized path: systemd cannot name its mount unit`);
+    const bytes = Buffer.from(parts.join("/"), "utf8");
+    const escaped = [...bytes].map((b, i) => {
+        const ch = String.fromCharCode(b);
         if (ch === "/") return "-";
         if (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0)) return ch;
-        return `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`;
+        return `\\x${b.toString(16).padStart(2, "0")}`;
     }).join("");
     return `${escaped || "-"}.mount`;
 }
@@ -160,7 +167,8 @@ export function startScript(service: string, health: { command: string; interval
         ...(opts.mounted ?? []).map((p) => `mountpoint -q ${shellQuote(p)} || { echo "${service}: ${p} is not a mount point: mount the shared storage there on this host first (sharedStorage external)" >&2; exit 1; }`),
         `mkdir -p ${HOST_LOG_DIR}${(opts.dirs ?? []).map((d) => ` ${shellQuote(d)}`).join("")}`,
         "systemctl daemon-reload",
-        ...(opts.mounts ?? []).map((m) => `systemctl enable ${m} >/dev/null 2>&1; systemctl start ${m}`),
+        // Quoted: a mount unit's name holds backslashes (my-files is my\x2dfiles.mount).
+        ...(opts.mounts ?? []).map((m) => `systemctl enable ${shellQuote(m)} >/dev/null 2>&1; systemctl start ${shellQuote(m)}`),
         `systemctl enable ${unit} >/dev/null 2>&1`,
         `if ${opts.reloadable ? `systemctl is-active -q ${unit} && [ "$(cat ${stamp} 2>/dev/null)" = ${opts.restartDigest} ]` : "false"}; then`,
         `    systemctl reload ${unit}`,

@@ -16,8 +16,11 @@ export interface RedisProxyInput {
     checkIntervalMs: number;
     /** Admin socket. @default "/run/haproxy/redis-proxy.sock" */
     adminSocket?: string;
-    /** More `global` lines and sections sharing this process (the web node's database writer route). @default none */
-    extra?: { globals: string[]; sections: string[] };
+    /**
+     * More `global` lines and sections sharing this process (the web node's database writer route); `runsPrograms`
+     * when they run an external check (no chroot then: the program would have to be inside it). @default none
+     */
+    extra?: { globals: string[]; sections: string[]; runsPrograms?: boolean };
 }
 
 /** A Redis command in RESP, hex-encoded for `tcp-check send-binary`: any password byte is safe. */
@@ -29,7 +32,7 @@ export function respHex(...args: string[]): string {
 export function redisProxyConfig(input: RedisProxyInput): string {
     if (input.nodes.length === 0) throw new Error("redisProxyConfig: at least one Redis node is required");
     return [
-        haproxyPreamble(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock", input.resolver, input.extra?.globals),
+        haproxyPreamble(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock", input.resolver, input.extra?.globals, { chroot: !input.extra?.runsPrograms }),
         "defaults",
         "    mode tcp",
         "    log global",

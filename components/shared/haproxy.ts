@@ -1,9 +1,27 @@
 /** Pieces every generated HAProxy config shares (the balancer and the web nodes' Redis proxy). */
 
-/** `global` section: logs to stdout (container-friendly), admin socket for drains and drills. */
-export function haproxyGlobal(maxconn: number, adminSocket: string, extra: string[] = []): string {
+/** The unprivileged user every generated HAProxy switches to once its ports and sockets are open (Debian's and RHEL's
+ * haproxy package create it), and the empty directory it locks itself into (the packages create that too). */
+export const HAPROXY_USER = "haproxy";
+export const HAPROXY_CHROOT = "/var/lib/haproxy";
+
+/** How a generated HAProxy drops root. @default chroot: true */
+export interface HaproxyPrivileges {
+    /** false when something runs a program (an external check runs inside the chroot and would need it there). */
+    chroot?: boolean;
+}
+
+/**
+ * `global` section: logs to stdout (container-friendly), admin socket for drains and drills. HAProxy reads its
+ * config, certificates and binds as root, then runs as `haproxy` (chrooted unless told not to); a reload re-executes
+ * the master, which is still root.
+ */
+export function haproxyGlobal(maxconn: number, adminSocket: string, extra: string[] = [], privileges: HaproxyPrivileges = {}): string {
     return [
         "global",
+        `    user ${HAPROXY_USER}`,
+        `    group ${HAPROXY_USER}`,
+        ...(privileges.chroot === false ? [] : [`    chroot ${HAPROXY_CHROOT}`]),
         ...extra,
         "    log stdout format raw local0 info",
         `    maxconn ${maxconn}`,
@@ -40,6 +58,6 @@ export function resolverServerOptions(resolver: string | undefined): string {
 }
 
 /** `global` and, when there is a resolver, `resolvers`: the start of every generated HAProxy config. */
-export function haproxyPreamble(maxconn: number, adminSocket: string, resolver: string | undefined, extraGlobals: string[] = []): string {
-    return haproxyGlobal(maxconn, adminSocket, extraGlobals) + haproxyResolvers(resolver);
+export function haproxyPreamble(maxconn: number, adminSocket: string, resolver: string | undefined, extraGlobals: string[] = [], privileges: HaproxyPrivileges = {}): string {
+    return haproxyGlobal(maxconn, adminSocket, extraGlobals, privileges) + haproxyResolvers(resolver);
 }

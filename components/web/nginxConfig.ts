@@ -5,7 +5,7 @@ export interface WebNginxInput {
     docroot: string;
     fpmSocket: string;
     uploadMaxMb: number;
-    /** Networks whose X-Forwarded-For is trusted (the balancer's). */
+    /** Addresses whose X-Forwarded-For is trusted (the balancers' own). */
     trustedProxies: string[];
     healthPath: string;
     /** PHP-FPM status and ping paths: answered to the node itself only, never through the balancer. */
@@ -20,8 +20,16 @@ export interface WebNginxInput {
     metrics?: { port: number; allow: string[] };
 }
 
+/** URIs (regular expressions on nginx's $uri) refused on every path: dotfiles but .well-known, Bitrix's settings
+ * files, its PHP config tree and its backups. */
+export const DENIED_URIS = [
+    "/\\.(?!well-known(/|$))",
+    "^/bitrix/(\\.settings|php_interface(/|$)|backup(/|$))",
+];
+
 export function webNginxConfig(input: WebNginxInput): string {
-    const noPhp = input.sharedPaths.map((p) => [
+    // One location per path (a repeat would be a duplicate location, which nginx refuses).
+    const noPhp = [...new Set(input.sharedPaths)].map((p) => [
         `    location ^~ /${p}/ {`,
         "        # Shared, user-writable tree: serve files, never execute them.",
         "        location ~* \\.(php|phtml|phar)$ { return 403; }",
@@ -48,11 +56,10 @@ export function webNginxConfig(input: WebNginxInput): string {
         "    real_ip_header X-Forwarded-For;",
         "    real_ip_recursive on;",
         "",
-        "    # Secrets and internals are never served.",
-        "    location ~ /\\.(?!well-known) { deny all; }",
-        "    location ^~ /bitrix/.settings { deny all; }",
-        "    location ^~ /bitrix/php_interface/ { deny all; }",
-        "    location ^~ /bitrix/backup/ { deny all; }",
+        "    # Secrets and internals are never served. Checked here, before a location is chosen (server-level rewrite",
+        "    # phase, on the decoded and normalised URI), so no location can serve them: a shared path's ^~ location",
+        "    # would skip a regex deny, and a longer prefix (bitrix/backup/daily) would win over a shorter deny.",
+        ...DENIED_URIS.map((re) => `    if ($uri ~ "${re}") { return 403; }`),
         "",
         ...noPhp,
         "",

@@ -50,6 +50,8 @@ export function phpIni(input: PhpInput): string {
         "session.save_handler = redis",
         `session.save_path = "tcp://${input.redis.host}:${input.redis.port}?auth=${auth}&timeout=2&read_timeout=2&prefix=PHPREDIS_SESSION:"`,
         "session.use_strict_mode = 1",
+        "; The portal is HTTPS only (the balancer redirects HTTP): the session cookie never travels in clear.",
+        "session.cookie_secure = 1",
         "session.cookie_httponly = 1",
         "session.cookie_samesite = Lax",
         `session.gc_maxlifetime = 86400`,

@@ -5,7 +5,7 @@ import { SharedStorageMode } from "../config/types";
 import { NfsExport, sharedSlug } from "../nfs/ganeshaConfig";
 import { Placement, VolumeSpec } from "../placement/types";
 import { redisProxyConfig } from "../redis/proxyConfig";
-import { DB_WRITER_CHECK, DB_WRITER_ROUTE, dbWriterCheckScript, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "./dbWriterRoute";
+import { DB_WRITER_CHECK, DB_WRITER_CREDENTIALS, DB_WRITER_ROUTE, dbWriterCheckScript, dbWriterCredentials, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "./dbWriterRoute";
 import { bitrixSettings, DbEndpoint } from "./bitrixSettings";
 import { healthEndpoint } from "./healthEndpoint";
 import { webNginxConfig } from "./nginxConfig";
@@ -38,7 +38,7 @@ export interface WebNodeArgs {
     redis: { nodes: Array<{ service: string; host: string; port: number }>; password: pulumi.Input<string> };
     /** Shared trees and how they are reached. */
     storage: { mode: SharedStorageMode; exports: NfsExport[]; nfsAddress: string; mountOptions: string; retain: boolean };
-    /** Networks whose X-Forwarded-For the node trusts (the balancer's). */
+    /** Addresses whose X-Forwarded-For the node trusts: the balancers' own, nothing else. */
     trustedProxies: string[];
     /** Serve PHP-FPM's status as OpenMetrics on this port to these sources (the monitoring service). @default none */
     metrics?: { port: number; allow: string[] };
@@ -88,6 +88,8 @@ export interface WebFile {
     secrets: Array<keyof WebSecrets>;
     render: (secrets: WebSecrets) => string;
     executable?: boolean;
+    /** Group that may read a secret file besides root. @default www-data under the docroot, else none */
+    group?: string;
 }
 
 /** The generated files of one web node (pure: the component only uploads them). */
@@ -128,7 +130,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
                 nodes: args.redis.nodes.map((n) => ({ name: n.service, host: n.host, port: n.port })),
                 password: s.redis, listen: REDIS_PROXY, resolver: args.placement.dnsResolver, checkIntervalMs: 1000,
                 extra: writers ? {
-                    globals: EXTERNAL_CHECK_GLOBALS,
+                    globals: EXTERNAL_CHECK_GLOBALS, runsPrograms: true,
                     sections: [dbWriterSection({ nodes: writers.map((w) => ({ name: w.service, host: w.host, port: w.port })), resolver: args.placement.dnsResolver })],
                 } : undefined,
             }),
@@ -151,11 +153,15 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
             secrets: [],
             render: () => probeApp({ settingsPath: SETTINGS_PATH, uploadDir: `${DOCROOT}/upload/probe`, replicaWaitS: 5 }),
         },
-        ...(writers ? [{ path: DB_WRITER_CHECK, secrets: [], render: () => dbWriterCheckScript(SETTINGS_PATH), executable: true }] : []),
+        ...(writers ? [
+            { path: DB_WRITER_CHECK, secrets: [], render: () => dbWriterCheckScript(DB_WRITER_CREDENTIALS), executable: true },
+            // Read by the check, which runs as HAProxy's user.
+            { path: DB_WRITER_CREDENTIALS, secrets: ["db"], render: (s) => dbWriterCredentials({ user: args.db.user, password: s.db }), group: "haproxy" },
+        ] satisfies WebFile[] : []),
         {
             path: "/usr/local/bin/bitrix-shared-watchdog",
             secrets: [],
-            render: () => watchdogScript({ directories: sharedDirs, heartbeatFile: HEARTBEAT_FILE, intervalS: 2, probeTimeoutS: 2 }),
+            render: () => watchdogScript({ directories: sharedDirs, heartbeatFile: HEARTBEAT_FILE, intervalS: 2, probeTimeoutS: 2, probeUser: "www-data" }),
             executable: true,
         },
     ];
@@ -186,8 +192,9 @@ export function createWebNode(name: string, parent: pulumi.ComponentResource, ar
             executable: f.executable,
             content: f.secrets.length ? secrets.apply(f.render) : f.render({ db: "", redis: "" }),
             secret: f.secrets.length > 0,
-            // PHP's workers read .settings.php; the other secret files are read by root-run masters.
-            group: f.path.startsWith(`${DOCROOT}/`) ? "www-data" : undefined,
+            // PHP's workers read .settings.php, HAProxy's user the writer route's login; the other secret files are
+            // read by root-run masters.
+            group: f.group ?? (f.path.startsWith(`${DOCROOT}/`) ? "www-data" : undefined),
         })),
         volumes: [
             { kind: "data", name: "docroot", path: DOCROOT, retain: args.storage.retain },

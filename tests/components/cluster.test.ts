@@ -88,13 +88,34 @@ describe("BitrixCluster over the placement seam", () => {
         assert.equal(proxy.match(/server redis-\d t-redis-\d:6379/g)?.length, 3);
         assert.match(proxy, /listen db_writer\n    bind 127\.0\.0\.1:6033\n/);
         assert.deepEqual(proxy.match(/server db-\S+ t-db-\S+:3306/g), ["server db-master t-db-master:3306", "server db-replica-1 t-db-replica-1:3306", "server db-replica-2 t-db-replica-2:3306"]);
-        assert.match(proxy, /^global\n    external-check\n    insecure-fork-wanted\n/);
+        assert.match(proxy, /^global\n    user haproxy\n    group haproxy\n    external-check\n    insecure-fork-wanted\n/);
         const manager = JSON.parse(await valueOf(placement.file("db-failover", "/etc/db-failover/config.json")));
         assert.deepEqual(manager.nodes.map((n: any) => n.host), ["t-db-master", "t-db-replica-1", "t-db-replica-2"]);
         assert.deepEqual(placement.spec("db-failover").command, ["/usr/local/bin/db-failover", "/etc/db-failover/config.json"]);
         assert.equal(await secretOf(placement.spec("db-failover").env!.DB_FAILOVER_PASSWORD), true);
         // Every server starts read-only; the manager opens one.
         for (const s of ["db-master", "db-replica-1"]) assert.match(await valueOf(placement.file(s, "/etc/mysql/mariadb.conf.d/90-bitrix.cnf")), /^read_only = ON$/m);
+    });
+
+    it("gives the writer route's check the app login in a root:haproxy file, not .settings.php (no PHP the web user writes runs elsewhere)", async () => {
+        const spec = placement.spec("web-1");
+        const creds = spec.files.find((f) => f.path === "/etc/haproxy/db-writer.json")!;
+        assert.ok(creds, "credentials file uploaded");
+        assert.equal(creds.secret, true);
+        assert.equal(creds.group, "haproxy");
+        const login = JSON.parse(await valueOf(creds.content));
+        assert.equal(login.user, "bitrix");
+        assert.equal(login.password, await valueOf(cluster.dbPassword));
+        const check = await valueOf(placement.file("web-1", "/usr/local/bin/bitrix-db-writer-check"));
+        assert.doesNotMatch(check, /settings\.php/);
+        assert.match(check, /\/etc\/haproxy\/db-writer\.json/);
+        assert.match(await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg")), /^global\n    user haproxy\n    group haproxy\n/);
+    });
+
+    it("trusts X-Forwarded-For on the web nodes from the balancers' own addresses only", async () => {
+        const site = await valueOf(placement.file("web-2", "/etc/nginx/sites-enabled/bitrix.conf"));
+        const balancers = ["balancer-1", "balancer-2"].map((b) => `set_real_ip_from ${placement.addressOf(b)};`);
+        assert.deepEqual(site.match(/^\s*set_real_ip_from .*$/gm)?.map((l) => l.trim()), balancers);
     });
 
     it("replicas attach to the master and the sentinels watch redis-1 with the majority quorum", async () => {
@@ -210,7 +231,7 @@ describe("BitrixCluster with config secrets", () => {
         const file = placement.file("balancer-2", "/etc/keepalived/keepalived.conf");
         assert.equal(await secretOf(file), true);
         const text = await valueOf(file);
-        assert.match(text, /auth_pass vrrp-fro\n/);
+        assert.match(text, /auth_pass "vrrp-fro"\n/);
         assert.match(text, /vrrp_version 2/);
     });
 

@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { balancerConfig, BalancerConfigInput } from "../../components/balancer/haproxyConfig";
@@ -52,6 +53,7 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         publicHttpsPort: PORTS.https, publicHttpPort: PORTS.http, adminSocket: path.join(dir, "admin.sock"),
     };
     const cfgFile = path.join(dir, "haproxy.cfg");
+    let haproxyPid = 0;
     const csv = async () => (await request(`http://127.0.0.1:${PORTS.status}/;csv`)).body;
     const state = async (server: string) => {
         const line = (await csv()).split("\n").find((l) => l.startsWith(`web,${server},`));
@@ -66,7 +68,7 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         write(cfgFile, balancerConfig(input));
         web1 = await fakeNode("web-1", PORTS.web1);
         web2 = await fakeNode("web-2", PORTS.web2);
-        daemons.start("haproxy", haproxy, ["-db", "-f", cfgFile]);
+        haproxyPid = daemons.start("haproxy", haproxy, ["-db", "-f", cfgFile]).pid!;
         await waitFor("the status page", async () => (await csv()).includes("web-1"));
     });
 
@@ -78,6 +80,13 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
 
     it("is accepted by `haproxy -c`", () => {
         assert.match(run("haproxy", ["-c", "-f", cfgFile]), /Configuration file is valid/);
+    });
+
+    it("serves as the haproxy user, locked in its chroot, after binding the ports and reading the certificate as root", () => {
+        const status = fs.readFileSync(`/proc/${haproxyPid}/status`, "utf8");
+        const uid = Number(run("id", ["-u", "haproxy"]).trim());
+        assert.deepEqual(/^Uid:\s+(.*)$/m.exec(status)![1].split(/\s+/).map(Number), [uid, uid, uid, uid]);
+        assert.equal(fs.readlinkSync(`/proc/${haproxyPid}/root`), "/var/lib/haproxy");
     });
 
     it("takes a node whose health URL answers 503 out, and shows it on the status page", async () => {
@@ -112,6 +121,16 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         assert.equal(seen.host, "portal.test");
         assert.equal(r.headers["strict-transport-security"], "max-age=31536000; includeSubDomains");
         assert.match(String(r.headers["set-cookie"]), /BXSRV=web-[12]; .*HttpOnly/i);
+    });
+
+    it("replaces the client's own X-Forwarded-For, X-Real-IP and Forwarded with the address it saw", async () => {
+        const r = await request(`https://127.0.0.1:${PORTS.https}/spoof`, {
+            headers: { Host: "portal.test", "X-Forwarded-For": "10.1.2.3, 127.0.0.1", "X-Real-IP": "10.1.2.3", Forwarded: "for=10.1.2.3" },
+        });
+        const seen = JSON.parse(r.body).headers;
+        assert.equal(seen["x-forwarded-for"], "127.0.0.1");
+        assert.equal(seen["x-real-ip"], "127.0.0.1");
+        assert.equal(seen.forwarded, undefined);
     });
 
     it("keeps a client with the affinity cookie on its node", async () => {

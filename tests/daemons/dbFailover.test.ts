@@ -6,14 +6,14 @@
  */
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { failoverManagerConfig } from "../../components/database/failoverManager";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { redisProxyConfig } from "../../components/redis/proxyConfig";
-import { bitrixSettings } from "../../components/web/bitrixSettings";
-import { dbWriterCheckScript, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "../../components/web/dbWriterRoute";
+import { dbWriterCheckScript, dbWriterCredentials, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "../../components/web/dbWriterRoute";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { HOST, MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
 
@@ -44,6 +44,7 @@ describe("db-failover: the manager against mariadbd", () => {
     /** Which server a new connection through the web node's writer route lands on (its port), or "" when refused. */
     const routed = () => { try { return app(PORTS.route, "SELECT @@port"); } catch { return ""; } };
     let killedAt = 0;
+    let routePid = 0;
     const acknowledged: number[] = [];
 
     before(async () => {
@@ -57,17 +58,17 @@ describe("db-failover: the manager against mariadbd", () => {
             engine: "mariadb", user: FAILOVER.user, replicationUser: REPL.user,
             nodes: [["db-master", PORTS.master], ["db-replica-1", PORTS.r1], ["db-replica-2", PORTS.r2]].map(([name, port]) => ({ name: name as string, host: HOST, port: port as number })),
         }));
-        // A web node's local HAProxy with the generated writer route and check, reading a generated .settings.php.
-        const settings = write(path.join(root, "settings.php"), bitrixSettings({
-            database: APP.database, user: APP.user, password: APP.password, master: { host: HOST, port: PORTS.route }, replica: { host: HOST, port: PORTS.r1 },
-            redis: { host: HOST, port: PORTS.redis, password: "x" }, cacheSid: "t",
-        }));
-        const check = write(path.join(root, "db-writer-check"), dbWriterCheckScript(settings), 0o755);
+        // A web node's local HAProxy with the generated writer route and check, reading the generated login file as
+        // on a host (root:haproxy 0640); HAProxy runs the check as its own user, so the directory must let it in.
+        fs.chmodSync(root, 0o711);
+        const credentials = write(path.join(root, "db-writer.json"), dbWriterCredentials({ user: APP.user, password: APP.password }), 0o640);
+        fs.chownSync(credentials, 0, Number(run("getent", ["group", "haproxy"]).split(":")[2]));
+        const check = write(path.join(root, "db-writer-check"), dbWriterCheckScript(credentials), 0o755);
         const proxyCfg = write(path.join(root, "proxy.cfg"), redisProxyConfig({
             nodes: [{ name: "redis-1", host: HOST, port: PORTS.redis }], password: "x", listen: { address: HOST, port: PORTS.redis + 1 },
             checkIntervalMs: 1000, adminSocket: path.join(root, "proxy.sock"),
             extra: {
-                globals: EXTERNAL_CHECK_GLOBALS,
+                globals: EXTERNAL_CHECK_GLOBALS, runsPrograms: true,
                 sections: [dbWriterSection({
                     listen: { address: HOST, port: PORTS.route }, checkCommand: check,
                     nodes: [["db-master", PORTS.master], ["db-replica-1", PORTS.r1], ["db-replica-2", PORTS.r2]].map(([name, port]) => ({ name: name as string, host: HOST, port: port as number })),
@@ -75,7 +76,7 @@ describe("db-failover: the manager against mariadbd", () => {
             },
         }));
         assert.match(run("haproxy", ["-c", "-f", proxyCfg]), /Configuration file is valid/);
-        daemons.start("route", "haproxy", ["-W", "-db", "-f", proxyCfg]);
+        routePid = daemons.start("route", "haproxy", ["-W", "-db", "-f", proxyCfg]).pid!;
         daemons.start("manager", MANAGER, [config], {
             DB_FAILOVER_PASSWORD: FAILOVER.password, DB_REPLICATION_PASSWORD: REPL.password, DB_FAILOVER_BEAT: path.join(root, "beat"),
         });
@@ -91,6 +92,17 @@ describe("db-failover: the manager against mariadbd", () => {
         // Writes go where the application's route sends them: the opened master.
         await waitFor("the route to the master", () => routed() === String(PORTS.master), 10000, 200);
         app(PORTS.route, "CREATE TABLE acked (id INT PRIMARY KEY) ENGINE=InnoDB");
+    });
+
+    it("runs the route's worker, and so its external check, as the haproxy user (the master alone stays root, to reload)", async () => {
+        const uid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+        const workers = await waitFor("the route's worker", () => {
+            const kids = fs.readFileSync(`/proc/${routePid}/task/${routePid}/children`, "utf8").trim();
+            return kids ? kids.split(/\s+/).map(Number) : undefined;
+        }, 5000, 100);
+        const haproxy = Number(run("id", ["-u", "haproxy"]).trim());
+        assert.deepEqual(workers.map(uid), workers.map(() => haproxy));
+        assert.equal(uid(routePid), 0);
     });
 
     it("promotes the most advanced replica after the master is killed, with every acknowledged row", async () => {

@@ -49,3 +49,31 @@ describe("keepalived: generated keepalived.conf", () => {
         assert.match(r.output, /VRRP version 3 does not support authentication/);
     });
 });
+
+/**
+ * The password keepalived itself parsed: keepalived runs for two seconds in a network namespace of its own (a veth
+ * pair stands in for the balancer's interface) and dumps its configuration (`-d`), which shows the VRRP password.
+ */
+function parsedPassword(text: string): string {
+    const dir = tmpDir("keepalived-run");
+    const file = path.join(dir, "keepalived.conf");
+    fs.writeFileSync(file, text);
+    const script = [
+        "ip link add bxk0 type veth peer name bxk1 && ip link set bxk1 up && ip link set bxk0 up",
+        `timeout 2 ${requireBinary("keepalived")} -n -l -D -d --vrrp -p ${dir}/k.pid -r ${dir}/v.pid -f ${file}`,
+    ].join(" && ");
+    const r = spawnSync("unshare", ["-n", "sh", "-c", `${script}; true`], { encoding: "utf8" });
+    const m = /Password = (.*)$/m.exec(`${r.stdout}${r.stderr}`);
+    assert.ok(m, `no password in keepalived's dump:\n${r.stdout}${r.stderr}`);
+    return m[1];
+}
+
+describe("keepalived: the VRRP password as keepalived reads it", () => {
+    const own = { ...input, interface: "bxk0" };
+    for (const password of ["ab#cdefghij", "x!{}'\\$%y", "p;q}r{s#"]) {
+        it(`reads ${JSON.stringify(password)} as its first 8 characters, comment and block characters included`, () => {
+            const cfg = keepalivedConfig({ ...own, password });
+            assert.equal(parsedPassword(cfg), password.slice(0, 8));
+        });
+    }
+});

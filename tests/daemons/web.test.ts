@@ -59,12 +59,18 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         files.health = write(path.join(docroot, "healthz.php"), healthEndpoint({ settingsPath, heartbeatFile: heartbeat, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile }));
         files.probe = write(path.join(docroot, "probe", "index.php"), probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5 }));
         write(path.join(docroot, "upload", "evil.php"), "<?php echo 'executed';");
+        write(path.join(docroot, "upload", "photo.txt"), "public");
+        write(path.join(docroot, "upload", ".htaccess"), "hidden");
+        write(path.join(docroot, "bitrix", "backup", "daily", "dump.sql"), "secret rows");
+        write(path.join(docroot, "bitrix", "backup", "full.tar"), "secret archive");
         write(path.join(docroot, "broken.php"), "<?php undefined_function_of_a_broken_page();");
         run("chown", ["-R", "www-data:www-data", docroot]);
 
         const site = write(path.join(root, "nginx", "site.conf"), webNginxConfig({
             listenPort: PORTS.web, docroot, fpmSocket, uploadMaxMb: 8, trustedProxies: ["127.0.0.0/8"], healthPath: "/healthz.php",
-            fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping", sharedPaths: ["upload", "bitrix/cache"],
+            fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
+            // A denied tree and a path inside it as shared paths too: nginx must start, and still refuse them.
+            sharedPaths: ["upload", "bitrix/cache", "bitrix/backup", "bitrix/backup/daily"],
         }));
         files.nginx = write(path.join(root, "nginx", "nginx.conf"), [
             `pid ${root}/run/nginx.pid;`, "error_log stderr;", "daemon off;", "user www-data;", "events {}",
@@ -80,7 +86,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         const phpEnv = { PHP_INI_SCAN_DIR: `/etc/php/8.2/fpm/conf.d:${iniDir}` };
         files.phpEnv = JSON.stringify(phpEnv);
 
-        const watchdog = write(path.join(root, "watchdog.sh"), watchdogScript({ directories: shared, heartbeatFile: heartbeat, intervalS: 1, probeTimeoutS: 2 }), 0o755);
+        const watchdog = write(path.join(root, "watchdog.sh"), watchdogScript({ directories: shared, heartbeatFile: heartbeat, intervalS: 1, probeTimeoutS: 2, probeUser: "www-data" }), 0o755);
         daemons.start("watchdog", watchdog, []);
         daemons.start("php-fpm", "php-fpm8.2", ["-F", "-y", files.fpm], phpEnv);
         daemons.start("nginx", "nginx", ["-c", files.nginx]);
@@ -133,6 +139,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     it("keeps a PHP session in Redis through the proxy", async () => {
         const first = await request(`${base}/probe/?action=session`);
         const cookie = String(first.headers["set-cookie"]).split(";")[0];
+        assert.match(String(first.headers["set-cookie"]), /; secure(;|$)/i, "the session cookie is HTTPS-only");
         assert.equal(JSON.parse(first.body).count, 1);
         const second = await request(`${base}/probe/?action=session`, { headers: { Cookie: cookie } });
         assert.equal(JSON.parse(second.body).count, 2);
@@ -175,6 +182,16 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         assert.equal(evil.status, 403);
         assert.doesNotMatch(evil.body, /executed/);
         assert.equal((await request(`${base}/bitrix/.settings.php`)).status, 403);
+    });
+
+    it("refuses backups and dotfiles inside shared paths while serving their other files", async () => {
+        assert.equal((await request(`${base}/upload/photo.txt`)).body, "public");
+        assert.notEqual((await request(`${base}/.well-known/acme-challenge/x`)).status, 403);
+        for (const p of ["/upload/.htaccess", "/bitrix/backup/daily/dump.sql", "/bitrix/backup/full.tar", "/bitrix/%2Esettings.php", "/bitrix//backup/full.tar"]) {
+            const r = await request(`${base}${p}`);
+            assert.equal(r.status, 403, p);
+            assert.doesNotMatch(r.body, /secret|hidden/, p);
+        }
     });
 
     it("answers the PHP-FPM status page to the node itself", async () => {

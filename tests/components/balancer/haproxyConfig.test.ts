@@ -34,6 +34,11 @@ const section = (cfg: string, header: string) => {
 describe("balancerConfig", () => {
     const cfg = balancerConfig(base);
 
+    it("drops root once its ports and certificate are open: the haproxy user, chrooted in the package's empty directory", () => {
+        assert.match(cfg, /^global\n    user haproxy\n    group haproxy\n    chroot \/var\/lib\/haproxy\n/);
+        assert.doesNotMatch(cfg, /external-check|insecure-fork-wanted/);
+    });
+
     it("lists every web node once with its weight, cookie and the resolver", () => {
         const web = section(cfg, "backend web");
         assert.match(web, /server web-1 bx-web-1:80 weight 1 cookie web-1 resolvers cluster/);
@@ -84,8 +89,11 @@ describe("balancerConfig", () => {
 
     it("passes the client address and host to the nodes", () => {
         const https = section(cfg, "frontend https");
-        assert.match(https, /option forwardfor/);
+        // Set, never appended to: what a client sends in these headers does not reach a node.
+        assert.doesNotMatch(https, /option forwardfor/);
+        assert.match(https, /http-request set-header X-Forwarded-For %\[src\]/);
         assert.match(https, /http-request set-header X-Real-IP %\[src\]/);
+        assert.match(https, /http-request del-header Forwarded/);
         assert.match(https, /X-Forwarded-Proto https/);
         assert.doesNotMatch(cfg, /set-header Host/, "Host is passed through unchanged");
         assert.doesNotMatch(cfg, /on-marked-down shutdown-sessions/, "a node marked down finishes its in-flight requests");

@@ -38,9 +38,17 @@ describe("keepalivedConfig", () => {
         const v2 = keepalivedConfig({ ...base, password: "s3cret-long-password" });
         assert.match(v2, /vrrp_version 2/);
         assert.match(v2, /advert_int 1\n/);
-        assert.match(v2, /auth_type PASS\n\s+auth_pass s3cret-l\n/);
+        assert.match(v2, /auth_type PASS\n\s+auth_pass "s3cret-l"\n/);
         assert.ok(takeoverBoundS({ priority: 140 }) < 2);
         assert.ok(takeoverBoundS({ priority: 140, password: "x" }) > 3);
+    });
+
+    it("quotes the password, so keepalived's comment and block characters are part of it (first 8 characters)", () => {
+        // Bare, "ab#cdefghij" was read as "ab" (# starts a comment); inside double quotes keepalived takes every byte.
+        assert.match(keepalivedConfig({ ...base, password: "ab#cdefghij" }), /^        auth_pass "ab#cdefg"$/m);
+        assert.match(keepalivedConfig({ ...base, password: "!{}'\\$%x" }), /^        auth_pass "!\{\}'\\\$%x"$/m);
+        // A double quote cannot be written inside keepalived's quoted string: refused, naming the key.
+        assert.throws(() => keepalivedConfig({ ...base, password: 'abc"defgh' }), /vrrpPassword.*double quote/);
     });
 
     it("refuses a config that could not work", () => {

@@ -385,6 +385,9 @@ describe("validateClusterConfig balancers on Docker", () => {
         assert.match(problemsOf({ balancers: 5 })[0], /balancers: got 5; allowed: an integer from 1 to 4/);
         assert.match(problemsOf({ vrrpInterface: "ens18" })[0], /vrrpInterface: only read with bitrix-cluster:placement = "hosts"/);
         assert.match(problemsOf({ vrrpPassword: "short" })[0], /vrrpPassword: the secret value is not allowed/);
+        // keepalived's quoted string ends at the next double quote, whatever precedes it: that one character is refused.
+        assert.match(problemsOf({ vrrpPassword: 'abcd"efgh' })[0], /vrrpPassword: the secret value is not allowed; allowed: .*without spaces or double quotes/);
+        assert.doesNotThrow(() => validate({ vrrpPassword: "ab#c!d{e}f'g" }));
     });
 
     it("derives router ids from the name prefix, 1 to 255", () => {

@@ -102,6 +102,14 @@ describe("monitoring processes", () => {
     });
 });
 
+describe("monitoring processes: no remote control", () => {
+    it("starts Prometheus without the lifecycle API (POST /-/quit and /-/reload); a config change restarts or HUPs it", () => {
+        const prometheus = /^\[program:prometheus\]\ncommand=(.*)$/m.exec(supervisorConfig({ databases: 1 }))![1];
+        assert.match(prometheus, /^\/usr\/bin\/prometheus --config\.file=/);
+        assert.doesNotMatch(prometheus, /enable-lifecycle/);
+    });
+});
+
 describe("grafanaDashboard", () => {
     const d = grafanaDashboard() as any;
 

@@ -87,12 +87,19 @@ describe("DockerPlacement", () => {
         assert.equal(web.networksAdvanced[0].ipv4Address, undefined);
     });
 
+    it("makes the web nodes trust X-Forwarded-For from the balancers' pinned addresses only, not the subnet with its gateway", async () => {
+        const uploads = container("bx-prod-web-1").uploads;
+        const site = (uploads.value ?? uploads).find((u: any) => u.file === "/etc/nginx/sites-enabled/bitrix.conf");
+        const text: string = await new Promise((resolve) => pulumi.output(site.content).apply(resolve));
+        assert.deepEqual(text.match(/^\s*set_real_ip_from .*$/gm)?.map((l) => l.trim()), ["set_real_ip_from 172.28.0.11;", "set_real_ip_from 172.28.0.12;"]);
+    });
+
     it("uploads the generated files, waits for health and restarts unless stopped", () => {
         const web = container("bx-prod-web-1");
         const uploads = web.uploads.value ?? web.uploads;
         const paths = uploads.map((u: any) => u.file).sort();
         assert.deepEqual(paths, [
-            "/etc/haproxy/redis-proxy.cfg", "/etc/nginx/sites-enabled/bitrix.conf", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
+            "/etc/haproxy/db-writer.json", "/etc/haproxy/redis-proxy.cfg", "/etc/nginx/sites-enabled/bitrix.conf", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
             "/etc/php/8.2/fpm/pool.d/www.conf", "/usr/local/bin/bitrix-db-writer-check", "/usr/local/bin/bitrix-shared-watchdog", "/var/www/html/bitrix/.settings.php",
             "/var/www/html/healthz.php", "/var/www/html/probe/index.php",
         ]);

@@ -86,6 +86,13 @@ describe("HostsPlacement (under mocks)", () => {
         assert.equal(create("bx-h-web-1-node-file-var-www-html-bitrix-settings-php"), "install -D -m 0640 -g www-data /dev/stdin '/var/www/html/bitrix/.settings.php'");
         assert.equal(create("bx-h-web-1-node-file-etc-nginx-sites-enabled-bitrix-conf"), "install -D -m 0644 /dev/stdin '/etc/nginx/sites-enabled/bitrix.conf'");
         assert.equal(create("bx-h-db-replica-1-file-docker-entrypoint-initdb-d-10-bitrix-replica-sql"), "install -D -m 0600 /dev/stdin '/docker-entrypoint-initdb.d/10-bitrix-replica.sql'");
+        // The writer route's login: root and HAProxy's group (its check runs as the haproxy user).
+        assert.equal(create("bx-h-web-1-node-file-etc-haproxy-db-writer-json"), "install -D -m 0640 -g haproxy /dev/stdin '/etc/haproxy/db-writer.json'");
+    });
+
+    it("has the web hosts' nginx trust X-Forwarded-For from the balancer hosts' addresses only", async () => {
+        const site = await valueOf(named("bx-h-web-1-node-file-etc-nginx-sites-enabled-bitrix-conf").stdin);
+        assert.deepEqual(site.match(/^\s*set_real_ip_from .*$/gm)?.map((l: string) => l.trim()), ["set_real_ip_from 10.0.0.10;", "set_real_ip_from 10.0.0.31;"]);
     });
 
     it("puts up each host's firewall after its packages and before any of its files", async () => {
@@ -114,7 +121,7 @@ describe("HostsPlacement (under mocks)", () => {
         assert.match(mount, /^Type=nfs4$/m);
         assert.match(mount, /^Options=.*\bsoft\b/m);
         assert.match(plain(named("bx-h-web-1-node-file-etc-systemd-system-bitrix-web-1-service").stdin), /^RequiresMountsFor=\/var\/www\/html\/upload \/var\/www\/html\/bitrix\/cache$/m);
-        assert.match(plain(named("bx-h-web-1-node-start").create), /systemctl start var-www-html-upload\.mount/);
+        assert.match(plain(named("bx-h-web-1-node-start").create), /systemctl start 'var-www-html-upload\.mount'/);
         assert.match(named("bx-h-web-1-node-file-etc-systemd-system-var-www-html-upload-mount").delete, /systemctl disable --now 'var-www-html-upload\.mount'/);
     });
 

@@ -50,7 +50,7 @@ describe("systemd units for hosts", () => {
         execFileSync("sh", ["-n"], { input: script });
         assert.match(script, /if false; then\n    systemctl reload bitrix-web-1\.service\nelse\n    systemctl restart bitrix-web-1\.service\nfi/);
         assert.match(script, /mkdir -p \/var\/log\/bitrix-cluster '\/var\/www\/html'/);
-        assert.match(script, /systemctl enable var-www-html-upload\.mount >\/dev\/null 2>&1; systemctl start var-www-html-upload\.mount\n/);
+        assert.match(script, /systemctl enable 'var-www-html-upload\.mount' >\/dev\/null 2>&1; systemctl start 'var-www-html-upload\.mount'\n/);
         assert.match(script, /until sh -c 'curl -fsS http:\/\/127\.0\.0\.1\/fpm-ping'/);
         assert.match(script, /-ge 6 \]/);
         assert.match(script, /tail -n 30 \/var\/log\/bitrix-cluster\/web-1\.log/);
@@ -66,6 +66,26 @@ describe("systemd units for hosts", () => {
     it("refuses to start over a shared path the user has not mounted (sharedStorage external)", () => {
         const script = startScript("web-1", undefined, { restartDigest: "d", mounted: ["/var/www/html/upload"] });
         assert.match(script, /mountpoint -q '\/var\/www\/html\/upload' \|\| \{ echo "web-1: \/var\/www\/html\/upload is not a mount point/);
+    });
+
+    it("names mount units exactly as the real `systemd-escape --path --suffix=mount` does", (t) => {
+        const paths = ["/var/www/html/upload", "/var/www/html/my-files", "/var/www/html/a b", "/var/www/html/.hidden", "/.a", "/a//b/", "/a/./b",
+            "/", "/var/www/html/ünï", "/a/b\\c", "/a/b.c:d_e", "/a/x%y~z@w", "/a/-x"];
+        const real = (p: string) => execFileSync("systemd-escape", ["--path", "--suffix=mount", p], { encoding: "utf8" }).trim();
+        try { real("/"); } catch { t.skip("systemd-escape is not installed"); return; }
+        for (const p of paths) assert.equal(mountUnitName(p), real(p), p);
+        // systemd refuses to escape a path with "..": so does the program.
+        assert.throws(() => real("/a/../b"));
+        assert.throws(() => mountUnitName("/a/../b"), /not a normalized/);
+    });
+
+    it("passes mount unit names to systemctl as single shell words (\\x2d survives the shell)", () => {
+        const unit = mountUnitName("/var/www/html/my-files");
+        const script = startScript("web-1", undefined, { restartDigest: "d", mounts: [unit] });
+        const lines = script.split("\n").filter((l) => l.includes(".mount"));
+        const out = execFileSync("sh", ["-c", `systemctl() { printf '%s\\n' "$*"; }\n${lines.join("\n")}`], { encoding: "utf8" });
+        // (enable's output goes to /dev/null in the script)
+        assert.equal(out, `start ${unit}\n`);
     });
 
     it("names mount units as systemd-escape does and writes soft NFS mounts", () => {

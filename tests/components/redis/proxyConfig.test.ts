@@ -28,6 +28,17 @@ describe("redisProxyConfig", () => {
         assert.match(cfg, /server redis-2 bx-redis-2:6379 resolvers cluster/);
     });
 
+    it("drops root after binding: runs as the haproxy user, chrooted unless an extra section runs a program", () => {
+        assert.match(cfg, /^global\n    user haproxy\n    group haproxy\n    chroot \/var\/lib\/haproxy\n/);
+        const withCheck = redisProxyConfig({
+            nodes: [{ name: "redis-1", host: "r", port: 6379 }], password: "x", listen: { address: "127.0.0.1", port: 6379 }, checkIntervalMs: 1000,
+            extra: { globals: ["    external-check", "    insecure-fork-wanted"], sections: [], runsPrograms: true },
+        });
+        // An external check runs inside the chroot: the program and PHP would have to be there. Still not root.
+        assert.match(withCheck, /^global\n    user haproxy\n    group haproxy\n    external-check\n    insecure-fork-wanted\n/);
+        assert.doesNotMatch(withCheck, /chroot/);
+    });
+
     it("refuses an empty node list", () => {
         assert.throws(() => redisProxyConfig({ nodes: [], password: "x", listen: { address: "127.0.0.1", port: 6379 }, checkIntervalMs: 1000 }));
     });

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { dbWriterCheckScript, dbWriterSection } from "../../../components/web/dbWriterRoute";
+import { dbWriterCheckScript, dbWriterCredentials, dbWriterSection } from "../../../components/web/dbWriterRoute";
 
 describe("database writer route", () => {
     it("listens on 127.0.0.1:6033 and sends connections to the first server the external check finds writable", () => {
@@ -13,11 +13,18 @@ describe("database writer route", () => {
         assert.throws(() => dbWriterSection({ nodes: [] }), /at least one/);
     });
 
-    it("checks read_only with the node's own login from .settings.php", () => {
-        const php = dbWriterCheckScript("/var/www/html/bitrix/.settings.php");
+    it("checks read_only with a login read as data from the generated credentials file, never from PHP the web user can write", () => {
+        const php = dbWriterCheckScript("/etc/haproxy/db-writer.json");
         assert.match(php, /^#!\/usr\/bin\/php\n<\?php\n/);
-        assert.match(php, /@include '\/var\/www\/html\/bitrix\/\.settings\.php'/);
+        // .settings.php is writable by www-data (Bitrix rewrites it): the check neither includes nor reads it.
+        assert.doesNotMatch(php, /\b(include|require)(_once)?\b|settings\.php|eval\(/);
+        assert.match(php, /json_decode\(@file_get_contents\('\/etc\/haproxy\/db-writer\.json'\), true\)/);
         assert.match(php, /SELECT @@global\.read_only/);
         assert.match(php, /\(int\)\$row\['ro'\] === 0 \? 0 : 1/);
+    });
+
+    it("writes the credentials as JSON, so any password byte survives", () => {
+        const password = `p'"\\$x #{}\n;`;
+        assert.deepEqual(JSON.parse(dbWriterCredentials({ user: "bitrix", password })), { user: "bitrix", password });
     });
 });

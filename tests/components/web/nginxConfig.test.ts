@@ -5,7 +5,7 @@ import { webNginxConfig } from "../../../components/web/nginxConfig";
 describe("webNginxConfig", () => {
     const cfg = webNginxConfig({
         listenPort: 80, docroot: "/var/www/html", fpmSocket: "/run/php/php8.2-fpm.sock", uploadMaxMb: 64,
-        trustedProxies: ["172.28.0.0/24"], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
+        trustedProxies: ["172.28.0.11", "172.28.0.12"], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
         sharedPaths: ["upload", "bitrix/cache"],
     });
 
@@ -17,9 +17,9 @@ describe("webNginxConfig", () => {
         assert.match(cfg, /try_files \$uri \$uri\/ \/bitrix\/urlrewrite\.php\$is_args\$args;/);
     });
 
-    it("trusts X-Forwarded-For from the balancer network only", () => {
-        assert.match(cfg, /set_real_ip_from 172\.28\.0\.0\/24;/);
-        assert.equal(cfg.match(/set_real_ip_from/g)?.length, 1);
+    it("trusts X-Forwarded-For from the balancers' addresses only", () => {
+        assert.match(cfg, /set_real_ip_from 172\.28\.0\.11;\n    set_real_ip_from 172\.28\.0\.12;/);
+        assert.equal(cfg.match(/set_real_ip_from/g)?.length, 2);
         assert.match(cfg, /real_ip_header X-Forwarded-For;/);
     });
 
@@ -28,8 +28,28 @@ describe("webNginxConfig", () => {
         assert.match(cfg, /location \^~ \/bitrix\/cache\/ \{/);
     });
 
-    it("hides .settings.php and answers the FPM status only to the node itself", () => {
-        assert.match(cfg, /location \^~ \/bitrix\/\.settings \{ deny all; \}/);
+    it("refuses secrets and internals before any location is chosen, so a shared path's ^~ location cannot serve them", () => {
+        // Server-level rewrite rules run before location matching; a ^~ prefix location would skip a regex deny and
+        // a longer one (bitrix/backup/daily) would win over a shorter deny prefix.
+        const denies = [
+            '    if ($uri ~ "/\\.(?!well-known(/|$))") { return 403; }',
+            '    if ($uri ~ "^/bitrix/(\\.settings|php_interface(/|$)|backup(/|$))") { return 403; }',
+        ];
+        for (const d of denies) assert.ok(cfg.includes(`\n${d}\n`), d);
+        assert.ok(cfg.indexOf(denies[1]) < cfg.indexOf("    location "), "before the locations");
+        assert.doesNotMatch(cfg, /deny all; \}/, "no location-level deny that a longer prefix could override");
+    });
+
+    it("writes one location per shared path, whatever the paths (a denied tree, a path inside it, a repeat)", () => {
+        const paths = ["upload", "bitrix/backup", "bitrix/backup/daily", "upload"];
+        const c = webNginxConfig({
+            listenPort: 80, docroot: "/var/www/html", fpmSocket: "/run/php/php8.2-fpm.sock", uploadMaxMb: 64,
+            trustedProxies: [], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping", sharedPaths: paths,
+        });
+        assert.deepEqual(c.match(/^\s*location \^~ \S+/gm)?.map((l) => l.trim()), ["location ^~ /upload/", "location ^~ /bitrix/backup/", "location ^~ /bitrix/backup/daily/"]);
+    });
+
+    it("answers the FPM status only to the node itself", () => {
         assert.match(cfg, /location ~ \^\(\/fpm-status\|\/fpm-ping\)\$ \{\n\s+allow 127\.0\.0\.1;\n\s+deny all;/);
     });
 

@@ -17,6 +17,12 @@ describe("phpIni", () => {
         assert.match(ini, /^session\.save_path = "tcp:\/\/127\.0\.0\.1:6379\?auth=a%26b%20c&timeout=2/m);
     });
 
+    it("sends the session cookie over HTTPS only, out of scripts' reach, with strict ids (the portal is HTTPS only)", () => {
+        assert.match(ini, /^session\.cookie_secure = 1$/m);
+        assert.match(ini, /^session\.cookie_httponly = 1$/m);
+        assert.match(ini, /^session\.use_strict_mode = 1$/m);
+    });
+
     it("sets deliberate session-lock values: expiry = max_execution_time, bounded wait", () => {
         assert.match(ini, /^redis\.session\.locking_enabled = 1$/m);
         assert.match(ini, /^redis\.session\.lock_expire = 60$/m);
