@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { backup, findSnapshotRoot, Tools } from "../../../tools/backup/run";
+import { backup, findSnapshotRoot, redactSecrets, sh, Tools } from "../../../tools/backup/run";
 
 /**
  * `backup` against stand-ins for the Docker CLI and restic on PATH: the fake restic records what the stage looks like
@@ -100,5 +100,17 @@ describe("findSnapshotRoot", () => {
         }
         assert.throws(() => findSnapshotRoot(target), /no manifest\.json/);
         fs.rmSync(target, { recursive: true });
+    });
+});
+
+describe("a failing backup command", () => {
+    it("names neither the repository nor the password in its error", () => {
+        const env = { ...process.env, RESTIC_REPOSITORY: "sftp:backup:pa55@backup.example.com:/srv/restic", RESTIC_PASSWORD: "restic-pw-1234" };
+        assert.throws(() => sh('echo "Fatal: unable to open repository at $RESTIC_REPOSITORY (password $RESTIC_PASSWORD)" >&2; exit 1', env), (e: Error) => {
+            assert.doesNotMatch(e.message, /pa55|restic-pw-1234/);
+            assert.match(e.message, /unable to open repository at <backupRepository> \(password <restic password>\)/);
+            return true;
+        });
+        assert.equal(redactSecrets("no secrets here", env), "no secrets here");
     });
 });
