@@ -104,13 +104,11 @@ export class BitrixCluster extends pulumi.ComponentResource {
         };
         const webs: WebNode[] = [];
         for (let i = 0; i < c.web.nodes; i++) {
-            // Reads spread over the replicas: node i reads from replica i mod M.
-            const replica = db.replicas[i % db.replicas.length];
             webs.push(new WebNode(`${name}-web-${i + 1}`, {
                 placement, index: i + 1,
                 db: {
                     database: db.database, user: db.user, password: dbPassword,
-                    master: { host: db.master.host, port: db.master.port }, replica: { host: replica.host, port: replica.port },
+                    master: { host: db.master.host, port: db.master.port },
                     writers: db.failover ? [db.master, ...db.replicas] : undefined,
                 },
                 redis: { nodes: redis.nodes, password: redisPassword },

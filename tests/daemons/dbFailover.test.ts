@@ -59,7 +59,7 @@ describe("db-failover: the manager against mariadbd", () => {
         }));
         // A web node's local HAProxy with the generated writer route and check, reading a generated .settings.php.
         const settings = write(path.join(root, "settings.php"), bitrixSettings({
-            database: APP.database, user: APP.user, password: APP.password, master: { host: HOST, port: PORTS.route }, replica: { host: HOST, port: PORTS.r1 },
+            database: APP.database, user: APP.user, password: APP.password, master: { host: HOST, port: PORTS.route },
             redis: { host: HOST, port: PORTS.redis, password: "x" }, cacheSid: "t",
         }));
         const check = write(path.join(root, "db-writer-check"), dbWriterCheckScript(settings), 0o755);

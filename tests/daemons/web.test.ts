@@ -53,11 +53,11 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         for (const dir of shared) fs.mkdirSync(dir, { recursive: true });
         fs.mkdirSync(path.join(root, "run"), { recursive: true });
         files.settings = write(settingsPath, bitrixSettings({
-            database: DB.database, user: DB.user, password: DB.password, master: { host: HOST, port: PORTS.master }, replica: { host: HOST, port: PORTS.replica },
+            database: DB.database, user: DB.user, password: DB.password, master: { host: HOST, port: PORTS.master },
             redis: { host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD }, cacheSid: "test",
         }));
         files.health = write(path.join(docroot, "healthz.php"), healthEndpoint({ settingsPath, heartbeatFile: heartbeat, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile }));
-        files.probe = write(path.join(docroot, "probe", "index.php"), probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5 }));
+        files.probe = write(path.join(docroot, "probe", "index.php"), probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5, docroot }));
         write(path.join(docroot, "upload", "evil.php"), "<?php echo 'executed';");
         write(path.join(docroot, "broken.php"), "<?php undefined_function_of_a_broken_page();");
         run("chown", ["-R", "www-data:www-data", docroot]);
