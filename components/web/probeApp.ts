@@ -132,7 +132,7 @@ function probe_pick_replica(mysqli $master, ?string &$why): ?array {
         }
         if (($st['Seconds_Behind_Master'] ?? 0) > $max || ($st['Last_SQL_Error'] ?? '') !== '' || ($st['Last_IO_Error'] ?? '') !== ''
             || ($st['Slave_SQL_Running'] ?? null) === 'No') {
-            $skipped[] = $n['DB_HOST'] . ': lag ' . json_encode($st['Seconds_Behind_Master'] ?? null) . ' s over ' . $max . ' or replication error';
+            $skipped[] = $n['DB_HOST'] . ': lag ' . ($st['Seconds_Behind_Master'] ?? 'NULL') . ' s over ' . $max . ' or replication error';
             continue;
         }
         $candidates[] = [$n, $c];
