@@ -18,6 +18,7 @@ import { masterInitSql, replicaInitSql } from "../../components/database/initSql
 import { redisProxyConfig } from "../../components/redis/proxyConfig";
 import { bitrixSettings } from "../../components/web/bitrixSettings";
 import { dbWriterCheckScript, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "../../components/web/dbWriterRoute";
+import { probeApp } from "../../components/web/probeApp";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { CLUSTER_DBNODE_DDL, HOST, MariadbNode, mariadbSql, redisCli, startMariadb, startRedisNode } from "../helpers/stack";
 
@@ -50,6 +51,9 @@ describe("db-failover: the manager against mariadbd", () => {
     /** Which server a new connection through the web node's writer route lands on (its port), or "" when refused. */
     const routed = () => { try { return app(PORTS.route, "SELECT @@port"); } catch { return ""; } };
     let killedAt = 0;
+    const probeFile = path.join(root, "probe.php");
+    /** The probe's `db` action (write through the route, read through the replica the kernel would pick). */
+    const probeDb = (value: string) => JSON.parse(run("php8.2", ["-r", `$_GET = ['action' => 'db', 'value' => '${value}']; include '${probeFile}';`]));
     /** b_cluster_dbnode as the kernel's GetRandomNode would select it, read on the server at `port`. */
     const dbnodeRows = (port: number) => app(port, "SELECT DB_HOST, ROLE_ID, ACTIVE, STATUS, SELECTABLE, WEIGHT, MASTER_ID, DB_NAME, DB_LOGIN, DB_PASSWORD " +
         "FROM b_cluster_dbnode ORDER BY DB_HOST").split("\n").filter(Boolean);
@@ -91,6 +95,8 @@ describe("db-failover: the manager against mariadbd", () => {
             redis: { host: HOST, port: PORTS.redis, password: "x" }, cacheSid: "t",
         }));
         const check = write(path.join(root, "db-writer-check"), dbWriterCheckScript(settings), 0o755);
+        // The probe app reading that file as the kernel would: which replica does a read go to?
+        write(probeFile, probeApp({ settingsPath: settings, uploadDir: path.join(root, "upload"), replicaWaitS: 5, docroot: root }));
         const proxyCfg = write(path.join(root, "proxy.cfg"), redisProxyConfig({
             nodes: [{ name: "redis-1", host: HOST, port: PORTS.redis }], password: "x", listen: { address: HOST, port: PORTS.redis + 1 },
             checkIntervalMs: 1000, adminSocket: path.join(root, "proxy.sock"),
@@ -180,6 +186,10 @@ describe("db-failover: the manager against mariadbd", () => {
         await waitFor("only the other replica's row", () => dbnodeRows(port).length === 1, 20000, 200).catch((e) => { throw new Error(`${e}\n${daemons.log("manager")}`); });
         assert.deepEqual(dbnodeRows(port), [row(promoted === "r1" ? PORTS.r2 : PORTS.r1)]);
         assert.equal(app(port, "SELECT CONCAT(MASTER_HOST, ':', MASTER_PORT) FROM b_cluster_dbnode"), `${HOST}:${port}`);
+        // A kernel-style read now goes to the remaining replica: never the promoted server, never the dead master.
+        const read = probeDb("after-db-failover");
+        assert.equal(read.replicaHost, `${HOST}:${promoted === "r1" ? PORTS.r2 : PORTS.r1}`, JSON.stringify(read));
+        assert.equal(read.replicated, true);
         await waitFor("the kernel's cached rows dropped", () => cached(listing) === "0", 5000, 100);
     });
 
@@ -208,5 +218,7 @@ describe("db-failover: the manager against mariadbd", () => {
         const other = promoted === "r1" ? PORTS.r2 : PORTS.r1;
         await waitFor("the old master's row", () => dbnodeRows(promotedPort).length === 2, 20000, 200).catch((e) => { throw new Error(`${e}\n${daemons.log("manager")}`); });
         assert.deepEqual(dbnodeRows(promotedPort), [row(PORTS.master), row(other)].sort());
+        const reads = Array.from({ length: 6 }, (_, i) => probeDb(`after-rejoin-${i}`));
+        for (const r of reads) assert.ok([`${HOST}:${PORTS.master}`, `${HOST}:${other}`].includes(r.replicaHost) && r.replicated, JSON.stringify(r));
     });
 });
