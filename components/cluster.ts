@@ -79,6 +79,12 @@ export class BitrixCluster extends pulumi.ComponentResource {
         const nfs = c.storage.mode === "external" ? undefined : new NfsServer(`${name}-nfs`, {
             placement, sharedPaths: c.storage.sharedPaths, clients: placement.sourcesOf(webServices), retainData: retain, memoryMb: c.docker.memoryMb.nfs,
         }, child);
+        const redisPassword = password("redis-password", c.secrets.redisPassword);
+        const redis = new RedisSentinel(`${name}-redis`, {
+            placement, password: redisPassword, replicas: c.redis.replicas, sentinels: c.redis.sentinels, quorum: c.redis.quorum,
+            downAfterMs: c.redis.downAfterMs, failoverTimeoutMs: c.redis.failoverTimeoutMs, maxMemoryMb: c.redis.maxMemoryMb,
+            publishedSentinelPortBase: c.ports.sentinelBase, retainData: retain, memoryMb: c.docker.memoryMb.redis,
+        }, child);
         const db = new Database(`${name}-db`, {
             placement, engine: c.db.engine, replicas: c.db.replicas, database: c.db.name, user: c.db.user,
             password: dbPassword,
@@ -88,12 +94,9 @@ export class BitrixCluster extends pulumi.ComponentResource {
             perconaImage: c.db.perconaImage, publishedPortBase: c.ports.dbBase, retainData: retain, memoryMb: c.docker.memoryMb.db,
             monitor: monitorPassword ? { user: MONITOR_DB_USER, password: monitorPassword } : undefined,
             failoverPassword: c.db.failover ? password("db-failover-password", undefined) : undefined,
-        }, child);
-        const redisPassword = password("redis-password", c.secrets.redisPassword);
-        const redis = new RedisSentinel(`${name}-redis`, {
-            placement, password: redisPassword, replicas: c.redis.replicas, sentinels: c.redis.sentinels, quorum: c.redis.quorum,
-            downAfterMs: c.redis.downAfterMs, failoverTimeoutMs: c.redis.failoverTimeoutMs, maxMemoryMb: c.redis.maxMemoryMb,
-            publishedSentinelPortBase: c.ports.sentinelBase, retainData: retain, memoryMb: c.docker.memoryMb.redis,
+            // Bitrix's replica rows (b_cluster_dbnode) are kept by the failover manager, which then clears the kernel's
+            // cached copy in the web nodes' Redis cache (same sid as their .settings.php).
+            kernelCache: { nodes: redis.nodes, password: redisPassword, sid: c.prefix },
         }, child);
 
         // Rolling updates: each node drains for as long as the balancers need to see it fail (maxFails checks), and
@@ -104,13 +107,11 @@ export class BitrixCluster extends pulumi.ComponentResource {
         };
         const webs: WebNode[] = [];
         for (let i = 0; i < c.web.nodes; i++) {
-            // Reads spread over the replicas: node i reads from replica i mod M.
-            const replica = db.replicas[i % db.replicas.length];
             webs.push(new WebNode(`${name}-web-${i + 1}`, {
                 placement, index: i + 1,
                 db: {
                     database: db.database, user: db.user, password: dbPassword,
-                    master: { host: db.master.host, port: db.master.port }, replica: { host: replica.host, port: replica.port },
+                    master: { host: db.master.host, port: db.master.port },
                     writers: db.failover ? [db.master, ...db.replicas] : undefined,
                 },
                 redis: { nodes: redis.nodes, password: redisPassword },

@@ -3,7 +3,7 @@
 # daemon tests run them on loopback) and their clients. Skips apt entirely when everything is present.
 set -euo pipefail
 packages=(
-    haproxy nginx php8.2-fpm php8.2-cli php8.2-mysql php8.2-redis
+    haproxy nginx php8.2-fpm php8.2-cli php8.2-mysql php8.2-redis php8.2-mbstring
     redis-server redis-sentinel redis-tools mariadb-server mariadb-client python3-pymysql python3-cryptography
     nfs-ganesha nfs-ganesha-vfs libnfs-utils openssl curl ca-certificates openssh-client restic keepalived nftables
     prometheus prometheus-alertmanager prometheus-blackbox-exporter

@@ -46,6 +46,11 @@ export interface DatabaseArgs {
      * the `db-failover` service opens the master and promotes a replica when the master is gone. @default none
      */
     failoverPassword?: pulumi.Input<string>;
+    /**
+     * The web nodes' Redis cache (the Redis nodes, their password and the cache sid): the failover manager clears the
+     * kernel's cached copy of b_cluster_dbnode there after it rewrote the rows. @default none (rows only)
+     */
+    kernelCache?: { nodes: Array<{ host: string; port: number }>; password: pulumi.Input<string>; sid: string };
 }
 
 export const DB_PORT = 3306;
@@ -137,9 +142,16 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
             content: failoverManagerConfig({
                 engine, user: FAILOVER_DB_USER, replicationUser,
                 nodes: [master, ...replicas].map((n) => ({ name: n.service, host: n.host, port: n.port })),
+                bitrix: {
+                    database, user,
+                    ...(args.kernelCache ? { cache: { nodes: args.kernelCache.nodes.map((n) => ({ host: n.host, port: n.port })), sid: args.kernelCache.sid } } : {}),
+                },
             }),
         }],
-        env: { DB_FAILOVER_PASSWORD: args.failoverPassword!, DB_REPLICATION_PASSWORD: args.replicationPassword },
+        env: {
+            DB_FAILOVER_PASSWORD: args.failoverPassword!, DB_REPLICATION_PASSWORD: args.replicationPassword, DB_APP_PASSWORD: args.password,
+            ...(args.kernelCache ? { REDIS_PASSWORD: args.kernelCache.password } : {}),
+        },
         // Healthy while its loop runs: the beat file (holding the current master's name) is younger than 10 s.
         health: { command: "test $(( $(date +%s) - $(stat -c %Y /run/db-failover/beat) )) -lt 10", intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10 },
         memoryMb: 128,

@@ -21,6 +21,12 @@ export interface FailoverManagerInput {
     failAfter?: number;
     /** @default 1 */
     connectTimeoutS?: number;
+    /**
+     * Bitrix's replica rows: the manager keeps b_cluster_dbnode (when the cluster module created it) listing every
+     * replica of the current master with this application login (password from DB_APP_PASSWORD), and then clears the
+     * kernel's cached copy in the web nodes' Redis cache (password from REDIS_PASSWORD). @default none
+     */
+    bitrix?: { database: string; user: string; cache?: { nodes: Array<{ host: string; port: number }>; sid: string } };
 }
 
 /** Where the manager reads its config. */
@@ -33,5 +39,6 @@ export function failoverManagerConfig(input: FailoverManagerInput): string {
     return `${JSON.stringify({
         engine: input.engine, nodes: input.nodes, user: input.user, replicationUser: input.replicationUser,
         checkIntervalS: input.checkIntervalS ?? 1, failAfter: input.failAfter ?? 3, connectTimeoutS: input.connectTimeoutS ?? 1,
+        ...(input.bitrix ? { bitrix: { ...input.bitrix, weight: 100, syncEveryS: 10 } } : {}),
     }, null, 2)}\n`;
 }

@@ -46,6 +46,9 @@ export function masterInitSql(input: MasterSqlInput): string {
         `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
         `CREATE USER IF NOT EXISTS ${sqlString(input.appUser)}@'%' IDENTIFIED BY ${sqlString(input.appPassword)};`,
         `GRANT ALL PRIVILEGES ON ${db}.* TO ${sqlString(input.appUser)}@'%';`,
+        // Bitrix's cluster module reads each replica's SHOW SLAVE STATUS (lag, errors) with this login before it reads
+        // from it; MariaDB 10.5.9+ asks SLAVE MONITOR for that, MySQL/Percona REPLICATION CLIENT.
+        `GRANT ${input.engine === "mariadb" ? "SLAVE MONITOR" : "REPLICATION CLIENT"} ON *.* TO ${sqlString(input.appUser)}@'%';`,
         `CREATE USER IF NOT EXISTS ${sqlString(input.replicationUser)}@'%' IDENTIFIED BY ${sqlString(input.replicationPassword)};`,
         `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(input.replicationUser)}@'%';`,
         ...(input.monitor ? [

@@ -1,8 +1,17 @@
 /**
- * bitrix/.settings.php of a web node: `default` (master) and `slave` (a replica, read-only) connections, cache
- * and sessions in Redis through the node-local proxy to the current Redis master (seed 002).
+ * bitrix/.settings.php of a web node, shaped the way Bitrix's kernel (main 24.0-25.x) reads it:
+ *  - `connections`: only `default` (the writer route). The kernel reads no connection named `slave`: reads go to a
+ *    replica only through the `cluster` module's table b_cluster_dbnode, which the failover manager keeps
+ *    (images/mariadb/db-failover.py).
+ *  - `session`: exactly `['mode' => 'default']`, so the kernel leaves sessions to php.ini's phpredis handler
+ *    (which authenticates and locks with SET NX PX); its own Redis handler would send no password.
+ *  - `cache`: the kernel's Redis engine keeps only host and port from `cache.value.redis` and never calls AUTH,
+ *    so `type` names a small subclass (cacheEngine.ts) that the kernel loads through `required_file` and that
+ *    authenticates; `serializer`, `persistent`, `timeout`, `use_lock` and `sid` sit at the top level of
+ *    `cache.value`, where the kernel reads them.
  */
 import { phpValue, PhpData } from "./phpValue";
+import { CACHE_ENGINE_CLASS, CACHE_ENGINE_REQUIRED_FILE } from "./cacheEngine";
 
 export interface DbEndpoint {
     host: string;
@@ -14,49 +23,49 @@ export interface BitrixSettingsInput {
     user: string;
     password: string;
     master: DbEndpoint;
-    /** Replica this node reads from. */
-    replica: DbEndpoint;
     redis: { host: string; port: number; password: string };
     /** Cache key namespace, shared by every node so they see one cache. */
     cacheSid: string;
 }
 
-function connection(input: BitrixSettingsInput, endpoint: DbEndpoint, readonly: boolean): PhpData {
-    return {
-        className: "\\Bitrix\\Main\\DB\\MysqliConnection",
-        host: `${endpoint.host}:${endpoint.port}`,
-        database: input.database,
-        login: input.user,
-        password: input.password,
-        options: 2,
-        ...(readonly ? { readonly: true } : {}),
-    };
-}
+/** phpredis' Redis::SERIALIZER_PHP: the kernel maps 0/1/2 to none/php/igbinary. */
+export const CACHE_SERIALIZER_PHP = 1;
 
 export function bitrixSettings(input: BitrixSettingsInput): string {
-    const redis = { host: input.redis.host, port: String(input.redis.port), password: input.redis.password };
     const settings: PhpData = {
         utf_mode: { value: true, readonly: true },
         connections: {
             value: {
-                default: connection(input, input.master, false),
-                slave: connection(input, input.replica, true),
+                default: {
+                    className: "\\Bitrix\\Main\\DB\\MysqliConnection",
+                    // MysqliConnection splits host at the first colon: "host:port" (never "localhost:N", a socket).
+                    host: `${input.master.host}:${input.master.port}`,
+                    database: input.database,
+                    login: input.user,
+                    password: input.password,
+                    options: 2,
+                },
             },
             readonly: true,
         },
         cache: {
             value: {
-                type: { class_name: "\\Bitrix\\Main\\Data\\CacheEngineRedis", extension: "redis" },
-                redis: { ...redis, serializer: 1, persistent: true },
+                type: { class_name: CACHE_ENGINE_CLASS, extension: "redis", required_file: CACHE_ENGINE_REQUIRED_FILE },
+                // host/port are what the kernel reads here; password is read by our engine class only.
+                redis: { host: input.redis.host, port: String(input.redis.port), password: input.redis.password },
                 sid: input.cacheSid,
+                serializer: CACHE_SERIALIZER_PHP,
+                // A fresh connection per request always lands on the current master behind the node-local proxy.
+                persistent: false,
+                timeout: 1,
+                use_lock: false,
             },
             readonly: false,
         },
         session: {
-            value: {
-                mode: "default",
-                handlers: { general: { type: "redis", ...redis } },
-            },
+            // Exactly this value: the kernel then defers to php.ini's save_handler (SessionConfigurationResolver
+            // compares the whole array; any other key switches it to its own handlers).
+            value: { mode: "default" },
             readonly: true,
         },
         exception_handling: {

@@ -1,10 +1,18 @@
 /**
  * A small PHP probe app shipped in the docroot (Bitrix itself cannot be downloaded here). The end-to-end tests
  * drive it through the balancer: which node answered, a session counter, a row written through the master and
- * read back through the replica, and a file stored and read under upload/. Users replace the docroot with the
- * real Bitrix distribution; the probe lives under /probe/ and can be left or removed.
+ * read back through a replica, a cache entry and a file stored and read under upload/. It reads `.settings.php`
+ * the way Bitrix's kernel (main 24.0-25.x) does, so a settings file the kernel could not use fails here too:
+ *  - sessions go through php.ini's handler only when `session.value` is exactly ['mode' => 'default']; otherwise
+ *    the kernel's own Redis handler would talk to Redis with no password (NOAUTH), and so does the probe;
+ *  - the cache uses `cache.value.type` (the kernel's CacheEngineRedis sends no AUTH; the project's engine class,
+ *    when its required_file is present, does), `redis` host/port and the top-level sid/serializer/persistent/timeout;
+ *  - a replica is picked from the cluster module's b_cluster_dbnode by the kernel's rules (ACTIVE, ONLINE,
+ *    SELECTABLE, lag not above max_slave_delay, no replication error); no connection named `slave` is read.
+ * Users replace the docroot with the real Bitrix distribution; the probe lives under /probe/ and can be removed.
  */
 import { phpString } from "./phpValue";
+import { CACHE_ENGINE_CLASS } from "./cacheEngine";
 
 export interface ProbeAppInput {
     settingsPath: string;
@@ -12,6 +20,8 @@ export interface ProbeAppInput {
     uploadDir: string;
     /** How long the probe waits for the replica to catch up, in seconds. */
     replicaWaitS: number;
+    /** The docroot (where the kernel's Loader::getLocal looks for /local/ and /bitrix/ files). */
+    docroot: string;
 }
 
 export function probeApp(input: ProbeAppInput): string {
@@ -45,6 +55,100 @@ function probe_fail(int $code, string $message): void {
     exit;
 }
 
+/** What Bitrix's kernel does with session.value: php.ini's handler only for exactly ['mode' => 'default']. */
+function probe_session_start(array $settings): void {
+    $config = $settings['session']['value'] ?? [];
+    if ((!$config || $config === ['mode' => 'default']) && ini_get('session.save_handler') !== 'files') {
+        if (!@session_start()) probe_fail(503, 'session store unavailable: ' . (error_get_last()['message'] ?? 'session_start failed'));
+        return;
+    }
+    $general = $config['handlers']['general'] ?? ['type' => 'file'];
+    if (($general['type'] ?? '') !== 'redis') probe_fail(503, 'kernel session handler ' . json_encode($general['type'] ?? null) . ' is not the cluster store');
+    // The kernel's RedisSessionHandler passes host/port/serializer/... to Redis but no password; its first command
+    // is the lock's SETNX.
+    $redis = new Redis();
+    $redis->connect((string)($general['host'] ?? '127.0.0.1'), (int)($general['port'] ?? 6379), 1.0);
+    $redis->setnx('probe:kernel-session-lock', 1);
+    probe_fail(503, 'kernel session handler: no NOAUTH from Redis');
+}
+
+/** The cache connection as the kernel makes it from cache.value: AUTH only through the project's engine class. */
+function probe_cache(array $settings): Redis {
+    $c = $settings['cache']['value'] ?? [];
+    $type = $c['type'] ?? 'files';
+    $class = is_array($type) ? ltrim((string)($type['class_name'] ?? ''), '\\\\') : '';
+    $ours = $class === ${phpString(CACHE_ENGINE_CLASS.replace(/^\\/, ""))};
+    if ($ours) {
+        $file = (string)($type['required_file'] ?? '');
+        if (!is_file(${phpString(input.docroot)} . '/local/' . $file) && !is_file(${phpString(input.docroot)} . '/bitrix/' . $file)) {
+            probe_fail(503, 'cache engine ' . $class . ': required_file ' . $file . ' not found');
+        }
+    } elseif ($type !== 'redis' && $class !== 'Bitrix\\\\Main\\\\Data\\\\CacheEngineRedis') {
+        probe_fail(503, 'cache type ' . json_encode($type) . ' is not Redis');
+    }
+    $r = $c['redis'] ?? [];
+    $timeout = (float)($c['timeout'] ?? 0);
+    $redis = new Redis();
+    $ok = !empty($c['persistent']) || !isset($c['persistent'])
+        ? $redis->pconnect((string)($r['host'] ?? '127.0.0.1'), (int)($r['port'] ?? 6379), $timeout)
+        : $redis->connect((string)($r['host'] ?? '127.0.0.1'), (int)($r['port'] ?? 6379), $timeout);
+    if (!$ok) probe_fail(503, 'cache: no connection');
+    if ($ours && (string)($r['password'] ?? '') !== '') $redis->auth((string)$r['password']);
+    // Top-level serializer (0/1/2); nested values are ignored and the kernel's default is igbinary.
+    $serializer = ['0' => Redis::SERIALIZER_NONE, '1' => Redis::SERIALIZER_PHP][(string)($c['serializer'] ?? '')] ?? null;
+    if ($serializer === null) {
+        if (!defined('Redis::SERIALIZER_IGBINARY')) probe_fail(503, 'cache: no top-level serializer, and the kernel default (igbinary) is not available');
+        $serializer = Redis::SERIALIZER_IGBINARY;
+    }
+    $redis->setOption(Redis::OPT_SERIALIZER, $serializer);
+    return $redis;
+}
+
+/**
+ * The replica the kernel would read from (connectionpool.php createSlaveConnection + the cluster module's
+ * CClusterSlave::GetRandomNode), or null with the reason: the master then serves reads.
+ */
+function probe_pick_replica(mysqli $master, ?string &$why): ?array {
+    $t = $master->query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'b_cluster_dbnode'")->fetch_assoc();
+    if ((int)$t['n'] === 0) { $why = 'b_cluster_dbnode absent (cluster module not installed): reads go to the master'; return null; }
+    // COption::GetOptionInt('cluster', 'max_slave_delay', 10)
+    $max = 10;
+    $t = $master->query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'b_option'")->fetch_assoc();
+    if ((int)$t['n'] > 0) {
+        $row = $master->query("SELECT VALUE FROM b_option WHERE MODULE_ID = 'cluster' AND NAME = 'max_slave_delay' LIMIT 1")->fetch_assoc();
+        if ($row && is_numeric($row['VALUE'])) $max = (int)$row['VALUE'];
+    }
+    $rows = $master->query("SELECT * FROM b_cluster_dbnode WHERE STATUS = 'ONLINE' AND (SELECTABLE IS NULL OR SELECTABLE = 'Y') ORDER BY ID")->fetch_all(MYSQLI_ASSOC);
+    $skipped = [];
+    $candidates = [];
+    foreach ($rows as $n) {
+        if ($n['ROLE_ID'] !== 'SLAVE' || $n['ACTIVE'] !== 'Y') continue;
+        try {
+            $c = probe_db(['host' => $n['DB_HOST'], 'login' => $n['DB_LOGIN'], 'password' => $n['DB_PASSWORD'], 'database' => $n['DB_NAME']]);
+            $st = $c->query('SHOW SLAVE STATUS')->fetch_assoc() ?? [];
+        } catch (Throwable $e) {
+            $skipped[] = $n['DB_HOST'] . ': ' . $e->getMessage();
+            continue;
+        }
+        if (($st['Seconds_Behind_Master'] ?? 0) > $max || ($st['Last_SQL_Error'] ?? '') !== '' || ($st['Last_IO_Error'] ?? '') !== ''
+            || ($st['Slave_SQL_Running'] ?? null) === 'No') {
+            $skipped[] = $n['DB_HOST'] . ': lag ' . ($st['Seconds_Behind_Master'] ?? 'NULL') . ' s over ' . $max . ' or replication error';
+            continue;
+        }
+        $candidates[] = [$n, $c];
+    }
+    if (!$candidates) { $why = 'no selectable replica' . ($skipped ? ' (' . implode('; ', $skipped) . ')' : '') . ': reads go to the master'; return null; }
+    $why = $skipped ? 'skipped ' . implode('; ', $skipped) : null;
+    // Weighted like GetRandomNode (WEIGHT of each row).
+    $total = array_sum(array_map(fn($x) => max(0, (int)$x[0]['WEIGHT']), $candidates));
+    $pick = mt_rand(0, max(0, $total - 1));
+    foreach ($candidates as [$n, $c]) {
+        $pick -= max(0, (int)$n['WEIGHT']);
+        if ($pick < 0) return ['row' => $n, 'conn' => $c];
+    }
+    return ['row' => $candidates[0][0], 'conn' => $candidates[0][1]];
+}
+
 try {
     switch ($_GET['action'] ?? 'node') {
         case 'node':
@@ -52,7 +156,8 @@ try {
         case 'session':
             // A session store that cannot be read or written is an error, never a silently fresh session: the
             // Redis drill counts these as failures and checks that sessions written before the kill survive.
-            if (!@session_start()) probe_fail(503, 'session store unavailable: ' . (error_get_last()['message'] ?? 'session_start failed'));
+            probe_session_start($settings);
+            if (isset($_GET['hold'])) usleep(min(5000, (int)$_GET['hold']) * 1000);
             $_SESSION['count'] = ($_SESSION['count'] ?? 0) + 1;
             $out['session'] = session_id();
             $out['count'] = $_SESSION['count'];
@@ -62,8 +167,11 @@ try {
             $master = probe_db($settings['connections']['value']['default']);
             $value = (string)($_GET['value'] ?? bin2hex(random_bytes(8)));
             $out += probe_insert($master, $value);
-            $replica = probe_db($settings['connections']['value']['slave']);
-            $out['replica'] = $replica->query('SELECT @@hostname AS h')->fetch_assoc()['h'];
+            $picked = probe_pick_replica($master, $why);
+            if ($why !== null) $out['cluster'] = $why;
+            $replica = $picked ? $picked['conn'] : $master;
+            $out['replica'] = $picked ? $replica->query('SELECT @@hostname AS h')->fetch_assoc()['h'] : null;
+            $out['replicaHost'] = $picked ? $picked['row']['DB_HOST'] : null;
             $deadline = microtime(true) + ${input.replicaWaitS};
             do {
                 $row = $replica->query('SELECT value FROM probe_rows WHERE id = ' . (int)$out['id'])?->fetch_assoc();
@@ -80,11 +188,8 @@ try {
             break;
         case 'cache':
             // A cache write and read back through the node's Redis route (Bitrix's cache engine connection).
-            $c = $settings['cache']['value']['redis'];
-            $redis = new Redis();
-            $redis->connect($c['host'], (int)$c['port'], 1.0, null, 0, 1.0);
-            if ($c['password'] !== '') $redis->auth($c['password']);
-            $key = 'probe:' . (string)($_GET['key'] ?? 'k');
+            $redis = probe_cache($settings);
+            $key = (string)($settings['cache']['value']['sid'] ?? 'BX') . '|probe|' . (string)($_GET['key'] ?? 'k');
             $value = (string)($_GET['value'] ?? bin2hex(random_bytes(8)));
             if (!$redis->set($key, $value, ['ex' => 600])) probe_fail(503, 'cache write refused');
             $out['cached'] = $redis->get($key) === $value;

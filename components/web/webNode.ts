@@ -7,6 +7,7 @@ import { Placement, VolumeSpec } from "../placement/types";
 import { redisProxyConfig } from "../redis/proxyConfig";
 import { DB_WRITER_CHECK, DB_WRITER_CREDENTIALS, DB_WRITER_ROUTE, dbWriterCheckScript, dbWriterCredentials, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "./dbWriterRoute";
 import { bitrixSettings, DbEndpoint } from "./bitrixSettings";
+import { CACHE_ENGINE_REQUIRED_FILE, cacheEngineClass } from "./cacheEngine";
 import { healthEndpoint } from "./healthEndpoint";
 import { webNginxConfig } from "./nginxConfig";
 import { fpmPool, phpIni } from "./phpConfig";
@@ -30,7 +31,8 @@ export interface WebNodeArgs {
     /** Node number, from 1. */
     index: number;
     db: {
-        database: string; user: string; password: pulumi.Input<string>; master: DbEndpoint; replica: DbEndpoint;
+        /** Replicas are not configured here: the kernel reads them from b_cluster_dbnode (db-failover keeps it). */
+        database: string; user: string; password: pulumi.Input<string>; master: DbEndpoint;
         /** Every database server when a failover manager decides the writable one: writes then go through the local
          * route to whichever reports read_only = 0 (dbWriterRoute.ts). @default none: writes go to `master` */
         writers?: Array<{ service: string; host: string; port: number }>;
@@ -139,9 +141,15 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
             path: SETTINGS_PATH,
             secrets: ["db", "redis"],
             render: (s) => bitrixSettings({
-                database: args.db.database, user: args.db.user, password: s.db, master, replica: args.db.replica,
+                database: args.db.database, user: args.db.user, password: s.db, master,
                 redis: redisAt(s.redis), cacheSid: args.cacheSid ?? "bitrix",
             }),
+        },
+        {
+            // The cache engine class the kernel loads through cache.value.type.required_file (no secret in it).
+            path: `${DOCROOT}/bitrix/${CACHE_ENGINE_REQUIRED_FILE}`,
+            secrets: [],
+            render: () => cacheEngineClass(),
         },
         {
             path: `${DOCROOT}${HEALTH_PATH}`,
@@ -151,7 +159,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: `${DOCROOT}/probe/index.php`,
             secrets: [],
-            render: () => probeApp({ settingsPath: SETTINGS_PATH, uploadDir: `${DOCROOT}/upload/probe`, replicaWaitS: 5 }),
+            render: () => probeApp({ settingsPath: SETTINGS_PATH, uploadDir: `${DOCROOT}/upload/probe`, replicaWaitS: 5, docroot: DOCROOT }),
         },
         ...(writers ? [
             { path: DB_WRITER_CHECK, secrets: [], render: () => dbWriterCheckScript(DB_WRITER_CREDENTIALS), executable: true },

@@ -13,9 +13,21 @@ read_only off, semi-sync source on) and points the other replicas at it. A serve
 is made a replica of the current master; with MariaDB, `current_pos` carries its own binlog position, and a
 server holding transactions the master never had (errant GTIDs) is left read-only and out of routing, reported in
 the log, for a human to re-clone. Config: a JSON file (argv[1]); passwords from the environment.
+
+Bitrix's kernel reads from a replica only through the `cluster` module's table b_cluster_dbnode (main's
+ConnectionPool::createSlaveConnection, CClusterSlave::GetRandomNode). When the application database has that table
+(the module is installed), the manager keeps one row per healthy replica of the current master (ROLE_ID SLAVE,
+ACTIVE Y, STATUS ONLINE, SELECTABLE Y, MASTER_ID 1, DB_HOST "host:port", the application login) and removes the row of
+a server that is no longer a replica (the promoted one); it writes the rows through the application login on the
+master, never through the module's SetOnLine (which would run CHANGE MASTER TO a binlog file/position). After a
+change it drops the kernel's cached copy of the rows (managed cache "b_cluster_dbnode", kept 3600 s) in the Redis
+cache the web nodes share. Where the table is absent it says so in the log once and in the beat file.
 """
+import hashlib
 import json
 import os
+import re
+import socket
 import sys
 import time
 
@@ -30,6 +42,10 @@ FAIL_AFTER = CFG.get("failAfter", 3)
 TIMEOUT = CFG.get("connectTimeoutS", 1)
 # Touched after every round: the service's health check reads its age.
 BEAT = os.environ.get("DB_FAILOVER_BEAT", "/run/db-failover/beat")
+# Bitrix's replica rows (optional): {"database", "user", "weight", "syncEveryS", "cache": {"nodes": [{host, port}], "sid"}}.
+BITRIX = CFG.get("bitrix")
+APP_PASSWORD = os.environ.get("DB_APP_PASSWORD", "")
+REDIS_PASSWORD = os.environ.get("REDIS_PASSWORD", "")
 
 
 def log(msg):
@@ -195,10 +211,159 @@ def promote(master, nodes, states):
     return new
 
 
+CLUSTER_TABLE = "b_cluster_dbnode"
+
+
+def app_query(node, statements):
+    """Runs (sql, args) pairs on `node` as the application login in its database; returns the last result."""
+    conn = pymysql.connect(host=node.host, port=node.port, user=BITRIX["user"], password=APP_PASSWORD, database=BITRIX["database"],
+                           connect_timeout=TIMEOUT, read_timeout=10, write_timeout=10, autocommit=True, cursorclass=pymysql.cursors.DictCursor)
+    try:
+        result = None
+        with conn.cursor() as c:
+            for sql, args in statements:
+                c.execute(sql, args)
+                result = c.fetchall()
+        return result
+    finally:
+        conn.close()
+
+
+def sync_cluster_rows(master, replicas):
+    """Makes b_cluster_dbnode list exactly `replicas` among the managed servers; None when the table is absent, else
+    whether a row changed."""
+    if not app_query(master, [("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                               (BITRIX["database"], CLUSTER_TABLE))]):
+        return None
+    managed = {f"{n.host}:{n.port}": n for n in NODES}
+    want = {f"{n.host}:{n.port}": n for n in replicas}
+    rows = app_query(master, [(f"SELECT ID, ROLE_ID, NAME, ACTIVE, STATUS, SELECTABLE, WEIGHT, DB_HOST, DB_NAME, DB_LOGIN, DB_PASSWORD, "
+                               f"MASTER_ID, MASTER_HOST, MASTER_PORT FROM {CLUSTER_TABLE} ORDER BY ID", None)])
+    statements, seen = [], set()
+    for r in rows:
+        host = r["DB_HOST"]
+        if host not in managed:
+            continue  # rows of servers this cluster does not manage (the module's own node 1, module databases) stay
+        if host not in want or host in seen:
+            statements.append((f"DELETE FROM {CLUSTER_TABLE} WHERE ID = %s", (r["ID"],)))
+            log(f"{CLUSTER_TABLE}: row {r['ID']} ({host}) removed: {managed[host].name} is not a replica of {master.name}")
+            continue
+        seen.add(host)
+        fields = row_fields(want[host], master)
+        if any(str(r.get(k) if r.get(k) is not None else "") != str(v) for k, v in fields.items()):
+            statements.append((f"UPDATE {CLUSTER_TABLE} SET {', '.join(f'{k} = %s' for k in fields)} WHERE ID = %s", (*fields.values(), r["ID"])))
+            log(f"{CLUSTER_TABLE}: row {r['ID']} ({host}) updated")
+    for host, n in want.items():
+        if host not in seen:
+            fields = row_fields(n, master)
+            statements.append((f"INSERT INTO {CLUSTER_TABLE} ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})", tuple(fields.values())))
+            log(f"{CLUSTER_TABLE}: {n.name} ({host}) registered as a replica of {master.name}")
+    if statements:
+        app_query(master, statements)
+    return bool(statements)
+
+
+def row_fields(node, master):
+    return {
+        "ACTIVE": "Y", "ROLE_ID": "SLAVE", "NAME": node.name, "STATUS": "ONLINE", "SELECTABLE": "Y", "WEIGHT": BITRIX.get("weight", 100),
+        "DB_HOST": f"{node.host}:{node.port}", "DB_NAME": BITRIX["database"], "DB_LOGIN": BITRIX["user"], "DB_PASSWORD": APP_PASSWORD,
+        # GetStatus reads SHOW SLAVE STATUS (lag, errors) only for a row with a MASTER_ID; 1 is the kernel's own connection.
+        "MASTER_ID": 1, "MASTER_HOST": master.host, "MASTER_PORT": master.port,
+    }
+
+
+def resp(sock, *args):
+    """One Redis command over RESP; returns the reply (bytes, int, list or None); raises on an error reply."""
+    sock.sendall(b"".join([f"*{len(args)}\r\n".encode()] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() if isinstance(x, str) else x for x in args)]))
+    f = sock.makefile("rb")
+
+    def read():
+        line = f.readline().rstrip(b"\r\n")
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RuntimeError(rest.decode(errors="replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else f.read(n + 2)[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [read() for _ in range(n)]
+        raise RuntimeError(f"unexpected Redis reply {line!r}")
+    return read()
+
+
+def sha1(text):
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def clear_kernel_cache():
+    """Drops the kernel's managed cache of b_cluster_dbnode (GetList's "db_slaves_v2", GetByID's "db_nodes") from the
+    Redis cache engine, as ManagedCache::cleanDir("b_cluster_dbnode") would: main's CacheEngine (24.0+) keeps the
+    entries of a directory in the set "<sid>|v1||<dir>|bx_dir_list|" (and one set per partition), and reads an entry
+    only while its name is in them, with dir = sha1(<base dir version> | sha1("/bitrix/managed_cache/|MYSQL/b_cluster_dbnode")).
+    Returns what it did, for the log."""
+    cache = BITRIX.get("cache")
+    if not cache:
+        return "no cache configured"
+    sid = cache["sid"] + "|v1|"
+    base = "/bitrix/managed_cache/"
+    for spec in cache["nodes"]:
+        try:
+            with socket.create_connection((spec["host"], spec["port"]), timeout=TIMEOUT) as sock:
+                if REDIS_PASSWORD:
+                    resp(sock, "AUTH", REDIS_PASSWORD)
+                if resp(sock, "ROLE")[0] != b"master":
+                    continue
+                stored = resp(sock, "GET", f"{sid}|base_dir|{sha1(base)}")
+                if stored is None:
+                    return "nothing cached"
+                # The engine's values go through phpredis' PHP serializer (cache.value.serializer = 1): s:40:"…";
+                m = re.fullmatch(rb's:\d+:"(.*)";', stored)
+                version = (m.group(1) if m else stored).decode()
+                listing = f"{sid}|{sha1(version + '|' + sha1(base + '|MYSQL/' + CLUSTER_TABLE))}|bx_dir_list|"
+                partitions = resp(sock, "SMEMBERS", listing) or []
+                resp(sock, "DEL", listing, *[listing.encode() + p for p in partitions])
+                return f"cleared ({len(partitions)} partitions)"
+        except (OSError, RuntimeError, IndexError, TypeError) as e:
+            log(f"kernel cache on {spec['host']}:{spec['port']}: {e}")
+    return "no Redis master reachable"
+
+
+def sync_bitrix(master, nodes, states, state):
+    """Keeps b_cluster_dbnode true for the current master; returns the status line for the beat file."""
+    replicas = [n for n in nodes if n is not master and not n.errant and states.get(n) and follows(states[n][1], master)]
+    key = (master.name, tuple(n.name for n in replicas))
+    if key == state.get("key") and time.monotonic() < state.get("next", 0):
+        return state.get("status", "")
+    try:
+        changed = sync_cluster_rows(master, replicas)
+    except pymysql.Error as e:
+        log(f"{CLUSTER_TABLE}: could not sync on {master.name}: {e}")
+        return state.get("status", "")
+    if changed is None:
+        status = f"{CLUSTER_TABLE} absent: the cluster module is not installed, Bitrix reads from the master only"
+        if state.get("status") != status:
+            log(status)
+    else:
+        status = f"{CLUSTER_TABLE}: {len(replicas)} replica row(s)"
+        if changed or state.get("dirty"):
+            outcome = clear_kernel_cache()
+            state["dirty"] = outcome.startswith("no Redis")
+            log(f"{CLUSTER_TABLE} changed; kernel cache of it: {outcome}")
+    state.update(key=key, next=time.monotonic() + BITRIX.get("syncEveryS", 10), status=status)
+    return status
+
+
 def main():
     os.makedirs(os.path.dirname(BEAT), exist_ok=True)
-    nodes = [Node(s) for s in CFG["nodes"]]
+    global NODES
+    nodes = NODES = [Node(s) for s in CFG["nodes"]]
     master = nodes[0]
+    bitrix_state = {}
     log(f"watching {', '.join(f'{n.name} ({n.host}:{n.port})' for n in nodes)}; failover after {FAIL_AFTER} failed checks every {INTERVAL} s")
     while True:
         tick = time.monotonic()
@@ -261,8 +426,9 @@ def main():
             elif (row.get("Last_IO_Errno") or 0) == 1236:
                 n.errant = True
                 log(f"{n.name} cannot follow {master.name}: {row.get('Last_IO_Error')}; left read-only and out of routing: re-clone it")
+        status = sync_bitrix(master, nodes, states, bitrix_state) if BITRIX and master_up else ""
         with open(BEAT, "w") as f:
-            f.write(master.name + "\n")
+            f.write(master.name + "\n" + (status + "\n" if status else ""))
         time.sleep(max(0.0, INTERVAL - (time.monotonic() - tick)))
 
 

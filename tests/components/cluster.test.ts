@@ -75,15 +75,15 @@ describe("BitrixCluster over the placement seam", () => {
         }
     });
 
-    it("wires the web nodes to the master, spreads reads over the replicas and sends Redis to the local proxy", async () => {
+    it("wires the web nodes to the master (replicas only through b_cluster_dbnode) and sends Redis to the local proxy", async () => {
         const s1 = await valueOf(placement.file("web-1", "/var/www/html/bitrix/.settings.php"));
         const s2 = await valueOf(placement.file("web-2", "/var/www/html/bitrix/.settings.php"));
         const s3 = await valueOf(placement.file("web-3", "/var/www/html/bitrix/.settings.php"));
         // Writes go through the node's local route to whichever server is writable (automatic failover is on).
         for (const s of [s1, s2, s3]) assert.match(s, /'default' => \[\n\s+'className' => '[^']+',\n\s+'host' => '127\.0\.0\.1:6033'/);
-        assert.match(s1, /'host' => 't-db-replica-1:3306'/);
-        assert.match(s2, /'host' => 't-db-replica-2:3306'/);
-        assert.match(s3, /'host' => 't-db-replica-1:3306'/);
+        // No `slave` connection: the kernel never reads one; replicas are rows of b_cluster_dbnode (db-failover).
+        for (const s of [s1, s2, s3]) assert.doesNotMatch(s, /t-db-replica-\d|'slave'/);
+        for (const s of [s1, s2, s3]) assert.match(s, /'sid' => 'bx-test',/);
         const proxy = await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg"));
         assert.equal(proxy.match(/server redis-\d t-redis-\d:6379/g)?.length, 3);
         assert.match(proxy, /listen db_writer\n    bind 127\.0\.0\.1:6033\n/);
@@ -93,6 +93,10 @@ describe("BitrixCluster over the placement seam", () => {
         assert.deepEqual(manager.nodes.map((n: any) => n.host), ["t-db-master", "t-db-replica-1", "t-db-replica-2"]);
         assert.deepEqual(placement.spec("db-failover").command, ["/usr/local/bin/db-failover", "/etc/db-failover/config.json"]);
         assert.equal(await secretOf(placement.spec("db-failover").env!.DB_FAILOVER_PASSWORD), true);
+        // It keeps Bitrix's replica rows with the application login and clears the kernel's cache of them in Redis.
+        assert.deepEqual(manager.bitrix, { database: "bitrix", user: "bitrix", cache: { nodes: ["t-redis-1", "t-redis-2", "t-redis-3"].map((host) => ({ host, port: 6379 })), sid: "bx-test" }, weight: 100, syncEveryS: 10 });
+        assert.equal(await secretOf(placement.spec("db-failover").env!.DB_APP_PASSWORD), true);
+        assert.equal(await secretOf(placement.spec("db-failover").env!.REDIS_PASSWORD), true);
         // Every server starts read-only; the manager opens one.
         for (const s of ["db-master", "db-replica-1"]) assert.match(await valueOf(placement.file(s, "/etc/mysql/mariadb.conf.d/90-bitrix.cnf")), /^read_only = ON$/m);
     });

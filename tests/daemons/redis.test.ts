@@ -7,6 +7,9 @@ import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { redisConfig, redisStartEnv, sentinelConfig } from "../../components/redis/redisConfig";
+import { bitrixSettings } from "../../components/web/bitrixSettings";
+import { CACHE_ENGINE_REQUIRED_FILE, cacheEngineClass } from "../../components/web/cacheEngine";
+import { probeApp } from "../../components/web/probeApp";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { HOST, redisCli, startRedisEntrypoint, startRedisNode, startRedisProxy } from "../helpers/stack";
 
@@ -24,6 +27,11 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     const root = tmpDir("redis");
     const sentinelList = SENTINELS.map((p) => `${HOST}:${p}`);
     const nodeDirs = new Map<number, string>();
+    // A web node's cache as the kernel reads it from the generated .settings.php (the probe app, run by PHP's CLI).
+    const docroot = path.join(root, "www");
+    const probeFile = path.join(docroot, "probe", "index.php");
+    const cacheProbe = (key: string, value: string) =>
+        JSON.parse(run("php8.2", ["-r", `$_GET = ['action' => 'cache', 'key' => '${key}', 'value' => '${value}']; include '${probeFile}';`]));
 
     before(async () => {
         requireBinary("redis-server");
@@ -43,6 +51,11 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }
         const proxyCfg = startRedisProxy(daemons, root, { port: PROXY, password: PASSWORD, nodes: NODES });
+        const settingsPath = write(path.join(docroot, "bitrix", ".settings.php"), bitrixSettings({
+            database: "bitrix", user: "bitrix", password: "unused", master: { host: HOST, port: 1 }, redis: { host: HOST, port: PROXY, password: PASSWORD }, cacheSid: "bx",
+        }));
+        write(path.join(docroot, "bitrix", CACHE_ENGINE_REQUIRED_FILE), cacheEngineClass());
+        write(probeFile, probeApp({ settingsPath, uploadDir: path.join(docroot, "upload"), replicaWaitS: 1, docroot }));
         assert.match(run("haproxy", ["-c", "-f", proxyCfg]), /Configuration file is valid/);
         await waitFor("two replicas online", () => /connected_slaves:2/.test(cli(NODES[0], "INFO", "replication")), 20000);
     });
@@ -143,6 +156,7 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     it("when the master dies, Sentinel promotes a replica and the proxy follows it; sessions survive", async () => {
         const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
         cli(PROXY, "SET", "PHPREDIS_SESSION:before-kill", "kept", "EX", "600");
+        assert.equal(cacheProbe("before-kill", "v1").cached, true);
         await waitFor("session on every replica", () => NODES.filter((p) => p !== master).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before-kill") === "kept"), 10000);
         const killed = Date.now();
         await daemons.stop(`redis-${master}`, "SIGKILL");
@@ -157,6 +171,10 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         console.log(`# redis master killed: sessions writable again through the proxy after ${Date.now() - killed} ms (down-after 1000 ms), new master port ${next}`);
         assert.equal(cli(PROXY, "GET", "PHPREDIS_SESSION:before-kill"), "kept");
         assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:after-kill", "ok"), "OK");
+        // The cache the kernel uses answers through the same proxy, and what it held before the kill is still there.
+        const after = cacheProbe("after-kill", "v2");
+        assert.equal(after.cached, true, JSON.stringify(after));
+        assert.equal(cli(PROXY, "GET", "bx|probe|before-kill"), 's:2:"v1";');
     });
 
     it("a master killed without warning keeps what it acknowledged a second earlier (AOF)", async () => {

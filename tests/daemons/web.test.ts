@@ -9,20 +9,40 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { bitrixSettings } from "../../components/web/bitrixSettings";
+import { CACHE_ENGINE_REQUIRED_FILE, cacheEngineClass } from "../../components/web/cacheEngine";
 import { healthEndpoint } from "../../components/web/healthEndpoint";
 import { webNginxConfig } from "../../components/web/nginxConfig";
 import { fpmPool, phpIni } from "../../components/web/phpConfig";
 import { probeApp } from "../../components/web/probeApp";
+import { phpValue } from "../../components/web/phpValue";
 import { watchdogScript } from "../../components/web/watchdog";
 import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { request } from "../helpers/http";
-import { HOST, redisCli, startMariadb, startRedisNode, startRedisProxy } from "../helpers/stack";
+import { CLUSTER_DBNODE_DDL, HOST, MariadbNode, mariadbSql, redisCli, startMariadb, startRedisNode, startRedisProxy } from "../helpers/stack";
 
 // Below the kernel's ephemeral range (32768-60999): a client socket of another test can never hold one of them.
 const PORTS = { web: 32080, master: 32316, replica: 32317, redis: 32379, proxy: 32390 };
 const DB = { database: "bitrix", user: "bitrix", password: "web'pw" };
 const REDIS_PASSWORD = "redis-web-pw";
 const base = `http://${HOST}:${PORTS.web}`;
+
+/**
+ * .settings.php as this program generated it before issue 18 (commit afc3f70): a `slave` connection, the kernel's own
+ * CacheEngineRedis with the password and serializer inside `redis`, and the kernel's own Redis session handler.
+ */
+function oldSettings(redis: { host: string; port: number; password: string }, master: number, replica: number): string {
+    const connection = (port: number, readonly: boolean) => ({
+        className: "\\Bitrix\\Main\\DB\\MysqliConnection", host: `${HOST}:${port}`, database: DB.database, login: DB.user, password: DB.password,
+        options: 2, ...(readonly ? { readonly: true } : {}),
+    });
+    const r = { host: redis.host, port: String(redis.port), password: redis.password };
+    return `<?php\nreturn ${phpValue({
+        utf_mode: { value: true, readonly: true },
+        connections: { value: { default: connection(master, false), slave: connection(replica, true) }, readonly: true },
+        cache: { value: { type: { class_name: "\\Bitrix\\Main\\Data\\CacheEngineRedis", extension: "redis" }, redis: { ...r, serializer: 1, persistent: true }, sid: "test" }, readonly: false },
+        session: { value: { mode: "default", handlers: { general: { type: "redis", ...r } } }, readonly: true },
+    })};\n`;
+}
 
 describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     const daemons = new Daemons();
@@ -34,6 +54,12 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     const shared = [path.join(docroot, "upload"), path.join(docroot, "bitrix", "cache")];
     const fpmSocket = path.join(root, "run", "php-fpm.sock");
     const files: Record<string, string> = {};
+    const db: Record<string, MariadbNode> = {};
+    /** A probe request; its JSON answer with the status. */
+    const probe = async (query: string, headers: Record<string, string> = {}, page = "index.php") => {
+        const r = await request(`${base}/probe/${page}?${query}`, { headers });
+        return { status: r.status, headers: r.headers, ...JSON.parse(r.body) };
+    };
 
     before(async () => {
         for (const b of ["nginx", "php-fpm8.2", "php8.2", "mariadbd", "redis-server", "haproxy"]) requireBinary(b);
@@ -43,7 +69,8 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
             initSql: masterInitSql({ engine: "mariadb", database: DB.database, appUser: DB.user, appPassword: DB.password, replicationUser: "replicator", replicationPassword: "r" }),
         });
         assert.ok(master);
-        await startMariadb(daemons, root, "replica", {
+        db.master = master;
+        db.replica = await startMariadb(daemons, root, "replica", {
             role: "replica", serverId: 2, port: PORTS.replica,
             initSql: replicaInitSql({ engine: "mariadb", masterHost: HOST, masterPort: PORTS.master, replicationUser: "replicator", replicationPassword: "r" }),
         });
@@ -53,11 +80,16 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         for (const dir of shared) fs.mkdirSync(dir, { recursive: true });
         fs.mkdirSync(path.join(root, "run"), { recursive: true });
         files.settings = write(settingsPath, bitrixSettings({
-            database: DB.database, user: DB.user, password: DB.password, master: { host: HOST, port: PORTS.master }, replica: { host: HOST, port: PORTS.replica },
+            database: DB.database, user: DB.user, password: DB.password, master: { host: HOST, port: PORTS.master },
             redis: { host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD }, cacheSid: "test",
         }));
         files.health = write(path.join(docroot, "healthz.php"), healthEndpoint({ settingsPath, heartbeatFile: heartbeat, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile }));
-        files.probe = write(path.join(docroot, "probe", "index.php"), probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5 }));
+        files.probe = write(path.join(docroot, "probe", "index.php"), probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5, docroot }));
+        files.cacheEngine = write(path.join(docroot, "bitrix", CACHE_ENGINE_REQUIRED_FILE), cacheEngineClass());
+        // The same probe reading the settings file this program generated before issue 18.
+        const oldPath = path.join(root, "old-settings.php");
+        write(oldPath, oldSettings({ host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD }, PORTS.master, PORTS.replica));
+        write(path.join(docroot, "probe", "old.php"), probeApp({ settingsPath: oldPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 1, docroot }));
         write(path.join(docroot, "upload", "evil.php"), "<?php echo 'executed';");
         write(path.join(docroot, "upload", "photo.txt"), "public");
         write(path.join(docroot, "upload", ".htaccess"), "hidden");
@@ -101,10 +133,13 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     it("nginx, PHP-FPM and PHP accept every generated file", () => {
         run("nginx", ["-t", "-q", "-c", files.nginx]);
         run("php-fpm8.2", ["-t", "-y", files.fpm], { env: JSON.parse(files.phpEnv) });
-        for (const f of [files.settings, files.health, files.probe]) assert.match(run("php8.2", ["-l", f]), /No syntax errors/);
+        for (const f of [files.settings, files.health, files.probe, files.cacheEngine]) assert.match(run("php8.2", ["-l", f]), /No syntax errors/);
         const settings = JSON.parse(run("php8.2", ["-r", `echo json_encode(include '${files.settings}');`]));
         assert.equal(settings.connections.value.default.host, `${HOST}:${PORTS.master}`);
-        assert.equal(settings.connections.value.slave.readonly, true);
+        assert.deepEqual(Object.keys(settings.connections.value), ["default"]);
+        assert.deepEqual(settings.session.value, { mode: "default" });
+        assert.deepEqual(settings.cache.value.type, { class_name: "\\BitrixCluster\\AuthenticatedRedisCache", extension: "redis", required_file: CACHE_ENGINE_REQUIRED_FILE });
+        assert.equal(settings.cache.value.serializer, 1);
     });
 
     it("runs PHP with the hardened settings: no error display, no version header", async () => {
@@ -147,10 +182,90 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         assert.match(redisCli(PORTS.redis, REDIS_PASSWORD, "GET", `PHPREDIS_SESSION:${id}`), /count\|i:2;/);
     });
 
-    it("writes a row through the master and reads it back through the replica", async () => {
-        const r = JSON.parse((await request(`${base}/probe/?action=db&value=web-test`)).body);
+    it("locks the session: a second request of the same session waits for the first (phpredis, php.ini)", async () => {
+        const first = await probe("action=session");
+        const cookie = { Cookie: String(first.headers["set-cookie"]).split(";")[0] };
+        const started = Date.now();
+        const holding = probe("action=session&hold=1500", cookie);
+        await new Promise((r) => setTimeout(r, 200));
+        const id = cookie.Cookie.split("=")[1];
+        // The lock is phpredis' (SET NX PX) and lapses after max_execution_time (30 s here) if its holder dies.
+        const ttl = Number(redisCli(PORTS.redis, REDIS_PASSWORD, "PTTL", `PHPREDIS_SESSION:${id}_LOCK`));
+        assert.ok(ttl > 28000 && ttl <= 30000, `lock TTL ${ttl} ms`);
+        const second = await probe("action=session", cookie);
+        const secondDone = Date.now() - started;
+        const held = await holding;
+        console.log(`# session lock: the second request finished ${secondDone} ms after the holder started (held 1500 ms)`);
+        assert.ok(secondDone >= 1500, `second request did not wait: ${secondDone} ms`);
+        assert.deepEqual([held.count, second.count], [2, 3], "the second request saw the first one's write");
+    });
+
+    it("a crashed request's session lock lapses: the next request waits for its expiry, not forever", async () => {
+        const first = await probe("action=session");
+        const cookie = { Cookie: String(first.headers["set-cookie"]).split(";")[0] };
+        const id = cookie.Cookie.split("=")[1];
+        // What a killed worker leaves behind: its lock, with the rest of its lifetime (here 2 s).
+        redisCli(PORTS.redis, REDIS_PASSWORD, "SET", `PHPREDIS_SESSION:${id}_LOCK`, "crashed-worker", "PX", "2000");
+        const started = Date.now();
+        const next = await probe("action=session", cookie);
+        const waited = Date.now() - started;
+        console.log(`# session lock left by a crashed request: the next request answered after ${waited} ms`);
+        assert.equal(next.status, 200, JSON.stringify(next));
+        assert.equal(next.count, 2);
+        assert.ok(waited >= 1500 && waited < 10000, `waited ${waited} ms`);
+    });
+
+    it("caches through the engine class the kernel loads (AUTH, top-level serializer, sid), on the Redis master", async () => {
+        const r = await probe("action=cache&key=k1&value=v1");
+        assert.equal(r.status, 200, JSON.stringify(r));
+        assert.equal(r.cached, true);
+        // Stored under the sid with PHP's serializer (cache.value.serializer = 1).
+        assert.equal(redisCli(PORTS.redis, REDIS_PASSWORD, "GET", "test|probe|k1"), 's:2:"v1";');
+    });
+
+    it("the probe fed the .settings.php of afc3f70 fails the way the kernel would: sessions, cache, replica", async () => {
+        const session = await probe("action=session", {}, "old.php");
+        assert.equal(session.status, 503);
+        assert.match(session.error, /^RedisException: NOAUTH/, "the kernel's own session handler sends no password");
+        const cache = await probe("action=cache&key=old", {}, "old.php");
+        assert.equal(cache.status, 503);
+        assert.match(cache.error, /^RedisException: NOAUTH/, "CacheEngineRedis sends no password");
+        const read = await probe("action=db&value=old-settings", {}, "old.php");
+        assert.equal(read.replica, null, "the slave connection is never read");
+        assert.match(read.cluster, /b_cluster_dbnode absent/);
+    });
+
+    it("reads from no replica while b_cluster_dbnode is absent, and says so", async () => {
+        const r = await probe("action=db&value=no-cluster-module");
         assert.ok(r.id > 0, JSON.stringify(r));
-        assert.equal(r.replicated, true, JSON.stringify(r));
+        assert.equal(r.replica, null);
+        assert.equal(r.cluster, "b_cluster_dbnode absent (cluster module not installed): reads go to the master");
+        assert.equal(r.replicated, true, "read back from the master");
+    });
+
+    it("reads through the replica registered in b_cluster_dbnode, and skips it while it lags past max_slave_delay", async () => {
+        const app = (sql: string) => mariadbSql(db.master, `USE ${DB.database}; ${sql}`);
+        app(CLUSTER_DBNODE_DDL);
+        app(`INSERT INTO b_cluster_dbnode (ROLE_ID, NAME, DB_HOST, DB_NAME, DB_LOGIN, DB_PASSWORD, MASTER_ID, STATUS, SELECTABLE, WEIGHT) VALUES ` +
+            `('SLAVE', 'replica', '${HOST}:${PORTS.replica}', '${DB.database}', '${DB.user}', '${DB.password.replace(/'/g, "''")}', 1, 'ONLINE', 'Y', 100)`);
+        app("CREATE TABLE b_option (MODULE_ID VARCHAR(50), NAME VARCHAR(50), VALUE TEXT)");
+        const r = await probe("action=db&value=via-replica");
+        assert.equal(r.replicaHost, `${HOST}:${PORTS.replica}`, JSON.stringify(r));
+        assert.equal(r.replicated, true);
+        // The replica applies the master's events 60 s late; with max_slave_delay = 2 it is skipped once 2 s behind.
+        app("INSERT INTO b_option VALUES ('cluster', 'max_slave_delay', '2')");
+        mariadbSql(db.replica, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 60; START SLAVE");
+        try {
+            app("CREATE TABLE IF NOT EXISTS probe_rows (id BIGINT AUTO_INCREMENT PRIMARY KEY, node VARCHAR(64) NOT NULL, value VARCHAR(255) NOT NULL, created TIMESTAMP DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB");
+            app("INSERT INTO probe_rows (node, value) VALUES ('test', 'lag-start')");
+            await waitFor("the replica 3 s behind", () => Number(run("mariadb", ["--socket", db.replica.socket, "-e", "SHOW SLAVE STATUS\\G"]).match(/Seconds_Behind_Master: (\d+)/)?.[1] ?? 0) >= 3, 20000, 250);
+            const lagging = await probe("action=db&value=while-lagging");
+            assert.equal(lagging.replicaHost, null, JSON.stringify(lagging));
+            assert.match(lagging.cluster, /^no selectable replica \(127\.0\.0\.1:\d+: lag \d+ s over 2 or replication error\): reads go to the master$/);
+        } finally {
+            mariadbSql(db.replica, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE");
+        }
+        await waitFor("the replica caught up", async () => (await probe("action=db&value=caught-up")).replicaHost === `${HOST}:${PORTS.replica}`, 20000, 500);
     });
 
     it("stores a file under upload/ as www-data and reads it back", async () => {

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemons";
+import { CLUSTER_DBNODE_DDL } from "../helpers/stack";
 import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
 import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStack";
@@ -145,7 +146,13 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     it("replicates rows from the master to the replica with GTID positioning", async () => {
         const value = `e2e-${Date.now()}`;
-        const r = await probe("db", { query: `&value=${value}` });
+        // Bitrix reads from a replica only through the cluster module's b_cluster_dbnode: create it as the module's
+        // install does; db-failover then registers the replica, and the probe picks it by the kernel's rules.
+        inContainer("db-master", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" bitrix -e "${CLUSTER_DBNODE_DDL}"`);
+        const r = await waitFor("a read through the registered replica", async () => {
+            const answer = await probe("db", { query: `&value=${value}` });
+            return answer.replica ? answer : undefined;
+        }, 30_000, 1000);
         assert.equal(r.replica, `${PREFIX}-db-replica-1`);
         assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
         const mysql = (sql: string) => `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${sql}"`;

@@ -13,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { rolePackages } from "../../components/placement/hostPackages";
 import { waitFor } from "../helpers/daemons";
+import { CLUSTER_DBNODE_DDL } from "../helpers/stack";
 import { request } from "../helpers/http";
 import { interruption, startLoad } from "../../tools/drill/load";
 import { probeClient } from "../helpers/probe";
@@ -203,7 +204,12 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
 
     it("replicates a row from the master host to the replica host with GTID positioning", async () => {
         const value = `hosts-${Date.now()}`;
-        const r = await probe("db", { query: `&value=${value}` });
+        // The cluster module's table, as its install creates it: db-failover registers the replica in it.
+        onHost("h1", `mariadb bitrix -e "${CLUSTER_DBNODE_DDL}"`);
+        const r = await waitFor("a read through the registered replica", async () => {
+            const answer = await probe("db", { query: `&value=${value}` });
+            return answer.replica ? answer : undefined;
+        }, 30_000, 1000);
         assert.equal(r.replica, container("h2"), "read back from the replica server (its @@hostname)");
         assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
         const status = onHost("h2", "mariadb -e 'SHOW SLAVE STATUS\\G'");

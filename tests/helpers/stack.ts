@@ -12,6 +12,12 @@ const IMAGES = path.join(__dirname, "..", "..", "..", "images");
 export const entrypointOf = (role: string) => path.join(IMAGES, role, "entrypoint.sh");
 export const HOST = "127.0.0.1";
 
+/** Bitrix's b_cluster_dbnode as the cluster module's install SQL creates it (what the kernel picks replicas from). */
+export const CLUSTER_DBNODE_DDL = "CREATE TABLE IF NOT EXISTS b_cluster_dbnode (ID INT(11) NOT NULL AUTO_INCREMENT, ACTIVE CHAR(1) NOT NULL DEFAULT 'Y', " +
+    "GROUP_ID INT(11), ROLE_ID VARCHAR(50), NAME VARCHAR(50), DESCRIPTION VARCHAR(250), DB_HOST VARCHAR(250), DB_NAME VARCHAR(250), " +
+    "DB_LOGIN VARCHAR(50), DB_PASSWORD VARCHAR(50), MASTER_ID INT(11), MASTER_HOST VARCHAR(50), MASTER_PORT INT(11), SERVER_ID VARCHAR(50), " +
+    "STATUS VARCHAR(50), UNIQID VARCHAR(50), SELECTABLE CHAR(1), WEIGHT INT(11), PRIMARY KEY (ID))";
+
 export interface MariadbNode {
     dir: string;
     socket: string;

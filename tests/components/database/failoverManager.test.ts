@@ -12,6 +12,15 @@ describe("failover manager config", () => {
         assert.deepEqual(c, { engine: "mariadb", nodes, user: "failover", replicationUser: "replicator", checkIntervalS: 1, failAfter: 3, connectTimeoutS: 1 });
     });
 
+    it("carries Bitrix's replica-row settings (database, login, the cache's Redis nodes and sid), and no password", () => {
+        const c = JSON.parse(failoverManagerConfig({
+            engine: "mariadb", nodes, user: "failover", replicationUser: "replicator",
+            bitrix: { database: "bitrix", user: "bitrix", cache: { nodes: [{ host: "redis-1", port: 6379 }], sid: "bx" } },
+        }));
+        assert.deepEqual(c.bitrix, { database: "bitrix", user: "bitrix", cache: { nodes: [{ host: "redis-1", port: 6379 }], sid: "bx" }, weight: 100, syncEveryS: 10 });
+        assert.doesNotMatch(JSON.stringify(c), /password/i);
+    });
+
     it("refuses a cluster without a replica to promote", () => {
         assert.throws(() => failoverManagerConfig({ engine: "percona", nodes: nodes.slice(0, 1), user: "f", replicationUser: "r" }), /at least one replica/);
     });

@@ -12,10 +12,14 @@ describe("sql quoting", () => {
 describe("masterInitSql", () => {
     const sql = masterInitSql({ engine: "percona", database: "bitrix", appUser: "bitrix", appPassword: "s3'cr", replicationUser: "replicator", replicationPassword: "rp" });
 
-    it("creates the application database in utf8mb4 and its user with rights on it only", () => {
+    it("creates the application database in utf8mb4 and its user with rights on it, plus reading replication status", () => {
         assert.match(sql, /CREATE DATABASE IF NOT EXISTS `bitrix` CHARACTER SET utf8mb4/);
         assert.match(sql, /CREATE USER IF NOT EXISTS 'bitrix'@'%' IDENTIFIED BY 's3''cr';/);
-        assert.match(sql, /GRANT ALL PRIVILEGES ON `bitrix`\.\* TO 'bitrix'@'%';/);
+        const grants = sql.split("\n").filter((l) => l.startsWith("GRANT") && l.includes("'bitrix'@"));
+        // The cluster module checks each replica's SHOW SLAVE STATUS with the application login.
+        assert.deepEqual(grants, ["GRANT ALL PRIVILEGES ON `bitrix`.* TO 'bitrix'@'%';", "GRANT REPLICATION CLIENT ON *.* TO 'bitrix'@'%';"]);
+        const maria = masterInitSql({ engine: "mariadb", database: "bitrix", appUser: "bitrix", appPassword: "x", replicationUser: "r", replicationPassword: "r" });
+        assert.match(maria, /^GRANT SLAVE MONITOR ON \*\.\* TO 'bitrix'@'%';$/m);
     });
 
     it("gives the replication user the replication grant and nothing else", () => {

@@ -101,6 +101,7 @@ describe("DockerPlacement", () => {
         assert.deepEqual(paths, [
             "/etc/haproxy/db-writer.json", "/etc/haproxy/redis-proxy.cfg", "/etc/nginx/sites-enabled/bitrix.conf", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
             "/etc/php/8.2/fpm/pool.d/www.conf", "/usr/local/bin/bitrix-db-writer-check", "/usr/local/bin/bitrix-shared-watchdog", "/var/www/html/bitrix/.settings.php",
+            "/var/www/html/bitrix/php_interface/bitrix-cluster/rediscache.php",
             "/var/www/html/healthz.php", "/var/www/html/probe/index.php",
         ]);
         // Modes as on hosts: executables 0755, secrets 0600 (root's alone) or 0640 for the group that reads them.

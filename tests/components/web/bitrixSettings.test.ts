@@ -14,7 +14,7 @@ describe("phpValue", () => {
 describe("bitrixSettings", () => {
     const php = bitrixSettings({
         database: "bitrix", user: "bitrix", password: "pa'ss",
-        master: { host: "bx-db-master", port: 3306 }, replica: { host: "bx-db-replica-1", port: 3306 },
+        master: { host: "bx-db-master", port: 3306 },
         redis: { host: "127.0.0.1", port: 6379, password: "rp" }, cacheSid: "bx-prod",
     });
 
@@ -24,17 +24,29 @@ describe("bitrixSettings", () => {
         assert.ok(php.trimEnd().endsWith("];"));
     });
 
-    it("has the default (master) connection", () => {
+    it("has the default (master) connection, host as host:port", () => {
         assert.match(php, /'default' => \[\n\s+'className' => '\\\\Bitrix\\\\Main\\\\DB\\\\MysqliConnection',\n\s+'host' => 'bx-db-master:3306',\n\s+'database' => 'bitrix',\n\s+'login' => 'bitrix',\n\s+'password' => 'pa\\'ss',\n\s+'options' => 2,\n\s+\],/);
     });
 
-    it("has a read-only slave connection to the replica", () => {
-        assert.match(php, /'slave' => \[\n(?:\s+'[a-zA-Z]+' => .*\n)*?\s+'host' => 'bx-db-replica-1:3306',\n(?:\s+'[a-zA-Z]+' => .*\n)*?\s+'readonly' => true,/);
+    it("has no slave connection and no readonly flag: the kernel reads replicas from b_cluster_dbnode only", () => {
+        assert.doesNotMatch(php, /'slave'/);
+        assert.doesNotMatch(php, /'readonly' => true,\n\s+\],\n\s+\],/);
+        assert.equal(php.match(/'className' =>/g)?.length, 1, "one connection");
     });
 
-    it("puts cache and sessions in Redis through the local proxy, with one cache namespace for all nodes", () => {
-        assert.match(php, /'class_name' => '\\\\Bitrix\\\\Main\\\\Data\\\\CacheEngineRedis'/);
-        assert.match(php, /'sid' => 'bx-prod'/);
-        assert.match(php, /'session' => \[\n\s+'value' => \[\n\s+'mode' => 'default',\n\s+'handlers' => \[\n\s+'general' => \[\n\s+'type' => 'redis',\n\s+'host' => '127\.0\.0\.1',\n\s+'port' => '6379',/);
+    it("leaves sessions to php.ini: session.value is exactly ['mode' => 'default'], no kernel Redis handler", () => {
+        assert.match(php, /'session' => \[\n\s+'value' => \[\n\s+'mode' => 'default',\n\s+\],\n\s+'readonly' => true,\n\s+\],/);
+        assert.doesNotMatch(php, /'handlers'/);
+    });
+
+    it("loads the authenticating cache engine through required_file, with the kernel's keys at the kernel's levels", () => {
+        const cache = php.slice(php.indexOf("'cache' =>"), php.indexOf("'session' =>"));
+        assert.match(cache, /'type' => \[\n\s+'class_name' => '\\\\BitrixCluster\\\\AuthenticatedRedisCache',\n\s+'extension' => 'redis',\n\s+'required_file' => 'php_interface\/bitrix-cluster\/rediscache\.php',\n\s+\],/);
+        assert.match(cache, /'redis' => \[\n\s+'host' => '127\.0\.0\.1',\n\s+'port' => '6379',\n\s+'password' => 'rp',\n\s+\],/);
+        // Top level of cache.value: where CacheEngine::configure() and CacheEngineRedis read them.
+        for (const [key, value] of [["sid", "'bx-prod'"], ["serializer", "1"], ["persistent", "false"], ["timeout", "1"], ["use_lock", "false"]]) {
+            assert.match(cache, new RegExp(`\\n {12}'${key}' => ${value},\\n`), key);
+        }
+        assert.doesNotMatch(cache, /'redis' => \[[^\]]*'(serializer|persistent)'/, "nothing the kernel would ignore inside redis");
     });
 });

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { probeApp } from "../../../components/web/probeApp";
 
 describe("probeApp", () => {
-    const php = probeApp({ settingsPath: "/var/www/html/bitrix/.settings.php", uploadDir: "/var/www/html/upload/probe", replicaWaitS: 5 });
+    const php = probeApp({ settingsPath: "/var/www/html/bitrix/.settings.php", uploadDir: "/var/www/html/upload/probe", replicaWaitS: 5, docroot: "/var/www/html" });
 
     it("reports the node and keeps a session counter", () => {
         assert.match(php, /'node' => gethostname\(\)/);
@@ -18,11 +18,27 @@ describe("probeApp", () => {
         assert.match(php, /\$out\['server'\] = \$master->query\('SELECT @@hostname AS h'\)/);
     });
 
-    it("writes through the default connection and reads back through the slave connection", () => {
+    it("writes through the default connection and reads back through the replica the kernel would pick", () => {
         assert.match(php, /\$master = probe_db\(\$settings\['connections'\]\['value'\]\['default'\]\);/);
-        assert.match(php, /INSERT INTO probe_rows/);
-        assert.match(php, /\$replica = probe_db\(\$settings\['connections'\]\['value'\]\['slave'\]\);/);
+        assert.doesNotMatch(php, /\['slave'\]/, "no connection named slave is read");
+        assert.match(php, /SELECT \* FROM b_cluster_dbnode WHERE STATUS = 'ONLINE' AND \(SELECTABLE IS NULL OR SELECTABLE = 'Y'\)/);
+        assert.match(php, /\$max = 10;/);
+        assert.match(php, /NAME = 'max_slave_delay'/);
+        assert.match(php, /\(\$st\['Seconds_Behind_Master'\] \?\? 0\) > \$max/);
+        assert.match(php, /b_cluster_dbnode absent \(cluster module not installed\): reads go to the master/);
         assert.match(php, /microtime\(true\) \+ 5;/);
+    });
+
+    it("uses php.ini's session handler only for session.value === ['mode' => 'default'], else the kernel's (no AUTH)", () => {
+        assert.match(php, /if \(\(!\$config \|\| \$config === \['mode' => 'default'\]\) && ini_get\('session.save_handler'\) !== 'files'\)/);
+        assert.match(php, /\$redis->setnx\('probe:kernel-session-lock', 1\);/);
+    });
+
+    it("authenticates the cache only through the project's engine class, and reads top-level serializer", () => {
+        assert.match(php, /\$ours = \$class === 'BitrixCluster\\\\AuthenticatedRedisCache';/);
+        assert.match(php, /if \(\$ours && \(string\)\(\$r\['password'\] \?\? ''\) !== ''\) \$redis->auth/);
+        assert.match(php, /\(string\)\(\$c\['serializer'\] \?\? ''\)/);
+        assert.match(php, /'\/var\/www\/html' \. '\/bitrix\/' \. \$file/);
     });
 
     it("stores and reads files under upload/ with safe names only", () => {
