@@ -146,7 +146,17 @@ describe("HostsPlacement (under mocks)", () => {
             /bx-u-hosts: no SSH host key pinned for host web-a; set hostKey/);
         assert.throws(() => new HostsPlacement("bx-v-hosts", { inventory, bastion: { host: "203.0.113.10" }, privateKey: pulumi.secret("KEY"), engine: "mariadb" }),
             /no SSH host key pinned for the bastion/);
-        assert.doesNotThrow(() => new HostsPlacement("bx-w-hosts", { inventory: unpinned, privateKey: pulumi.secret("KEY"), engine: "mariadb", insecureIgnoreHostKeys: true }));
+        // The lab's escape hatch works, and says which hosts go unchecked; a pinned stack says nothing.
+        const warned: string[] = [];
+        const warn = console.warn;
+        console.warn = (m: string) => warned.push(m);
+        try {
+            new HostsPlacement("bx-w-hosts", { inventory: unpinned, privateKey: pulumi.secret("KEY"), engine: "mariadb", insecureIgnoreHostKeys: true });
+            new HostsPlacement("bx-p-hosts", { inventory, bastion, privateKey: pulumi.secret("KEY"), engine: "mariadb", insecureIgnoreHostKeys: true });
+        } finally {
+            console.warn = warn;
+        }
+        assert.deepEqual(warned, ["warning: [runtime] SSH host keys NOT checked for web-a (sshInsecureIgnoreHostKeys): whoever answers there receives every secret"]);
         await settle(100);
         assert.equal(commands().length, before);
         assert.deepEqual(recorded.filter((r) => /^bx-[uvw]-hosts/.test(r.name)).map((r) => `${r.type} ${r.name}`), ["bitrix:placement:Hosts bx-w-hosts"], "only the lab placement registered");
