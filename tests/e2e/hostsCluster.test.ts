@@ -58,6 +58,8 @@ async function recordHostKey(host: string, address: string): Promise<string> {
     assert.equal(key, ownHostKey(host), `${host}: the key ssh-keyscan got is not the host's own`);
     return key;
 }
+/** The first line of a failed run's output that gives the SSH refusal (for the test's log). */
+const refusal = (out: string) => out.split("\n").find((l) => /handshake failed|host key|Host denied/.test(l))?.trim() ?? "(none)";
 /** The SSH server's log lines on a host since a time (epoch seconds, the host's clock). */
 const sshLog = (host: string, since: string) => onHost(host, `journalctl -u ssh --since @${since} --no-pager -o cat || true`);
 /** onHost without blocking the event loop (a load running in this process keeps running). */
@@ -155,6 +157,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             // The official provider: "proxy: ... ssh: handshake failed: ssh: host key mismatch"; the offline stand-in (ssh2):
             // "Host denied (verification failed)".
             assert.match(out, /host key mismatch|Host denied \(verification failed\)/, out.slice(-3000));
+            console.log(`# hosts: bastion's key changed: ${refusal(out)}`);
             // The key check comes before authentication: no session was opened on any machine, so no stdin (no secret)
             // was sent, and nothing exists on the hosts or in the state.
             for (const h of HOSTS) {
@@ -388,10 +391,16 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         timings.refusedHostUp = r.seconds;
         const out = `${r.stdout}\n${r.stderr}`;
         assert.notEqual(r.code, 0, out.slice(-3000));
-        // h2's first step (its install) is the one that failed. Through the bastion the official provider retries the
-        // handshake on the tunnel the failed one closed (provider/pkg/provider/remote/connection.go, Dial), so its last
-        // error reads "handshake failed: EOF" (x/crypto v0.48.0: the first try says "host key mismatch", later ones EOF).
-        assert.match(out, /bx-hosts-e2e-hosts-h2-install[\s\S]*?(handshake failed: (ssh: host key mismatch|EOF)|Host denied \(verification failed\))/, out.slice(-3000));
+        // Only h2's steps failed (after a clean destroy: its install), each at the handshake. Through the bastion the
+        // official provider retries the handshake on the tunnel the failed one closed (provider/pkg/provider/remote/
+        // connection.go, Dial), so its last error reads "handshake failed: EOF"; the first try said "host key mismatch".
+        const failed = [...out.matchAll(/command:remote:Command (\S+) \*\*(?:creating|updating) failed\*\* error: (.*)/g)];
+        assert.ok(failed.length > 0, out.slice(-3000));
+        for (const [, step, error] of failed) {
+            assert.match(step, /^bx-hosts-e2e-(hosts-h2-|web-1-node-|db-replica-1-|db-failover-|redis-sentinel-2-)/, `${step} is not on h2`);
+            assert.match(error, /handshake failed: (ssh: host key mismatch|EOF)|Host denied \(verification failed\)/, step);
+        }
+        console.log(`# hosts: h2's key changed: ${refusal(out)}`);
         assert.doesNotMatch(sshLog("h2", since), /Accepted publickey/, "h2 accepted a login");
         assert.equal(onHost("h2", "systemctl list-units --state=active --no-legend 'bitrix-*' | wc -l"), "0");
         assert.equal(files(), filesBefore, "files changed on h2");
