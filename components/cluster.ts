@@ -32,7 +32,7 @@ export function createPlacement(name: string, c: ClusterConfig, opts: pulumi.Com
     if (c.placement === "hosts") {
         if (!c.hosts) throw new Error("placement hosts without a validated host list");
         return new HostsPlacement(`${name}-hosts`, {
-            inventory: c.hosts.inventory, privateKey: c.hosts.privateKey, bastion: c.hosts.bastion, engine: c.db.engine,
+            inventory: c.hosts.inventory, privateKey: c.hosts.privateKey, bastion: c.hosts.bastion, insecureIgnoreHostKeys: c.hosts.insecureIgnoreHostKeys, engine: c.db.engine,
             adminAllowlist: c.balancer.adminAllowlist, nodeExporter: c.monitoring.enabled,
         }, opts);
     }

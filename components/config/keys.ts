@@ -4,6 +4,7 @@
  * written from this table.
  */
 import { isCidr, isHostname, isIdentifier, isIpv4, isNetworkAddress, isTimezone } from "./checks";
+import { HOST_KEY_FORMAT, parseHostKey } from "../placement/hostKey";
 import { certificateProblem, keyProblem } from "./tls";
 
 export type KeyType = "string" | "integer" | "boolean" | "array";
@@ -73,12 +74,24 @@ export const KEYS = {
     },
     hosts: {
         type: "array", items: "object", default: [],
-        description: "placement hosts: the machines, each { name, address (IPv4), port (22), user (\"root\"), roles } with roles from balancer, web, nfs, db-master, db-replica, redis, sentinel.",
-        allowed: (v: unknown[]) => v.every((h) => typeof h === "object" && h !== null && !Array.isArray(h)) ? undefined : "a list of objects { name, address, port, user, roles }",
+        description: "placement hosts: the machines, each { name, address (IPv4), port (22), user (\"root\"), roles, hostKey } with roles from balancer, web, nfs, db-master, db-replica, redis, sentinel and hostKey the host's SSH public key \"<type> <base64>\" (required).",
+        allowed: (v: unknown[]) => v.every((h) => typeof h === "object" && h !== null && !Array.isArray(h)) ? undefined : "a list of objects { name, address, port, user, roles, hostKey }",
     },
     sshBastion: {
         type: "string", default: "", description: "placement hosts: jump host as [user@]host[:port], reached with the same key; empty connects directly.",
         allowed: (v: string) => v === "" || parseBastion(v) ? undefined : "empty, or [user@]host[:port] such as \"admin@10.0.0.5:22\"",
+    },
+    sshBastionHostKey: {
+        type: "string", default: "", description: "placement hosts: the bastion's SSH public key \"<type> <base64>\" (ssh-ed25519 or ecdsa-sha2-nistp*); required with sshBastion.",
+        allowed: (v: string) => {
+            const p = parseHostKey(v);
+            if (v === "" || "key" in p) return undefined;
+            return `empty, or ${HOST_KEY_FORMAT}${p.problem === `must be ${HOST_KEY_FORMAT}` ? "" : `; this one ${p.problem}`}`;
+        },
+    },
+    sshInsecureIgnoreHostKeys: {
+        type: "boolean", default: false,
+        description: "placement hosts, INSECURE, labs only: accept any SSH host key from hosts without hostKey and the bastion without sshBastionHostKey (whoever answers on their SSH port receives every secret).",
     },
     sshPrivateKey: { type: "string", secret: true, unset: "none: required on hosts", secretInput: "< ~/.ssh/id_ed25519", description: "placement hosts: SSH private key for every host and the bastion (config secret).", allowed: pem("PRIVATE KEY") },
 

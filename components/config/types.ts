@@ -150,8 +150,10 @@ export interface HostsSettings {
     inventory: Inventory;
     /** SSH private key for every host and the bastion (a config secret). */
     privateKey: pulumi.Output<string>;
-    /** Jump host; undefined connects directly. */
-    bastion?: { user: string; host: string; port: number };
+    /** Jump host; undefined connects directly. Its `hostKey` ("<type> <base64>") is absent only when host keys are ignored. */
+    bastion?: { user: string; host: string; port: number; hostKey?: string };
+    /** Accept any host key where none is pinned (sshInsecureIgnoreHostKeys: labs only). */
+    insecureIgnoreHostKeys: boolean;
 }
 
 /** The Monitoring layer's settings. */

@@ -7,6 +7,7 @@ import { sharedSlug } from "../nfs/ganeshaConfig";
 import { ipv4Range } from "./checks";
 import { keyMatchesCertificate } from "./tls";
 import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
+import { hostKeyHowTo, parseHostKey } from "../placement/hostKey";
 import { Inventory, parseInventory } from "../placement/hostsInventory";
 import { DEV_ADMIN_ALLOWLIST, KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
 import { ClusterConfig, VrrpSettings } from "./types";
@@ -136,7 +137,7 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
 /** Keys that only mean something for Docker containers, refused on a hosts stack instead of silently ignored. */
 export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes", "allowDataLoss", "prometheusPort", "alertmanagerPort"] as const;
 /** Keys that only mean something on hosts. */
-export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshPrivateKey", "vrrpInterface"] as const;
+export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshBastionHostKey", "sshInsecureIgnoreHostKeys", "sshPrivateKey", "vrrpInterface"] as const;
 
 /**
  * Every layer runs where `placement` says; a config that mixes the two (host keys on a Docker stack, Docker keys
@@ -154,17 +155,28 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
     if (v.sharedStorage === "docker-volume") problems.push(`${name("sharedStorage")}: "docker-volume" shares one Docker volume on a single Docker host; on hosts use "nfs" or "external"`);
     if (v.dbEngine === "percona") problems.push(`${name("dbEngine")}: "percona" on hosts is not implemented yet (the Percona path runs the Percona image in containers); use "mariadb" on hosts`);
     if (v.sshPrivateKey === undefined) problems.push(`${name("sshPrivateKey")}: required with placement "hosts" (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519)`);
+    const insecure = v.sshInsecureIgnoreHostKeys === true;
+    const bastion = v.sshBastion ? parseBastion(v.sshBastion) : undefined;
+    if (bastion && v.sshBastionHostKey === "" && !insecure) {
+        problems.push(`${name("sshBastionHostKey")}: required with ${name("sshBastion")} (the bastion's SSH public key; without it whoever answers at ` +
+            `${bastion.host}:${bastion.port} sees every connection to the hosts); ${hostKeyHowTo(bastion.host, bastion.port).replace("set hostKey", `set ${name("sshBastionHostKey")}`)}`);
+    }
+    if (!bastion && v.sshBastionHostKey !== "") problems.push(`${name("sshBastionHostKey")}: only read with ${name("sshBastion")}; remove it, or set the bastion`);
     let inventory;
     try {
         inventory = parseInventory(v.hosts, {
             balancers: v.balancers, webNodes: v.webNodes, dbReplicas: v.dbReplicas, redisNodes: 1 + v.redisReplicas, sentinels: v.sentinels,
             nfsServers: v.sharedStorage === "nfs" ? 1 : 0, monitoring: v.monitoring ? 1 : 0,
-        });
+        }, { insecureIgnoreHostKeys: insecure });
     } catch (e) {
         problems.push(`${name("hosts")}: ${(e as Error).message}`);
         return undefined;
     }
-    return { inventory, privateKey: v.sshPrivateKey, bastion: v.sshBastion ? parseBastion(v.sshBastion) : undefined };
+    const bastionKey = bastion && v.sshBastionHostKey !== "" ? parseHostKey(v.sshBastionHostKey) : undefined;
+    return {
+        inventory, privateKey: v.sshPrivateKey, insecureIgnoreHostKeys: insecure,
+        bastion: bastion && { ...bastion, ...(bastionKey && "key" in bastionKey ? { hostKey: bastionKey.key } : {}) },
+    };
 }
 
 /**

@@ -24,8 +24,10 @@ export interface HostsPlacementArgs {
     inventory: Inventory;
     /** SSH private key for every host and the bastion (a config secret). */
     privateKey: pulumi.Input<string>;
-    /** Jump host to reach the hosts through. */
-    bastion?: { host: string; port?: number; user?: string };
+    /** Jump host to reach the hosts through, with its pinned SSH host key ("<type> <base64>"). */
+    bastion?: { host: string; port?: number; user?: string; hostKey?: string };
+    /** Connect to a host or bastion without a pinned key, accepting any key (sshInsecureIgnoreHostKeys). @default false */
+    insecureIgnoreHostKeys?: boolean;
     engine: DbEngine;
     /** CIDRs that may reach the balancer's status page through the host firewall. @default [] */
     adminAllowlist?: string[];
@@ -103,7 +105,14 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
     private readonly imageWrites = new Map<string, command.remote.Command[]>();
 
     constructor(private readonly name: string, private readonly args: HostsPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Refused before any resource exists: a connection without a pinned key accepts whichever machine answers.
+        if (!args.insecureIgnoreHostKeys) {
+            const unpinned = [...args.inventory.hosts.filter((h) => !h.hostKey).map((h) => `host ${h.name}`), ...(args.bastion && !args.bastion.hostKey ? ["the bastion"] : [])];
+            if (unpinned.length) throw new Error(`${name}: no SSH host key pinned for ${unpinned.join(", ")}; set hostKey (sshBastionHostKey), or insecureIgnoreHostKeys for a lab`);
+        }
         super("bitrix:placement:Hosts", name, {}, opts);
+        const ignored = [...args.inventory.hosts.filter((h) => !h.hostKey).map((h) => h.name), ...(args.bastion && !args.bastion.hostKey ? ["bastion"] : [])];
+        if (ignored.length) pulumi.log.warn(`SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`, this);
         this.registerOutputs({ hosts: args.inventory.hosts.map((h) => `${h.name}=${h.address}`) });
     }
 
@@ -211,11 +220,12 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         return host;
     }
 
-    private connection(host: { address: string; port: number; user: string }): command.types.input.remote.ConnectionArgs {
+    /** How to reach a host: its pinned host key, and the bastion's on the proxy hop (the provider checks both). */
+    private connection(host: { address: string; port: number; user: string; hostKey?: string }): command.types.input.remote.ConnectionArgs {
         const b = this.args.bastion;
         return {
-            host: host.address, port: host.port, user: host.user, privateKey: this.args.privateKey,
-            proxy: b && { host: b.host, port: b.port ?? 22, user: b.user ?? "root", privateKey: this.args.privateKey },
+            host: host.address, port: host.port, user: host.user, privateKey: this.args.privateKey, ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+            proxy: b && { host: b.host, port: b.port ?? 22, user: b.user ?? "root", privateKey: this.args.privateKey, ...(b.hostKey ? { hostKey: b.hostKey } : {}) },
         };
     }
 

@@ -4,6 +4,7 @@
  * host may carry two roles that want the same port.
  */
 import { isIpv4 } from "../config/checks";
+import { hostKeyHowTo, parseHostKey } from "./hostKey";
 
 export const HOST_ROLES = ["balancer", "web", "nfs", "db-master", "db-replica", "redis", "sentinel", "monitoring"] as const;
 export type InventoryRole = (typeof HOST_ROLES)[number];
@@ -19,7 +20,13 @@ export interface HostEntry {
     /** SSH user (root, or one with passwordless sudo). @default "root" */
     user?: string;
     roles: InventoryRole[];
+    /** The host's SSH public key as "<type> <base64>" (ssh-ed25519 or ecdsa-sha2-nistp*): every connection checks
+     * the server against it. Required unless the stack accepts any host key (sshInsecureIgnoreHostKeys). */
+    hostKey?: string;
 }
+
+/** A validated host: SSH defaults filled in, the host key normalised (absent only when host keys are ignored). */
+export type InventoryHost = Required<Omit<HostEntry, "hostKey">> & { hostKey?: string };
 
 /** How many of each role the rest of the config asks for. */
 export interface RoleCounts {
@@ -33,7 +40,7 @@ export interface RoleCounts {
 }
 
 export interface Inventory {
-    hosts: Required<HostEntry>[];
+    hosts: InventoryHost[];
     /** Service name ("balancer-1", "web-1", "db-replica-2", "sentinel-3", …) → host name. */
     services: Record<string, string>;
 }
@@ -45,17 +52,20 @@ const CLASHES: Array<[InventoryRole, InventoryRole, string]> = [
     ["db-master", "db-replica", "both listen on port 3306"],
 ];
 
-/** Parses and checks the host list; throws one error listing every problem. */
-export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
+/**
+ * Parses and checks the host list; throws one error listing every problem. Every host needs its `hostKey` unless
+ * `insecureIgnoreHostKeys` (a lab's explicit choice to accept whatever key answers).
+ */
+export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecureIgnoreHostKeys?: boolean } = {}): Inventory {
     const problems: string[] = [];
     if (!Array.isArray(raw) || raw.length === 0) throw new Error("hosts: a non-empty list of { name, address, roles } is required for placement \"hosts\"");
-    const hosts = raw.map((h: any, i): Required<HostEntry> => {
+    const hosts = raw.map((h: any, i): InventoryHost => {
         const at = `hosts[${i}]${typeof h?.name === "string" ? ` (${h.name})` : ""}`;
         if (typeof h !== "object" || h === null) {
             problems.push(`${at}: expected an object`);
             return { name: "", address: "", port: 22, user: "root", roles: [] };
         }
-        for (const key of Object.keys(h)) if (!["name", "address", "port", "user", "roles"].includes(key)) problems.push(`${at}: unknown field "${key}"`);
+        for (const key of Object.keys(h)) if (!["name", "address", "port", "user", "roles", "hostKey"].includes(key)) problems.push(`${at}: unknown field "${key}"`);
         if (typeof h.name !== "string" || !/^[a-z][a-z0-9-]{0,30}$/.test(h.name)) problems.push(`${at}: name must be 1–31 of a-z, 0-9, '-', starting with a letter`);
         if (typeof h.address !== "string" || !isIpv4(h.address)) problems.push(`${at}: address must be an IPv4 address in dotted form`);
         const port = h.port ?? 22;
@@ -67,7 +77,16 @@ export function parseInventory(raw: unknown, counts: RoleCounts): Inventory {
         for (const r of roles) if (!HOST_ROLES.includes(r)) problems.push(`${at}: unknown role "${r}" (one of ${HOST_ROLES.join(", ")})`);
         if (new Set(roles).size !== roles.length) problems.push(`${at}: a role is listed twice`);
         for (const [a, b, why] of CLASHES) if (roles.includes(a) && roles.includes(b)) problems.push(`${at}: ${a} and ${b} cannot share a host (${why})`);
-        return { name: h.name, address: h.address, port, user, roles };
+        let hostKey: string | undefined;
+        if (h.hostKey !== undefined) {
+            const parsed = parseHostKey(h.hostKey);
+            if ("problem" in parsed) problems.push(`${at}: hostKey ${parsed.problem}`);
+            else hostKey = parsed.key;
+        } else if (!opts.insecureIgnoreHostKeys) {
+            problems.push(`${at}: hostKey is required (the host's SSH public key; without it any machine answering on ` +
+                `${typeof h.address === "string" ? h.address : "its address"}:${port} would receive every secret); ${hostKeyHowTo(typeof h.address === "string" ? h.address : "<address>", Number.isInteger(port) ? port : 22)}`);
+        }
+        return { name: h.name, address: h.address, port, user, roles, ...(hostKey ? { hostKey } : {}) };
     });
     for (const field of ["name", "address"] as const) {
         const seen = new Set<string>();

@@ -149,10 +149,9 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // Bitrix reads from a replica only through the cluster module's b_cluster_dbnode: create it as the module's
         // install does; db-failover then registers the replica, and the probe picks it by the kernel's rules.
         inContainer("db-master", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" bitrix -e "${CLUSTER_DBNODE_DDL}"`);
-        const r = await waitFor("a read through the registered replica", async () => {
-            const answer = await probe("db", { query: `&value=${value}` });
-            return answer.replica ? answer : undefined;
-        }, 30_000, 1000);
+        // Each probe writes a row: wait with throwaway values, then write the one this test counts.
+        await waitFor("a read through the registered replica", async () => (await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined, 30_000, 1000);
+        const r = await probe("db", { query: `&value=${value}` });
         assert.equal(r.replica, `${PREFIX}-db-replica-1`);
         assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
         const mysql = (sql: string) => `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${sql}"`;

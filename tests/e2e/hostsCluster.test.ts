@@ -4,7 +4,8 @@
  * `placement: hosts`, over SSH through the command plugin, and checked like the container path. The shared paths
  * are "external" storage: one Docker volume per path mounted on both web hosts stands in for the user's NAS (these
  * machines have no kernel NFS to mount the cluster's own NFS server). Pulumi reaches every host through h1 as the
- * SSH bastion, and h3 as the user "deploy" with passwordless sudo.
+ * SSH bastion, and h3 as the user "deploy" with passwordless sudo. Every host and the bastion are pinned by their SSH
+ * host key, recorded the README's way; a changed key stops `pulumi up` at the handshake, before any login.
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -40,6 +41,28 @@ function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
 }
 const onHost = (host: string, script: string) => sh("docker", ["exec", container(host), "sh", "-c", script]).trim();
+
+/** A new set of SSH host keys on a host, as a reinstalled machine (or an impostor at its address) would have. */
+const NEW_HOST_KEYS = "rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -A >/dev/null && systemctl restart ssh";
+/** The host's own ed25519 host key, read on the machine itself (docker exec stands in for its console). */
+const ownHostKey = (host: string) => onHost(host, "cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub");
+/** A host's key recorded as the README says: ssh-keyscan over the network, checked against the host's own key file. */
+async function recordHostKey(host: string, address: string): Promise<string> {
+    let scanned = "";
+    await waitFor(`ssh-keyscan ${address}`, () => {
+        try {
+            scanned = sh("ssh-keyscan", ["-t", "ed25519", "-p", "22", address]).split("\n").find((l) => l.startsWith(`${address} ssh-ed25519 `)) ?? "";
+        } catch { /* sshd restarting */ }
+        return scanned !== "";
+    }, 30_000, 500);
+    const key = scanned.split(" ").slice(1, 3).join(" ");
+    assert.equal(key, ownHostKey(host), `${host}: the key ssh-keyscan got is not the host's own`);
+    return key;
+}
+/** The first line of a failed run's output that gives the SSH refusal (for the test's log). */
+const refusal = (out: string) => out.split("\n").find((l) => /handshake failed|host key|Host denied/.test(l))?.trim() ?? "(none)";
+/** The SSH server's log lines on a host since a time (epoch seconds, the host's clock). */
+const sshLog = (host: string, since: string) => onHost(host, `journalctl -u ssh --since @${since} --no-pager -o cat || true`);
 /** onHost without blocking the event loop (a load running in this process keeps running). */
 const onHostAsync = async (host: string, script: string) => (await promisify(execFile)("docker", ["exec", container(host), "sh", "-c", script], { encoding: "utf8" })).stdout.trim();
 
@@ -72,6 +95,8 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     const stack = new TestStack("hosts-e2e");
     const servers: SshServer[] = [];
     const timings: Record<string, number> = {};
+    /** HOSTS with each host's recorded host key. */
+    const pinned: Array<(typeof HOSTS)[number] & { hostKey: string }> = [];
 
     before(async () => {
         requireEngineTools();
@@ -98,22 +123,55 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         // The user's NAS exports are writable by www-data (uid 33), as the README asks of external storage.
         for (const h of HOSTS.filter((x) => x.roles.includes("web"))) onHost(h.name, `chown 33:33 ${SHARED.map((v) => v.path).join(" ")}`);
         for (const h of HOSTS) await waitFor(`systemd on ${h.name}`, () => { try { return /running|degraded/.test(onHost(h.name, "systemctl is-system-running || true")); } catch { return false; } }, 90_000, 1000);
+        // Each machine its own host keys (the fixture image's, made when it was built, are the same on all four).
+        for (const h of HOSTS) onHost(h.name, NEW_HOST_KEYS);
+        for (const h of HOSTS) pinned.push({ ...h, hostKey: await recordHostKey(h.name, h.address) });
+        assert.equal(new Set(pinned.map((h) => h.hostKey)).size, HOSTS.length);
         timings.hostsReady = (Date.now() - started) / 1000;
 
         await stack.init({
-            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, floatingAddress: VIP,
+            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, sshBastionHostKey: pinned[0].hostKey, floatingAddress: VIP,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
         stack.setSecret("redisPassword", REDIS_PASSWORD);
         // Every stack names its admins' networks (no private-range default): here the test's own, the hosts' network.
-        stack.setStructuredConfig({ hosts: HOSTS, adminAllowlist: ["127.0.0.0/8", NET.subnet] });
+        stack.setStructuredConfig({ hosts: pinned, adminAllowlist: ["127.0.0.0/8", NET.subnet] });
     });
 
     after(async () => {
         await stack.remove();
         cleanUp();
         console.log(`# hosts e2e timings (s): ${JSON.stringify(timings)}`);
+    });
+
+    it("stops `pulumi up` at the handshake when the bastion's host key changed: no login anywhere, nothing created", async () => {
+        const since = onHost("h1", "date +%s");
+        // h1 (the bastion) gets new host keys, as an impostor answering at its address would have; its own are kept aside.
+        onHost("h1", "mkdir -p /root/kept-host-keys && cp -p /etc/ssh/ssh_host_* /root/kept-host-keys/");
+        onHost("h1", NEW_HOST_KEYS);
+        try {
+            assert.notEqual(ownHostKey("h1"), pinned[0].hostKey);
+            const r = await stack.run(["up", "--yes", "--skip-preview"], 10 * 60_000);
+            timings.refusedUp = r.seconds;
+            const out = `${r.stdout}\n${r.stderr}`;
+            assert.notEqual(r.code, 0, out.slice(-3000));
+            // The official provider: "proxy: ... ssh: handshake failed: ssh: host key mismatch"; the offline stand-in (ssh2):
+            // "Host denied (verification failed)".
+            assert.match(out, /host key mismatch|Host denied \(verification failed\)/, out.slice(-3000));
+            console.log(`# hosts: bastion's key changed: ${refusal(out)}`);
+            // The key check comes before authentication: no session was opened on any machine, so no stdin (no secret)
+            // was sent, and nothing exists on the hosts or in the state.
+            for (const h of HOSTS) {
+                assert.doesNotMatch(sshLog(h.name, since), /Accepted publickey/, `${h.name} accepted a login`);
+                assert.equal(onHost(h.name, "ls -A /etc/bitrix-cluster 2>/dev/null | wc -l"), "0", h.name);
+            }
+            const state = JSON.parse((await stack.ok(["stack", "export"])).stdout);
+            assert.deepEqual((state.deployment?.resources ?? []).filter((x: any) => x.type.startsWith("command:")).map((x: any) => x.urn), []);
+        } finally {
+            onHost("h1", "cp -p /root/kept-host-keys/* /etc/ssh/ && rm -rf /root/kept-host-keys && systemctl restart ssh");
+        }
+        assert.equal(await recordHostKey("h1", ip(11)), pinned[0].hostKey);
     });
 
     it("provisions the whole cluster onto the hosts with one `pulumi up`", async () => {
@@ -206,10 +264,9 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const value = `hosts-${Date.now()}`;
         // The cluster module's table, as its install creates it: db-failover registers the replica in it.
         onHost("h1", `mariadb bitrix -e "${CLUSTER_DBNODE_DDL}"`);
-        const r = await waitFor("a read through the registered replica", async () => {
-            const answer = await probe("db", { query: `&value=${value}` });
-            return answer.replica ? answer : undefined;
-        }, 30_000, 1000);
+        // Each probe writes a row: wait with throwaway values, then write the one this test counts.
+        await waitFor("a read through the registered replica", async () => (await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined, 30_000, 1000);
+        const r = await probe("db", { query: `&value=${value}` });
         assert.equal(r.replica, container("h2"), "read back from the replica server (its @@hostname)");
         assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
         const status = onHost("h2", "mariadb -e 'SHOW SLAVE STATUS\\G'");
@@ -285,7 +342,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const mainPid = () => `${onHost("h1", "systemctl show -p MainPID --value bitrix-balancer-1")} ${onHost("h3", "systemctl show -p MainPID --value bitrix-balancer-2")}`;
         const pidBefore = mainPid();
         await stack.setConfig("webNodes", 1);
-        stack.setStructuredConfig({ hosts: HOSTS.filter((h) => h.name !== "h4") });
+        stack.setStructuredConfig({ hosts: pinned.filter((h) => h.name !== "h4") });
         const steps = (await stack.previewSteps()).filter((s) => s.op !== "same" && s.type.startsWith("command:"));
         const touched = steps.map((s) => `${s.op}:${s.urn.split("::").pop()}`);
         assert.deepEqual(touched.filter((t) => t.startsWith("delete:") && !/web-2-node|hosts-h4-/.test(t)), [], touched.join("\n"));
@@ -328,5 +385,32 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             assert.equal(onHost(h.name, "nft list tables | grep -c bitrix_cluster || true"), "0", h.name);
         }
         assert.equal(onHost("h1", "test -f /var/lib/mysql/.bitrix-cluster-initialized && echo kept"), "kept");
+    });
+
+    it("stops at the handshake of a host behind the bastion whose key changed, while the bastion and the others are reached", async () => {
+        const since = onHost("h2", "date +%s");
+        const files = () => onHost("h2", "ls -lA --time-style=+%s /etc/bitrix-cluster /etc/systemd/system 2>&1 || true");
+        const filesBefore = files();
+        onHost("h2", NEW_HOST_KEYS);
+        assert.notEqual(ownHostKey("h2"), pinned[1].hostKey);
+        const r = await stack.run(["up", "--yes", "--skip-preview"], 20 * 60_000);
+        timings.refusedHostUp = r.seconds;
+        const out = `${r.stdout}\n${r.stderr}`;
+        assert.notEqual(r.code, 0, out.slice(-3000));
+        // Only h2's steps failed (after a clean destroy: its install), each at the handshake. Through the bastion the
+        // official provider retries the handshake on the tunnel the failed one closed (provider/pkg/provider/remote/
+        // connection.go, Dial), so its last error reads "handshake failed: EOF"; the first try said "host key mismatch".
+        const failed = [...out.matchAll(/command:remote:Command (\S+) \*\*(?:creating|updating) failed\*\* error: (.*)/g)];
+        assert.ok(failed.length > 0, out.slice(-3000));
+        for (const [, step, error] of failed) {
+            assert.match(step, /^bx-hosts-e2e-(hosts-h2-|web-1-node-|db-replica-1-|db-failover-|redis-sentinel-2-)/, `${step} is not on h2`);
+            assert.match(error, /handshake failed: (ssh: host key mismatch|EOF)|Host denied \(verification failed\)/, step);
+        }
+        console.log(`# hosts: h2's key changed: ${refusal(out)}`);
+        assert.doesNotMatch(sshLog("h2", since), /Accepted publickey/, "h2 accepted a login");
+        assert.equal(onHost("h2", "systemctl list-units --state=active --no-legend 'bitrix-*' | wc -l"), "0");
+        assert.equal(files(), filesBefore, "files changed on h2");
+        // The run did get that far: every connection to h2 came through a login on the bastion.
+        assert.match(sshLog("h1", since), /Accepted publickey for root from 172\.28\.30\.1 /);
     });
 });

@@ -81,6 +81,20 @@ describe("README", () => {
         const c = validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "prod" });
         assert.equal(c.hosts!.inventory.hosts.length, 4);
         assert.equal(c.hosts!.bastion!.host, "203.0.113.10");
+        // Every host and the bastion pinned by their SSH host key, each its own.
+        assert.equal(c.hosts!.insecureIgnoreHostKeys, false);
+        const keys = [...c.hosts!.inventory.hosts.map((h) => h.hostKey), c.hosts!.bastion!.hostKey];
+        for (const k of keys) assert.match(k ?? "", /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\S+$/);
+        assert.equal(new Set(keys).size, 5);
+    });
+
+    it("gives the one-time way to record a host key: ssh-keyscan, checked against the host's own fingerprint", () => {
+        const at = readme.indexOf("**SSH host keys.**");
+        assert.ok(at > 0, "README lacks the SSH host keys paragraph");
+        const section = readme.slice(at, readme.indexOf("\n## ", at));
+        assert.match(section, /`ssh-keyscan -t ed25519 -p 22 10\.0\.0\.10 > lb1\.key`/);
+        assert.match(section, /`ssh-keygen -lf \/etc\/ssh\/ssh_host_ed25519_key\.pub` must print the same/);
+        assert.match(section, /`sshInsecureIgnoreHostKeys: true`/);
     });
 
     it("gives the test command that CI runs", () => {

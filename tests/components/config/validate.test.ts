@@ -11,6 +11,7 @@ import { MONITOR_DB_USER } from "../../../components/cluster";
 import { REPLICATION_DB_USER } from "../../../components/database/database";
 import { FAILOVER_DB_USER } from "../../../components/database/failoverManager";
 import { ConfigError, defaultPrefix, derivedRouterId, RawConfig, validateClusterConfig } from "../../../components/config/validate";
+import { testHostKey } from "../../helpers/hostKeys";
 
 const ctx = { namespace: "bitrix-cluster", stack: "prod" };
 /** Test-only TLS material (tests/fixtures/tls): a P-256 certificate valid until 2126, its key, another key, an expired certificate. */
@@ -253,16 +254,19 @@ describe("validateClusterConfig placement hosts", () => {
         { name: "d2", address: "10.0.0.22", roles: ["db-replica", "redis", "nfs"] },
         { name: "c1", address: "10.0.0.23", roles: ["redis"] },
         { name: "lb2", address: "10.0.0.31", roles: ["balancer"] },
-    ];
+    ].map((h) => ({ ...h, hostKey: testHostKey(h.name) }));
+    const BASTION_KEY = testHostKey("bastion");
     const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY, floatingAddress: "10.0.0.50", monitoring: false };
     const monitored = [...hosts.slice(0, 2), { ...hosts[2], roles: [...hosts[2].roles, "monitoring"] }, ...hosts.slice(3)];
 
     it("builds the inventory, the key as a secret and the bastion from config", async () => {
-        const c = validate({ ...base, sshBastion: "jump@bastion.example.com:2200" });
+        const c = validate({ ...base, sshBastion: "jump@bastion.example.com:2200", sshBastionHostKey: `${BASTION_KEY} root@bastion` });
         assert.equal(c.placement, "hosts");
         assert.equal(c.hosts!.inventory.services["db-replica-1"], "d2");
         assert.equal(c.hosts!.inventory.hosts[2].user, "deploy");
-        assert.deepEqual(c.hosts!.bastion, { user: "jump", host: "bastion.example.com", port: 2200 });
+        assert.equal(c.hosts!.inventory.hosts[2].hostKey, testHostKey("w2"));
+        assert.deepEqual(c.hosts!.bastion, { user: "jump", host: "bastion.example.com", port: 2200, hostKey: BASTION_KEY });
+        assert.equal(c.hosts!.insecureIgnoreHostKeys, false);
         assert.equal(await pulumi.isSecret(c.hosts!.privateKey), true);
         assert.equal(validate({ ...base }).hosts!.bastion, undefined);
     });
@@ -294,6 +298,29 @@ describe("validateClusterConfig placement hosts", () => {
         assert.match(problemsOf({ ...base, hosts: [] }).join("\n"), /hosts: a non-empty list/);
         assert.match(problemsOf({ ...base, hosts: [{ ...hosts[0], address: "lb.example.com" }, ...hosts.slice(1)] }).join("\n"), /address must be an IPv4 address/);
         assert.match(problemsOf({ ...base, sshBastion: "a b" }).join("\n"), /sshBastion: got "a b"; allowed: empty, or \[user@\]host\[:port\]/);
+    });
+
+    it("requires every host's and the bastion's SSH host key, with the one-time way to record it", () => {
+        const unpinned = problemsOf({ ...base, hosts: hosts.map(({ hostKey: _, ...h }) => h), sshBastion: "jump@bastion.example.com:2200" });
+        assert.equal(unpinned.length, 2, unpinned.join("\n"));
+        assert.match(unpinned[0], /^bitrix-cluster:sshBastionHostKey: required with bitrix-cluster:sshBastion .*bastion\.example\.com:2200 sees every connection.*ssh-keyscan -t ed25519 -p 2200 bastion\.example\.com`.*set bitrix-cluster:sshBastionHostKey to the "ssh-ed25519 AAAA\.\.\." part/);
+        assert.match(unpinned[1], /^bitrix-cluster:hosts: invalid host list \(7 problems\)/);
+        assert.match(unpinned[1], /hosts\[2\] \(w2\): hostKey is required .*ssh-keyscan -t ed25519 -p 2222 10\.0\.0\.12`/);
+        assert.match(problemsOf({ ...base, sshBastion: "bastion.example.com", sshBastionHostKey: "ssh-rsa AAAAB3NzaC1yc2E=" }).join("\n"),
+            /sshBastionHostKey: got "ssh-rsa AAAAB3NzaC1yc2E="; allowed: empty, or "<type> <base64>" .*; this one is an RSA key/);
+        assert.match(problemsOf({ ...base, sshBastionHostKey: BASTION_KEY }).join("\n"), /sshBastionHostKey: only read with bitrix-cluster:sshBastion/);
+        assert.match(problemsOf({ ...base, hosts: [{ ...hosts[0], hostKey: "ssh-ed25519 AAAA" }, ...hosts.slice(1)] }).join("\n"), /hosts\[0\] \(lb\): hostKey is cut short/);
+    });
+
+    it("accepts unpinned hosts and bastion only with sshInsecureIgnoreHostKeys, a hosts-only key", () => {
+        const c = validate({ ...base, hosts: hosts.map(({ hostKey: _, ...h }) => h), sshBastion: "bastion.example.com", sshInsecureIgnoreHostKeys: true });
+        assert.equal(c.hosts!.insecureIgnoreHostKeys, true);
+        assert.equal(c.hosts!.inventory.hosts[0].hostKey, undefined);
+        assert.deepEqual(c.hosts!.bastion, { user: "root", host: "bastion.example.com", port: 22 });
+        assert.deepEqual(problemsOf({ sshInsecureIgnoreHostKeys: true, sshBastionHostKey: BASTION_KEY }), [
+            'bitrix-cluster:sshBastionHostKey: only read with bitrix-cluster:placement = "hosts"; remove it, or set placement to "hosts"',
+            'bitrix-cluster:sshInsecureIgnoreHostKeys: only read with bitrix-cluster:placement = "hosts"; remove it, or set placement to "hosts"',
+        ]);
     });
 
     it("needs no NFS host with external shared storage, and refuses one", () => {

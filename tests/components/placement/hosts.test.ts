@@ -1,4 +1,4 @@
-import { installMocks, ofType, settle, valueOf } from "../../helpers/pulumiMocks";
+import { installMocks, ofType, recorded, settle, valueOf } from "../../helpers/pulumiMocks";
 installMocks();
 
 import { strict as assert } from "node:assert";
@@ -8,6 +8,7 @@ import { BitrixCluster } from "../../../components/cluster";
 import { validateClusterConfig } from "../../../components/config/validate";
 import { asRoot, HostsPlacement, packageRoles } from "../../../components/placement/hosts";
 import { parseInventory } from "../../../components/placement/hostsInventory";
+import { testHostKey } from "../../helpers/hostKeys";
 
 // Settings only (the placement below is built by hand): a subnet that holds the hosts' floating address.
 const config = validateClusterConfig({ adminAllowlist: ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], namePrefix: "bx-h", dbEngine: "mariadb", dockerSubnet: "10.0.0.0/24", floatingAddress: "10.0.0.50", monitoring: false }, { namespace: "bitrix-cluster", stack: "hosts" });
@@ -20,8 +21,9 @@ const inventory = parseInventory([
     { name: "db-b", address: "10.0.0.22", port: 2222, roles: ["db-replica", "redis"] },
     { name: "cache", address: "10.0.0.23", roles: ["redis"] },
     { name: "lb2", address: "10.0.0.31", roles: ["balancer"] },
-], counts);
-const placement = new HostsPlacement("bx-h-hosts", { inventory, privateKey: pulumi.secret("KEY"), engine: "mariadb", adminAllowlist: config.balancer.adminAllowlist });
+].map((h) => ({ ...h, hostKey: testHostKey(h.name) })), counts);
+const bastion = { host: "203.0.113.10", user: "jump", hostKey: testHostKey("bastion") };
+const placement = new HostsPlacement("bx-h-hosts", { inventory, privateKey: pulumi.secret("KEY"), bastion, engine: "mariadb", adminAllowlist: config.balancer.adminAllowlist });
 /** A mocked input's plain value (secret inputs arrive wrapped). */
 const plain = (v: any): string => v?.value ?? v;
 new BitrixCluster("bx-h", { config, placement });
@@ -128,6 +130,43 @@ describe("HostsPlacement (under mocks)", () => {
     it("runs every command as root: directly for root, through sudo -n for another SSH user", () => {
         assert.equal(asRoot("root", "echo 'x'"), "echo 'x'");
         assert.equal(asRoot("deploy", "echo 'x'"), `sudo -n sh -c 'echo '\\''x'\\'''`);
+    });
+
+    it("pins every remote command to its host's SSH key, and the bastion hop to the bastion's", () => {
+        const hostKeys = Object.fromEntries(inventory.hosts.map((h) => [h.address, h.hostKey]));
+        assert.equal(new Set(Object.values(hostKeys)).size, 7, "each host has its own key");
+        assert.ok(commands().length > 50, `only ${commands().length} commands`);
+        for (const c of commands()) {
+            const conn = c.inputs.connection.value ?? c.inputs.connection;
+            assert.equal(conn.hostKey, hostKeys[conn.host], `${c.name} (host ${conn.host})`);
+            const proxy = conn.proxy.value ?? conn.proxy;
+            assert.deepEqual({ host: proxy.host, port: proxy.port, user: proxy.user, hostKey: proxy.hostKey }, { host: "203.0.113.10", port: 22, user: "jump", hostKey: testHostKey("bastion") }, c.name);
+        }
+    });
+
+    it("refuses a host or bastion without a pinned key before any resource exists, unless host keys are ignored", async () => {
+        await settle(100);
+        const before = commands().length;
+        const { hostKey: _, ...bare } = inventory.hosts[1];
+        const unpinned = { ...inventory, hosts: [inventory.hosts[0], bare, ...inventory.hosts.slice(2)] };
+        assert.throws(() => new HostsPlacement("bx-u-hosts", { inventory: unpinned, privateKey: pulumi.secret("KEY"), engine: "mariadb" }),
+            /bx-u-hosts: no SSH host key pinned for host web-a; set hostKey/);
+        assert.throws(() => new HostsPlacement("bx-v-hosts", { inventory, bastion: { host: "203.0.113.10" }, privateKey: pulumi.secret("KEY"), engine: "mariadb" }),
+            /no SSH host key pinned for the bastion/);
+        // The lab's escape hatch works, and says which hosts go unchecked; a pinned stack says nothing.
+        const warned: string[] = [];
+        const warn = console.warn;
+        console.warn = (m: string) => warned.push(m);
+        try {
+            new HostsPlacement("bx-w-hosts", { inventory: unpinned, privateKey: pulumi.secret("KEY"), engine: "mariadb", insecureIgnoreHostKeys: true });
+            new HostsPlacement("bx-p-hosts", { inventory, bastion, privateKey: pulumi.secret("KEY"), engine: "mariadb", insecureIgnoreHostKeys: true });
+        } finally {
+            console.warn = warn;
+        }
+        assert.deepEqual(warned, ["warning: [runtime] SSH host keys NOT checked for web-a (sshInsecureIgnoreHostKeys): whoever answers there receives every secret"]);
+        await settle(100);
+        assert.equal(commands().length, before);
+        assert.deepEqual(recorded.filter((r) => /^bx-[uvw]-hosts/.test(r.name)).map((r) => `${r.type} ${r.name}`), ["bitrix:placement:Hosts bx-w-hosts"], "only the lab placement registered");
     });
 
     it("starts each service through its unit and removes it on delete", () => {
