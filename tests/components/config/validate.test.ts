@@ -20,6 +20,16 @@ const CERT = tls("portal.crt");
 const KEY = tls("portal.key");
 /** Every stack names its admins' networks (issue 19): the tests give one unless they test that rule. */
 const ADMINS = ["192.0.2.0/24"];
+
+/** The validator's problems for a stack beside the given other stacks of the project ([] when it passes). */
+function problemsBeside(raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>): string[] {
+    try {
+        validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
+        return [];
+    } catch (e) {
+        return (e as ConfigError).problems;
+    }
+}
 const validate = (raw: RawConfig) => validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, ctx);
 
 function problemsOf(raw: RawConfig): string[] {
@@ -343,23 +353,15 @@ describe("validateClusterConfig placement hosts", () => {
 
     it("refuses a router id or floating address that another hosts stack of the project uses", () => {
         const other = (stack: string, raw: Record<string, unknown>) => ({ stack, raw: { placement: "hosts", ...raw } });
-        const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
-            try {
-                validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
-                return [];
-            } catch (e) {
-                return (e as ConfigError).problems;
-            }
-        };
-        assert.deepEqual(problems({ ...base, vrrpRouterId: 51 }, [other("prod", { vrrpRouterId: 51, floatingAddress: "10.0.0.60" })]),
+        assert.deepEqual(problemsBeside({ ...base, vrrpRouterId: 51 }, [other("prod", { vrrpRouterId: 51, floatingAddress: "10.0.0.60" })]),
             ['bitrix-cluster:vrrpRouterId: router id 51 is also used by stack "prod"; set a different bitrix-cluster:vrrpRouterId']);
         // The other stack (bx-prod) derives its id from its prefix; this one sets the same id.
-        const derived = problems({ ...base, vrrpRouterId: derivedRouterId("bx-prod") }, [other("prod", { floatingAddress: "10.0.0.50" })]);
+        const derived = problemsBeside({ ...base, vrrpRouterId: derivedRouterId("bx-prod") }, [other("prod", { floatingAddress: "10.0.0.50" })]);
         assert.equal(derived.length, 2, derived.join("\n"));
         assert.match(derived[0], /floatingAddress: 10\.0\.0\.50 is also the floating address of stack "prod"/);
         assert.match(derived[1], /router id \d+ is also used by stack "prod"/);
         // Docker stacks, single-balancer stacks and other ids do not collide.
-        assert.deepEqual(problems({ ...base, vrrpRouterId: 51 }, [
+        assert.deepEqual(problemsBeside({ ...base, vrrpRouterId: 51 }, [
             { stack: "dev", raw: { vrrpRouterId: 51 } }, other("small", { balancers: 1, vrrpRouterId: 51 }), other("qa", { vrrpRouterId: 52, floatingAddress: "10.0.0.61" }),
         ]), []);
     });
@@ -377,14 +379,7 @@ describe("validateClusterConfig placement hosts", () => {
 });
 
 describe("validateClusterConfig Docker stacks beside each other", () => {
-    const problems = (raw: Record<string, unknown>, others: Array<{ stack: string; raw: Record<string, unknown> }>) => {
-        try {
-            validateClusterConfig({ adminAllowlist: ADMINS, ...raw }, { namespace: "bitrix-cluster", stack: "test", otherStacks: others });
-            return [];
-        } catch (e) {
-            return (e as ConfigError).problems;
-        }
-    };
+    const problems = problemsBeside;
 
     it("refuses another Docker stack's name prefix or a subnet that overlaps its subnet", () => {
         // prod sets nothing: prefix bx-prod, subnet 172.28.0.0/24 (the defaults).
