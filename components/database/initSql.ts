@@ -48,7 +48,9 @@ export function masterInitSql(input: MasterSqlInput): string {
         `GRANT ALL PRIVILEGES ON ${db}.* TO ${sqlString(input.appUser)}@'%';`,
         // Bitrix's cluster module reads each replica's SHOW SLAVE STATUS (lag, errors) with this login before it reads
         // from it; MariaDB 10.5.9+ asks SLAVE MONITOR for that, MySQL/Percona REPLICATION CLIENT.
-        `GRANT ${input.engine === "mariadb" ? "SLAVE MONITOR" : "REPLICATION CLIENT"} ON *.* TO ${sqlString(input.appUser)}@'%';`,
+        // The cluster module's status check also runs SHOW MASTER STATUS on a node it believes has replicas (one cached
+        // flag for all nodes): MariaDB asks BINLOG MONITOR for that, MySQL/Percona's REPLICATION CLIENT covers both.
+        `GRANT ${input.engine === "mariadb" ? "SLAVE MONITOR, BINLOG MONITOR" : "REPLICATION CLIENT"} ON *.* TO ${sqlString(input.appUser)}@'%';`,
         `CREATE USER IF NOT EXISTS ${sqlString(input.replicationUser)}@'%' IDENTIFIED BY ${sqlString(input.replicationPassword)};`,
         `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(input.replicationUser)}@'%';`,
         ...(input.monitor ? [

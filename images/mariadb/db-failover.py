@@ -230,11 +230,15 @@ def app_query(node, statements):
 
 
 def sync_cluster_rows(master, replicas):
-    """Makes b_cluster_dbnode list exactly `replicas` among the managed servers; None when the table is absent, else
-    whether a row changed."""
+    """Makes b_cluster_dbnode list exactly `replicas` among the managed servers; None when the table is absent, "no-main"
+    without the module's row 1, else whether a row changed."""
     if not app_query(master, [("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                                (BITRIX["database"], CLUSTER_TABLE))]):
         return None
+    # Row 1 is the module's own record of the main database (its install adds it; CClusterSlave and CClusterDBNode treat
+    # node_id 1 as the kernel's own connection). Without it a replica would take ID 1 and be read as the master.
+    if not app_query(master, [(f"SELECT 1 FROM {CLUSTER_TABLE} WHERE ID = 1", None)]):
+        return "no-main"
     managed = {f"{n.host}:{n.port}": n for n in NODES}
     want = {f"{n.host}:{n.port}": n for n in replicas}
     rows = app_query(master, [(f"SELECT ID, ROLE_ID, NAME, ACTIVE, STATUS, SELECTABLE, WEIGHT, DB_HOST, DB_NAME, DB_LOGIN, DB_PASSWORD, "
@@ -344,8 +348,9 @@ def sync_bitrix(master, nodes, states, state):
     except pymysql.Error as e:
         log(f"{CLUSTER_TABLE}: could not sync on {master.name}: {e}")
         return state.get("status", "")
-    if changed is None:
-        status = f"{CLUSTER_TABLE} absent: the cluster module is not installed, Bitrix reads from the master only"
+    if changed is None or changed == "no-main":
+        status = (f"{CLUSTER_TABLE} absent: the cluster module is not installed, Bitrix reads from the master only" if changed is None else
+                  f"{CLUSTER_TABLE} has no row 1 (the cluster module's main database): replicas not registered, Bitrix reads from the master only")
         if state.get("status") != status:
             log(status)
     else:

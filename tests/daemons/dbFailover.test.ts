@@ -20,7 +20,7 @@ import { bitrixSettings } from "../../components/web/bitrixSettings";
 import { dbWriterCheckScript, dbWriterCredentials, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "../../components/web/dbWriterRoute";
 import { probeApp } from "../../components/web/probeApp";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
-import { CLUSTER_DBNODE_DDL, HOST, MariadbNode, mariadbSql, redisCli, startMariadb, startRedisNode } from "../helpers/stack";
+import { CLUSTER_DBNODE_DDL, CLUSTER_MAIN_ROW, HOST, MariadbNode, mariadbSql, redisCli, startMariadb, startRedisNode } from "../helpers/stack";
 
 const MANAGER = path.join(__dirname, "..", "..", "..", "images", "mariadb", "db-failover.py");
 const PORTS = { master: 32316, r1: 32317, r2: 32318, route: 32319, redis: 32320 };
@@ -57,7 +57,7 @@ describe("db-failover: the manager against mariadbd", () => {
     const probeDb = (value: string) => JSON.parse(run("php8.2", ["-r", `$_GET = ['action' => 'db', 'value' => '${value}']; include '${probeFile}';`]));
     /** b_cluster_dbnode as the kernel's GetRandomNode would select it, read on the server at `port`. */
     const dbnodeRows = (port: number) => app(port, "SELECT DB_HOST, ROLE_ID, ACTIVE, STATUS, SELECTABLE, WEIGHT, MASTER_ID, DB_NAME, DB_LOGIN, DB_PASSWORD " +
-        "FROM b_cluster_dbnode ORDER BY DB_HOST").split("\n").filter(Boolean);
+        "FROM b_cluster_dbnode WHERE ROLE_ID = 'SLAVE' ORDER BY DB_HOST").split("\n").filter(Boolean);
     const row = (port: number) => `${HOST}:${port}\tSLAVE\tY\tONLINE\tY\t100\t1\t${APP.database}\t${APP.user}\t${APP.password}`;
     /**
      * What the kernel's Redis cache engine (main 24.0+ CacheEngine, sid "t", PHP serializer) holds for the managed
@@ -149,7 +149,12 @@ describe("db-failover: the manager against mariadbd", () => {
         assert.match(daemons.log("manager"), /b_cluster_dbnode absent/);
         const listing = seedKernelCache();
         assert.equal(cached(listing), "2");
+        // A table without the module's row 1 (the main database): a replica would take ID 1 and be read as the
+        // master, so the manager registers nothing and says why.
         app(PORTS.route, CLUSTER_DBNODE_DDL);
+        await waitFor("the manager's note that row 1 is missing", () => /b_cluster_dbnode has no row 1/.test(fs.readFileSync(path.join(root, "beat"), "utf8")), 15000, 200);
+        assert.deepEqual(dbnodeRows(PORTS.master), []);
+        app(PORTS.route, CLUSTER_MAIN_ROW);
         await waitFor("two replica rows", () => dbnodeRows(PORTS.master).length === 2, 20000, 200).catch((e) => { throw new Error(`${e}\n${daemons.log("manager")}`); });
         assert.deepEqual(dbnodeRows(PORTS.master), [row(PORTS.r1), row(PORTS.r2)]);
         await waitFor("the kernel's cached rows dropped", () => cached(listing) === "0", 5000, 100).catch((e) => { throw new Error(`${e}\n${daemons.log("manager")}`); });
@@ -201,7 +206,8 @@ describe("db-failover: the manager against mariadbd", () => {
         // b_cluster_dbnode: the promoted server is no replica any more; the other one is, of the promoted server.
         await waitFor("only the other replica's row", () => dbnodeRows(port).length === 1, 20000, 200).catch((e) => { throw new Error(`${e}\n${daemons.log("manager")}`); });
         assert.deepEqual(dbnodeRows(port), [row(promoted === "r1" ? PORTS.r2 : PORTS.r1)]);
-        assert.equal(app(port, "SELECT CONCAT(MASTER_HOST, ':', MASTER_PORT) FROM b_cluster_dbnode"), `${HOST}:${port}`);
+        assert.equal(app(port, "SELECT CONCAT(MASTER_HOST, ':', MASTER_PORT) FROM b_cluster_dbnode WHERE ROLE_ID = 'SLAVE'"), `${HOST}:${port}`);
+        assert.equal(app(port, "SELECT GROUP_CONCAT(ID) FROM b_cluster_dbnode WHERE ROLE_ID = 'MAIN'"), "1", "the module's main-database row is left alone");
         // A kernel-style read now goes to the remaining replica: never the promoted server, never the dead master.
         const read = probeDb("after-db-failover");
         assert.equal(read.replicaHost, `${HOST}:${promoted === "r1" ? PORTS.r2 : PORTS.r1}`, JSON.stringify(read));

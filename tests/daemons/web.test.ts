@@ -18,7 +18,7 @@ import { phpValue } from "../../components/web/phpValue";
 import { watchdogScript } from "../../components/web/watchdog";
 import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { request } from "../helpers/http";
-import { CLUSTER_DBNODE_DDL, HOST, MariadbNode, mariadbSql, redisCli, startMariadb, startRedisNode, startRedisProxy } from "../helpers/stack";
+import { CLUSTER_MODULE_SQL, HOST, MariadbNode, mariadbSql, redisCli, startMariadb, startRedisNode, startRedisProxy } from "../helpers/stack";
 
 // Below the kernel's ephemeral range (32768-60999): a client socket of another test can never hold one of them.
 const PORTS = { web: 32080, master: 32316, replica: 32317, redis: 32379, proxy: 32390 };
@@ -245,7 +245,7 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
 
     it("reads through the replica registered in b_cluster_dbnode, and skips it while it lags past max_slave_delay", async () => {
         const app = (sql: string) => mariadbSql(db.master, `USE ${DB.database}; ${sql}`);
-        app(CLUSTER_DBNODE_DDL);
+        app(CLUSTER_MODULE_SQL);
         app(`INSERT INTO b_cluster_dbnode (ROLE_ID, NAME, DB_HOST, DB_NAME, DB_LOGIN, DB_PASSWORD, MASTER_ID, STATUS, SELECTABLE, WEIGHT) VALUES ` +
             `('SLAVE', 'replica', '${HOST}:${PORTS.replica}', '${DB.database}', '${DB.user}', '${DB.password.replace(/'/g, "''")}', 1, 'ONLINE', 'Y', 100)`);
         app("CREATE TABLE b_option (MODULE_ID VARCHAR(50), NAME VARCHAR(50), VALUE TEXT)");

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemons";
-import { CLUSTER_DBNODE_DDL } from "../helpers/stack";
+import { CLUSTER_MODULE_SQL } from "../helpers/stack";
 import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
 import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStack";
@@ -148,7 +148,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const value = `e2e-${Date.now()}`;
         // Bitrix reads from a replica only through the cluster module's b_cluster_dbnode: create it as the module's
         // install does; db-failover then registers the replica, and the probe picks it by the kernel's rules.
-        inContainer("db-master", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" bitrix -e "${CLUSTER_DBNODE_DDL}"`);
+        inContainer("db-master", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" bitrix -e "${CLUSTER_MODULE_SQL}"`);
         // Each probe writes a row: wait with throwaway values, then write the one this test counts.
         await waitFor("a read through the registered replica", async () => (await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined, 30_000, 1000);
         const r = await probe("db", { query: `&value=${value}` });

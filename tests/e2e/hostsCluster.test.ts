@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { rolePackages } from "../../components/placement/hostPackages";
 import { waitFor } from "../helpers/daemons";
-import { CLUSTER_DBNODE_DDL } from "../helpers/stack";
+import { CLUSTER_MODULE_SQL } from "../helpers/stack";
 import { request } from "../helpers/http";
 import { interruption, startLoad } from "../../tools/drill/load";
 import { probeClient } from "../helpers/probe";
@@ -263,7 +263,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     it("replicates a row from the master host to the replica host with GTID positioning", async () => {
         const value = `hosts-${Date.now()}`;
         // The cluster module's table, as its install creates it: db-failover registers the replica in it.
-        onHost("h1", `mariadb bitrix -e "${CLUSTER_DBNODE_DDL}"`);
+        onHost("h1", `mariadb bitrix -e "${CLUSTER_MODULE_SQL}"`);
         // Each probe writes a row: wait with throwaway values, then write the one this test counts.
         await waitFor("a read through the registered replica", async () => (await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined, 30_000, 1000);
         const r = await probe("db", { query: `&value=${value}` });

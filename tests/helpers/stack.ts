@@ -18,6 +18,15 @@ export const CLUSTER_DBNODE_DDL = "CREATE TABLE IF NOT EXISTS b_cluster_dbnode (
     "DB_LOGIN VARCHAR(50), DB_PASSWORD VARCHAR(50), MASTER_ID INT(11), MASTER_HOST VARCHAR(50), MASTER_PORT INT(11), SERVER_ID VARCHAR(50), " +
     "STATUS VARCHAR(50), UNIQID VARCHAR(50), SELECTABLE CHAR(1), WEIGHT INT(11), PRIMARY KEY (ID))";
 
+/**
+ * Node 1 of b_cluster_dbnode: the cluster module's record of the main database (CClusterSlave and CClusterDBNode treat
+ * node_id 1 as the kernel's own connection, classes/mysql/slave.php of cluster 23.900). The module adds it when it is
+ * installed; db-failover registers replicas only beside it.
+ */
+export const CLUSTER_MAIN_ROW = "INSERT IGNORE INTO b_cluster_dbnode (ID, GROUP_ID, ACTIVE, ROLE_ID, NAME, STATUS) VALUES (1, 1, 'Y', 'MAIN', 'Main database', 'ONLINE')";
+/** The cluster module's table as an installed module leaves it: created, with its main-database row. */
+export const CLUSTER_MODULE_SQL = `${CLUSTER_DBNODE_DDL}; ${CLUSTER_MAIN_ROW}`;
+
 export interface MariadbNode {
     dir: string;
     socket: string;

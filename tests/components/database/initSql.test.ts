@@ -19,7 +19,7 @@ describe("masterInitSql", () => {
         // The cluster module checks each replica's SHOW SLAVE STATUS with the application login.
         assert.deepEqual(grants, ["GRANT ALL PRIVILEGES ON `bitrix`.* TO 'bitrix'@'%';", "GRANT REPLICATION CLIENT ON *.* TO 'bitrix'@'%';"]);
         const maria = masterInitSql({ engine: "mariadb", database: "bitrix", appUser: "bitrix", appPassword: "x", replicationUser: "r", replicationPassword: "r" });
-        assert.match(maria, /^GRANT SLAVE MONITOR ON \*\.\* TO 'bitrix'@'%';$/m);
+        assert.match(maria, /^GRANT SLAVE MONITOR, BINLOG MONITOR ON \*\.\* TO 'bitrix'@'%';$/m);
     });
 
     it("gives the replication user the replication grant and nothing else", () => {
