@@ -163,18 +163,25 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const generated = spec.files.map(hostFile);
         const files = [...imageFiles, ...generated, ...runtime];
         const claimed = this.claim(host.name, spec.service, role, files, imageFiles.length);
-        const write = (f: HostFile, keep: boolean) => new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
-            connection,
-            create: root(writeCommand(f)),
-            stdin: f.content,
-            delete: keep ? undefined : root(f.path.endsWith(".mount")
-                ? `systemctl disable --now ${shellQuote(f.path.split("/").pop()!)} >/dev/null 2>&1 || true; rm -f ${shellQuote(f.path)}; systemctl daemon-reload`
-                : `rm -f ${shellQuote(f.path)}`),
-            logging: "stderr",
-        }, { parent, dependsOn: [ready] });
+        // One file after the other (and so deleted one after the other): sshd drops new connections beyond
+        // MaxStartups (Debian: 10 unauthenticated at once), and a service writes some twenty files.
+        let lastWrite: command.remote.Command | undefined;
+        const write = (f: HostFile, keep: boolean): command.remote.Command => {
+            lastWrite = new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
+                connection,
+                create: root(writeCommand(f)),
+                stdin: f.content,
+                delete: keep ? undefined : root(f.path.endsWith(".mount")
+                    ? `systemctl disable --now ${shellQuote(f.path.split("/").pop()!)} >/dev/null 2>&1 || true; rm -f ${shellQuote(f.path)}; systemctl daemon-reload`
+                    : `rm -f ${shellQuote(f.path)}`),
+                logging: "stderr",
+            }, { parent, dependsOn: [ready, ...(lastWrite ? [lastWrite] : [])] });
+            return lastWrite;
+        };
         // The image's own files stay on delete: another service of the same image on this host may run from them.
         const imageKey = `${host.name}/${role}`;
         if (!this.imageWrites.has(imageKey)) this.imageWrites.set(imageKey, claimed.imageFiles.map((f) => write(f, true)));
+        lastWrite = undefined;
         const writes = claimed.serviceFiles.map((f) => write(f, false));
         // A change of the unit, its environment or the image's files needs a restart; of the generated config, a reload.
         const restartDigest = pulumi.all([...imageFiles, ...runtime].map((f) => f.content)).apply(digestOf);

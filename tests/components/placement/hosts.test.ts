@@ -175,3 +175,22 @@ describe("HostsPlacement (under mocks)", () => {
         assert.match(start.delete, /systemctl disable --now bitrix-web-2\.service/);
     });
 });
+
+describe("HostsPlacement file steps", () => {
+    it("writes (and deletes) a service's files one after the other: sshd refuses bursts of new connections", async () => {
+        const seen: Array<{ name: string; deps: number }> = [];
+        const record: pulumi.ResourceTransformation = (a) => {
+            if (a.type === "command:remote:Command" && a.name.includes("-file-")) seen.push({ name: a.name, deps: ((a.opts.dependsOn ?? []) as pulumi.Resource[]).length });
+            return undefined;
+        };
+        const chained = new HostsPlacement("bx-c-hosts", { inventory, privateKey: pulumi.secret("KEY"), bastion, engine: "mariadb", adminAllowlist: config.balancer.adminAllowlist });
+        new BitrixCluster("bx-c", { config, placement: chained }, { transformations: [record] });
+        await settle(300);
+        const web = seen.filter((s) => s.name.startsWith("bx-c-web-1-node-file-"));
+        assert.ok(web.length >= 10, web.map((s) => s.name).join(", "));
+        // Two chains at most (the image's own files, written once per host, and the service's): the head of each waits
+        // for the host to be ready, every later file also for the one before it.
+        assert.ok(web.filter((s) => s.deps === 1).length <= 2, JSON.stringify(web));
+        assert.ok(web.every((s) => s.deps === 1 || s.deps === 2), JSON.stringify(web));
+    });
+});
