@@ -17,7 +17,7 @@ import { firewallRuleset, firewallUnit, FIREWALL_FILE, FIREWALL_UNIT } from "./h
 import { DbEngine, HostRole, installScript } from "./hostPackages";
 import { Inventory, InventoryRole } from "./hostsInventory";
 import { shellQuote } from "../shared/shell";
-import { environmentFile, envFile, imageLayout, mountUnit, mountUnitName, serviceUnit, startScript, unitName } from "./systemdUnit";
+import { environmentFile, envFile, fileManifestScript, imageLayout, mountUnit, mountUnitName, removeServiceScript, serviceUnit, startScript, unitName } from "./systemdUnit";
 import { DeployedService, FileSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
 export interface HostsPlacementArgs {
@@ -163,26 +163,25 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const generated = spec.files.map(hostFile);
         const files = [...imageFiles, ...generated, ...runtime];
         const claimed = this.claim(host.name, spec.service, role, files, imageFiles.length);
-        // One file after the other (and so deleted one after the other): sshd drops new connections beyond
-        // MaxStartups (Debian: 10 unauthenticated at once), and a service writes some twenty files.
+        // One file after the other: sshd drops new connections beyond MaxStartups (Debian: 10 unauthenticated at
+        // once), and a service writes some twenty files. A file step deletes nothing: the service's start step removes
+        // the files it no longer owns, and its delete step all of them, each in one SSH session.
         let lastWrite: command.remote.Command | undefined;
-        const write = (f: HostFile, keep: boolean): command.remote.Command => {
+        const write = (f: HostFile): command.remote.Command => {
             lastWrite = new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
                 connection,
                 create: root(writeCommand(f)),
                 stdin: f.content,
-                delete: keep ? undefined : root(f.path.endsWith(".mount")
-                    ? `systemctl disable --now ${shellQuote(f.path.split("/").pop()!)} >/dev/null 2>&1 || true; rm -f ${shellQuote(f.path)}; systemctl daemon-reload`
-                    : `rm -f ${shellQuote(f.path)}`),
                 logging: "stderr",
             }, { parent, dependsOn: [ready, ...(lastWrite ? [lastWrite] : [])] });
             return lastWrite;
         };
         // The image's own files stay on delete: another service of the same image on this host may run from them.
         const imageKey = `${host.name}/${role}`;
-        if (!this.imageWrites.has(imageKey)) this.imageWrites.set(imageKey, claimed.imageFiles.map((f) => write(f, true)));
+        if (!this.imageWrites.has(imageKey)) this.imageWrites.set(imageKey, claimed.imageFiles.map(write));
         lastWrite = undefined;
-        const writes = claimed.serviceFiles.map((f) => write(f, false));
+        const writes = claimed.serviceFiles.map(write);
+        const owned = claimed.serviceFiles.map((f) => f.path);
         // A change of the unit, its environment or the image's files needs a restart; of the generated config, a reload.
         const restartDigest = pulumi.all([...imageFiles, ...runtime].map((f) => f.content)).apply(digestOf);
         const digest = pulumi.all(files.map((f) => f.content)).apply(digestOf);
@@ -190,10 +189,10 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const previous = this.lastStart.get(family);
         const start = new command.remote.Command(`${spec.resourceName}-start`, {
             connection,
-            create: pulumi.all([digest, restartDigest]).apply(([all, restart]) => root(`# generated files ${all}\n${startScript(spec.service, spec.health, {
+            create: pulumi.all([digest, restartDigest]).apply(([all, restart]) => root(`# generated files ${all}\n${fileManifestScript(spec.service, owned)}\n${startScript(spec.service, spec.health, {
                 restartDigest: restart, reloadable: (spec.reload ?? []).length > 0, dirs: volumes.dirs, mounts: volumes.mounts.map((m) => m.unit), mounted: volumes.mounted,
             })}`)),
-            delete: root(`systemctl disable --now ${unit} >/dev/null 2>&1 || true; rm -f /etc/bitrix-cluster/${spec.service}.restart-digest; systemctl daemon-reload`),
+            delete: root(removeServiceScript(spec.service, owned)),
             logging: "stderr",
         }, { parent, dependsOn: [...writes, ...(this.imageWrites.get(imageKey) ?? []), ...(spec.dependsOn ?? []), ...(previous ? [previous] : [])] });
         this.lastStart.set(family, start);

@@ -184,3 +184,35 @@ export function startScript(service: string, health: { command: string; interval
         ] : []),
     ].join("\n");
 }
+
+/** Where a service's start step records the files it owns on the host (root's). */
+export const fileManifest = (service: string) => `${HOST_ENV_DIR}/${service}.files`;
+
+/**
+ * Part of a service's start step: records the paths of the files the service owns and removes those it owned before
+ * but no longer does (a mount unit is stopped first). Files are removed here and on delete (removeServiceScript), in
+ * one SSH session, rather than by a session per file.
+ */
+export function fileManifestScript(service: string, paths: string[]): string {
+    const manifest = fileManifest(service);
+    return [
+        `new=$(mktemp ${HOST_ENV_DIR}/.${service}.files.XXXXXX)`,
+        `printf '%s\\n' ${paths.map(shellQuote).join(" ")} > "$new"`,
+        `if [ -f ${manifest} ]; then grep -vxFf "$new" ${manifest} | while IFS= read -r p; do`,
+        `    case "$p" in *.mount) systemctl disable --now "\${p##*/}" >/dev/null 2>&1 || true ;; esac`,
+        `    rm -f -- "$p"`,
+        "done; fi",
+        `mv "$new" ${manifest}`,
+    ].join("\n");
+}
+
+/** A service's delete step: the unit stopped and disabled, its mount units too, its files and records removed. */
+export function removeServiceScript(service: string, paths: string[]): string {
+    const mounts = paths.filter((p) => p.endsWith(".mount")).map((p) => p.split("/").pop()!);
+    return [
+        `systemctl disable --now ${unitName(service)} >/dev/null 2>&1 || true`,
+        ...mounts.map((m) => `systemctl disable --now ${shellQuote(m)} >/dev/null 2>&1 || true`),
+        `rm -f -- ${[...paths, `${HOST_ENV_DIR}/${service}.restart-digest`, fileManifest(service)].map(shellQuote).join(" ")}`,
+        "systemctl daemon-reload",
+    ].join("\n");
+}

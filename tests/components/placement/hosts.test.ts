@@ -124,7 +124,9 @@ describe("HostsPlacement (under mocks)", () => {
         assert.match(mount, /^Options=.*\bsoft\b/m);
         assert.match(plain(named("bx-h-web-1-node-file-etc-systemd-system-bitrix-web-1-service").stdin), /^RequiresMountsFor=\/var\/www\/html\/upload \/var\/www\/html\/bitrix\/cache$/m);
         assert.match(plain(named("bx-h-web-1-node-start").create), /systemctl start 'var-www-html-upload\.mount'/);
-        assert.match(named("bx-h-web-1-node-file-etc-systemd-system-var-www-html-upload-mount").delete, /systemctl disable --now 'var-www-html-upload\.mount'/);
+        // Removed with the service, in its delete step (one SSH session), not by a step per file.
+        assert.equal(named("bx-h-web-1-node-file-etc-systemd-system-var-www-html-upload-mount").delete, undefined);
+        assert.match(named("bx-h-web-1-node-start").delete, /systemctl disable --now 'var-www-html-upload\.mount'/);
     });
 
     it("runs every command as root: directly for root, through sudo -n for another SSH user", () => {
@@ -173,6 +175,12 @@ describe("HostsPlacement (under mocks)", () => {
         const start = named("bx-h-web-2-node-start");
         assert.match(start.create.value ?? start.create, /systemctl restart bitrix-web-2\.service/);
         assert.match(start.delete, /systemctl disable --now bitrix-web-2\.service/);
+        // Its files go with it (the secrets among them), and its records; the image's shared files stay.
+        assert.match(start.delete, /rm -f -- .*'\/var\/www\/html\/bitrix\/\.settings\.php'.*'\/etc\/bitrix-cluster\/web-2\.files'/);
+        assert.doesNotMatch(start.delete, /usr\/local\/bin\/web-entrypoint/);
+        // The start step records what the service owns and removes what it owned before and no longer does.
+        assert.match(start.create.value ?? start.create, /grep -vxFf "\$new" \/etc\/bitrix-cluster\/web-2\.files/);
+        assert.ok(commands().filter((c) => c.name.startsWith("bx-h-web-2-node-file-")).every((c) => c.inputs.delete === undefined));
     });
 });
 

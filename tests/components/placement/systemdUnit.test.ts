@@ -1,8 +1,10 @@
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { environmentFile, imageLayout, mountUnit, mountUnitName, serviceUnit, startScript, systemdArg } from "../../../components/placement/systemdUnit";
+import { environmentFile, fileManifestScript, HOST_ENV_DIR, imageLayout, mountUnit, mountUnitName, removeServiceScript, serviceUnit, startScript, systemdArg } from "../../../components/placement/systemdUnit";
 
 const IMAGES = path.join(__dirname, "..", "..", "..", "..", "images");
 
@@ -97,5 +99,27 @@ describe("systemd units for hosts", () => {
         assert.match(unit, /^Where=\/var\/www\/html\/upload$/m);
         assert.match(unit, /^Type=nfs4$/m);
         assert.match(unit, /^Options=soft,timeo=50$/m);
+    });
+});
+
+describe("a service's file manifest", () => {
+    it("records the files a service owns and removes, on the next start, those it no longer owns (only those)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-manifest-"));
+        const at = (p: string) => path.join(dir, p);
+        // The script as generated, with the records' directory moved into the temp dir.
+        const runScript = (paths: string[]) => execFileSync("sh", ["-c", fileManifestScript("web-9", paths).split(HOST_ENV_DIR).join(dir)]);
+        for (const f of ["a.conf", "b.conf", "other.conf", "it's.conf"]) fs.writeFileSync(at(f), "x");
+        runScript([at("a.conf"), at("b.conf"), at("it's.conf")]);
+        assert.equal(fs.readFileSync(at("web-9.files"), "utf8"), `${at("a.conf")}\n${at("b.conf")}\n${at("it's.conf")}\n`);
+        runScript([at("a.conf")]);
+        assert.deepEqual(fs.readdirSync(dir).sort(), ["a.conf", "other.conf", "web-9.files"]);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("removes the unit, its mount units, its files and its records on delete", () => {
+        const script = removeServiceScript("web-2", ["/var/www/html/bitrix/.settings.php", "/etc/systemd/system/var-www-html-my\\x2dfiles.mount"]);
+        assert.match(script, /^systemctl disable --now bitrix-web-2\.service /m);
+        assert.match(script, /^systemctl disable --now 'var-www-html-my\\x2dfiles\.mount' /m);
+        assert.match(script, /^rm -f -- '\/var\/www\/html\/bitrix\/\.settings\.php' '\/etc\/systemd\/system\/var-www-html-my\\x2dfiles\.mount' '\/etc\/bitrix-cluster\/web-2\.restart-digest' '\/etc\/bitrix-cluster\/web-2\.files'$/m);
     });
 });
