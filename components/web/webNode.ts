@@ -154,7 +154,7 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: `${DOCROOT}${HEALTH_PATH}`,
             secrets: [],
-            render: () => healthEndpoint({ settingsPath: SETTINGS_PATH, heartbeatFile: HEARTBEAT_FILE, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile: DRAIN_FILE }),
+            render: () => healthEndpoint({ settingsPath: SETTINGS_PATH, heartbeatFile: HEARTBEAT_FILE, heartbeatMaxAgeS: 8, checkTimeoutS: 0.2, drainFile: DRAIN_FILE }),
         },
         {
             path: `${DOCROOT}/probe/index.php`,

@@ -116,6 +116,12 @@ describe("BitrixCluster over the placement seam", () => {
         assert.match(await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg")), /^global\n    user haproxy\n    group haproxy\n/);
     });
 
+    it("turns a web node 503 when the shared-storage heartbeat is older than 8 s (the nfs drill's 12 s with margin)", async () => {
+        // The watchdog touches it every 2 s while storage answers; a failed round takes at most 2 × 2 s of probes.
+        const health = await valueOf(placement.file("web-1", "/var/www/html/healthz.php"));
+        assert.match(health, /time\(\) - \$beat > 8\)/);
+    });
+
     it("trusts X-Forwarded-For on the web nodes from the balancers' own addresses only", async () => {
         const site = await valueOf(placement.file("web-2", "/etc/nginx/sites-enabled/bitrix.conf"));
         const balancers = ["balancer-1", "balancer-2"].map((b) => `set_real_ip_from ${placement.addressOf(b)};`);
