@@ -106,12 +106,14 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
 
     constructor(private readonly name: string, private readonly args: HostsPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
         // Refused before any resource exists: a connection without a pinned key accepts whichever machine answers.
-        if (!args.insecureIgnoreHostKeys) {
-            const unpinned = [...args.inventory.hosts.filter((h) => !h.hostKey).map((h) => `host ${h.name}`), ...(args.bastion && !args.bastion.hostKey ? ["the bastion"] : [])];
-            if (unpinned.length) throw new Error(`${name}: no SSH host key pinned for ${unpinned.join(", ")}; set hostKey (sshBastionHostKey), or insecureIgnoreHostKeys for a lab`);
+        const unpinnedHosts = args.inventory.hosts.filter((h) => !h.hostKey).map((h) => h.name);
+        const unpinnedBastion = args.bastion !== undefined && !args.bastion.hostKey;
+        if (!args.insecureIgnoreHostKeys && (unpinnedHosts.length || unpinnedBastion)) {
+            const what = [...unpinnedHosts.map((h) => `host ${h}`), ...(unpinnedBastion ? ["the bastion"] : [])];
+            throw new Error(`${name}: no SSH host key pinned for ${what.join(", ")}; set hostKey (sshBastionHostKey), or insecureIgnoreHostKeys for a lab`);
         }
         super("bitrix:placement:Hosts", name, {}, opts);
-        const ignored = [...args.inventory.hosts.filter((h) => !h.hostKey).map((h) => h.name), ...(args.bastion && !args.bastion.hostKey ? ["bastion"] : [])];
+        const ignored = [...unpinnedHosts, ...(unpinnedBastion ? ["bastion"] : [])];
         if (ignored.length) pulumi.log.warn(`SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`, this);
         this.registerOutputs({ hosts: args.inventory.hosts.map((h) => `${h.name}=${h.address}`) });
     }
