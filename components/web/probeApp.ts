@@ -161,7 +161,10 @@ try {
             $_SESSION['count'] = ($_SESSION['count'] ?? 0) + 1;
             $out['session'] = session_id();
             $out['count'] = $_SESSION['count'];
-            if (!@session_write_close()) probe_fail(503, 'session not saved: ' . (error_get_last()['message'] ?? 'session_write_close failed'));
+            // phpredis answers true even when it refused the write (a lock it could not get within the lock wait, so
+            // another request may hold it): only its warning tells, so any warning here is a failed write.
+            error_clear_last();
+            if (!@session_write_close() || error_get_last() !== null) probe_fail(503, 'session not saved: ' . (error_get_last()['message'] ?? 'session_write_close failed'));
             break;
         case 'db':
             $master = probe_db($settings['connections']['value']['default']);

@@ -57,7 +57,8 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     const db: Record<string, MariadbNode> = {};
     /** A probe request; its JSON answer with the status. */
     const probe = async (query: string, headers: Record<string, string> = {}, page = "index.php") => {
-        const r = await request(`${base}/probe/${page}?${query}`, { headers });
+        // Long enough for a request that waits out the whole session lock wait (10 s).
+        const r = await request(`${base}/probe/${page}?${query}`, { headers, timeoutMs: 20_000 });
         return { status: r.status, headers: r.headers, ...JSON.parse(r.body) };
     };
 
@@ -213,6 +214,25 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         assert.equal(next.status, 200, JSON.stringify(next));
         assert.equal(next.count, 2);
         assert.ok(waited >= 1500 && waited < 10000, `waited ${waited} ms`);
+    });
+
+    it("a lock that outlasts the lock wait: the request waits it out, then answers 503, never a silently lost write", async () => {
+        const first = await probe("action=session");
+        const cookie = { Cookie: String(first.headers["set-cookie"]).split(";")[0] };
+        const id = cookie.Cookie.split("=")[1];
+        // What a Redis failover can leave on the promoted replica: the lock of a request whose master died.
+        redisCli(PORTS.redis, REDIS_PASSWORD, "SET", `PHPREDIS_SESSION:${id}_LOCK`, "dead-master-client", "PX", "30000");
+        const started = Date.now();
+        const next = await probe("action=session", cookie);
+        const waited = Date.now() - started;
+        console.log(`# session lock held past the lock wait: answered ${next.status} after ${waited} ms`);
+        // phpredis gives up after lock_wait_time × lock_retries (10 s), reads, and refuses the write with a warning.
+        assert.equal(next.status, 503, JSON.stringify(next));
+        assert.match(String(next.error), /session not saved: .*Failed to write session data/);
+        assert.ok(waited >= 9500 && waited < 15000, `waited ${waited} ms`);
+        redisCli(PORTS.redis, REDIS_PASSWORD, "DEL", `PHPREDIS_SESSION:${id}_LOCK`);
+        const after = await probe("action=session", cookie);
+        assert.equal(after.count, 2, "the refused write did not count");
     });
 
     it("caches through the engine class the kernel loads (AUTH, top-level serializer, sid), on the Redis master", async () => {

@@ -28,6 +28,8 @@ export interface LoadOptions {
     pauseMs?: number;
     /** Keep each response's body in its record (the drills that count acknowledged writes). @default false */
     keepBody?: boolean;
+    /** The Cookie header each loop sends (by loop index from 0), e.g. one user's session. @default no cookie */
+    cookie?: (loop: number) => string;
 }
 
 export interface Load {
@@ -48,7 +50,7 @@ export function startLoad(url: string | ((seq: number) => string), opts: LoadOpt
     const urlOf = typeof url === "string" ? () => url : url;
     const client = new URL(urlOf(0)).protocol === "https:" ? https : http;
     let seq = 0;
-    const once = () => new Promise<void>((resolve) => {
+    const once = (loop: number) => new Promise<void>((resolve) => {
         const u = new URL(urlOf(++seq));
         const rec: RequestRecord = { start: now(), end: 0, status: 0, seq };
         records.push(rec);
@@ -60,7 +62,9 @@ export function startLoad(url: string | ((seq: number) => string), opts: LoadOpt
             resolve();
         };
         // The drills' certificates are the cluster's own (self-signed unless configured): the point is reachability.
-        const req = client.request(u, { agent: false, rejectUnauthorized: false, timeout: opts.timeoutMs ?? 5000 }, (res) => {
+        const cookie = opts.cookie?.(loop);
+        const headers = cookie ? { Cookie: cookie } : {};
+        const req = client.request(u, { agent: false, rejectUnauthorized: false, timeout: opts.timeoutMs ?? 5000, headers }, (res) => {
             if (opts.keepBody) {
                 let body = "";
                 res.setEncoding("utf8");
@@ -76,9 +80,9 @@ export function startLoad(url: string | ((seq: number) => string), opts: LoadOpt
         req.on("error", (e) => done(0, e.message));
         req.end();
     });
-    const loops = Array.from({ length: opts.concurrency ?? 4 }, async () => {
+    const loops = Array.from({ length: opts.concurrency ?? 4 }, async (_, loop) => {
         while (running) {
-            await once();
+            await once(loop);
             await new Promise((r) => setTimeout(r, opts.pauseMs ?? 20));
         }
     });
