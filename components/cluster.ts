@@ -84,6 +84,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
             placement, password: redisPassword, replicas: c.redis.replicas, sentinels: c.redis.sentinels, quorum: c.redis.quorum,
             downAfterMs: c.redis.downAfterMs, failoverTimeoutMs: c.redis.failoverTimeoutMs, maxMemoryMb: c.redis.maxMemoryMb,
             publishedSentinelPortBase: c.ports.sentinelBase, retainData: retain, memoryMb: c.docker.memoryMb.redis,
+            sessionLockExpireS: c.web.phpMaxExecutionS,
         }, child);
         const db = new Database(`${name}-db`, {
             placement, engine: c.db.engine, replicas: c.db.replicas, database: c.db.name, user: c.db.user,

@@ -59,6 +59,11 @@ export interface SentinelInput {
     downAfterMs: number;
     failoverTimeoutMs: number;
     dataDir: string;
+    /**
+     * Sentinel's client-reconfig-script: the image's `redis-session-locks`, which clears the session locks a failover
+     * leaves on the promoted replica (images/redis/session-locks.sh). @default none
+     */
+    reconfigScript?: string;
 }
 
 /** The first config of a sentinel; Sentinel rewrites it, so it is copied to a writable place at start. */
@@ -77,6 +82,7 @@ export function sentinelConfig(input: SentinelInput): string {
         `sentinel down-after-milliseconds ${m} ${input.downAfterMs}`,
         `sentinel failover-timeout ${m} ${input.failoverTimeoutMs}`,
         `sentinel parallel-syncs ${m} 1`,
+        ...(input.reconfigScript ? [`sentinel client-reconfig-script ${m} ${quote(input.reconfigScript)}`] : []),
         "",
     ].join("\n");
 }
@@ -94,6 +100,27 @@ export interface RedisStartEnvInput {
     /** Sentinels as host:port, asked at start which node is the master now. */
     sentinels: string[];
     password: string;
+    /** A sentinel's settings for redis-session-locks (see `SessionLockCleanup`). @default none (a Redis node) */
+    sessionLocks?: SessionLockCleanup;
+}
+
+/** Which keys are session locks, how long one lives, and how old one must be to predate a failover. */
+export interface SessionLockCleanup {
+    /** Redis glob of the locks (SESSION_LOCK_PATTERN). */
+    pattern: string;
+    /** phpredis' lock lifetime, `redis.session.lock_expire` (ms). */
+    expireMs: number;
+    /** Locks at least this old when the promoted replica takes over were taken on the old master. */
+    minAgeMs: number;
+}
+
+/**
+ * How old a lock must be to be cleared: half of down-after-milliseconds. A lock from before the failover is at least
+ * down-after old when the leader promotes a replica; one taken on the new master is younger than the time Sentinel
+ * needs to see the promotion (its 1 s INFO period) plus the web proxies' checks to send clients there.
+ */
+export function sessionLockMinAgeMs(downAfterMs: number): number {
+    return Math.floor(downAfterMs / 2);
 }
 
 /**
@@ -107,6 +134,11 @@ export function redisStartEnv(input: RedisStartEnvInput): string {
         `REDIS_MASTER_NAME=${shellQuote(input.masterName)}`,
         `REDIS_SENTINELS=${shellQuote(input.sentinels.join(" "))}`,
         `REDIS_PASSWORD=${shellQuote(input.password)}`,
+        ...(input.sessionLocks ? [
+            `SESSION_LOCK_PATTERN=${shellQuote(input.sessionLocks.pattern)}`,
+            `SESSION_LOCK_EXPIRE_MS=${Math.round(input.sessionLocks.expireMs)}`,
+            `SESSION_LOCK_MIN_AGE_MS=${Math.round(input.sessionLocks.minAgeMs)}`,
+        ] : []),
         "",
     ].join("\n");
 }

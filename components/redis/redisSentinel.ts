@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { Placement, PortSpec } from "../placement/types";
-import { redisConfig, redisStartEnv, sentinelConfig } from "./redisConfig";
+import { SESSION_LOCK_PATTERN } from "../shared/sessionLocks";
+import { redisConfig, redisStartEnv, sentinelConfig, sessionLockMinAgeMs } from "./redisConfig";
 
 export interface RedisSentinelArgs {
     placement: Placement;
@@ -25,12 +26,20 @@ export interface RedisSentinelArgs {
     retainData?: boolean;
     /** @default 512 */
     memoryMb?: number;
+    /**
+     * The web nodes' session lock lifetime (php.ini `redis.session.lock_expire`, their max_execution_time): on a
+     * failover the sentinels clear the locks taken before it (images/redis/session-locks.sh).
+     * @default 60
+     */
+    sessionLockExpireS?: number;
 }
 
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
 export const MASTER_NAME = "bitrix";
 export const REDIS_CONFIG_DIR = "/etc/redis/bitrix";
+/** Where the image puts images/redis/session-locks.sh. */
+export const SESSION_LOCKS_SCRIPT = "/usr/local/bin/redis-session-locks";
 
 export interface RedisEndpoint {
     service: string;
@@ -58,8 +67,11 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
     const sentinels = Array.from({ length: sentinelCount }, (_, i) => endpoint(`sentinel-${i + 1}`, SENTINEL_PORT));
     const master = nodes[0];
     const password = pulumi.output(args.password);
-    const env = (self: RedisEndpoint) => password.apply((pw) => redisStartEnv({
+    const downAfterMs = args.downAfterMs ?? 5000;
+    const sessionLocks = { pattern: SESSION_LOCK_PATTERN, expireMs: (args.sessionLockExpireS ?? 60) * 1000, minAgeMs: sessionLockMinAgeMs(downAfterMs) };
+    const env = (self: RedisEndpoint, mode: "redis" | "sentinel") => password.apply((pw) => redisStartEnv({
         self: self.host, port: self.port, masterName: MASTER_NAME, sentinels: sentinels.map((s) => `${s.host}:${s.port}`), password: pw,
+        sessionLocks: mode === "sentinel" ? sessionLocks : undefined,
     }));
     // Redis nodes and sentinels run from the same image and differ in command, config file and port.
     const deploy = (self: RedisEndpoint, mode: "redis" | "sentinel", conf: pulumi.Output<string>, ports: PortSpec[], dependsOn: pulumi.Resource[]) =>
@@ -70,7 +82,7 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
             command: [mode],
             files: [
                 { path: `${REDIS_CONFIG_DIR}/${mode}.conf`, content: conf, secret: true },
-                { path: `${REDIS_CONFIG_DIR}/${mode}.env`, content: env(self), secret: true },
+                { path: `${REDIS_CONFIG_DIR}/${mode}.env`, content: env(self, mode), secret: true },
             ],
             // A Redis node's data is the sessions; a sentinel's only what it learned, which it learns again.
             volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain, precious: mode === "redis" }],
@@ -95,8 +107,8 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
     const sentinelResources = sentinels.map((sentinel, i) => {
         const conf = password.apply((pw) => sentinelConfig({
             host: sentinel.host, port: sentinel.port, masterName: MASTER_NAME, master: { host: master.host, port: master.port },
-            quorum, password: pw, downAfterMs: args.downAfterMs ?? 5000, failoverTimeoutMs: args.failoverTimeoutMs ?? 60000,
-            dataDir: "/var/lib/redis",
+            quorum, password: pw, downAfterMs, failoverTimeoutMs: args.failoverTimeoutMs ?? 60000,
+            dataDir: "/var/lib/redis", reconfigScript: SESSION_LOCKS_SCRIPT,
         }));
         return deploy(sentinel, "sentinel", conf, base ? [{ internal: SENTINEL_PORT, published: base + i }] : [], nodeResources);
     });

@@ -3,6 +3,8 @@
  * deliberate lock settings, and the PHP-FPM pool (with a status page reachable only from the node itself).
  */
 
+import { SESSION_KEY_PREFIX } from "../shared/sessionLocks";
+
 export interface PhpInput {
     memoryLimitMb: number;
     maxExecutionS: number;
@@ -48,7 +50,7 @@ export function phpIni(input: PhpInput): string {
         "",
         "; Sessions in Redis, through the node-local proxy that always points at the current master.",
         "session.save_handler = redis",
-        `session.save_path = "tcp://${input.redis.host}:${input.redis.port}?auth=${auth}&timeout=2&read_timeout=2&prefix=PHPREDIS_SESSION:"`,
+        `session.save_path = "tcp://${input.redis.host}:${input.redis.port}?auth=${auth}&timeout=2&read_timeout=2&prefix=${SESSION_KEY_PREFIX}"`,
         "session.use_strict_mode = 1",
         "; The portal is HTTPS only (the balancer redirects HTTP): the session cookie never travels in clear.",
         "session.cookie_secure = 1",

@@ -88,6 +88,9 @@ sentinel)
     echo "$sum" > "$conf.sha256"
     chown "$run_as:" "$conf"
     chmod 600 "$conf"
+    # For the client-reconfig-script (redis-session-locks), which Sentinel runs with its own environment.
+    export REDISCLI_AUTH="$REDIS_PASSWORD" SESSION_LOCK_PATTERN="${SESSION_LOCK_PATTERN:-}" \
+        SESSION_LOCK_EXPIRE_MS="${SESSION_LOCK_EXPIRE_MS:-}" SESSION_LOCK_MIN_AGE_MS="${SESSION_LOCK_MIN_AGE_MS:-}"
     exec runuser -u "$run_as" -- redis-sentinel "$conf"
     ;;
 *)

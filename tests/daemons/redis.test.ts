@@ -6,12 +6,13 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { redisConfig, redisStartEnv, sentinelConfig } from "../../components/redis/redisConfig";
+import { redisConfig, redisStartEnv, sentinelConfig, sessionLockMinAgeMs } from "../../components/redis/redisConfig";
+import { SESSION_LOCK_PATTERN } from "../../components/shared/sessionLocks";
 import { bitrixSettings } from "../../components/web/bitrixSettings";
 import { CACHE_ENGINE_REQUIRED_FILE, cacheEngineClass } from "../../components/web/cacheEngine";
 import { probeApp } from "../../components/web/probeApp";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
-import { HOST, redisCli, startRedisEntrypoint, startRedisNode, startRedisProxy } from "../helpers/stack";
+import { HOST, IMAGES, redisCli, startRedisEntrypoint, startRedisNode, startRedisProxy } from "../helpers/stack";
 
 // Special characters that survive Sentinel's own config rewrite (config validation refuses spaces and quotes).
 const PASSWORD = "pa$s#w0rd!&x";
@@ -20,6 +21,13 @@ const SENTINELS = [31426, 31427, 31428];
 const PROXY = 31390;
 
 const cli = (port: number, ...args: string[]) => redisCli(port, PASSWORD, ...args);
+// The sentinels clear session locks older than half of down-after (1000 ms here) on a failover.
+const SESSION_LOCKS = { pattern: SESSION_LOCK_PATTERN, expireMs: 60_000, minAgeMs: sessionLockMinAgeMs(1000) };
+const LOCKS_SCRIPT = path.join(IMAGES, "redis", "session-locks.sh");
+/** Runs the image's redis-session-locks as Sentinel would, with the environment the entrypoint exports. */
+const runLocksScript = (args: string[]) => run("bash", [LOCKS_SCRIPT, ...args], {
+    env: { ...process.env, REDISCLI_AUTH: PASSWORD, SESSION_LOCK_PATTERN: SESSION_LOCKS.pattern, SESSION_LOCK_EXPIRE_MS: String(SESSION_LOCKS.expireMs), SESSION_LOCK_MIN_AGE_MS: "2500" },
+});
 const role = (port: number) => /role:(\w+)/.exec(cli(port, "INFO", "replication"))?.[1];
 
 describe("redis: generated configs in redis-server, redis-sentinel and the proxy", () => {
@@ -44,9 +52,11 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             const dir = path.join(root, `sentinel-${port}`);
             write(path.join(dir, "conf", "sentinel.conf"), sentinelConfig({
                 host: HOST, port, masterName: "bitrix", master: { host: HOST, port: NODES[0] }, quorum: 2, password: PASSWORD,
-                downAfterMs: 1000, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"),
+                downAfterMs: 1000, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"), reconfigScript: LOCKS_SCRIPT,
             }));
-            write(path.join(dir, "conf", "sentinel.env"), redisStartEnv({ self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD }));
+            write(path.join(dir, "conf", "sentinel.env"), redisStartEnv({
+                self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD, sessionLocks: SESSION_LOCKS,
+            }));
             write(path.join(dir, "data", ".keep"), "");
             startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }
@@ -138,7 +148,7 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             // The generated config still names redis-1 as the master it first monitored.
             write(path.join(dir, "conf", "sentinel.conf"), sentinelConfig({
                 host: HOST, port, masterName: "bitrix", master: { host: HOST, port: NODES[0] }, quorum: 2, password: PASSWORD,
-                downAfterMs: 1500, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"),
+                downAfterMs: 1500, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"), reconfigScript: LOCKS_SCRIPT,
             }));
             startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }
@@ -153,9 +163,33 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         assert.deepEqual(NODES.filter((p) => role(p) === "master"), [master]);
     });
 
+    it("the failover script clears on the new master only the session locks from before the failover, as the leader", () => {
+        const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
+        // Ages by TTL left (60 s lifetime): 3 s old (before the failover) and fresh (taken on the new master).
+        const set = () => {
+            cli(master, "SET", "PHPREDIS_SESSION:old_LOCK", "dead-client", "PX", "57000");
+            cli(master, "SET", "PHPREDIS_SESSION:fresh_LOCK", "live-client", "PX", "60000");
+            cli(master, "SET", "PHPREDIS_SESSION:old", "session-data", "EX", "600");
+            cli(master, "SET", "other_LOCK", "not-a-session", "PX", "10000");
+        };
+        set();
+        runLocksScript(["bitrix", "observer", "start", HOST, "1", HOST, String(master)]);
+        runLocksScript(["bitrix", "leader", "end", HOST, "1", HOST, String(master)]);
+        assert.equal(cli(master, "EXISTS", "PHPREDIS_SESSION:old_LOCK"), "1", "an observer, or the end of a failover, clears nothing");
+        const out = runLocksScript(["bitrix", "leader", "start", HOST, "1", HOST, String(master)]);
+        assert.equal(cli(master, "EXISTS", "PHPREDIS_SESSION:old_LOCK"), "0", "the lock from before the failover is gone");
+        assert.equal(cli(master, "EXISTS", "PHPREDIS_SESSION:fresh_LOCK"), "1", "a lock taken since stays");
+        assert.equal(cli(master, "GET", "PHPREDIS_SESSION:old"), "session-data", "the session itself stays");
+        assert.equal(cli(master, "EXISTS", "other_LOCK"), "1", "keys outside the session prefix stay");
+        assert.match(out, /cleared 1 of 2 session locks \(those older than 2500 ms\)/);
+        cli(master, "DEL", "PHPREDIS_SESSION:fresh_LOCK", "PHPREDIS_SESSION:old", "other_LOCK");
+    });
+
     it("when the master dies, Sentinel promotes a replica and the proxy follows it; sessions survive", async () => {
         const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
         cli(PROXY, "SET", "PHPREDIS_SESSION:before-kill", "kept", "EX", "600");
+        // The lock of a request that will never finish: its master dies under it.
+        cli(PROXY, "SET", "PHPREDIS_SESSION:before-kill_LOCK", "dead-client", "PX", "60000");
         assert.equal(cacheProbe("before-kill", "v1").cached, true);
         await waitFor("session on every replica", () => NODES.filter((p) => p !== master).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before-kill") === "kept"), 10000);
         const killed = Date.now();
@@ -170,6 +204,8 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         }, 30000, 100);
         console.log(`# redis master killed: sessions writable again through the proxy after ${Date.now() - killed} ms (down-after 1000 ms), new master port ${next}`);
         assert.equal(cli(PROXY, "GET", "PHPREDIS_SESSION:before-kill"), "kept");
+        // The leader sentinel ran redis-session-locks at the start of the failover.
+        await waitFor("the stale session lock cleared on the new master", () => cli(next, "EXISTS", "PHPREDIS_SESSION:before-kill_LOCK") === "0", 10000, 100);
         assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:after-kill", "ok"), "OK");
         // The cache the kernel uses answers through the same proxy, and what it held before the kill is still there.
         const after = cacheProbe("after-kill", "v2");

@@ -6,7 +6,7 @@ import { redisProxyConfig } from "../../components/redis/proxyConfig";
 import { redisConfig, redisStartEnv } from "../../components/redis/redisConfig";
 import { Daemons, portOpen, run, waitFor, write } from "./daemons";
 
-const IMAGES = path.join(__dirname, "..", "..", "..", "images");
+export const IMAGES = path.join(__dirname, "..", "..", "..", "images");
 
 /** The entrypoint script of one of the project's images. */
 export const entrypointOf = (role: string) => path.join(IMAGES, role, "entrypoint.sh");

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { redisConfig, redisStartEnv, sentinelConfig } from "../../../components/redis/redisConfig";
+import { redisConfig, redisStartEnv, sentinelConfig, sessionLockMinAgeMs } from "../../../components/redis/redisConfig";
+import { SESSION_LOCK_PATTERN } from "../../../components/shared/sessionLocks";
 
 describe("redisConfig", () => {
     const master = redisConfig({ host: "bx-redis-1", port: 6379, password: 'p"w\\x', maxMemoryMb: 64, dataDir: "/var/lib/redis" });
@@ -57,6 +58,15 @@ describe("sentinelConfig", () => {
         assert.match(conf, /^requirepass "pw"$/m);
         assert.match(conf, /^sentinel sentinel-pass "pw"$/m);
     });
+
+    it("runs the session-lock cleanup on a failover only when given the script", () => {
+        assert.doesNotMatch(conf, /client-reconfig-script/);
+        const withScript = sentinelConfig({
+            host: "s", port: 26379, masterName: "bitrix", master: { host: "r", port: 6379 }, quorum: 2, password: "pw",
+            downAfterMs: 5000, failoverTimeoutMs: 60000, dataDir: "/d", reconfigScript: "/usr/local/bin/redis-session-locks",
+        });
+        assert.match(withScript, /^sentinel client-reconfig-script bitrix "\/usr\/local\/bin\/redis-session-locks"$/m);
+    });
 });
 
 describe("redisStartEnv", () => {
@@ -65,5 +75,16 @@ describe("redisStartEnv", () => {
         assert.match(env, /^REDIS_SENTINELS='a:1 b:2'$/m);
         assert.match(env, /^REDIS_PASSWORD='it'\\''s'$/m);
         assert.match(env, /^REDIS_SELF='bx-redis-1'$/m);
+        assert.doesNotMatch(env, /SESSION_LOCK/, "a Redis node has no session-lock settings");
+    });
+
+    it("gives a sentinel the session-lock settings, the glob quoted so the shell never expands it", () => {
+        const env = redisStartEnv({
+            self: "s", port: 26379, masterName: "bitrix", sentinels: [], password: "pw",
+            sessionLocks: { pattern: SESSION_LOCK_PATTERN, expireMs: 60000, minAgeMs: sessionLockMinAgeMs(5000) },
+        });
+        assert.match(env, /^SESSION_LOCK_PATTERN='PHPREDIS_SESSION:\*_LOCK'$/m);
+        assert.match(env, /^SESSION_LOCK_EXPIRE_MS=60000$/m);
+        assert.match(env, /^SESSION_LOCK_MIN_AGE_MS=2500$/m);
     });
 });
