@@ -44,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
     }
     if (drill === "redis-master") {
         const r = await redisMasterDrill({ base, master: await findRedisMaster(outputs.namePrefix, (outputs.redisNodes ?? []).length), log });
-        return report(`sessions back after ${r.sessions.backS} s, cache back after ${r.cache.backS} s, ${r.lost}/${r.users} sessions lost`, r);
+        return report(`sessions back after ${r.sessions.backS} s, cache back after ${r.cache.backS} s, ${r.lost}/${r.users} sessions lost; ` +
+            `same-session requests: longest ${r.locks.longestS} s, back after ${r.locks.backS} s, ${r.locks.lostWrites} acknowledged increments lost`, r);
     }
     if (drill === "db-master") {
         const r = await dbMasterDrill({ base, prefix: outputs.namePrefix, replicas: (outputs.dbReplicas ?? []).length, database: outputs.dbName, log });
