@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { Placement } from "../placement/types";
-import { DEFAULT_PUSH_TTLS, PUSH_PORTS, PUSH_REDIS_PORT, pushConfigPath, pushRedisConfig, pushServerConfig, PushTtls } from "./pushConfig";
+import { DEFAULT_PUSH_TTLS, PUSH_REDIS_PORT, pushConfigPath, pushRedisConfig, pushServerConfig, PushTtls } from "./pushConfig";
 
 export const PUSH_REDIS_SERVICE = "push-redis";
 export const PUSH_REDIS_CONF = "/etc/redis/push/redis.conf";
@@ -86,5 +86,3 @@ export function createPushLayer(name: string, parent: pulumi.ComponentResource, 
 export const PushLayer = layerComponent<PushLayerArgs, PushLayerResult>("bitrix:cluster:Push", createPushLayer,
     (r) => ({ servers: r.servers.map((s) => s.host), redis: `${r.redis.host}:${r.redis.port}` }));
 export type PushLayer = InstanceType<typeof PushLayer>;
-
-export { PUSH_PORTS };
