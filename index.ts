@@ -19,6 +19,10 @@ export const sentinels = cluster.sentinels;
 export const sentinelMasterName = cluster.sentinelMasterName;
 export const webNodes = cluster.webNodes;
 export const nfsExports = cluster.nfsExports;
+// Push & Pull (docs/push.md): what to enter in the pull module's settings, once; the key is a secret output.
+export const pushServers = cluster.pushServers;
+export const pullSettings = cluster.pullSettings;
+export const pushSecurityKey = cluster.pushSecurityKey;
 // What the backup command needs to find the stack's parts.
 export const namePrefix = config.prefix;
 export const placement = config.placement;

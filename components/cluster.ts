@@ -15,6 +15,8 @@ import { HostsPlacement } from "./placement/hosts";
 import { Placement } from "./placement/types";
 import { FPM_METRICS_PORT, Monitoring } from "./monitoring/monitoring";
 import { NFS_PORT } from "./nfs/ganeshaConfig";
+import { PUSH_LOCAL_PUB, PUSH_PATHS, PUSH_PORTS, pullModuleSettings } from "./push/pushConfig";
+import { PushLayer } from "./push/pushLayer";
 import { RedisSentinel } from "./redis/redisSentinel";
 import { FPM_STATUS_PATH, HEALTH_PATH, WEB_PORT, WebNode } from "./web/webNode";
 
@@ -58,6 +60,15 @@ export class BitrixCluster extends pulumi.ComponentResource {
     /** The NFS server's export directory of each shared path, by slug ("upload" → "/srv/nfs/upload"). */
     readonly sharedDirs: Record<string, string>;
     readonly dbPassword: pulumi.Output<string>;
+    /**
+     * The pull module's settings for the push layer (docs/push.md), with `signature_key` pointing at the secret
+     * output `pushSecurityKey`; empty without a push layer.
+     */
+    readonly pullSettings: Record<string, string>;
+    /** The push servers' signature key (secret); undefined without a push layer. */
+    readonly pushSecurityKey?: pulumi.Output<string>;
+    /** The push services' host names. */
+    readonly pushServers: string[];
     /** Prometheus and Alertmanager ("" with monitoring off). */
     readonly prometheusUrl: string;
     readonly alertmanagerUrl: string;
@@ -100,6 +111,14 @@ export class BitrixCluster extends pulumi.ComponentResource {
             kernelCache: { nodes: redis.nodes, password: redisPassword, sid: c.prefix },
         }, child);
 
+        // Push & Pull: push services with their own Redis (docs/push.md); web nodes publish through a local route.
+        const pushKey = c.push.servers > 0
+            ? c.push.securityKey ?? pulumi.secret(new random.RandomPassword(`${name}-push-security-key`, { length: 64, special: false }, child).result)
+            : undefined;
+        const push = pushKey ? new PushLayer(`${name}-push`, {
+            placement, count: c.push.servers, image: c.push.image, key: pushKey, memoryMb: c.push.memoryMb,
+        }, child) : undefined;
+
         // Rolling updates: each node drains for as long as the balancers need to see it fail (maxFails checks), and
         // node N+1 depends on node N being back in rotation, so a change that replaces every node takes one at a time.
         const rotation = {
@@ -116,6 +135,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                     writers: db.failover ? [db.master, ...db.replicas] : undefined,
                 },
                 redis: { nodes: redis.nodes, password: redisPassword },
+                push: push ? { servers: push.servers } : undefined,
                 storage: {
                     mode: c.storage.mode, exports: nfs?.exports ?? nfsExports(c.storage.sharedPaths), nfsAddress: nfs?.address ?? "",
                     mountOptions: nfs?.mountOptions ?? nfsMountOptions(), retain,
@@ -139,7 +159,11 @@ export class BitrixCluster extends pulumi.ComponentResource {
             metricsSources: c.monitoring.enabled ? placement.sourcesOf(["monitoring"]) : [],
             published: { http: c.ports.http, https: c.ports.https, status: c.ports.status },
             memoryMb: c.docker.memoryMb.balancer,
-            dependsOn: webs.map((w) => w.resource),
+            push: push ? {
+                servers: push.servers.map((p) => ({ name: p.service, host: p.host, port: PUSH_PORTS.sub })),
+                listenerPath: PUSH_PATHS.subws, tunnelTimeoutS: c.push.tunnelTimeoutS,
+            } : undefined,
+            dependsOn: [...webs.map((w) => w.resource), ...(push?.resources ?? [])],
         }, child);
 
         const monitoring = c.monitoring.enabled ? new Monitoring(`${name}-monitoring`, {
@@ -171,9 +195,16 @@ export class BitrixCluster extends pulumi.ComponentResource {
         this.nfsExports = nfs ? nfs.exports.map((e) => `${nfs.address}:${e.pseudo}`) : [];
         this.sharedDirs = Object.fromEntries((nfs?.exports ?? []).map((e) => [sharedSlug(e.sharedPath), e.directory]));
         this.dbPassword = pulumi.secret(dbPassword);
+        this.pushServers = push ? push.servers.map((p) => p.host) : [];
+        this.pushSecurityKey = pushKey && pulumi.secret(pushKey);
+        this.pullSettings = push ? pullModuleSettings({
+            publishUrl: `http://${PUSH_LOCAL_PUB.address}:${PUSH_LOCAL_PUB.port}${PUSH_PATHS.pub}`,
+            key: "(secret: pulumi stack output pushSecurityKey --show-secrets)",
+        }) : {};
         this.registerOutputs({
             url: this.url, statusUrl: this.statusUrl, statusUrls: this.statusUrls, floatingAddress: this.floatingAddress, dbMaster: this.dbMaster, dbReplicas: this.dbReplicas,
             redisNodes: this.redisNodes, sentinels: this.sentinels, webNodes: this.webNodes, nfsExports: this.nfsExports,
+            pushServers: this.pushServers, pullSettings: this.pullSettings,
         });
     }
 }

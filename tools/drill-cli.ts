@@ -1,8 +1,9 @@
 /**
- * `npm run drill -- balancer|web-node|nfs|redis-master|db-master|rolling-update --stack <name>`: runs a failure drill
+ * `npm run drill -- balancer|web-node|nfs|redis-master|db-master|rolling-update|push --stack <name>`: runs a failure drill
  * against a live stack and prints a table and one JSON line with the figures; exits 1 when a step misses its goal.
  * rolling-update changes phpMemoryLimitMb by +64 MB with `pulumi up`, then puts the old value back the same way. Through scripts/drill.sh (builds, finds
- * pulumi). Drills act on the stack's Docker containers: placement docker only.
+ * pulumi). Drills act on the stack's Docker containers: placement docker only. push (a stack with a push layer): delivery
+ * from each web node, a broadcast to 100 subscribers, a push service killed under 20 subscribers (docs/push.md).
  */
 import { execFile, execFileSync } from "child_process";
 import { promisify } from "util";
@@ -13,8 +14,9 @@ import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
+import { broadcastDrill, deliveryDrill, pushNodeDrill } from "./drill/pushDrill";
 
-const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master", "rolling-update"];
+const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master", "rolling-update", "push"];
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -41,6 +43,22 @@ async function main(argv: string[]): Promise<number> {
         const r = await nfsDrill({ base, webs: outputs.webNodes, nfsContainer: overNfs ? `${outputs.namePrefix}-nfs` : undefined, log });
         return report(`health 503 after ${JSON.stringify(r.unhealthyS)} s (slowest answer ${r.slowestHealthS} s), balancer 503 after ${r.balancer503S} s, ` +
             `busiest node ${r.busyWorkers}/${r.maxChildren} PHP workers, healthy again ${r.recoveredS} s after the storage returned`, r);
+    }
+    if (drill === "push") {
+        if (!outputs.floatingAddress || !(outputs.pushServers ?? []).length) throw new Error(`drill push: stack ${stack} needs two balancers and pushServers ≥ 1`);
+        const key = JSON.parse(execFileSync("pulumi", ["stack", "output", "pushSecurityKey", "--show-secrets", "--json", "--stack", stack], { encoding: "utf8" })) as string;
+        const balancers = (outputs.statusUrls as string[]).map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
+        const holder = (await holders(balancers, outputs.floatingAddress))[0];
+        const target = {
+            base, key, webs: outputs.webNodes as string[], pushContainers: outputs.pushServers as string[],
+            statusUrl: outputs.statusUrls[Math.max(0, balancers.indexOf(holder))] as string, log,
+        };
+        const delivery = await deliveryDrill(target);
+        const broadcast = await broadcastDrill(target, 100);
+        const node = await pushNodeDrill(target, 20);
+        return report(`delivery ${JSON.stringify(delivery.latencyMs)} ms; broadcast ${broadcast.received}/${broadcast.subscribers} (slowest ${broadcast.maxLatencyMs} ms, ` +
+            `spread ${JSON.stringify(broadcast.spread)}); ${node.killed} killed: ${node.disconnected}/${node.subscribers} cut, back after ${node.backS.min}–${node.backS.max} s, ` +
+            `${node.lost}/${node.published} lost`, { pass: delivery.pass && broadcast.pass && node.pass, delivery, broadcast, node } as { pass: boolean });
     }
     if (drill === "redis-master") {
         const r = await redisMasterDrill({ base, master: await findRedisMaster(outputs.namePrefix, (outputs.redisNodes ?? []).length), log });

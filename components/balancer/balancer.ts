@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { BalancerSettings } from "../config/types";
 import { FileSpec, Placement, PortSpec } from "../placement/types";
-import { balancerConfig, BalancerUpstream } from "./haproxyConfig";
+import { balancerConfig, BalancerUpstream, PushRoute } from "./haproxyConfig";
 import { keepalivedConfig, vipGuardRules } from "./keepalivedConfig";
 
 export interface BalancerArgs {
@@ -22,6 +22,8 @@ export interface BalancerArgs {
     published: { http: number; https: number; status: number };
     /** @default 256 */
     memoryMb?: number;
+    /** Subscriber routes to the push servers (docs/push.md). @default none */
+    push?: PushRoute;
     dependsOn?: pulumi.Resource[];
 }
 
@@ -63,6 +65,7 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     const haproxy = balancerConfig({
         ...s, upstreams: args.upstreams, healthPath: args.healthPath, certPath: CERT_PATH, listen: BALANCER_LISTEN,
         publicHttpsPort: https.port, publicHttpPort: httpDoor.port, resolver: args.placement.dnsResolver, metricsSources: args.metricsSources,
+        push: args.push,
     });
     const resources: pulumi.Resource[] = [];
     services.forEach((service, i) => {

@@ -5,6 +5,7 @@
  * ip_hash, weights, keepalive to upstreams).
  */
 import { BalancerAlgorithm, BalancerSettings } from "../config/types";
+import { PUSH_PATHS } from "../push/pushConfig";
 import { haproxyPreamble, resolverServerOptions } from "../shared/haproxy";
 
 export interface BalancerUpstream {
@@ -37,7 +38,22 @@ export type BalancerConfigInput = Omit<BalancerSettings, "count" | "vrrp" | "wei
     metricsSources?: string[];
     /** Admin socket (drains, drills). @default "/run/haproxy/admin.sock" */
     adminSocket?: string;
+    /**
+     * The push servers' subscriber listeners (Push & Pull, docs/push.md): `/bitrix/sub/` and `/bitrix/subws/` go to
+     * them; `/bitrix/pub/` is refused at the front door either way. @default none: no push routes
+     */
+    push?: PushRoute;
 };
+
+/** Where the balancer sends subscribers. */
+export interface PushRoute {
+    servers: Array<{ name: string; host: string; port: number }>;
+    /** Path the subscriber listener serves both long polling and websockets on. */
+    listenerPath: string;
+    /** Seconds an idle upgraded websocket is kept open (timeout tunnel). */
+    tunnelTimeoutS: number;
+}
+
 
 const BALANCE: Record<BalancerAlgorithm, string> = {
     least_conn: "leastconn",
@@ -133,12 +149,19 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "    # and the probe app answer the allowlist only.",
         "    http-request deny deny_status 403 if admin_path !allowlisted",
         "    http-request deny deny_status 403 if internal_path !allowlisted",
+        "    # The push servers' publisher takes messages without a signature: it is for PHP on the web nodes only, which",
+        "    # reach it through their local route, never through the balancer.",
+        `    http-request deny deny_status 403 if { var(txn.npath) -m beg ${PUSH_PATHS.pub} }`,
         "    http-request set-header X-Real-IP %[src]",
         "    http-request set-header X-Forwarded-Proto https",
         "    http-request set-header X-Forwarded-Port %[dst_port]",
         ...hsts,
+        ...(input.push ? [
+            `    use_backend push if { var(txn.npath) -m beg ${PUSH_PATHS.sub} } || { var(txn.npath) -m beg ${PUSH_PATHS.subws} }`,
+        ] : []),
         "    default_backend web",
         "",
+        ...(input.push ? pushBackend(input.push, input.resolver) : []),
         "backend web",
         `    balance ${BALANCE[input.algorithm]}`,
         ...(input.algorithm === "ip_hash" ? ["    hash-type consistent"] : []),
@@ -175,4 +198,33 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "    stats show-node",
         "",
     ].join("\n");
+}
+
+/**
+ * Subscribers' backend: the push servers' sub listener, which serves long polling and websockets on one path (the
+ * pull module's /bitrix/sub/ is rewritten to it, as bitrix-env's proxy does). Long-lived connections are spread by
+ * count (leastconn); a push server marked down has its connections cut at once (shutdown-sessions), so clients
+ * reconnect through the balancer to a live one instead of waiting on a dead socket.
+ */
+function pushBackend(push: PushRoute, resolver: string | undefined): string[] {
+    if (push.servers.length === 0) throw new Error("balancerConfig: push needs at least one server");
+    return [
+        "backend push",
+        "    balance leastconn",
+        `    http-request replace-path ^${PUSH_PATHS.sub}(.*) ${push.listenerPath}\\1`,
+        "    # An upgraded websocket stays open while idle up to this long; the push server pings every 120 s.",
+        `    timeout tunnel ${push.tunnelTimeoutS}s`,
+        "    # Long polling: the push server answers within 40 s (a message, or 304).",
+        "    timeout server 60s",
+        "    # A subscriber without a channel id gets 400 from the push server itself: that answer is its liveness.",
+        "    option httpchk",
+        `    http-check send meth GET uri ${push.listenerPath} ver HTTP/1.1 hdr Host push`,
+        "    http-check expect status 400",
+        "    retries 2",
+        "    option redispatch 1",
+        "    retry-on conn-failure empty-response",
+        "    default-server check inter 1s fastinter 500ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions maxconn 10000",
+        ...push.servers.map((s) => `    server ${s.name} ${s.host}:${s.port}${resolverServerOptions(resolver)}`),
+        "",
+    ];
 }

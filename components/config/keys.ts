@@ -202,6 +202,23 @@ export const KEYS = {
     sentinelFailoverTimeoutMs: { type: "integer", default: 60000, description: "Sentinel failover-timeout in ms.", allowed: intIn(5000, 3600000) },
     redisMaxMemoryMb: { type: "integer", default: 256, description: "maxmemory of each Redis node in MB; when full, keys with a TTL (cache and sessions) are evicted, so size it for every live session.", allowed: intIn(16, 1048576) },
 
+    pushServers: {
+        type: "integer", default: 0,
+        description: "Push & Pull: number of push services (docs/push.md); 0 runs none. Needs pushImage.",
+        allowed: intIn(0, 8),
+    },
+    pushImage: {
+        type: "string", default: "",
+        description: "Push & Pull: the push server's container image (Bitrix ships it with its environment only, so you supply it), e.g. \"registry.example.com/bitrix/push-server:2.0\"; it starts a sub and a pub listener from /etc/push-server (docs/push.md).",
+        allowed: (v: string) => v === "" || /^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/.test(v) ? undefined : "empty, or an image reference with a tag or digest, such as \"registry.example.com/bitrix/push-server:2.0\"",
+    },
+    pushTunnelTimeoutS: {
+        type: "integer", default: 3600,
+        description: "Push & Pull: seconds an idle websocket stays open at the balancers (HAProxy timeout tunnel); the push server pings every 120 s.",
+        allowed: intIn(300, 86400),
+    },
+    pushMemoryMb: { type: "integer", default: 256, description: "Push & Pull: memory limit of a push service; 0 = unlimited.", allowed: memory },
+
     sharedStorage: {
         type: "string", default: "nfs",
         description: "How web nodes reach the shared paths: \"nfs\" (mounted from the cluster's NFS server), \"docker-volume\" (placement docker: one Docker volume, single Docker host) or \"external\" (placement hosts: already mounted on every web host at the docroot paths, e.g. your NAS; no NFS server).",
@@ -276,6 +293,11 @@ export const KEYS = {
         allowed: (v: string) => password(v) ?? (/['"\\`]/.test(v) ? "no quotes or backslashes (the Percona image puts it into SQL unescaped)" : undefined),
     },
     dbReplicationPassword: { type: "string", secret: true, unset: "none: random", description: "Replication user's password (config secret); random when unset.", allowed: password },
+    pushSecurityKey: {
+        type: "string", secret: true, unset: "none: random",
+        description: "Push & Pull: the signature key shared by the push servers and the pull module (config secret); random when unset. Letters and digits only, 32 to 256 of them.",
+        allowed: (v: string) => /^[A-Za-z0-9]{32,256}$/.test(v) ? undefined : "32 to 256 letters and digits (the push server's key allows no other characters; a short key is guessable)",
+    },
     redisPassword: {
         type: "string", secret: true, unset: "none: random", description: "Redis and Sentinel password (config secret); random when unset. No spaces, quotes or backslashes: Sentinel writes it back into its config unquoted.",
         allowed: (v: string) => password(v) ?? (/[\s'"\\]/.test(v) ? "no spaces, quotes or backslashes (Sentinel rewrites its config without quoting them)" : undefined),

@@ -173,6 +173,20 @@ export interface MonitoringSettings {
     memoryMb: number;
 }
 
+/** The Push layer's settings (Push & Pull, docs/push.md). */
+export interface PushSettings {
+    /** Number of push services; 0 = no push layer. @default 0 */
+    servers: number;
+    /** The push server's container image, supplied by the user; required with servers ≥ 1. @default "" */
+    image: string;
+    /** Signature key shared with the pull module (a config secret); random when unset. */
+    securityKey?: pulumi.Output<string>;
+    /** Seconds an idle websocket stays open at the balancer. @default 3600 */
+    tunnelTimeoutS: number;
+    /** Memory limit of a push service in MB. @default 256 */
+    memoryMb: number;
+}
+
 export interface ClusterConfig {
     /** Prefix of every container, volume, network and image name; unique per stack. */
     prefix: string;
@@ -186,6 +200,7 @@ export interface ClusterConfig {
     redis: RedisSettings;
     storage: StorageSettings;
     monitoring: MonitoringSettings;
+    push: PushSettings;
     docker: DockerSettings;
     secrets: Secrets;
 }

@@ -253,11 +253,18 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
         if (clash) problems.push(`${name(key.split("+")[0])}: port ${p} (${key}) clashes with ${clash}; every published port must differ`);
         byPort.set(p, key);
     }
+    if (v.pushServers > 0 && v.placement !== "docker") {
+        problems.push(`${name("pushServers")}: the push layer runs on placement docker only for now (on hosts it would install a push-server package; not built yet); set it to 0`);
+    }
+    if (v.pushServers > 0 && v.pushImage === "") {
+        problems.push(`${name("pushImage")}: required with ${name("pushServers")} = ${v.pushServers}: the push server's image (Bitrix ships it with its environment only, so you supply it; docs/push.md)`);
+    }
+    if (v.pushServers === 0 && v.pushImage !== "") problems.push(`${name("pushServers")}: set it to 1 or more to run ${name("pushImage")}, or remove ${name("pushImage")}`);
     if (v.placement !== "docker") return;
     const { first, last } = ipv4Range(v.dockerSubnet);
     // Docker hands out the upper half of the subnet; the NFS server's fixed address is in the lower half.
     const dynamic = (last - first + 1) / 2 - 1;
-    const needed = (v.monitoring ? 1 : 0) + v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
+    const needed = (v.monitoring ? 1 : 0) + (v.pushServers > 0 ? v.pushServers + 1 : 0) + v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
     if (needed > dynamic) {
         problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} leaves ${dynamic} addresses for ${needed} containers; use a larger subnet`);
     }
@@ -308,6 +315,7 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
             } : undefined,
             smtpPassword: v.alertSmtpPassword, memoryMb: v.monitoringMemoryMb,
         },
+        push: { servers: v.pushServers, image: v.pushImage, securityKey: v.pushSecurityKey, tunnelTimeoutS: v.pushTunnelTimeoutS, memoryMb: v.pushMemoryMb },
         docker: {
             subnet: v.dockerSubnet,
             retainDataVolumes: v.retainDataVolumes,

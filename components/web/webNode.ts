@@ -4,7 +4,9 @@ import { layerComponent } from "../shared/layer";
 import { SharedStorageMode } from "../config/types";
 import { NfsExport, sharedSlug } from "../nfs/ganeshaConfig";
 import { Placement, VolumeSpec } from "../placement/types";
+import { PUSH_PORTS, pushPubSection } from "../push/pushConfig";
 import { redisProxyConfig } from "../redis/proxyConfig";
+import { resolverServerOptions } from "../shared/haproxy";
 import { DB_WRITER_CHECK, DB_WRITER_CREDENTIALS, DB_WRITER_ROUTE, dbWriterCheckScript, dbWriterCredentials, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "./dbWriterRoute";
 import { bitrixSettings, DbEndpoint } from "./bitrixSettings";
 import { CACHE_ENGINE_REQUIRED_FILE, cacheEngineClass } from "./cacheEngine";
@@ -54,6 +56,11 @@ export interface WebNodeArgs {
     fpmMaxChildren?: number;
     /** @default "UTC" */
     timezone?: string;
+    /**
+     * The push services (Push & Pull): PHP publishes to 127.0.0.1:8895, which the node's local HAProxy sends to the
+     * first healthy one's publisher (docs/push.md). @default none
+     */
+    push?: { servers: Array<{ service: string; host: string }> };
     /** Cache namespace shared by all nodes. @default "bitrix" */
     cacheSid?: string;
     /** @default 1024 */
@@ -131,9 +138,15 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
             render: (s) => redisProxyConfig({
                 nodes: args.redis.nodes.map((n) => ({ name: n.service, host: n.host, port: n.port })),
                 password: s.redis, listen: REDIS_PROXY, resolver: args.placement.dnsResolver, checkIntervalMs: 1000,
-                extra: writers ? {
-                    globals: EXTERNAL_CHECK_GLOBALS, runsPrograms: true,
-                    sections: [dbWriterSection({ nodes: writers.map((w) => ({ name: w.service, host: w.host, port: w.port })), resolver: args.placement.dnsResolver })],
+                extra: writers || args.push ? {
+                    globals: writers ? EXTERNAL_CHECK_GLOBALS : [], runsPrograms: writers !== undefined,
+                    sections: [
+                        ...(writers ? [dbWriterSection({ nodes: writers.map((w) => ({ name: w.service, host: w.host, port: w.port })), resolver: args.placement.dnsResolver })] : []),
+                        ...(args.push ? [pushPubSection({
+                            servers: args.push.servers.map((p) => ({ name: p.service, host: p.host, port: PUSH_PORTS.pub })),
+                            resolverOptions: resolverServerOptions(args.placement.dnsResolver),
+                        })] : []),
+                    ],
                 } : undefined,
             }),
         },

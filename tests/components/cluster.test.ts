@@ -286,9 +286,82 @@ describe("BitrixCluster with one balancer", () => {
     });
 });
 
+const PUSH_KEY = "PushKey0123456789abcdefghijklmnopqrstuvwxyz";
+
+describe("BitrixCluster with the push layer", () => {
+    const placement = new RecordingPlacement();
+    const cluster = new BitrixCluster("c6", { config: config({ pushServers: 2, pushImage: "registry.example.com/bitrix/push-server:2.0", pushSecurityKey: PUSH_KEY, dbEngine: "mariadb" }), placement });
+    const file = (service: string, path: string) => valueOf(placement.file(service, path));
+
+    it("runs the user's image as push-1 and push-2 beside a Redis of their own, with both listeners' configs as secrets", async () => {
+        await settle();
+        assert.deepEqual(placement.specs.map((s) => s.service).filter((s) => s.startsWith("push")).sort(), ["push-1", "push-2", "push-redis"]);
+        for (const service of ["push-1", "push-2"]) {
+            const spec = placement.spec(service);
+            assert.deepEqual(spec.image, { pull: "registry.example.com/bitrix/push-server:2.0" });
+            assert.deepEqual(spec.files.map((f) => f.path), ["/etc/push-server/push-server-sub-8010.json", "/etc/push-server/push-server-pub-9010.json"]);
+            for (const f of spec.files) {
+                assert.equal(f.secret, true);
+                assert.equal(await secretOf(f.content), true);
+            }
+        }
+        const sub = JSON.parse(await file("push-2", "/etc/push-server/push-server-sub-8010.json"));
+        assert.deepEqual({ host: sub.storage.host, port: sub.storage.port }, { host: "t-push-redis", port: 6379 });
+        assert.equal(sub.security.key, PUSH_KEY);
+        const pub = JSON.parse(await file("push-1", "/etc/push-server/push-server-pub-9010.json"));
+        assert.equal(pub.security.key, sub.security.key, "one key for every listener");
+        assert.deepEqual(placement.spec("push-redis").image, { role: "redis" });
+    });
+
+    it("routes subscribers at both balancers to both push services, and gives each web node the local publish route", async () => {
+        const cfg = await file("balancer-1", "/etc/haproxy/haproxy.cfg");
+        assert.match(cfg, /^backend push$/m);
+        assert.match(cfg, /^ {4}server push-1 t-push-1:8010/m);
+        assert.match(cfg, /^ {4}server push-2 t-push-2:8010/m);
+        assert.equal(await file("balancer-2", "/etc/haproxy/haproxy.cfg"), cfg);
+        for (const web of ["web-1", "web-2"]) {
+            const local = await file(web, "/etc/haproxy/redis-proxy.cfg");
+            assert.match(local, /^listen push_pub\n {4}bind 127\.0\.0\.1:8895$/m);
+            assert.match(local, /^ {4}server push-1 t-push-1:9010/m);
+            assert.match(local, /^ {4}server push-2 t-push-2:9010/m);
+            // The database writer route is still there beside it.
+            assert.match(local, /^listen db_writer$/m);
+        }
+    });
+
+    it("outputs the pull module's settings with the local publish address, and the key as a secret only", async () => {
+        assert.equal(cluster.pullSettings.path_to_publish, "http://127.0.0.1:8895/bitrix/pub/");
+        assert.equal(cluster.pullSettings.path_to_websocket_secure, "wss://#DOMAIN#/bitrix/subws/");
+        assert.ok(!JSON.stringify(cluster.pullSettings).includes(PUSH_KEY), "the key stays out of the plain output");
+        assert.equal(await secretOf(cluster.pushSecurityKey!), true);
+        assert.equal(await valueOf(cluster.pushSecurityKey!), PUSH_KEY);
+        assert.deepEqual(cluster.pushServers, ["t-push-1", "t-push-2"]);
+    });
+
+    it("makes a random 64-character key when none is given", async () => {
+        const gen = new RecordingPlacement();
+        new BitrixCluster("c6-gen", { config: config({ pushServers: 1, pushImage: "registry.example.com/bitrix/push-server:2.0", dbEngine: "mariadb" }), placement: gen });
+        await settle();
+        assert.equal(JSON.parse(await valueOf(gen.file("push-1", "/etc/push-server/push-server-sub-8010.json"))).security.key, "mockc6genpushsecuritykey");
+        const random = recorded.filter((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.startsWith("c6-gen-push"));
+        assert.deepEqual(random.map((r) => ({ name: r.name, length: r.inputs.length, special: r.inputs.special })), [{ name: "c6-gen-push-security-key", length: 64, special: false }]);
+    });
+
+    it("has no push services, routes or settings without pushServers", async () => {
+        const off = new RecordingPlacement();
+        const plain = new BitrixCluster("c6-off", { config: config({ dbEngine: "mariadb" }), placement: off });
+        await settle();
+        assert.ok(!off.specs.some((s) => s.service.startsWith("push")));
+        assert.doesNotMatch(await valueOf(off.file("balancer-1", "/etc/haproxy/haproxy.cfg")), /backend push/);
+        assert.doesNotMatch(await valueOf(off.file("web-1", "/etc/haproxy/redis-proxy.cfg")), /push_pub/);
+        assert.deepEqual(plain.pullSettings, {});
+        assert.equal(plain.pushSecurityKey, undefined);
+    });
+});
+
 describe("recorded resources", () => {
     it("are all named after their component", async () => {
         await settle();
-        for (const r of recorded) assert.match(r.name, /^c[1-5](-|$)/);
+        for (const r of recorded) assert.match(r.name, /^c[1-6](-|$)/);
     });
 });

@@ -23,6 +23,8 @@ import { nfsDrill } from "../../tools/drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "../../tools/drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "../../tools/drill/rollingUpdateDrill";
 import { webNodeDrill } from "../../tools/drill/webNodeDrill";
+import { channelId, publishFromWeb, seqOf, signChannel, subscribe, until } from "../../tools/drill/pushClient";
+import { broadcastDrill, deliveryDrill, PushTarget, pushBalancerDrill, pushNodeDrill } from "../../tools/drill/pushDrill";
 
 const PREFIX = "bx-e2e";
 const PORTS = { http: 18080, https: 18443, status: 18404 };
@@ -33,6 +35,9 @@ const SUBNET = "172.28.20";
 const VIP = `${SUBNET}.5`;
 const BALANCERS = [`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`];
 const MONITORING = { prometheus: 19090, alertmanager: 19093, webhook: 18093 };
+/** The test push server (tests/fixtures/push-server), built here and given to the stack as the user's push image. */
+const PUSH_IMAGE = `${PREFIX}-push-fixture:e2e`;
+const PUSH_KEY = "e2ePushSignatureKey0123456789abcdefABCDEF";
 
 function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
@@ -91,13 +96,18 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     before(async () => {
         requireEngineTools();
         assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
+        const t0 = Date.now();
+        execFileSync("docker", ["build", "-q", "-t", PUSH_IMAGE, path.join(projectDir(), "tests", "fixtures", "push-server")], { stdio: "pipe", timeout: 10 * 60_000 });
+        timings.pushImage = (Date.now() - t0) / 1000;
         await stack.init({
             dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: false,
             dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
             prometheusPort: MONITORING.prometheus, alertmanagerPort: MONITORING.alertmanager,
             dockerSubnet: `${SUBNET}.0/24`, httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
+            pushServers: 2, pushImage: PUSH_IMAGE,
         });
         stack.setSecret("redisPassword", REDIS_PASSWORD);
+        stack.setSecret("pushSecurityKey", PUSH_KEY);
         // This test's receiver, on the Docker host's address on the stack network (Alertmanager runs in a container);
         // a config secret (a webhook URL can carry a token), given as its JSON list.
         stack.setSecret("alertWebhookUrls", JSON.stringify([`http://${SUBNET}.1:${MONITORING.webhook}/alerts`]));
@@ -114,6 +124,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             if (left.volumes.length) sh("docker", ["volume", "rm", "-f", ...left.volumes]);
             if (left.networks.length) sh("docker", ["network", "rm", ...left.networks]);
         }
+        try { sh("docker", ["rmi", PUSH_IMAGE]); } catch { /* not built */ }
         console.log(`# e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
@@ -194,6 +205,83 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     it("shows every web node UP on the status page", async () => {
         const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
         assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP"]);
+    });
+
+    /** The push drills' view of this stack, through the floating address and the holder's status page. */
+    const pushTarget = async (): Promise<PushTarget> => {
+        const [holder] = await holders(BALANCERS, VIP);
+        return {
+            base: `https://${VIP}`, key: PUSH_KEY, webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`], pushContainers: [`${PREFIX}-push-1`, `${PREFIX}-push-2`],
+            statusUrl: `http://${SUBNET}.${holder.endsWith("-1") ? 11 : 12}:8404/`,
+        };
+    };
+
+    it("refuses /bitrix/pub/ from outside with the balancer's own 403, while the web nodes' local route publishes; subscribers reach the push servers", async () => {
+        const outputs = await stack.outputs();
+        assert.deepEqual(outputs.pushServers, [`${PREFIX}-push-1`, `${PREFIX}-push-2`]);
+        assert.equal(outputs.pullSettings.path_to_publish, "http://127.0.0.1:8895/bitrix/pub/");
+        assert.equal(outputs.pullSettings.path_to_websocket_secure, "wss://#DOMAIN#/bitrix/subws/");
+        assert.equal(outputs.pushSecurityKey, "[secret]");
+        const channel = channelId();
+        const sub = subscribe(`https://${VIP}`, channel, PUSH_KEY);
+        try {
+            await sub.ready;
+            // From outside, plain and disguised: refused by the balancer's rule (its deny page), not an unrouted 503.
+            for (const rawPath of [`/bitrix/pub/?CHANNEL_ID=${channel}`, `/BITRIX/%70ub/?CHANNEL_ID=${channel}`]) {
+                const r = await request(`https://${VIP}/`, { method: "POST", body: '{"seq":-1}', rawPath });
+                assert.equal(r.status, 403, rawPath);
+                assert.match(r.body, /Request forbidden by administrative rule/, rawPath);
+            }
+            // The same publish from a web node's local route is taken, and only it reaches the subscriber.
+            const p = await publishFromWeb(`${PREFIX}-web-2`, [channel], 1);
+            assert.equal(p.status, "200");
+            assert.ok(await until(() => sub.messages.length > 0, 5000), "the published message reached the subscriber");
+            await new Promise((r) => setTimeout(r, 500));
+            assert.deepEqual(sub.messages.map(seqOf), [1]);
+        } finally {
+            sub.close();
+        }
+        // /bitrix/sub/ reaches the push server (its own 400 for an unsigned channel), and long polling gets a message.
+        const unsigned = await request(`https://${VIP}/bitrix/sub/?CHANNEL_ID=${channel}`);
+        assert.deepEqual([unsigned.status, unsigned.body], [400, "Channel id is not correct."]);
+        const poll = request(`https://${VIP}/bitrix/sub/?CHANNEL_ID=${signChannel(channel, PUSH_KEY)}&mid=${"0".repeat(26)}`, { timeoutMs: 10_000 });
+        const polled = await poll;
+        assert.equal(polled.status, 200);
+        assert.match(polled.body, /^#!NGINXNMS!#\{.*"text":\{"seq":1,"t":\d+\}\}#!NGINXNME!#$/);
+    });
+
+    it("delivers a message published on either web node to a websocket subscriber on the floating address within 1 s", async () => {
+        const r = await deliveryDrill(await pushTarget());
+        console.log(`# push delivery: latency by publishing node (ms) ${JSON.stringify(r.latencyMs)}`);
+        timings.pushDeliveryMs = r.latencyMs as any;
+        assert.ok(r.pass, JSON.stringify(r));
+    });
+
+    it("broadcasts one message to 100 websocket subscribers spread over both push services", async () => {
+        const r = await broadcastDrill(await pushTarget(), 100);
+        console.log(`# push broadcast: ${r.received}/${r.subscribers} received, slowest ${r.maxLatencyMs} ms; sessions per push service ${JSON.stringify(r.spread)}`);
+        timings.pushBroadcast = r as any;
+        assert.equal(r.received, 100);
+        assert.deepEqual(Object.keys(r.spread).sort(), ["push-1", "push-2"]);
+        assert.ok(r.pass, JSON.stringify(r));
+    });
+
+    it("keeps subscribers when a push service is killed: they reconnect through the balancer and miss nothing (push-node drill)", async () => {
+        const r = await pushNodeDrill(await pushTarget(), 20);
+        console.log(`# push-node drill: ${r.killed} killed, ${r.disconnected}/${r.subscribers} subscribers cut, back after ${r.backS.min}–${r.backS.max} s (loss window), ` +
+            `${r.lost}/${r.published} messages lost, ${r.failedPublishes} publishes refused meanwhile, ${r.nextMessage} got the next message; back in rotation ${r.restoredS} s after start`);
+        timings.pushNodeDrill = r as any;
+        assert.equal(r.lost, 0);
+        assert.ok(r.pass, JSON.stringify(r));
+    });
+
+    it("moves websockets to the other balancer when the address holder is killed (push balancer drill)", async () => {
+        const r = await pushBalancerDrill({ ...await pushTarget(), balancers: BALANCERS, floatingAddress: VIP }, 10);
+        console.log(`# push balancer drill: ${r.killed} killed, ${r.disconnected}/${r.subscribers} websockets cut, reconnected after ${r.backS.min}–${r.backS.max} s, ` +
+            `${r.lost}/${r.published} messages lost, ${r.nextMessage} got the next message`);
+        timings.pushBalancerDrill = r as any;
+        assert.equal(r.lost, 0);
+        assert.ok(r.pass, JSON.stringify(r));
     });
 
     it("scrapes every layer: each target of each job is up", async () => {
@@ -380,7 +468,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const state = (await stack.ok(["stack", "export"])).stdout;
         const rootPassword = inContainer("db-master", 'printf %s "$MARIADB_ROOT_PASSWORD"');
         assert.ok(rootPassword.length >= 16, "the root password from the container's environment");
-        for (const [what, secret] of [["Redis password", REDIS_PASSWORD], ["DB root password", rootPassword]]) {
+        for (const [what, secret] of [["Redis password", REDIS_PASSWORD], ["DB root password", rootPassword], ["push signature key", PUSH_KEY]]) {
             assert.ok(!state.includes(secret), `the state holds the ${what} in plain text`);
         }
         assert.match(state, /"ciphertext"/);

@@ -145,3 +145,41 @@ describe("drainSeconds", () => {
         assert.equal(drainSeconds({ maxFails: 5, healthIntervalMs: 1000, healthTimeoutMs: 200 }), 7); // 5.2 → 6, + 1
     });
 });
+
+describe("balancerConfig: Push & Pull routes", () => {
+    const push = { servers: [{ name: "push-1", host: "bx-push-1", port: 8010 }, { name: "push-2", host: "bx-push-2", port: 8010 }], listenerPath: "/bitrix/subws/", tunnelTimeoutS: 3600 };
+    const withPush = balancerConfig({ ...base, push });
+    const without = balancerConfig(base);
+
+    it("refuses the publisher path from outside with 403, with or without a push layer, on the normalised path", () => {
+        for (const cfg of [withPush, without]) {
+            const https = section(cfg, "frontend https");
+            assert.match(https, /http-request deny deny_status 403 if \{ var\(txn\.npath\) -m beg \/bitrix\/pub\/ \}/);
+            // Judged after decoding and lower-casing: /BITRIX/%70ub/ is the same path.
+            assert.ok(https.indexOf("set-var(txn.npath) path,url_dec,lower") < https.indexOf("/bitrix/pub/"));
+        }
+    });
+
+    it("sends long polling and websockets to the push backend, everything else to the web nodes", () => {
+        const https = section(withPush, "frontend https");
+        assert.match(https, /use_backend push if \{ var\(txn\.npath\) -m beg \/bitrix\/sub\/ \} \|\| \{ var\(txn\.npath\) -m beg \/bitrix\/subws\/ \}/);
+        assert.match(https, /default_backend web/);
+        assert.doesNotMatch(section(without, "frontend https"), /use_backend push/);
+        assert.doesNotMatch(without, /backend push/);
+    });
+
+    it("rewrites /bitrix/sub/ to the listener's path, keeps idle websockets for the tunnel timeout and cuts a dead server's connections", () => {
+        const b = section(withPush, "backend push");
+        assert.match(b, /http-request replace-path \^\/bitrix\/sub\/\(\.\*\) \/bitrix\/subws\/\\1/);
+        assert.match(b, /^ {4}timeout tunnel 3600s$/m);
+        assert.match(b, /^ {4}balance leastconn$/m);
+        assert.match(b, /http-check send meth GET uri \/bitrix\/subws\/ ver HTTP\/1\.1 hdr Host push\n {4}http-check expect status 400/);
+        assert.match(b, /default-server check inter 1s .*fall 2 rise 2 on-marked-down shutdown-sessions/);
+        assert.match(b, /^ {4}server push-1 bx-push-1:8010 resolvers cluster/m);
+        assert.match(b, /^ {4}server push-2 bx-push-2:8010 resolvers cluster/m);
+    });
+
+    it("needs a push server when push is given", () => {
+        assert.throws(() => balancerConfig({ ...base, push: { ...push, servers: [] } }), /push needs at least one server/);
+    });
+});

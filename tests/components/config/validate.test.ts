@@ -507,3 +507,43 @@ describe("validateClusterConfig monitoring", () => {
         assert.doesNotThrow(() => validate({ prometheusPort: 8443, monitoring: false }));
     });
 });
+
+describe("validateClusterConfig push layer", () => {
+    const IMAGE = "registry.example.com/bitrix/push-server:2.0";
+
+    it("is off by default, and on with servers and the user's image", () => {
+        assert.deepEqual({ ...validate({}).push }, { servers: 0, image: "", securityKey: undefined, tunnelTimeoutS: 3600, memoryMb: 256 });
+        const on = validate({ pushServers: 2, pushImage: IMAGE });
+        assert.equal(on.push.servers, 2);
+        assert.equal(on.push.image, IMAGE);
+    });
+
+    it("refuses push servers without an image, before any resource exists, saying where the image comes from", () => {
+        const problems = problemsOf({ pushServers: 2 });
+        assert.equal(problems.length, 1);
+        assert.match(problems[0], /^bitrix-cluster:pushImage: required with bitrix-cluster:pushServers = 2: the push server's image \(Bitrix ships it with its environment only, so you supply it/);
+    });
+
+    it("refuses an image without servers, an image without a tag, and the push layer on hosts", () => {
+        assert.match(problemsOf({ pushImage: IMAGE }).join("\n"), /pushServers: set it to 1 or more/);
+        assert.match(problemsOf({ pushServers: 1, pushImage: "push-server" }).join("\n"), /pushImage: got "push-server"; allowed: empty, or an image reference with a tag or digest/);
+        assert.match(problemsOf({ pushServers: 9, pushImage: IMAGE }).join("\n"), /pushServers: got 9; allowed: an integer from 0 to 8/);
+    });
+
+    it("refuses a signature key that is short or has characters the push server does not allow, without echoing it", () => {
+        for (const key of ["short0123456789", "a".repeat(31), `${"a".repeat(40)}!`, `${"a".repeat(40)} b`]) {
+            const problems = problemsOf({ pushServers: 1, pushImage: IMAGE, pushSecurityKey: key });
+            assert.equal(problems.length, 1, key);
+            assert.match(problems[0], /^bitrix-cluster:pushSecurityKey: the secret value is not allowed; allowed: 32 to 256 letters and digits/);
+            assert.ok(!problems[0].includes(key));
+        }
+        const ok = validate({ pushServers: 1, pushImage: IMAGE, pushSecurityKey: "a1".repeat(16) });
+        assert.ok(pulumi.Output.isInstance(ok.push.securityKey));
+    });
+
+    it("counts the push services and their Redis in the Docker subnet", () => {
+        const full = { dockerSubnet: "172.28.0.0/26", webNodes: 20, monitoring: false };
+        assert.doesNotThrow(() => validate(full));
+        assert.match(problemsOf({ ...full, pushServers: 3, pushImage: IMAGE }).join("\n"), /dockerSubnet: 172\.28\.0\.0\/26 leaves \d+ addresses for \d+ containers/);
+    });
+});
