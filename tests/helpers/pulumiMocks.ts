@@ -51,6 +51,19 @@ export function settle(ms = 50): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Resolves once no resource has been registered for `quietMs` (at most `maxMs`): a graph whose resources wait on
+ * others (a host's firewall waits for all its services) takes several turns of the event loop to appear.
+ */
+export async function settleAll(quietMs = 200, maxMs = 10_000): Promise<void> {
+    const start = Date.now();
+    let seen = -1;
+    while (seen !== recorded.length && Date.now() - start < maxMs) {
+        seen = recorded.length;
+        await settle(quietMs);
+    }
+}
+
 export function ofType(type: string): RecordedResource[] {
     return recorded.filter((r) => r.type === type);
 }
