@@ -1,6 +1,6 @@
 /**
  * Every stack config key the program reads: its type, default, description and the values it allows.
- * `Pulumi.yaml` declares the same keys (a test keeps the two in step) and the README's config reference is
+ * `Pulumi.yaml` declares the same keys (a test keeps the two in step) and the configuration reference (docs/configuration.md) is
  * written from this table.
  */
 import { isCidr, isHostname, isIdentifier, isIpv4, isNetworkAddress, isTimezone } from "./checks";
@@ -17,7 +17,7 @@ export interface KeySpec {
     description: string;
     /** Element type of an array key (as Pulumi.yaml declares it). */
     items?: "string" | "integer" | "object";
-    /** What happens without a value, for keys without a default (the README's default column). */
+    /** What happens without a value, for keys without a default (the default column of docs/configuration.md). */
     unset?: string;
     /** Read with getSecret; never printed. */
     secret?: boolean;

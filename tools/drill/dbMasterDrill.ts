@@ -72,7 +72,7 @@ export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMaster
     try {
         await new Promise((r) => setTimeout(r, 2000));
         // Killed while semi-sync is on (its normal state): a master that fell back to asynchronous commits after
-        // semiSyncTimeoutMs can lose writes and diverge; that trade-off is the setting's, not the failover's (README).
+        // semiSyncTimeoutMs can lose writes and diverge; that trade-off is the setting's, not the failover's (docs/known-limits.md).
         await waitUntil(`semi-sync on at ${master}`, async () => (await dbSql(master, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'Rpl_semi_sync_master_status'")) === "ON", 30_000);
         log(`drill: kill ${master}`);
         at = load.now();

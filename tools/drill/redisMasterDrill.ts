@@ -52,7 +52,7 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
         if (r.status !== 200 || !r.cookie || JSON.parse(r.body).count !== 1) throw new Error(`drill redis-master: could not start a session: ${r.status} ${r.body}`);
         users.push(r.cookie);
     }
-    // Asynchronous replication: give the replicas a moment to hold the sessions just written (see README).
+    // Asynchronous replication: give the replicas a moment to hold the sessions just written (see docs/known-limits.md).
     await new Promise((r) => setTimeout(r, 1000));
     // One load, alternating: odd requests write a session, even ones a cache entry.
     const load = startLoad((seq) => seq % 2 ? `${input.base}/probe/?action=session` : `${input.base}/probe/?action=cache&key=drill-${seq % 16}&value=${seq}`, { concurrency: 4 });
