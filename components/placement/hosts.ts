@@ -119,7 +119,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         }
         super("bitrix:placement:Hosts", name, {}, opts);
         const ignored = [...unpinnedHosts, ...(unpinnedBastion ? ["bastion"] : [])];
-        if (ignored.length) pulumi.log.warn(`SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`, this);
+        if (ignored.length) void pulumi.log.warn(`SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`, this);
         this.registerOutputs({ hosts: args.inventory.hosts.map((h) => `${h.name}=${h.address}`) });
     }
 
@@ -161,7 +161,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
             path: c.target, content: fs.readFileSync(c.source, "utf8"), mode: (fs.statSync(c.source).mode & 0o111) ? "0755" : "0644",
         }));
         const runtime: HostFile[] = [
-            { path: envFile(spec.service), content: pulumi.all(spec.env ?? {}).apply((env) => environmentFile(env as Record<string, string>)), mode: "0600" },
+            { path: envFile(spec.service), content: pulumi.all(spec.env ?? {}).apply((env) => environmentFile(env)), mode: "0600" },
             {
                 path: `/etc/systemd/system/${unit}`, mode: "0644",
                 content: serviceUnit({
@@ -264,7 +264,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
      * (its rules file and unit from stdin, loaded before any service starts). Everything else on the host waits for it.
      */
     private prepare(host: Inventory["hosts"][number], connection: command.types.input.remote.ConnectionArgs): pulumi.Resource {
-        let ready = this.ready.get(host.name);
+        const ready = this.ready.get(host.name);
         if (ready) return ready;
         const opts = { parent: this };
         const root = (script: string) => asRoot(host.user, script);

@@ -21,7 +21,7 @@ export function installMocks(config: Record<string, string> = {}, stack = "test"
     const namespaced: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) namespaced[full(k)] = v;
     pulumi.runtime.setAllConfig(namespaced, secretKeys.map(full));
-    pulumi.runtime.setMocks({
+    void pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
             const state: Record<string, any> = { ...args.inputs };

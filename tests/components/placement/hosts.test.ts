@@ -126,7 +126,7 @@ describe("HostsPlacement (under mocks)", () => {
             /redis-3: handed to the hosts placement after the host firewalls were written/);
     });
 
-    it("reloads the balancer on a config change (HAProxy keeps its connections) and restarts the others", async () => {
+    it("reloads the balancer on a config change (HAProxy keeps its connections) and restarts the others", () => {
         const lb = plain(named("bx-h-balancer-1-haproxy-start").create);
         assert.match(lb, /if systemctl is-active -q bitrix-balancer-1\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer-1\.restart-digest/);
         const unit = plain(named("bx-h-balancer-1-haproxy-file-etc-systemd-system-bitrix-balancer-1-service").stdin);
