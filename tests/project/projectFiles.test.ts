@@ -107,6 +107,10 @@ describe("README and docs/", () => {
         assert.match(read("package.json"), /"up": "bash scripts\/up\.sh"/);
         assert.match(readme, /^bash scripts\/test\.sh$/m);
         assert.match(read(".ci/run"), /bash scripts\/test\.sh/);
+        // Style before the tests, so CI fails fast on drift.
+        const testSh = read("scripts/test.sh");
+        assert.ok(testSh.indexOf("npm run --silent format:check") > testSh.indexOf("bash scripts/build.sh"), "test.sh checks formatting after the build");
+        assert.ok(testSh.indexOf("npm run --silent lint") < testSh.indexOf("node --test"), "test.sh lints before the tests");
     });
 });
 
@@ -114,7 +118,7 @@ describe("package.json", () => {
     it("pins every dependency to an exact version", () => {
         const pkg = JSON.parse(read("package.json"));
         for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
-            assert.match(String(version), /^\d+\.\d+\.\d+$/, `${name}@${version}`);
+            assert.match(String(version), /^\d+\.\d+\.\d+$/, `${name}@${JSON.stringify(version)}`);
         }
         assert.equal(pkg.dependencies["@pulumi/command"].split(".")[0], "1");
     });
