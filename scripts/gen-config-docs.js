@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Writes the config key table (components/config/keys.ts) into Pulumi.yaml's `config:` block and README.md's
-// configuration reference. Run after `npx tsc` (it reads the compiled keys): `npm run docs`.
+// Writes the config key table (components/config/keys.ts) into Pulumi.yaml's `config:` block and the
+// configuration reference, docs/configuration.md. Run after `npx tsc` (it reads the compiled keys): `npm run docs`.
 // tests/project/projectFiles.test.ts fails when either file is out of step with the code.
 const fs = require("fs");
 const path = require("path");
@@ -31,10 +31,10 @@ for (const [key, spec] of Object.entries(KEYS)) {
     if (spec.secret) allowed = "config secret" + (allowed ? `; ${allowed}` : "");
     rows.push(`| \`${key}\` | ${spec.type} | ${def} | ${cell(allowed)} | ${cell(spec.description)} |`);
 }
-const readmeFile = path.join(root, "README.md");
-const readme = fs.readFileSync(readmeFile, "utf8");
-const start = readme.indexOf("| key | type | default | allowed | description |");
-const end = readme.indexOf("\n\n", start);
-if (start < 0 || end < 0) throw new Error("README.md has no configuration table to replace");
-fs.writeFileSync(readmeFile, readme.slice(0, start) + rows.join("\n") + readme.slice(end));
-console.log(`gen-config-docs: ${Object.keys(config).length} keys in Pulumi.yaml, ${rows.length - 2} rows in README.md`);
+const referenceFile = path.join(root, "docs", "configuration.md");
+const reference = fs.readFileSync(referenceFile, "utf8");
+const start = reference.indexOf("| key | type | default | allowed | description |");
+const end = reference.indexOf("\n\n", start);
+if (start < 0 || end < 0) throw new Error("docs/configuration.md has no configuration table to replace");
+fs.writeFileSync(referenceFile, reference.slice(0, start) + rows.join("\n") + reference.slice(end));
+console.log(`gen-config-docs: ${Object.keys(config).length} keys in Pulumi.yaml, ${rows.length - 2} rows in docs/configuration.md`);

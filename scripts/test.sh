@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README, `npm test`, CI): installs what the tests need, type-checks and compiles,
-# then runs the generator unit tests, the resource-graph tests (Pulumi mocks), the
-# daemon tests (Debian's HAProxy, nginx, PHP-FPM, MariaDB, Redis/Sentinel and nfs-ganesha started on loopback
-# from generated files) and the end-to-end test (`pulumi up` of a whole stack on the local Docker engine).
+# checks formatting (Prettier) and lint (ESLint) in the `unit` and full runs, then runs the generator unit tests,
+# the resource-graph tests (Pulumi mocks), the daemon tests (Debian's HAProxy, nginx, PHP-FPM, MariaDB,
+# Redis/Sentinel and nfs-ganesha started on loopback from generated files) and the end-to-end test (`pulumi up` of a
+# whole stack on the local Docker engine).
 #   bash scripts/test.sh            everything
 #   bash scripts/test.sh unit       generators, config, resource graph and tools only (no root, no daemons)
 #   bash scripts/test.sh daemons    daemon tests only (root: they start daemons as their service users)
@@ -15,6 +16,11 @@ if [ "$what" != unit ]; then
     bash scripts/install-test-deps.sh
 fi
 bash scripts/build.sh --clean
+if [ "$what" = all ] || [ "$what" = unit ]; then
+    # Style first, so CI fails fast: Prettier's formatting (`npm run format` fixes it) and ESLint's rules.
+    npm run --silent format:check
+    npm run --silent lint
+fi
 case "$what" in
     unit) dirs=(build/tests/components build/tests/tools build/tests/project) ;;
     daemons) dirs=(build/tests/daemons) ;;

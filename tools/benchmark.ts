@@ -18,6 +18,7 @@ import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
+import { parseStackOutputs } from "./stackOutputs";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SUBNET = "172.28.40";
@@ -53,9 +54,44 @@ async function throughput(url: string, concurrency: number, seconds: number) {
     return { requests: records.length, failed: records.length - ok.length, reqPerS: Math.round(ok.length / seconds), p50Ms: pct(50), p99Ms: pct(99) };
 }
 
+type Throughput = Awaited<ReturnType<typeof throughput>>;
+/** A drill that threw (a precondition, a timeout). */
+interface DrillError {
+    error: string;
+    pass: false;
+}
+type DrillOutcome<T> = T | DrillError;
+
+/** What `benchmark/latest.json` holds. */
+export interface BenchmarkResults {
+    date: string;
+    machine: string;
+    coldUpS?: number;
+    noopUpS?: number;
+    /** `pulumi preview` seconds by web node count. */
+    previewS?: Record<number, number>;
+    throughput?: { balancer?: Throughput; directNode?: Throughput };
+    drills?: {
+        balancer?: DrillOutcome<Awaited<ReturnType<typeof balancerDrill>>>;
+        webNode?: DrillOutcome<Awaited<ReturnType<typeof webNodeDrill>>>;
+        rollingUpdate?: DrillOutcome<Awaited<ReturnType<typeof rollingUpdateDrill>>>;
+        nfs?: DrillOutcome<Awaited<ReturnType<typeof nfsDrill>>>;
+        redisMaster?: DrillOutcome<Awaited<ReturnType<typeof redisMasterDrill>>>;
+        dbMaster?: DrillOutcome<Awaited<ReturnType<typeof dbMasterDrill>>>;
+    };
+}
+type Drills = NonNullable<BenchmarkResults["drills"]>;
+
+const failedDrill = (v: unknown): v is DrillError => typeof v === "object" && v !== null && "error" in v;
+/** The drills that finished, without the ones that threw. */
+function finished(drills: Drills): { [K in keyof Drills]: Exclude<Drills[K], DrillError> } {
+    const done: { [K in keyof Drills]: Exclude<Drills[K], DrillError> } = Object.fromEntries(Object.entries(drills).filter(([, v]) => !failedDrill(v)));
+    return done;
+}
+
 async function main(argv: string[]) {
     const out = argv.includes("--out") ? argv[argv.indexOf("--out") + 1] : path.join(ROOT, "benchmark", "latest.json");
-    const results: Record<string, any> = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB` };
+    const results: BenchmarkResults = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB` };
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-bench-"));
     fs.mkdirSync(path.join(dir, "state"));
     execFileSync("pulumi", ["stack", "init", "bench", "--non-interactive"], { cwd: ROOT, env: env(), stdio: "pipe" });
@@ -71,14 +107,15 @@ async function main(argv: string[]) {
         log("benchmark: cold pulumi up");
         results.coldUpS = await pulumi(["up", "--yes", "--skip-preview"]);
         results.noopUpS = await pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
-        results.previewS = {} as Record<string, number>;
+        const previewS: Record<number, number> = {};
+        results.previewS = previewS;
         for (const n of [2, 4, 8, 16]) {
             await pulumi(["config", "set", "webNodes", String(n)]);
-            results.previewS[n] = await pulumi(["preview"]);
+            previewS[n] = await pulumi(["preview"]);
         }
         await pulumi(["config", "set", "webNodes", "2"]);
 
-        const outputs = JSON.parse(execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", "bench"], { cwd: ROOT, env: env(), encoding: "utf8" }));
+        const outputs = parseStackOutputs(execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", "bench"], { cwd: ROOT, env: env(), encoding: "utf8" }));
         const web1 = (await docker(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", `${PREFIX}-web-1`])).trim();
         log("benchmark: throughput, 8 connections-per-request loops, 15 s each");
         results.throughput = {
@@ -87,10 +124,11 @@ async function main(argv: string[]) {
         };
         log("benchmark: drills");
         // One drill that throws (a precondition, a timeout) is recorded as such; the others still run.
-        const drill = async (name: string, run: () => Promise<unknown>) => {
-            try { results.drills[name] = await run(); } catch (e) { results.drills[name] = { error: (e as Error).message.split("\n")[0], pass: false }; log(`benchmark: drill ${name}: ${(e as Error).message}`); }
+        const drills: Drills = {};
+        results.drills = drills;
+        const drill = async <K extends keyof Drills>(name: K, run: () => Promise<Exclude<Drills[K], DrillError | undefined>>) => {
+            try { drills[name] = await run(); } catch (e) { drills[name] = { error: (e as Error).message.split("\n")[0], pass: false }; log(`benchmark: drill ${name}: ${(e as Error).message}`); }
         };
-        results.drills = {};
         await drill("balancer", () => balancerDrill({ floatingAddress: VIP, containers: [`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`], url: `https://${VIP}/probe/?action=node`, log }));
         await drill("webNode", () => webNodeDrill({ base: `https://${VIP}`, statusUrl: outputs.statusUrls[0], container: `${PREFIX}-web-1`, server: "web-1", log }));
         await drill("rollingUpdate", async () => {
@@ -116,9 +154,9 @@ async function main(argv: string[]) {
     log(`benchmark: figures in ${out}`);
 }
 
-export function table(r: Record<string, any>): string {
+export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {
     // Drills that did not run or did not finish get no figure row (the latter get a row of their own below).
-    const d = Object.fromEntries(Object.entries(r.drills ?? {}).filter(([, v]) => !(v as any)?.error)) as Record<string, any>;
+    const d = finished(r.drills ?? {});
     const mark = (pass: boolean) => (pass ? "met" : "**missed**");
     const t = r.throughput ?? {};
     const kill = d.balancer?.[0];
@@ -137,10 +175,11 @@ export function table(r: Record<string, any>): string {
         d.rollingUpdate ? `| rolling-update drill: PHP setting changed, \`pulumi up\` under load | ${d.rollingUpdate.updateS} s, ${d.rollingUpdate.failed}/${d.rollingUpdate.requests} failed, fewest nodes UP ${d.rollingUpdate.minUp}, ` +
             `out of rotation ${formatStretches(d.rollingUpdate.outOfRotation)} | 0 failed, one node at a time: ${mark(d.rollingUpdate.pass)} |` : "",
         d.nfs ? `| nfs drill: storage stops answering | health 503 after ${Object.values(d.nfs.unhealthyS).join(" / ")} s (slowest answer ${d.nfs.slowestHealthS} s), balancer 503 after ${d.nfs.balancer503S} s, busiest ${d.nfs.busyWorkers}/${d.nfs.maxChildren} workers, healthy ${d.nfs.recoveredS} s after return | 503 ≤ 12 s, answer < 0.5 s: ${mark(d.nfs.pass)} |` : "",
-        d.redisMaster ? `| redis-master drill: master killed | sessions back ${d.redisMaster.sessions.backS} s, cache back ${d.redisMaster.cache.backS} s, ${d.redisMaster.lost}/${d.redisMaster.users} sessions lost | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)} |` : "",
+        d.redisMaster ? `| redis-master drill: master killed | sessions back ${d.redisMaster.sessions.backS} s, cache back ${d.redisMaster.cache.backS} s, ${d.redisMaster.lost}/${d.redisMaster.users} sessions lost; ` +
+            `same-session requests back ${d.redisMaster.locks.backS} s, longest ${d.redisMaster.locks.longestS} s | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)} |` : "",
         d.dbMaster ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)} |` : "",
     ];
-    const failed = Object.entries(r.drills ?? {}).filter(([, v]) => (v as any)?.error).map(([k, v]) => `| ${k} drill | did not finish: ${(v as any).error} | **missed** |`);
+    const failed = Object.entries(r.drills ?? {}).flatMap(([k, v]) => (failedDrill(v) ? [`| ${k} drill | did not finish: ${v.error} | **missed** |`] : []));
     return [...rows.filter(Boolean), ...failed].join("\n");
 }
 

@@ -20,7 +20,7 @@ function main(argv: string[]): void {
     const to = arg(argv, "to");
     if (!from || !to || from === to) throw new Error("usage: clone-cli --from <stack> --to <new stack> [--overrides staging.yaml] [--mask <file.sql>|none]");
     const overridesFile = arg(argv, "overrides");
-    const overrides = overridesFile ? YAML.parse(fs.readFileSync(overridesFile, "utf8")) ?? {} : {};
+    const overrides = overridesFile ? (YAML.parse(fs.readFileSync(overridesFile, "utf8")) as Record<string, unknown> | null) ?? {} : {};
     const mask = arg(argv, "mask") ?? path.resolve("tools", "clone", "mask-bitrix-users.sql");
     const timings = clone({
         from, to, overrides,

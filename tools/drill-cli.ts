@@ -15,6 +15,7 @@ import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
 import { broadcastDrill, deliveryDrill, pushNodeDrill } from "./drill/pushDrill";
+import { parseStackOutputs } from "./stackOutputs";
 
 const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master", "rolling-update", "push"];
 
@@ -27,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     const [drill] = argv;
     const stack = arg(argv, "stack");
     if (!stack || !DRILLS.includes(drill)) throw new Error(`usage: drill ${DRILLS.join("|")} --stack <name>`);
-    const outputs = JSON.parse(execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8" }));
+    const outputs = parseStackOutputs(execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8" }));
     if (outputs.placement !== "docker") throw new Error(`drill: stack ${stack} has placement ${outputs.placement}; the drills stop and start Docker containers, so they need placement docker`);
     const base = String(outputs.url ?? "").replace(/\/$/, "");
     const report = (line: string, r: { pass: boolean }) => {
@@ -47,11 +48,11 @@ async function main(argv: string[]): Promise<number> {
     if (drill === "push") {
         if (!outputs.floatingAddress || !(outputs.pushServers ?? []).length) throw new Error(`drill push: stack ${stack} needs two balancers and pushServers ≥ 1`);
         const key = JSON.parse(execFileSync("pulumi", ["stack", "output", "pushSecurityKey", "--show-secrets", "--json", "--stack", stack], { encoding: "utf8" })) as string;
-        const balancers = (outputs.statusUrls as string[]).map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
+        const balancers = outputs.statusUrls.map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
         const holder = (await holders(balancers, outputs.floatingAddress))[0];
         const target = {
-            base, key, webs: outputs.webNodes as string[], pushContainers: outputs.pushServers as string[],
-            statusUrl: outputs.statusUrls[Math.max(0, balancers.indexOf(holder))] as string, log,
+            base, key, webs: outputs.webNodes, pushContainers: outputs.pushServers,
+            statusUrl: outputs.statusUrls[Math.max(0, balancers.indexOf(holder))], log,
         };
         const delivery = await deliveryDrill(target);
         const broadcast = await broadcastDrill(target, 100);
@@ -70,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
         return report(`${r.promoted} promoted, writes back after ${r.writesBackS} s, ${r.acknowledged} acknowledged rows, ${r.lost} lost, old master rejoined in ${r.rejoinS} s`, r);
     }
     if (drill === "rolling-update") {
-        const balancers = (outputs.statusUrls as string[]).map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
+        const balancers = outputs.statusUrls.map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
         const holder = outputs.floatingAddress ? (await holders(balancers, outputs.floatingAddress))[0] : balancers[0];
         const statusUrl = outputs.statusUrls[Math.max(0, balancers.indexOf(holder))];
         // Asynchronous: the load and the status watcher run in this process while pulumi runs.
@@ -111,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
         return r.pass ? 0 : 1;
     }
     if (!outputs.floatingAddress) throw new Error(`drill balancer: stack ${stack} has one balancer; set balancers to 2 or more`);
-    const containers = (outputs.statusUrls as string[]).map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
+    const containers = outputs.statusUrls.map((_, i) => `${outputs.namePrefix}-balancer-${i + 1}`);
     const steps = await balancerDrill({
         floatingAddress: outputs.floatingAddress, containers, url: `https://${outputs.floatingAddress}/probe/?action=node`,
         log: (line) => process.stderr.write(`${line}\n`),

@@ -3,7 +3,7 @@
  * `pulumi preview --json` output (from the file, or stdin). Used by scripts/pr-preview.sh and the GitHub workflow.
  */
 import * as fs from "fs";
-import { summarizePreview } from "./previewSummary";
+import { PreviewJson, summarizePreview } from "./previewSummary";
 
 function main(argv: string[]): void {
     const stackAt = argv.indexOf("--stack");
@@ -11,9 +11,10 @@ function main(argv: string[]): void {
     const file = argv.filter((a, i) => a !== "--stack" && i !== stackAt + 1)[0];
     if (!stack) throw new Error("usage: preview-summary --stack <name> [preview.json]");
     const text = fs.readFileSync(file ?? 0, "utf8");
-    let preview;
+    let preview: PreviewJson;
     try {
-        preview = JSON.parse(text);
+        // summarizePreview reads every field as optional.
+        preview = JSON.parse(text) as PreviewJson;
     } catch {
         // Not its text: a failed pulumi prints errors there, and an error can carry a value.
         throw new Error(`preview-summary: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\` (${text.length} characters; see pulumi's own output above)`);

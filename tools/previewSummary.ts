@@ -103,9 +103,12 @@ const code = (s: string) => `\`${s.replace(/[`\r\n]/g, "")}\``;
  * copied: it can carry values (a webhook token in a validation message, a password in a registry URL), so only
  * config key names of this project's key table and fixed phrases reach the comment.
  */
+/** A terminal colour sequence (ESC [ … m). */
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;]*m`, "g");
+
 function errorLine(d: { message?: string; urn?: string }): string {
     // Without the terminal colours pulumi may put around a line.
-    const message = (d.message ?? "").replace(/\u001b\[[0-9;]*m/g, "");
+    const message = (d.message ?? "").replace(ANSI_COLOUR, "");
     const { types } = parseUrn(d.urn ?? "");
     const where = d.urn && !types.includes("pulumi:pulumi:Stack") ? `${code(parseUrn(d.urn).name)} (${layerOf(d.urn)})` : "the program";
     let cause = "the preview failed";

@@ -97,6 +97,10 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
             // Only the first balancer publishes ports on a Docker host (a port has one container); the pair's door is
             // the floating address.
             ports: i === 0 ? [door.http, door.https, door.status] : [],
+            listens: [
+                { port: BALANCER_LISTEN.http, from: "public" }, { port: BALANCER_LISTEN.https, from: "public" },
+                { port: BALANCER_LISTEN.status, from: "admin" },
+            ],
             capabilities: s.vrrp ? VRRP_CAPABILITIES : undefined,
             health: { command: `curl -fsS -o /dev/null http://127.0.0.1:${BALANCER_LISTEN.status}/`, intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 5 },
             memoryMb: args.memoryMb ?? 256,

@@ -1,8 +1,9 @@
 /**
  * Every stack config key the program reads: its type, default, description and the values it allows.
- * `Pulumi.yaml` declares the same keys (a test keeps the two in step) and the README's config reference is
+ * `Pulumi.yaml` declares the same keys (a test keeps the two in step) and the configuration reference (docs/configuration.md) is
  * written from this table.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import { isCidr, isHostname, isIdentifier, isIpv4, isNetworkAddress, isTimezone } from "./checks";
 import { HOST_KEY_FORMAT, parseHostKey } from "../placement/hostKey";
 import { certificateProblem, keyProblem } from "./tls";
@@ -17,14 +18,20 @@ export interface KeySpec {
     description: string;
     /** Element type of an array key (as Pulumi.yaml declares it). */
     items?: "string" | "integer" | "object";
-    /** What happens without a value, for keys without a default (the README's default column). */
+    /** What happens without a value, for keys without a default (the default column of docs/configuration.md). */
     unset?: string;
     /** Read with getSecret; never printed. */
     secret?: boolean;
     /** How to give a secret to `pulumi config set --secret` (after the key); default: none, pulumi asks for it. */
     secretInput?: string;
     /** Returns what is allowed when the value is wrong, undefined when it is fine. */
-    allowed?: (v: any) => string | undefined;
+    /** Each key's check takes its own value type (string, number, string[]); call it through `allowedProblem`. */
+    allowed?: (v: never) => string | undefined;
+}
+
+/** What a key's check says about a value (undefined: fine). Called only on a value of the key's type (`typeOk`). */
+export function allowedProblem(spec: KeySpec, v: unknown): string | undefined {
+    return (spec.allowed as ((v: unknown) => string | undefined) | undefined)?.(v);
 }
 
 /** Docroot trees that hold Bitrix's PHP code; shared paths never execute PHP, so they cannot be shared. */
@@ -306,3 +313,24 @@ export const KEYS = {
 
 export type KeyName = keyof typeof KEYS;
 export const KEY_NAMES = Object.keys(KEYS) as KeyName[];
+
+/** The plain value a key's spec describes. */
+type PlainValue<S> = S extends { type: "integer" }
+    ? number
+    : S extends { type: "boolean" }
+      ? boolean
+      : S extends { type: "array"; items: "integer" }
+        ? number[]
+        : S extends { type: "array"; items: "object" }
+          ? unknown[]
+          : S extends { type: "array" }
+            ? string[]
+            : string;
+/** A key's value once validated: a secret as a secret Output, a key without default possibly unset. */
+type ValidValue<S> = S extends { secret: true }
+    ? pulumi.Output<PlainValue<S>> | undefined
+    : S extends { default: unknown }
+      ? PlainValue<S>
+      : PlainValue<S> | undefined;
+/** Every key's validated value (what the validator's checks between keys and its `build` read). */
+export type KeyValues = { [K in KeyName]: ValidValue<(typeof KEYS)[K]> };

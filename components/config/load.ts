@@ -70,17 +70,18 @@ export function readOtherStacks(dir: string, namespace: string, current: string)
     for (const file of fs.readdirSync(dir).sort()) {
         const m = /^Pulumi\.(.+)\.ya?ml$/.exec(file);
         if (!m || m[1] === current) continue;
-        let doc: any;
+        let doc: unknown;
         try {
             doc = YAML.parse(fs.readFileSync(path.join(dir, file), "utf8"));
         } catch {
             continue;
         }
         const raw: RawConfig = {};
-        for (const [full, value] of Object.entries(doc?.config ?? {})) {
+        for (const [full, value] of Object.entries((doc as { config?: Record<string, unknown> } | null)?.config ?? {})) {
             const [ns, key] = full.split(":");
             if (ns !== namespace || !(key in KEYS) || value === null || typeof value === "object") continue;
-            raw[key] = parseValue(KEYS[key as keyof typeof KEYS], String(value));
+            // A scalar: YAML gives a string, a number or a boolean here.
+            raw[key] = parseValue(KEYS[key as keyof typeof KEYS], typeof value === "string" ? value : `${value as number | boolean}`);
         }
         others.push({ stack: m[1], raw });
     }

@@ -9,7 +9,7 @@ import { keyMatchesCertificate } from "./tls";
 import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
 import { hostKeyHowTo, parseHostKey } from "../placement/hostKey";
 import { Inventory, parseInventory } from "../placement/hostsInventory";
-import { DEV_ADMIN_ALLOWLIST, KEYS, KEY_NAMES, KeyName, KeySpec, parseBastion } from "./keys";
+import { allowedProblem, DEV_ADMIN_ALLOWLIST, KEYS, KEY_NAMES, KeyName, KeySpec, KeyValues, parseBastion } from "./keys";
 import { ClusterConfig, VrrpSettings } from "./types";
 
 /** Raw values by key: plain JSON-ish values, secrets as Outputs. */
@@ -48,7 +48,7 @@ const TYPE_WORDS = { integer: "an integer", boolean: "true or false", array: "a 
 /** A JSON list, or undefined when the text is not one. */
 function parseJsonList(text: string): unknown[] | undefined {
     try {
-        const v = JSON.parse(text);
+        const v: unknown = JSON.parse(text);
         return Array.isArray(v) ? v : undefined;
     } catch {
         return undefined;
@@ -79,7 +79,7 @@ const show = (v: unknown) => redact(typeof v === "string" ? JSON.stringify(v) : 
 export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): ClusterConfig {
     const problems: string[] = [];
     const name = (k: string) => `${ctx.namespace}:${k}`;
-    const values: Record<string, any> = {};
+    const values: Record<string, unknown> = {};
     /** The plain text of the secrets given as text, for the checks between them; never put into a message. */
     const plain: Record<string, string> = {};
 
@@ -103,7 +103,7 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
             // Checked in plain text, reported without the value, kept only as a secret. A list comes as its JSON text.
             if (typeof v === "string" || (spec.type === "array" && Array.isArray(v))) {
                 const parsed = typeof v === "string" && spec.type === "array" ? parseJsonList(v) : v;
-                const why = parsed === undefined ? `${TYPE_WORDS.array}: ${spec.allowed?.([null])}` : spec.allowed?.(parsed);
+                const why = parsed === undefined ? `${TYPE_WORDS.array}: ${allowedProblem(spec, [null])}` : allowedProblem(spec, parsed);
                 if (why) problems.push(`${name(key)}: the secret value is not allowed; allowed: ${why}`);
                 else if (typeof parsed === "string") plain[key] = parsed;
                 values[key] = pulumi.secret(parsed);
@@ -118,19 +118,21 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
             problems.push(`${name(key)}: got ${show(v)}; expected ${TYPE_WORDS[spec.type]}`);
             continue;
         }
-        const why = spec.allowed?.(v);
+        const why = allowedProblem(spec, v);
         if (why) problems.push(`${name(key)}: got ${show(v)}; allowed: ${why}`);
         values[key] = v;
     }
-    if (problems.length === 0) crossChecks(values, name, problems);
+    // Every key now holds its default or a value of its type that its check allowed.
+    const valid = values as KeyValues;
+    if (problems.length === 0) crossChecks(valid, name, problems);
     if (plain.tlsCertificate !== undefined && plain.tlsKey !== undefined && !keyMatchesCertificate(plain.tlsCertificate, plain.tlsKey)) {
         problems.push(`${name("tlsKey")}: the secret value is not allowed; allowed: the private key of the first certificate in ${name("tlsCertificate")} (this key does not match ${name("tlsCertificate")})`);
     }
-    const hosts = problems.length === 0 ? placementChecks(values, raw, name, problems) : undefined;
-    if (problems.length === 0) dockerChecks(values, ctx, name, problems);
-    const vrrp = problems.length === 0 ? vrrpChecks(values, ctx, hosts?.inventory, name, problems) : undefined;
+    const hosts = problems.length === 0 ? placementChecks(valid, raw, name, problems) : undefined;
+    if (problems.length === 0) dockerChecks(valid, ctx, name, problems);
+    const vrrp = problems.length === 0 ? vrrpChecks(valid, ctx, hosts?.inventory, name, problems) : undefined;
     if (problems.length > 0) throw new ConfigError(problems);
-    const config = build(values as { [K in KeyName]: any }, ctx);
+    const config = build(valid, ctx);
     return { ...config, balancer: { ...config.balancer, vrrp }, hosts };
 }
 
@@ -143,7 +145,7 @@ export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshBastionHostKey", "ssh
  * Every layer runs where `placement` says; a config that mixes the two (host keys on a Docker stack, Docker keys
  * or Docker-volume sharing on hosts) is refused, and on hosts the host list must carry exactly the cluster's roles.
  */
-function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: string) => string, problems: string[]): ClusterConfig["hosts"] {
+function placementChecks(v: KeyValues, raw: RawConfig, name: (k: string) => string, problems: string[]): ClusterConfig["hosts"] {
     // Pulumi hands the program Pulumi.yaml's defaults as if set: a key counts as set when it differs from its default.
     const set = (k: KeyName) => raw[k] !== undefined && raw[k] !== null && JSON.stringify(raw[k]) !== JSON.stringify((KEYS[k] as KeySpec).default);
     if (v.placement === "docker") {
@@ -173,6 +175,7 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
         return undefined;
     }
     const bastionKey = bastion && v.sshBastionHostKey !== "" ? parseHostKey(v.sshBastionHostKey) : undefined;
+    if (v.sshPrivateKey === undefined) return undefined;
     return {
         inventory, privateKey: v.sshPrivateKey, insecureIgnoreHostKeys: insecure,
         bastion: bastion && { ...bastion, ...(bastionKey && "key" in bastionKey ? { hostKey: bastionKey.key } : {}) },
@@ -184,20 +187,20 @@ function placementChecks(v: Record<string, any>, raw: RawConfig, name: (k: strin
  * a TCP load balancer or docker-proxy every client looks private), private ranges only on a Docker dev stack, and
  * every address only when confirmed.
  */
-function adminChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
+function adminChecks(v: KeyValues, name: (k: string) => string, problems: string[]): void {
     if (v.devStack && v.placement !== "docker") problems.push(`${name("devStack")}: only with ${name("placement")} = "docker" (a local development stack); a hosts stack names its admins' networks in ${name("adminAllowlist")}`);
     if (v.adminAllowlist.length === 0 && !v.devStack) {
         problems.push(`${name("adminAllowlist")}: required: the networks your admins connect from, e.g. pulumi config set --path '${name("adminAllowlist")}[0]' 203.0.113.0/24 ` +
             `(there is no private-range default: behind a NAT, a TCP load balancer or docker-proxy every client looks private); for a local Docker dev stack set ${name("devStack")} to true instead`);
     }
-    const all = (v.adminAllowlist as string[]).filter((c) => c.endsWith("/0"));
+    const all = v.adminAllowlist.filter((c) => c.endsWith("/0"));
     if (all.length > 0 && !v.adminAllowlistAllowAll) {
         problems.push(`${name("adminAllowlist")}: ${all.join(", ")} lets every address reach the admin pages, the status page and /probe/; list your admins' networks, or set ${name("adminAllowlistAllowAll")} to true to confirm`);
     }
     if (all.length === 0 && v.adminAllowlistAllowAll) problems.push(`${name("adminAllowlistAllowAll")}: only with 0.0.0.0/0 or ::/0 in ${name("adminAllowlist")}; remove it`);
 }
 
-function crossChecks(v: Record<string, any>, name: (k: string) => string, problems: string[]): void {
+function crossChecks(v: KeyValues, name: (k: string) => string, problems: string[]): void {
     adminChecks(v, name, problems);
     if (v.webWeights.length > 0 && v.webWeights.length !== v.webNodes) {
         problems.push(`${name("webWeights")}: has ${v.webWeights.length} weights for ${v.webNodes} web nodes; give exactly one weight per node`);
@@ -216,7 +219,7 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
         problems.push(`${name(v.tlsCertificate === undefined ? "tlsCertificate" : "tlsKey")}: set tlsCertificate and tlsKey together, or neither for a self-signed certificate`);
     }
     const slugs = new Map<string, string>();
-    for (const p of v.sharedPaths as string[]) {
+    for (const p of v.sharedPaths) {
         const slug = sharedSlug(p);
         const other = slugs.get(slug);
         if (other !== undefined && other !== p) problems.push(`${name("sharedPaths")}: "${p}" and "${other}" would share one export and volume name; rename one`);
@@ -230,7 +233,7 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
         problems.push(`${name("perconaImage")}: ${v.perconaImage} is older than 8.0.30, which the generated innodb_redo_log_capacity and semi-sync plugin names need`);
     }
     const seenPaths = new Set<string>();
-    for (const p of v.sharedPaths as string[]) {
+    for (const p of v.sharedPaths) {
         for (const other of seenPaths) {
             if (p === other || p.startsWith(`${other}/`) || other.startsWith(`${p}/`)) {
                 problems.push(`${name("sharedPaths")}: "${p}" overlaps "${other}"; list each shared tree once`);
@@ -270,14 +273,15 @@ function crossChecks(v: Record<string, any>, name: (k: string) => string, proble
     }
 }
 
-function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig {
+function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
     const weights: number[] = v.webWeights.length > 0 ? v.webWeights : Array.from({ length: v.webNodes }, () => 1);
     return {
         prefix: v.namePrefix || defaultPrefix(ctx.stack),
-        placement: v.placement,
+        // The keys' checks (oneOf) allowed only these words.
+        placement: v.placement as ClusterConfig["placement"],
         balancer: {
             count: v.balancers,
-            algorithm: v.balancerAlgorithm,
+            algorithm: v.balancerAlgorithm as ClusterConfig["balancer"]["algorithm"],
             stickyCookie: v.stickyCookie,
             weights,
             healthIntervalMs: v.healthIntervalMs,
@@ -299,14 +303,14 @@ function build(v: { [K in KeyName]: any }, ctx: ValidateContext): ClusterConfig 
             uploadMaxMb: v.uploadMaxMb, fpmMaxChildren: v.fpmMaxChildren, timezone: v.timezone,
         },
         db: {
-            engine: v.dbEngine, replicas: v.dbReplicas, name: v.dbName, user: v.dbUser, redoLogMb: v.dbRedoLogMb,
+            engine: v.dbEngine as ClusterConfig["db"]["engine"], replicas: v.dbReplicas, name: v.dbName, user: v.dbUser, redoLogMb: v.dbRedoLogMb,
             bufferPoolMb: v.dbBufferPoolMb, semiSyncTimeoutMs: v.semiSyncTimeoutMs, failover: v.dbFailover, perconaImage: v.perconaImage,
         },
         redis: {
             replicas: v.redisReplicas, sentinels: v.sentinels, quorum: v.sentinelQuorum || Math.floor(v.sentinels / 2) + 1,
             downAfterMs: v.sentinelDownAfterMs, failoverTimeoutMs: v.sentinelFailoverTimeoutMs, maxMemoryMb: v.redisMaxMemoryMb,
         },
-        storage: { mode: v.sharedStorage, sharedPaths: v.sharedPaths },
+        storage: { mode: v.sharedStorage as ClusterConfig["storage"]["mode"], sharedPaths: v.sharedPaths },
         monitoring: {
             enabled: v.monitoring, prometheusPort: v.prometheusPort, alertmanagerPort: v.alertmanagerPort, webhookUrls: v.alertWebhookUrls,
             email: v.alertEmailTo ? {
@@ -345,13 +349,13 @@ function otherVrrp(other: { stack: string; raw: RawConfig }): { address: string;
     const r = other.raw;
     const balancers = r.balancers ?? KEYS.balancers.default;
     if (r.placement !== "hosts" || Number(balancers) < 2) return undefined;
-    return { address: String(r.floatingAddress ?? ""), routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(otherPrefix(other)) };
+    return { address: typeof r.floatingAddress === "string" ? r.floatingAddress : "", routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(otherPrefix(other)) };
 }
 
 /** What another Docker stack's plain config says about its names and network (undefined: not on Docker). */
 function otherDocker(other: { stack: string; raw: RawConfig }): { prefix: string; subnet?: string } | undefined {
     if ((other.raw.placement ?? KEYS.placement.default) !== "docker") return undefined;
-    const subnet = String(other.raw.dockerSubnet ?? KEYS.dockerSubnet.default);
+    const subnet = typeof other.raw.dockerSubnet === "string" ? other.raw.dockerSubnet : KEYS.dockerSubnet.default;
     return { prefix: otherPrefix(other), subnet: KEYS.dockerSubnet.allowed(subnet) === undefined ? subnet : undefined };
 }
 
@@ -363,7 +367,7 @@ export const DOCKER_DEFAULT_BRIDGE = "172.17.0.0/16";
  * prefix would take over its containers and volumes, an overlapping subnet (or Docker's default bridge) cannot be
  * created or routes to the wrong network.
  */
-function dockerChecks(v: Record<string, any>, ctx: ValidateContext, name: (k: string) => string, problems: string[]): void {
+function dockerChecks(v: KeyValues, ctx: ValidateContext, name: (k: string) => string, problems: string[]): void {
     if (v.placement !== "docker") return;
     const mine = ipv4Range(v.dockerSubnet);
     const overlaps = (cidr: string) => {
@@ -387,7 +391,7 @@ function dockerChecks(v: Record<string, any>, ctx: ValidateContext, name: (k: st
  * on hosts it is required and must be no host's address, and no other hosts stack of the project may use the same
  * address or router id (VRRP routers with one id on one network fight over the address).
  */
-function vrrpChecks(v: Record<string, any>, ctx: ValidateContext, inventory: Inventory | undefined, name: (k: string) => string, problems: string[]): VrrpSettings | undefined {
+function vrrpChecks(v: KeyValues, ctx: ValidateContext, inventory: Inventory | undefined, name: (k: string) => string, problems: string[]): VrrpSettings | undefined {
     if (v.balancers < 2) {
         if (v.floatingAddress !== "") problems.push(`${name("floatingAddress")}: only used with 2 or more ${name("balancers")} (it is ${v.balancers})`);
         return undefined;

@@ -110,6 +110,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
             env: { [rootEnv]: args.rootPassword },
             volumes: [{ kind: "data", name: "data", path: "/var/lib/mysql", retain: args.retainData ?? true, precious: true }],
             ports: args.publishedPortBase ? [{ internal: DB_PORT, published: args.publishedPortBase + index }] : [],
+            listens: [{ port: DB_PORT, from: "cluster" }],
             health: { command: `${admin} ping --protocol=tcp -h 127.0.0.1 --silent`, intervalS: 5, timeoutS: 3, retries: 5, startPeriodS: 120 },
             memoryMb: args.memoryMb ?? 2048,
             // InnoDB flushes dirty pages on shutdown; a killed server would need crash recovery at the next start.

@@ -1,5 +1,5 @@
 /**
- * The cluster's alert rules: one table (the README's alert table is written from it) and the Prometheus rules file
+ * The cluster's alert rules: one table (the alert table in docs/operations.md is written from it) and the Prometheus rules file
  * made from it. Thresholds are the users' own, from the seeds; every rule has a `for:`, a severity and a runbook
  * line. Metric names are those of the Debian 12 exporters (mysqld-exporter 0.14, redis-exporter 1.45, node-exporter
  * 1.5, blackbox-exporter 0.23), HAProxy 2.6's built-in exporter and PHP-FPM 8.2's OpenMetrics status page.
@@ -17,7 +17,7 @@ export interface AlertRule {
     summary: string;
     /** What to do, in one line. */
     runbook: string;
-    /** The metric(s) and threshold, for the README. */
+    /** The metric(s) and threshold, for the alert table in docs/operations.md. */
     threshold: string;
     /** Where the threshold comes from. */
     source: string;
@@ -127,7 +127,7 @@ export function alertRulesYaml(rules: AlertRule[] = ALERTS, opts: { annotations?
     }, { lineWidth: 0 });
 }
 
-/** The README's alert table. */
+/** The alert table of docs/operations.md. */
 export function alertTableMarkdown(rules: AlertRule[] = ALERTS): string {
     return [
         "| alert | threshold | for | severity | source | what to do |",

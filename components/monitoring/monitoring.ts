@@ -109,6 +109,7 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         env: { REDIS_PASSWORD: pulumi.secret(args.redisPassword) },
         volumes: [{ kind: "data", name: "prometheus", path: "/var/lib/prometheus", retain: args.retainData ?? true }],
         ports: [ports.prometheus, ports.alertmanager],
+        listens: [{ port: p.prometheus, from: "admin" }, { port: p.alertmanager, from: "admin" }],
         health: {
             command: `curl -fsS -o /dev/null http://127.0.0.1:${p.prometheus}/-/ready && curl -fsS -o /dev/null http://127.0.0.1:${p.alertmanager}/-/ready`,
             intervalS: 5, timeoutS: 3, retries: 6, startPeriodS: 10,

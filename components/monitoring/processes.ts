@@ -5,8 +5,10 @@
  * Debian's packages; each is restarted by supervisord if it dies.
  */
 
+import { NODE_EXPORTER_PORT } from "../placement/hostPackages";
+
 export const MONITORING_DIR = "/etc/bitrix-monitoring";
-export const MONITORING_PORTS = { prometheus: 9090, alertmanager: 9093, blackbox: 9115, redis: 9121, node: 9100, mysqldBase: 9104 };
+export const MONITORING_PORTS = { prometheus: 9090, alertmanager: 9093, blackbox: 9115, redis: 9121, node: NODE_EXPORTER_PORT, mysqldBase: 9104 };
 
 export interface ProcessesInput {
     /** Database servers, in order: one mysqld-exporter each, on mysqldBase + i, reading `${MONITORING_DIR}/mysqld-<i>.cnf`. */

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { Placement } from "../placement/types";
-import { ganeshaConfig, NfsExport, nfsExports, nfsMountOptions, sharedSlug } from "./ganeshaConfig";
+import { ganeshaConfig, NFS_PORT, NfsExport, nfsExports, nfsMountOptions, sharedSlug } from "./ganeshaConfig";
 
 export interface NfsServerArgs {
     placement: Placement;
@@ -42,6 +42,7 @@ export function createNfsServer(name: string, parent: pulumi.ComponentResource, 
         volumes: exportList.map((e) => ({ kind: "shared" as const, name: sharedSlug(e.sharedPath), path: e.directory, retain })),
         // The VFS backend opens files by handle (CAP_DAC_READ_SEARCH); SYS_ADMIN for its mount-table look-ups.
         capabilities: ["DAC_READ_SEARCH", "SYS_ADMIN"],
+        listens: [{ port: NFS_PORT, from: "cluster" }],
         health: { command: "bash -c '</dev/tcp/127.0.0.1/2049'", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
         memoryMb: args.memoryMb ?? 512,
     });

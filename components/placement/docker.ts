@@ -113,7 +113,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
     }
 
     /** Every container of the stack talks from the stack network. */
-    sourcesOf(_services: string[]): string[] {
+    sourcesOf(): string[] {
         return [this.args.subnet];
     }
 

@@ -5,50 +5,34 @@
  * own services) is left as it was: the table only drops traffic to the cluster's ports.
  */
 import * as ipaddr from "ipaddr.js";
-import { BALANCER_LISTEN } from "../balancer/balancer";
-import { DB_PORT } from "../database/database";
-import { NFS_PORT } from "../nfs/ganeshaConfig";
-import { REDIS_PORT, SENTINEL_PORT } from "../redis/redisSentinel";
-import { FPM_METRICS_PORT } from "../monitoring/monitoring";
-import { MONITORING_PORTS } from "../monitoring/processes";
-import { WEB_PORT } from "../web/webNode";
-import { InventoryRole } from "./hostsInventory";
+import { NODE_EXPORTER_PORT } from "./hostPackages";
+import { ListenSpec } from "./types";
 
 export const FIREWALL_TABLE = "bitrix_cluster";
 export const FIREWALL_FILE = "/etc/bitrix-cluster/firewall.nft";
 export const FIREWALL_UNIT = "bitrix-firewall.service";
 
-/** Who may reach each port of a role. */
-export function rolePorts(role: InventoryRole): { cluster: number[]; public: number[]; admin: number[] } {
-    const only = (cluster: number[]) => ({ cluster, public: [], admin: [] });
-    switch (role) {
-        case "balancer": return { cluster: [], public: [BALANCER_LISTEN.http, BALANCER_LISTEN.https], admin: [BALANCER_LISTEN.status] };
-        case "web": return only([WEB_PORT, FPM_METRICS_PORT]);
-        case "monitoring": return { cluster: [], public: [], admin: [MONITORING_PORTS.prometheus, MONITORING_PORTS.alertmanager] };
-        case "nfs": return only([NFS_PORT]);
-        case "db-master": case "db-replica": return only([DB_PORT]);
-        case "redis": return only([REDIS_PORT]);
-        case "sentinel": return only([SENTINEL_PORT]);
-    }
-}
-
 export interface FirewallInput {
-    roles: InventoryRole[];
+    /** The host's roles, named in the file's header. */
+    roles: string[];
+    /** The ports the host's services listen on (`ServiceSpec.listens`), each with who may reach it. */
+    listens: ListenSpec[];
     /** Every cluster host's IPv4 address. */
     clusterAddresses: string[];
     /** CIDRs of the admin allowlist (status page). */
     adminAllowlist: string[];
-    /** The machine runs node-exporter (9100, for the cluster's hosts only). @default false */
+    /** The machine runs node-exporter (NODE_EXPORTER_PORT, for the cluster's hosts only). @default false */
     nodeExporter?: boolean;
 }
 
 /** The nftables script: replaces the table atomically (`nft -f`), so running it again changes nothing. */
 export function firewallRuleset(input: FirewallInput): string {
-    const ports = input.roles.map(rolePorts);
+    const listens: ListenSpec[] = [...input.listens, ...(input.nodeExporter ? [{ port: NODE_EXPORTER_PORT, from: "cluster" as const }] : [])];
+    const ports = (from: ListenSpec["from"]) => [...new Set(listens.filter((l) => l.from === from).map((l) => l.port))].sort((a, b) => a - b);
     // A balancer's public ports win over a cluster-only port they share with another role on the same host.
-    const open = new Set(ports.flatMap((p) => p.public));
-    const cluster = [...new Set([...ports.flatMap((p) => p.cluster), ...(input.nodeExporter ? [MONITORING_PORTS.node] : [])])].filter((p) => !open.has(p)).sort((a, b) => a - b);
-    const admin = [...new Set(ports.flatMap((p) => p.admin))].sort((a, b) => a - b);
+    const open = new Set(ports("public"));
+    const cluster = ports("cluster").filter((p) => !open.has(p));
+    const admin = ports("admin");
     const v4 = input.adminAllowlist.filter((c) => ipaddr.parseCIDR(c)[0].kind() === "ipv4");
     const v6 = input.adminAllowlist.filter((c) => ipaddr.parseCIDR(c)[0].kind() === "ipv6");
     const set = (ps: number[]) => `{ ${ps.join(", ")} }`;

@@ -98,6 +98,9 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
  * repositories, installs only what is missing (no daemon starts on install), then stops and masks the
  * distribution's own units so only the cluster's units run the daemons. Safe to run on every `pulumi up`.
  */
+/** The port Debian's (and the monitoring image's) node-exporter listens on. */
+export const NODE_EXPORTER_PORT = 9100;
+
 export function installScript(roles: HostRole[], engine: DbEngine, opts: { nodeExporter?: boolean } = {}): string {
     const unique = [...new Set(roles)];
     const family = (f: Family) => {
@@ -166,7 +169,7 @@ for u in $units; do
         systemctl mask "$u.service" >/dev/null
     fi
 done
-${opts.nodeExporter ? `# This machine's metrics for the Monitoring layer: the distribution's node-exporter unit, on port 9100.
+${opts.nodeExporter ? `# This machine's metrics for the Monitoring layer: the distribution's node-exporter unit, on port ${NODE_EXPORTER_PORT}.
 case " \${ID:-} \${ID_LIKE:-} " in
   *" debian "*|*" ubuntu "*) systemctl enable --now ${NODE_EXPORTER.apt.unit}.service >/dev/null 2>&1 ;;
   *) systemctl enable --now ${NODE_EXPORTER.dnf.unit}.service >/dev/null 2>&1 ;;

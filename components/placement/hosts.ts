@@ -18,7 +18,7 @@ import { DbEngine, HostRole, installScript } from "./hostPackages";
 import { Inventory, InventoryRole } from "./hostsInventory";
 import { shellQuote } from "../shared/shell";
 import { environmentFile, envFile, fileManifestScript, imageLayout, mountUnit, mountUnitName, removeServiceScript, serviceUnit, startScript, unitName } from "./systemdUnit";
-import { DeployedService, FileSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
+import { DeployedService, FileSpec, ListenSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
 export interface HostsPlacementArgs {
     inventory: Inventory;
@@ -103,6 +103,11 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
     private readonly written = new Map<string, Map<string, string>>();
     /** Per host and image: the commands that wrote the image's own files (later services of that image wait on them). */
     private readonly imageWrites = new Map<string, command.remote.Command[]>();
+    /** Per host: the ports its services listen on (`ServiceSpec.listens`), which its firewall opens. */
+    private readonly listens = new Map<string, ListenSpec[]>();
+    /** Resolves once every service has been handed over (see `allHandedOver`). */
+    private handedOver?: Promise<void>;
+    private closed = false;
 
     constructor(private readonly name: string, private readonly args: HostsPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
         // Refused before any resource exists: a connection without a pinned key accepts whichever machine answers.
@@ -114,7 +119,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         }
         super("bitrix:placement:Hosts", name, {}, opts);
         const ignored = [...unpinnedHosts, ...(unpinnedBastion ? ["bastion"] : [])];
-        if (ignored.length) pulumi.log.warn(`SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`, this);
+        if (ignored.length) void pulumi.log.warn(`SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`, this);
         this.registerOutputs({ hosts: args.inventory.hosts.map((h) => `${h.name}=${h.address}`) });
     }
 
@@ -142,6 +147,10 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         }
         const role = spec.image.role;
         const host = this.hostFor(spec.service);
+        if (this.closed) {
+            throw new Error(`${spec.service}: handed to the hosts placement after the host firewalls were written; deploy every service while the program builds the stack, not in a callback`);
+        }
+        this.listens.set(host.name, [...(this.listens.get(host.name) ?? []), ...(spec.listens ?? [])]);
         const connection = this.connection(host);
         const root = (script: string) => asRoot(host.user, script);
         const ready = this.prepare(host, connection);
@@ -152,7 +161,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
             path: c.target, content: fs.readFileSync(c.source, "utf8"), mode: (fs.statSync(c.source).mode & 0o111) ? "0755" : "0644",
         }));
         const runtime: HostFile[] = [
-            { path: envFile(spec.service), content: pulumi.all(spec.env ?? {}).apply((env) => environmentFile(env as Record<string, string>)), mode: "0600" },
+            { path: envFile(spec.service), content: pulumi.all(spec.env ?? {}).apply((env) => environmentFile(env)), mode: "0600" },
             {
                 path: `/etc/systemd/system/${unit}`, mode: "0644",
                 content: serviceUnit({
@@ -221,6 +230,19 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         return { imageFiles: fresh, serviceFiles: files.slice(imageFiles) };
     }
 
+    /**
+     * A host's firewall needs the ports of all its services, but is made when the first of them arrives (everything
+     * on the host waits for it). The layers hand their services over while the program builds the stack, in one
+     * synchronous run; this resolves in the turn after it, and a service handed over later is refused in `deploy`.
+     */
+    private allHandedOver(): Promise<void> {
+        this.handedOver ??= new Promise((resolve) => setImmediate(() => {
+            this.closed = true;
+            resolve();
+        }));
+        return this.handedOver;
+    }
+
     private hostFor(service: string) {
         const name = this.args.inventory.services[service];
         const host = this.args.inventory.hosts.find((h) => h.name === name);
@@ -242,17 +264,18 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
      * (its rules file and unit from stdin, loaded before any service starts). Everything else on the host waits for it.
      */
     private prepare(host: Inventory["hosts"][number], connection: command.types.input.remote.ConnectionArgs): pulumi.Resource {
-        let ready = this.ready.get(host.name);
+        const ready = this.ready.get(host.name);
         if (ready) return ready;
         const opts = { parent: this };
         const root = (script: string) => asRoot(host.user, script);
         const install = new command.remote.Command(`${this.name}-${host.name}-install`, {
             connection, create: root(installScript(packageRoles(host.roles), this.args.engine, { nodeExporter: this.args.nodeExporter })), logging: "stderr",
         }, opts);
-        const rules = firewallRuleset({
-            roles: host.roles, clusterAddresses: this.args.inventory.hosts.map((h) => h.address), adminAllowlist: this.args.adminAllowlist ?? [],
-            nodeExporter: this.args.nodeExporter,
-        });
+        // Written from every service the host carries, so it waits until all of them have been handed over.
+        const rules = pulumi.output(this.allHandedOver().then(() => firewallRuleset({
+            roles: host.roles, listens: this.listens.get(host.name) ?? [], clusterAddresses: this.args.inventory.hosts.map((h) => h.address),
+            adminAllowlist: this.args.adminAllowlist ?? [], nodeExporter: this.args.nodeExporter,
+        })));
         const unitPath = `/etc/systemd/system/${FIREWALL_UNIT}`;
         const firewall = new command.remote.Command(`${this.name}-${host.name}-firewall`, {
             connection,

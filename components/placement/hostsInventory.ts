@@ -59,22 +59,28 @@ const CLASHES: Array<[InventoryRole, InventoryRole, string]> = [
 export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecureIgnoreHostKeys?: boolean } = {}): Inventory {
     const problems: string[] = [];
     if (!Array.isArray(raw) || raw.length === 0) throw new Error("hosts: a non-empty list of { name, address, roles } is required for placement \"hosts\"");
-    const hosts = raw.map((h: any, i): InventoryHost => {
-        const at = `hosts[${i}]${typeof h?.name === "string" ? ` (${h.name})` : ""}`;
-        if (typeof h !== "object" || h === null) {
+    const hosts = raw.map((entry: unknown, i): InventoryHost => {
+        const h = typeof entry === "object" && entry !== null ? (entry as Record<string, unknown>) : undefined;
+        const name = typeof h?.name === "string" ? h.name : undefined;
+        const at = `hosts[${i}]${name !== undefined ? ` (${name})` : ""}`;
+        if (h === undefined) {
             problems.push(`${at}: expected an object`);
             return { name: "", address: "", port: 22, user: "root", roles: [] };
         }
         for (const key of Object.keys(h)) if (!["name", "address", "port", "user", "roles", "hostKey"].includes(key)) problems.push(`${at}: unknown field "${key}"`);
-        if (typeof h.name !== "string" || !/^[a-z][a-z0-9-]{0,30}$/.test(h.name)) problems.push(`${at}: name must be 1–31 of a-z, 0-9, '-', starting with a letter`);
-        if (typeof h.address !== "string" || !isIpv4(h.address)) problems.push(`${at}: address must be an IPv4 address in dotted form`);
+        if (name === undefined || !/^[a-z][a-z0-9-]{0,30}$/.test(name)) problems.push(`${at}: name must be 1–31 of a-z, 0-9, '-', starting with a letter`);
+        const address = typeof h.address === "string" ? h.address : undefined;
+        if (address === undefined || !isIpv4(address)) problems.push(`${at}: address must be an IPv4 address in dotted form`);
         const port = h.port ?? 22;
-        if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${at}: port must be an integer from 1 to 65535`);
+        const portText = typeof port === "number" || typeof port === "string" ? String(port) : JSON.stringify(port);
+        const integerPort = typeof port === "number" && Number.isInteger(port) ? port : undefined;
+        if (integerPort === undefined || integerPort < 1 || integerPort > 65535) problems.push(`${at}: port must be an integer from 1 to 65535`);
         const user = h.user ?? "root";
         if (typeof user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) problems.push(`${at}: user must be a Unix user name`);
-        const roles: InventoryRole[] = Array.isArray(h.roles) ? h.roles : [];
+        // Checked one by one below: a role that is not an InventoryRole is a problem, not a host.
+        const roles = Array.isArray(h.roles) ? (h.roles as InventoryRole[]) : [];
         if (roles.length === 0) problems.push(`${at}: roles must list at least one of ${HOST_ROLES.join(", ")}`);
-        for (const r of roles) if (!HOST_ROLES.includes(r)) problems.push(`${at}: unknown role "${r}" (one of ${HOST_ROLES.join(", ")})`);
+        for (const r of roles) if (!HOST_ROLES.includes(r)) problems.push(`${at}: unknown role "${String(r)}" (one of ${HOST_ROLES.join(", ")})`);
         if (new Set(roles).size !== roles.length) problems.push(`${at}: a role is listed twice`);
         for (const [a, b, why] of CLASHES) if (roles.includes(a) && roles.includes(b)) problems.push(`${at}: ${a} and ${b} cannot share a host (${why})`);
         let hostKey: string | undefined;
@@ -84,9 +90,10 @@ export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecur
             else hostKey = parsed.key;
         } else if (!opts.insecureIgnoreHostKeys) {
             problems.push(`${at}: hostKey is required (the host's SSH public key; without it any machine answering on ` +
-                `${typeof h.address === "string" ? h.address : "its address"}:${port} would receive every secret); ${hostKeyHowTo(typeof h.address === "string" ? h.address : "<address>", Number.isInteger(port) ? port : 22)}`);
+                `${address ?? "its address"}:${portText} would receive every secret); ${hostKeyHowTo(address ?? "<address>", integerPort ?? 22)}`);
         }
-        return { name: h.name, address: h.address, port, user, roles, ...(hostKey ? { hostKey } : {}) };
+        // With a problem the list is refused below; these fallbacks never reach a stack.
+        return { name: name ?? "", address: address ?? "", port: integerPort ?? 22, user: typeof user === "string" ? user : "root", roles, ...(hostKey ? { hostKey } : {}) };
     });
     for (const field of ["name", "address"] as const) {
         const seen = new Set<string>();

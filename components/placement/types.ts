@@ -47,6 +47,21 @@ export interface PortSpec {
     published: number;
 }
 
+/** Who may reach a port a service listens on. */
+export type PortAudience =
+    /** The cluster's own hosts only (internal traffic: web, NFS, database, Redis, Sentinel, metrics). */
+    | "cluster"
+    /** Everyone (the balancers' HTTP and HTTPS). */
+    | "public"
+    /** The admin allowlist, and the cluster's own hosts (status pages, Prometheus, Alertmanager). */
+    | "admin";
+
+/** A TCP port the service listens on for others, and who may reach it. */
+export interface ListenSpec {
+    port: number;
+    from: PortAudience;
+}
+
 export interface HealthSpec {
     /** Shell command; exit 0 = healthy. */
     command: string;
@@ -68,6 +83,12 @@ export interface ServiceSpec {
     env?: Record<string, pulumi.Input<string>>;
     volumes?: VolumeSpec[];
     ports?: PortSpec[];
+    /**
+     * TCP ports the service listens on for others, and who may reach each. Hosts: the host's firewall opens exactly
+     * these to their audience and drops them for everyone else; Docker: the network and `ports` decide instead.
+     * @default []
+     */
+    listens?: ListenSpec[];
     health?: HealthSpec;
     /** Linux capabilities the service needs beyond the default set. */
     capabilities?: string[];

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { Placement } from "../placement/types";
-import { DEFAULT_PUSH_TTLS, PUSH_REDIS_PORT, pushConfigPath, pushRedisConfig, pushServerConfig, PushTtls } from "./pushConfig";
+import { DEFAULT_PUSH_TTLS, PUSH_REDIS_PORT, pushConfigPath, PUSH_PORTS, pushRedisConfig, pushServerConfig, PushTtls } from "./pushConfig";
 
 export const PUSH_REDIS_SERVICE = "push-redis";
 export const PUSH_REDIS_CONF = "/etc/redis/push/redis.conf";
@@ -55,6 +55,8 @@ export function createPushLayer(name: string, parent: pulumi.ComponentResource, 
         image: { role: "redis" },
         files: [{ path: PUSH_REDIS_CONF, content: pushRedisConfig({ maxMemoryMb }) }],
         command: ["runuser", "-u", "redis", "--", "redis-server", PUSH_REDIS_CONF],
+        // No password (the push server cannot send one): only the cluster's own machines may reach it.
+        listens: [{ port: PUSH_REDIS_PORT, from: "cluster" }],
         health: { command: `redis-cli -p ${PUSH_REDIS_PORT} ping | grep -q PONG`, intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 5 },
         memoryMb: maxMemoryMb + 64,
         dependsOn: args.dependsOn,
@@ -72,6 +74,8 @@ export function createPushLayer(name: string, parent: pulumi.ComponentResource, 
             // The image starts one subscriber and one publisher listener from these files (docs/push.md).
             files: (["sub", "pub"] as const).map((role) => ({ path: pushConfigPath(role), content: config(role), secret: true })),
             env: { PUSH_SUB_CONFIG: pushConfigPath("sub"), PUSH_PUB_CONFIG: pushConfigPath("pub") },
+            // Subscribers come through the balancers, publishers are the web nodes: both cluster hosts.
+            listens: [{ port: PUSH_PORTS.sub, from: "cluster" }, { port: PUSH_PORTS.pub, from: "cluster" }],
             memoryMb: args.memoryMb ?? 256,
             stopGraceS: 5,
             dependsOn: [redis.resource],

@@ -87,6 +87,7 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
             // A Redis node's data is the sessions; a sentinel's only what it learned, which it learns again.
             volumes: [{ kind: "data", name: "data", path: "/var/lib/redis", retain, precious: mode === "redis" }],
             ports,
+            listens: [{ port: self.port, from: "cluster" }],
             health: {
                 command: `. ${REDIS_CONFIG_DIR}/${mode}.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${self.port} ping | grep -q PONG`,
                 intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10,

@@ -221,6 +221,8 @@ export function createWebNode(name: string, parent: pulumi.ComponentResource, ar
             { kind: "data", name: "docroot", path: DOCROOT, retain: args.storage.retain },
             ...sharedVolumes(args.storage),
         ],
+        // Internal only: the balancers reach nginx, Prometheus the FPM metrics.
+        listens: [{ port: WEB_PORT, from: "cluster" }, ...(args.metrics ? [{ port: args.metrics.port, from: "cluster" as const }] : [])],
         health: { command: "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
         memoryMb: args.memoryMb ?? 1024,
         env: { WEB_DRAIN_S: String(args.rotation?.drainS ?? 0) },

@@ -86,9 +86,9 @@ describe("BitrixCluster over the placement seam", () => {
         for (const s of [s1, s2, s3]) assert.match(s, /'sid' => 'bx-test',/);
         const proxy = await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg"));
         assert.equal(proxy.match(/server redis-\d t-redis-\d:6379/g)?.length, 3);
-        assert.match(proxy, /listen db_writer\n    bind 127\.0\.0\.1:6033\n/);
+        assert.match(proxy, /listen db_writer\n {4}bind 127\.0\.0\.1:6033\n/);
         assert.deepEqual(proxy.match(/server db-\S+ t-db-\S+:3306/g), ["server db-master t-db-master:3306", "server db-replica-1 t-db-replica-1:3306", "server db-replica-2 t-db-replica-2:3306"]);
-        assert.match(proxy, /^global\n    user haproxy\n    group haproxy\n    external-check\n    insecure-fork-wanted\n/);
+        assert.match(proxy, /^global\n {4}user haproxy\n {4}group haproxy\n {4}external-check\n {4}insecure-fork-wanted\n/);
         const manager = JSON.parse(await valueOf(placement.file("db-failover", "/etc/db-failover/config.json")));
         assert.deepEqual(manager.nodes.map((n: any) => n.host), ["t-db-master", "t-db-replica-1", "t-db-replica-2"]);
         assert.deepEqual(placement.spec("db-failover").command, ["/usr/local/bin/db-failover", "/etc/db-failover/config.json"]);
@@ -113,7 +113,7 @@ describe("BitrixCluster over the placement seam", () => {
         const check = await valueOf(placement.file("web-1", "/usr/local/bin/bitrix-db-writer-check"));
         assert.doesNotMatch(check, /settings\.php/);
         assert.match(check, /\/etc\/haproxy\/db-writer\.json/);
-        assert.match(await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg")), /^global\n    user haproxy\n    group haproxy\n/);
+        assert.match(await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg")), /^global\n {4}user haproxy\n {4}group haproxy\n/);
     });
 
     it("turns a web node 503 when the shared-storage heartbeat is older than 8 s (the nfs drill's 12 s with margin)", async () => {

@@ -185,12 +185,12 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.equal(JSON.parse(read.body).node, `${PREFIX}-web-2`);
         assert.equal(JSON.parse(read.body).content, body);
         // The NFS server exports the same tree: read it with a userspace NFSv4 client (no kernel NFS here).
-        const nfs = (await stack.outputs()).nfsExports[0] as string; // "172.28.20.10:/bitrix/upload"
+        const nfs = (await stack.outputs()).nfsExports[0]; // "172.28.20.10:/bitrix/upload"
         const [host, exportPath] = nfs.split(":");
         assert.equal(sh("nfs-cat", [`nfs://${host}${exportPath}/probe/e2e.txt?version=4`]), body);
     });
 
-    it("has Sentinel watching the master with its replicas and all sentinels, quorum reachable", async () => {
+    it("has Sentinel watching the master with its replicas and all sentinels, quorum reachable", () => {
         const cli = (cmd: string) => inContainer("sentinel-1",
             `REDISCLI_AUTH="$(awk '$1 == "requirepass" { print $2 }' /etc/redis/bitrix/sentinel.conf | tr -d '"')" redis-cli -p 26379 ${cmd}`);
         assert.match(cli("SENTINEL CKQUORUM bitrix"), /^OK 3 usable Sentinels/);

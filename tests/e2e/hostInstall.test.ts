@@ -61,7 +61,7 @@ describe("hosts: install script and units on a systemd host over SSH", { timeout
         assert.equal(onHost(`systemctl is-active ${unitName("demo-1")}; systemctl is-enabled ${unitName("demo-1")}`), "active\nenabled");
         assert.equal(onHost("stat -c %a /etc/bitrix-cluster/demo-1.env"), "600");
         // Its output goes to the unit's log file (HAProxy logs to stdout).
-        await waitFor("a log line", async () => /Loading success|New worker/.test(onHost("cat /var/log/bitrix-cluster/demo-1.log")), 10_000, 500);
+        await waitFor("a log line", () => /Loading success|New worker/.test(onHost("cat /var/log/bitrix-cluster/demo-1.log")), 10_000, 500);
         // A unit that never turns healthy fails the step, with the unit's log in the error.
         await assert.rejects(ssh(startScript("demo-1", { ...health, command: "false" }, { restartDigest: "d1" })), /demo-1 not healthy/);
     });

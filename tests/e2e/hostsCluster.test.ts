@@ -5,7 +5,7 @@
  * are "external" storage: one Docker volume per path mounted on both web hosts stands in for the user's NAS (these
  * machines have no kernel NFS to mount the cluster's own NFS server). Pulumi reaches every host through h1 as the
  * SSH bastion, and h3 as the user "deploy" with passwordless sudo. Every host and the bastion are pinned by their SSH
- * host key, recorded the README's way; a changed key stops `pulumi up` at the handshake, before any login.
+ * host key, recorded the way docs/hosts.md says; a changed key stops `pulumi up` at the handshake, before any login.
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -46,7 +46,7 @@ const onHost = (host: string, script: string) => sh("docker", ["exec", container
 const NEW_HOST_KEYS = "rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -A >/dev/null && systemctl restart ssh";
 /** The host's own ed25519 host key, read on the machine itself (docker exec stands in for its console). */
 const ownHostKey = (host: string) => onHost(host, "cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub");
-/** A host's key recorded as the README says: ssh-keyscan over the network, checked against the host's own key file. */
+/** A host's key recorded as docs/hosts.md says: ssh-keyscan over the network, checked against the host's own key file. */
 async function recordHostKey(host: string, address: string): Promise<string> {
     let scanned = "";
     await waitFor(`ssh-keyscan ${address}`, () => {
@@ -120,7 +120,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             }));
         }
         onHost("h3", "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh && install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys");
-        // The user's NAS exports are writable by www-data (uid 33), as the README asks of external storage.
+        // The user's NAS exports are writable by www-data (uid 33), as docs/hosts.md asks of external storage.
         for (const h of HOSTS.filter((x) => x.roles.includes("web"))) onHost(h.name, `chown 33:33 ${SHARED.map((v) => v.path).join(" ")}`);
         for (const h of HOSTS) await waitFor(`systemd on ${h.name}`, () => { try { return /running|degraded/.test(onHost(h.name, "systemctl is-system-running || true")); } catch { return false; } }, 90_000, 1000);
         // Each machine its own host keys (the fixture image's, made when it was built, are the same on all four).

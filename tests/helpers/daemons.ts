@@ -28,7 +28,9 @@ export function write(file: string, content: string, mode = 0o644): string {
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): string {
     try {
         return execFileSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...opts.env }, input: opts.input, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
-    } catch (e: any) {
+    } catch (err) {
+        // execFileSync's error carries the exit status and both outputs (strings with encoding "utf8").
+        const e = err as { status?: number | null; stdout?: string; stderr?: string };
         throw new Error(`${cmd} ${args.join(" ")} failed (${e.status}):\n${e.stdout ?? ""}${e.stderr ?? ""}`);
     }
 }
@@ -43,7 +45,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
         } catch (e) {
             last = e;
         }
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ""}`);
         await new Promise((r) => setTimeout(r, everyMs));
     }
 }

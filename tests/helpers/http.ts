@@ -22,7 +22,7 @@ export function request(url: string, opts: { method?: string; headers?: Record<s
             timeout: opts.timeoutMs ?? 5000,
         }, (res) => {
             const chunks: Buffer[] = [];
-            res.on("data", (c) => chunks.push(c));
+            res.on("data", (c: Buffer) => chunks.push(c));
             res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
         });
         req.on("timeout", () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 5000} ms: ${url}`)));

@@ -21,7 +21,7 @@ export function installMocks(config: Record<string, string> = {}, stack = "test"
     const namespaced: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) namespaced[full(k)] = v;
     pulumi.runtime.setAllConfig(namespaced, secretKeys.map(full));
-    pulumi.runtime.setMocks({
+    void pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
             const state: Record<string, any> = { ...args.inputs };
@@ -51,6 +51,19 @@ export function secretOf(output: pulumi.Input<unknown>): Promise<boolean> {
 /** Resolves after the mock engine has seen every resource registered so far. */
 export function settle(ms = 50): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Resolves once no resource has been registered for `quietMs` (at most `maxMs`): a graph whose resources wait on
+ * others (a host's firewall waits for all its services) takes several turns of the event loop to appear.
+ */
+export async function settleAll(quietMs = 200, maxMs = 10_000): Promise<void> {
+    const start = Date.now();
+    let seen = -1;
+    while (seen !== recorded.length && Date.now() - start < maxMs) {
+        seen = recorded.length;
+        await settle(quietMs);
+    }
 }
 
 export function ofType(type: string): RecordedResource[] {

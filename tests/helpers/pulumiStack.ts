@@ -9,6 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { defaultImagesDir } from "../../components/placement/docker";
+import { PreviewJson } from "../../tools/previewSummary";
+import { parseStackOutputs, StackOutputs } from "../../tools/stackOutputs";
 
 /** The project directory (the one holding Pulumi.yaml and images/). */
 export function projectDir(): string {
@@ -82,25 +84,26 @@ export class TestStack {
 
     /** Writes structured values (lists of objects) into the stack's config file, as a user edits Pulumi.<stack>.yaml. */
     setStructuredConfig(values: Record<string, unknown>): void {
-        const doc = fs.existsSync(this.configFile) ? YAML.parse(fs.readFileSync(this.configFile, "utf8")) ?? {} : {};
-        doc.config = { ...(doc.config ?? {}) };
+        const doc = (fs.existsSync(this.configFile) ? (YAML.parse(fs.readFileSync(this.configFile, "utf8")) as { config?: Record<string, unknown> } | null) : null) ?? {};
+        const config: Record<string, unknown> = { ...(doc.config ?? {}) };
+        doc.config = config;
         for (const [key, value] of Object.entries(values)) {
-            if (value === undefined) delete doc.config[`bitrix-cluster:${key}`];
-            else doc.config[`bitrix-cluster:${key}`] = value;
+            if (value === undefined) delete config[`bitrix-cluster:${key}`];
+            else config[`bitrix-cluster:${key}`] = value;
         }
         fs.writeFileSync(this.configFile, YAML.stringify(doc));
     }
 
-    async outputs(): Promise<Record<string, any>> {
-        return JSON.parse((await this.ok(["stack", "output", "--json"])).stdout);
+    async outputs(): Promise<StackOutputs> {
+        return parseStackOutputs((await this.ok(["stack", "output", "--json"])).stdout);
     }
 
     /** `pulumi preview --json`, parsed (also when the preview fails: its errors are in `diagnostics`). */
-    async previewJson(): Promise<{ code: number; json: any; stderr: string }> {
+    async previewJson(): Promise<{ code: number; json: PreviewJson; stderr: string }> {
         const r = await this.run(["preview", "--json"]);
-        let json: any;
+        let json: PreviewJson;
         try {
-            json = JSON.parse(r.stdout);
+            json = JSON.parse(r.stdout) as PreviewJson;
         } catch {
             throw new Error(`pulumi preview --json printed no JSON (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
         }
@@ -114,7 +117,7 @@ export class TestStack {
     /** Steps of a preview, from `pulumi preview --json`. */
     async previewSteps(): Promise<Array<{ op: string; urn: string; type: string }>> {
         const r = await this.ok(["preview", "--json"]);
-        return (JSON.parse(r.stdout).steps ?? []).map((s: any) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)?.type ?? "" }));
+        return ((JSON.parse(r.stdout) as PreviewJson).steps ?? []).map((s) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)?.type ?? "" }));
     }
 
     /** Destroys what is left and removes the stack and its temp directory (after a failure too). */

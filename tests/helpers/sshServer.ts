@@ -83,7 +83,7 @@ export function runOverSsh(connection: SshServer["connection"], script: string, 
                 if (err) return reject(err);
                 let out = "";
                 let errOut = "";
-                stream.on("data", (d: Buffer) => (out += d)).stderr.on("data", (d: Buffer) => (errOut += d));
+                stream.on("data", (d: Buffer) => (out += d.toString())).stderr.on("data", (d: Buffer) => (errOut += d.toString()));
                 stream.on("close", (code: number) => {
                     client.end();
                     if (code === 0) resolve(out.trim());

@@ -1,5 +1,6 @@
 /** The project files agree with the code: Pulumi.yaml declares every key with the code's type and default,
- * the dev stack validates, the README documents every key, and every dependency is pinned. */
+ * the dev stack validates, the configuration reference (docs/configuration.md) documents every key, the operations
+ * page shows the alert table, and every dependency is pinned. */
 import { strict as assert } from "node:assert";
 import { alertTableMarkdown } from "../../components/monitoring/alertRules";
 import * as fs from "node:fs";
@@ -54,15 +55,17 @@ describe("Pulumi.dev.yaml", () => {
     });
 });
 
-describe("README", () => {
+describe("README and docs/", () => {
     const readme = read("README.md");
+    const reference = read("docs/configuration.md");
+    const hostsDoc = read("docs/hosts.md");
 
-    it("shows the alert table the rules are made from", () => {
-        assert.ok(readme.includes(alertTableMarkdown()), "README's alert table differs from components/monitoring/alertRules.ts");
+    it("shows the alert table the rules are made from (docs/operations.md)", () => {
+        assert.ok(read("docs/operations.md").includes(alertTableMarkdown()), "docs/operations.md's alert table differs from components/monitoring/alertRules.ts");
     });
 
     it("documents every config key in the reference table, with what happens when a key without default is unset", () => {
-        for (const key of KEY_NAMES) assert.match(readme, new RegExp(`^\\| \`${key}\` \\|`, "m"), `README lacks ${key}`);
+        for (const key of KEY_NAMES) assert.match(reference, new RegExp(`^\\| \`${key}\` \\|`, "m"), `docs/configuration.md lacks ${key}`);
         for (const key of KEY_NAMES) {
             const spec: KeySpec = KEYS[key];
             if (spec.default === undefined) assert.ok(spec.unset, `${key} has neither a default nor an "unset" text`);
@@ -70,8 +73,9 @@ describe("README", () => {
     });
 
     it("shows a hosts stack that the validator accepts", () => {
-        const at = readme.indexOf("A hosts stack, `Pulumi.prod.yaml`");
-        const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(at))![1];
+        const at = hostsDoc.indexOf("A hosts stack, `Pulumi.prod.yaml`");
+        assert.ok(at >= 0, "docs/hosts.md lacks the hosts stack example");
+        const block = /```yaml\n([\s\S]*?)```/.exec(hostsDoc.slice(at))![1];
         const config = YAML.parse(block).config as Record<string, unknown>;
         const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => {
             const key = k.replace(/^bitrix-cluster:/, "");
@@ -89,17 +93,24 @@ describe("README", () => {
     });
 
     it("gives the one-time way to record a host key: ssh-keyscan, checked against the host's own fingerprint", () => {
-        const at = readme.indexOf("**SSH host keys.**");
-        assert.ok(at > 0, "README lacks the SSH host keys paragraph");
-        const section = readme.slice(at, readme.indexOf("\n## ", at));
+        const at = hostsDoc.indexOf("**SSH host keys.**");
+        assert.ok(at > 0, "docs/hosts.md lacks the SSH host keys paragraph");
+        const next = hostsDoc.indexOf("\n## ", at);
+        const section = hostsDoc.slice(at, next < 0 ? undefined : next);
         assert.match(section, /`ssh-keyscan -t ed25519 -p 22 10\.0\.0\.10 > lb1\.key`/);
         assert.match(section, /`ssh-keygen -lf \/etc\/ssh\/ssh_host_ed25519_key\.pub` must print the same/);
         assert.match(section, /`sshInsecureIgnoreHostKeys: true`/);
     });
 
-    it("gives the test command that CI runs", () => {
-        assert.match(readme, /bash scripts\/test\.sh/);
+    it("gives the main command and the test command that CI runs", () => {
+        assert.match(readme, /^bash scripts\/up\.sh .*npm run up/m);
+        assert.match(read("package.json"), /"up": "bash scripts\/up\.sh"/);
+        assert.match(readme, /^bash scripts\/test\.sh$/m);
         assert.match(read(".ci/run"), /bash scripts\/test\.sh/);
+        // Style before the tests, so CI fails fast on drift.
+        const testSh = read("scripts/test.sh");
+        assert.ok(testSh.indexOf("npm run --silent format:check") > testSh.indexOf("bash scripts/build.sh"), "test.sh checks formatting after the build");
+        assert.ok(testSh.indexOf("npm run --silent lint") < testSh.indexOf("node --test"), "test.sh lints before the tests");
     });
 });
 
@@ -107,7 +118,7 @@ describe("package.json", () => {
     it("pins every dependency to an exact version", () => {
         const pkg = JSON.parse(read("package.json"));
         for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
-            assert.match(String(version), /^\d+\.\d+\.\d+$/, `${name}@${version}`);
+            assert.match(String(version), /^\d+\.\d+\.\d+$/, `${name}@${JSON.stringify(version)}`);
         }
         assert.equal(pkg.dependencies["@pulumi/command"].split(".")[0], "1");
     });

@@ -59,7 +59,7 @@ describe("preview summary", () => {
                 oldState: { type: "docker:index/container:Container", inputs: { envs: ["DB_PASSWORD=old-secret"] } },
             }],
         };
-        const md = summarizePreview(preview as PreviewJson, { stack: "prod" });
+        const md = summarizePreview(preview, { stack: "prod" });
         assert.doesNotMatch(md, /hunter2|old-secret/);
         assert.match(md, /`envs`/);
     });

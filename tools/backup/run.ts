@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "../../components/shared/shell";
 import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOf, loadCommand, Manifest, StackFacts, verify } from "./plan";
+import { parseStackOutputs, StackOutputs } from "../stackOutputs";
 
 export interface Tools {
     /** Runs pulumi with the given arguments for the stack; returns stdout. */
@@ -55,10 +56,10 @@ export const asDbRoot = (container: string, argv: string[], interactive = false)
  * is no longer the writable server: the live roles are read from the servers themselves (`read_only`), so a restore
  * always loads into the writable one and a dump is always taken on a read-only replica.
  */
-export function stackFacts(stack: string, outputs: Record<string, any>): StackFacts {
+export function stackFacts(stack: string, outputs: StackOutputs): StackFacts {
     const facts = configuredFacts(stack, outputs);
     if (facts.placement !== "docker") return facts;
-    const servers = [facts.master, ...((outputs.dbReplicas ?? []) as string[]).map((r) => r.split(":")[0])];
+    const servers = [facts.master, ...(outputs.dbReplicas ?? []).map((r) => r.split(":")[0])];
     const readOnly = (c: string) => {
         try { return sh(asDbRoot(c, [...loadCommand(facts.engine), "-N", "-B", "-e", "SELECT @@global.read_only"])).trim(); } catch { return "down"; }
     };
@@ -68,8 +69,8 @@ export function stackFacts(stack: string, outputs: Record<string, any>): StackFa
     return { ...facts, master: master ?? facts.master, replica: replica ?? facts.replica };
 }
 
-function configuredFacts(stack: string, outputs: Record<string, any>): StackFacts {
-    const prefix = outputs.namePrefix as string;
+function configuredFacts(stack: string, outputs: StackOutputs): StackFacts {
+    const prefix = outputs.namePrefix;
     return {
         stack, placement: outputs.placement, prefix, engine: outputs.dbEngine, database: outputs.dbName,
         replica: String(outputs.dbReplicas?.[0] ?? "").split(":")[0], master: String(outputs.dbMaster ?? "").split(":")[0],
@@ -108,7 +109,7 @@ export function findSnapshotRoot(target: string, depth = 8): string {
 
 export function backup(stack: string, keepWithin: string, tools: Tools): { snapshot: string; seconds: number; manifest: Manifest } {
     const started = Date.now();
-    const facts = stackFacts(stack, JSON.parse(tools.pulumi(["stack", "output", "--json"])));
+    const facts = stackFacts(stack, parseStackOutputs(tools.pulumi(["stack", "output", "--json"])));
     checkFacts(facts);
     const stage = makeStage();
     try {
@@ -150,7 +151,7 @@ function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: Sta
         sh("restic init >/dev/null", tools.env);
     }
     const out = sh(`cd ${q(stage)} && restic backup --json --tag bitrix-cluster --tag ${q(`stack=${stack}`)} --host bitrix-cluster ${q(stage)}`, tools.env);
-    const summary = out.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((m) => m.message_type === "summary");
+    const summary = out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { message_type?: string; snapshot_id?: string }).find((m) => m.message_type === "summary");
     sh(`restic ${forgetArgs(stack, keepWithin).map(q).join(" ")} >/dev/null`, tools.env);
     return { snapshot: summary?.snapshot_id ?? "", manifest };
 }
@@ -158,7 +159,7 @@ function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: Sta
 /** Restores a snapshot of `fromStack` (the stack itself by default; its source, for a staging clone) into `stack`. */
 export function restore(stack: string, snapshot: string, tools: Tools, fromStack = stack): { seconds: number; manifest: Manifest } {
     const started = Date.now();
-    const facts = stackFacts(stack, JSON.parse(tools.pulumi(["stack", "output", "--json"])));
+    const facts = stackFacts(stack, parseStackOutputs(tools.pulumi(["stack", "output", "--json"])));
     checkFacts(facts);
     const target = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-restore-"));
     try {

@@ -13,7 +13,7 @@ const MONITORING_PORTS = ["prometheusPort", "alertmanagerPort"] as const;
 
 /** Whether a config value is an encrypted secret (`{ secure: "v1:..." }`), which must be re-encrypted, not copied. */
 export function isSecure(v: unknown): boolean {
-    return typeof v === "object" && v !== null && "secure" in (v as object);
+    return typeof v === "object" && v !== null && "secure" in v;
 }
 
 /**
@@ -43,7 +43,7 @@ export function collisions(source: ConfigMap, clone: ConfigMap, defaults: Record
     if (placement !== "docker") return [];
     const value = (c: ConfigMap, key: string, stack: string) => {
         const v = c[`${NAMESPACE}:${key}`];
-        if (v !== undefined && v !== "") return String(v);
+        if (v !== undefined && v !== "") return typeof v === "string" ? v : JSON.stringify(v);
         // An empty namePrefix means bx-<stack>: differs by itself when the stacks' names do.
         return key === "namePrefix" ? `bx-${stack}` : String(defaults[key]);
     };

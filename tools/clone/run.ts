@@ -10,6 +10,7 @@ import { KEYS } from "../../components/config/keys";
 import { loadCommand } from "../backup/plan";
 import { asDbRoot, restore, sh, Tools } from "../backup/run";
 import { cloneConfig, collisions, ConfigMap } from "./plan";
+import { parseStackOutputs } from "../stackOutputs";
 
 export interface CloneOptions {
     from: string;
@@ -22,10 +23,15 @@ export interface CloneOptions {
     /** pulumi for a stack and config file; `input` goes to stdin. */
     pulumi(stack: string, configFile: string, args: string[], input?: string): string;
     env: NodeJS.ProcessEnv;
-    log(line: string): void;
+    log: (line: string) => void;
 }
 
-const readConfig = (file: string): ConfigMap => (fs.existsSync(file) ? YAML.parse(fs.readFileSync(file, "utf8"))?.config ?? {} : {});
+/** A `Pulumi.<stack>.yaml` file's contents (the parts read here). */
+interface StackFile {
+    config?: ConfigMap;
+}
+const readStackFile = (file: string): StackFile => (fs.existsSync(file) ? (YAML.parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {} : {});
+const readConfig = (file: string): ConfigMap => readStackFile(file).config ?? {};
 
 export function clone(o: CloneOptions): Record<string, number> {
     const t0 = Date.now();
@@ -43,7 +49,7 @@ export function clone(o: CloneOptions): Record<string, number> {
         o.pulumi(o.to, o.toConfig, ["config", "set", "--secret", key], value.replace(/\n$/, ""));
     }
     // The file now holds the clone's salt and re-encrypted secrets; the plain values go beside them.
-    const file = fs.existsSync(o.toConfig) ? YAML.parse(fs.readFileSync(o.toConfig, "utf8")) ?? {} : {};
+    const file = readStackFile(o.toConfig);
     file.config = { ...(file.config ?? {}), ...plain };
     fs.writeFileSync(o.toConfig, YAML.stringify(file));
     const t1 = Date.now();
@@ -58,7 +64,7 @@ export function clone(o: CloneOptions): Record<string, number> {
     const t3 = Date.now();
 
     if (o.maskSql) {
-        const outputs = JSON.parse(tools.pulumi(["stack", "output", "--json"]));
+        const outputs = parseStackOutputs(tools.pulumi(["stack", "output", "--json"]));
         const master = String(outputs.dbMaster).split(":")[0];
         const db = String(outputs.dbName);
         const client = loadCommand(outputs.dbEngine);

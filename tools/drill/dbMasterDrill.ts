@@ -72,7 +72,7 @@ export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMaster
     try {
         await new Promise((r) => setTimeout(r, 2000));
         // Killed while semi-sync is on (its normal state): a master that fell back to asynchronous commits after
-        // semiSyncTimeoutMs can lose writes and diverge; that trade-off is the setting's, not the failover's (README).
+        // semiSyncTimeoutMs can lose writes and diverge; that trade-off is the setting's, not the failover's (docs/known-limits.md).
         await waitUntil(`semi-sync on at ${master}`, async () => (await dbSql(master, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'Rpl_semi_sync_master_status'")) === "ON", 30_000);
         log(`drill: kill ${master}`);
         at = load.now();
@@ -82,14 +82,14 @@ export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMaster
             return false;
         }, 60_000);
         // Writes through the balancer again, then 3 s more of them.
-        await waitUntil("writes through the balancer again", async () => steadyAgain(load.seen(), at), 90_000);
+        await waitUntil("writes through the balancer again", () => steadyAgain(load.seen(), at), 90_000);
         await new Promise((r) => setTimeout(r, 3000));
     } finally {
         records = await load.stop();
     }
     const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
     const writesBackS = recoveredAfter(records, at);
-    const acked = records.filter((r) => r.status === 200).map((r) => JSON.parse(r.body ?? "{}").value as string).filter(Boolean);
+    const acked = records.filter((r) => r.status === 200).map((r) => (JSON.parse(r.body ?? "{}") as { value?: string }).value).filter((v): v is string => Boolean(v));
     const stored = new Set((await dbSql(promoted, `SELECT value FROM ${input.database ?? "bitrix"}.probe_rows WHERE value LIKE '${run}-%'`)).split("\n"));
     const lost = acked.filter((v) => !stored.has(v)).length;
     log(`drill: ${promoted} promoted; writes back after ${writesBackS} s; ${acked.length} acknowledged, ${lost} lost; start ${master} again`);
@@ -109,7 +109,7 @@ export async function dbMasterDrill(input: DbMasterDrillInput): Promise<DbMaster
     await rejoined.catch(async (e) => {
         // Say why: the manager's view and the old master's replication status.
         const managerLog = await docker(["logs", "--tail", "15", `${input.prefix}-db-failover`]).catch((x) => String(x));
-        const st = await slaveStatus(master).catch((x) => ({ error: String(x) } as Record<string, string>));
+        const st = await slaveStatus(master).catch((x): Record<string, string> => ({ error: String(x) }));
         const status = Object.entries(st).filter(([k]) => /^(error|Master_Host|Slave_.*_Running|Last_.*Error|Gtid_IO_Pos|Using_Gtid)$/.test(k)).map(([k, v]) => `${k}: ${v}`).join("\n");
         const pos = await Promise.all([master, promoted].map((c) => dbSql(c, "SELECT @@global.gtid_current_pos, @@global.gtid_binlog_pos, @@global.read_only").catch((x) => String(x))));
         throw new Error(`${(e as Error).message}\ndb-failover log:\n${managerLog}\n${master} replication:\n${status}\n` +

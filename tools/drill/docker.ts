@@ -7,7 +7,7 @@ const run = promisify(execFile);
 export const docker = async (args: string[]): Promise<string> => (await run("docker", args, { encoding: "utf8", timeout: 60_000 })).stdout;
 
 /** Polls `check` every 100 ms; returns the seconds it took, throws after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
     const t0 = performance.now();
     while (!(await check())) {
         if (performance.now() - t0 > timeoutMs) throw new Error(`drill: ${what} did not happen within ${timeoutMs / 1000} s`);

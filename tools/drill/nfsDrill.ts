@@ -51,7 +51,7 @@ async function health(container: string): Promise<{ code: number; s: number }> {
 /** Busy PHP-FPM workers (the status request itself is one of them). */
 async function fpmActive(container: string): Promise<number> {
     const out = await docker(["exec", container, "curl", "-s", "-m", "5", "http://127.0.0.1/fpm-status?json"]).catch(() => "{}");
-    try { return JSON.parse(out)["active processes"] ?? -1; } catch { return -1; }
+    try { return (JSON.parse(out) as { "active processes"?: number })["active processes"] ?? -1; } catch { return -1; }
 }
 
 async function portal(base: string): Promise<{ code: number; s: number }> {

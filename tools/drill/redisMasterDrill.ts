@@ -63,12 +63,17 @@ async function get(url: string, cookie = ""): Promise<{ status: number; body: st
     return { status: r.status, body: r.body, cookie: r.setCookie.map((c) => c.split(";")[0]).find((c) => c.startsWith("PHPSESSID=")) ?? "" };
 }
 
+/** The probe's `?action=session` answer. */
+interface ProbeSession {
+    count: number;
+}
+
 export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<RedisMasterDrillResult> {
     const log = input.log ?? (() => undefined);
     const users: string[] = [];
     for (let i = 0; i < (input.users ?? 50); i++) {
         const r = await get(`${input.base}/probe/?action=session`);
-        if (r.status !== 200 || !r.cookie || JSON.parse(r.body).count !== 1) throw new Error(`drill redis-master: could not start a session: ${r.status} ${r.body}`);
+        if (r.status !== 200 || !r.cookie || (JSON.parse(r.body) as ProbeSession).count !== 1) throw new Error(`drill redis-master: could not start a session: ${r.status} ${r.body}`);
         users.push(r.cookie);
     }
     const lockCookies: string[] = [];
@@ -77,7 +82,7 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
         if (r.status !== 200 || !r.cookie) throw new Error(`drill redis-master: could not start a session: ${r.status} ${r.body}`);
         lockCookies.push(r.cookie);
     }
-    // Asynchronous replication: give the replicas a moment to hold the sessions just written (see README).
+    // Asynchronous replication: give the replicas a moment to hold the sessions just written (see docs/known-limits.md).
     await new Promise((r) => setTimeout(r, 1000));
     // Two loops per lock user: one request holds the session while the other waits for its lock. The timeout is far
     // past the lock wait so a stalled request is measured, not cut short.
@@ -96,8 +101,8 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
         at = load.now();
         await docker(["kill", input.master]);
         const steady = (session: boolean) => steadyAgain(load.seen().filter((r) => isSession(r) === session), at);
-        await waitUntil("session and cache writes again", async () => steady(true) && steady(false), 90_000);
-        await waitUntil("same-session requests again", async () => steadyAgain(lockLoad.seen(), at, 2 * lockCookies.length), 120_000);
+        await waitUntil("session and cache writes again", () => steady(true) && steady(false), 90_000);
+        await waitUntil("same-session requests again", () => steadyAgain(lockLoad.seen(), at, 2 * lockCookies.length), 120_000);
         await new Promise((r) => setTimeout(r, 2000));
     } finally {
         [records, lockRecords] = await Promise.all([load.stop(), lockLoad.stop()]);
@@ -105,7 +110,7 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
     let lost = 0;
     for (const cookie of users) {
         const r = await get(`${input.base}/probe/?action=session`, cookie);
-        if (r.status !== 200 || JSON.parse(r.body).count !== 2) lost++;
+        if (r.status !== 200 || (JSON.parse(r.body) as ProbeSession).count !== 2) lost++;
     }
     // Each lock user's counter now against the increments its requests were told were saved.
     let lostWrites = 0;

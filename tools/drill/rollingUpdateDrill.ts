@@ -103,7 +103,7 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
         updateS = await input.update();
         log(`drill: pulumi up took ${updateS} s; waiting for every node UP`);
         await waitUntil("every web node UP after the update", async () => {
-            const s = await webStates(input.statusUrl).catch(() => ({} as Record<string, string>));
+            const s = await webStates(input.statusUrl).catch((): Record<string, string> => ({}));
             return servers.every((x) => s[x] === "UP");
         }, 60_000);
         await new Promise((r) => setTimeout(r, 1000));

@@ -49,12 +49,18 @@ async function serverState(statusUrl: string, server: string): Promise<string> {
     return (await webStates(statusUrl))[server] ?? "missing";
 }
 
+/** The probe's `?action=session` answer: the session's counter and the node that answered. */
+interface ProbeSession {
+    count: number;
+    node: string;
+}
+
 export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDrillResult> {
     const log = input.log ?? (() => undefined);
     if ((await serverState(input.statusUrl, input.server)) !== "UP") throw new Error(`drill web-node: ${input.server} is not UP at the balancer`);
     // A user pinned to the victim, with a session.
     const first = await fetchOnce(`${input.base}/probe/?action=session`, `BXSRV=${input.server}`);
-    const firstBody = JSON.parse(first.body);
+    const firstBody = JSON.parse(first.body) as ProbeSession;
     const sid = first.setCookie.map((c) => /PHPSESSID=[^;]+/.exec(c)?.[0]).find(Boolean);
     if (first.status !== 200 || !sid || !firstBody.node.endsWith(input.server)) throw new Error(`drill web-node: could not pin a session to ${input.server}: ${first.status} ${first.body}`);
     const cookie = `BXSRV=${input.server}; ${sid}`;
@@ -63,14 +69,14 @@ export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDri
     let ejectionS = 0;
     let backS = 0;
     let at = 0;
-    let after: any;
+    let after: ProbeSession | undefined;
     try {
         await new Promise((r) => setTimeout(r, 1500));
         log(`drill: kill ${input.container}`);
         at = load.now();
         await docker(["kill", input.container]);
         ejectionS = await waitUntil(`${input.server} DOWN at the balancer`, async () => (await serverState(input.statusUrl, input.server)) === "DOWN", 60_000);
-        after = JSON.parse((await fetchOnce(`${input.base}/probe/?action=session`, cookie)).body);
+        after = JSON.parse((await fetchOnce(`${input.base}/probe/?action=session`, cookie)).body) as ProbeSession;
         await new Promise((r) => setTimeout(r, 1000));
         log(`drill: start ${input.container} again`);
         const t0 = performance.now();

@@ -35,7 +35,7 @@ describe("balancerConfig", () => {
     const cfg = balancerConfig(base);
 
     it("drops root once its ports and certificate are open: the haproxy user, chrooted in the package's empty directory", () => {
-        assert.match(cfg, /^global\n    user haproxy\n    group haproxy\n    chroot \/var\/lib\/haproxy\n/);
+        assert.match(cfg, /^global\n {4}user haproxy\n {4}group haproxy\n {4}chroot \/var\/lib\/haproxy\n/);
         assert.doesNotMatch(cfg, /external-check|insecure-fork-wanted/);
     });
 

@@ -45,8 +45,8 @@ describe("keepalivedConfig", () => {
 
     it("quotes the password, so keepalived's comment and block characters are part of it (first 8 characters)", () => {
         // Bare, "ab#cdefghij" was read as "ab" (# starts a comment); inside double quotes keepalived takes every byte.
-        assert.match(keepalivedConfig({ ...base, password: "ab#cdefghij" }), /^        auth_pass "ab#cdefg"$/m);
-        assert.match(keepalivedConfig({ ...base, password: "!{}'\\$%x" }), /^        auth_pass "!\{\}'\\\$%x"$/m);
+        assert.match(keepalivedConfig({ ...base, password: "ab#cdefghij" }), /^ {8}auth_pass "ab#cdefg"$/m);
+        assert.match(keepalivedConfig({ ...base, password: "!{}'\\$%x" }), /^ {8}auth_pass "!\{\}'\\\$%x"$/m);
         // A double quote cannot be written inside keepalived's quoted string: refused, naming the key.
         assert.throws(() => keepalivedConfig({ ...base, password: 'abc"defgh' }), /vrrpPassword.*double quote/);
     });

@@ -36,7 +36,7 @@ function problemsOf(raw: RawConfig): string[] {
     try {
         validate(raw);
     } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e instanceof Error ? String(e) : JSON.stringify(e)}`);
         return e.problems;
     }
     assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);

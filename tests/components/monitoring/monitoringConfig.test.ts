@@ -41,7 +41,7 @@ describe("alert rules", () => {
         assert.match(expr("RedisHitRateLow"), /< 0\.8 and/);
     });
 
-    it("make the README's alert table, one row per alert", () => {
+    it("make the alert table of docs/operations.md, one row per alert", () => {
         const table = alertTableMarkdown();
         assert.equal(table.split("\n").length, ALERTS.length + 2);
         assert.match(table, /\| MysqlReplicationLag \| `mysql_slave_status_seconds_behind_master` > 30 s \| 1m \| warning \| seed 001, 002/);

@@ -203,7 +203,7 @@ describe("DockerPlacement", () => {
 
     it("deletes before replacing every fixed-name Docker object, and keeps data volumes only when asked", async () => {
         const seen: Array<{ type: string; name: string; opts: pulumi.CustomResourceOptions }> = [];
-        const record: pulumi.ResourceTransformation = (a) => { seen.push({ type: a.type, name: a.name, opts: a.opts as pulumi.CustomResourceOptions }); return undefined; };
+        const record: pulumi.ResourceTransformation = (a) => { seen.push({ type: a.type, name: a.name, opts: a.opts }); return undefined; };
         new BitrixCluster("opts", { config: config({ namePrefix: "bx-opts", dockerSubnet: "172.31.0.0/24", httpPort: 6080, httpsPort: 6443, statusPort: 6404, retainDataVolumes: false }) }, { transformations: [record] });
         new BitrixCluster("keep", { config: config({ namePrefix: "bx-keep", dockerSubnet: "172.31.1.0/24", httpPort: 5080, httpsPort: 5443, statusPort: 5404 }) }, { transformations: [record] });
         await settle(200);

@@ -1,4 +1,4 @@
-import { installMocks, ofType, recorded, settle, valueOf } from "../../helpers/pulumiMocks";
+import { installMocks, ofType, recorded, settle, settleAll, valueOf } from "../../helpers/pulumiMocks";
 installMocks();
 
 import { strict as assert } from "node:assert";
@@ -37,7 +37,7 @@ const named = (name: string) => {
 
 describe("HostsPlacement (under mocks)", () => {
     it("installs each host's packages once, for all the roles it carries", async () => {
-        await settle(300);
+        await settleAll();
         const installs = commands().filter((c) => c.name.endsWith("-install")).map((c) => c.name).sort();
         assert.deepEqual(installs, ["bx-h-hosts-cache-install", "bx-h-hosts-db-a-install", "bx-h-hosts-db-b-install",
             "bx-h-hosts-lb-install", "bx-h-hosts-lb2-install", "bx-h-hosts-web-a-install", "bx-h-hosts-web-b-install"]);
@@ -109,7 +109,24 @@ describe("HostsPlacement (under mocks)", () => {
         assert.match(fw.inputs.delete, /systemctl disable --now bitrix-firewall\.service/);
     });
 
-    it("reloads the balancer on a config change (HAProxy keeps its connections) and restarts the others", async () => {
+    it("opens on each host the ports its services say they listen on (ServiceSpec.listens), and no others", async () => {
+        const rulesOf = async (host: string) => valueOf(commands().find((c) => c.name === `bx-h-hosts-${host}-firewall`)!.inputs.stdin);
+        // Monitoring is off here: the web nodes serve no FPM metrics, so only nginx's port is there.
+        assert.match(await rulesOf("web-a"), /tcp dport \{ 80, 26379 \} ip saddr @cluster4 accept/);
+        assert.match(await rulesOf("db-b"), /tcp dport \{ 3306, 6379 \} ip saddr @cluster4 accept/);
+        assert.match(await rulesOf("cache"), /tcp dport \{ 6379 \} ip saddr @cluster4 accept/);
+        // lb2 carries only a balancer: its status page is the one port the cluster's hosts get.
+        assert.deepEqual((await rulesOf("lb2")).match(/tcp dport \{[^}]*\} ip saddr @cluster4 accept/g), ["tcp dport { 8404 } ip saddr @cluster4 accept"]);
+    });
+
+    it("refuses a service handed over after the host firewalls were written", async () => {
+        await settle(10);
+        const parent = new pulumi.ComponentResource("test:late", "late");
+        assert.throws(() => placement.deploy(parent, { resourceName: "late-redis", service: "redis-3", image: { role: "redis" }, files: [], listens: [{ port: 6379, from: "cluster" }] }),
+            /redis-3: handed to the hosts placement after the host firewalls were written/);
+    });
+
+    it("reloads the balancer on a config change (HAProxy keeps its connections) and restarts the others", () => {
         const lb = plain(named("bx-h-balancer-1-haproxy-start").create);
         assert.match(lb, /if systemctl is-active -q bitrix-balancer-1\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer-1\.restart-digest/);
         const unit = plain(named("bx-h-balancer-1-haproxy-file-etc-systemd-system-bitrix-balancer-1-service").stdin);
@@ -137,8 +154,10 @@ describe("HostsPlacement (under mocks)", () => {
     it("pins every remote command to its host's SSH key, and the bastion hop to the bastion's", () => {
         const hostKeys = Object.fromEntries(inventory.hosts.map((h) => [h.address, h.hostKey]));
         assert.equal(new Set(Object.values(hostKeys)).size, 7, "each host has its own key");
-        assert.ok(commands().length > 50, `only ${commands().length} commands`);
-        for (const c of commands()) {
+        // The stack's own commands (other tests here make placements without a bastion).
+        const stack = commands().filter((c) => c.name.startsWith("bx-h-"));
+        assert.ok(stack.length > 50, `only ${stack.length} commands`);
+        for (const c of stack) {
             const conn = c.inputs.connection.value ?? c.inputs.connection;
             assert.equal(conn.hostKey, hostKeys[conn.host], `${c.name} (host ${conn.host})`);
             const proxy = conn.proxy.value ?? conn.proxy;
@@ -193,7 +212,7 @@ describe("HostsPlacement file steps", () => {
         };
         const chained = new HostsPlacement("bx-c-hosts", { inventory, privateKey: pulumi.secret("KEY"), bastion, engine: "mariadb", adminAllowlist: config.balancer.adminAllowlist });
         new BitrixCluster("bx-c", { config, placement: chained }, { transformations: [record] });
-        await settle(300);
+        await settleAll();
         const web = seen.filter((s) => s.name.startsWith("bx-c-web-1-node-file-"));
         assert.ok(web.length >= 10, web.map((s) => s.name).join(", "));
         // Two chains at most (the image's own files, written once per host, and the service's): the head of each waits

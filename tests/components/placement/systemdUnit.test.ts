@@ -50,7 +50,7 @@ describe("systemd units for hosts", () => {
             restartDigest: "abc123", dirs: ["/var/www/html"], mounts: ["var-www-html-upload.mount"], mounted: [],
         });
         execFileSync("sh", ["-n"], { input: script });
-        assert.match(script, /if false; then\n    systemctl reload bitrix-web-1\.service\nelse\n    systemctl restart bitrix-web-1\.service\nfi/);
+        assert.match(script, /if false; then\n {4}systemctl reload bitrix-web-1\.service\nelse\n {4}systemctl restart bitrix-web-1\.service\nfi/);
         assert.match(script, /mkdir -p \/var\/log\/bitrix-cluster '\/var\/www\/html'/);
         assert.match(script, /systemctl enable 'var-www-html-upload\.mount' >\/dev\/null 2>&1; systemctl start 'var-www-html-upload\.mount'\n/);
         assert.match(script, /until sh -c 'curl -fsS http:\/\/127\.0\.0\.1\/fpm-ping'/);
@@ -62,7 +62,7 @@ describe("systemd units for hosts", () => {
     it("reloads a reloadable unit only while it runs and its restart digest is unchanged", () => {
         const script = startScript("balancer", undefined, { restartDigest: "d1", reloadable: true });
         execFileSync("sh", ["-n"], { input: script });
-        assert.match(script, /if systemctl is-active -q bitrix-balancer\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer\.restart-digest 2>\/dev\/null\)" = d1 \]; then\n    systemctl reload/);
+        assert.match(script, /if systemctl is-active -q bitrix-balancer\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer\.restart-digest 2>\/dev\/null\)" = d1 \]; then\n {4}systemctl reload/);
     });
 
     it("refuses to start over a shared path the user has not mounted (sharedStorage external)", () => {

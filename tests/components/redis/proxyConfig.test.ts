@@ -29,13 +29,13 @@ describe("redisProxyConfig", () => {
     });
 
     it("drops root after binding: runs as the haproxy user, chrooted unless an extra section runs a program", () => {
-        assert.match(cfg, /^global\n    user haproxy\n    group haproxy\n    chroot \/var\/lib\/haproxy\n/);
+        assert.match(cfg, /^global\n {4}user haproxy\n {4}group haproxy\n {4}chroot \/var\/lib\/haproxy\n/);
         const withCheck = redisProxyConfig({
             nodes: [{ name: "redis-1", host: "r", port: 6379 }], password: "x", listen: { address: "127.0.0.1", port: 6379 }, checkIntervalMs: 1000,
             extra: { globals: ["    external-check", "    insecure-fork-wanted"], sections: [], runsPrograms: true },
         });
         // An external check runs inside the chroot: the program and PHP would have to be there. Still not root.
-        assert.match(withCheck, /^global\n    user haproxy\n    group haproxy\n    external-check\n    insecure-fork-wanted\n/);
+        assert.match(withCheck, /^global\n {4}user haproxy\n {4}group haproxy\n {4}external-check\n {4}insecure-fork-wanted\n/);
         assert.doesNotMatch(withCheck, /chroot/);
     });
 

@@ -18,7 +18,7 @@ describe("webNginxConfig", () => {
     });
 
     it("trusts X-Forwarded-For from the balancers' addresses only", () => {
-        assert.match(cfg, /set_real_ip_from 172\.28\.0\.11;\n    set_real_ip_from 172\.28\.0\.12;/);
+        assert.match(cfg, /set_real_ip_from 172\.28\.0\.11;\n {4}set_real_ip_from 172\.28\.0\.12;/);
         assert.equal(cfg.match(/set_real_ip_from/g)?.length, 2);
         assert.match(cfg, /real_ip_header X-Forwarded-For;/);
     });
