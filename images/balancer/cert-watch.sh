@@ -11,7 +11,7 @@ log() { echo "balancer: $(date -u +%FT%TZ) $*" >&2; }
 pub() { openssl "$@" 2>/dev/null | openssl sha256 -r | cut -d' ' -f1; }
 while sleep "${CERT_WATCH_S:-5}"; do
     [ -s "$src" ] && ! cmp -s "$src" "$cert" || continue
-    tmp=$(mktemp /etc/haproxy/certs/.new.XXXXXX)
+    tmp=$(mktemp "$(dirname "$cert")/.new.XXXXXX")
     cp "$src" "$tmp"
     # The certificate's public key and the key's must agree (a half-written or foreign file is skipped).
     if ! openssl x509 -noout -in "$tmp" 2>/dev/null || [ "$(pub x509 -pubkey -noout -in "$tmp")" != "$(pub pkey -pubout -in "$tmp")" ]; then
