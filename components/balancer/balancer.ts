@@ -10,6 +10,7 @@ import { FileSpec, Placement, PortSpec, VolumeSpec } from "../placement/types";
 import { ACME_DIRECTORY_CA, ACME_EAB_ENV, ACME_ENV, ACME_HTTP_PORT, ACME_METRICS_PORT, acmeEabEnv, acmeEnv, TLS_DIR, TLS_SOURCE } from "./acme";
 import { balancerConfig, BalancerUpstream } from "./haproxyConfig";
 import { keepalivedConfig, vipGuardRules } from "./keepalivedConfig";
+import { SelfSignedCertificate } from "./selfSigned";
 
 export interface BalancerArgs {
     placement: Placement;
@@ -102,11 +103,15 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     // One volume for the whole stack: the ACME service writes site.pem (root's, 600), every balancer reads it.
     const tlsVolume: VolumeSpec = { kind: "shared", name: "tls", path: TLS_DIR, retain: args.retainAcmeState ?? true };
     const resources: pulumi.Resource[] = [];
-    const acmeResource = acme ? deployAcme(name, parent, args, tlsVolume) : undefined;
+    // One pair for every balancer: from config, or made once by pulumi up (self-signed); ACME's comes later, by volume.
+    const selfSigned = s.tlsMode === "self-signed" ? new SelfSignedCertificate(`${name}-self-signed`, { serverName: s.serverName }, { parent }) : undefined;
+    const pair = s.tlsMode === "provided" && s.tlsCertificate && s.tlsKey ? { certificate: s.tlsCertificate, key: s.tlsKey }
+        : selfSigned ? { certificate: selfSigned.certificate, key: selfSigned.key } : undefined;
+
     services.forEach((service, i) => {
         const files: FileSpec[] = [{ path: HAPROXY_CFG, content: haproxy }];
-        if (s.tlsCertificate && s.tlsKey) {
-            files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${s.tlsCertificate}\n${s.tlsKey}\n`), secret: true });
+        if (pair) {
+            files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${pair.certificate}\n${pair.key}\n`), secret: true });
         }
         if (s.vrrp) {
             const vrrp = s.vrrp;
@@ -127,8 +132,8 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
             service,
             image: { role: "balancer" },
             files,
-            // Without a certificate in config the image makes a self-signed one for this name at first start (ACME
-            // mode: until the ACME service has published the stack's certificate, which then replaces it in place).
+            // ACME mode: the image makes a self-signed certificate at first start until the ACME service has published
+            // the stack's, which then replaces it in place.
             env: { SERVER_NAME: s.serverName, ...(acme ? { TLS_SOURCE } : {}) },
             volumes: acme ? [tlsVolume] : undefined,
             // Only the first balancer publishes ports on a Docker host (a port has one container); the pair's door is
@@ -148,6 +153,8 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
             dependsOn: args.dependsOn,
         }).resource);
     });
+    // After the balancers: its first order is validated through them.
+    const acmeResource = acme ? deployAcme(name, parent, { ...args, dependsOn: resources }, tlsVolume) : undefined;
     const floating = s.vrrp?.address ?? "";
     return {
         url: floating ? `https://${floating}/` : `https://${https.host}:${https.port}/`,

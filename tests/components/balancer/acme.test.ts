@@ -137,3 +137,29 @@ describe("tlsMode self-signed and provided", () => {
         assert.equal(placement.spec("balancer-1").env!.TLS_SOURCE, undefined);
     });
 });
+
+describe("tlsMode self-signed: one pair for every balancer", () => {
+    it("gives both balancers the same certificate file, a secret, from one resource made once", async () => {
+        const placement = new RecordingPlacement();
+        new BitrixCluster("ss", { config: config({ dbEngine: "mariadb", serverName: "portal.example.com" }), placement });
+        await settle();
+        const files = ["balancer-1", "balancer-2"].map((b) => placement.spec(b).files.find((f) => f.path === "/etc/haproxy/certs/site.pem")!);
+        assert.ok(files.every((f) => f.secret));
+        assert.equal(await secretOf(files[0].content), true);
+        const [a, b] = await Promise.all(files.map((f) => valueOf(f.content)));
+        assert.equal(a, b);
+        assert.match(a, /^mock-certificate-for-portal\.example\.com\n/);
+    });
+
+    it("makes a P-256 certificate for serverName with its key (openssl)", () => {
+        const { makeSelfSigned } = require("../../../components/balancer/selfSigned") as typeof import("../../../components/balancer/selfSigned");
+        const pair = makeSelfSigned({ serverName: "portal.example.com", days: 825 });
+        const { X509Certificate, createPrivateKey } = require("node:crypto") as typeof import("node:crypto");
+        const cert = new X509Certificate(pair.certificate);
+        assert.equal(cert.subjectAltName, "DNS:portal.example.com");
+        assert.ok(cert.checkPrivateKey(createPrivateKey(pair.key)));
+        const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86400_000;
+        assert.equal(Math.round(days), 825);
+        assert.notEqual(makeSelfSigned({ serverName: "portal.example.com", days: 825 }).key, pair.key, "a new key each time it is made (made once per stack)");
+    });
+});

@@ -222,8 +222,10 @@ describe("DockerPlacement", () => {
         const isSecret = (v: any) => typeof v === "object" && v !== null && v["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
         assert.equal(isSecret(container("bx-prod-web-1").uploads), true);
         assert.equal(isSecret(container("bx-prod-db-master").uploads), true);
-        assert.equal(isSecret(container("bx-prod-balancer-1").uploads), false);
+        // The balancers hold the stack's self-signed key (tlsMode "self-signed", issue 20).
+        assert.equal(isSecret(container("bx-prod-balancer-1").uploads), true);
         assert.equal(isSecret(container("bx-prod-nfs").uploads), false);
-        assert.deepEqual(container("bx-prod-balancer-1").uploads.map((u: any) => u.file), ["/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf", "/etc/keepalived/vip-guard.nft"]);
+        assert.deepEqual(container("bx-prod-balancer-1").uploads.value.map((u: any) => u.file),
+            ["/etc/haproxy/haproxy.cfg", "/etc/haproxy/certs/site.pem", "/etc/keepalived/keepalived.conf", "/etc/keepalived/vip-guard.nft"]);
     });
 });
