@@ -160,7 +160,7 @@ export const KEYS = {
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
     tlsCertificate: {
         type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.crt",
-        description: "PEM certificate chain of the portal (config secret), the portal's certificate first, not expired. Without it the balancer makes a self-signed one at first start.",
+        description: "tlsMode provided: PEM certificate chain of the portal (config secret), the portal's certificate first, not expired. Without it the balancers share a self-signed pair made by pulumi up (docs/tls.md).",
         allowed: (v: string) => certificateProblem(v),
     },
     tlsKey: { type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.key", description: "PEM private key of tlsCertificate's first certificate (config secret), unencrypted.", allowed: keyProblem },

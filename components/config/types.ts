@@ -47,7 +47,7 @@ export interface BalancerSettings {
     serverName: string;
     /** HSTS max-age in seconds; 0 leaves the header out. @default 31536000 */
     hstsMaxAgeS: number;
-    /** PEM certificate chain; with `tlsKey`. Without both, the balancer makes a self-signed pair at first start. */
+    /** PEM certificate chain; with `tlsKey` (tlsMode "provided"). Without both, the balancers share a self-signed pair. */
     tlsCertificate?: pulumi.Output<string>;
     /** PEM private key (a config secret). */
     tlsKey?: pulumi.Output<string>;
