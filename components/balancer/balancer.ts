@@ -10,7 +10,7 @@ import { FileSpec, Placement, PortSpec, VolumeSpec } from "../placement/types";
 import { ACME_DIRECTORY_CA, ACME_EAB_ENV, ACME_ENV, ACME_HTTP_PORT, ACME_METRICS_PORT, acmeEabEnv, acmeEnv, TLS_DIR, TLS_SOURCE } from "./acme";
 import { balancerConfig, BalancerUpstream } from "./haproxyConfig";
 import { keepalivedConfig, vipGuardRules } from "./keepalivedConfig";
-import { SelfSignedCertificate } from "./selfSigned";
+import { selfSignedPair } from "./selfSigned";
 
 export interface BalancerArgs {
     placement: Placement;
@@ -104,9 +104,8 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     const tlsVolume: VolumeSpec = { kind: "shared", name: "tls", path: TLS_DIR, retain: args.retainAcmeState ?? true };
     const resources: pulumi.Resource[] = [];
     // One pair for every balancer: from config, or made once by pulumi up (self-signed); ACME's comes later, by volume.
-    const selfSigned = s.tlsMode === "self-signed" ? new SelfSignedCertificate(`${name}-self-signed`, { serverName: s.serverName }, { parent }) : undefined;
     const pair = s.tlsMode === "provided" && s.tlsCertificate && s.tlsKey ? { certificate: s.tlsCertificate, key: s.tlsKey }
-        : selfSigned ? { certificate: selfSigned.certificate, key: selfSigned.key } : undefined;
+        : s.tlsMode === "self-signed" ? selfSignedPair(`${name}-self-signed`, s.serverName, parent) : undefined;
 
     services.forEach((service, i) => {
         const files: FileSpec[] = [{ path: HAPROXY_CFG, content: haproxy }];

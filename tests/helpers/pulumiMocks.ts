@@ -28,9 +28,10 @@ export function installMocks(config: Record<string, string> = {}, stack = "test"
             if (args.type === "random:index/randomPassword:RandomPassword") state.result = `mock-${args.name}`;
             if (args.type === "docker:index/image:Image") state.repoDigest = `sha256:${args.name}`;
             if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.name}`;
-            // The stack's self-signed pair (a dynamic resource): what its provider would return.
-            if (args.type.startsWith("pulumi-nodejs:dynamic") && typeof args.inputs.serverName === "string") {
-                Object.assign(state, { certificate: `mock-certificate-for-${args.inputs.serverName}\n`, key: "mock-self-signed-key\n" });
+            // The stack's self-signed pair (openssl through a local command): what the command would print.
+            if (args.type === "command:local:Command" && /openssl req -x509/.test(String(args.inputs.create))) {
+                const cn = /\/CN=([^']+)'/.exec(String(args.inputs.create))?.[1];
+                state.stdout = `-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nmock-for-${cn}\n-----END CERTIFICATE-----\n`;
             }
             return { id: `${args.name}-id`, state };
         },

@@ -1,4 +1,4 @@
-import { installMocks, secretOf, settle, valueOf } from "../../helpers/pulumiMocks";
+import { installMocks, recorded, secretOf, settle, valueOf } from "../../helpers/pulumiMocks";
 installMocks();
 
 import { strict as assert } from "node:assert";
@@ -139,7 +139,7 @@ describe("tlsMode self-signed and provided", () => {
 });
 
 describe("tlsMode self-signed: one pair for every balancer", () => {
-    it("gives both balancers the same certificate file, a secret, from one resource made once", async () => {
+    it("gives both balancers the same certificate file, a secret, from one local command run once", async () => {
         const placement = new RecordingPlacement();
         new BitrixCluster("ss", { config: config({ dbEngine: "mariadb", serverName: "portal.example.com" }), placement });
         await settle();
@@ -148,18 +148,23 @@ describe("tlsMode self-signed: one pair for every balancer", () => {
         assert.equal(await secretOf(files[0].content), true);
         const [a, b] = await Promise.all(files.map((f) => valueOf(f.content)));
         assert.equal(a, b);
-        assert.match(a, /^mock-certificate-for-portal\.example\.com\n/);
+        assert.match(a, /^-----BEGIN CERTIFICATE-----\nmock-for-portal\.example\.com\n-----END CERTIFICATE-----\n\n-----BEGIN PRIVATE KEY-----\nmock-key\n/);
+        const made = recorded.filter((r) => r.type === "command:local:Command" && r.name === "ss-balancer-self-signed");
+        assert.equal(made.length, 1);
+        assert.equal(made[0].inputs.logging, "none", "the key never reaches the engine's log");
     });
 
-    it("makes a P-256 certificate for serverName with its key (openssl)", () => {
-        const { makeSelfSigned } = require("../../../components/balancer/selfSigned") as typeof import("../../../components/balancer/selfSigned");
-        const pair = makeSelfSigned({ serverName: "portal.example.com", days: 825 });
+    it("makes a P-256 certificate for serverName with its key: the generated command in a shell, then split", () => {
+        const { selfSignedCommand, splitPair } = require("../../../components/balancer/selfSigned") as typeof import("../../../components/balancer/selfSigned");
+        const run = () => splitPair(execFileSync("sh", ["-c", selfSignedCommand("portal.example.com")], { encoding: "utf8" }));
+        const pair = run();
         const { X509Certificate, createPrivateKey } = require("node:crypto") as typeof import("node:crypto");
         const cert = new X509Certificate(pair.certificate);
         assert.equal(cert.subjectAltName, "DNS:portal.example.com");
+        assert.match(cert.subject, /CN=portal\.example\.com/);
         assert.ok(cert.checkPrivateKey(createPrivateKey(pair.key)));
-        const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86400_000;
-        assert.equal(Math.round(days), 825);
-        assert.notEqual(makeSelfSigned({ serverName: "portal.example.com", days: 825 }).key, pair.key, "a new key each time it is made (made once per stack)");
+        assert.equal(Math.round((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86400_000), 825);
+        assert.notEqual(run().key, pair.key, "a new key each time the command runs (it runs once per stack)");
+        assert.throws(() => splitPair("openssl: not found\n"), /no certificate and key/);
     });
 });

@@ -73,7 +73,7 @@ describe("HostsPlacement (under mocks)", () => {
         const pem = (n: number) => named(`bx-h-balancer-${n}-haproxy-file-etc-haproxy-certs-site-pem`).stdin;
         const [a, b] = [await valueOf(plain(pem(1))), await valueOf(plain(pem(2)))];
         assert.equal(a, b);
-        assert.match(a, /^mock-certificate-for-localhost\n/);
+        assert.match(a, /^-----BEGIN CERTIFICATE-----\nmock-for-localhost\n/);
     });
 
     it("gives web hosts the image's supervisord.conf", () => {
