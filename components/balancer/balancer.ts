@@ -26,8 +26,6 @@ export interface BalancerArgs {
     memoryMb?: number;
     /** Keep the ACME service's state (account, certificate) on `pulumi destroy` (tlsMode "acme"). @default true */
     retainAcmeState?: boolean;
-    /** ACME service timing (tests): seconds between checks and between retries. @default { checkS: 3600, retryS: 300 } */
-    acmeTiming?: { checkS: number; retryS: number };
     dependsOn?: pulumi.Resource[];
 }
 
@@ -67,7 +65,7 @@ export const ACME_SERVICE = "acme";
 /** The ACME service (tlsMode "acme"): lego's loop, its state on a data volume, the published PEM on the shared one. */
 function deployAcme(name: string, parent: pulumi.ComponentResource, args: BalancerArgs, tlsVolume: VolumeSpec): pulumi.Resource {
     const acme = args.settings.acme!;
-    const files: FileSpec[] = [{ path: ACME_ENV, content: acmeEnv({ ...acme, ...args.acmeTiming }) }];
+    const files: FileSpec[] = [{ path: ACME_ENV, content: acmeEnv(acme) }];
     if (acme.directoryCa) files.push({ path: ACME_DIRECTORY_CA, content: acme.directoryCa });
     if (acme.eab) {
         const eab = acme.eab;
