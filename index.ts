@@ -1,30 +1,36 @@
-// Entry point: read and validate the stack config, build the cluster, export its endpoints.
+// Entry point: read and validate the stack config (and, on `pulumi up`, check the ACME directory answers), build the
+// cluster, export its endpoints. The stack outputs are the resolved object's fields.
 import { BitrixCluster } from "./components/cluster";
-import { loadClusterConfig } from "./components/config/load";
+import { loadCheckedClusterConfig } from "./components/config/load";
 
-const config = loadClusterConfig();
-const cluster = new BitrixCluster(config.prefix, { config });
+async function main() {
+    const config = await loadCheckedClusterConfig();
+    const cluster = new BitrixCluster(config.prefix, { config });
+    return {
+        url: cluster.url,
+        statusUrl: cluster.statusUrl,
+        statusUrls: cluster.statusUrls,
+        floatingAddress: cluster.floatingAddress,
+        prometheusUrl: cluster.prometheusUrl,
+        alertmanagerUrl: cluster.alertmanagerUrl,
+        dbEngine: config.db.engine,
+        dbMaster: cluster.dbMaster,
+        dbReplicas: cluster.dbReplicas,
+        redisNodes: cluster.redisNodes,
+        sentinels: cluster.sentinels,
+        sentinelMasterName: cluster.sentinelMasterName,
+        webNodes: cluster.webNodes,
+        nfsExports: cluster.nfsExports,
+        // Push & Pull (docs/push.md): what to enter in the pull module's settings, once; the key is a secret output.
+        pushServers: cluster.pushServers,
+        pullSettings: cluster.pullSettings,
+        pushSecurityKey: cluster.pushSecurityKey,
+        // What the backup command needs to find the stack's parts.
+        namePrefix: config.prefix,
+        placement: config.placement,
+        dbName: config.db.name,
+        sharedDirs: cluster.sharedDirs,
+    };
+}
 
-export const url = cluster.url;
-export const statusUrl = cluster.statusUrl;
-export const statusUrls = cluster.statusUrls;
-export const floatingAddress = cluster.floatingAddress;
-export const prometheusUrl = cluster.prometheusUrl;
-export const alertmanagerUrl = cluster.alertmanagerUrl;
-export const dbEngine = config.db.engine;
-export const dbMaster = cluster.dbMaster;
-export const dbReplicas = cluster.dbReplicas;
-export const redisNodes = cluster.redisNodes;
-export const sentinels = cluster.sentinels;
-export const sentinelMasterName = cluster.sentinelMasterName;
-export const webNodes = cluster.webNodes;
-export const nfsExports = cluster.nfsExports;
-// Push & Pull (docs/push.md): what to enter in the pull module's settings, once; the key is a secret output.
-export const pushServers = cluster.pushServers;
-export const pullSettings = cluster.pullSettings;
-export const pushSecurityKey = cluster.pushSecurityKey;
-// What the backup command needs to find the stack's parts.
-export const namePrefix = config.prefix;
-export const placement = config.placement;
-export const dbName = config.db.name;
-export const sharedDirs = cluster.sharedDirs;
+export = main();

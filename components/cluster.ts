@@ -158,7 +158,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
             settings: c.balancer, healthPath: HEALTH_PATH,
             metricsSources: c.monitoring.enabled ? placement.sourcesOf(["monitoring"]) : [],
             published: { http: c.ports.http, https: c.ports.https, status: c.ports.status },
-            memoryMb: c.docker.memoryMb.balancer,
+            memoryMb: c.docker.memoryMb.balancer, retainAcmeState: retain,
             push: push ? {
                 servers: push.servers.map((p) => ({ name: p.service, host: p.host, port: PUSH_PORTS.sub })),
                 listenerPath: PUSH_PATHS.subws, tunnelTimeoutS: c.push.tunnelTimeoutS,
@@ -176,6 +176,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
             nodes: (c.hosts?.inventory.hosts ?? []).map((h) => ({ address: h.address, instance: h.name, nfs: h.roles.includes("nfs") })),
             alerts: { webhookUrls: c.monitoring.webhookUrls, email: c.monitoring.email, smtpPassword: c.monitoring.smtpPassword },
             published: { prometheus: c.monitoring.prometheusPort, alertmanager: c.monitoring.alertmanagerPort },
+            tls: { serverName: c.balancer.serverName, httpsPort: BALANCER_LISTEN.https, acmeMetrics: balancer.acmeMetrics },
             memoryMb: c.monitoring.memoryMb, retainData: retain,
             dependsOn: [balancer, ...webs.map((w) => w.resource)],
         }, child) : undefined;

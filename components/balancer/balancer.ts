@@ -6,9 +6,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { BalancerSettings } from "../config/types";
-import { FileSpec, Placement, PortSpec } from "../placement/types";
+import { FileSpec, Placement, PortSpec, VolumeSpec } from "../placement/types";
+import { ACME_DIRECTORY_CA, ACME_EAB_ENV, ACME_ENV, ACME_HTTP_PORT, ACME_METRICS_PORT, acmeEabEnv, acmeEnv, TLS_DIR, TLS_SOURCE } from "./acme";
 import { balancerConfig, BalancerUpstream, PushRoute } from "./haproxyConfig";
 import { keepalivedConfig, vipGuardRules } from "./keepalivedConfig";
+import { selfSignedPair } from "./selfSigned";
 
 export interface BalancerArgs {
     placement: Placement;
@@ -24,6 +26,8 @@ export interface BalancerArgs {
     memoryMb?: number;
     /** Subscriber routes to the push servers (docs/push.md). @default none */
     push?: PushRoute;
+    /** Keep the ACME service's state (account, certificate) on `pulumi destroy` (tlsMode "acme"). @default true */
+    retainAcmeState?: boolean;
     dependsOn?: pulumi.Resource[];
 }
 
@@ -51,6 +55,34 @@ export interface BalancerResult {
     floatingAddress: string;
     /** The balancers' resources, first to last. */
     resources: pulumi.Resource[];
+    /** The ACME service's metrics (host:port), tlsMode "acme" only. */
+    acmeMetrics?: string;
+    /** The ACME service's resource, tlsMode "acme" only. */
+    acmeResource?: pulumi.Resource;
+}
+
+/** The ACME service's name in the stack. */
+export const ACME_SERVICE = "acme";
+
+/** The ACME service (tlsMode "acme"): lego's loop, its state on a data volume, the published PEM on the shared one. */
+function deployAcme(name: string, parent: pulumi.ComponentResource, args: BalancerArgs, tlsVolume: VolumeSpec): pulumi.Resource {
+    const acme = args.settings.acme!;
+    const files: FileSpec[] = [{ path: ACME_ENV, content: acmeEnv(acme) }];
+    if (acme.directoryCa) files.push({ path: ACME_DIRECTORY_CA, content: acme.directoryCa });
+    if (acme.eab) {
+        const eab = acme.eab;
+        files.push({ path: ACME_EAB_ENV, content: pulumi.secret(pulumi.all([eab.kid, eab.hmac]).apply(([kid, hmac]) => acmeEabEnv(kid, hmac))), secret: true });
+    }
+    return args.placement.deploy(parent, {
+        resourceName: `${name}-acme`,
+        service: ACME_SERVICE,
+        image: { role: "acme" },
+        files,
+        volumes: [{ kind: "data", name: "state", path: "/var/lib/acme", retain: args.retainAcmeState ?? true, precious: true }, tlsVolume],
+        health: { command: "test -s /srv/metrics/metrics", intervalS: 10, timeoutS: 2, retries: 3, startPeriodS: 5 },
+        memoryMb: 128,
+        dependsOn: args.dependsOn,
+    }).resource;
 }
 
 export function createBalancer(name: string, parent: pulumi.ComponentResource, args: BalancerArgs): BalancerResult {
@@ -62,16 +94,24 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     const https = args.placement.reach(services[0], door.https);
     const httpDoor = args.placement.reach(services[0], door.http);
     const status = args.placement.reach(services[0], door.status);
+    const acme = s.tlsMode === "acme";
     const haproxy = balancerConfig({
         ...s, upstreams: args.upstreams, healthPath: args.healthPath, certPath: CERT_PATH, listen: BALANCER_LISTEN,
         publicHttpsPort: https.port, publicHttpPort: httpDoor.port, resolver: args.placement.dnsResolver, metricsSources: args.metricsSources,
         push: args.push,
+        acmeChallenge: acme ? { host: args.placement.hostOf(ACME_SERVICE), port: ACME_HTTP_PORT } : undefined,
     });
+    // One volume for the whole stack: the ACME service writes site.pem (root's, 600), every balancer reads it.
+    const tlsVolume: VolumeSpec = { kind: "shared", name: "tls", path: TLS_DIR, retain: args.retainAcmeState ?? true };
     const resources: pulumi.Resource[] = [];
+    // One pair for every balancer: from config, or made once by pulumi up (self-signed); ACME's comes later, by volume.
+    const pair = s.tlsMode === "provided" && s.tlsCertificate && s.tlsKey ? { certificate: s.tlsCertificate, key: s.tlsKey }
+        : s.tlsMode === "self-signed" ? selfSignedPair(`${name}-self-signed`, s.serverName, parent) : undefined;
+
     services.forEach((service, i) => {
         const files: FileSpec[] = [{ path: HAPROXY_CFG, content: haproxy }];
-        if (s.tlsCertificate && s.tlsKey) {
-            files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${s.tlsCertificate}\n${s.tlsKey}\n`), secret: true });
+        if (pair) {
+            files.push({ path: CERT_PATH, content: pulumi.secret(pulumi.interpolate`${pair.certificate}\n${pair.key}\n`), secret: true });
         }
         if (s.vrrp) {
             const vrrp = s.vrrp;
@@ -92,8 +132,10 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
             service,
             image: { role: "balancer" },
             files,
-            // Without a certificate in config the image makes a self-signed one for this name at first start.
-            env: { SERVER_NAME: s.serverName },
+            // ACME mode: the image makes a self-signed certificate at first start until the ACME service has published
+            // the stack's, which then replaces it in place.
+            env: { SERVER_NAME: s.serverName, ...(acme ? { TLS_SOURCE } : {}) },
+            volumes: acme ? [tlsVolume] : undefined,
             // Only the first balancer publishes ports on a Docker host (a port has one container); the pair's door is
             // the floating address.
             ports: i === 0 ? [door.http, door.https, door.status] : [],
@@ -115,6 +157,8 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
             dependsOn: args.dependsOn,
         }).resource);
     });
+    // After the balancers: its first order is validated through them.
+    const acmeResource = acme ? deployAcme(name, parent, { ...args, dependsOn: resources }, tlsVolume) : undefined;
     const floating = s.vrrp?.address ?? "";
     return {
         url: floating ? `https://${floating}/` : `https://${https.host}:${https.port}/`,
@@ -122,6 +166,8 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
         statusUrls: services.map((service) => `http://${args.placement.addressOf(service)}:${BALANCER_LISTEN.status}/`),
         floatingAddress: floating,
         resources,
+        acmeResource,
+        acmeMetrics: acme ? `${args.placement.hostOf(ACME_SERVICE)}:${ACME_METRICS_PORT}` : undefined,
     };
 }
 

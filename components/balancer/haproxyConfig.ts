@@ -7,6 +7,7 @@
 import { BalancerAlgorithm, BalancerSettings } from "../config/types";
 import { PUSH_PATHS } from "../push/pushConfig";
 import { haproxyPreamble, resolverServerOptions } from "../shared/haproxy";
+import { CHALLENGE_PATH } from "./acme";
 
 export interface BalancerUpstream {
     /** Server name shown on the status page and used as the sticky-cookie value. */
@@ -17,7 +18,7 @@ export interface BalancerUpstream {
 }
 
 /** The balancer's settings from stack config (see BalancerSettings), plus where it runs and what it fronts. */
-export type BalancerConfigInput = Omit<BalancerSettings, "count" | "vrrp" | "weights" | "tlsCertificate" | "tlsKey"> & {
+export type BalancerConfigInput = Omit<BalancerSettings, "count" | "vrrp" | "weights" | "tlsCertificate" | "tlsKey" | "tlsMode" | "acme"> & {
     upstreams: BalancerUpstream[];
     healthPath: string;
     /** PEM bundle (certificate + key) inside the balancer. */
@@ -43,6 +44,11 @@ export type BalancerConfigInput = Omit<BalancerSettings, "count" | "vrrp" | "wei
      * them; `/bitrix/pub/` is refused at the front door either way. @default none: no push routes
      */
     push?: PushRoute;
+    /**
+     * The ACME service's challenge server (tlsMode "acme"): plain-HTTP requests under /.well-known/acme-challenge/ go
+     * there instead of being redirected, on every balancer. @default none
+     */
+    acmeChallenge?: { host: string; port: number };
 };
 
 /** Where the balancer sends subscribers. */
@@ -83,11 +89,22 @@ export function balancerConfig(input: BalancerConfigInput): string {
     if (input.upstreams.length === 0) throw new Error("balancerConfig: at least one upstream is required");
     const allow = input.adminAllowlist.join(" ");
     const toPublished = `    http-request redirect location https://%[req.hdr(host),field(1,:)]:${input.publicHttpsPort}%[url] code 301`;
+    // An ACME challenge is answered over plain HTTP (RFC 8555 §8.3), never redirected.
+    const acme = input.acmeChallenge;
+    const notAcme = acme ? " !acme_challenge" : "";
     const redirect = input.publicHttpsPort === 443
-        ? ["    http-request redirect scheme https code 301"]
+        ? [`    http-request redirect scheme https code 301${acme ? " if !acme_challenge" : ""}`]
         : input.publicHttpPort === undefined
-            ? [toPublished]
-            : [`${toPublished} if { req.hdr(host),field(2,:) -m str ${input.publicHttpPort} }`, "    http-request redirect scheme https code 301"];
+            ? [`${toPublished}${acme ? " if !acme_challenge" : ""}`]
+            : [`${toPublished} if { req.hdr(host),field(2,:) -m str ${input.publicHttpPort} }${notAcme}`, `    http-request redirect scheme https code 301${acme ? " if !acme_challenge" : ""}`];
+    const acmeAcl = acme ? [`    acl acme_challenge path_beg ${CHALLENGE_PATH}`] : [];
+    const acmeRoute = acme ? ["    use_backend acme if acme_challenge"] : [];
+    const acmeBackend = acme ? [
+        "backend acme",
+        "    # lego's challenge server listens only while an order is being validated; 503 otherwise.",
+        `    server acme ${acme.host}:${acme.port}${resolverServerOptions(input.resolver)}`,
+        "",
+    ] : [];
     const hsts = input.hstsMaxAgeS > 0
         ? [`    http-response set-header Strict-Transport-Security "max-age=${input.hstsMaxAgeS}; includeSubDomains"`]
         : [];
@@ -128,8 +145,11 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "",
         "frontend http",
         `    bind :${input.listen.http}`,
+        ...acmeAcl,
         ...redirect,
+        ...acmeRoute,
         "",
+        ...acmeBackend,
         "frontend https",
         `    bind :${input.listen.https} ssl crt ${input.certPath} alpn h2,http/1.1`,
         "    # The client's address replaces whatever it sent in these headers (appending would let a client name any",

@@ -7,6 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { isCidr, isHostname, isIdentifier, isIpv4, isNetworkAddress, isTimezone } from "./checks";
 import { HOST_KEY_FORMAT, parseHostKey } from "../placement/hostKey";
 import { certificateProblem, keyProblem } from "./tls";
+import { ACME_PRESETS, acmeDirectoryUrl, isAcmeName } from "./acme";
 
 export type KeyType = "string" | "integer" | "boolean" | "array";
 export type Value = string | number | boolean | string[] | number[];
@@ -166,10 +167,43 @@ export const KEYS = {
     hstsMaxAgeS: { type: "integer", default: 31536000, description: "Strict-Transport-Security max-age; 0 leaves the header out.", allowed: intIn(0, 63072000) },
     tlsCertificate: {
         type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.crt",
-        description: "PEM certificate chain of the portal (config secret), the portal's certificate first, not expired. Without it the balancer makes a self-signed one at first start.",
+        description: "tlsMode provided: PEM certificate chain of the portal (config secret), the portal's certificate first, not expired. Without it the balancers share a self-signed pair made by pulumi up (docs/tls.md).",
         allowed: (v: string) => certificateProblem(v),
     },
     tlsKey: { type: "string", secret: true, unset: "none: self-signed", secretInput: "< portal.key", description: "PEM private key of tlsCertificate's first certificate (config secret), unencrypted.", allowed: keyProblem },
+    tlsMode: {
+        type: "string", default: "",
+        description: "Where the portal's certificate comes from: \"self-signed\", \"provided\" (tlsCertificate and tlsKey) or \"acme\" (issued and renewed by an ACME CA over HTTP-01 through the floating address, see docs/tls.md); empty means provided when tlsCertificate is set, else self-signed.",
+        allowed: oneOf("", "self-signed", "provided", "acme"),
+    },
+    acmeDirectory: {
+        type: "string", default: "letsencrypt",
+        description: `tlsMode acme: the CA's RFC 8555 directory, a preset (${Object.keys(ACME_PRESETS).map((k) => `"${k}"`).join(", ")}) or an https URL.`,
+        allowed: (v: string) => acmeDirectoryUrl(v) ? undefined : `${Object.keys(ACME_PRESETS).map((k) => `"${k}"`).join(", ")} or an https:// URL without credentials, quotes or spaces`,
+    },
+    acmeEmail: {
+        type: "string", default: "", description: "tlsMode acme: contact e-mail of the ACME account (expiry notices); required with acme.",
+        allowed: (v: string) => v === "" || /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(v) ? undefined : "empty or an e-mail address such as \"ops@example.com\"",
+    },
+    acmeNames: {
+        type: "array", items: "string", default: [],
+        description: "tlsMode acme: the DNS names of the certificate, each with an A record to the floating address and port 80 reachable from the CA; empty means [serverName].",
+        allowed: (v: unknown[]) => v.every((n) => typeof n === "string" && isAcmeName(n)) && new Set(v).size === v.length ? undefined
+            : "a list of distinct DNS names such as \"portal.example.com\" (two or more labels; no IP address, no wildcard: HTTP-01 cannot validate those)",
+    },
+    acmeDirectoryCa: {
+        type: "string", default: "",
+        description: "tlsMode acme: PEM roots that sign the directory's own HTTPS certificate, for a private CA (empty: the system's roots).",
+        allowed: (v: string) => v === "" || certificateProblem(v, new Date(0)) === undefined ? undefined : "empty or PEM certificates",
+    },
+    acmeEabKid: {
+        type: "string", secret: true, unset: "none: no EAB", description: "tlsMode acme: External Account Binding key id, for CAs that require one (config secret).",
+        allowed: (v: string) => /^[A-Za-z0-9._~-]{1,256}$/.test(v) ? undefined : "1–256 characters of A-Z, a-z, 0-9, . _ ~ -",
+    },
+    acmeEabHmac: {
+        type: "string", secret: true, unset: "none: no EAB", description: "tlsMode acme: External Account Binding MAC key, base64url without padding (config secret); with acmeEabKid.",
+        allowed: (v: string) => /^[A-Za-z0-9_-]{16,512}$/.test(v) ? undefined : "a base64url key without padding (A-Z, a-z, 0-9, _ and -), 16–512 characters",
+    },
 
     bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the published ports bind to.", allowed: (v: string) => isIpv4(v) ? undefined : "an IPv4 address in dotted form, such as \"127.0.0.1\"" },
     httpPort: { type: "integer", default: 8080, description: "Published HTTP port (redirects to HTTPS).", allowed: intIn(1, 65535) },

@@ -4,7 +4,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { KEYS, KEY_NAMES, KeyName, KeySpec } from "./keys";
-import { RawConfig, validateClusterConfig } from "./validate";
+import { ConfigError, RawConfig, validateClusterConfig } from "./validate";
+import { acmePreflight } from "./acme";
 import { ClusterConfig } from "./types";
 
 /**
@@ -96,4 +97,15 @@ export function loadClusterConfig(): ClusterConfig {
     return validateClusterConfig(readRawConfig(namespace), {
         namespace, stack, otherStacks: readOtherStacks(process.cwd(), namespace, stack), plainTextSecrets: plainTextSecretKeys(namespace),
     });
+}
+
+/**
+ * `loadClusterConfig`, then the checks that need the network (the ACME directory, on `pulumi up` only); throws
+ * ConfigError before any resource exists.
+ */
+export async function loadCheckedClusterConfig(): Promise<ClusterConfig> {
+    const config = loadClusterConfig();
+    const why = await acmePreflight(config.balancer.acme, { dryRun: pulumi.runtime.isDryRun(), namespace: pulumi.getProject() });
+    if (why) throw new ConfigError([why]);
+    return config;
 }

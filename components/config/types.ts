@@ -47,10 +47,30 @@ export interface BalancerSettings {
     serverName: string;
     /** HSTS max-age in seconds; 0 leaves the header out. @default 31536000 */
     hstsMaxAgeS: number;
-    /** PEM certificate chain; with `tlsKey`. Without both, the balancer makes a self-signed pair at first start. */
+    /** PEM certificate chain; with `tlsKey` (tlsMode "provided"). Without both, the balancers share a self-signed pair. */
     tlsCertificate?: pulumi.Output<string>;
     /** PEM private key (a config secret). */
     tlsKey?: pulumi.Output<string>;
+    /** Where the certificate comes from. @default "provided" with tlsCertificate, else "self-signed" */
+    tlsMode: TlsMode;
+    /** With tlsMode "acme". */
+    acme?: AcmeSettings;
+}
+
+export type TlsMode = "self-signed" | "provided" | "acme";
+
+/** One ACME account and certificate for every balancer (docs/tls.md). */
+export interface AcmeSettings {
+    /** The CA's directory URL (presets resolved). @default Let's Encrypt production */
+    directory: string;
+    /** Contact e-mail of the account. */
+    email: string;
+    /** Names of the certificate, serverName first. @default [serverName] */
+    names: string[];
+    /** Extra PEM roots for the directory's HTTPS (a private CA). @default "" (system roots) */
+    directoryCa: string;
+    /** External Account Binding (config secrets). @default none */
+    eab?: { kid: pulumi.Output<string>; hmac: pulumi.Output<string> };
 }
 
 export interface PortSettings {

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { sharedSlug } from "../nfs/ganeshaConfig";
 import { ipv4Range } from "./checks";
 import { keyMatchesCertificate } from "./tls";
+import { acmeDirectoryUrl, isAcmeName } from "./acme";
 import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
 import { hostKeyHowTo, parseHostKey } from "../placement/hostKey";
 import { Inventory, parseInventory } from "../placement/hostsInventory";
@@ -200,6 +201,38 @@ function adminChecks(v: KeyValues, name: (k: string) => string, problems: string
     if (all.length === 0 && v.adminAllowlistAllowAll) problems.push(`${name("adminAllowlistAllowAll")}: only with 0.0.0.0/0 or ::/0 in ${name("adminAllowlist")}; remove it`);
 }
 
+/** The TLS mode a stack uses: the one set, else "provided" when a certificate is given, else "self-signed". */
+export function tlsModeOf(v: KeyValues): "self-signed" | "provided" | "acme" {
+    return (v.tlsMode || (v.tlsCertificate !== undefined ? "provided" : "self-signed")) as "self-signed" | "provided" | "acme";
+}
+
+/** Keys read only with tlsMode "acme". */
+export const ACME_KEYS = ["acmeDirectory", "acmeEmail", "acmeNames", "acmeDirectoryCa", "acmeEabKid", "acmeEabHmac"] as const;
+
+/** The three TLS modes and what each needs; the ACME directory itself is checked later, by `pulumi up` (docs/tls.md). */
+function tlsChecks(v: KeyValues, name: (k: string) => string, problems: string[]): void {
+    const mode = tlsModeOf(v);
+    if (mode === "provided" && v.tlsCertificate === undefined) {
+        problems.push(`${name("tlsMode")}: "provided" needs ${name("tlsCertificate")} and ${name("tlsKey")} (pulumi config set --secret tlsCertificate < portal.crt)`);
+    }
+    if (mode !== "provided" && (v.tlsCertificate !== undefined || v.tlsKey !== undefined)) {
+        problems.push(`${name("tlsMode")}: "${mode}" does not use ${name("tlsCertificate")} and ${name("tlsKey")}; remove them, or set tlsMode to "provided"`);
+    }
+    const isDefault = (k: KeyName) => JSON.stringify(v[k]) === JSON.stringify((KEYS as Record<string, KeySpec>)[k].default);
+    if (mode !== "acme") {
+        for (const k of ACME_KEYS) if (!isDefault(k)) problems.push(`${name(k)}: only read with ${name("tlsMode")} = "acme"; remove it, or set tlsMode to "acme"`);
+        return;
+    }
+    if (v.placement !== "docker") problems.push(`${name("tlsMode")}: "acme" on placement "hosts" is not implemented yet (the certificate reaches the balancers through a Docker volume); use "provided" on hosts`);
+    if (v.acmeEmail === "") problems.push(`${name("acmeEmail")}: required with ${name("tlsMode")} = "acme": the ACME account's contact address, e.g. pulumi config set ${name("acmeEmail")} ops@example.com`);
+    if (v.acmeNames.length === 0 && !isAcmeName(v.serverName)) {
+        problems.push(`${name("serverName")}: ${show(v.serverName)} is not a public DNS name an ACME CA can validate (two or more labels, no IP address); set serverName to the portal's name, or list the names in ${name("acmeNames")}`);
+    }
+    if ((v.acmeEabKid === undefined) !== (v.acmeEabHmac === undefined)) {
+        problems.push(`${name(v.acmeEabKid === undefined ? "acmeEabKid" : "acmeEabHmac")}: set acmeEabKid and acmeEabHmac together (the CA gives both), or neither`);
+    }
+}
+
 function crossChecks(v: KeyValues, name: (k: string) => string, problems: string[]): void {
     adminChecks(v, name, problems);
     if (v.webWeights.length > 0 && v.webWeights.length !== v.webNodes) {
@@ -218,6 +251,7 @@ function crossChecks(v: KeyValues, name: (k: string) => string, problems: string
     if ((v.tlsCertificate === undefined) !== (v.tlsKey === undefined)) {
         problems.push(`${name(v.tlsCertificate === undefined ? "tlsCertificate" : "tlsKey")}: set tlsCertificate and tlsKey together, or neither for a self-signed certificate`);
     }
+    tlsChecks(v, name, problems);
     const slugs = new Map<string, string>();
     for (const p of v.sharedPaths) {
         const slug = sharedSlug(p);
@@ -293,6 +327,13 @@ function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
             hstsMaxAgeS: v.hstsMaxAgeS,
             tlsCertificate: v.tlsCertificate,
             tlsKey: v.tlsKey,
+            tlsMode: tlsModeOf(v),
+            acme: tlsModeOf(v) === "acme" ? {
+                directory: acmeDirectoryUrl(v.acmeDirectory)!, email: v.acmeEmail,
+                names: v.acmeNames.length > 0 ? v.acmeNames : [v.serverName], directoryCa: v.acmeDirectoryCa,
+                // tlsChecks refused one without the other.
+                ...(v.acmeEabKid !== undefined && v.acmeEabHmac !== undefined ? { eab: { kid: v.acmeEabKid, hmac: v.acmeEabHmac } } : {}),
+            } : undefined,
         },
         ports: {
             bindAddress: v.bindAddress, http: v.httpPort, https: v.httpsPort, status: v.statusPort,

@@ -25,6 +25,9 @@ export interface AlertRule {
 
 const rate = (m: string) => `rate(${m}[5m])`;
 
+/** Days before a served certificate's expiry that TlsCertificateExpiresSoon fires (ACME renews at a third left: 30 of 90 days). */
+export const TLS_EXPIRY_ALERT_DAYS = 14;
+
 export const ALERTS: AlertRule[] = [
     {
         name: "MysqlReplicationLag", severity: "warning", for: "1m",
@@ -97,6 +100,20 @@ export const ALERTS: AlertRule[] = [
         summary: "The NFS server {{ $labels.instance }} does not accept connections",
         runbook: "Web nodes answer 503 until it is back: check the NFS server's unit or container and its disk; uploads fail meanwhile.",
         threshold: "TCP probe of port 2049 fails (`probe_success`)", source: "seed 002 (NFS failure)",
+    },
+    {
+        name: "TlsCertificateExpiresSoon", severity: "warning", for: "10m",
+        expr: `probe_ssl_earliest_cert_expiry{job="blackbox-tls"} - time() < ${TLS_EXPIRY_ALERT_DAYS} * 86400`,
+        summary: "The certificate balancer {{ $labels.instance }} serves expires in {{ $value | humanizeDuration }}",
+        runbook: "tlsMode acme: see AcmeRenewalFailing and the acme service's log; provided: put the renewed pair in tlsCertificate/tlsKey and run pulumi up; self-signed: see docs/tls.md.",
+        threshold: `\`probe_ssl_earliest_cert_expiry\` < ${TLS_EXPIRY_ALERT_DAYS} days ahead (each balancer's door)`, source: "issue 20",
+    },
+    {
+        name: "AcmeRenewalFailing", severity: "warning", for: "15m",
+        expr: "bitrix_acme_last_attempt_success == 0",
+        summary: "The ACME service failed to obtain the portal's certificate ({{ $labels.instance }}); it retries",
+        runbook: "Read the acme service's log (lego names the failing step): DNS of the names to the floating address, port 80 reachable from the CA, rate limits, the directory URL.",
+        threshold: "`bitrix_acme_last_attempt_success` = 0 (last lego run failed)", source: "issue 20",
     },
     {
         name: "TargetDown", severity: "warning", for: "1m",

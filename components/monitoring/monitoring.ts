@@ -44,6 +44,8 @@ export interface MonitoringArgs {
     published: { prometheus: number; alertmanager: number };
     /** @default 512 */
     memoryMb?: number;
+    /** The portal's name (the TLS probe of each balancer asks for it) and the ACME service's metrics (host:port, tlsMode "acme"). @default no TLS probe */
+    tls?: { serverName: string; httpsPort: number; acmeMetrics?: string };
     /** Keep Prometheus's data volume on destroy. @default true */
     retainData?: boolean;
     dependsOn?: pulumi.Resource[];
@@ -78,6 +80,9 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         blackbox: `${self}:${p.blackbox}`,
         webHealth: args.webNodes.map((w) => t(`http://${placement.hostOf(w)}:${args.webPort}${args.healthPath}`, w)),
         nfs: args.nfs ? [t(`${args.nfs.address}:${args.nfs.port}`, "nfs")] : [],
+        // Each balancer's own door, not only the floating address: a balancer serving an old certificate shows.
+        tlsCert: args.tls ? args.balancers.map((b) => t(`${placement.hostOf(b)}:${args.tls!.httpsPort}`, b)) : [],
+        acme: args.tls?.acmeMetrics ? [t(args.tls.acmeMetrics, "acme")] : [],
     });
     const { smtpPassword, webhookUrls, ...alerts } = args.alerts;
     // With a webhook URL or an SMTP password the file holds a credential: a secret, readable by its group only.
@@ -91,7 +96,7 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         { path: `${MONITORING_DIR}/prometheus.yml`, content: prometheus },
         { path: `${MONITORING_DIR}/rules.yml`, content: alertRulesYaml() },
         { path: `${MONITORING_DIR}/alertmanager.yml`, content: alertmanager, secret: secretAlerts, group: "prometheus" },
-        { path: `${MONITORING_DIR}/blackbox.yml`, content: blackboxConfig() },
+        { path: `${MONITORING_DIR}/blackbox.yml`, content: blackboxConfig(args.tls?.serverName) },
         { path: `${MONITORING_DIR}/grafana-dashboard.json`, content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` },
         { path: `${MONITORING_DIR}/supervisord.conf`, content: supervisorConfig({ databases: args.databases.length, nodeExporter: ownNode }) },
         ...args.databases.map((d, i): FileSpec => ({

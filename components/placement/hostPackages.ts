@@ -63,7 +63,7 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
     const apt = family === "apt";
     switch (role) {
         case "balancer":
-            return { repos: [], packages: ["haproxy", "keepalived", "nftables", "openssl", "curl", "ca-certificates"], distroUnits: ["haproxy", "keepalived"] };
+            return { repos: [], packages: ["haproxy", "keepalived", "nftables", "openssl", "curl", "ca-certificates", "socat"], distroUnits: ["haproxy", "keepalived"] };
         case "web":
             return apt
                 ? { repos: [], packages: ["nginx", ...PHP_APT, "haproxy", "supervisor", "curl", "ca-certificates"], distroUnits: ["nginx", "php8.2-fpm", "haproxy", "supervisor"] }

@@ -22,7 +22,7 @@ export interface FileSpec {
 /** Where the service's software comes from. */
 export type ImageSpec =
     /** One of the project's Dockerfiles under `images/<role>`, built on Debian. */
-    | { role: "balancer" | "web" | "nfs" | "mariadb" | "redis" | "monitoring" }
+    | { role: "balancer" | "web" | "nfs" | "mariadb" | "redis" | "monitoring" | "acme" }
     /** A published image, pulled (the Percona path). */
     | { pull: string };
 

@@ -1,8 +1,13 @@
 #!/bin/sh
-# Makes a self-signed certificate for $SERVER_NAME when none was uploaded, checks the configs, starts the balancer.
+# Takes the ACME service's certificate ($TLS_SOURCE) or makes a self-signed one for $SERVER_NAME when none was uploaded,
+# checks the configs, starts the balancer.
 set -eu
 cert=/etc/haproxy/certs/site.pem
 mkdir -p /etc/haproxy/certs
+# ACME mode: the certificate the ACME service published, when there is one already (else self-signed until it is).
+if [ -n "${TLS_SOURCE:-}" ] && [ -s "$TLS_SOURCE" ]; then
+    install -m 600 "$TLS_SOURCE" "$cert"
+fi
 if [ ! -s "$cert" ]; then
     name="${SERVER_NAME:-localhost}"
     tmp=$(mktemp -d)

@@ -18,6 +18,12 @@ if [ -s "$KEEPALIVED_CFG" ]; then
     keepalived --vrrp -n -l -D -f "$KEEPALIVED_CFG" &
     keepalived_pid=$!
 fi
+watch_pid=
+if [ -n "${TLS_SOURCE:-}" ]; then
+    # ACME mode: a renewed certificate is swapped into the running HAProxy (no reload, no dropped connection).
+    /usr/local/bin/balancer-cert-watch "$TLS_SOURCE" /etc/haproxy/certs/site.pem &
+    watch_pid=$!
+fi
 stopping=
 reload() {
     kill -USR2 "$haproxy_pid"
@@ -25,6 +31,7 @@ reload() {
 }
 stop() {
     stopping=1
+    [ -z "$watch_pid" ] || kill -TERM "$watch_pid" 2>/dev/null
     # Drain first: HAProxy stops accepting (a new connection attempt on the floating address gets no answer - the
     # guard drops the kernel's refusal - and the client sends it again a second later) and finishes what it is
     # serving, for at most 2 s.
@@ -52,6 +59,7 @@ while :; do
         echo "balancer: $(kill -0 "$haproxy_pid" 2>/dev/null && echo keepalived || echo haproxy) ended; stopping the other" >&2
         kill -TERM "$keepalived_pid" 2>/dev/null
         kill -TERM "$haproxy_pid" 2>/dev/null
+        [ -z "$watch_pid" ] || kill -TERM "$watch_pid" 2>/dev/null
         wait
         exit 1
     fi

@@ -279,7 +279,7 @@ describe("BitrixCluster with one balancer", () => {
         await settle();
         const balancers = placement.specs.filter((s) => s.service.startsWith("balancer"));
         assert.deepEqual(balancers.map((b) => b.service), ["balancer-1"]);
-        assert.deepEqual(balancers[0].files.map((f) => f.path), ["/etc/haproxy/haproxy.cfg"]);
+        assert.deepEqual(balancers[0].files.map((f) => f.path), ["/etc/haproxy/haproxy.cfg", "/etc/haproxy/certs/site.pem"]);
         assert.equal(balancers[0].capabilities, undefined);
         assert.equal(cluster.url, "https://public-balancer-1:8443/");
         assert.equal(cluster.floatingAddress, "");

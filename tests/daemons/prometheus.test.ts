@@ -80,6 +80,11 @@ const CASES: Case[] = [
         labels: { instance: "sentinel-1", master_name: "bitrix" }, before: "95s", after: "2m" },
     { alert: "NfsUnavailable", above: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "0x60" },
         below: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "1x60" }, labels: { instance: "nfs", job: "blackbox-nfs" }, before: "20s", after: "1m" },
+    // promtool's time() is the evaluation time from 0: a certificate expiring at 10 days is under the 14-day line, one at 30 days is not.
+    { alert: "TlsCertificateExpiresSoon", above: { 'probe_ssl_earliest_cert_expiry{instance="balancer-2",job="blackbox-tls"}': "864000x300" },
+        below: { 'probe_ssl_earliest_cert_expiry{instance="balancer-2",job="blackbox-tls"}': "2592000x300" }, labels: { instance: "balancer-2", job: "blackbox-tls" }, before: "9m", after: "11m" },
+    { alert: "AcmeRenewalFailing", above: { 'bitrix_acme_last_attempt_success{instance="acme",job="acme"}': "0x300" },
+        below: { 'bitrix_acme_last_attempt_success{instance="acme",job="acme"}': "1x300" }, labels: { instance: "acme", job: "acme" }, before: "14m", after: "16m" },
     // A scrape that fails, and a Redis node down behind a multi-target exporter that answers the scrape itself.
     { alert: "TargetDown", above: { 'up{instance="web-1",job="phpfpm"}': "0x60", 'redis_up{instance="redis-2",job="redis"}': "0x60" },
         below: { 'up{instance="web-1",job="phpfpm"}': "1x60", 'redis_up{instance="redis-2",job="redis"}': "1x60", 'mysql_up{instance="db-master",job="mysqld"}': "1x60" },
@@ -120,7 +125,7 @@ describe("prometheus: generated configs in Debian's promtool, amtool and blackbo
 
     it("passes blackbox-exporter's own config check", () => {
         const file = path.join(dir, "blackbox.yml");
-        fs.writeFileSync(file, blackboxConfig());
+        fs.writeFileSync(file, blackboxConfig("portal.example.com"));
         const r = tool("prometheus-blackbox-exporter", ["--config.check", `--config.file=${file}`]);
         assert.equal(r.status, 0, r.output);
     });

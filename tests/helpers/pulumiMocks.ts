@@ -30,6 +30,11 @@ export function installMocks(config: Record<string, string> = {}, stack = "test"
             if (args.type === "random:index/randomPassword:RandomPassword" && args.name.endsWith("-push-security-key")) state.result = `mock${args.name.replace(/[^A-Za-z0-9]/g, "")}`;
             if (args.type === "docker:index/image:Image") state.repoDigest = `sha256:${args.name}`;
             if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.name}`;
+            // The stack's self-signed pair (openssl through a local command): what the command would print.
+            if (args.type === "command:local:Command" && /openssl req -x509/.test(String(args.inputs.create))) {
+                const cn = /\/CN=([^']+)'/.exec(String(args.inputs.create))?.[1];
+                state.stdout = `-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nmock-for-${cn}\n-----END CERTIFICATE-----\n`;
+            }
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {

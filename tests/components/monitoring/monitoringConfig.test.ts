@@ -73,7 +73,7 @@ describe("prometheusConfig", () => {
 
     it("defines the blackbox modules the jobs name", () => {
         const modules = Object.keys(YAML.parse(blackboxConfig()).modules);
-        assert.deepEqual(modules.sort(), ["http_health", "tcp_connect"]);
+        assert.deepEqual(modules.sort(), ["http_health", "tcp_connect", "tls_cert"]);
     });
 });
 

@@ -64,6 +64,18 @@ describe("HostsPlacement (under mocks)", () => {
         assert.match(await valueOf(env.value ?? env), /^MARIADB_ROOT_PASSWORD="/m);
     });
 
+    it("writes the stack's one self-signed pair to both balancer hosts, root's only, from stdin, and the image's cert-watch", async () => {
+        const creates = (prefix: string) => commands().filter((c) => c.name.startsWith(prefix)).map((c) => c.inputs.create as string);
+        for (const b of ["bx-h-balancer-1-haproxy-file-", "bx-h-balancer-2-haproxy-file-"]) {
+            assert.ok(creates(b).includes("install -D -m 0600 /dev/stdin '/etc/haproxy/certs/site.pem'"), creates(b).join("\n"));
+        }
+        assert.ok(commands().some((c) => c.inputs.create === "install -D -m 0755 /dev/stdin '/usr/local/bin/balancer-cert-watch'"));
+        const pem = (n: number) => named(`bx-h-balancer-${n}-haproxy-file-etc-haproxy-certs-site-pem`).stdin;
+        const [a, b] = [await valueOf(plain(pem(1))), await valueOf(plain(pem(2)))];
+        assert.equal(a, b);
+        assert.match(a, /^-----BEGIN CERTIFICATE-----\nmock-for-localhost\n/);
+    });
+
     it("gives web hosts the image's supervisord.conf", () => {
         assert.ok(commands().some((c) => c.name.startsWith("bx-h-web-1-node-file-") && c.inputs.create === "install -D -m 0644 /dev/stdin '/etc/supervisor/supervisord.conf'"));
     });
