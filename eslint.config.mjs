@@ -15,7 +15,15 @@ export default tseslint.config(
             // node:test's describe/it return promises the runner itself awaits; every other promise must be handled.
             "@typescript-eslint/no-floating-promises": [
                 "error",
-                { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "suite", "before", "after", "beforeEach", "afterEach"] }] },
+                {
+                    allowForKnownSafeCalls: [
+                        {
+                            from: "package",
+                            package: "node:test",
+                            name: ["describe", "it", "test", "suite", "before", "after", "beforeEach", "afterEach"],
+                        },
+                    ],
+                },
             ],
         },
     },
@@ -41,8 +49,16 @@ export default tseslint.config(
         languageOptions: {
             sourceType: "commonjs",
             globals: {
-                require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly", Buffer: "readonly",
-                setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly",
+                require: "readonly",
+                module: "writable",
+                __dirname: "readonly",
+                process: "readonly",
+                console: "readonly",
+                Buffer: "readonly",
+                setTimeout: "readonly",
+                clearTimeout: "readonly",
+                setInterval: "readonly",
+                clearInterval: "readonly",
             },
         },
         rules: { "@typescript-eslint/no-require-imports": "off" },

@@ -27,7 +27,7 @@ const cell = (text) => String(text).replace(/\|/g, "\\|");
 const rows = ["| key | type | default | allowed | description |", "|---|---|---|---|---|"];
 for (const [key, spec] of Object.entries(KEYS)) {
     const def = spec.default === undefined ? spec.unset : "`" + JSON.stringify(spec.default) + "`";
-    let allowed = spec.allowed ? spec.allowed(impossible[spec.type]) ?? "" : "";
+    let allowed = spec.allowed ? (spec.allowed(impossible[spec.type]) ?? "") : "";
     if (spec.secret) allowed = "config secret" + (allowed ? `; ${allowed}` : "");
     rows.push(`| \`${key}\` | ${spec.type} | ${def} | ${cell(allowed)} | ${cell(spec.description)} |`);
 }

@@ -14,7 +14,8 @@ function arg(argv: string[], name: string): string | undefined {
 function main(argv: string[]): void {
     const [command] = argv;
     const stack = arg(argv, "stack");
-    if (!stack || (command !== "backup" && command !== "restore")) throw new Error("usage: backup-cli backup|restore --stack <name> [--snapshot <id>] [--keep-within 7d]");
+    if (!stack || (command !== "backup" && command !== "restore"))
+        throw new Error("usage: backup-cli backup|restore --stack <name> [--snapshot <id>] [--keep-within 7d]");
     const tools: Tools = {
         pulumi: (args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { encoding: "utf8", maxBuffer: 1 << 28 }),
         configFile: process.env.BITRIX_CONFIG_FILE,
@@ -25,7 +26,10 @@ function main(argv: string[]): void {
     const setting = (key: "backupKeepWithin" | "backupRepository"): string => {
         const file = process.env.BITRIX_CONFIG_FILE ? ["--config-file", process.env.BITRIX_CONFIG_FILE] : [];
         try {
-            return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+            return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...file], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "ignore"],
+            }).trim();
         } catch {
             return String((KEYS[key] as KeySpec).default ?? "");
         }
@@ -37,10 +41,26 @@ function main(argv: string[]): void {
         const why = KEYS.backupKeepWithin.allowed(keep);
         if (why) throw new Error(`backup: keep-within ${JSON.stringify(keep)}: ${why}`);
         const r = backup(stack, keep, tools);
-        console.log(JSON.stringify({ snapshot: r.snapshot, seconds: r.seconds, gtid: r.manifest.gtid, files: r.manifest.files.length, bytes: r.manifest.totalBytes }));
+        console.log(
+            JSON.stringify({
+                snapshot: r.snapshot,
+                seconds: r.seconds,
+                gtid: r.manifest.gtid,
+                files: r.manifest.files.length,
+                bytes: r.manifest.totalBytes,
+            }),
+        );
     } else {
         const r = restore(stack, arg(argv, "snapshot") ?? "latest", tools);
-        console.log(JSON.stringify({ seconds: r.seconds, gtid: r.manifest.gtid, files: r.manifest.files.length, bytes: r.manifest.totalBytes, time: r.manifest.time }));
+        console.log(
+            JSON.stringify({
+                seconds: r.seconds,
+                gtid: r.manifest.gtid,
+                files: r.manifest.files.length,
+                bytes: r.manifest.totalBytes,
+                time: r.manifest.time,
+            }),
+        );
     }
 }
 

@@ -28,19 +28,33 @@ const PREFIX = "bx-bench";
 let dir = "";
 const configFile = () => path.join(dir, "Pulumi.bench.yaml");
 const env = () => ({
-    ...process.env, PULUMI_BACKEND_URL: `file://${dir}/state`, PULUMI_CONFIG_PASSPHRASE: "bitrix-cluster-bench", PULUMI_CONFIG_PASSPHRASE_FILE: "",
-    PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${dir}/state`,
+    PULUMI_CONFIG_PASSPHRASE: "bitrix-cluster-bench",
+    PULUMI_CONFIG_PASSPHRASE_FILE: "",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function pulumi(args: string[]): Promise<number> {
     const withConfig = ["config", "up", "preview", "destroy"].includes(args[0]);
-    const full = [...args, "--stack", "bench", ...(withConfig ? ["--config-file", configFile()] : []), "--non-interactive", "--color", "never"];
+    const full = [
+        ...args,
+        "--stack",
+        "bench",
+        ...(withConfig ? ["--config-file", configFile()] : []),
+        "--non-interactive",
+        "--color",
+        "never",
+    ];
     const t0 = performance.now();
-    return new Promise((resolve, reject) => execFile("pulumi", full, { cwd: ROOT, env: env(), maxBuffer: 64 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`pulumi ${args.join(" ")} failed:\n${stdout}\n${stderr}`));
-        else resolve(Math.round(performance.now() - t0) / 1000);
-    }));
+    return new Promise((resolve, reject) =>
+        execFile("pulumi", full, { cwd: ROOT, env: env(), maxBuffer: 64 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
+            if (err) reject(new Error(`pulumi ${args.join(" ")} failed:\n${stdout}\n${stderr}`));
+            else resolve(Math.round(performance.now() - t0) / 1000);
+        }),
+    );
 }
 
 /** req/s and latency percentiles of `seconds` of load at `concurrency`. */
@@ -51,7 +65,13 @@ async function throughput(url: string, concurrency: number, seconds: number) {
     const ok = records.filter((r) => r.status === 200);
     const lat = ok.map((r) => r.end - r.start).sort((a, b) => a - b);
     const pct = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] * 10) / 10;
-    return { requests: records.length, failed: records.length - ok.length, reqPerS: Math.round(ok.length / seconds), p50Ms: pct(50), p99Ms: pct(99) };
+    return {
+        requests: records.length,
+        failed: records.length - ok.length,
+        reqPerS: Math.round(ok.length / seconds),
+        p50Ms: pct(50),
+        p99Ms: pct(99),
+    };
 }
 
 type Throughput = Awaited<ReturnType<typeof throughput>>;
@@ -85,21 +105,40 @@ type Drills = NonNullable<BenchmarkResults["drills"]>;
 const failedDrill = (v: unknown): v is DrillError => typeof v === "object" && v !== null && "error" in v;
 /** The drills that finished, without the ones that threw. */
 function finished(drills: Drills): { [K in keyof Drills]: Exclude<Drills[K], DrillError> } {
-    const done: { [K in keyof Drills]: Exclude<Drills[K], DrillError> } = Object.fromEntries(Object.entries(drills).filter(([, v]) => !failedDrill(v)));
+    const done: { [K in keyof Drills]: Exclude<Drills[K], DrillError> } = Object.fromEntries(
+        Object.entries(drills).filter(([, v]) => !failedDrill(v)),
+    );
     return done;
 }
 
 async function main(argv: string[]) {
     const out = argv.includes("--out") ? argv[argv.indexOf("--out") + 1] : path.join(ROOT, "benchmark", "latest.json");
-    const results: BenchmarkResults = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB` };
+    const results: BenchmarkResults = {
+        date: new Date().toISOString(),
+        machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    };
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-bench-"));
     fs.mkdirSync(path.join(dir, "state"));
     execFileSync("pulumi", ["stack", "init", "bench", "--non-interactive"], { cwd: ROOT, env: env(), stdio: "pipe" });
     try {
         const config: Record<string, string> = {
-            namePrefix: PREFIX, dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: "false", allowDataLoss: "true", dockerSubnet: `${SUBNET}.0/24`,
-            httpPort: "28080", httpsPort: "28443", statusPort: "28404", prometheusPort: "29090", alertmanagerPort: "29093",
-            dbRedoLogMb: "64", dbBufferPoolMb: "128", dbMemoryMb: "768", webMemoryMb: "384", redisMaxMemoryMb: "32", redisMemoryMb: "128",
+            namePrefix: PREFIX,
+            dbEngine: "mariadb",
+            sharedStorage: "docker-volume",
+            retainDataVolumes: "false",
+            allowDataLoss: "true",
+            dockerSubnet: `${SUBNET}.0/24`,
+            httpPort: "28080",
+            httpsPort: "28443",
+            statusPort: "28404",
+            prometheusPort: "29090",
+            alertmanagerPort: "29093",
+            dbRedoLogMb: "64",
+            dbBufferPoolMb: "128",
+            dbMemoryMb: "768",
+            webMemoryMb: "384",
+            redisMaxMemoryMb: "32",
+            redisMemoryMb: "128",
             // A throwaway stack on loopback: the admin pages open to loopback and the private ranges, as on the dev stack.
             devStack: "true",
         };
@@ -115,8 +154,16 @@ async function main(argv: string[]) {
         }
         await pulumi(["config", "set", "webNodes", "2"]);
 
-        const outputs = parseStackOutputs(execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", "bench"], { cwd: ROOT, env: env(), encoding: "utf8" }));
-        const web1 = (await docker(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", `${PREFIX}-web-1`])).trim();
+        const outputs = parseStackOutputs(
+            execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", "bench"], {
+                cwd: ROOT,
+                env: env(),
+                encoding: "utf8",
+            }),
+        );
+        const web1 = (
+            await docker(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", `${PREFIX}-web-1`])
+        ).trim();
         log("benchmark: throughput, 8 connections-per-request loops, 15 s each");
         results.throughput = {
             balancer: await throughput(`https://${VIP}/probe/?action=node`, 8, 15),
@@ -127,16 +174,36 @@ async function main(argv: string[]) {
         const drills: Drills = {};
         results.drills = drills;
         const drill = async <K extends keyof Drills>(name: K, run: () => Promise<Exclude<Drills[K], DrillError | undefined>>) => {
-            try { drills[name] = await run(); } catch (e) { drills[name] = { error: (e as Error).message.split("\n")[0], pass: false }; log(`benchmark: drill ${name}: ${(e as Error).message}`); }
+            try {
+                drills[name] = await run();
+            } catch (e) {
+                drills[name] = { error: (e as Error).message.split("\n")[0], pass: false };
+                log(`benchmark: drill ${name}: ${(e as Error).message}`);
+            }
         };
-        await drill("balancer", () => balancerDrill({ floatingAddress: VIP, containers: [`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`], url: `https://${VIP}/probe/?action=node`, log }));
-        await drill("webNode", () => webNodeDrill({ base: `https://${VIP}`, statusUrl: outputs.statusUrls[0], container: `${PREFIX}-web-1`, server: "web-1", log }));
+        await drill("balancer", () =>
+            balancerDrill({
+                floatingAddress: VIP,
+                containers: [`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`],
+                url: `https://${VIP}/probe/?action=node`,
+                log,
+            }),
+        );
+        await drill("webNode", () =>
+            webNodeDrill({ base: `https://${VIP}`, statusUrl: outputs.statusUrls[0], container: `${PREFIX}-web-1`, server: "web-1", log }),
+        );
         await drill("rollingUpdate", async () => {
             const [holder] = await holders([`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`], VIP);
             return rollingUpdateDrill({
-                base: `https://${VIP}`, statusUrl: outputs.statusUrls[holder?.endsWith("-2") ? 1 : 0], webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`],
-                setting: ["memory_limit", "384M"], log,
-                update: async () => { await pulumi(["config", "set", "phpMemoryLimitMb", "384"]); return pulumi(["up", "--yes", "--skip-preview"]); },
+                base: `https://${VIP}`,
+                statusUrl: outputs.statusUrls[holder?.endsWith("-2") ? 1 : 0],
+                webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`],
+                setting: ["memory_limit", "384M"],
+                log,
+                update: async () => {
+                    await pulumi(["config", "set", "phpMemoryLimitMb", "384"]);
+                    return pulumi(["up", "--yes", "--skip-preview"]);
+                },
             });
         });
         await drill("nfs", () => nfsDrill({ base: `https://${VIP}`, webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`], log }));
@@ -166,20 +233,38 @@ export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {
         `|---|---|---|`,
         r.coldUpS !== undefined ? `| cold \`pulumi up\` (new stack; image layers from the Docker cache) | ${r.coldUpS} s | |` : "",
         r.noopUpS !== undefined ? `| no-op \`pulumi up\` | ${r.noopUpS} s | |` : "",
-        ...[2, 4, 8, 16].map((n) => r.previewS?.[n] !== undefined ? `| \`pulumi preview\`, ${n} web nodes | ${r.previewS[n]} s | |` : ""),
-        t.balancer ? `| through the balancer (HTTPS, 8 loops, new connection per request) | ${t.balancer?.reqPerS} req/s, p50 ${t.balancer?.p50Ms} ms, p99 ${t.balancer?.p99Ms} ms, ${t.balancer?.failed} failed | |` : "",
-        t.directNode ? `| straight to web-1 (HTTP, same load) | ${t.directNode?.reqPerS} req/s, p50 ${t.directNode?.p50Ms} ms, p99 ${t.directNode?.p99Ms} ms, ${t.directNode?.failed} failed | |` : "",
-        kill ? `| balancer drill: holder killed | takeover ${kill.takeoverS?.toFixed(2)} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |` : "",
+        ...[2, 4, 8, 16].map((n) => (r.previewS?.[n] !== undefined ? `| \`pulumi preview\`, ${n} web nodes | ${r.previewS[n]} s | |` : "")),
+        t.balancer
+            ? `| through the balancer (HTTPS, 8 loops, new connection per request) | ${t.balancer?.reqPerS} req/s, p50 ${t.balancer?.p50Ms} ms, p99 ${t.balancer?.p99Ms} ms, ${t.balancer?.failed} failed | |`
+            : "",
+        t.directNode
+            ? `| straight to web-1 (HTTP, same load) | ${t.directNode?.reqPerS} req/s, p50 ${t.directNode?.p50Ms} ms, p99 ${t.directNode?.p99Ms} ms, ${t.directNode?.failed} failed | |`
+            : "",
+        kill
+            ? `| balancer drill: holder killed | takeover ${kill.takeoverS?.toFixed(2)} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |`
+            : "",
         stop ? `| balancer drill: holder stopped | gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed | ${mark(stop.pass)} |` : "",
-        d.webNode ? `| web-node drill: web-1 killed | ${d.webNode.failed}/${d.webNode.requests} failed, DOWN after ${d.webNode.ejectionS} s, session ${d.webNode.session.before} → ${d.webNode.session.after} | 0 failed, ≤ 15 s: ${mark(d.webNode.pass)} |` : "",
-        d.rollingUpdate ? `| rolling-update drill: PHP setting changed, \`pulumi up\` under load | ${d.rollingUpdate.updateS} s, ${d.rollingUpdate.failed}/${d.rollingUpdate.requests} failed, fewest nodes UP ${d.rollingUpdate.minUp}, ` +
-            `out of rotation ${formatStretches(d.rollingUpdate.outOfRotation)} | 0 failed, one node at a time: ${mark(d.rollingUpdate.pass)} |` : "",
-        d.nfs ? `| nfs drill: storage stops answering | health 503 after ${Object.values(d.nfs.unhealthyS).join(" / ")} s (slowest answer ${d.nfs.slowestHealthS} s), balancer 503 after ${d.nfs.balancer503S} s, busiest ${d.nfs.busyWorkers}/${d.nfs.maxChildren} workers, healthy ${d.nfs.recoveredS} s after return | 503 ≤ 12 s, answer < 0.5 s: ${mark(d.nfs.pass)} |` : "",
-        d.redisMaster ? `| redis-master drill: master killed | sessions back ${d.redisMaster.sessions.backS} s, cache back ${d.redisMaster.cache.backS} s, ${d.redisMaster.lost}/${d.redisMaster.users} sessions lost; ` +
-            `same-session requests back ${d.redisMaster.locks.backS} s, longest ${d.redisMaster.locks.longestS} s | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)} |` : "",
-        d.dbMaster ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)} |` : "",
+        d.webNode
+            ? `| web-node drill: web-1 killed | ${d.webNode.failed}/${d.webNode.requests} failed, DOWN after ${d.webNode.ejectionS} s, session ${d.webNode.session.before} → ${d.webNode.session.after} | 0 failed, ≤ 15 s: ${mark(d.webNode.pass)} |`
+            : "",
+        d.rollingUpdate
+            ? `| rolling-update drill: PHP setting changed, \`pulumi up\` under load | ${d.rollingUpdate.updateS} s, ${d.rollingUpdate.failed}/${d.rollingUpdate.requests} failed, fewest nodes UP ${d.rollingUpdate.minUp}, ` +
+              `out of rotation ${formatStretches(d.rollingUpdate.outOfRotation)} | 0 failed, one node at a time: ${mark(d.rollingUpdate.pass)} |`
+            : "",
+        d.nfs
+            ? `| nfs drill: storage stops answering | health 503 after ${Object.values(d.nfs.unhealthyS).join(" / ")} s (slowest answer ${d.nfs.slowestHealthS} s), balancer 503 after ${d.nfs.balancer503S} s, busiest ${d.nfs.busyWorkers}/${d.nfs.maxChildren} workers, healthy ${d.nfs.recoveredS} s after return | 503 ≤ 12 s, answer < 0.5 s: ${mark(d.nfs.pass)} |`
+            : "",
+        d.redisMaster
+            ? `| redis-master drill: master killed | sessions back ${d.redisMaster.sessions.backS} s, cache back ${d.redisMaster.cache.backS} s, ${d.redisMaster.lost}/${d.redisMaster.users} sessions lost; ` +
+              `same-session requests back ${d.redisMaster.locks.backS} s, longest ${d.redisMaster.locks.longestS} s | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)} |`
+            : "",
+        d.dbMaster
+            ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)} |`
+            : "",
     ];
-    const failed = Object.entries(r.drills ?? {}).flatMap(([k, v]) => (failedDrill(v) ? [`| ${k} drill | did not finish: ${v.error} | **missed** |`] : []));
+    const failed = Object.entries(r.drills ?? {}).flatMap(([k, v]) =>
+        failedDrill(v) ? [`| ${k} drill | did not finish: ${v.error} | **missed** |`] : [],
+    );
     return [...rows.filter(Boolean), ...failed].join("\n");
 }
 

@@ -18,18 +18,28 @@ const WITH_CONFIG = ["config", "up", "preview", "destroy", "refresh"];
 function main(argv: string[]): void {
     const from = arg(argv, "from");
     const to = arg(argv, "to");
-    if (!from || !to || from === to) throw new Error("usage: clone-cli --from <stack> --to <new stack> [--overrides staging.yaml] [--mask <file.sql>|none]");
+    if (!from || !to || from === to)
+        throw new Error("usage: clone-cli --from <stack> --to <new stack> [--overrides staging.yaml] [--mask <file.sql>|none]");
     const overridesFile = arg(argv, "overrides");
-    const overrides = overridesFile ? (YAML.parse(fs.readFileSync(overridesFile, "utf8")) as Record<string, unknown> | null) ?? {} : {};
+    const overrides = overridesFile ? ((YAML.parse(fs.readFileSync(overridesFile, "utf8")) as Record<string, unknown> | null) ?? {}) : {};
     const mask = arg(argv, "mask") ?? path.resolve("tools", "clone", "mask-bitrix-users.sql");
     const timings = clone({
-        from, to, overrides,
+        from,
+        to,
+        overrides,
         fromConfig: process.env.BITRIX_CONFIG_FILE ?? `Pulumi.${from}.yaml`,
         toConfig: process.env.BITRIX_CLONE_CONFIG_FILE ?? `Pulumi.${to}.yaml`,
         maskSql: mask === "none" ? undefined : mask,
-        pulumi: (stack, configFile, args, input) => execFileSync("pulumi",
-            [...args, ...(args[0] === "stack" && args[1] === "init" ? [] : ["--stack", stack]), ...(WITH_CONFIG.includes(args[0]) ? ["--config-file", configFile] : [])],
-            { encoding: "utf8", input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], maxBuffer: 1 << 28 }),
+        pulumi: (stack, configFile, args, input) =>
+            execFileSync(
+                "pulumi",
+                [
+                    ...args,
+                    ...(args[0] === "stack" && args[1] === "init" ? [] : ["--stack", stack]),
+                    ...(WITH_CONFIG.includes(args[0]) ? ["--config-file", configFile] : []),
+                ],
+                { encoding: "utf8", input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], maxBuffer: 1 << 28 },
+            ),
         env: process.env,
         log: (line) => process.stderr.write(`${line}\n`),
     });

@@ -17,7 +17,9 @@ function main(argv: string[]): void {
         preview = JSON.parse(text) as PreviewJson;
     } catch {
         // Not its text: a failed pulumi prints errors there, and an error can carry a value.
-        throw new Error(`preview-summary: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\` (${text.length} characters; see pulumi's own output above)`);
+        throw new Error(
+            `preview-summary: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\` (${text.length} characters; see pulumi's own output above)`,
+        );
     }
     process.stdout.write(`${summarizePreview(preview, { stack })}\n`);
 }

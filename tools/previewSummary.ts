@@ -79,7 +79,14 @@ export function isStateful(urn: string, type: string): boolean {
     return type === "docker:index/container:Container" && (layer === "db" || layer === "redis" || layer === "nfs");
 }
 
-interface Row { layer: Layer; op: Counted; name: string; type: string; properties: string[]; stateful: boolean }
+interface Row {
+    layer: Layer;
+    op: Counted;
+    name: string;
+    type: string;
+    properties: string[];
+    stateful: boolean;
+}
 
 function rows(preview: PreviewJson): Row[] {
     const out: Row[] = [];
@@ -113,7 +120,13 @@ function errorLine(d: { message?: string; urn?: string }): string {
     const where = d.urn && !types.includes("pulumi:pulumi:Stack") ? `${code(parseUrn(d.urn).name)} (${layerOf(d.urn)})` : "the program";
     let cause = "the preview failed";
     if (/invalid stack configuration/.test(message)) {
-        const keys = [...new Set([...message.matchAll(/^\s*- [A-Za-z0-9_-]+:([A-Za-z][A-Za-z0-9]*):/gm)].map((m) => m[1]).filter((k) => KEY_NAMES.includes(k as KeyName)))];
+        const keys = [
+            ...new Set(
+                [...message.matchAll(/^\s*- [A-Za-z0-9_-]+:([A-Za-z][A-Za-z0-9]*):/gm)]
+                    .map((m) => m[1])
+                    .filter((k) => KEY_NAMES.includes(k as KeyName)),
+            ),
+        ];
         cause = `invalid stack configuration${keys.length ? `: ${keys.map(code).join(", ")}` : ""}`;
     } else if (/\bprotected\b/.test(message)) {
         cause = "a protected resource would be replaced or deleted (see allowDataLoss)";
@@ -138,7 +151,9 @@ export function summarizePreview(preview: PreviewJson, opts: SummaryOptions): st
     }
     const dangerous = all.filter((r) => r.stateful && (r.op === "replace" || r.op === "delete"));
     for (const r of dangerous) {
-        head.push(`> **⚠️ WARNING: ${r.op === "replace" ? "replaces" : "deletes"} ${code(r.name)}, which holds data** (${r.layer}, ${code(r.type)}${r.properties.length ? `; because of ${r.properties.map(code).join(", ")}` : ""}).`);
+        head.push(
+            `> **⚠️ WARNING: ${r.op === "replace" ? "replaces" : "deletes"} ${code(r.name)}, which holds data** (${r.layer}, ${code(r.type)}${r.properties.length ? `; because of ${r.properties.map(code).join(", ")}` : ""}).`,
+        );
     }
     if (dangerous.length) head.push("");
     const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error");
@@ -159,7 +174,9 @@ export function summarizePreview(preview: PreviewJson, opts: SummaryOptions): st
         if (!mine.length) continue;
         details.push(`#### ${layer}`, "");
         for (const r of mine) {
-            details.push(`- ${r.op} ${code(r.name)} (${code(r.type)})${r.properties.length ? `: ${r.properties.map(code).join(", ")}` : ""}${r.stateful && r.op !== "create" ? " — holds data" : ""}`);
+            details.push(
+                `- ${r.op} ${code(r.name)} (${code(r.type)})${r.properties.length ? `: ${r.properties.map(code).join(", ")}` : ""}${r.stateful && r.op !== "create" ? " — holds data" : ""}`,
+            );
         }
         details.push("");
     }

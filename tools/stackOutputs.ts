@@ -30,6 +30,7 @@ export interface StackOutputs {
  */
 export function parseStackOutputs(json: string): StackOutputs {
     const parsed: unknown = JSON.parse(json);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("pulumi stack output --json: expected an object");
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new Error("pulumi stack output --json: expected an object");
     return parsed as StackOutputs;
 }

@@ -7,7 +7,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { BalancerSettings } from "../config/types";
 import { FileSpec, Placement, PortSpec, VolumeSpec } from "../placement/types";
-import { ACME_DIRECTORY_CA, ACME_EAB_ENV, ACME_ENV, ACME_HTTP_PORT, ACME_METRICS_PORT, acmeEabEnv, acmeEnv, TLS_DIR, TLS_SOURCE } from "./acme";
+import {
+    ACME_DIRECTORY_CA,
+    ACME_EAB_ENV,
+    ACME_ENV,
+    ACME_HTTP_PORT,
+    ACME_METRICS_PORT,
+    acmeEabEnv,
+    acmeEnv,
+    TLS_DIR,
+    TLS_SOURCE,
+} from "./acme";
 import { balancerConfig, BalancerUpstream, PushRoute } from "./haproxyConfig";
 import { keepalivedConfig, vipGuardRules } from "./keepalivedConfig";
 import { selfSignedPair } from "./selfSigned";
@@ -71,7 +81,11 @@ function deployAcme(name: string, parent: pulumi.ComponentResource, args: Balanc
     if (acme.directoryCa) files.push({ path: ACME_DIRECTORY_CA, content: acme.directoryCa });
     if (acme.eab) {
         const eab = acme.eab;
-        files.push({ path: ACME_EAB_ENV, content: pulumi.secret(pulumi.all([eab.kid, eab.hmac]).apply(([kid, hmac]) => acmeEabEnv(kid, hmac))), secret: true });
+        files.push({
+            path: ACME_EAB_ENV,
+            content: pulumi.secret(pulumi.all([eab.kid, eab.hmac]).apply(([kid, hmac]) => acmeEabEnv(kid, hmac))),
+            secret: true,
+        });
     }
     return args.placement.deploy(parent, {
         resourceName: `${name}-acme`,
@@ -90,14 +104,25 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     const services = balancerServices(s.count);
     if (s.count > 1 && !s.vrrp) throw new Error(`${name}: ${s.count} balancers need a floating address (settings.vrrp)`);
     const port = (internal: number, published: number): PortSpec => ({ internal, published });
-    const door = { http: port(BALANCER_LISTEN.http, args.published.http), https: port(BALANCER_LISTEN.https, args.published.https), status: port(BALANCER_LISTEN.status, args.published.status) };
+    const door = {
+        http: port(BALANCER_LISTEN.http, args.published.http),
+        https: port(BALANCER_LISTEN.https, args.published.https),
+        status: port(BALANCER_LISTEN.status, args.published.status),
+    };
     const https = args.placement.reach(services[0], door.https);
     const httpDoor = args.placement.reach(services[0], door.http);
     const status = args.placement.reach(services[0], door.status);
     const acme = s.tlsMode === "acme";
     const haproxy = balancerConfig({
-        ...s, upstreams: args.upstreams, healthPath: args.healthPath, certPath: CERT_PATH, listen: BALANCER_LISTEN,
-        publicHttpsPort: https.port, publicHttpPort: httpDoor.port, resolver: args.placement.dnsResolver, metricsSources: args.metricsSources,
+        ...s,
+        upstreams: args.upstreams,
+        healthPath: args.healthPath,
+        certPath: CERT_PATH,
+        listen: BALANCER_LISTEN,
+        publicHttpsPort: https.port,
+        publicHttpPort: httpDoor.port,
+        resolver: args.placement.dnsResolver,
+        metricsSources: args.metricsSources,
         push: args.push,
         acmeChallenge: acme ? { host: args.placement.hostOf(ACME_SERVICE), port: ACME_HTTP_PORT } : undefined,
     });
@@ -105,8 +130,12 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
     const tlsVolume: VolumeSpec = { kind: "shared", name: "tls", path: TLS_DIR, retain: args.retainAcmeState ?? true };
     const resources: pulumi.Resource[] = [];
     // One pair for every balancer: from config, or made once by pulumi up (self-signed); ACME's comes later, by volume.
-    const pair = s.tlsMode === "provided" && s.tlsCertificate && s.tlsKey ? { certificate: s.tlsCertificate, key: s.tlsKey }
-        : s.tlsMode === "self-signed" ? selfSignedPair(`${name}-self-signed`, s.serverName, parent) : undefined;
+    const pair =
+        s.tlsMode === "provided" && s.tlsCertificate && s.tlsKey
+            ? { certificate: s.tlsCertificate, key: s.tlsKey }
+            : s.tlsMode === "self-signed"
+              ? selfSignedPair(`${name}-self-signed`, s.serverName, parent)
+              : undefined;
 
     services.forEach((service, i) => {
         const files: FileSpec[] = [{ path: HAPROXY_CFG, content: haproxy }];
@@ -116,46 +145,64 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
         if (s.vrrp) {
             const vrrp = s.vrrp;
             const input = {
-                name: args.placement.hostOf(service), interface: vrrp.interface, routerId: vrrp.routerId, address: vrrp.address,
+                name: args.placement.hostOf(service),
+                interface: vrrp.interface,
+                routerId: vrrp.routerId,
+                address: vrrp.address,
                 // The first balancer takes the address first; the others follow in order.
                 priority: 150 - 10 * i,
                 peers: services.filter((o) => o !== service).map((o) => args.placement.addressOf(o)),
                 checkUrl: `http://127.0.0.1:${BALANCER_LISTEN.status}/`,
             };
-            files.push(vrrp.password
-                ? { path: KEEPALIVED_CFG, content: pulumi.secret(vrrp.password.apply((password) => keepalivedConfig({ ...input, password }))), secret: true }
-                : { path: KEEPALIVED_CFG, content: keepalivedConfig(input) });
+            files.push(
+                vrrp.password
+                    ? {
+                          path: KEEPALIVED_CFG,
+                          content: pulumi.secret(vrrp.password.apply((password) => keepalivedConfig({ ...input, password }))),
+                          secret: true,
+                      }
+                    : { path: KEEPALIVED_CFG, content: keepalivedConfig(input) },
+            );
             files.push({ path: VIP_GUARD, content: vipGuardRules(vrrp.address) });
         }
-        resources.push(args.placement.deploy(parent, {
-            resourceName: `${name}-${i + 1}-haproxy`,
-            service,
-            image: { role: "balancer" },
-            files,
-            // ACME mode: the image makes a self-signed certificate at first start until the ACME service has published
-            // the stack's, which then replaces it in place.
-            env: { SERVER_NAME: s.serverName, ...(acme ? { TLS_SOURCE } : {}) },
-            volumes: acme ? [tlsVolume] : undefined,
-            // Only the first balancer publishes ports on a Docker host (a port has one container); the pair's door is
-            // the floating address.
-            ports: i === 0 ? [door.http, door.https, door.status] : [],
-            listens: [
-                { port: BALANCER_LISTEN.http, from: "public" }, { port: BALANCER_LISTEN.https, from: "public" },
-                { port: BALANCER_LISTEN.status, from: "admin" },
-            ],
-            capabilities: s.vrrp ? VRRP_CAPABILITIES : undefined,
-            health: { command: `curl -fsS -o /dev/null http://127.0.0.1:${BALANCER_LISTEN.status}/`, intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 5 },
-            memoryMb: args.memoryMb ?? 256,
-            // On stop the address is handed over first, then HAProxy finishes the requests it serves.
-            stopGraceS: 15,
-            // HAProxy's master re-reads its config and hands new connections to new workers; keepalived re-reads its own.
-            reload: [
-                `/usr/sbin/haproxy -c -q -f ${HAPROXY_CFG}`,
-                ...(s.vrrp ? [`/usr/sbin/keepalived -t -f ${KEEPALIVED_CFG}`] : []),
-                "/bin/kill -USR2 $MAINPID",
-            ],
-            dependsOn: args.dependsOn,
-        }).resource);
+        resources.push(
+            args.placement.deploy(parent, {
+                resourceName: `${name}-${i + 1}-haproxy`,
+                service,
+                image: { role: "balancer" },
+                files,
+                // ACME mode: the image makes a self-signed certificate at first start until the ACME service has published
+                // the stack's, which then replaces it in place.
+                env: { SERVER_NAME: s.serverName, ...(acme ? { TLS_SOURCE } : {}) },
+                volumes: acme ? [tlsVolume] : undefined,
+                // Only the first balancer publishes ports on a Docker host (a port has one container); the pair's door is
+                // the floating address.
+                ports: i === 0 ? [door.http, door.https, door.status] : [],
+                listens: [
+                    { port: BALANCER_LISTEN.http, from: "public" },
+                    { port: BALANCER_LISTEN.https, from: "public" },
+                    { port: BALANCER_LISTEN.status, from: "admin" },
+                ],
+                capabilities: s.vrrp ? VRRP_CAPABILITIES : undefined,
+                health: {
+                    command: `curl -fsS -o /dev/null http://127.0.0.1:${BALANCER_LISTEN.status}/`,
+                    intervalS: 5,
+                    timeoutS: 2,
+                    retries: 3,
+                    startPeriodS: 5,
+                },
+                memoryMb: args.memoryMb ?? 256,
+                // On stop the address is handed over first, then HAProxy finishes the requests it serves.
+                stopGraceS: 15,
+                // HAProxy's master re-reads its config and hands new connections to new workers; keepalived re-reads its own.
+                reload: [
+                    `/usr/sbin/haproxy -c -q -f ${HAPROXY_CFG}`,
+                    ...(s.vrrp ? [`/usr/sbin/keepalived -t -f ${KEEPALIVED_CFG}`] : []),
+                    "/bin/kill -USR2 $MAINPID",
+                ],
+                dependsOn: args.dependsOn,
+            }).resource,
+        );
     });
     // After the balancers: its first order is validated through them.
     const acmeResource = acme ? deployAcme(name, parent, { ...args, dependsOn: resources }, tlsVolume) : undefined;
@@ -172,6 +219,10 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
 }
 
 /** Balancer layer (type `bitrix:cluster:Balancer`): a thin component over `createBalancer`. */
-export const Balancer = layerComponent<BalancerArgs, BalancerResult>("bitrix:cluster:Balancer", createBalancer,
-    (r) => ({ url: r.url, statusUrl: r.statusUrl, statusUrls: r.statusUrls, floatingAddress: r.floatingAddress }));
+export const Balancer = layerComponent<BalancerArgs, BalancerResult>("bitrix:cluster:Balancer", createBalancer, (r) => ({
+    url: r.url,
+    statusUrl: r.statusUrl,
+    statusUrls: r.statusUrls,
+    floatingAddress: r.floatingAddress,
+}));
 export type Balancer = InstanceType<typeof Balancer>;

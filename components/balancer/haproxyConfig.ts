@@ -18,7 +18,10 @@ export interface BalancerUpstream {
 }
 
 /** The balancer's settings from stack config (see BalancerSettings), plus where it runs and what it fronts. */
-export type BalancerConfigInput = Omit<BalancerSettings, "count" | "vrrp" | "weights" | "tlsCertificate" | "tlsKey" | "tlsMode" | "acme"> & {
+export type BalancerConfigInput = Omit<
+    BalancerSettings,
+    "count" | "vrrp" | "weights" | "tlsCertificate" | "tlsKey" | "tlsMode" | "acme"
+> & {
     upstreams: BalancerUpstream[];
     healthPath: string;
     /** PEM bundle (certificate + key) inside the balancer. */
@@ -60,7 +63,6 @@ export interface PushRoute {
     tunnelTimeoutS: number;
 }
 
-
 const BALANCE: Record<BalancerAlgorithm, string> = {
     least_conn: "leastconn",
     round_robin: "roundrobin",
@@ -92,25 +94,30 @@ export function balancerConfig(input: BalancerConfigInput): string {
     // An ACME challenge is answered over plain HTTP (RFC 8555 §8.3), never redirected.
     const acme = input.acmeChallenge;
     const notAcme = acme ? " !acme_challenge" : "";
-    const redirect = input.publicHttpsPort === 443
-        ? [`    http-request redirect scheme https code 301${acme ? " if !acme_challenge" : ""}`]
-        : input.publicHttpPort === undefined
-            ? [`${toPublished}${acme ? " if !acme_challenge" : ""}`]
-            : [`${toPublished} if { req.hdr(host),field(2,:) -m str ${input.publicHttpPort} }${notAcme}`, `    http-request redirect scheme https code 301${acme ? " if !acme_challenge" : ""}`];
+    const redirect =
+        input.publicHttpsPort === 443
+            ? [`    http-request redirect scheme https code 301${acme ? " if !acme_challenge" : ""}`]
+            : input.publicHttpPort === undefined
+              ? [`${toPublished}${acme ? " if !acme_challenge" : ""}`]
+              : [
+                    `${toPublished} if { req.hdr(host),field(2,:) -m str ${input.publicHttpPort} }${notAcme}`,
+                    `    http-request redirect scheme https code 301${acme ? " if !acme_challenge" : ""}`,
+                ];
     const acmeAcl = acme ? [`    acl acme_challenge path_beg ${CHALLENGE_PATH}`] : [];
     const acmeRoute = acme ? ["    use_backend acme if acme_challenge"] : [];
-    const acmeBackend = acme ? [
-        "backend acme",
-        "    # lego's challenge server listens only while an order is being validated; 503 otherwise.",
-        `    server acme ${acme.host}:${acme.port}${resolverServerOptions(input.resolver)}`,
-        "",
-    ] : [];
-    const hsts = input.hstsMaxAgeS > 0
-        ? [`    http-response set-header Strict-Transport-Security "max-age=${input.hstsMaxAgeS}; includeSubDomains"`]
+    const acmeBackend = acme
+        ? [
+              "backend acme",
+              "    # lego's challenge server listens only while an order is being validated; 503 otherwise.",
+              `    server acme ${acme.host}:${acme.port}${resolverServerOptions(input.resolver)}`,
+              "",
+          ]
         : [];
-    const cookie = input.stickyCookie
-        ? [`    cookie ${input.stickyCookie} insert indirect nocache httponly secure`]
-        : [];
+    const hsts =
+        input.hstsMaxAgeS > 0
+            ? [`    http-response set-header Strict-Transport-Security "max-age=${input.hstsMaxAgeS}; includeSubDomains"`]
+            : [];
+    const cookie = input.stickyCookie ? [`    cookie ${input.stickyCookie} insert indirect nocache httponly secure`] : [];
     // nginx max_fails=N fail_timeout=T: N failed checks take a node out; with checks every `inter`, removal
     // happens within N × inter ≤ T (validated). Connection errors on live traffic speed the checks up.
     const serverDefaults = [
@@ -123,9 +130,12 @@ export function balancerConfig(input: BalancerConfigInput): string {
         `observe layer4 error-limit ${input.maxFails} on-error fastinter`,
         "maxconn 256",
     ].join(" ");
-    const servers = input.upstreams.map((u) =>
-        `    server ${u.name} ${u.host}:${u.port} weight ${u.weight}` +
-        (input.stickyCookie ? ` cookie ${u.name}` : "") + resolverServerOptions(input.resolver));
+    const servers = input.upstreams.map(
+        (u) =>
+            `    server ${u.name} ${u.host}:${u.port} weight ${u.weight}` +
+            (input.stickyCookie ? ` cookie ${u.name}` : "") +
+            resolverServerOptions(input.resolver),
+    );
 
     return [
         haproxyPreamble(4096, input.adminSocket ?? "/run/haproxy/admin.sock", input.resolver),
@@ -176,9 +186,9 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "    http-request set-header X-Forwarded-Proto https",
         "    http-request set-header X-Forwarded-Port %[dst_port]",
         ...hsts,
-        ...(input.push ? [
-            `    use_backend push if { var(txn.npath) -m beg ${PUSH_PATHS.sub} } || { var(txn.npath) -m beg ${PUSH_PATHS.subws} }`,
-        ] : []),
+        ...(input.push
+            ? [`    use_backend push if { var(txn.npath) -m beg ${PUSH_PATHS.sub} } || { var(txn.npath) -m beg ${PUSH_PATHS.subws} }`]
+            : []),
         "    default_backend web",
         "",
         ...(input.push ? pushBackend(input.push, input.resolver) : []),
@@ -204,12 +214,14 @@ export function balancerConfig(input: BalancerConfigInput): string {
         `    bind :${input.listen.status}`,
         `    acl allowlisted src ${allow}`,
         "    acl local src 127.0.0.0/8",
-        ...(input.metricsSources?.length ? [
-            `    acl monitoring src ${input.metricsSources.join(" ")}`,
-            "    acl metrics path /metrics",
-            "    http-request deny deny_status 403 if !allowlisted !local !monitoring",
-            "    http-request deny deny_status 403 if !allowlisted !local !metrics",
-        ] : ["    http-request deny deny_status 403 if !allowlisted !local"]),
+        ...(input.metricsSources?.length
+            ? [
+                  `    acl monitoring src ${input.metricsSources.join(" ")}`,
+                  "    acl metrics path /metrics",
+                  "    http-request deny deny_status 403 if !allowlisted !local !monitoring",
+                  "    http-request deny deny_status 403 if !allowlisted !local !metrics",
+              ]
+            : ["    http-request deny deny_status 403 if !allowlisted !local"]),
         "    http-request use-service prometheus-exporter if { path /metrics }",
         "    stats enable",
         "    stats uri /",

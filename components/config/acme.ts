@@ -7,7 +7,7 @@ import { isHostname } from "./checks";
 
 /** Directory URLs by preset name (RFC 8555 directories); any other https URL is taken as is. */
 export const ACME_PRESETS: Record<string, string> = {
-    "letsencrypt": "https://acme-v02.api.letsencrypt.org/directory",
+    letsencrypt: "https://acme-v02.api.letsencrypt.org/directory",
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
 };
 
@@ -45,7 +45,9 @@ export function acmeDirectoryProblem(url: string, opts: { ca?: string; timeoutMs
         const req = https.get(url, { timeout: opts.timeoutMs ?? 10_000, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
             let body = "";
             res.setEncoding("utf8");
-            res.on("data", (chunk: string) => { if (body.length < 1_000_000) body += chunk; });
+            res.on("data", (chunk: string) => {
+                if (body.length < 1_000_000) body += chunk;
+            });
             res.on("end", () => {
                 if (res.statusCode !== 200) return done(`answered HTTP ${res.statusCode}, not 200`);
                 let dir: unknown;
@@ -68,8 +70,14 @@ export function acmeDirectoryProblem(url: string, opts: { ca?: string; timeoutMs
  * The pre-flight of `pulumi up` in ACME mode: the directory must answer from where the program runs, before any
  * resource exists. Skipped in previews (`dryRun`), so a PR's `pulumi preview` needs no network to the CA.
  */
-export async function acmePreflight(acme: { directory: string; directoryCa: string } | undefined, opts: { dryRun: boolean; namespace: string; timeoutMs?: number }): Promise<string | undefined> {
+export async function acmePreflight(
+    acme: { directory: string; directoryCa: string } | undefined,
+    opts: { dryRun: boolean; namespace: string; timeoutMs?: number },
+): Promise<string | undefined> {
     if (!acme || opts.dryRun) return undefined;
     const why = await acmeDirectoryProblem(acme.directory, { ca: acme.directoryCa || undefined, timeoutMs: opts.timeoutMs });
-    return why && `${opts.namespace}:acmeDirectory: ${why}; check the URL, that the machine running pulumi reaches it, and for a private CA its roots in ${opts.namespace}:acmeDirectoryCa (previews skip this check)`;
+    return (
+        why &&
+        `${opts.namespace}:acmeDirectory: ${why}; check the URL, that the machine running pulumi reaches it, and for a private CA its roots in ${opts.namespace}:acmeDirectoryCa (previews skip this check)`
+    );
 }

@@ -37,7 +37,11 @@ export function ipv4At(cidr: string, n: number): string {
 
 /** A DNS host name; the last label not all digits, so no address in a short or octal form ("127.1", "010.0.0.1"). */
 export function isHostname(value: string): boolean {
-    return value.length <= 253 && !/(^|\.)\d+$/.test(value) && /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(value);
+    return (
+        value.length <= 253 &&
+        !/(^|\.)\d+$/.test(value) &&
+        /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(value)
+    );
 }
 
 export function isIdentifier(value: string, maxLength: number): boolean {

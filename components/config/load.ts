@@ -53,13 +53,19 @@ export function readRawConfig(namespace: string): RawConfig {
 /** The SDK's own test of a config key set with `--secret` (internal in its typings; present in @pulumi/pulumi 3.x). */
 function isConfigSecret(fullKey: string): boolean {
     const sdk = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
-    if (typeof sdk.isConfigSecret !== "function") throw new Error("@pulumi/pulumi no longer has runtime.isConfigSecret: cannot tell encrypted config from plain text");
+    if (typeof sdk.isConfigSecret !== "function")
+        throw new Error("@pulumi/pulumi no longer has runtime.isConfigSecret: cannot tell encrypted config from plain text");
     return sdk.isConfigSecret(fullKey);
 }
 
 /** The secret keys of the table that the stack sets in plain text, i.e. without `pulumi config set --secret`. */
 export function plainTextSecretKeys(namespace: string): KeyName[] {
-    return KEY_NAMES.filter((key) => (KEYS[key] as KeySpec).secret && pulumi.runtime.getConfig(`${namespace}:${key}`) !== undefined && !isConfigSecret(`${namespace}:${key}`));
+    return KEY_NAMES.filter(
+        (key) =>
+            (KEYS[key] as KeySpec).secret &&
+            pulumi.runtime.getConfig(`${namespace}:${key}`) !== undefined &&
+            !isConfigSecret(`${namespace}:${key}`),
+    );
 }
 
 /**
@@ -95,7 +101,10 @@ export function loadClusterConfig(): ClusterConfig {
     const stack = pulumi.getStack();
     // Pulumi runs the program in the project directory, beside the stacks' config files.
     return validateClusterConfig(readRawConfig(namespace), {
-        namespace, stack, otherStacks: readOtherStacks(process.cwd(), namespace, stack), plainTextSecrets: plainTextSecretKeys(namespace),
+        namespace,
+        stack,
+        otherStacks: readOtherStacks(process.cwd(), namespace, stack),
+        plainTextSecrets: plainTextSecretKeys(namespace),
     });
 }
 

@@ -13,7 +13,8 @@ function blocks(text: string): Array<{ label: string; pem: string }> | undefined
     return text.replace(BLOCK, "").trim() === "" ? found : undefined;
 }
 
-const CERT_ALLOWED = "PEM certificates (the portal's first, then its chain) with nothing outside the -----BEGIN/END CERTIFICATE----- blocks";
+const CERT_ALLOWED =
+    "PEM certificates (the portal's first, then its chain) with nothing outside the -----BEGIN/END CERTIFICATE----- blocks";
 const KEY_ALLOWED = "one unencrypted PEM private key with nothing outside its -----BEGIN/END ... PRIVATE KEY----- block";
 
 /** Why a certificate chain is refused (undefined: fine). */
@@ -43,7 +44,8 @@ function parseKey(text: string): KeyObject | undefined {
 /** Why a private key is refused (undefined: fine). */
 export function keyProblem(text: string): string | undefined {
     const found = typeof text === "string" ? blocks(text) : undefined;
-    if (!found || found.length !== 1 || !/PRIVATE KEY$/.test(found[0].label) || found[0].label === "ENCRYPTED PRIVATE KEY") return KEY_ALLOWED;
+    if (!found || found.length !== 1 || !/PRIVATE KEY$/.test(found[0].label) || found[0].label === "ENCRYPTED PRIVATE KEY")
+        return KEY_ALLOWED;
     try {
         parseKey(text);
     } catch {

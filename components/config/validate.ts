@@ -18,8 +18,10 @@ export type RawConfig = Partial<Record<string, unknown>>;
 
 export class ConfigError extends Error {
     constructor(public readonly problems: string[]) {
-        super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-            problems.map((p) => `  - ${p}`).join("\n"));
+        super(
+            `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
         this.name = "ConfigError";
     }
 }
@@ -37,10 +39,14 @@ export interface ValidateContext {
 
 function typeOk(spec: KeySpec, v: unknown): boolean {
     switch (spec.type) {
-        case "integer": return typeof v === "number" && Number.isFinite(v);
-        case "boolean": return typeof v === "boolean";
-        case "array": return Array.isArray(v);
-        case "string": return typeof v === "string";
+        case "integer":
+            return typeof v === "number" && Number.isFinite(v);
+        case "boolean":
+            return typeof v === "boolean";
+        case "array":
+            return Array.isArray(v);
+        case "string":
+            return typeof v === "string";
     }
 }
 
@@ -74,7 +80,7 @@ export function redact(text: string): string {
         .replace(/[A-Za-z0-9+=_-]{20,}/g, (run) => (/[0-9]/.test(run) && /[A-Za-z]/.test(run) ? "***" : run));
 }
 
-const show = (v: unknown) => redact(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+const show = (v: unknown) => redact(typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v)));
 
 /** Validates every key and the rules between keys; returns the defaulted config. */
 export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): ClusterConfig {
@@ -91,7 +97,9 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
     }
     for (const key of ctx.plainTextSecrets ?? []) {
         if (!(key in KEYS)) continue;
-        problems.push(`${name(key)}: set without --secret, so it sits unencrypted in Pulumi.${ctx.stack}.yaml; encrypt it: ${secretCommand(key as KeyName, ctx)}`);
+        problems.push(
+            `${name(key)}: set without --secret, so it sits unencrypted in Pulumi.${ctx.stack}.yaml; encrypt it: ${secretCommand(key as KeyName, ctx)}`,
+        );
     }
     for (const key of KEY_NAMES) {
         const spec: KeySpec = KEYS[key];
@@ -127,7 +135,9 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
     const valid = values as KeyValues;
     if (problems.length === 0) crossChecks(valid, name, problems);
     if (plain.tlsCertificate !== undefined && plain.tlsKey !== undefined && !keyMatchesCertificate(plain.tlsCertificate, plain.tlsKey)) {
-        problems.push(`${name("tlsKey")}: the secret value is not allowed; allowed: the private key of the first certificate in ${name("tlsCertificate")} (this key does not match ${name("tlsCertificate")})`);
+        problems.push(
+            `${name("tlsKey")}: the secret value is not allowed; allowed: the private key of the first certificate in ${name("tlsCertificate")} (this key does not match ${name("tlsCertificate")})`,
+        );
     }
     const hosts = problems.length === 0 ? placementChecks(valid, raw, name, problems) : undefined;
     if (problems.length === 0) dockerChecks(valid, ctx, name, problems);
@@ -138,9 +148,28 @@ export function validateClusterConfig(raw: RawConfig, ctx: ValidateContext): Clu
 }
 
 /** Keys that only mean something for Docker containers, refused on a hosts stack instead of silently ignored. */
-export const DOCKER_ONLY_KEYS = ["dockerSubnet", "bindAddress", "httpPort", "httpsPort", "statusPort", "dbPortBase", "sentinelPortBase", "retainDataVolumes", "allowDataLoss", "prometheusPort", "alertmanagerPort"] as const;
+export const DOCKER_ONLY_KEYS = [
+    "dockerSubnet",
+    "bindAddress",
+    "httpPort",
+    "httpsPort",
+    "statusPort",
+    "dbPortBase",
+    "sentinelPortBase",
+    "retainDataVolumes",
+    "allowDataLoss",
+    "prometheusPort",
+    "alertmanagerPort",
+] as const;
 /** Keys that only mean something on hosts. */
-export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshBastionHostKey", "sshInsecureIgnoreHostKeys", "sshPrivateKey", "vrrpInterface"] as const;
+export const HOSTS_ONLY_KEYS = [
+    "hosts",
+    "sshBastion",
+    "sshBastionHostKey",
+    "sshInsecureIgnoreHostKeys",
+    "sshPrivateKey",
+    "vrrpInterface",
+] as const;
 
 /**
  * Every layer runs where `placement` says; a config that mixes the two (host keys on a Docker stack, Docker keys
@@ -148,29 +177,56 @@ export const HOSTS_ONLY_KEYS = ["hosts", "sshBastion", "sshBastionHostKey", "ssh
  */
 function placementChecks(v: KeyValues, raw: RawConfig, name: (k: string) => string, problems: string[]): ClusterConfig["hosts"] {
     // Pulumi hands the program Pulumi.yaml's defaults as if set: a key counts as set when it differs from its default.
-    const set = (k: KeyName) => raw[k] !== undefined && raw[k] !== null && JSON.stringify(raw[k]) !== JSON.stringify((KEYS[k] as KeySpec).default);
+    const set = (k: KeyName) =>
+        raw[k] !== undefined && raw[k] !== null && JSON.stringify(raw[k]) !== JSON.stringify((KEYS[k] as KeySpec).default);
     if (v.placement === "docker") {
-        for (const k of HOSTS_ONLY_KEYS) if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "hosts"; remove it, or set placement to "hosts"`);
-        if (v.sharedStorage === "external") problems.push(`${name("sharedStorage")}: "external" (shared paths mounted by you on each web host) needs ${name("placement")} = "hosts"; use "nfs" or "docker-volume"`);
+        for (const k of HOSTS_ONLY_KEYS)
+            if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "hosts"; remove it, or set placement to "hosts"`);
+        if (v.sharedStorage === "external")
+            problems.push(
+                `${name("sharedStorage")}: "external" (shared paths mounted by you on each web host) needs ${name("placement")} = "hosts"; use "nfs" or "docker-volume"`,
+            );
         return undefined;
     }
-    for (const k of DOCKER_ONLY_KEYS) if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "docker"; remove it from this hosts stack`);
-    if (v.sharedStorage === "docker-volume") problems.push(`${name("sharedStorage")}: "docker-volume" shares one Docker volume on a single Docker host; on hosts use "nfs" or "external"`);
-    if (v.dbEngine === "percona") problems.push(`${name("dbEngine")}: "percona" on hosts is not implemented yet (the Percona path runs the Percona image in containers); use "mariadb" on hosts`);
-    if (v.sshPrivateKey === undefined) problems.push(`${name("sshPrivateKey")}: required with placement "hosts" (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519)`);
+    for (const k of DOCKER_ONLY_KEYS)
+        if (set(k)) problems.push(`${name(k)}: only read with ${name("placement")} = "docker"; remove it from this hosts stack`);
+    if (v.sharedStorage === "docker-volume")
+        problems.push(
+            `${name("sharedStorage")}: "docker-volume" shares one Docker volume on a single Docker host; on hosts use "nfs" or "external"`,
+        );
+    if (v.dbEngine === "percona")
+        problems.push(
+            `${name("dbEngine")}: "percona" on hosts is not implemented yet (the Percona path runs the Percona image in containers); use "mariadb" on hosts`,
+        );
+    if (v.sshPrivateKey === undefined)
+        problems.push(
+            `${name("sshPrivateKey")}: required with placement "hosts" (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519)`,
+        );
     const insecure = v.sshInsecureIgnoreHostKeys === true;
     const bastion = v.sshBastion ? parseBastion(v.sshBastion) : undefined;
     if (bastion && v.sshBastionHostKey === "" && !insecure) {
-        problems.push(`${name("sshBastionHostKey")}: required with ${name("sshBastion")} (the bastion's SSH public key; without it whoever answers at ` +
-            `${bastion.host}:${bastion.port} sees every connection to the hosts); ${hostKeyHowTo(bastion.host, bastion.port).replace("set hostKey", `set ${name("sshBastionHostKey")}`)}`);
+        problems.push(
+            `${name("sshBastionHostKey")}: required with ${name("sshBastion")} (the bastion's SSH public key; without it whoever answers at ` +
+                `${bastion.host}:${bastion.port} sees every connection to the hosts); ${hostKeyHowTo(bastion.host, bastion.port).replace("set hostKey", `set ${name("sshBastionHostKey")}`)}`,
+        );
     }
-    if (!bastion && v.sshBastionHostKey !== "") problems.push(`${name("sshBastionHostKey")}: only read with ${name("sshBastion")}; remove it, or set the bastion`);
+    if (!bastion && v.sshBastionHostKey !== "")
+        problems.push(`${name("sshBastionHostKey")}: only read with ${name("sshBastion")}; remove it, or set the bastion`);
     let inventory;
     try {
-        inventory = parseInventory(v.hosts, {
-            balancers: v.balancers, webNodes: v.webNodes, dbReplicas: v.dbReplicas, redisNodes: 1 + v.redisReplicas, sentinels: v.sentinels,
-            nfsServers: v.sharedStorage === "nfs" ? 1 : 0, monitoring: v.monitoring ? 1 : 0,
-        }, { insecureIgnoreHostKeys: insecure });
+        inventory = parseInventory(
+            v.hosts,
+            {
+                balancers: v.balancers,
+                webNodes: v.webNodes,
+                dbReplicas: v.dbReplicas,
+                redisNodes: 1 + v.redisReplicas,
+                sentinels: v.sentinels,
+                nfsServers: v.sharedStorage === "nfs" ? 1 : 0,
+                monitoring: v.monitoring ? 1 : 0,
+            },
+            { insecureIgnoreHostKeys: insecure },
+        );
     } catch (e) {
         problems.push(`${name("hosts")}: ${(e as Error).message}`);
         return undefined;
@@ -178,7 +234,9 @@ function placementChecks(v: KeyValues, raw: RawConfig, name: (k: string) => stri
     const bastionKey = bastion && v.sshBastionHostKey !== "" ? parseHostKey(v.sshBastionHostKey) : undefined;
     if (v.sshPrivateKey === undefined) return undefined;
     return {
-        inventory, privateKey: v.sshPrivateKey, insecureIgnoreHostKeys: insecure,
+        inventory,
+        privateKey: v.sshPrivateKey,
+        insecureIgnoreHostKeys: insecure,
         bastion: bastion && { ...bastion, ...(bastionKey && "key" in bastionKey ? { hostKey: bastionKey.key } : {}) },
     };
 }
@@ -189,16 +247,24 @@ function placementChecks(v: KeyValues, raw: RawConfig, name: (k: string) => stri
  * every address only when confirmed.
  */
 function adminChecks(v: KeyValues, name: (k: string) => string, problems: string[]): void {
-    if (v.devStack && v.placement !== "docker") problems.push(`${name("devStack")}: only with ${name("placement")} = "docker" (a local development stack); a hosts stack names its admins' networks in ${name("adminAllowlist")}`);
+    if (v.devStack && v.placement !== "docker")
+        problems.push(
+            `${name("devStack")}: only with ${name("placement")} = "docker" (a local development stack); a hosts stack names its admins' networks in ${name("adminAllowlist")}`,
+        );
     if (v.adminAllowlist.length === 0 && !v.devStack) {
-        problems.push(`${name("adminAllowlist")}: required: the networks your admins connect from, e.g. pulumi config set --path '${name("adminAllowlist")}[0]' 203.0.113.0/24 ` +
-            `(there is no private-range default: behind a NAT, a TCP load balancer or docker-proxy every client looks private); for a local Docker dev stack set ${name("devStack")} to true instead`);
+        problems.push(
+            `${name("adminAllowlist")}: required: the networks your admins connect from, e.g. pulumi config set --path '${name("adminAllowlist")}[0]' 203.0.113.0/24 ` +
+                `(there is no private-range default: behind a NAT, a TCP load balancer or docker-proxy every client looks private); for a local Docker dev stack set ${name("devStack")} to true instead`,
+        );
     }
     const all = v.adminAllowlist.filter((c) => c.endsWith("/0"));
     if (all.length > 0 && !v.adminAllowlistAllowAll) {
-        problems.push(`${name("adminAllowlist")}: ${all.join(", ")} lets every address reach the admin pages, the status page and /probe/; list your admins' networks, or set ${name("adminAllowlistAllowAll")} to true to confirm`);
+        problems.push(
+            `${name("adminAllowlist")}: ${all.join(", ")} lets every address reach the admin pages, the status page and /probe/; list your admins' networks, or set ${name("adminAllowlistAllowAll")} to true to confirm`,
+        );
     }
-    if (all.length === 0 && v.adminAllowlistAllowAll) problems.push(`${name("adminAllowlistAllowAll")}: only with 0.0.0.0/0 or ::/0 in ${name("adminAllowlist")}; remove it`);
+    if (all.length === 0 && v.adminAllowlistAllowAll)
+        problems.push(`${name("adminAllowlistAllowAll")}: only with 0.0.0.0/0 or ::/0 in ${name("adminAllowlist")}; remove it`);
 }
 
 /** The TLS mode a stack uses: the one set, else "provided" when a certificate is given, else "self-signed". */
@@ -213,58 +279,88 @@ export const ACME_KEYS = ["acmeDirectory", "acmeEmail", "acmeNames", "acmeDirect
 function tlsChecks(v: KeyValues, name: (k: string) => string, problems: string[]): void {
     const mode = tlsModeOf(v);
     if (mode === "provided" && v.tlsCertificate === undefined) {
-        problems.push(`${name("tlsMode")}: "provided" needs ${name("tlsCertificate")} and ${name("tlsKey")} (pulumi config set --secret tlsCertificate < portal.crt)`);
+        problems.push(
+            `${name("tlsMode")}: "provided" needs ${name("tlsCertificate")} and ${name("tlsKey")} (pulumi config set --secret tlsCertificate < portal.crt)`,
+        );
     }
     if (mode !== "provided" && (v.tlsCertificate !== undefined || v.tlsKey !== undefined)) {
-        problems.push(`${name("tlsMode")}: "${mode}" does not use ${name("tlsCertificate")} and ${name("tlsKey")}; remove them, or set tlsMode to "provided"`);
+        problems.push(
+            `${name("tlsMode")}: "${mode}" does not use ${name("tlsCertificate")} and ${name("tlsKey")}; remove them, or set tlsMode to "provided"`,
+        );
     }
     const isDefault = (k: KeyName) => JSON.stringify(v[k]) === JSON.stringify((KEYS as Record<string, KeySpec>)[k].default);
     if (mode !== "acme") {
-        for (const k of ACME_KEYS) if (!isDefault(k)) problems.push(`${name(k)}: only read with ${name("tlsMode")} = "acme"; remove it, or set tlsMode to "acme"`);
+        for (const k of ACME_KEYS)
+            if (!isDefault(k)) problems.push(`${name(k)}: only read with ${name("tlsMode")} = "acme"; remove it, or set tlsMode to "acme"`);
         return;
     }
-    if (v.placement !== "docker") problems.push(`${name("tlsMode")}: "acme" on placement "hosts" is not implemented yet (the certificate reaches the balancers through a Docker volume); use "provided" on hosts`);
-    if (v.acmeEmail === "") problems.push(`${name("acmeEmail")}: required with ${name("tlsMode")} = "acme": the ACME account's contact address, e.g. pulumi config set ${name("acmeEmail")} ops@example.com`);
+    if (v.placement !== "docker")
+        problems.push(
+            `${name("tlsMode")}: "acme" on placement "hosts" is not implemented yet (the certificate reaches the balancers through a Docker volume); use "provided" on hosts`,
+        );
+    if (v.acmeEmail === "")
+        problems.push(
+            `${name("acmeEmail")}: required with ${name("tlsMode")} = "acme": the ACME account's contact address, e.g. pulumi config set ${name("acmeEmail")} ops@example.com`,
+        );
     if (v.acmeNames.length === 0 && !isAcmeName(v.serverName)) {
-        problems.push(`${name("serverName")}: ${show(v.serverName)} is not a public DNS name an ACME CA can validate (two or more labels, no IP address); set serverName to the portal's name, or list the names in ${name("acmeNames")}`);
+        problems.push(
+            `${name("serverName")}: ${show(v.serverName)} is not a public DNS name an ACME CA can validate (two or more labels, no IP address); set serverName to the portal's name, or list the names in ${name("acmeNames")}`,
+        );
     }
     if ((v.acmeEabKid === undefined) !== (v.acmeEabHmac === undefined)) {
-        problems.push(`${name(v.acmeEabKid === undefined ? "acmeEabKid" : "acmeEabHmac")}: set acmeEabKid and acmeEabHmac together (the CA gives both), or neither`);
+        problems.push(
+            `${name(v.acmeEabKid === undefined ? "acmeEabKid" : "acmeEabHmac")}: set acmeEabKid and acmeEabHmac together (the CA gives both), or neither`,
+        );
     }
 }
 
 function crossChecks(v: KeyValues, name: (k: string) => string, problems: string[]): void {
     adminChecks(v, name, problems);
     if (v.webWeights.length > 0 && v.webWeights.length !== v.webNodes) {
-        problems.push(`${name("webWeights")}: has ${v.webWeights.length} weights for ${v.webNodes} web nodes; give exactly one weight per node`);
+        problems.push(
+            `${name("webWeights")}: has ${v.webWeights.length} weights for ${v.webNodes} web nodes; give exactly one weight per node`,
+        );
     }
     if (v.healthTimeoutMs >= v.healthIntervalMs) {
-        problems.push(`${name("healthTimeoutMs")}: ${v.healthTimeoutMs} ms must be shorter than ${name("healthIntervalMs")} (${v.healthIntervalMs} ms)`);
+        problems.push(
+            `${name("healthTimeoutMs")}: ${v.healthTimeoutMs} ms must be shorter than ${name("healthIntervalMs")} (${v.healthIntervalMs} ms)`,
+        );
     }
     const detectS = (v.maxFails * v.healthIntervalMs) / 1000;
     if (detectS > v.failTimeoutS) {
-        problems.push(`${name("failTimeoutS")}: ${v.failTimeoutS} s is shorter than ${name("maxFails")} × ${name("healthIntervalMs")} = ${detectS} s, so a dead node could not be removed in time; raise it or check more often`);
+        problems.push(
+            `${name("failTimeoutS")}: ${v.failTimeoutS} s is shorter than ${name("maxFails")} × ${name("healthIntervalMs")} = ${detectS} s, so a dead node could not be removed in time; raise it or check more often`,
+        );
     }
     if (v.sentinelQuorum > v.sentinels) {
-        problems.push(`${name("sentinelQuorum")}: ${v.sentinelQuorum} is more than the ${v.sentinels} sentinels; allowed: 1 to ${v.sentinels}`);
+        problems.push(
+            `${name("sentinelQuorum")}: ${v.sentinelQuorum} is more than the ${v.sentinels} sentinels; allowed: 1 to ${v.sentinels}`,
+        );
     }
     if ((v.tlsCertificate === undefined) !== (v.tlsKey === undefined)) {
-        problems.push(`${name(v.tlsCertificate === undefined ? "tlsCertificate" : "tlsKey")}: set tlsCertificate and tlsKey together, or neither for a self-signed certificate`);
+        problems.push(
+            `${name(v.tlsCertificate === undefined ? "tlsCertificate" : "tlsKey")}: set tlsCertificate and tlsKey together, or neither for a self-signed certificate`,
+        );
     }
     tlsChecks(v, name, problems);
     const slugs = new Map<string, string>();
     for (const p of v.sharedPaths) {
         const slug = sharedSlug(p);
         const other = slugs.get(slug);
-        if (other !== undefined && other !== p) problems.push(`${name("sharedPaths")}: "${p}" and "${other}" would share one export and volume name; rename one`);
+        if (other !== undefined && other !== p)
+            problems.push(`${name("sharedPaths")}: "${p}" and "${other}" would share one export and volume name; rename one`);
         slugs.set(slug, p);
     }
     if (v.dbMemoryMb > 0 && v.dbBufferPoolMb + 256 > v.dbMemoryMb) {
-        problems.push(`${name("dbBufferPoolMb")}: ${v.dbBufferPoolMb} MB does not fit in ${name("dbMemoryMb")} = ${v.dbMemoryMb} MB with 256 MB to spare; lower it or raise the limit`);
+        problems.push(
+            `${name("dbBufferPoolMb")}: ${v.dbBufferPoolMb} MB does not fit in ${name("dbMemoryMb")} = ${v.dbMemoryMb} MB with 256 MB to spare; lower it or raise the limit`,
+        );
     }
     const perconaMinor = /:8\.0\.(\d+)(-|$)/.exec(v.perconaImage);
     if (v.dbEngine === "percona" && perconaMinor && Number(perconaMinor[1]) < 30) {
-        problems.push(`${name("perconaImage")}: ${v.perconaImage} is older than 8.0.30, which the generated innodb_redo_log_capacity and semi-sync plugin names need`);
+        problems.push(
+            `${name("perconaImage")}: ${v.perconaImage} is older than 8.0.30, which the generated innodb_redo_log_capacity and semi-sync plugin names need`,
+        );
     }
     const seenPaths = new Set<string>();
     for (const p of v.sharedPaths) {
@@ -275,11 +371,20 @@ function crossChecks(v: KeyValues, name: (k: string) => string, problems: string
         }
         seenPaths.add(p);
     }
-    if (v.alertEmailTo && !v.alertSmarthost) problems.push(`${name("alertSmarthost")}: required with ${name("alertEmailTo")} (the SMTP server as host:port)`);
-    if (!v.alertEmailTo && (v.alertSmarthost || v.alertSmtpUser || v.alertEmailFrom)) problems.push(`${name("alertEmailTo")}: set it, or remove the other alert e-mail settings (they are unused without it)`);
-    if (v.alertSmtpUser && v.alertSmtpPassword === undefined) problems.push(`${name("alertSmtpPassword")}: required with ${name("alertSmtpUser")} (pulumi config set --secret alertSmtpPassword)`);
+    if (v.alertEmailTo && !v.alertSmarthost)
+        problems.push(`${name("alertSmarthost")}: required with ${name("alertEmailTo")} (the SMTP server as host:port)`);
+    if (!v.alertEmailTo && (v.alertSmarthost || v.alertSmtpUser || v.alertEmailFrom))
+        problems.push(`${name("alertEmailTo")}: set it, or remove the other alert e-mail settings (they are unused without it)`);
+    if (v.alertSmtpUser && v.alertSmtpPassword === undefined)
+        problems.push(
+            `${name("alertSmtpPassword")}: required with ${name("alertSmtpUser")} (pulumi config set --secret alertSmtpPassword)`,
+        );
     // Published ports: each must be unique on the bind address.
-    const ports: Array<[string, number]> = [["httpPort", v.httpPort], ["httpsPort", v.httpsPort], ["statusPort", v.statusPort]];
+    const ports: Array<[string, number]> = [
+        ["httpPort", v.httpPort],
+        ["httpsPort", v.httpsPort],
+        ["statusPort", v.statusPort],
+    ];
     if (v.monitoring) ports.push(["prometheusPort", v.prometheusPort], ["alertmanagerPort", v.alertmanagerPort]);
     if (v.dbPortBase > 0) for (let i = 0; i <= v.dbReplicas; i++) ports.push([`dbPortBase+${i}`, v.dbPortBase + i]);
     if (v.sentinelPortBase > 0) for (let i = 0; i < v.sentinels; i++) ports.push([`sentinelPortBase+${i}`, v.sentinelPortBase + i]);
@@ -291,19 +396,32 @@ function crossChecks(v: KeyValues, name: (k: string) => string, problems: string
         byPort.set(p, key);
     }
     if (v.pushServers > 0 && v.placement !== "docker") {
-        problems.push(`${name("pushServers")}: the push layer runs on placement docker only for now (on hosts it would install a push-server package; not built yet); set it to 0`);
+        problems.push(
+            `${name("pushServers")}: the push layer runs on placement docker only for now (on hosts it would install a push-server package; not built yet); set it to 0`,
+        );
     }
     if (v.pushServers > 0 && v.pushImage === "") {
-        problems.push(`${name("pushImage")}: required with ${name("pushServers")} = ${v.pushServers}: the push server's image (Bitrix ships it with its environment only, so you supply it; docs/push.md)`);
+        problems.push(
+            `${name("pushImage")}: required with ${name("pushServers")} = ${v.pushServers}: the push server's image (Bitrix ships it with its environment only, so you supply it; docs/push.md)`,
+        );
     }
-    if (v.pushServers === 0 && v.pushImage !== "") problems.push(`${name("pushServers")}: set it to 1 or more to run ${name("pushImage")}, or remove ${name("pushImage")}`);
+    if (v.pushServers === 0 && v.pushImage !== "")
+        problems.push(`${name("pushServers")}: set it to 1 or more to run ${name("pushImage")}, or remove ${name("pushImage")}`);
     if (v.placement !== "docker") return;
     const { first, last } = ipv4Range(v.dockerSubnet);
     // Docker hands out the upper half of the subnet; the NFS server's fixed address is in the lower half.
     const dynamic = (last - first + 1) / 2 - 1;
-    const needed = (v.monitoring ? 1 : 0) + (v.pushServers > 0 ? v.pushServers + 1 : 0) + v.webNodes + (1 + v.dbReplicas) + (1 + v.redisReplicas) + v.sentinels;
+    const needed =
+        (v.monitoring ? 1 : 0) +
+        (v.pushServers > 0 ? v.pushServers + 1 : 0) +
+        v.webNodes +
+        (1 + v.dbReplicas) +
+        (1 + v.redisReplicas) +
+        v.sentinels;
     if (needed > dynamic) {
-        problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} leaves ${dynamic} addresses for ${needed} containers; use a larger subnet`);
+        problems.push(
+            `${name("dockerSubnet")}: ${v.dockerSubnet} leaves ${dynamic} addresses for ${needed} containers; use a larger subnet`,
+        );
     }
 }
 
@@ -328,39 +446,79 @@ function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
             tlsCertificate: v.tlsCertificate,
             tlsKey: v.tlsKey,
             tlsMode: tlsModeOf(v),
-            acme: tlsModeOf(v) === "acme" ? {
-                directory: acmeDirectoryUrl(v.acmeDirectory)!, email: v.acmeEmail,
-                names: v.acmeNames.length > 0 ? v.acmeNames : [v.serverName], directoryCa: v.acmeDirectoryCa,
-                // tlsChecks refused one without the other.
-                ...(v.acmeEabKid !== undefined && v.acmeEabHmac !== undefined ? { eab: { kid: v.acmeEabKid, hmac: v.acmeEabHmac } } : {}),
-            } : undefined,
+            acme:
+                tlsModeOf(v) === "acme"
+                    ? {
+                          directory: acmeDirectoryUrl(v.acmeDirectory)!,
+                          email: v.acmeEmail,
+                          names: v.acmeNames.length > 0 ? v.acmeNames : [v.serverName],
+                          directoryCa: v.acmeDirectoryCa,
+                          // tlsChecks refused one without the other.
+                          ...(v.acmeEabKid !== undefined && v.acmeEabHmac !== undefined
+                              ? { eab: { kid: v.acmeEabKid, hmac: v.acmeEabHmac } }
+                              : {}),
+                      }
+                    : undefined,
         },
         ports: {
-            bindAddress: v.bindAddress, http: v.httpPort, https: v.httpsPort, status: v.statusPort,
-            dbBase: v.dbPortBase, sentinelBase: v.sentinelPortBase,
+            bindAddress: v.bindAddress,
+            http: v.httpPort,
+            https: v.httpsPort,
+            status: v.statusPort,
+            dbBase: v.dbPortBase,
+            sentinelBase: v.sentinelPortBase,
         },
         web: {
-            nodes: v.webNodes, phpMemoryLimitMb: v.phpMemoryLimitMb, phpMaxExecutionS: v.phpMaxExecutionS,
-            uploadMaxMb: v.uploadMaxMb, fpmMaxChildren: v.fpmMaxChildren, timezone: v.timezone,
+            nodes: v.webNodes,
+            phpMemoryLimitMb: v.phpMemoryLimitMb,
+            phpMaxExecutionS: v.phpMaxExecutionS,
+            uploadMaxMb: v.uploadMaxMb,
+            fpmMaxChildren: v.fpmMaxChildren,
+            timezone: v.timezone,
         },
         db: {
-            engine: v.dbEngine as ClusterConfig["db"]["engine"], replicas: v.dbReplicas, name: v.dbName, user: v.dbUser, redoLogMb: v.dbRedoLogMb,
-            bufferPoolMb: v.dbBufferPoolMb, semiSyncTimeoutMs: v.semiSyncTimeoutMs, failover: v.dbFailover, perconaImage: v.perconaImage,
+            engine: v.dbEngine as ClusterConfig["db"]["engine"],
+            replicas: v.dbReplicas,
+            name: v.dbName,
+            user: v.dbUser,
+            redoLogMb: v.dbRedoLogMb,
+            bufferPoolMb: v.dbBufferPoolMb,
+            semiSyncTimeoutMs: v.semiSyncTimeoutMs,
+            failover: v.dbFailover,
+            perconaImage: v.perconaImage,
         },
         redis: {
-            replicas: v.redisReplicas, sentinels: v.sentinels, quorum: v.sentinelQuorum || Math.floor(v.sentinels / 2) + 1,
-            downAfterMs: v.sentinelDownAfterMs, failoverTimeoutMs: v.sentinelFailoverTimeoutMs, maxMemoryMb: v.redisMaxMemoryMb,
+            replicas: v.redisReplicas,
+            sentinels: v.sentinels,
+            quorum: v.sentinelQuorum || Math.floor(v.sentinels / 2) + 1,
+            downAfterMs: v.sentinelDownAfterMs,
+            failoverTimeoutMs: v.sentinelFailoverTimeoutMs,
+            maxMemoryMb: v.redisMaxMemoryMb,
         },
         storage: { mode: v.sharedStorage as ClusterConfig["storage"]["mode"], sharedPaths: v.sharedPaths },
         monitoring: {
-            enabled: v.monitoring, prometheusPort: v.prometheusPort, alertmanagerPort: v.alertmanagerPort, webhookUrls: v.alertWebhookUrls,
-            email: v.alertEmailTo ? {
-                to: v.alertEmailTo, from: v.alertEmailFrom || `alertmanager@${v.serverName}`, smarthost: v.alertSmarthost,
-                ...(v.alertSmtpUser ? { username: v.alertSmtpUser } : {}),
-            } : undefined,
-            smtpPassword: v.alertSmtpPassword, memoryMb: v.monitoringMemoryMb,
+            enabled: v.monitoring,
+            prometheusPort: v.prometheusPort,
+            alertmanagerPort: v.alertmanagerPort,
+            webhookUrls: v.alertWebhookUrls,
+            email: v.alertEmailTo
+                ? {
+                      to: v.alertEmailTo,
+                      from: v.alertEmailFrom || `alertmanager@${v.serverName}`,
+                      smarthost: v.alertSmarthost,
+                      ...(v.alertSmtpUser ? { username: v.alertSmtpUser } : {}),
+                  }
+                : undefined,
+            smtpPassword: v.alertSmtpPassword,
+            memoryMb: v.monitoringMemoryMb,
         },
-        push: { servers: v.pushServers, image: v.pushImage, securityKey: v.pushSecurityKey, tunnelTimeoutS: v.pushTunnelTimeoutS, memoryMb: v.pushMemoryMb },
+        push: {
+            servers: v.pushServers,
+            image: v.pushImage,
+            securityKey: v.pushSecurityKey,
+            tunnelTimeoutS: v.pushTunnelTimeoutS,
+            memoryMb: v.pushMemoryMb,
+        },
         docker: {
             subnet: v.dockerSubnet,
             retainDataVolumes: v.retainDataVolumes,
@@ -368,8 +526,10 @@ function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
             memoryMb: { balancer: v.balancerMemoryMb, web: v.webMemoryMb, nfs: v.nfsMemoryMb, db: v.dbMemoryMb, redis: v.redisMemoryMb },
         },
         secrets: {
-            dbPassword: v.dbPassword, dbRootPassword: v.dbRootPassword,
-            dbReplicationPassword: v.dbReplicationPassword, redisPassword: v.redisPassword,
+            dbPassword: v.dbPassword,
+            dbRootPassword: v.dbRootPassword,
+            dbReplicationPassword: v.dbReplicationPassword,
+            redisPassword: v.redisPassword,
         },
     };
 }
@@ -390,7 +550,10 @@ function otherVrrp(other: { stack: string; raw: RawConfig }): { address: string;
     const r = other.raw;
     const balancers = r.balancers ?? KEYS.balancers.default;
     if (r.placement !== "hosts" || Number(balancers) < 2) return undefined;
-    return { address: typeof r.floatingAddress === "string" ? r.floatingAddress : "", routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(otherPrefix(other)) };
+    return {
+        address: typeof r.floatingAddress === "string" ? r.floatingAddress : "",
+        routerId: Number(r.vrrpRouterId ?? 0) || derivedRouterId(otherPrefix(other)),
+    };
 }
 
 /** What another Docker stack's plain config says about its names and network (undefined: not on Docker). */
@@ -416,14 +579,22 @@ function dockerChecks(v: KeyValues, ctx: ValidateContext, name: (k: string) => s
         return r.first <= mine.last && mine.first <= r.last;
     };
     if (overlaps(DOCKER_DEFAULT_BRIDGE)) {
-        problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${DOCKER_DEFAULT_BRIDGE}, Docker's default bridge; allowed: a subnet outside it, such as "172.28.0.0/24"`);
+        problems.push(
+            `${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${DOCKER_DEFAULT_BRIDGE}, Docker's default bridge; allowed: a subnet outside it, such as "172.28.0.0/24"`,
+        );
     }
     const prefix = v.namePrefix || defaultPrefix(ctx.stack);
     for (const other of ctx.otherStacks ?? []) {
         const o = otherDocker(other);
         if (!o) continue;
-        if (o.prefix === prefix) problems.push(`${name("namePrefix")}: ${prefix} is also the name prefix of stack "${other.stack}"; its containers, volumes and network would be this stack's`);
-        if (o.subnet && overlaps(o.subnet)) problems.push(`${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${o.subnet} of stack "${other.stack}"; give each stack on one Docker engine its own subnet`);
+        if (o.prefix === prefix)
+            problems.push(
+                `${name("namePrefix")}: ${prefix} is also the name prefix of stack "${other.stack}"; its containers, volumes and network would be this stack's`,
+            );
+        if (o.subnet && overlaps(o.subnet))
+            problems.push(
+                `${name("dockerSubnet")}: ${v.dockerSubnet} overlaps ${o.subnet} of stack "${other.stack}"; give each stack on one Docker engine its own subnet`,
+            );
     }
 }
 
@@ -432,9 +603,16 @@ function dockerChecks(v: KeyValues, ctx: ValidateContext, name: (k: string) => s
  * on hosts it is required and must be no host's address, and no other hosts stack of the project may use the same
  * address or router id (VRRP routers with one id on one network fight over the address).
  */
-function vrrpChecks(v: KeyValues, ctx: ValidateContext, inventory: Inventory | undefined, name: (k: string) => string, problems: string[]): VrrpSettings | undefined {
+function vrrpChecks(
+    v: KeyValues,
+    ctx: ValidateContext,
+    inventory: Inventory | undefined,
+    name: (k: string) => string,
+    problems: string[],
+): VrrpSettings | undefined {
     if (v.balancers < 2) {
-        if (v.floatingAddress !== "") problems.push(`${name("floatingAddress")}: only used with 2 or more ${name("balancers")} (it is ${v.balancers})`);
+        if (v.floatingAddress !== "")
+            problems.push(`${name("floatingAddress")}: only used with 2 or more ${name("balancers")} (it is ${v.balancers})`);
         return undefined;
     }
     const prefix = v.namePrefix || defaultPrefix(ctx.stack);
@@ -445,19 +623,32 @@ function vrrpChecks(v: KeyValues, ctx: ValidateContext, inventory: Inventory | u
         address ||= dockerAddressing(v.dockerSubnet).floatingAddress;
         const { first, last } = ipv4Range(v.dockerSubnet);
         const n = ipv4Range(`${address}/32`).first - first;
-        if (n < 0 || n > last - first) problems.push(`${name("floatingAddress")}: ${address} is outside ${name("dockerSubnet")} ${v.dockerSubnet}`);
+        if (n < 0 || n > last - first)
+            problems.push(`${name("floatingAddress")}: ${address} is outside ${name("dockerSubnet")} ${v.dockerSubnet}`);
         else if (n < 2 || n >= (last - first + 1) / 2 || (n >= RESERVED_SLOTS.first && n <= RESERVED_SLOTS.last)) {
-            problems.push(`${name("floatingAddress")}: ${address} is not free: use an address of the lower half of ${v.dockerSubnet} other than the network, gateway and numbers ${RESERVED_SLOTS.first}–${RESERVED_SLOTS.last} (the NFS server and balancers); empty picks number ${FLOATING_SLOT}`);
+            problems.push(
+                `${name("floatingAddress")}: ${address} is not free: use an address of the lower half of ${v.dockerSubnet} other than the network, gateway and numbers ${RESERVED_SLOTS.first}–${RESERVED_SLOTS.last} (the NFS server and balancers); empty picks number ${FLOATING_SLOT}`,
+            );
         }
     } else {
-        if (address === "") problems.push(`${name("floatingAddress")}: required with ${v.balancers} balancers on hosts: an unused IPv4 address on the balancer hosts' network`);
+        if (address === "")
+            problems.push(
+                `${name("floatingAddress")}: required with ${v.balancers} balancers on hosts: an unused IPv4 address on the balancer hosts' network`,
+            );
         const host = inventory?.hosts.find((h) => h.address === address);
-        if (host) problems.push(`${name("floatingAddress")}: ${address} is the address of host "${host.name}"; the floating address must be one no machine has`);
+        if (host)
+            problems.push(
+                `${name("floatingAddress")}: ${address} is the address of host "${host.name}"; the floating address must be one no machine has`,
+            );
         for (const other of ctx.otherStacks ?? []) {
             const o = otherVrrp(other);
             if (!o) continue;
-            if (address !== "" && o.address === address) problems.push(`${name("floatingAddress")}: ${address} is also the floating address of stack "${other.stack}"`);
-            if (o.routerId === routerId) problems.push(`${name("vrrpRouterId")}: router id ${routerId}${v.vrrpRouterId ? "" : " (derived from the name prefix)"} is also used by stack "${other.stack}"; set a different ${name("vrrpRouterId")}`);
+            if (address !== "" && o.address === address)
+                problems.push(`${name("floatingAddress")}: ${address} is also the floating address of stack "${other.stack}"`);
+            if (o.routerId === routerId)
+                problems.push(
+                    `${name("vrrpRouterId")}: router id ${routerId}${v.vrrpRouterId ? "" : " (derived from the name prefix)"} is also used by stack "${other.stack}"; set a different ${name("vrrpRouterId")}`,
+                );
         }
     }
     return { address, interface: v.placement === "hosts" ? v.vrrpInterface : "eth0", routerId, password: v.vrrpPassword };

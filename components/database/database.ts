@@ -79,9 +79,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
     const user = args.user ?? "bitrix";
     const replicationUser = args.replicationUser ?? REPLICATION_DB_USER;
     const placement = args.placement;
-    const image: ImageSpec = engine === "percona"
-        ? { pull: args.perconaImage ?? "percona/percona-server:8.0.36-28" }
-        : { role: "mariadb" };
+    const image: ImageSpec = engine === "percona" ? { pull: args.perconaImage ?? "percona/percona-server:8.0.36-28" } : { role: "mariadb" };
     const admin = engine === "percona" ? "mysqladmin" : "mariadb-admin";
     const rootEnv = engine === "percona" ? "MYSQL_ROOT_PASSWORD" : "MARIADB_ROOT_PASSWORD";
     const masterService = "db-master";
@@ -100,9 +98,15 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
                 {
                     path: DB_CONFIG_PATH[engine],
                     content: dbServerConfig({
-                        engine, role: master ? "master" : "replica", serverId: index + 1, reportHost: host, port: DB_PORT,
-                        redoLogMb: args.redoLogMb ?? 1024, bufferPoolMb: args.bufferPoolMb ?? 512,
-                        semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 1000, managed,
+                        engine,
+                        role: master ? "master" : "replica",
+                        serverId: index + 1,
+                        reportHost: host,
+                        port: DB_PORT,
+                        redoLogMb: args.redoLogMb ?? 1024,
+                        bufferPoolMb: args.bufferPoolMb ?? 512,
+                        semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 1000,
+                        managed,
                     }),
                 },
                 { path: `${INIT_SQL_DIR}/10-bitrix-${master ? "master" : "replica"}.sql`, content: initSql, secret: true },
@@ -111,7 +115,13 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
             volumes: [{ kind: "data", name: "data", path: "/var/lib/mysql", retain: args.retainData ?? true, precious: true }],
             ports: args.publishedPortBase ? [{ internal: DB_PORT, published: args.publishedPortBase + index }] : [],
             listens: [{ port: DB_PORT, from: "cluster" }],
-            health: { command: `${admin} ping --protocol=tcp -h 127.0.0.1 --silent`, intervalS: 5, timeoutS: 3, retries: 5, startPeriodS: 120 },
+            health: {
+                command: `${admin} ping --protocol=tcp -h 127.0.0.1 --silent`,
+                intervalS: 5,
+                timeoutS: 3,
+                retries: 5,
+                startPeriodS: 120,
+            },
             memoryMb: args.memoryMb ?? 2048,
             // InnoDB flushes dirty pages on shutdown; a killed server would need crash recovery at the next start.
             stopGraceS: 120,
@@ -121,43 +131,74 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
     };
 
     const monitor = args.monitor;
-    const masterSql = pulumi.all([args.password, args.replicationPassword, monitor?.password ?? "", args.failoverPassword ?? ""]).apply(([appPassword, replicationPassword, monitorPassword, failoverPassword]) =>
-        masterInitSql({
-            engine, database, appUser: user, appPassword, replicationUser, replicationPassword,
-            ...(monitor ? { monitor: { user: monitor.user, password: monitorPassword } } : {}),
-            ...(managed ? { failover: { user: FAILOVER_DB_USER, password: failoverPassword } } : {}),
-        }));
-    const replicaSql = pulumi.output(args.replicationPassword).apply((replicationPassword) =>
-        replicaInitSql({ engine, masterHost, masterPort: DB_PORT, replicationUser, replicationPassword }));
+    const masterSql = pulumi
+        .all([args.password, args.replicationPassword, monitor?.password ?? "", args.failoverPassword ?? ""])
+        .apply(([appPassword, replicationPassword, monitorPassword, failoverPassword]) =>
+            masterInitSql({
+                engine,
+                database,
+                appUser: user,
+                appPassword,
+                replicationUser,
+                replicationPassword,
+                ...(monitor ? { monitor: { user: monitor.user, password: monitorPassword } } : {}),
+                ...(managed ? { failover: { user: FAILOVER_DB_USER, password: failoverPassword } } : {}),
+            }),
+        );
+    const replicaSql = pulumi
+        .output(args.replicationPassword)
+        .apply((replicationPassword) => replicaInitSql({ engine, masterHost, masterPort: DB_PORT, replicationUser, replicationPassword }));
 
     const master = node(0, masterSql, []);
     const replicas = Array.from({ length: replicaCount }, (_, i) => node(i + 1, replicaSql, [master.resource]));
-    const failover = managed ? placement.deploy(parent, {
-        resourceName: `${name}-failover`,
-        service: FAILOVER_SERVICE,
-        // The manager is Python with Debian's PyMySQL, shipped in the mariadb image; it manages Percona the same way.
-        image: { role: "mariadb" },
-        command: ["/usr/local/bin/db-failover", FAILOVER_CONFIG_PATH],
-        files: [{
-            path: FAILOVER_CONFIG_PATH,
-            content: failoverManagerConfig({
-                engine, user: FAILOVER_DB_USER, replicationUser,
-                nodes: [master, ...replicas].map((n) => ({ name: n.service, host: n.host, port: n.port })),
-                bitrix: {
-                    database, user,
-                    ...(args.kernelCache ? { cache: { nodes: args.kernelCache.nodes.map((n) => ({ host: n.host, port: n.port })), sid: args.kernelCache.sid } } : {}),
-                },
-            }),
-        }],
-        env: {
-            DB_FAILOVER_PASSWORD: args.failoverPassword!, DB_REPLICATION_PASSWORD: args.replicationPassword, DB_APP_PASSWORD: args.password,
-            ...(args.kernelCache ? { REDIS_PASSWORD: args.kernelCache.password } : {}),
-        },
-        // Healthy while its loop runs: the beat file (holding the current master's name) is younger than 10 s.
-        health: { command: "test $(( $(date +%s) - $(stat -c %Y /run/db-failover/beat) )) -lt 10", intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10 },
-        memoryMb: 128,
-        dependsOn: [master.resource, ...replicas.map((r) => r.resource)],
-    }).resource : undefined;
+    const failover = managed
+        ? placement.deploy(parent, {
+              resourceName: `${name}-failover`,
+              service: FAILOVER_SERVICE,
+              // The manager is Python with Debian's PyMySQL, shipped in the mariadb image; it manages Percona the same way.
+              image: { role: "mariadb" },
+              command: ["/usr/local/bin/db-failover", FAILOVER_CONFIG_PATH],
+              files: [
+                  {
+                      path: FAILOVER_CONFIG_PATH,
+                      content: failoverManagerConfig({
+                          engine,
+                          user: FAILOVER_DB_USER,
+                          replicationUser,
+                          nodes: [master, ...replicas].map((n) => ({ name: n.service, host: n.host, port: n.port })),
+                          bitrix: {
+                              database,
+                              user,
+                              ...(args.kernelCache
+                                  ? {
+                                        cache: {
+                                            nodes: args.kernelCache.nodes.map((n) => ({ host: n.host, port: n.port })),
+                                            sid: args.kernelCache.sid,
+                                        },
+                                    }
+                                  : {}),
+                          },
+                      }),
+                  },
+              ],
+              env: {
+                  DB_FAILOVER_PASSWORD: args.failoverPassword!,
+                  DB_REPLICATION_PASSWORD: args.replicationPassword,
+                  DB_APP_PASSWORD: args.password,
+                  ...(args.kernelCache ? { REDIS_PASSWORD: args.kernelCache.password } : {}),
+              },
+              // Healthy while its loop runs: the beat file (holding the current master's name) is younger than 10 s.
+              health: {
+                  command: "test $(( $(date +%s) - $(stat -c %Y /run/db-failover/beat) )) -lt 10",
+                  intervalS: 5,
+                  timeoutS: 3,
+                  retries: 3,
+                  startPeriodS: 10,
+              },
+              memoryMb: 128,
+              dependsOn: [master.resource, ...replicas.map((r) => r.resource)],
+          }).resource
+        : undefined;
     return { engine, master, replicas, database, user, failover };
 }
 

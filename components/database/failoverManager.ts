@@ -36,9 +36,18 @@ export const FAILOVER_DB_USER = "failover";
 
 export function failoverManagerConfig(input: FailoverManagerInput): string {
     if (input.nodes.length < 2) throw new Error("failoverManagerConfig: a master and at least one replica are required");
-    return `${JSON.stringify({
-        engine: input.engine, nodes: input.nodes, user: input.user, replicationUser: input.replicationUser,
-        checkIntervalS: input.checkIntervalS ?? 1, failAfter: input.failAfter ?? 3, connectTimeoutS: input.connectTimeoutS ?? 1,
-        ...(input.bitrix ? { bitrix: { ...input.bitrix, weight: 100, syncEveryS: 10 } } : {}),
-    }, null, 2)}\n`;
+    return `${JSON.stringify(
+        {
+            engine: input.engine,
+            nodes: input.nodes,
+            user: input.user,
+            replicationUser: input.replicationUser,
+            checkIntervalS: input.checkIntervalS ?? 1,
+            failAfter: input.failAfter ?? 3,
+            connectTimeoutS: input.connectTimeoutS ?? 1,
+            ...(input.bitrix ? { bitrix: { ...input.bitrix, weight: 100, syncEveryS: 10 } } : {}),
+        },
+        null,
+        2,
+    )}\n`;
 }

@@ -53,19 +53,23 @@ export function masterInitSql(input: MasterSqlInput): string {
         `GRANT ${input.engine === "mariadb" ? "SLAVE MONITOR, BINLOG MONITOR" : "REPLICATION CLIENT"} ON *.* TO ${sqlString(input.appUser)}@'%';`,
         `CREATE USER IF NOT EXISTS ${sqlString(input.replicationUser)}@'%' IDENTIFIED BY ${sqlString(input.replicationPassword)};`,
         `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(input.replicationUser)}@'%';`,
-        ...(input.monitor ? [
-            // mysqld-exporter's grants; MariaDB 10.5+ wants SLAVE MONITOR for SHOW SLAVE STATUS.
-            `CREATE USER IF NOT EXISTS ${sqlString(input.monitor.user)}@'%' IDENTIFIED BY ${sqlString(input.monitor.password)} WITH MAX_USER_CONNECTIONS 3;`,
-            `GRANT PROCESS, REPLICATION CLIENT, ${input.engine === "mariadb" ? "SLAVE MONITOR, " : ""}SELECT ON *.* TO ${sqlString(input.monitor.user)}@'%';`,
-        ] : []),
-        ...(input.failover ? [
-            // What the manager does: read status, set read_only, semi-sync and replication (Orchestrator's grant set,
-            // plus MariaDB 10.11's split privileges and MySQL 8's dynamic ones).
-            `CREATE USER IF NOT EXISTS ${sqlString(input.failover.user)}@'%' IDENTIFIED BY ${sqlString(input.failover.password)} WITH MAX_USER_CONNECTIONS 10;`,
-            input.engine === "mariadb"
-                ? `GRANT SUPER, PROCESS, RELOAD, REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, REPLICATION MASTER ADMIN ON *.* TO ${sqlString(input.failover.user)}@'%';`
-                : `GRANT SUPER, PROCESS, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN ON *.* TO ${sqlString(input.failover.user)}@'%';`,
-        ] : []),
+        ...(input.monitor
+            ? [
+                  // mysqld-exporter's grants; MariaDB 10.5+ wants SLAVE MONITOR for SHOW SLAVE STATUS.
+                  `CREATE USER IF NOT EXISTS ${sqlString(input.monitor.user)}@'%' IDENTIFIED BY ${sqlString(input.monitor.password)} WITH MAX_USER_CONNECTIONS 3;`,
+                  `GRANT PROCESS, REPLICATION CLIENT, ${input.engine === "mariadb" ? "SLAVE MONITOR, " : ""}SELECT ON *.* TO ${sqlString(input.monitor.user)}@'%';`,
+              ]
+            : []),
+        ...(input.failover
+            ? [
+                  // What the manager does: read status, set read_only, semi-sync and replication (Orchestrator's grant set,
+                  // plus MariaDB 10.11's split privileges and MySQL 8's dynamic ones).
+                  `CREATE USER IF NOT EXISTS ${sqlString(input.failover.user)}@'%' IDENTIFIED BY ${sqlString(input.failover.password)} WITH MAX_USER_CONNECTIONS 10;`,
+                  input.engine === "mariadb"
+                      ? `GRANT SUPER, PROCESS, RELOAD, REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, REPLICATION MASTER ADMIN ON *.* TO ${sqlString(input.failover.user)}@'%';`
+                      : `GRANT SUPER, PROCESS, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN ON *.* TO ${sqlString(input.failover.user)}@'%';`,
+              ]
+            : []),
         "FLUSH PRIVILEGES;",
         "",
     ].join("\n");

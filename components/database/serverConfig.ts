@@ -81,10 +81,12 @@ function percona(input: DbServerInput): string[] {
         `loose_rpl_semi_sync_source_timeout = ${input.semiSyncTimeoutMs}`,
         "loose_rpl_semi_sync_source_wait_point = AFTER_SYNC",
         `loose_rpl_semi_sync_replica_enabled = ${master ? "OFF" : "ON"}`,
-        ...(master ? [] : [
-            "# read_only and super_read_only are set by the replica's init SQL with SET PERSIST once the",
-            "# image's first-start initialisation has written its users (it could not under super_read_only).",
-        ]),
+        ...(master
+            ? []
+            : [
+                  "# read_only and super_read_only are set by the replica's init SQL with SET PERSIST once the",
+                  "# image's first-start initialisation has written its users (it could not under super_read_only).",
+              ]),
         "",
     ];
 }
@@ -108,14 +110,16 @@ function mariadb(input: DbServerInput): string[] {
         `rpl_semi_sync_master_enabled = ${master ? "ON" : "OFF"}`,
         `rpl_semi_sync_master_timeout = ${input.semiSyncTimeoutMs}`,
         "rpl_semi_sync_master_wait_point = AFTER_SYNC",
-        ...(input.managed ? [
-            "# Every server starts as a replica (the manager opens one). A crashed master restarting so truncates the",
-            "# binlog transactions no replica acknowledged (MDEV-21117; since MDEV-33465 only with init_rpl_role =",
-            "# SLAVE), so it can rejoin the promoted replica without errant GTIDs; if it restarts before a failover",
-            "# and a replica received more than it kept, the manager promotes that replica.",
-            "rpl_semi_sync_slave_enabled = ON",
-            "init_rpl_role = SLAVE",
-        ] : [`rpl_semi_sync_slave_enabled = ${master ? "OFF" : "ON"}`]),
+        ...(input.managed
+            ? [
+                  "# Every server starts as a replica (the manager opens one). A crashed master restarting so truncates the",
+                  "# binlog transactions no replica acknowledged (MDEV-21117; since MDEV-33465 only with init_rpl_role =",
+                  "# SLAVE), so it can rejoin the promoted replica without errant GTIDs; if it restarts before a failover",
+                  "# and a replica received more than it kept, the manager promotes that replica.",
+                  "rpl_semi_sync_slave_enabled = ON",
+                  "init_rpl_role = SLAVE",
+              ]
+            : [`rpl_semi_sync_slave_enabled = ${master ? "OFF" : "ON"}`]),
         "# MariaDB has no super_read_only; read_only stops every user without READ_ONLY ADMIN.",
         ...(input.managed ? [] : [`read_only = ${master ? "OFF" : "ON"}`]),
         "",

@@ -30,98 +30,151 @@ export const TLS_EXPIRY_ALERT_DAYS = 14;
 
 export const ALERTS: AlertRule[] = [
     {
-        name: "MysqlReplicationLag", severity: "warning", for: "1m",
+        name: "MysqlReplicationLag",
+        severity: "warning",
+        for: "1m",
         expr: "mysql_slave_status_seconds_behind_master > 30",
         summary: "Replica {{ $labels.instance }} is {{ $value }} s behind the master",
-        runbook: "Check the replica's load and long transactions on the master (SHOW PROCESSLIST); reads from this replica are stale until it catches up.",
-        threshold: "`mysql_slave_status_seconds_behind_master` > 30 s", source: "seed 001, 002 (30 s lag alert)",
+        runbook:
+            "Check the replica's load and long transactions on the master (SHOW PROCESSLIST); reads from this replica are stale until it catches up.",
+        threshold: "`mysql_slave_status_seconds_behind_master` > 30 s",
+        source: "seed 001, 002 (30 s lag alert)",
     },
     {
-        name: "MysqlReplicaIoThreadStopped", severity: "critical", for: "30s",
+        name: "MysqlReplicaIoThreadStopped",
+        severity: "critical",
+        for: "30s",
         expr: "mysql_slave_status_slave_io_running == 0",
         summary: "Replica {{ $labels.instance }} does not receive the master's binlog",
-        runbook: "SHOW SLAVE STATUS on the replica: Last_IO_Error names the cause (network, credentials, purged binlog); fix it and START SLAVE.",
-        threshold: "`mysql_slave_status_slave_io_running` = 0", source: "issue 9",
+        runbook:
+            "SHOW SLAVE STATUS on the replica: Last_IO_Error names the cause (network, credentials, purged binlog); fix it and START SLAVE.",
+        threshold: "`mysql_slave_status_slave_io_running` = 0",
+        source: "issue 9",
     },
     {
-        name: "MysqlReplicaSqlThreadStopped", severity: "critical", for: "30s",
+        name: "MysqlReplicaSqlThreadStopped",
+        severity: "critical",
+        for: "30s",
         expr: "mysql_slave_status_slave_sql_running == 0",
         summary: "Replica {{ $labels.instance }} stopped applying the master's changes",
-        runbook: "SHOW SLAVE STATUS on the replica: Last_SQL_Error names the failing event; never skip it blindly - rebuild the replica from a backup if the data differ.",
-        threshold: "`mysql_slave_status_slave_sql_running` = 0", source: "issue 9",
+        runbook:
+            "SHOW SLAVE STATUS on the replica: Last_SQL_Error names the failing event; never skip it blindly - rebuild the replica from a backup if the data differ.",
+        threshold: "`mysql_slave_status_slave_sql_running` = 0",
+        source: "issue 9",
     },
     {
-        name: "HostMemoryHigh", severity: "warning", for: "5m",
+        name: "HostMemoryHigh",
+        severity: "warning",
+        for: "5m",
         expr: "(1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) * 100 > 85",
         summary: "{{ $labels.instance }} uses {{ $value | humanize }} % of its memory",
-        runbook: "Find the biggest consumers (PHP-FPM children × memory_limit first); lower fpmMaxChildren or phpMemoryLimitMb, or add memory or web nodes.",
-        threshold: "RAM used > 85 % (`node_memory_MemAvailable_bytes` / `node_memory_MemTotal_bytes`)", source: "seed 001 (web nodes)",
+        runbook:
+            "Find the biggest consumers (PHP-FPM children × memory_limit first); lower fpmMaxChildren or phpMemoryLimitMb, or add memory or web nodes.",
+        threshold: "RAM used > 85 % (`node_memory_MemAvailable_bytes` / `node_memory_MemTotal_bytes`)",
+        source: "seed 001 (web nodes)",
     },
     {
-        name: "PhpFpmListenQueue", severity: "warning", for: "1m",
+        name: "PhpFpmListenQueue",
+        severity: "warning",
+        for: "1m",
         expr: "phpfpm_listen_queue > 10",
         summary: "{{ $value }} requests wait for a PHP worker on {{ $labels.instance }}",
-        runbook: "All PHP-FPM children are busy: look for slow requests (slow log, database, Redis locks), then raise fpmMaxChildren if memory allows, or add web nodes.",
-        threshold: "`phpfpm_listen_queue` > 10", source: "seed 001",
+        runbook:
+            "All PHP-FPM children are busy: look for slow requests (slow log, database, Redis locks), then raise fpmMaxChildren if memory allows, or add web nodes.",
+        threshold: "`phpfpm_listen_queue` > 10",
+        source: "seed 001",
     },
     {
-        name: "NfsDiskAwaitHigh", severity: "warning", for: "5m",
-        expr: `(${rate('node_disk_read_time_seconds_total{nfs="true"}')} + ${rate('node_disk_write_time_seconds_total{nfs="true"}')})`
-            + ` / (${rate('node_disk_reads_completed_total{nfs="true"}')} + ${rate('node_disk_writes_completed_total{nfs="true"}')}) * 1000 > 20`,
+        name: "NfsDiskAwaitHigh",
+        severity: "warning",
+        for: "5m",
+        expr:
+            `(${rate('node_disk_read_time_seconds_total{nfs="true"}')} + ${rate('node_disk_write_time_seconds_total{nfs="true"}')})` +
+            ` / (${rate('node_disk_reads_completed_total{nfs="true"}')} + ${rate('node_disk_writes_completed_total{nfs="true"}')}) * 1000 > 20`,
         summary: "Disk {{ $labels.device }} of the NFS server answers in {{ $value | humanize }} ms",
-        runbook: "The shared storage's disk is saturated: check iostat on the NFS server, move it to faster disks or take the cache (bitrix/cache) off NFS load.",
-        threshold: "NFS server disk await > 20 ms (`node_disk_*_time_seconds_total` / `node_disk_*_completed_total`)", source: "seed 001",
+        runbook:
+            "The shared storage's disk is saturated: check iostat on the NFS server, move it to faster disks or take the cache (bitrix/cache) off NFS load.",
+        threshold: "NFS server disk await > 20 ms (`node_disk_*_time_seconds_total` / `node_disk_*_completed_total`)",
+        source: "seed 001",
     },
     {
-        name: "RedisHitRateLow", severity: "warning", for: "15m",
-        expr: `${rate("redis_keyspace_hits_total")} / (${rate("redis_keyspace_hits_total")} + ${rate("redis_keyspace_misses_total")}) < 0.8`
-            + ` and (${rate("redis_keyspace_hits_total")} + ${rate("redis_keyspace_misses_total")}) > 1`,
+        name: "RedisHitRateLow",
+        severity: "warning",
+        for: "15m",
+        expr:
+            `${rate("redis_keyspace_hits_total")} / (${rate("redis_keyspace_hits_total")} + ${rate("redis_keyspace_misses_total")}) < 0.8` +
+            ` and (${rate("redis_keyspace_hits_total")} + ${rate("redis_keyspace_misses_total")}) > 1`,
         summary: "Redis {{ $labels.instance }} serves only {{ $value | humanizePercentage }} of lookups from memory",
-        runbook: "Keys are evicted or expire too early: check evicted_keys and used_memory against redisMaxMemoryMb, raise it, or shorten cache lifetimes.",
-        threshold: "hit rate < 80 % (`redis_keyspace_hits_total`, `redis_keyspace_misses_total`; over 1 lookup/s)", source: "seed 001",
+        runbook:
+            "Keys are evicted or expire too early: check evicted_keys and used_memory against redisMaxMemoryMb, raise it, or shorten cache lifetimes.",
+        threshold: "hit rate < 80 % (`redis_keyspace_hits_total`, `redis_keyspace_misses_total`; over 1 lookup/s)",
+        source: "seed 001",
     },
     {
-        name: "WebNodeDownAtBalancer", severity: "critical", for: "30s",
+        name: "WebNodeDownAtBalancer",
+        severity: "critical",
+        for: "30s",
         expr: 'haproxy_server_status{proxy="web",state="DOWN"} == 1',
         summary: "Balancer {{ $labels.instance }} has taken {{ $labels.server }} out",
-        runbook: "The node fails /healthz.php: its answer names the failing dependency (db, redis, shared storage); check that node's nginx, PHP-FPM and logs.",
-        threshold: "`haproxy_server_status{state=\"DOWN\"}` = 1", source: "seed 001, 002 (upstream health)",
+        runbook:
+            "The node fails /healthz.php: its answer names the failing dependency (db, redis, shared storage); check that node's nginx, PHP-FPM and logs.",
+        threshold: '`haproxy_server_status{state="DOWN"}` = 1',
+        source: "seed 001, 002 (upstream health)",
     },
     {
-        name: "RedisSentinelFailover", severity: "warning", for: "0s",
+        name: "RedisSentinelFailover",
+        severity: "warning",
+        for: "0s",
         expr: "count by (instance, master_name) (last_over_time(redis_sentinel_master_status[10m])) > 1",
         summary: "Sentinel {{ $labels.instance }} moved master {{ $labels.master_name }} in the last 10 minutes",
-        runbook: "Find out why the old master failed (its log, memory, the host); it rejoins as a replica by itself - check SENTINEL REPLICAS shows it.",
-        threshold: "more than one master address in 10 min (`redis_sentinel_master_status`)", source: "issue 9",
+        runbook:
+            "Find out why the old master failed (its log, memory, the host); it rejoins as a replica by itself - check SENTINEL REPLICAS shows it.",
+        threshold: "more than one master address in 10 min (`redis_sentinel_master_status`)",
+        source: "issue 9",
     },
     {
-        name: "NfsUnavailable", severity: "critical", for: "30s",
+        name: "NfsUnavailable",
+        severity: "critical",
+        for: "30s",
         expr: 'probe_success{job="blackbox-nfs"} == 0',
         summary: "The NFS server {{ $labels.instance }} does not accept connections",
         runbook: "Web nodes answer 503 until it is back: check the NFS server's unit or container and its disk; uploads fail meanwhile.",
-        threshold: "TCP probe of port 2049 fails (`probe_success`)", source: "seed 002 (NFS failure)",
+        threshold: "TCP probe of port 2049 fails (`probe_success`)",
+        source: "seed 002 (NFS failure)",
     },
     {
-        name: "TlsCertificateExpiresSoon", severity: "warning", for: "10m",
+        name: "TlsCertificateExpiresSoon",
+        severity: "warning",
+        for: "10m",
         expr: `probe_ssl_earliest_cert_expiry{job="blackbox-tls"} - time() < ${TLS_EXPIRY_ALERT_DAYS} * 86400`,
         summary: "The certificate balancer {{ $labels.instance }} serves expires in {{ $value | humanizeDuration }}",
-        runbook: "tlsMode acme: see AcmeRenewalFailing and the acme service's log; provided: put the renewed pair in tlsCertificate/tlsKey and run pulumi up; self-signed: see docs/tls.md.",
-        threshold: `\`probe_ssl_earliest_cert_expiry\` < ${TLS_EXPIRY_ALERT_DAYS} days ahead (each balancer's door)`, source: "issue 20",
+        runbook:
+            "tlsMode acme: see AcmeRenewalFailing and the acme service's log; provided: put the renewed pair in tlsCertificate/tlsKey and run pulumi up; self-signed: see docs/tls.md.",
+        threshold: `\`probe_ssl_earliest_cert_expiry\` < ${TLS_EXPIRY_ALERT_DAYS} days ahead (each balancer's door)`,
+        source: "issue 20",
     },
     {
-        name: "AcmeRenewalFailing", severity: "warning", for: "15m",
+        name: "AcmeRenewalFailing",
+        severity: "warning",
+        for: "15m",
         expr: "bitrix_acme_last_attempt_success == 0",
         summary: "The ACME service failed to obtain the portal's certificate ({{ $labels.instance }}); it retries",
-        runbook: "Read the acme service's log (lego names the failing step): DNS of the names to the floating address, port 80 reachable from the CA, rate limits, the directory URL.",
-        threshold: "`bitrix_acme_last_attempt_success` = 0 (last lego run failed)", source: "issue 20",
+        runbook:
+            "Read the acme service's log (lego names the failing step): DNS of the names to the floating address, port 80 reachable from the CA, rate limits, the directory URL.",
+        threshold: "`bitrix_acme_last_attempt_success` = 0 (last lego run failed)",
+        source: "issue 20",
     },
     {
-        name: "TargetDown", severity: "warning", for: "1m",
+        name: "TargetDown",
+        severity: "warning",
+        for: "1m",
         // Exporters that reach their service themselves answer the scrape while the service is down: their own `*_up`.
         expr: "up == 0 or redis_up == 0 or mysql_up == 0",
         summary: "Prometheus cannot scrape {{ $labels.job }} at {{ $labels.instance }}",
-        runbook: "The exporter or the service behind it is down or unreachable: check it; alerts that depend on its metrics are blind meanwhile.",
-        threshold: "`up` = 0, or the exporter's `redis_up` / `mysql_up` = 0", source: "issue 9",
+        runbook:
+            "The exporter or the service behind it is down or unreachable: check it; alerts that depend on its metrics are blind meanwhile.",
+        threshold: "`up` = 0, or the exporter's `redis_up` / `mysql_up` = 0",
+        source: "issue 9",
     },
 ];
 
@@ -130,18 +183,26 @@ export const ALERTS: AlertRule[] = [
  * for `promtool test rules`, which compares rendered annotations too).
  */
 export function alertRulesYaml(rules: AlertRule[] = ALERTS, opts: { annotations?: boolean } = {}): string {
-    return "# Generated by bitrix-cluster: alert rules (README, Monitoring)\n" + YAML.stringify({
-        groups: [{
-            name: "bitrix-cluster",
-            rules: rules.map((r) => ({
-                alert: r.name,
-                expr: r.expr,
-                for: r.for,
-                labels: { severity: r.severity },
-                ...(opts.annotations ?? true ? { annotations: { summary: r.summary, runbook: r.runbook } } : {}),
-            })),
-        }],
-    }, { lineWidth: 0 });
+    return (
+        "# Generated by bitrix-cluster: alert rules (README, Monitoring)\n" +
+        YAML.stringify(
+            {
+                groups: [
+                    {
+                        name: "bitrix-cluster",
+                        rules: rules.map((r) => ({
+                            alert: r.name,
+                            expr: r.expr,
+                            for: r.for,
+                            labels: { severity: r.severity },
+                            ...((opts.annotations ?? true) ? { annotations: { summary: r.summary, runbook: r.runbook } } : {}),
+                        })),
+                    },
+                ],
+            },
+            { lineWidth: 0 },
+        )
+    );
 }
 
 /** The alert table of docs/operations.md. */

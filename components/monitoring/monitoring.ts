@@ -62,7 +62,11 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
     const placement = args.placement;
     const self = "127.0.0.1";
     const ownNode = args.nodes.length === 0;
-    const t = (address: string, instance: string, labels?: Record<string, string>): Target => ({ address, instance, ...(labels ? { labels } : {}) });
+    const t = (address: string, instance: string, labels?: Record<string, string>): Target => ({
+        address,
+        instance,
+        ...(labels ? { labels } : {}),
+    });
     const prometheus = prometheusConfig({
         ruleFile: `${MONITORING_DIR}/rules.yml`,
         alertmanager: `${self}:${p.alertmanager}`,
@@ -88,9 +92,15 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
     // With a webhook URL or an SMTP password the file holds a credential: a secret, readable by its group only.
     const secretAlerts = smtpPassword !== undefined || webhookUrls !== undefined;
     const alertmanager = secretAlerts
-        ? pulumi.secret(pulumi.all([smtpPassword, webhookUrls]).apply(([password, urls]) => alertmanagerConfig({
-            ...alerts, webhookUrls: urls ?? [], email: alerts.email && password !== undefined ? { ...alerts.email, password } : alerts.email,
-        })))
+        ? pulumi.secret(
+              pulumi.all([smtpPassword, webhookUrls]).apply(([password, urls]) =>
+                  alertmanagerConfig({
+                      ...alerts,
+                      webhookUrls: urls ?? [],
+                      email: alerts.email && password !== undefined ? { ...alerts.email, password } : alerts.email,
+                  }),
+              ),
+          )
         : alertmanagerConfig(alerts);
     const files: FileSpec[] = [
         { path: `${MONITORING_DIR}/prometheus.yml`, content: prometheus },
@@ -98,14 +108,23 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         { path: `${MONITORING_DIR}/alertmanager.yml`, content: alertmanager, secret: secretAlerts, group: "prometheus" },
         { path: `${MONITORING_DIR}/blackbox.yml`, content: blackboxConfig(args.tls?.serverName) },
         { path: `${MONITORING_DIR}/grafana-dashboard.json`, content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` },
-        { path: `${MONITORING_DIR}/supervisord.conf`, content: supervisorConfig({ databases: args.databases.length, nodeExporter: ownNode }) },
+        {
+            path: `${MONITORING_DIR}/supervisord.conf`,
+            content: supervisorConfig({ databases: args.databases.length, nodeExporter: ownNode }),
+        },
         ...args.databases.map((d, i): FileSpec => ({
             path: `${MONITORING_DIR}/mysqld-${i + 1}.cnf`,
-            content: pulumi.secret(pulumi.output(args.dbPassword).apply((password) => mysqldCnf({ host: d.host, port: d.port, user: args.dbUser, password }))),
-            secret: true, group: "prometheus",
+            content: pulumi.secret(
+                pulumi.output(args.dbPassword).apply((password) => mysqldCnf({ host: d.host, port: d.port, user: args.dbUser, password })),
+            ),
+            secret: true,
+            group: "prometheus",
         })),
     ];
-    const ports = { prometheus: { internal: p.prometheus, published: args.published.prometheus }, alertmanager: { internal: p.alertmanager, published: args.published.alertmanager } };
+    const ports = {
+        prometheus: { internal: p.prometheus, published: args.published.prometheus },
+        alertmanager: { internal: p.alertmanager, published: args.published.alertmanager },
+    };
     const deployed = placement.deploy(parent, {
         resourceName: `${name}-prometheus`,
         service: "monitoring",
@@ -114,20 +133,32 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         env: { REDIS_PASSWORD: pulumi.secret(args.redisPassword) },
         volumes: [{ kind: "data", name: "prometheus", path: "/var/lib/prometheus", retain: args.retainData ?? true }],
         ports: [ports.prometheus, ports.alertmanager],
-        listens: [{ port: p.prometheus, from: "admin" }, { port: p.alertmanager, from: "admin" }],
+        listens: [
+            { port: p.prometheus, from: "admin" },
+            { port: p.alertmanager, from: "admin" },
+        ],
         health: {
             command: `curl -fsS -o /dev/null http://127.0.0.1:${p.prometheus}/-/ready && curl -fsS -o /dev/null http://127.0.0.1:${p.alertmanager}/-/ready`,
-            intervalS: 5, timeoutS: 3, retries: 6, startPeriodS: 10,
+            intervalS: 5,
+            timeoutS: 3,
+            retries: 6,
+            startPeriodS: 10,
         },
         memoryMb: args.memoryMb ?? 512,
         dependsOn: args.dependsOn,
     });
     const prom = placement.reach("monitoring", ports.prometheus);
     const am = placement.reach("monitoring", ports.alertmanager);
-    return { prometheusUrl: `http://${prom.host}:${prom.port}/`, alertmanagerUrl: `http://${am.host}:${am.port}/`, resource: deployed.resource };
+    return {
+        prometheusUrl: `http://${prom.host}:${prom.port}/`,
+        alertmanagerUrl: `http://${am.host}:${am.port}/`,
+        resource: deployed.resource,
+    };
 }
 
 /** Monitoring layer (type `bitrix:cluster:Monitoring`): a thin component over `createMonitoring`. */
-export const Monitoring = layerComponent<MonitoringArgs, MonitoringResult>("bitrix:cluster:Monitoring", createMonitoring,
-    (r) => ({ prometheusUrl: r.prometheusUrl, alertmanagerUrl: r.alertmanagerUrl }));
+export const Monitoring = layerComponent<MonitoringArgs, MonitoringResult>("bitrix:cluster:Monitoring", createMonitoring, (r) => ({
+    prometheusUrl: r.prometheusUrl,
+    alertmanagerUrl: r.alertmanagerUrl,
+}));
 export type Monitoring = InstanceType<typeof Monitoring>;

@@ -36,28 +36,30 @@ export function nfsExports(sharedPaths: string[], root = "/srv/nfs"): NfsExport[
 
 export function ganeshaConfig(input: GaneshaInput): string {
     if (input.exports.length === 0) throw new Error("ganeshaConfig: at least one export is required");
-    const blocks = input.exports.map((e, i) => [
-        "EXPORT {",
-        `    Export_Id = ${i + 1};`,
-        `    Path = "${e.directory}";`,
-        `    Pseudo = "${e.pseudo}";`,
-        "    Protocols = 4;",
-        "    Transports = TCP;",
-        "    Access_Type = NONE;",
-        "    # Every web node writes as www-data, whatever uid the client sends.",
-        "    Squash = All_Squash;",
-        `    Anonymous_Uid = ${input.anonUid};`,
-        `    Anonymous_Gid = ${input.anonGid};`,
-        "    SecType = sys;",
-        "    CLIENT {",
-        `        Clients = ${input.clients.join(", ")};`,
-        "        Access_Type = RW;",
-        "    }",
-        "    FSAL {",
-        "        Name = VFS;",
-        "    }",
-        "}",
-    ].join("\n"));
+    const blocks = input.exports.map((e, i) =>
+        [
+            "EXPORT {",
+            `    Export_Id = ${i + 1};`,
+            `    Path = "${e.directory}";`,
+            `    Pseudo = "${e.pseudo}";`,
+            "    Protocols = 4;",
+            "    Transports = TCP;",
+            "    Access_Type = NONE;",
+            "    # Every web node writes as www-data, whatever uid the client sends.",
+            "    Squash = All_Squash;",
+            `    Anonymous_Uid = ${input.anonUid};`,
+            `    Anonymous_Gid = ${input.anonGid};`,
+            "    SecType = sys;",
+            "    CLIENT {",
+            `        Clients = ${input.clients.join(", ")};`,
+            "        Access_Type = RW;",
+            "    }",
+            "    FSAL {",
+            "        Name = VFS;",
+            "    }",
+            "}",
+        ].join("\n"),
+    );
     return [
         "# NFSv4 only over TCP: no rpcbind, NLM, rquota or UDP needed.",
         "NFS_CORE_PARAM {",

@@ -35,10 +35,12 @@ export function createNfsServer(name: string, parent: pulumi.ComponentResource, 
         resourceName: `${name}-server`,
         service: "nfs",
         image: { role: "nfs" },
-        files: [{
-            path: GANESHA_CONFIG_PATH,
-            content: ganeshaConfig({ exports: exportList, clients: args.clients, anonUid: WWW_DATA_ID, anonGid: WWW_DATA_ID }),
-        }],
+        files: [
+            {
+                path: GANESHA_CONFIG_PATH,
+                content: ganeshaConfig({ exports: exportList, clients: args.clients, anonUid: WWW_DATA_ID, anonGid: WWW_DATA_ID }),
+            },
+        ],
         volumes: exportList.map((e) => ({ kind: "shared" as const, name: sharedSlug(e.sharedPath), path: e.directory, retain })),
         // The VFS backend opens files by handle (CAP_DAC_READ_SEARCH); SYS_ADMIN for its mount-table look-ups.
         capabilities: ["DAC_READ_SEARCH", "SYS_ADMIN"],
@@ -50,5 +52,8 @@ export function createNfsServer(name: string, parent: pulumi.ComponentResource, 
 }
 
 /** NfsServer layer (type `bitrix:cluster:NfsServer`): a thin component over `createNfsServer`. */
-export const NfsServer = layerComponent<NfsServerArgs, NfsServerResult>("bitrix:cluster:NfsServer", createNfsServer, (r) => ({ address: r.address, exports: r.exports.map((e) => e.pseudo) }));
+export const NfsServer = layerComponent<NfsServerArgs, NfsServerResult>("bitrix:cluster:NfsServer", createNfsServer, (r) => ({
+    address: r.address,
+    exports: r.exports.map((e) => e.pseudo),
+}));
 export type NfsServer = InstanceType<typeof NfsServer>;

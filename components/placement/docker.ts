@@ -34,7 +34,10 @@ export const DOCKER_DNS = "127.0.0.11:53";
 
 /** Short digest of a health check's command and timings. */
 export function healthDigest(h: HealthSpec): string {
-    return createHash("sha256").update(JSON.stringify([h.command, h.intervalS, h.timeoutS, h.retries, h.startPeriodS])).digest("hex").slice(0, 16);
+    return createHash("sha256")
+        .update(JSON.stringify([h.command, h.intervalS, h.timeoutS, h.retries, h.startPeriodS]))
+        .digest("hex")
+        .slice(0, 16);
 }
 
 /**
@@ -54,7 +57,14 @@ export function goDuration(seconds: number): string {
 
 /** The engine platform images are built for ("linux/amd64"), stated so the provider need not guess and warn. */
 export function dockerPlatform(arch: string = process.arch): string {
-    const names: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+    const names: Record<string, string> = {
+        x64: "amd64",
+        arm64: "arm64",
+        arm: "arm",
+        ppc64: "ppc64le",
+        s390x: "s390x",
+        riscv64: "riscv64",
+    };
     const name = names[arch];
     if (!name) throw new Error(`no Docker platform name for the CPU architecture ${arch}`);
     return `linux/${name}`;
@@ -85,15 +95,23 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
     private readonly images = new Map<string, pulumi.Output<string>>();
     private readonly sharedVolumes = new Map<string, docker.Volume>();
 
-    constructor(private readonly name: string, private readonly args: DockerPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(
+        private readonly name: string,
+        private readonly args: DockerPlacementArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
         super("bitrix:placement:Docker", name, {}, opts);
         const addressing = dockerAddressing(args.subnet);
-        this.network = new docker.Network(`${name}-network`, {
-            name: `${args.prefix}-net`,
-            driver: "bridge",
-            ipamConfigs: [{ subnet: args.subnet, gateway: addressing.gateway, ipRange: addressing.dynamicRange }],
-            labels: [{ label: "bitrix-cluster.prefix", value: args.prefix }],
-        }, { parent: this, deleteBeforeReplace: true });
+        this.network = new docker.Network(
+            `${name}-network`,
+            {
+                name: `${args.prefix}-net`,
+                driver: "bridge",
+                ipamConfigs: [{ subnet: args.subnet, gateway: addressing.gateway, ipRange: addressing.dynamicRange }],
+                labels: [{ label: "bitrix-cluster.prefix", value: args.prefix }],
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
         this.registerOutputs({ network: this.network.name });
     }
 
@@ -104,7 +122,8 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
     /** The address pinned for the service in the lower half of the subnet (the NFS server, balancer-N). */
     addressOf(service: string): string {
         const slot = pinnedSlot(service);
-        if (slot === undefined) throw new Error(`${service}: Docker hands out its address at start; only the NFS server and the balancers have fixed ones`);
+        if (slot === undefined)
+            throw new Error(`${service}: Docker hands out its address at start; only the NFS server and the balancers have fixed ones`);
         return ipv4At(this.args.subnet, slot);
     }
 
@@ -126,61 +145,77 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             containerPath: v.path,
         }));
         const fileGroups = fileGroupsEnv(spec.files);
-        const container = new docker.Container(spec.resourceName, {
-            name: host,
-            hostname: host,
-            image: this.image(spec.image),
-            command: spec.command,
-            envs: Object.entries({ ...spec.env, ...(fileGroups ? { BITRIX_FILE_GROUPS: fileGroups } : {}) }).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
-            networksAdvanced: [{
-                name: this.network.name,
-                aliases: [spec.service],
-                ipv4Address: pinnedSlot(spec.service) === undefined ? undefined : this.addressOf(spec.service),
-            }],
-            volumes,
-            ports: (spec.ports ?? []).map((p) => ({ internal: p.internal, external: p.published, ip: this.args.bindAddress ?? "127.0.0.1" })),
-            // The same modes as on hosts: a secret is 0600 (0640 for its reading group), never world-readable.
-            uploads: spec.files.map((f) => ({ file: f.path, content: f.content, permissions: fileMode(f).mode })),
-            healthcheck: spec.health && {
-                tests: ["CMD-SHELL", spec.health.command],
-                interval: goDuration(spec.health.intervalS),
-                timeout: goDuration(spec.health.timeoutS),
-                retries: spec.health.retries,
-                startPeriod: goDuration(spec.health.startPeriodS),
+        const container = new docker.Container(
+            spec.resourceName,
+            {
+                name: host,
+                hostname: host,
+                image: this.image(spec.image),
+                command: spec.command,
+                envs: Object.entries({ ...spec.env, ...(fileGroups ? { BITRIX_FILE_GROUPS: fileGroups } : {}) }).map(
+                    ([k, v]) => pulumi.interpolate`${k}=${v}`,
+                ),
+                networksAdvanced: [
+                    {
+                        name: this.network.name,
+                        aliases: [spec.service],
+                        ipv4Address: pinnedSlot(spec.service) === undefined ? undefined : this.addressOf(spec.service),
+                    },
+                ],
+                volumes,
+                ports: (spec.ports ?? []).map((p) => ({
+                    internal: p.internal,
+                    external: p.published,
+                    ip: this.args.bindAddress ?? "127.0.0.1",
+                })),
+                // The same modes as on hosts: a secret is 0600 (0640 for its reading group), never world-readable.
+                uploads: spec.files.map((f) => ({ file: f.path, content: f.content, permissions: fileMode(f).mode })),
+                healthcheck: spec.health && {
+                    tests: ["CMD-SHELL", spec.health.command],
+                    interval: goDuration(spec.health.intervalS),
+                    timeout: goDuration(spec.health.timeoutS),
+                    retries: spec.health.retries,
+                    startPeriod: goDuration(spec.health.startPeriodS),
+                },
+                capabilities: spec.capabilities?.length ? { adds: spec.capabilities } : undefined,
+                memory: spec.memoryMb ? spec.memoryMb : undefined,
+                // Docker doubles the limit for memory + swap when it is not given and the provider reads that back; the
+                // same value as `memory` means no swap (a database or Redis that swaps is down in all but name).
+                memorySwap: spec.memoryMb ? spec.memoryMb : undefined,
+                restart: "unless-stopped",
+                // The docker provider kills a container at once on delete unless given a grace period.
+                destroyGraceSeconds: spec.stopGraceS ?? 10,
+                mustRun: true,
+                wait: spec.health !== undefined,
+                waitTimeout: 180,
+                labels: [
+                    { label: "bitrix-cluster.prefix", value: this.args.prefix },
+                    { label: "bitrix-cluster.service", value: spec.service },
+                    // The docker provider records a changed health check without applying it; a changed label replaces
+                    // the container, so the new check really runs.
+                    ...(spec.health ? [{ label: "bitrix-cluster.health-digest", value: healthDigest(spec.health) }] : []),
+                ],
             },
-            capabilities: spec.capabilities?.length ? { adds: spec.capabilities } : undefined,
-            memory: spec.memoryMb ? spec.memoryMb : undefined,
-            // Docker doubles the limit for memory + swap when it is not given and the provider reads that back; the
-            // same value as `memory` means no swap (a database or Redis that swaps is down in all but name).
-            memorySwap: spec.memoryMb ? spec.memoryMb : undefined,
-            restart: "unless-stopped",
-            // The docker provider kills a container at once on delete unless given a grace period.
-            destroyGraceSeconds: spec.stopGraceS ?? 10,
-            mustRun: true,
-            wait: spec.health !== undefined,
-            waitTimeout: 180,
-            labels: [
-                { label: "bitrix-cluster.prefix", value: this.args.prefix },
-                { label: "bitrix-cluster.service", value: spec.service },
-                // The docker provider records a changed health check without applying it; a changed label replaces
-                // the container, so the new check really runs.
-                ...(spec.health ? [{ label: "bitrix-cluster.health-digest", value: healthDigest(spec.health) }] : []),
-            ],
-        }, opts);
+            opts,
+        );
         return { host, resource: container, ready: spec.inRotation ? this.rotationGate(parent, spec, container) : container };
     }
 
     /** Waits, after each (re)creation of the container, until the running balancers report the service UP. */
     private rotationGate(parent: pulumi.ComponentResource, spec: ServiceSpec, container: docker.Container): pulumi.Resource {
-        return new command.local.Command(`${spec.resourceName}-in-rotation`, {
-            create: rotationGateScript({
-                server: spec.inRotation!.server,
-                balancers: spec.inRotation!.balancers.map((b) => this.hostOf(b)),
-                statusPort: spec.inRotation!.statusPort,
-            }),
-            // A new container (new id) runs the gate again.
-            triggers: [container.id],
-        }, { parent, dependsOn: [container] });
+        return new command.local.Command(
+            `${spec.resourceName}-in-rotation`,
+            {
+                create: rotationGateScript({
+                    server: spec.inRotation!.server,
+                    balancers: spec.inRotation!.balancers.map((b) => this.hostOf(b)),
+                    statusPort: spec.inRotation!.statusPort,
+                }),
+                // A new container (new id) runs the gate again.
+                triggers: [container.id],
+            },
+            { parent, dependsOn: [container] },
+        );
     }
 
     /** The image of a role, built once per stack; a pulled image for `{ pull }`. */
@@ -189,16 +224,25 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
         let image = this.images.get(key);
         if (!image) {
             if ("pull" in spec) {
-                image = new docker.RemoteImage(`${this.name}-image-${spec.pull.replace(/[^a-z0-9]+/g, "-")}`, {
-                    name: spec.pull, keepLocally: true,
-                }, { parent: this }).imageId;
+                image = new docker.RemoteImage(
+                    `${this.name}-image-${spec.pull.replace(/[^a-z0-9]+/g, "-")}`,
+                    {
+                        name: spec.pull,
+                        keepLocally: true,
+                    },
+                    { parent: this },
+                ).imageId;
             } else {
                 const context = buildContext(path.join(this.args.imagesDir ?? defaultImagesDir(), spec.role));
-                image = new docker.Image(`${this.name}-image-${spec.role}`, {
-                    imageName: `${this.args.prefix}-${spec.role}:latest`,
-                    build: { context, platform: dockerPlatform(), args: { BASE_IMAGE: this.args.baseImage ?? "debian:bookworm-slim" } },
-                    skipPush: true,
-                }, { parent: this }).repoDigest;
+                image = new docker.Image(
+                    `${this.name}-image-${spec.role}`,
+                    {
+                        imageName: `${this.args.prefix}-${spec.role}:latest`,
+                        build: { context, platform: dockerPlatform(), args: { BASE_IMAGE: this.args.baseImage ?? "debian:bookworm-slim" } },
+                        skipPush: true,
+                    },
+                    { parent: this },
+                ).repoDigest;
             }
             this.images.set(key, image);
         }
@@ -209,31 +253,52 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
         const labels = [{ label: "bitrix-cluster.prefix", value: this.args.prefix }];
         switch (v.kind) {
             case "data":
-                return new docker.Volume(`${spec.resourceName}-${v.name}`, {
-                    name: `${this.hostOf(spec.service)}-${v.name}`, labels,
-                }, { parent, retainOnDelete: v.retain, protect: (this.args.protectData ?? false) && (v.precious ?? false), deleteBeforeReplace: true });
+                return new docker.Volume(
+                    `${spec.resourceName}-${v.name}`,
+                    {
+                        name: `${this.hostOf(spec.service)}-${v.name}`,
+                        labels,
+                    },
+                    {
+                        parent,
+                        retainOnDelete: v.retain,
+                        protect: (this.args.protectData ?? false) && (v.precious ?? false),
+                        deleteBeforeReplace: true,
+                    },
+                );
             case "shared": {
                 // One volume per shared tree for the whole stack: the NFS server exports it, and in
                 // docker-volume mode the web nodes mount it directly.
                 let volume = this.sharedVolumes.get(v.name);
                 if (!volume) {
-                    volume = new docker.Volume(`${this.name}-shared-${v.name}`, {
-                        name: `${this.args.prefix}-shared-${v.name}`, labels,
-                    }, { parent: this, retainOnDelete: v.retain, protect: this.args.protectData ?? false, deleteBeforeReplace: true });
+                    volume = new docker.Volume(
+                        `${this.name}-shared-${v.name}`,
+                        {
+                            name: `${this.args.prefix}-shared-${v.name}`,
+                            labels,
+                        },
+                        { parent: this, retainOnDelete: v.retain, protect: this.args.protectData ?? false, deleteBeforeReplace: true },
+                    );
                     this.sharedVolumes.set(v.name, volume);
                 }
                 return volume;
             }
             case "nfs":
                 // dockerd mounts NFS with the host's resolver, so the server is an IP address.
-                return new docker.Volume(`${spec.resourceName}-nfs-${v.name}`, {
-                    name: `${this.hostOf(spec.service)}-nfs-${v.name}`,
-                    driver: "local",
-                    driverOpts: { type: "nfs", o: `addr=${v.server},${v.options}`, device: `:${v.exportPath}` },
-                    labels,
-                }, { parent, deleteBeforeReplace: true });
+                return new docker.Volume(
+                    `${spec.resourceName}-nfs-${v.name}`,
+                    {
+                        name: `${this.hostOf(spec.service)}-nfs-${v.name}`,
+                        driver: "local",
+                        driverOpts: { type: "nfs", o: `addr=${v.server},${v.options}`, device: `:${v.exportPath}` },
+                        labels,
+                    },
+                    { parent, deleteBeforeReplace: true },
+                );
             case "mounted":
-                throw new Error(`${spec.service}: ${v.path} is an already-mounted shared path (sharedStorage "external"), which only placement "hosts" has`);
+                throw new Error(
+                    `${spec.service}: ${v.path} is an already-mounted shared path (sharedStorage "external"), which only placement "hosts" has`,
+                );
         }
     }
 }

@@ -14,9 +14,13 @@ export function fileMode(f: FileSpec): { mode: string; group?: string } {
  * symlink the app user could have planted).
  */
 export function fileGroupsEnv(files: FileSpec[]): string | undefined {
-    const pairs = files.map((f) => ({ f, m: fileMode(f) })).filter(({ m }) => m.group).map(({ f, m }) => {
-        if (!/^[a-z_][a-z0-9_-]*$/.test(m.group!) || !/^\/[A-Za-z0-9._/-]+$/.test(f.path)) throw new Error(`${f.path}: a group-readable file needs a plain path and group name`);
-        return `${m.group}:${f.path}`;
-    });
+    const pairs = files
+        .map((f) => ({ f, m: fileMode(f) }))
+        .filter(({ m }) => m.group)
+        .map(({ f, m }) => {
+            if (!/^[a-z_][a-z0-9_-]*$/.test(m.group!) || !/^\/[A-Za-z0-9._/-]+$/.test(f.path))
+                throw new Error(`${f.path}: a group-readable file needs a plain path and group name`);
+            return `${m.group}:${f.path}`;
+        });
     return pairs.length ? pairs.join(" ") : undefined;
 }

@@ -27,8 +27,12 @@ export interface FirewallInput {
 
 /** The nftables script: replaces the table atomically (`nft -f`), so running it again changes nothing. */
 export function firewallRuleset(input: FirewallInput): string {
-    const listens: ListenSpec[] = [...input.listens, ...(input.nodeExporter ? [{ port: NODE_EXPORTER_PORT, from: "cluster" as const }] : [])];
-    const ports = (from: ListenSpec["from"]) => [...new Set(listens.filter((l) => l.from === from).map((l) => l.port))].sort((a, b) => a - b);
+    const listens: ListenSpec[] = [
+        ...input.listens,
+        ...(input.nodeExporter ? [{ port: NODE_EXPORTER_PORT, from: "cluster" as const }] : []),
+    ];
+    const ports = (from: ListenSpec["from"]) =>
+        [...new Set(listens.filter((l) => l.from === from).map((l) => l.port))].sort((a, b) => a - b);
     // A balancer's public ports win over a cluster-only port they share with another role on the same host.
     const open = new Set(ports("public"));
     const cluster = ports("cluster").filter((p) => !open.has(p));
@@ -47,18 +51,19 @@ export function firewallRuleset(input: FirewallInput): string {
         "    }",
         "    chain input {",
         "        type filter hook input priority filter; policy accept;",
-        "        iifname \"lo\" accept",
-        ...(cluster.length ? [
-            `        tcp dport ${set(cluster)} ip saddr @cluster4 accept`,
-            `        tcp dport ${set(cluster)} counter drop`,
-        ] : []),
-        ...(admin.length ? [
-            ...(v4.length ? [`        tcp dport ${set(admin)} ip saddr { ${v4.join(", ")} } accept`] : []),
-            ...(v6.length ? [`        tcp dport ${set(admin)} ip6 saddr { ${v6.join(", ")} } accept`] : []),
-            // The cluster's own hosts too: the monitoring host reads the balancers' /metrics there.
-            `        tcp dport ${set(admin)} ip saddr @cluster4 accept`,
-            `        tcp dport ${set(admin)} counter drop`,
-        ] : []),
+        '        iifname "lo" accept',
+        ...(cluster.length
+            ? [`        tcp dport ${set(cluster)} ip saddr @cluster4 accept`, `        tcp dport ${set(cluster)} counter drop`]
+            : []),
+        ...(admin.length
+            ? [
+                  ...(v4.length ? [`        tcp dport ${set(admin)} ip saddr { ${v4.join(", ")} } accept`] : []),
+                  ...(v6.length ? [`        tcp dport ${set(admin)} ip6 saddr { ${v6.join(", ")} } accept`] : []),
+                  // The cluster's own hosts too: the monitoring host reads the balancers' /metrics there.
+                  `        tcp dport ${set(admin)} ip saddr @cluster4 accept`,
+                  `        tcp dport ${set(admin)} counter drop`,
+              ]
+            : []),
         "    }",
         "}",
         "",

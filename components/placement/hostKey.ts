@@ -17,9 +17,11 @@ export const HOST_KEY_FORMAT = `"<type> <base64>" such as "ssh-ed25519 AAAAC3Nz.
 
 /** The one-time way to record a host key, for the messages that ask for one. */
 export function hostKeyHowTo(address: string, port: number): string {
-    return `record it once: run \`ssh-keyscan -t ed25519 -p ${port} ${address}\`, check the key's fingerprint ` +
+    return (
+        `record it once: run \`ssh-keyscan -t ed25519 -p ${port} ${address}\`, check the key's fingerprint ` +
         `(\`ssh-keygen -lf <file with that line>\`) against \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` run on the host itself ` +
-        `(its console, not over this network), then set hostKey to the "ssh-ed25519 AAAA..." part of the line`;
+        `(its console, not over this network), then set hostKey to the "ssh-ed25519 AAAA..." part of the line`
+    );
 }
 
 /** Reads the SSH wire-format string at `at` (uint32 length, bytes). */
@@ -43,7 +45,10 @@ export function parseHostKey(line: unknown): { key: string } | { problem: string
     }
     const [type, data] = fields;
     if (type === "ssh-rsa" || type?.startsWith("rsa-sha2-")) {
-        return { problem: "is an RSA key: the command provider would ask for ssh-rsa (SHA-1) signatures, which OpenSSH 8.8+ no longer makes; pin the host's ed25519 key (ssh-keyscan -t ed25519)" };
+        return {
+            problem:
+                "is an RSA key: the command provider would ask for ssh-rsa (SHA-1) signatures, which OpenSSH 8.8+ no longer makes; pin the host's ed25519 key (ssh-keyscan -t ed25519)",
+        };
     }
     if (!type || !(type in KEY_TYPES) || !data) return { problem: `must be ${expected}` };
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || data.length % 4 !== 0) return { problem: `is not base64 after "${type}"` };
@@ -51,7 +56,9 @@ export function parseHostKey(line: unknown): { key: string } | { problem: string
     const embedded = sshString(blob, 0);
     if (!embedded) return { problem: "is cut short (its key data ends early)" };
     if (embedded.value.toString("latin1") !== type) {
-        return { problem: `says "${type}" but its key data is of type "${embedded.value.toString("latin1").replace(/[^\x20-\x7e]/g, "?")}"` };
+        return {
+            problem: `says "${type}" but its key data is of type "${embedded.value.toString("latin1").replace(/[^\x20-\x7e]/g, "?")}"`,
+        };
     }
     const spec = KEY_TYPES[type];
     const key = spec.ed25519 ? sshString(blob, embedded.next) : undefined;
@@ -59,7 +66,10 @@ export function parseHostKey(line: unknown): { key: string } | { problem: string
     const point = curve ? sshString(blob, curve.next) : undefined;
     const ok = spec.ed25519
         ? key?.value.length === 32 && key.next === blob.length
-        : curve?.value.toString("latin1") === spec.curve && point?.value.length === spec.point && point?.value[0] === 4 && point?.next === blob.length;
+        : curve?.value.toString("latin1") === spec.curve &&
+          point?.value.length === spec.point &&
+          point?.value[0] === 4 &&
+          point?.next === blob.length;
     if (!ok) return { problem: `is not a well-formed ${type} public key` };
     return { key: `${type} ${data}` };
 }

@@ -28,10 +28,20 @@ export interface RolePackages {
 export const COMMON_PACKAGES = ["nftables", "logrotate", "util-linux"];
 
 /** The monitoring service's daemons (Debian's packages). */
-const MONITORING_PACKAGES = ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-redis-exporter", "prometheus-mysqld-exporter", "prometheus-node-exporter"];
+const MONITORING_PACKAGES = [
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-blackbox-exporter",
+    "prometheus-redis-exporter",
+    "prometheus-mysqld-exporter",
+    "prometheus-node-exporter",
+];
 
 /** Every machine's node-exporter with the Monitoring layer on: the distribution's package and unit, as they come. */
-export const NODE_EXPORTER = { apt: { package: "prometheus-node-exporter", unit: "prometheus-node-exporter" }, dnf: { package: "golang-github-prometheus-node-exporter", unit: "node_exporter" } };
+export const NODE_EXPORTER = {
+    apt: { package: "prometheus-node-exporter", unit: "prometheus-node-exporter" },
+    dnf: { package: "golang-github-prometheus-node-exporter", unit: "node_exporter" },
+};
 
 /** Rotation of the units' log files (copytruncate: the daemons keep their file open). */
 export const LOGROTATE_RULE = `${HOST_LOG_DIR}/*.log {
@@ -45,50 +55,113 @@ export const LOGROTATE_RULE = `${HOST_LOG_DIR}/*.log {
 }
 `;
 
-const PHP_APT = ["php8.2-fpm", "php8.2-mysql", "php8.2-redis", "php8.2-opcache", "php8.2-mbstring", "php8.2-xml", "php8.2-gd",
-    "php8.2-curl", "php8.2-zip", "php8.2-intl"];
-const PHP_DNF = ["php-fpm", "php-mysqlnd", "php-pecl-redis6", "php-opcache", "php-mbstring", "php-xml", "php-gd", "php-pecl-zip", "php-intl"];
+const PHP_APT = [
+    "php8.2-fpm",
+    "php8.2-mysql",
+    "php8.2-redis",
+    "php8.2-opcache",
+    "php8.2-mbstring",
+    "php8.2-xml",
+    "php8.2-gd",
+    "php8.2-curl",
+    "php8.2-zip",
+    "php8.2-intl",
+];
+const PHP_DNF = [
+    "php-fpm",
+    "php-mysqlnd",
+    "php-pecl-redis6",
+    "php-opcache",
+    "php-mbstring",
+    "php-xml",
+    "php-gd",
+    "php-pecl-zip",
+    "php-intl",
+];
 const PERCONA_REPO = {
-    apt: ["command -v percona-release >/dev/null || { apt-get install -y -q curl gnupg2 lsb-release && curl -fsSLo /tmp/percona-release.deb https://repo.percona.com/apt/percona-release_latest.generic_all.deb && apt-get install -y /tmp/percona-release.deb; }",
-        "percona-release setup -y ps80"],
-    dnf: ["command -v percona-release >/dev/null || dnf install -y https://repo.percona.com/yum/percona-release-latest.noarch.rpm",
-        "percona-release setup -y ps80"],
+    apt: [
+        "command -v percona-release >/dev/null || { apt-get install -y -q curl gnupg2 lsb-release && curl -fsSLo /tmp/percona-release.deb https://repo.percona.com/apt/percona-release_latest.generic_all.deb && apt-get install -y /tmp/percona-release.deb; }",
+        "percona-release setup -y ps80",
+    ],
+    dnf: [
+        "command -v percona-release >/dev/null || dnf install -y https://repo.percona.com/yum/percona-release-latest.noarch.rpm",
+        "percona-release setup -y ps80",
+    ],
 };
 const EPEL = "rpm -q epel-release >/dev/null || dnf install -y epel-release";
-const REMI_PHP = ["rpm -q remi-release >/dev/null || dnf install -y https://rpms.remirepo.net/enterprise/remi-release-9.rpm",
-    "dnf module reset -y php && dnf module enable -y php:remi-8.2"];
+const REMI_PHP = [
+    "rpm -q remi-release >/dev/null || dnf install -y https://rpms.remirepo.net/enterprise/remi-release-9.rpm",
+    "dnf module reset -y php && dnf module enable -y php:remi-8.2",
+];
 
 /** Packages, repositories and distribution units of a role on a family. */
 export function rolePackages(role: HostRole, family: Family, engine: DbEngine = "percona"): RolePackages {
     const apt = family === "apt";
     switch (role) {
         case "balancer":
-            return { repos: [], packages: ["haproxy", "keepalived", "nftables", "openssl", "curl", "ca-certificates", "socat"], distroUnits: ["haproxy", "keepalived"] };
+            return {
+                repos: [],
+                packages: ["haproxy", "keepalived", "nftables", "openssl", "curl", "ca-certificates", "socat"],
+                distroUnits: ["haproxy", "keepalived"],
+            };
         case "web":
             return apt
-                ? { repos: [], packages: ["nginx", ...PHP_APT, "haproxy", "supervisor", "curl", "ca-certificates"], distroUnits: ["nginx", "php8.2-fpm", "haproxy", "supervisor"] }
-                : { repos: [EPEL, ...REMI_PHP], packages: ["nginx", ...PHP_DNF, "haproxy", "supervisor", "curl", "ca-certificates"], distroUnits: ["nginx", "php-fpm", "haproxy", "supervisord"] };
+                ? {
+                      repos: [],
+                      packages: ["nginx", ...PHP_APT, "haproxy", "supervisor", "curl", "ca-certificates"],
+                      distroUnits: ["nginx", "php8.2-fpm", "haproxy", "supervisor"],
+                  }
+                : {
+                      repos: [EPEL, ...REMI_PHP],
+                      packages: ["nginx", ...PHP_DNF, "haproxy", "supervisor", "curl", "ca-certificates"],
+                      distroUnits: ["nginx", "php-fpm", "haproxy", "supervisord"],
+                  };
         case "nfs":
             return apt
                 ? { repos: [], packages: ["nfs-ganesha", "nfs-ganesha-vfs"], distroUnits: ["nfs-ganesha"] }
-                : { repos: ["rpm -q centos-release-nfs-ganesha5 >/dev/null || dnf install -y centos-release-nfs-ganesha5"], packages: ["nfs-ganesha", "nfs-ganesha-vfs"], distroUnits: ["nfs-ganesha"] };
+                : {
+                      repos: ["rpm -q centos-release-nfs-ganesha5 >/dev/null || dnf install -y centos-release-nfs-ganesha5"],
+                      packages: ["nfs-ganesha", "nfs-ganesha-vfs"],
+                      distroUnits: ["nfs-ganesha"],
+                  };
         case "db":
             if (engine === "percona") {
-                return { repos: apt ? PERCONA_REPO.apt : PERCONA_REPO.dnf, packages: ["percona-server-server"], distroUnits: ["mysql", "mysqld"], freshDataDirs: ["/var/lib/mysql"] };
+                return {
+                    repos: apt ? PERCONA_REPO.apt : PERCONA_REPO.dnf,
+                    packages: ["percona-server-server"],
+                    distroUnits: ["mysql", "mysqld"],
+                    freshDataDirs: ["/var/lib/mysql"],
+                };
             }
             // Python and PyMySQL run the failover manager (db-failover) on the first replica's host.
-            return { repos: [], packages: ["mariadb-server", "python3-pymysql", "python3-cryptography"], distroUnits: ["mariadb"], freshDataDirs: ["/var/lib/mysql"] };
+            return {
+                repos: [],
+                packages: ["mariadb-server", "python3-pymysql", "python3-cryptography"],
+                distroUnits: ["mariadb"],
+                freshDataDirs: ["/var/lib/mysql"],
+            };
         case "monitoring":
             // Supervisord runs them with the generated configs; each machine's node-exporter is its own (installScript).
             // RHEL: the same package names, from EPEL and the distribution; not tried.
             return {
                 repos: apt ? [] : [EPEL],
                 packages: [...MONITORING_PACKAGES, "supervisor", "curl", "ca-certificates"],
-                distroUnits: ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-redis-exporter", "prometheus-mysqld-exporter", apt ? "supervisor" : "supervisord"],
+                distroUnits: [
+                    "prometheus",
+                    "prometheus-alertmanager",
+                    "prometheus-blackbox-exporter",
+                    "prometheus-redis-exporter",
+                    "prometheus-mysqld-exporter",
+                    apt ? "supervisor" : "supervisord",
+                ],
             };
         case "redis":
             return apt
-                ? { repos: [], packages: ["redis-server", "redis-sentinel", "redis-tools"], distroUnits: ["redis-server", "redis-sentinel"] }
+                ? {
+                      repos: [],
+                      packages: ["redis-server", "redis-sentinel", "redis-tools"],
+                      distroUnits: ["redis-server", "redis-sentinel"],
+                  }
                 : { repos: [EPEL], packages: ["redis"], distroUnits: ["redis", "redis-sentinel"] };
     }
 }
@@ -120,11 +193,15 @@ set -eu
 # Package managers' chatter goes to stderr; stdout carries only the result line.
 exec 3>&1 1>&2
 . /etc/os-release
-fresh=""${fresh.length ? `
+fresh=""${
+        fresh.length
+            ? `
 # Data directories that do not exist yet: a package's install may initialise them, the cluster's first start must.
 for d in ${fresh.join(" ")}; do
     [ -e "$d" ] || fresh="$fresh $d"
-done` : ""}
+done`
+            : ""
+    }
 case " \${ID:-} \${ID_LIKE:-} " in
   *" debian "*|*" ubuntu "*)
     missing=""
@@ -169,11 +246,15 @@ for u in $units; do
         systemctl mask "$u.service" >/dev/null
     fi
 done
-${opts.nodeExporter ? `# This machine's metrics for the Monitoring layer: the distribution's node-exporter unit, on port ${NODE_EXPORTER_PORT}.
+${
+    opts.nodeExporter
+        ? `# This machine's metrics for the Monitoring layer: the distribution's node-exporter unit, on port ${NODE_EXPORTER_PORT}.
 case " \${ID:-} \${ID_LIKE:-} " in
   *" debian "*|*" ubuntu "*) systemctl enable --now ${NODE_EXPORTER.apt.unit}.service >/dev/null 2>&1 ;;
   *) systemctl enable --now ${NODE_EXPORTER.dnf.unit}.service >/dev/null 2>&1 ;;
 esac
-` : ""}echo ${shellQuote(`installed: ${unique.join(", ")}`)} >&3
+`
+        : ""
+}echo ${shellQuote(`installed: ${unique.join(", ")}`)} >&3
 `;
 }

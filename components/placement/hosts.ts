@@ -17,7 +17,18 @@ import { firewallRuleset, firewallUnit, FIREWALL_FILE, FIREWALL_UNIT } from "./h
 import { DbEngine, HostRole, installScript } from "./hostPackages";
 import { Inventory, InventoryRole } from "./hostsInventory";
 import { shellQuote } from "../shared/shell";
-import { environmentFile, envFile, fileManifestScript, imageLayout, mountUnit, mountUnitName, removeServiceScript, serviceUnit, startScript, unitName } from "./systemdUnit";
+import {
+    environmentFile,
+    envFile,
+    fileManifestScript,
+    imageLayout,
+    mountUnit,
+    mountUnitName,
+    removeServiceScript,
+    serviceUnit,
+    startScript,
+    unitName,
+} from "./systemdUnit";
 import { DeployedService, FileSpec, ListenSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
 export interface HostsPlacementArgs {
@@ -40,13 +51,25 @@ export interface HostsPlacementArgs {
 /** The package roles a host needs for its inventory roles. */
 export function packageRoles(roles: InventoryRole[]): HostRole[] {
     const map: Record<InventoryRole, HostRole> = {
-        balancer: "balancer", web: "web", nfs: "nfs", "db-master": "db", "db-replica": "db", redis: "redis", sentinel: "redis", monitoring: "monitoring",
+        balancer: "balancer",
+        web: "web",
+        nfs: "nfs",
+        "db-master": "db",
+        "db-replica": "db",
+        redis: "redis",
+        sentinel: "redis",
+        monitoring: "monitoring",
     };
     return [...new Set(roles.map((r) => map[r]))];
 }
 
 /** A file as written on a host: mode and group from its FileSpec. */
-export interface HostFile { path: string; content: pulumi.Input<string>; mode: string; group?: string }
+export interface HostFile {
+    path: string;
+    content: pulumi.Input<string>;
+    mode: string;
+    group?: string;
+}
 
 /** A file on a host, with the mode and group every placement gives it (fileMode). */
 export function hostFile(f: FileSpec): HostFile {
@@ -59,7 +82,11 @@ export function writeCommand(f: HostFile): string {
 }
 
 /** How a service's volumes become things on a host: directories, NFS mount units, or paths the user mounted. */
-export function hostVolumes(volumes: VolumeSpec[]): { dirs: string[]; mounts: Array<{ unit: string; file: HostFile; path: string }>; mounted: string[] } {
+export function hostVolumes(volumes: VolumeSpec[]): {
+    dirs: string[];
+    mounts: Array<{ unit: string; file: HostFile; path: string }>;
+    mounted: string[];
+} {
     const dirs: string[] = [];
     const mounts: Array<{ unit: string; file: HostFile; path: string }> = [];
     const mounted: string[] = [];
@@ -72,8 +99,13 @@ export function hostVolumes(volumes: VolumeSpec[]): { dirs: string[]; mounts: Ar
             case "nfs": {
                 const unit = mountUnitName(v.path);
                 mounts.push({
-                    unit, path: v.path,
-                    file: { path: `/etc/systemd/system/${unit}`, mode: "0644", content: mountUnit({ what: `${v.server}:${v.exportPath}`, where: v.path, type: "nfs4", options: v.options }) },
+                    unit,
+                    path: v.path,
+                    file: {
+                        path: `/etc/systemd/system/${unit}`,
+                        mode: "0644",
+                        content: mountUnit({ what: `${v.server}:${v.exportPath}`, where: v.path, type: "nfs4", options: v.options }),
+                    },
                 });
                 break;
             }
@@ -91,7 +123,11 @@ export function asRoot(user: string, script: string): string {
 }
 
 /** A short, stable resource-name part for a path. */
-const slug = (p: string) => p.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase();
+const slug = (p: string) =>
+    p
+        .replace(/^\/+/, "")
+        .replace(/[^A-Za-z0-9]+/g, "-")
+        .toLowerCase();
 const digestOf = (contents: unknown[]) => createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 16);
 
 export class HostsPlacement extends pulumi.ComponentResource implements Placement {
@@ -109,17 +145,27 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
     private handedOver?: Promise<void>;
     private closed = false;
 
-    constructor(private readonly name: string, private readonly args: HostsPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(
+        private readonly name: string,
+        private readonly args: HostsPlacementArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
         // Refused before any resource exists: a connection without a pinned key accepts whichever machine answers.
         const unpinnedHosts = args.inventory.hosts.filter((h) => !h.hostKey).map((h) => h.name);
         const unpinnedBastion = args.bastion !== undefined && !args.bastion.hostKey;
         if (!args.insecureIgnoreHostKeys && (unpinnedHosts.length || unpinnedBastion)) {
             const what = [...unpinnedHosts.map((h) => `host ${h}`), ...(unpinnedBastion ? ["the bastion"] : [])];
-            throw new Error(`${name}: no SSH host key pinned for ${what.join(", ")}; set hostKey (sshBastionHostKey), or insecureIgnoreHostKeys for a lab`);
+            throw new Error(
+                `${name}: no SSH host key pinned for ${what.join(", ")}; set hostKey (sshBastionHostKey), or insecureIgnoreHostKeys for a lab`,
+            );
         }
         super("bitrix:placement:Hosts", name, {}, opts);
         const ignored = [...unpinnedHosts, ...(unpinnedBastion ? ["bastion"] : [])];
-        if (ignored.length) void pulumi.log.warn(`SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`, this);
+        if (ignored.length)
+            void pulumi.log.warn(
+                `SSH host keys NOT checked for ${ignored.join(", ")} (sshInsecureIgnoreHostKeys): whoever answers there receives every secret`,
+                this,
+            );
         this.registerOutputs({ hosts: args.inventory.hosts.map((h) => `${h.name}=${h.address}`) });
     }
 
@@ -148,7 +194,9 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const role = spec.image.role;
         const host = this.hostFor(spec.service);
         if (this.closed) {
-            throw new Error(`${spec.service}: handed to the hosts placement after the host firewalls were written; deploy every service while the program builds the stack, not in a callback`);
+            throw new Error(
+                `${spec.service}: handed to the hosts placement after the host firewalls were written; deploy every service while the program builds the stack, not in a callback`,
+            );
         }
         this.listens.set(host.name, [...(this.listens.get(host.name) ?? []), ...(spec.listens ?? [])]);
         const connection = this.connection(host);
@@ -158,15 +206,23 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const image = imageLayout(this.args.imagesDir ?? defaultImagesDir(), role);
         const volumes = hostVolumes(spec.volumes ?? []);
         const imageFiles: HostFile[] = image.copies.map((c) => ({
-            path: c.target, content: fs.readFileSync(c.source, "utf8"), mode: (fs.statSync(c.source).mode & 0o111) ? "0755" : "0644",
+            path: c.target,
+            content: fs.readFileSync(c.source, "utf8"),
+            mode: fs.statSync(c.source).mode & 0o111 ? "0755" : "0644",
         }));
         const runtime: HostFile[] = [
             { path: envFile(spec.service), content: pulumi.all(spec.env ?? {}).apply((env) => environmentFile(env)), mode: "0600" },
             {
-                path: `/etc/systemd/system/${unit}`, mode: "0644",
+                path: `/etc/systemd/system/${unit}`,
+                mode: "0644",
                 content: serviceUnit({
-                    service: spec.service, entrypoint: image.entrypoint, command: spec.command ?? image.cmd, stopGraceS: spec.stopGraceS,
-                    memoryMb: spec.memoryMb, reload: spec.reload, requiresMountsFor: volumes.mounts.map((m) => m.path),
+                    service: spec.service,
+                    entrypoint: image.entrypoint,
+                    command: spec.command ?? image.cmd,
+                    stopGraceS: spec.stopGraceS,
+                    memoryMb: spec.memoryMb,
+                    reload: spec.reload,
+                    requiresMountsFor: volumes.mounts.map((m) => m.path),
                 }),
             },
             ...volumes.mounts.map((m) => m.file),
@@ -179,12 +235,16 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         // the files it no longer owns, and its delete step all of them, each in one SSH session.
         let lastWrite: command.remote.Command | undefined;
         const write = (f: HostFile): command.remote.Command => {
-            lastWrite = new command.remote.Command(`${spec.resourceName}-file-${slug(f.path)}`, {
-                connection,
-                create: root(writeCommand(f)),
-                stdin: f.content,
-                logging: "stderr",
-            }, { parent, dependsOn: [ready, ...(lastWrite ? [lastWrite] : [])] });
+            lastWrite = new command.remote.Command(
+                `${spec.resourceName}-file-${slug(f.path)}`,
+                {
+                    connection,
+                    create: root(writeCommand(f)),
+                    stdin: f.content,
+                    logging: "stderr",
+                },
+                { parent, dependsOn: [ready, ...(lastWrite ? [lastWrite] : [])] },
+            );
             return lastWrite;
         };
         // The image's own files stay on delete: another service of the same image on this host may run from them.
@@ -198,14 +258,34 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const digest = pulumi.all(files.map((f) => f.content)).apply(digestOf);
         const family = spec.service.replace(/-\d+$/, "");
         const previous = this.lastStart.get(family);
-        const start = new command.remote.Command(`${spec.resourceName}-start`, {
-            connection,
-            create: pulumi.all([digest, restartDigest]).apply(([all, restart]) => root(`# generated files ${all}\n${fileManifestScript(spec.service, owned)}\n${startScript(spec.service, spec.health, {
-                restartDigest: restart, reloadable: (spec.reload ?? []).length > 0, dirs: volumes.dirs, mounts: volumes.mounts.map((m) => m.unit), mounted: volumes.mounted,
-            })}`)),
-            delete: root(removeServiceScript(spec.service, owned)),
-            logging: "stderr",
-        }, { parent, dependsOn: [...writes, ...(this.imageWrites.get(imageKey) ?? []), ...(spec.dependsOn ?? []), ...(previous ? [previous] : [])] });
+        const start = new command.remote.Command(
+            `${spec.resourceName}-start`,
+            {
+                connection,
+                create: pulumi.all([digest, restartDigest]).apply(([all, restart]) =>
+                    root(
+                        `# generated files ${all}\n${fileManifestScript(spec.service, owned)}\n${startScript(spec.service, spec.health, {
+                            restartDigest: restart,
+                            reloadable: (spec.reload ?? []).length > 0,
+                            dirs: volumes.dirs,
+                            mounts: volumes.mounts.map((m) => m.unit),
+                            mounted: volumes.mounted,
+                        })}`,
+                    ),
+                ),
+                delete: root(removeServiceScript(spec.service, owned)),
+                logging: "stderr",
+            },
+            {
+                parent,
+                dependsOn: [
+                    ...writes,
+                    ...(this.imageWrites.get(imageKey) ?? []),
+                    ...(spec.dependsOn ?? []),
+                    ...(previous ? [previous] : []),
+                ],
+            },
+        );
         this.lastStart.set(family, start);
         return { host: host.address, resource: start, ready: start };
     }
@@ -223,7 +303,9 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         for (const f of [...fresh, ...files.slice(imageFiles)]) {
             const previous = owners.get(f.path);
             if (previous !== undefined) {
-                throw new Error(`${service} and ${previous.replace(/^image:/, "the image of ")} both write ${f.path} on host ${host}; put these roles on different hosts`);
+                throw new Error(
+                    `${service} and ${previous.replace(/^image:/, "the image of ")} both write ${f.path} on host ${host}; put these roles on different hosts`,
+                );
             }
             owners.set(f.path, files.indexOf(f) < imageFiles ? imageOwner : service);
         }
@@ -236,17 +318,20 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
      * synchronous run; this resolves in the turn after it, and a service handed over later is refused in `deploy`.
      */
     private allHandedOver(): Promise<void> {
-        this.handedOver ??= new Promise((resolve) => setImmediate(() => {
-            this.closed = true;
-            resolve();
-        }));
+        this.handedOver ??= new Promise((resolve) =>
+            setImmediate(() => {
+                this.closed = true;
+                resolve();
+            }),
+        );
         return this.handedOver;
     }
 
     private hostFor(service: string) {
         const name = this.args.inventory.services[service];
         const host = this.args.inventory.hosts.find((h) => h.name === name);
-        if (!host) throw new Error(`no host carries ${service}; the host list assigns ${Object.keys(this.args.inventory.services).join(", ")}`);
+        if (!host)
+            throw new Error(`no host carries ${service}; the host list assigns ${Object.keys(this.args.inventory.services).join(", ")}`);
         return host;
     }
 
@@ -254,8 +339,18 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
     private connection(host: { address: string; port: number; user: string; hostKey?: string }): command.types.input.remote.ConnectionArgs {
         const b = this.args.bastion;
         return {
-            host: host.address, port: host.port, user: host.user, privateKey: this.args.privateKey, ...(host.hostKey ? { hostKey: host.hostKey } : {}),
-            proxy: b && { host: b.host, port: b.port ?? 22, user: b.user ?? "root", privateKey: this.args.privateKey, ...(b.hostKey ? { hostKey: b.hostKey } : {}) },
+            host: host.address,
+            port: host.port,
+            user: host.user,
+            privateKey: this.args.privateKey,
+            ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+            proxy: b && {
+                host: b.host,
+                port: b.port ?? 22,
+                user: b.user ?? "root",
+                privateKey: this.args.privateKey,
+                ...(b.hostKey ? { hostKey: b.hostKey } : {}),
+            },
         };
     }
 
@@ -268,32 +363,53 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         if (ready) return ready;
         const opts = { parent: this };
         const root = (script: string) => asRoot(host.user, script);
-        const install = new command.remote.Command(`${this.name}-${host.name}-install`, {
-            connection, create: root(installScript(packageRoles(host.roles), this.args.engine, { nodeExporter: this.args.nodeExporter })), logging: "stderr",
-        }, opts);
+        const install = new command.remote.Command(
+            `${this.name}-${host.name}-install`,
+            {
+                connection,
+                create: root(installScript(packageRoles(host.roles), this.args.engine, { nodeExporter: this.args.nodeExporter })),
+                logging: "stderr",
+            },
+            opts,
+        );
         // Written from every service the host carries, so it waits until all of them have been handed over.
-        const rules = pulumi.output(this.allHandedOver().then(() => firewallRuleset({
-            roles: host.roles, listens: this.listens.get(host.name) ?? [], clusterAddresses: this.args.inventory.hosts.map((h) => h.address),
-            adminAllowlist: this.args.adminAllowlist ?? [], nodeExporter: this.args.nodeExporter,
-        })));
+        const rules = pulumi.output(
+            this.allHandedOver().then(() =>
+                firewallRuleset({
+                    roles: host.roles,
+                    listens: this.listens.get(host.name) ?? [],
+                    clusterAddresses: this.args.inventory.hosts.map((h) => h.address),
+                    adminAllowlist: this.args.adminAllowlist ?? [],
+                    nodeExporter: this.args.nodeExporter,
+                }),
+            ),
+        );
         const unitPath = `/etc/systemd/system/${FIREWALL_UNIT}`;
-        const firewall = new command.remote.Command(`${this.name}-${host.name}-firewall`, {
-            connection,
-            // The rules travel on stdin; the unit file is fixed text. `nft -c` checks before anything is replaced.
-            create: root([
-                "set -eu",
-                `install -D -m 0600 /dev/stdin ${FIREWALL_FILE}.new`,
-                `nft -c -f ${FIREWALL_FILE}.new`,
-                `mv ${FIREWALL_FILE}.new ${FIREWALL_FILE}`,
-                `printf '%s' ${shellQuote(firewallUnit())} > ${unitPath}`,
-                "systemctl daemon-reload",
-                `systemctl enable ${FIREWALL_UNIT} >/dev/null 2>&1`,
-                `systemctl restart ${FIREWALL_UNIT}`,
-            ].join("\n")),
-            stdin: rules,
-            delete: root(`systemctl disable --now ${FIREWALL_UNIT} >/dev/null 2>&1 || true; rm -f ${unitPath} ${FIREWALL_FILE}; systemctl daemon-reload`),
-            logging: "stderr",
-        }, { ...opts, dependsOn: [install] });
+        const firewall = new command.remote.Command(
+            `${this.name}-${host.name}-firewall`,
+            {
+                connection,
+                // The rules travel on stdin; the unit file is fixed text. `nft -c` checks before anything is replaced.
+                create: root(
+                    [
+                        "set -eu",
+                        `install -D -m 0600 /dev/stdin ${FIREWALL_FILE}.new`,
+                        `nft -c -f ${FIREWALL_FILE}.new`,
+                        `mv ${FIREWALL_FILE}.new ${FIREWALL_FILE}`,
+                        `printf '%s' ${shellQuote(firewallUnit())} > ${unitPath}`,
+                        "systemctl daemon-reload",
+                        `systemctl enable ${FIREWALL_UNIT} >/dev/null 2>&1`,
+                        `systemctl restart ${FIREWALL_UNIT}`,
+                    ].join("\n"),
+                ),
+                stdin: rules,
+                delete: root(
+                    `systemctl disable --now ${FIREWALL_UNIT} >/dev/null 2>&1 || true; rm -f ${unitPath} ${FIREWALL_FILE}; systemctl daemon-reload`,
+                ),
+                logging: "stderr",
+            },
+            { ...opts, dependsOn: [install] },
+        );
         this.ready.set(host.name, firewall);
         return firewall;
     }

@@ -30,7 +30,10 @@ export type InventoryHost = Required<Omit<HostEntry, "hostKey">> & { hostKey?: s
 
 /** How many of each role the rest of the config asks for. */
 export interface RoleCounts {
-    webNodes: number; dbReplicas: number; redisNodes: number; sentinels: number;
+    webNodes: number;
+    dbReplicas: number;
+    redisNodes: number;
+    sentinels: number;
     /** Balancers (config `balancers`). @default 1 */
     balancers?: number;
     /** 1 with the Monitoring layer on, else 0. @default 0 */
@@ -58,7 +61,8 @@ const CLASHES: Array<[InventoryRole, InventoryRole, string]> = [
  */
 export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecureIgnoreHostKeys?: boolean } = {}): Inventory {
     const problems: string[] = [];
-    if (!Array.isArray(raw) || raw.length === 0) throw new Error("hosts: a non-empty list of { name, address, roles } is required for placement \"hosts\"");
+    if (!Array.isArray(raw) || raw.length === 0)
+        throw new Error('hosts: a non-empty list of { name, address, roles } is required for placement "hosts"');
     const hosts = raw.map((entry: unknown, i): InventoryHost => {
         const h = typeof entry === "object" && entry !== null ? (entry as Record<string, unknown>) : undefined;
         const name = typeof h?.name === "string" ? h.name : undefined;
@@ -67,33 +71,47 @@ export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecur
             problems.push(`${at}: expected an object`);
             return { name: "", address: "", port: 22, user: "root", roles: [] };
         }
-        for (const key of Object.keys(h)) if (!["name", "address", "port", "user", "roles", "hostKey"].includes(key)) problems.push(`${at}: unknown field "${key}"`);
-        if (name === undefined || !/^[a-z][a-z0-9-]{0,30}$/.test(name)) problems.push(`${at}: name must be 1–31 of a-z, 0-9, '-', starting with a letter`);
+        for (const key of Object.keys(h))
+            if (!["name", "address", "port", "user", "roles", "hostKey"].includes(key)) problems.push(`${at}: unknown field "${key}"`);
+        if (name === undefined || !/^[a-z][a-z0-9-]{0,30}$/.test(name))
+            problems.push(`${at}: name must be 1–31 of a-z, 0-9, '-', starting with a letter`);
         const address = typeof h.address === "string" ? h.address : undefined;
         if (address === undefined || !isIpv4(address)) problems.push(`${at}: address must be an IPv4 address in dotted form`);
         const port = h.port ?? 22;
         const portText = typeof port === "number" || typeof port === "string" ? String(port) : JSON.stringify(port);
         const integerPort = typeof port === "number" && Number.isInteger(port) ? port : undefined;
-        if (integerPort === undefined || integerPort < 1 || integerPort > 65535) problems.push(`${at}: port must be an integer from 1 to 65535`);
+        if (integerPort === undefined || integerPort < 1 || integerPort > 65535)
+            problems.push(`${at}: port must be an integer from 1 to 65535`);
         const user = h.user ?? "root";
         if (typeof user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) problems.push(`${at}: user must be a Unix user name`);
         // Checked one by one below: a role that is not an InventoryRole is a problem, not a host.
         const roles = Array.isArray(h.roles) ? (h.roles as InventoryRole[]) : [];
         if (roles.length === 0) problems.push(`${at}: roles must list at least one of ${HOST_ROLES.join(", ")}`);
-        for (const r of roles) if (!HOST_ROLES.includes(r)) problems.push(`${at}: unknown role "${String(r)}" (one of ${HOST_ROLES.join(", ")})`);
+        for (const r of roles)
+            if (!HOST_ROLES.includes(r)) problems.push(`${at}: unknown role "${String(r)}" (one of ${HOST_ROLES.join(", ")})`);
         if (new Set(roles).size !== roles.length) problems.push(`${at}: a role is listed twice`);
-        for (const [a, b, why] of CLASHES) if (roles.includes(a) && roles.includes(b)) problems.push(`${at}: ${a} and ${b} cannot share a host (${why})`);
+        for (const [a, b, why] of CLASHES)
+            if (roles.includes(a) && roles.includes(b)) problems.push(`${at}: ${a} and ${b} cannot share a host (${why})`);
         let hostKey: string | undefined;
         if (h.hostKey !== undefined) {
             const parsed = parseHostKey(h.hostKey);
             if ("problem" in parsed) problems.push(`${at}: hostKey ${parsed.problem}`);
             else hostKey = parsed.key;
         } else if (!opts.insecureIgnoreHostKeys) {
-            problems.push(`${at}: hostKey is required (the host's SSH public key; without it any machine answering on ` +
-                `${address ?? "its address"}:${portText} would receive every secret); ${hostKeyHowTo(address ?? "<address>", integerPort ?? 22)}`);
+            problems.push(
+                `${at}: hostKey is required (the host's SSH public key; without it any machine answering on ` +
+                    `${address ?? "its address"}:${portText} would receive every secret); ${hostKeyHowTo(address ?? "<address>", integerPort ?? 22)}`,
+            );
         }
         // With a problem the list is refused below; these fallbacks never reach a stack.
-        return { name: name ?? "", address: address ?? "", port: integerPort ?? 22, user: typeof user === "string" ? user : "root", roles, ...(hostKey ? { hostKey } : {}) };
+        return {
+            name: name ?? "",
+            address: address ?? "",
+            port: integerPort ?? 22,
+            user: typeof user === "string" ? user : "root",
+            roles,
+            ...(hostKey ? { hostKey } : {}),
+        };
     });
     for (const field of ["name", "address"] as const) {
         const seen = new Set<string>();
@@ -115,7 +133,8 @@ export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecur
     expect("redis", counts.redisNodes, "1 + redisReplicas");
     expect("sentinel", counts.sentinels, "sentinels");
     expect("monitoring", counts.monitoring ?? 0, counts.monitoring ? "the Monitoring layer" : "none: monitoring is off");
-    if (problems.length) throw new Error(`invalid host list (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n  - ${problems.join("\n  - ")}`);
+    if (problems.length)
+        throw new Error(`invalid host list (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n  - ${problems.join("\n  - ")}`);
 
     const services: Record<string, string> = {};
     const numbered = (role: InventoryRole, service: string) => carrying(role).forEach((h, i) => (services[`${service}-${i + 1}`] = h.name));

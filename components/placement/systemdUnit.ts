@@ -37,7 +37,11 @@ export const envFile = (service: string) => `${HOST_ENV_DIR}/${service}.env`;
 export const logFile = (service: string) => `${HOST_LOG_DIR}/${service}.log`;
 
 /** What a host needs from an image: its ENTRYPOINT, CMD (exec form) and the files it COPYs from its context. */
-export interface ImageLayout { entrypoint: string[]; cmd: string[]; copies: Array<{ source: string; target: string }> }
+export interface ImageLayout {
+    entrypoint: string[];
+    cmd: string[];
+    copies: Array<{ source: string; target: string }>;
+}
 
 /** Reads images/<role>/Dockerfile, so hosts get the same files at the same paths and run the same command. */
 export function imageLayout(imagesDir: string, role: string): ImageLayout {
@@ -47,7 +51,10 @@ export function imageLayout(imagesDir: string, role: string): ImageLayout {
         if (!m) throw new Error(`images/${role}/Dockerfile has no exec-form ${instruction}`);
         return JSON.parse(m[1]) as string[];
     };
-    const copies = [...dockerfile.matchAll(/^COPY\s+(\S+)\s+(\/\S+)\s*$/gm)].map((m) => ({ source: path.join(imagesDir, role, m[1]), target: m[2] }));
+    const copies = [...dockerfile.matchAll(/^COPY\s+(\S+)\s+(\/\S+)\s*$/gm)].map((m) => ({
+        source: path.join(imagesDir, role, m[1]),
+        target: m[2],
+    }));
     return { entrypoint: exec("ENTRYPOINT"), cmd: exec("CMD"), copies };
 }
 
@@ -98,12 +105,14 @@ export function mountUnitName(where: string): string {
     const parts = where.split("/").filter((p) => p !== "" && p !== ".");
     if (parts.includes("..")) throw new Error(`${where} is not a normalized path: systemd cannot name its mount unit`);
     const bytes = Buffer.from(parts.join("/"), "utf8");
-    const escaped = [...bytes].map((b, i) => {
-        const ch = String.fromCharCode(b);
-        if (ch === "/") return "-";
-        if (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0)) return ch;
-        return `\\x${b.toString(16).padStart(2, "0")}`;
-    }).join("");
+    const escaped = [...bytes]
+        .map((b, i) => {
+            const ch = String.fromCharCode(b);
+            if (ch === "/") return "-";
+            if (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0)) return ch;
+            return `\\x${b.toString(16).padStart(2, "0")}`;
+        })
+        .join("");
     return `${escaped || "-"}.mount`;
 }
 
@@ -131,11 +140,15 @@ export function mountUnit(m: { what: string; where: string; type: string; option
 
 /** `KEY=value` lines for an EnvironmentFile (values quoted; systemd reads them without a shell). */
 export function environmentFile(env: Record<string, string>): string {
-    return Object.entries(env).map(([k, v]) => {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`environment name ${JSON.stringify(k)} is not valid`);
-        if (/[\r\n]/.test(v)) throw new Error(`environment value of ${k} spans lines`);
-        return `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-    }).join("\n") + "\n";
+    return (
+        Object.entries(env)
+            .map(([k, v]) => {
+                if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`environment name ${JSON.stringify(k)} is not valid`);
+                if (/[\r\n]/.test(v)) throw new Error(`environment value of ${k} spans lines`);
+                return `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+            })
+            .join("\n") + "\n"
+    );
 }
 
 export interface StartOptions {
@@ -157,14 +170,21 @@ export interface StartOptions {
  * health command passes, as the container placement waits for health; on failure print the unit's last log lines
  * (generated files put no secrets in the log).
  */
-export function startScript(service: string, health: { command: string; intervalS: number; retries: number; startPeriodS: number } | undefined, opts: StartOptions): string {
+export function startScript(
+    service: string,
+    health: { command: string; intervalS: number; retries: number; startPeriodS: number } | undefined,
+    opts: StartOptions,
+): string {
     const unit = unitName(service);
     const stamp = `${HOST_ENV_DIR}/${service}.restart-digest`;
     const tries = health ? Math.ceil((health.startPeriodS + health.intervalS * health.retries) / health.intervalS) + 1 : 0;
     const failed = `{ tail -n 30 ${logFile(service)} >&2 2>/dev/null || true; systemctl status ${unit} --no-pager -n 0 >&2 || true; echo "${service} not healthy" >&2; exit 1; }`;
     return [
         "set -eu",
-        ...(opts.mounted ?? []).map((p) => `mountpoint -q ${shellQuote(p)} || { echo "${service}: ${p} is not a mount point: mount the shared storage there on this host first (sharedStorage external)" >&2; exit 1; }`),
+        ...(opts.mounted ?? []).map(
+            (p) =>
+                `mountpoint -q ${shellQuote(p)} || { echo "${service}: ${p} is not a mount point: mount the shared storage there on this host first (sharedStorage external)" >&2; exit 1; }`,
+        ),
         `mkdir -p ${HOST_LOG_DIR}${(opts.dirs ?? []).map((d) => ` ${shellQuote(d)}`).join("")}`,
         "systemctl daemon-reload",
         // Quoted: a mount unit's name holds backslashes (my-files is my\x2dfiles.mount).
@@ -176,12 +196,14 @@ export function startScript(service: string, health: { command: string; interval
         `    systemctl restart ${unit}`,
         "fi",
         `echo ${opts.restartDigest} > ${stamp}`,
-        ...(health ? [
-            `i=0; until sh -c ${shellQuote(health.command)} >/dev/null 2>&1; do`,
-            `    i=$((i + 1)); if [ "$i" -ge ${tries} ]; then ${failed}; fi`,
-            `    sleep ${health.intervalS}`,
-            "done",
-        ] : []),
+        ...(health
+            ? [
+                  `i=0; until sh -c ${shellQuote(health.command)} >/dev/null 2>&1; do`,
+                  `    i=$((i + 1)); if [ "$i" -ge ${tries} ]; then ${failed}; fi`,
+                  `    sleep ${health.intervalS}`,
+                  "done",
+              ]
+            : []),
     ].join("\n");
 }
 

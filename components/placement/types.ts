@@ -29,10 +29,13 @@ export type ImageSpec =
 export type VolumeSpec =
     /** Data that belongs to this one service (database files, Redis AOF). */
     | {
-        kind: "data"; name: string; path: string; retain: boolean;
-        /** Holds data that exists nowhere else (a database, Redis): protected when the placement protects data. @default false */
-        precious?: boolean;
-    }
+          kind: "data";
+          name: string;
+          path: string;
+          retain: boolean;
+          /** Holds data that exists nowhere else (a database, Redis): protected when the placement protects data. @default false */
+          precious?: boolean;
+      }
     /** A tree every web node shares: exported by the NFS server, mounted by the web nodes (always precious). */
     | { kind: "shared"; name: string; path: string; retain: boolean }
     /** A shared tree mounted from the NFS server. */

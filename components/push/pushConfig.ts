@@ -50,13 +50,20 @@ export function pushServerConfig(input: PushServerConfigInput): string {
     const t = input.ttls ?? DEFAULT_PUSH_TTLS;
     const routes = input.role === "sub" ? { sub: PUSH_PATHS.subws } : { pub: PUSH_PATHS.pub, stat: PUSH_PATHS.stat };
     const config = {
-        servers: [{ name: `${input.role}-${PUSH_PORTS[input.role]}`, port: PUSH_PORTS[input.role], hostname: "0.0.0.0", backlog: 1024, routes }],
+        servers: [
+            { name: `${input.role}-${PUSH_PORTS[input.role]}`, port: PUSH_PORTS[input.role], hostname: "0.0.0.0", backlog: 1024, routes },
+        ],
         ...(input.role === "pub" ? { publishMode: true } : {}),
         processUniqueId: `${input.service}-${input.role}-${PUSH_PORTS[input.role]}`,
         clusterMode: true,
         storage: {
-            type: "redis", host: input.redis.host, port: input.redis.port,
-            messageTTL: t.messageS, channelTTL: t.channelS, onlineTTL: t.onlineS, onlineDelta: t.onlineDeltaS,
+            type: "redis",
+            host: input.redis.host,
+            port: input.redis.port,
+            messageTTL: t.messageS,
+            channelTTL: t.channelS,
+            onlineTTL: t.onlineS,
+            onlineDelta: t.onlineDeltaS,
         },
         security: { key: input.key },
     };
@@ -73,19 +80,19 @@ export function pushRedisConfig(input: { maxMemoryMb: number }): string {
         `port ${PUSH_REDIS_PORT}`,
         "bind 0.0.0.0",
         "protected-mode no",
-        "save \"\"",
+        'save ""',
         "appendonly no",
         `maxmemory ${input.maxMemoryMb}mb`,
         "maxmemory-policy volatile-ttl",
         "# Commands the push server never sends, off so a client on the network cannot reconfigure or wipe it.",
-        "rename-command CONFIG \"\"",
-        "rename-command FLUSHALL \"\"",
-        "rename-command FLUSHDB \"\"",
-        "rename-command DEBUG \"\"",
-        "rename-command SHUTDOWN \"\"",
-        "rename-command REPLICAOF \"\"",
-        "rename-command SLAVEOF \"\"",
-        "rename-command MODULE \"\"",
+        'rename-command CONFIG ""',
+        'rename-command FLUSHALL ""',
+        'rename-command FLUSHDB ""',
+        'rename-command DEBUG ""',
+        'rename-command SHUTDOWN ""',
+        'rename-command REPLICAOF ""',
+        'rename-command SLAVEOF ""',
+        'rename-command MODULE ""',
         "",
     ].join("\n");
 }

@@ -65,8 +65,12 @@ export function createPushLayer(name: string, parent: pulumi.ComponentResource, 
     const servers: PushEndpoint[] = [];
     const resources: pulumi.Resource[] = [redis.resource];
     pushServices(args.count).forEach((service, i) => {
-        const config = (role: "sub" | "pub") => pulumi.secret(pulumi.output(args.key).apply((key) =>
-            pushServerConfig({ role, service, key, redis: redisAt, ttls: args.ttls ?? DEFAULT_PUSH_TTLS })));
+        const config = (role: "sub" | "pub") =>
+            pulumi.secret(
+                pulumi
+                    .output(args.key)
+                    .apply((key) => pushServerConfig({ role, service, key, redis: redisAt, ttls: args.ttls ?? DEFAULT_PUSH_TTLS })),
+            );
         const deployed = args.placement.deploy(parent, {
             resourceName: `${name}-${i + 1}`,
             service,
@@ -75,7 +79,10 @@ export function createPushLayer(name: string, parent: pulumi.ComponentResource, 
             files: (["sub", "pub"] as const).map((role) => ({ path: pushConfigPath(role), content: config(role), secret: true })),
             env: { PUSH_SUB_CONFIG: pushConfigPath("sub"), PUSH_PUB_CONFIG: pushConfigPath("pub") },
             // Subscribers come through the balancers, publishers are the web nodes: both cluster hosts.
-            listens: [{ port: PUSH_PORTS.sub, from: "cluster" }, { port: PUSH_PORTS.pub, from: "cluster" }],
+            listens: [
+                { port: PUSH_PORTS.sub, from: "cluster" },
+                { port: PUSH_PORTS.pub, from: "cluster" },
+            ],
             memoryMb: args.memoryMb ?? 256,
             stopGraceS: 5,
             dependsOn: [redis.resource],
@@ -87,6 +94,8 @@ export function createPushLayer(name: string, parent: pulumi.ComponentResource, 
 }
 
 /** Push layer (type `bitrix:cluster:Push`): a thin component over `createPushLayer`. */
-export const PushLayer = layerComponent<PushLayerArgs, PushLayerResult>("bitrix:cluster:Push", createPushLayer,
-    (r) => ({ servers: r.servers.map((s) => s.host), redis: `${r.redis.host}:${r.redis.port}` }));
+export const PushLayer = layerComponent<PushLayerArgs, PushLayerResult>("bitrix:cluster:Push", createPushLayer, (r) => ({
+    servers: r.servers.map((s) => s.host),
+    redis: `${r.redis.host}:${r.redis.port}`,
+}));
 export type PushLayer = InstanceType<typeof PushLayer>;

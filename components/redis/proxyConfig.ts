@@ -32,7 +32,9 @@ export function respHex(...args: string[]): string {
 export function redisProxyConfig(input: RedisProxyInput): string {
     if (input.nodes.length === 0) throw new Error("redisProxyConfig: at least one Redis node is required");
     return [
-        haproxyPreamble(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock", input.resolver, input.extra?.globals, { chroot: !input.extra?.runsPrograms }),
+        haproxyPreamble(2048, input.adminSocket ?? "/run/haproxy/redis-proxy.sock", input.resolver, input.extra?.globals, {
+            chroot: !input.extra?.runsPrograms,
+        }),
         "defaults",
         "    mode tcp",
         "    log global",
@@ -46,7 +48,7 @@ export function redisProxyConfig(input: RedisProxyInput): string {
         "listen redis_master",
         `    bind ${input.listen.address}:${input.listen.port}`,
         "    balance first",
-    "    option tcp-check",
+        "    option tcp-check",
         "    tcp-check connect",
         `    tcp-check send-binary ${respHex("AUTH", input.password)}`,
         "    tcp-check expect string +OK",

@@ -41,8 +41,8 @@ export function redisConfig(input: RedisNodeInput): string {
         "min-replicas-to-write 0",
         "tcp-keepalive 60",
         "timeout 0",
-        "rename-command FLUSHALL \"\"",
-        "rename-command DEBUG \"\"",
+        'rename-command FLUSHALL ""',
+        'rename-command DEBUG ""',
     ];
     if (input.replicaOf) lines.push(`replicaof ${input.replicaOf.host} ${input.replicaOf.port}`);
     return lines.join("\n") + "\n";
@@ -134,11 +134,13 @@ export function redisStartEnv(input: RedisStartEnvInput): string {
         `REDIS_MASTER_NAME=${shellQuote(input.masterName)}`,
         `REDIS_SENTINELS=${shellQuote(input.sentinels.join(" "))}`,
         `REDIS_PASSWORD=${shellQuote(input.password)}`,
-        ...(input.sessionLocks ? [
-            `SESSION_LOCK_PATTERN=${shellQuote(input.sessionLocks.pattern)}`,
-            `SESSION_LOCK_EXPIRE_MS=${Math.round(input.sessionLocks.expireMs)}`,
-            `SESSION_LOCK_MIN_AGE_MS=${Math.round(input.sessionLocks.minAgeMs)}`,
-        ] : []),
+        ...(input.sessionLocks
+            ? [
+                  `SESSION_LOCK_PATTERN=${shellQuote(input.sessionLocks.pattern)}`,
+                  `SESSION_LOCK_EXPIRE_MS=${Math.round(input.sessionLocks.expireMs)}`,
+                  `SESSION_LOCK_MIN_AGE_MS=${Math.round(input.sessionLocks.minAgeMs)}`,
+              ]
+            : []),
         "",
     ].join("\n");
 }

@@ -68,13 +68,30 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
     const master = nodes[0];
     const password = pulumi.output(args.password);
     const downAfterMs = args.downAfterMs ?? 5000;
-    const sessionLocks = { pattern: SESSION_LOCK_PATTERN, expireMs: (args.sessionLockExpireS ?? 60) * 1000, minAgeMs: sessionLockMinAgeMs(downAfterMs) };
-    const env = (self: RedisEndpoint, mode: "redis" | "sentinel") => password.apply((pw) => redisStartEnv({
-        self: self.host, port: self.port, masterName: MASTER_NAME, sentinels: sentinels.map((s) => `${s.host}:${s.port}`), password: pw,
-        sessionLocks: mode === "sentinel" ? sessionLocks : undefined,
-    }));
+    const sessionLocks = {
+        pattern: SESSION_LOCK_PATTERN,
+        expireMs: (args.sessionLockExpireS ?? 60) * 1000,
+        minAgeMs: sessionLockMinAgeMs(downAfterMs),
+    };
+    const env = (self: RedisEndpoint, mode: "redis" | "sentinel") =>
+        password.apply((pw) =>
+            redisStartEnv({
+                self: self.host,
+                port: self.port,
+                masterName: MASTER_NAME,
+                sentinels: sentinels.map((s) => `${s.host}:${s.port}`),
+                password: pw,
+                sessionLocks: mode === "sentinel" ? sessionLocks : undefined,
+            }),
+        );
     // Redis nodes and sentinels run from the same image and differ in command, config file and port.
-    const deploy = (self: RedisEndpoint, mode: "redis" | "sentinel", conf: pulumi.Output<string>, ports: PortSpec[], dependsOn: pulumi.Resource[]) =>
+    const deploy = (
+        self: RedisEndpoint,
+        mode: "redis" | "sentinel",
+        conf: pulumi.Output<string>,
+        ports: PortSpec[],
+        dependsOn: pulumi.Resource[],
+    ) =>
         placement.deploy(parent, {
             resourceName: `${name}-${self.service}`,
             service: self.service,
@@ -90,7 +107,10 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
             listens: [{ port: self.port, from: "cluster" }],
             health: {
                 command: `. ${REDIS_CONFIG_DIR}/${mode}.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${self.port} ping | grep -q PONG`,
-                intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10,
+                intervalS: 5,
+                timeoutS: 3,
+                retries: 3,
+                startPeriodS: 10,
             },
             memoryMb: args.memoryMb ?? 512,
             dependsOn,
@@ -98,19 +118,34 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
 
     const nodeResources: pulumi.Resource[] = [];
     for (const [i, node] of nodes.entries()) {
-        const conf = password.apply((pw) => redisConfig({
-            host: node.host, port: node.port, password: pw, maxMemoryMb: args.maxMemoryMb ?? 256, dataDir: "/var/lib/redis",
-            replicaOf: i === 0 ? undefined : { host: master.host, port: master.port },
-        }));
+        const conf = password.apply((pw) =>
+            redisConfig({
+                host: node.host,
+                port: node.port,
+                password: pw,
+                maxMemoryMb: args.maxMemoryMb ?? 256,
+                dataDir: "/var/lib/redis",
+                replicaOf: i === 0 ? undefined : { host: master.host, port: master.port },
+            }),
+        );
         nodeResources.push(deploy(node, "redis", conf, [], nodeResources.slice(0, 1)));
     }
     const base = args.publishedSentinelPortBase ?? 0;
     const sentinelResources = sentinels.map((sentinel, i) => {
-        const conf = password.apply((pw) => sentinelConfig({
-            host: sentinel.host, port: sentinel.port, masterName: MASTER_NAME, master: { host: master.host, port: master.port },
-            quorum, password: pw, downAfterMs, failoverTimeoutMs: args.failoverTimeoutMs ?? 60000,
-            dataDir: "/var/lib/redis", reconfigScript: SESSION_LOCKS_SCRIPT,
-        }));
+        const conf = password.apply((pw) =>
+            sentinelConfig({
+                host: sentinel.host,
+                port: sentinel.port,
+                masterName: MASTER_NAME,
+                master: { host: master.host, port: master.port },
+                quorum,
+                password: pw,
+                downAfterMs,
+                failoverTimeoutMs: args.failoverTimeoutMs ?? 60000,
+                dataDir: "/var/lib/redis",
+                reconfigScript: SESSION_LOCKS_SCRIPT,
+            }),
+        );
         return deploy(sentinel, "sentinel", conf, base ? [{ internal: SENTINEL_PORT, published: base + i }] : [], nodeResources);
     });
     const resources = [...nodeResources, ...sentinelResources];
@@ -118,9 +153,13 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
 }
 
 /** RedisSentinel layer (type `bitrix:cluster:RedisSentinel`): a thin component over `createRedisSentinel`. */
-export const RedisSentinel = layerComponent<RedisSentinelArgs, RedisSentinelResult>("bitrix:cluster:RedisSentinel", createRedisSentinel, (r) => ({
-    masterName: r.masterName,
-    nodes: r.nodes.map((n) => `${n.host}:${n.port}`),
-    sentinels: r.sentinels.map((s) => `${s.host}:${s.port}`),
-}));
+export const RedisSentinel = layerComponent<RedisSentinelArgs, RedisSentinelResult>(
+    "bitrix:cluster:RedisSentinel",
+    createRedisSentinel,
+    (r) => ({
+        masterName: r.masterName,
+        nodes: r.nodes.map((n) => `${n.host}:${n.port}`),
+        sentinels: r.sentinels.map((s) => `${s.host}:${s.port}`),
+    }),
+);
 export type RedisSentinel = InstanceType<typeof RedisSentinel>;

@@ -58,6 +58,12 @@ export function resolverServerOptions(resolver: string | undefined): string {
 }
 
 /** `global` and, when there is a resolver, `resolvers`: the start of every generated HAProxy config. */
-export function haproxyPreamble(maxconn: number, adminSocket: string, resolver: string | undefined, extraGlobals: string[] = [], privileges: HaproxyPrivileges = {}): string {
+export function haproxyPreamble(
+    maxconn: number,
+    adminSocket: string,
+    resolver: string | undefined,
+    extraGlobals: string[] = [],
+    privileges: HaproxyPrivileges = {},
+): string {
     return haproxyGlobal(maxconn, adminSocket, extraGlobals, privileges) + haproxyResolvers(resolver);
 }

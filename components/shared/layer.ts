@@ -5,7 +5,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-export type LayerClass<A, R> = new (name: string, args: A, opts?: pulumi.ComponentResourceOptions) => pulumi.ComponentResource & Readonly<R>;
+export type LayerClass<A, R> = new (
+    name: string,
+    args: A,
+    opts?: pulumi.ComponentResourceOptions,
+) => pulumi.ComponentResource & Readonly<R>;
 
 export function layerComponent<A, R extends object>(
     type: string,

@@ -22,24 +22,23 @@ export interface WebNginxInput {
 
 /** URIs (regular expressions on nginx's $uri) refused on every path: dotfiles but .well-known, Bitrix's settings
  * files, its PHP config tree and its backups. */
-export const DENIED_URIS = [
-    "/\\.(?!well-known(/|$))",
-    "^/bitrix/(\\.settings|php_interface(/|$)|backup(/|$))",
-];
+export const DENIED_URIS = ["/\\.(?!well-known(/|$))", "^/bitrix/(\\.settings|php_interface(/|$)|backup(/|$))"];
 
 export function webNginxConfig(input: WebNginxInput): string {
     // One location per path (a repeat would be a duplicate location, which nginx refuses).
-    const noPhp = [...new Set(input.sharedPaths)].map((p) => [
-        `    location ^~ /${p}/ {`,
-        "        # Shared, user-writable tree: serve files, never execute them.",
-        "        location ~* \\.(php|phtml|phar)$ { return 403; }",
-        "    }",
-    ].join("\n"));
+    const noPhp = [...new Set(input.sharedPaths)].map((p) =>
+        [
+            `    location ^~ /${p}/ {`,
+            "        # Shared, user-writable tree: serve files, never execute them.",
+            "        location ~* \\.(php|phtml|phar)$ { return 403; }",
+            "    }",
+        ].join("\n"),
+    );
     return [
         "# HTTPS=on for PHP when the balancer terminated TLS (Bitrix reads $_SERVER['HTTPS']).",
         "map $http_x_forwarded_proto $forwarded_https {",
         "    https on;",
-        "    default \"\";",
+        '    default "";',
         "}",
         "",
         "server {",
@@ -95,25 +94,27 @@ export function webNginxConfig(input: WebNginxInput): string {
         "    }",
         "}",
         "",
-        ...(input.metrics ? [
-            "# PHP-FPM's status as OpenMetrics, for Prometheus only.",
-            "server {",
-            `    listen ${input.metrics.port};`,
-            "    server_name _;",
-            `    root ${input.docroot};`,
-            "    server_tokens off;",
-            "    access_log off;",
-            `    location = ${input.fpmStatusPath} {`,
-            ...input.metrics.allow.map((a) => `        allow ${a};`),
-            "        deny all;",
-            "        set $args openmetrics;",
-            "        include /etc/nginx/fastcgi_params;",
-            "        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
-            `        fastcgi_pass unix:${input.fpmSocket};`,
-            "    }",
-            "    location / { return 404; }",
-            "}",
-            "",
-        ] : []),
+        ...(input.metrics
+            ? [
+                  "# PHP-FPM's status as OpenMetrics, for Prometheus only.",
+                  "server {",
+                  `    listen ${input.metrics.port};`,
+                  "    server_name _;",
+                  `    root ${input.docroot};`,
+                  "    server_tokens off;",
+                  "    access_log off;",
+                  `    location = ${input.fpmStatusPath} {`,
+                  ...input.metrics.allow.map((a) => `        allow ${a};`),
+                  "        deny all;",
+                  "        set $args openmetrics;",
+                  "        include /etc/nginx/fastcgi_params;",
+                  "        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
+                  `        fastcgi_pass unix:${input.fpmSocket};`,
+                  "    }",
+                  "    location / { return 404; }",
+                  "}",
+                  "",
+              ]
+            : []),
     ].join("\n");
 }

@@ -7,7 +7,15 @@ import { Placement, VolumeSpec } from "../placement/types";
 import { PUSH_PORTS, pushPubSection } from "../push/pushConfig";
 import { redisProxyConfig } from "../redis/proxyConfig";
 import { resolverServerOptions } from "../shared/haproxy";
-import { DB_WRITER_CHECK, DB_WRITER_CREDENTIALS, DB_WRITER_ROUTE, dbWriterCheckScript, dbWriterCredentials, dbWriterSection, EXTERNAL_CHECK_GLOBALS } from "./dbWriterRoute";
+import {
+    DB_WRITER_CHECK,
+    DB_WRITER_CREDENTIALS,
+    DB_WRITER_ROUTE,
+    dbWriterCheckScript,
+    dbWriterCredentials,
+    dbWriterSection,
+    EXTERNAL_CHECK_GLOBALS,
+} from "./dbWriterRoute";
 import { bitrixSettings, DbEndpoint } from "./bitrixSettings";
 import { CACHE_ENGINE_REQUIRED_FILE, cacheEngineClass } from "./cacheEngine";
 import { healthEndpoint } from "./healthEndpoint";
@@ -34,7 +42,10 @@ export interface WebNodeArgs {
     index: number;
     db: {
         /** Replicas are not configured here: the kernel reads them from b_cluster_dbnode (db-failover keeps it). */
-        database: string; user: string; password: pulumi.Input<string>; master: DbEndpoint;
+        database: string;
+        user: string;
+        password: pulumi.Input<string>;
+        master: DbEndpoint;
         /** Every database server when a failover manager decides the writable one: writes then go through the local
          * route to whichever reports read_only = 0 (dbWriterRoute.ts). @default none: writes go to `master` */
         writers?: Array<{ service: string; host: string; port: number }>;
@@ -113,50 +124,98 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: "/etc/nginx/sites-enabled/bitrix.conf",
             secrets: [],
-            render: () => webNginxConfig({
-                listenPort: WEB_PORT, docroot: DOCROOT, fpmSocket: FPM_SOCKET, uploadMaxMb, trustedProxies: args.trustedProxies,
-                healthPath: HEALTH_PATH, fpmStatusPath: FPM_STATUS_PATH, fpmPingPath: "/fpm-ping",
-                sharedPaths: args.storage.exports.map((e) => e.sharedPath), metrics: args.metrics,
-            }),
+            render: () =>
+                webNginxConfig({
+                    listenPort: WEB_PORT,
+                    docroot: DOCROOT,
+                    fpmSocket: FPM_SOCKET,
+                    uploadMaxMb,
+                    trustedProxies: args.trustedProxies,
+                    healthPath: HEALTH_PATH,
+                    fpmStatusPath: FPM_STATUS_PATH,
+                    fpmPingPath: "/fpm-ping",
+                    sharedPaths: args.storage.exports.map((e) => e.sharedPath),
+                    metrics: args.metrics,
+                }),
         },
         {
             path: "/etc/php/8.2/fpm/conf.d/99-bitrix.ini",
             secrets: ["redis"],
-            render: (s) => phpIni({
-                memoryLimitMb: args.phpMemoryLimitMb ?? 512, maxExecutionS, uploadMaxMb, timezone: args.timezone ?? "UTC",
-                redis: redisAt(s.redis),
-            }),
+            render: (s) =>
+                phpIni({
+                    memoryLimitMb: args.phpMemoryLimitMb ?? 512,
+                    maxExecutionS,
+                    uploadMaxMb,
+                    timezone: args.timezone ?? "UTC",
+                    redis: redisAt(s.redis),
+                }),
         },
         {
             path: "/etc/php/8.2/fpm/pool.d/www.conf",
             secrets: [],
-            render: () => fpmPool({ socket: FPM_SOCKET, maxChildren: args.fpmMaxChildren ?? 16, maxExecutionS, statusPath: FPM_STATUS_PATH, pingPath: "/fpm-ping", gracefulStopS: WEB_STOP_AFTER_DRAIN_S }),
+            render: () =>
+                fpmPool({
+                    socket: FPM_SOCKET,
+                    maxChildren: args.fpmMaxChildren ?? 16,
+                    maxExecutionS,
+                    statusPath: FPM_STATUS_PATH,
+                    pingPath: "/fpm-ping",
+                    gracefulStopS: WEB_STOP_AFTER_DRAIN_S,
+                }),
         },
         {
             path: "/etc/haproxy/redis-proxy.cfg",
             secrets: ["redis"],
-            render: (s) => redisProxyConfig({
-                nodes: args.redis.nodes.map((n) => ({ name: n.service, host: n.host, port: n.port })),
-                password: s.redis, listen: REDIS_PROXY, resolver: args.placement.dnsResolver, checkIntervalMs: 1000,
-                extra: writers || args.push ? {
-                    globals: writers ? EXTERNAL_CHECK_GLOBALS : [], runsPrograms: writers !== undefined,
-                    sections: [
-                        ...(writers ? [dbWriterSection({ nodes: writers.map((w) => ({ name: w.service, host: w.host, port: w.port })), resolver: args.placement.dnsResolver })] : []),
-                        ...(args.push ? [pushPubSection({
-                            servers: args.push.servers.map((p) => ({ name: p.service, host: p.host, port: PUSH_PORTS.pub })),
-                            resolverOptions: resolverServerOptions(args.placement.dnsResolver),
-                        })] : []),
-                    ],
-                } : undefined,
-            }),
+            render: (s) =>
+                redisProxyConfig({
+                    nodes: args.redis.nodes.map((n) => ({ name: n.service, host: n.host, port: n.port })),
+                    password: s.redis,
+                    listen: REDIS_PROXY,
+                    resolver: args.placement.dnsResolver,
+                    checkIntervalMs: 1000,
+                    extra:
+                        writers || args.push
+                            ? {
+                                  globals: writers ? EXTERNAL_CHECK_GLOBALS : [],
+                                  runsPrograms: writers !== undefined,
+                                  sections: [
+                                      ...(writers
+                                          ? [
+                                                dbWriterSection({
+                                                    nodes: writers.map((w) => ({ name: w.service, host: w.host, port: w.port })),
+                                                    resolver: args.placement.dnsResolver,
+                                                }),
+                                            ]
+                                          : []),
+                                      ...(args.push
+                                          ? [
+                                                pushPubSection({
+                                                    servers: args.push.servers.map((p) => ({
+                                                        name: p.service,
+                                                        host: p.host,
+                                                        port: PUSH_PORTS.pub,
+                                                    })),
+                                                    resolverOptions: resolverServerOptions(args.placement.dnsResolver),
+                                                }),
+                                            ]
+                                          : []),
+                                  ],
+                              }
+                            : undefined,
+                }),
         },
         {
             path: SETTINGS_PATH,
             secrets: ["db", "redis"],
-            render: (s) => bitrixSettings({
-                database: args.db.database, user: args.db.user, password: s.db, master,
-                redis: redisAt(s.redis), cacheSid: args.cacheSid ?? "bitrix",
-            }),
+            render: (s) =>
+                bitrixSettings({
+                    database: args.db.database,
+                    user: args.db.user,
+                    password: s.db,
+                    master,
+                    redis: redisAt(s.redis),
+                    cacheSid: args.cacheSid ?? "bitrix",
+                }),
         },
         {
             // The cache engine class the kernel loads through cache.value.type.required_file (no secret in it).
@@ -167,22 +226,44 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
         {
             path: `${DOCROOT}${HEALTH_PATH}`,
             secrets: [],
-            render: () => healthEndpoint({ settingsPath: SETTINGS_PATH, heartbeatFile: HEARTBEAT_FILE, heartbeatMaxAgeS: 8, checkTimeoutS: 0.2, drainFile: DRAIN_FILE }),
+            render: () =>
+                healthEndpoint({
+                    settingsPath: SETTINGS_PATH,
+                    heartbeatFile: HEARTBEAT_FILE,
+                    heartbeatMaxAgeS: 8,
+                    checkTimeoutS: 0.2,
+                    drainFile: DRAIN_FILE,
+                }),
         },
         {
             path: `${DOCROOT}/probe/index.php`,
             secrets: [],
-            render: () => probeApp({ settingsPath: SETTINGS_PATH, uploadDir: `${DOCROOT}/upload/probe`, replicaWaitS: 5, docroot: DOCROOT }),
+            render: () =>
+                probeApp({ settingsPath: SETTINGS_PATH, uploadDir: `${DOCROOT}/upload/probe`, replicaWaitS: 5, docroot: DOCROOT }),
         },
-        ...(writers ? [
-            { path: DB_WRITER_CHECK, secrets: [], render: () => dbWriterCheckScript(DB_WRITER_CREDENTIALS), executable: true },
-            // Read by the check, which runs as HAProxy's user.
-            { path: DB_WRITER_CREDENTIALS, secrets: ["db"], render: (s) => dbWriterCredentials({ user: args.db.user, password: s.db }), group: "haproxy" },
-        ] satisfies WebFile[] : []),
+        ...(writers
+            ? ([
+                  { path: DB_WRITER_CHECK, secrets: [], render: () => dbWriterCheckScript(DB_WRITER_CREDENTIALS), executable: true },
+                  // Read by the check, which runs as HAProxy's user.
+                  {
+                      path: DB_WRITER_CREDENTIALS,
+                      secrets: ["db"],
+                      render: (s) => dbWriterCredentials({ user: args.db.user, password: s.db }),
+                      group: "haproxy",
+                  },
+              ] satisfies WebFile[])
+            : []),
         {
             path: "/usr/local/bin/bitrix-shared-watchdog",
             secrets: [],
-            render: () => watchdogScript({ directories: sharedDirs, heartbeatFile: HEARTBEAT_FILE, intervalS: 2, probeTimeoutS: 2, probeUser: "www-data" }),
+            render: () =>
+                watchdogScript({
+                    directories: sharedDirs,
+                    heartbeatFile: HEARTBEAT_FILE,
+                    intervalS: 2,
+                    probeTimeoutS: 2,
+                    probeUser: "www-data",
+                }),
             executable: true,
         },
     ];
@@ -193,9 +274,12 @@ export function sharedVolumes(storage: WebNodeArgs["storage"]): VolumeSpec[] {
     return storage.exports.map((e): VolumeSpec => {
         const at = { name: sharedSlug(e.sharedPath), path: `${DOCROOT}/${e.sharedPath}` };
         switch (storage.mode) {
-            case "nfs": return { kind: "nfs", ...at, server: storage.nfsAddress, exportPath: e.pseudo, options: storage.mountOptions };
-            case "docker-volume": return { kind: "shared", ...at, retain: storage.retain };
-            case "external": return { kind: "mounted", ...at };
+            case "nfs":
+                return { kind: "nfs", ...at, server: storage.nfsAddress, exportPath: e.pseudo, options: storage.mountOptions };
+            case "docker-volume":
+                return { kind: "shared", ...at, retain: storage.retain };
+            case "external":
+                return { kind: "mounted", ...at };
         }
     });
 }
@@ -217,10 +301,7 @@ export function createWebNode(name: string, parent: pulumi.ComponentResource, ar
             // read by root-run masters.
             group: f.group ?? (f.path.startsWith(`${DOCROOT}/`) ? "www-data" : undefined),
         })),
-        volumes: [
-            { kind: "data", name: "docroot", path: DOCROOT, retain: args.storage.retain },
-            ...sharedVolumes(args.storage),
-        ],
+        volumes: [{ kind: "data", name: "docroot", path: DOCROOT, retain: args.storage.retain }, ...sharedVolumes(args.storage)],
         // Internal only: the balancers reach nginx, Prometheus the FPM metrics.
         listens: [{ port: WEB_PORT, from: "cluster" }, ...(args.metrics ? [{ port: args.metrics.port, from: "cluster" as const }] : [])],
         health: { command: "curl -fsS -o /dev/null http://127.0.0.1/fpm-ping", intervalS: 5, timeoutS: 2, retries: 3, startPeriodS: 10 },
@@ -234,5 +315,8 @@ export function createWebNode(name: string, parent: pulumi.ComponentResource, ar
 }
 
 /** WebNode layer (type `bitrix:cluster:WebNode`): a thin component over `createWebNode`. */
-export const WebNode = layerComponent<WebNodeArgs, WebNodeResult>("bitrix:cluster:WebNode", createWebNode, (r) => ({ service: r.service, host: r.host }));
+export const WebNode = layerComponent<WebNodeArgs, WebNodeResult>("bitrix:cluster:WebNode", createWebNode, (r) => ({
+    service: r.service,
+    host: r.host,
+}));
 export type WebNode = InstanceType<typeof WebNode>;

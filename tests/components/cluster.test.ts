@@ -9,7 +9,8 @@ import { BitrixCluster } from "../../components/cluster";
 import { validateClusterConfig } from "../../components/config/validate";
 import { RecordingPlacement } from "../helpers/recordingPlacement";
 
-const config = (raw: Record<string, unknown>) => validateClusterConfig({ adminAllowlist: ["192.0.2.0/24"], ...raw }, { namespace: "bitrix-cluster", stack: "test" });
+const config = (raw: Record<string, unknown>) =>
+    validateClusterConfig({ adminAllowlist: ["192.0.2.0/24"], ...raw }, { namespace: "bitrix-cluster", stack: "test" });
 
 describe("BitrixCluster over the placement seam", () => {
     const placement = new RecordingPlacement();
@@ -22,8 +23,25 @@ describe("BitrixCluster over the placement seam", () => {
     it("deploys N web nodes, a master and M replicas, Redis nodes and the sentinels, one NFS server, two balancers and the monitoring service", async () => {
         await settle();
         assert.deepEqual(services(), [
-            "balancer-1", "balancer-2", "db-failover", "db-master", "db-replica-1", "db-replica-2", "monitoring", "nfs", "redis-1", "redis-2", "redis-3",
-            "sentinel-1", "sentinel-2", "sentinel-3", "sentinel-4", "sentinel-5", "web-1", "web-2", "web-3",
+            "balancer-1",
+            "balancer-2",
+            "db-failover",
+            "db-master",
+            "db-replica-1",
+            "db-replica-2",
+            "monitoring",
+            "nfs",
+            "redis-1",
+            "redis-2",
+            "redis-3",
+            "sentinel-1",
+            "sentinel-2",
+            "sentinel-3",
+            "sentinel-4",
+            "sentinel-5",
+            "web-1",
+            "web-2",
+            "web-3",
         ]);
     });
 
@@ -36,7 +54,10 @@ describe("BitrixCluster over the placement seam", () => {
     it("gives both balancers the same HAProxy config and a keepalived config that names the other as its peer", async () => {
         const file = (service: string, path: string) => valueOf(placement.file(service, path));
         assert.equal(await file("balancer-2", "/etc/haproxy/haproxy.cfg"), await file("balancer-1", "/etc/haproxy/haproxy.cfg"));
-        const [k1, k2] = [await file("balancer-1", "/etc/keepalived/keepalived.conf"), await file("balancer-2", "/etc/keepalived/keepalived.conf")];
+        const [k1, k2] = [
+            await file("balancer-1", "/etc/keepalived/keepalived.conf"),
+            await file("balancer-2", "/etc/keepalived/keepalived.conf"),
+        ];
         const peer = (k: string) => /unicast_peer \{\s+(\S+)\s+\}/.exec(k)![1];
         assert.equal(peer(k1), placement.addressOf("balancer-2"));
         assert.equal(peer(k2), placement.addressOf("balancer-1"));
@@ -87,18 +108,32 @@ describe("BitrixCluster over the placement seam", () => {
         const proxy = await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg"));
         assert.equal(proxy.match(/server redis-\d t-redis-\d:6379/g)?.length, 3);
         assert.match(proxy, /listen db_writer\n {4}bind 127\.0\.0\.1:6033\n/);
-        assert.deepEqual(proxy.match(/server db-\S+ t-db-\S+:3306/g), ["server db-master t-db-master:3306", "server db-replica-1 t-db-replica-1:3306", "server db-replica-2 t-db-replica-2:3306"]);
+        assert.deepEqual(proxy.match(/server db-\S+ t-db-\S+:3306/g), [
+            "server db-master t-db-master:3306",
+            "server db-replica-1 t-db-replica-1:3306",
+            "server db-replica-2 t-db-replica-2:3306",
+        ]);
         assert.match(proxy, /^global\n {4}user haproxy\n {4}group haproxy\n {4}external-check\n {4}insecure-fork-wanted\n/);
         const manager = JSON.parse(await valueOf(placement.file("db-failover", "/etc/db-failover/config.json")));
-        assert.deepEqual(manager.nodes.map((n: any) => n.host), ["t-db-master", "t-db-replica-1", "t-db-replica-2"]);
+        assert.deepEqual(
+            manager.nodes.map((n: any) => n.host),
+            ["t-db-master", "t-db-replica-1", "t-db-replica-2"],
+        );
         assert.deepEqual(placement.spec("db-failover").command, ["/usr/local/bin/db-failover", "/etc/db-failover/config.json"]);
         assert.equal(await secretOf(placement.spec("db-failover").env!.DB_FAILOVER_PASSWORD), true);
         // It keeps Bitrix's replica rows with the application login and clears the kernel's cache of them in Redis.
-        assert.deepEqual(manager.bitrix, { database: "bitrix", user: "bitrix", cache: { nodes: ["t-redis-1", "t-redis-2", "t-redis-3"].map((host) => ({ host, port: 6379 })), sid: "bx-test" }, weight: 100, syncEveryS: 10 });
+        assert.deepEqual(manager.bitrix, {
+            database: "bitrix",
+            user: "bitrix",
+            cache: { nodes: ["t-redis-1", "t-redis-2", "t-redis-3"].map((host) => ({ host, port: 6379 })), sid: "bx-test" },
+            weight: 100,
+            syncEveryS: 10,
+        });
         assert.equal(await secretOf(placement.spec("db-failover").env!.DB_APP_PASSWORD), true);
         assert.equal(await secretOf(placement.spec("db-failover").env!.REDIS_PASSWORD), true);
         // Every server starts read-only; the manager opens one.
-        for (const s of ["db-master", "db-replica-1"]) assert.match(await valueOf(placement.file(s, "/etc/mysql/mariadb.conf.d/90-bitrix.cnf")), /^read_only = ON$/m);
+        for (const s of ["db-master", "db-replica-1"])
+            assert.match(await valueOf(placement.file(s, "/etc/mysql/mariadb.conf.d/90-bitrix.cnf")), /^read_only = ON$/m);
     });
 
     it("gives the writer route's check the app login in a root:haproxy file, not .settings.php (no PHP the web user writes runs elsewhere)", async () => {
@@ -113,7 +148,10 @@ describe("BitrixCluster over the placement seam", () => {
         const check = await valueOf(placement.file("web-1", "/usr/local/bin/bitrix-db-writer-check"));
         assert.doesNotMatch(check, /settings\.php/);
         assert.match(check, /\/etc\/haproxy\/db-writer\.json/);
-        assert.match(await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg")), /^global\n {4}user haproxy\n {4}group haproxy\n/);
+        assert.match(
+            await valueOf(placement.file("web-1", "/etc/haproxy/redis-proxy.cfg")),
+            /^global\n {4}user haproxy\n {4}group haproxy\n/,
+        );
     });
 
     it("turns a web node 503 when the shared-storage heartbeat is older than 8 s (the nfs drill's 12 s with margin)", async () => {
@@ -125,7 +163,10 @@ describe("BitrixCluster over the placement seam", () => {
     it("trusts X-Forwarded-For on the web nodes from the balancers' own addresses only", async () => {
         const site = await valueOf(placement.file("web-2", "/etc/nginx/sites-enabled/bitrix.conf"));
         const balancers = ["balancer-1", "balancer-2"].map((b) => `set_real_ip_from ${placement.addressOf(b)};`);
-        assert.deepEqual(site.match(/^\s*set_real_ip_from .*$/gm)?.map((l) => l.trim()), balancers);
+        assert.deepEqual(
+            site.match(/^\s*set_real_ip_from .*$/gm)?.map((l) => l.trim()),
+            balancers,
+        );
     });
 
     it("replicas attach to the master and the sentinels watch redis-1 with the majority quorum", async () => {
@@ -139,16 +180,24 @@ describe("BitrixCluster over the placement seam", () => {
 
     it("marks every file that holds a password secret, and keeps the others readable in previews", async () => {
         const secret = [
-            ["web-1", "/var/www/html/bitrix/.settings.php"], ["web-1", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini"],
-            ["web-1", "/etc/haproxy/redis-proxy.cfg"], ["db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql"],
-            ["db-replica-1", "/docker-entrypoint-initdb.d/10-bitrix-replica.sql"], ["redis-1", "/etc/redis/bitrix/redis.conf"],
-            ["sentinel-1", "/etc/redis/bitrix/sentinel.conf"], ["redis-2", "/etc/redis/bitrix/redis.env"],
+            ["web-1", "/var/www/html/bitrix/.settings.php"],
+            ["web-1", "/etc/php/8.2/fpm/conf.d/99-bitrix.ini"],
+            ["web-1", "/etc/haproxy/redis-proxy.cfg"],
+            ["db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql"],
+            ["db-replica-1", "/docker-entrypoint-initdb.d/10-bitrix-replica.sql"],
+            ["redis-1", "/etc/redis/bitrix/redis.conf"],
+            ["sentinel-1", "/etc/redis/bitrix/sentinel.conf"],
+            ["redis-2", "/etc/redis/bitrix/redis.env"],
         ];
         for (const [service, path] of secret) assert.equal(await secretOf(placement.file(service, path)), true, `${service}:${path}`);
         const plain = [
-            ["balancer-1", "/etc/haproxy/haproxy.cfg"], ["balancer-2", "/etc/keepalived/keepalived.conf"], ["web-1", "/etc/nginx/sites-enabled/bitrix.conf"],
-            ["web-1", "/var/www/html/healthz.php"], ["db-master", "/etc/mysql/mariadb.conf.d/90-bitrix.cnf"],
-            ["nfs", "/etc/ganesha/ganesha.conf"], ["monitoring", "/etc/bitrix-monitoring/alertmanager.yml"],
+            ["balancer-1", "/etc/haproxy/haproxy.cfg"],
+            ["balancer-2", "/etc/keepalived/keepalived.conf"],
+            ["web-1", "/etc/nginx/sites-enabled/bitrix.conf"],
+            ["web-1", "/var/www/html/healthz.php"],
+            ["db-master", "/etc/mysql/mariadb.conf.d/90-bitrix.cnf"],
+            ["nfs", "/etc/ganesha/ganesha.conf"],
+            ["monitoring", "/etc/bitrix-monitoring/alertmanager.yml"],
         ];
         for (const [service, path] of plain) assert.equal(await secretOf(placement.file(service, path)), false, `${service}:${path}`);
         assert.equal(await secretOf(placement.spec("db-master").env!.MARIADB_ROOT_PASSWORD), true);
@@ -157,8 +206,18 @@ describe("BitrixCluster over the placement seam", () => {
 
     it("makes six random passwords when config has no secrets (the exporter's with monitoring on, the failover manager's)", async () => {
         await settle();
-        const names = ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n.startsWith("c1-")).sort();
-        assert.deepEqual(names, ["c1-db-failover-password", "c1-db-monitor-password", "c1-db-password", "c1-db-replication-password", "c1-db-root-password", "c1-redis-password"]);
+        const names = ofType("random:index/randomPassword:RandomPassword")
+            .map((r) => r.name)
+            .filter((n) => n.startsWith("c1-"))
+            .sort();
+        assert.deepEqual(names, [
+            "c1-db-failover-password",
+            "c1-db-monitor-password",
+            "c1-db-password",
+            "c1-db-replication-password",
+            "c1-db-root-password",
+            "c1-redis-password",
+        ]);
         const pw = ofType("random:index/randomPassword:RandomPassword").find((r) => r.name === "c1-db-password")!;
         assert.equal(pw.inputs.length, 32);
         assert.equal(pw.inputs.special, false);
@@ -167,7 +226,10 @@ describe("BitrixCluster over the placement seam", () => {
     it("exports every shared path from the NFS server as www-data", async () => {
         const ganesha = await valueOf(placement.file("nfs", "/etc/ganesha/ganesha.conf"));
         assert.equal(ganesha.match(/Anonymous_Uid = 33;/g)?.length, 2);
-        assert.deepEqual(placement.spec("nfs").volumes!.map((v) => v.path), ["/srv/nfs/upload", "/srv/nfs/bitrix-cache"]);
+        assert.deepEqual(
+            placement.spec("nfs").volumes!.map((v) => v.path),
+            ["/srv/nfs/upload", "/srv/nfs/bitrix-cache"],
+        );
         assert.equal(cluster.nfsExports[0].split(":")[0], placement.addressOf("nfs"));
     });
 
@@ -177,7 +239,10 @@ describe("BitrixCluster over the placement seam", () => {
         assert.equal(cluster.url, "https://172.28.0.5/");
         assert.equal(cluster.floatingAddress, "172.28.0.5");
         assert.equal(cluster.statusUrl, "http://public-balancer-1:8404/");
-        assert.deepEqual(cluster.statusUrls, ["balancer-1", "balancer-2"].map((b) => `http://${placement.addressOf(b)}:8404/`));
+        assert.deepEqual(
+            cluster.statusUrls,
+            ["balancer-1", "balancer-2"].map((b) => `http://${placement.addressOf(b)}:8404/`),
+        );
         assert.equal(cluster.dbMaster, "t-db-master:3306");
         assert.deepEqual(cluster.dbReplicas, ["t-db-replica-1:3306", "t-db-replica-2:3306"]);
         assert.equal(cluster.sentinels.length, 5);
@@ -193,7 +258,8 @@ describe("BitrixCluster monitoring wiring", () => {
     it("scrapes every layer from the cluster's own node lists and keeps the exporter logins secret", async () => {
         await settle();
         const prom = YAML.parse(await valueOf(placement.file("monitoring", "/etc/bitrix-monitoring/prometheus.yml")));
-        const instances = (job: string) => prom.scrape_configs.find((j: any) => j.job_name === job).static_configs.map((c: any) => c.labels.instance);
+        const instances = (job: string) =>
+            prom.scrape_configs.find((j: any) => j.job_name === job).static_configs.map((c: any) => c.labels.instance);
         assert.deepEqual(instances("phpfpm"), ["web-1", "web-2", "web-3"]);
         assert.deepEqual(instances("haproxy"), ["balancer-1", "balancer-2"]);
         assert.deepEqual(instances("mysqld"), ["db-master", "db-replica-1"]);
@@ -204,7 +270,10 @@ describe("BitrixCluster monitoring wiring", () => {
         assert.match(await valueOf(cnf), /^host=t-db-replica-1$/m);
         assert.equal(await secretOf(placement.spec("monitoring").env!.REDIS_PASSWORD), true);
         // The exporter's login is made by the master's first start; the web nodes answer PHP-FPM metrics to the monitoring service only.
-        assert.match(await valueOf(placement.file("db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql")), /GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON \*\.\* TO 'exporter'@'%';/);
+        assert.match(
+            await valueOf(placement.file("db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql")),
+            /GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON \*\.\* TO 'exporter'@'%';/,
+        );
         const nginx = await valueOf(placement.file("web-2", "/etc/nginx/sites-enabled/bitrix.conf"));
         assert.match(nginx, /listen 9253;[\s\S]*allow net-of-monitoring;\n\s+deny all;\n\s+set \$args openmetrics;/);
     });
@@ -213,7 +282,10 @@ describe("BitrixCluster monitoring wiring", () => {
         const off = new RecordingPlacement();
         new BitrixCluster("c5", { config: config({ monitoring: false, dbEngine: "mariadb" }), placement: off });
         await settle();
-        assert.equal(off.specs.some((s) => s.service === "monitoring"), false);
+        assert.equal(
+            off.specs.some((s) => s.service === "monitoring"),
+            false,
+        );
         assert.doesNotMatch(await valueOf(off.file("db-master", "/docker-entrypoint-initdb.d/10-bitrix-master.sql")), /exporter/);
         assert.doesNotMatch(await valueOf(off.file("web-1", "/etc/nginx/sites-enabled/bitrix.conf")), /9253/);
     });
@@ -223,7 +295,9 @@ describe("BitrixCluster with config secrets", () => {
     const placement = new RecordingPlacement();
     new BitrixCluster("c2", {
         config: config({
-            dbPassword: pulumi.secret("from-config"), redisPassword: pulumi.secret("redis-from-config"), vrrpPassword: pulumi.secret("vrrp-from-config"),
+            dbPassword: pulumi.secret("from-config"),
+            redisPassword: pulumi.secret("redis-from-config"),
+            vrrpPassword: pulumi.secret("vrrp-from-config"),
             // As Pulumi hands a secret list to the program: its JSON text.
             alertWebhookUrls: '["https://hooks.slack.com/services/T000/B000/hook-token"]',
         }),
@@ -247,7 +321,10 @@ describe("BitrixCluster with config secrets", () => {
 
     it("uses the config secrets instead of random passwords", async () => {
         await settle();
-        const names = ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n.startsWith("c2-")).sort();
+        const names = ofType("random:index/randomPassword:RandomPassword")
+            .map((r) => r.name)
+            .filter((n) => n.startsWith("c2-"))
+            .sort();
         assert.deepEqual(names, ["c2-db-failover-password", "c2-db-monitor-password", "c2-db-replication-password", "c2-db-root-password"]);
         const settings = await valueOf(placement.file("web-1", "/var/www/html/bitrix/.settings.php"));
         assert.match(settings, /'password' => 'from-config'/);
@@ -265,7 +342,11 @@ describe("BitrixCluster with config secrets", () => {
         const web = placement.spec("web-1");
         const upload = web.volumes!.find((v) => v.path === "/var/www/html/upload");
         assert.deepEqual(upload && { ...upload }, {
-            kind: "nfs", name: "upload", path: "/var/www/html/upload", server: "10.9.0.10", exportPath: "/bitrix/upload",
+            kind: "nfs",
+            name: "upload",
+            path: "/var/www/html/upload",
+            server: "10.9.0.10",
+            exportPath: "/bitrix/upload",
             options: "nfsvers=4.1,proto=tcp,soft,timeo=30,retrans=2,noatime,nodiratime,noresvport",
         });
     });
@@ -278,8 +359,14 @@ describe("BitrixCluster with one balancer", () => {
     it("runs one balancer without keepalived or extra capabilities, and the portal is its own door", async () => {
         await settle();
         const balancers = placement.specs.filter((s) => s.service.startsWith("balancer"));
-        assert.deepEqual(balancers.map((b) => b.service), ["balancer-1"]);
-        assert.deepEqual(balancers[0].files.map((f) => f.path), ["/etc/haproxy/haproxy.cfg", "/etc/haproxy/certs/site.pem"]);
+        assert.deepEqual(
+            balancers.map((b) => b.service),
+            ["balancer-1"],
+        );
+        assert.deepEqual(
+            balancers[0].files.map((f) => f.path),
+            ["/etc/haproxy/haproxy.cfg", "/etc/haproxy/certs/site.pem"],
+        );
         assert.equal(balancers[0].capabilities, undefined);
         assert.equal(cluster.url, "https://public-balancer-1:8443/");
         assert.equal(cluster.floatingAddress, "");
@@ -290,16 +377,33 @@ const PUSH_KEY = "PushKey0123456789abcdefghijklmnopqrstuvwxyz";
 
 describe("BitrixCluster with the push layer", () => {
     const placement = new RecordingPlacement();
-    const cluster = new BitrixCluster("c6", { config: config({ pushServers: 2, pushImage: "registry.example.com/bitrix/push-server:2.0", pushSecurityKey: PUSH_KEY, dbEngine: "mariadb" }), placement });
+    const cluster = new BitrixCluster("c6", {
+        config: config({
+            pushServers: 2,
+            pushImage: "registry.example.com/bitrix/push-server:2.0",
+            pushSecurityKey: PUSH_KEY,
+            dbEngine: "mariadb",
+        }),
+        placement,
+    });
     const file = (service: string, path: string) => valueOf(placement.file(service, path));
 
     it("runs the user's image as push-1 and push-2 beside a Redis of their own, with both listeners' configs as secrets", async () => {
         await settle();
-        assert.deepEqual(placement.specs.map((s) => s.service).filter((s) => s.startsWith("push")).sort(), ["push-1", "push-2", "push-redis"]);
+        assert.deepEqual(
+            placement.specs
+                .map((s) => s.service)
+                .filter((s) => s.startsWith("push"))
+                .sort(),
+            ["push-1", "push-2", "push-redis"],
+        );
         for (const service of ["push-1", "push-2"]) {
             const spec = placement.spec(service);
             assert.deepEqual(spec.image, { pull: "registry.example.com/bitrix/push-server:2.0" });
-            assert.deepEqual(spec.files.map((f) => f.path), ["/etc/push-server/push-server-sub-8010.json", "/etc/push-server/push-server-pub-9010.json"]);
+            assert.deepEqual(
+                spec.files.map((f) => f.path),
+                ["/etc/push-server/push-server-sub-8010.json", "/etc/push-server/push-server-pub-9010.json"],
+            );
             for (const f of spec.files) {
                 assert.equal(f.secret, true);
                 assert.equal(await secretOf(f.content), true);
@@ -340,11 +444,20 @@ describe("BitrixCluster with the push layer", () => {
 
     it("makes a random 64-character key when none is given", async () => {
         const gen = new RecordingPlacement();
-        new BitrixCluster("c6-gen", { config: config({ pushServers: 1, pushImage: "registry.example.com/bitrix/push-server:2.0", dbEngine: "mariadb" }), placement: gen });
+        new BitrixCluster("c6-gen", {
+            config: config({ pushServers: 1, pushImage: "registry.example.com/bitrix/push-server:2.0", dbEngine: "mariadb" }),
+            placement: gen,
+        });
         await settle();
-        assert.equal(JSON.parse(await valueOf(gen.file("push-1", "/etc/push-server/push-server-sub-8010.json"))).security.key, "mockc6genpushsecuritykey");
+        assert.equal(
+            JSON.parse(await valueOf(gen.file("push-1", "/etc/push-server/push-server-sub-8010.json"))).security.key,
+            "mockc6genpushsecuritykey",
+        );
         const random = recorded.filter((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.startsWith("c6-gen-push"));
-        assert.deepEqual(random.map((r) => ({ name: r.name, length: r.inputs.length, special: r.inputs.special })), [{ name: "c6-gen-push-security-key", length: 64, special: false }]);
+        assert.deepEqual(
+            random.map((r) => ({ name: r.name, length: r.inputs.length, special: r.inputs.special })),
+            [{ name: "c6-gen-push-security-key", length: 64, special: false }],
+        );
     });
 
     it("has no push services, routes or settings without pushServers", async () => {

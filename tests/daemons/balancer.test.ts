@@ -13,7 +13,12 @@ import { request } from "../helpers/http";
 
 const PORTS = { http: 31080, https: 31443, status: 31404, web1: 31081, web2: 31082 };
 
-interface FakeNode { server: http.Server; healthy: boolean; answer503: boolean; requests: string[] }
+interface FakeNode {
+    server: http.Server;
+    healthy: boolean;
+    answer503: boolean;
+    requests: string[];
+}
 
 function fakeNode(name: string, port: number): Promise<FakeNode> {
     const node: FakeNode = { server: undefined as any, healthy: true, answer503: false, requests: [] };
@@ -46,11 +51,21 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
             { name: "web-1", host: "127.0.0.1", port: PORTS.web1, weight: 1 },
             { name: "web-2", host: "127.0.0.1", port: PORTS.web2, weight: 1 },
         ],
-        algorithm: "least_conn", stickyCookie: "BXSRV", healthPath: "/healthz.php",
-        healthIntervalMs: 500, healthTimeoutMs: 200, maxFails: 3, failTimeoutS: 15,
-        adminAllowlist: ["10.0.0.0/8"], serverName: "portal.test", hstsMaxAgeS: 31536000,
-        certPath: path.join(dir, "site.pem"), listen: { http: PORTS.http, https: PORTS.https, status: PORTS.status },
-        publicHttpsPort: PORTS.https, publicHttpPort: PORTS.http, adminSocket: path.join(dir, "admin.sock"),
+        algorithm: "least_conn",
+        stickyCookie: "BXSRV",
+        healthPath: "/healthz.php",
+        healthIntervalMs: 500,
+        healthTimeoutMs: 200,
+        maxFails: 3,
+        failTimeoutS: 15,
+        adminAllowlist: ["10.0.0.0/8"],
+        serverName: "portal.test",
+        hstsMaxAgeS: 31536000,
+        certPath: path.join(dir, "site.pem"),
+        listen: { http: PORTS.http, https: PORTS.https, status: PORTS.status },
+        publicHttpsPort: PORTS.https,
+        publicHttpPort: PORTS.http,
+        adminSocket: path.join(dir, "admin.sock"),
     };
     const cfgFile = path.join(dir, "haproxy.cfg");
     let haproxyPid = 0;
@@ -62,8 +77,21 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
 
     before(async () => {
         const haproxy = requireBinary("haproxy");
-        run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=portal.test",
-            "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")]);
+        run("openssl", [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=portal.test",
+            "-keyout",
+            path.join(dir, "key.pem"),
+            "-out",
+            path.join(dir, "cert.pem"),
+        ]);
         run("sh", ["-c", `cat ${dir}/cert.pem ${dir}/key.pem > ${input.certPath}`]);
         write(cfgFile, balancerConfig(input));
         web1 = await fakeNode("web-1", PORTS.web1);
@@ -152,14 +180,30 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
 
     it("refuses /bitrix/admin, the health URL and the probe app to clients outside the allowlist", async () => {
         const status = async (p: string) => (await request(`https://127.0.0.1:${PORTS.https}${p}`)).status;
-        for (const p of ["/bitrix/admin/index.php", "/BITRIX/ADMIN/", "/bitrix/%61dmin/", "/bitrix%2Fadmin/", "/healthz.php", "/HEALTHZ.php", "/probe/?action=db"]) {
+        for (const p of [
+            "/bitrix/admin/index.php",
+            "/BITRIX/ADMIN/",
+            "/bitrix/%61dmin/",
+            "/bitrix%2Fadmin/",
+            "/healthz.php",
+            "/HEALTHZ.php",
+            "/probe/?action=db",
+        ]) {
             assert.equal(await status(p), 403, p);
         }
     });
 
     it("refuses paths a web server would rewrite, so none can slip past the allowlist", async () => {
         const status = async (p: string) => (await request(`https://127.0.0.1:${PORTS.https}/`, { rawPath: p })).status;
-        for (const p of ["//bitrix/admin/", "/bitrix//admin/", "/./bitrix/admin/", "/x/../bitrix/admin/", "/x/%2e%2e/bitrix/admin/", "//healthz.php", "/probe/./"]) {
+        for (const p of [
+            "//bitrix/admin/",
+            "/bitrix//admin/",
+            "/./bitrix/admin/",
+            "/x/../bitrix/admin/",
+            "/x/%2e%2e/bitrix/admin/",
+            "//healthz.php",
+            "/probe/./",
+        ]) {
             assert.equal(await status(p), 400, p);
         }
         for (const p of ["/bitrix/tools/x.php", "/js/app.js", "/a/b", "/.well-known/x", "/bitrix/administration-guide"]) {
@@ -174,10 +218,20 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         const get = await request(`https://127.0.0.1:${PORTS.https}/retry-get`, { headers: { Cookie: "BXSRV=web-1" } });
         assert.equal(get.status, 200);
         assert.equal(JSON.parse(get.body).node, "web-2");
-        const post = await request(`https://127.0.0.1:${PORTS.https}/retry-post`, { method: "POST", body: "x=1", headers: { Cookie: "BXSRV=web-1", "content-type": "application/x-www-form-urlencoded" } });
+        const post = await request(`https://127.0.0.1:${PORTS.https}/retry-post`, {
+            method: "POST",
+            body: "x=1",
+            headers: { Cookie: "BXSRV=web-1", "content-type": "application/x-www-form-urlencoded" },
+        });
         assert.equal(post.status, 503);
-        assert.deepEqual(web1.requests.filter((r) => r.startsWith("POST")), ["POST /retry-post"]);
-        assert.deepEqual(web2.requests.filter((r) => r.startsWith("POST")), []);
+        assert.deepEqual(
+            web1.requests.filter((r) => r.startsWith("POST")),
+            ["POST /retry-post"],
+        );
+        assert.deepEqual(
+            web2.requests.filter((r) => r.startsWith("POST")),
+            [],
+        );
         web1.answer503 = false;
     });
 
@@ -186,10 +240,22 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
         const failed: string[] = [];
         for (let i = 0; i < 20; i++) {
             const method = i % 2 ? "POST" : "GET";
-            const r = await request(`https://127.0.0.1:${PORTS.https}/after-kill-${i}`, { method, body: method === "POST" ? "a=1" : undefined, headers: { Cookie: "BXSRV=web-1" } });
+            const r = await request(`https://127.0.0.1:${PORTS.https}/after-kill-${i}`, {
+                method,
+                body: method === "POST" ? "a=1" : undefined,
+                headers: { Cookie: "BXSRV=web-1" },
+            });
             if (r.status !== 200 || JSON.parse(r.body).node !== "web-2") failed.push(`${method} ${i}: ${r.status} ${r.body.slice(0, 80)}`);
         }
-        assert.deepEqual(failed, [], `haproxy log:\n${daemons.log("haproxy").split("\n").filter((l) => /after-kill/.test(l)).join("\n")}`);
+        assert.deepEqual(
+            failed,
+            [],
+            `haproxy log:\n${daemons
+                .log("haproxy")
+                .split("\n")
+                .filter((l) => /after-kill/.test(l))
+                .join("\n")}`,
+        );
         await waitFor("web-1 DOWN", async () => (await state("web-1")) === "DOWN", 10000);
     });
 });

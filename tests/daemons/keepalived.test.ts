@@ -16,8 +16,13 @@ import { requireBinary, tmpDir } from "../helpers/daemons";
 const iface = Object.entries(os.networkInterfaces()).find(([, addrs]) => addrs?.some((a) => !a.internal && a.family === "IPv4"))?.[0];
 
 const input: KeepalivedInput = {
-    name: "bx-test-balancer-1", interface: iface ?? "no-external-interface", routerId: 77, priority: 150, address: "10.255.0.50",
-    peers: ["10.255.0.12"], checkUrl: "http://127.0.0.1:8404/",
+    name: "bx-test-balancer-1",
+    interface: iface ?? "no-external-interface",
+    routerId: 77,
+    priority: 150,
+    address: "10.255.0.50",
+    peers: ["10.255.0.12"],
+    checkUrl: "http://127.0.0.1:8404/",
 };
 
 function check(text: string): { status: number | null; output: string } {
@@ -43,7 +48,10 @@ describe("keepalived: generated keepalived.conf", () => {
     });
 
     it("is refused by the same check when VRRPv3 is given a password (what the generator never writes)", () => {
-        const broken = keepalivedConfig(input).replace("    check_unicast_src", "    check_unicast_src\n    authentication {\n        auth_type PASS\n        auth_pass secret12\n    }");
+        const broken = keepalivedConfig(input).replace(
+            "    check_unicast_src",
+            "    check_unicast_src\n    authentication {\n        auth_type PASS\n        auth_pass secret12\n    }",
+        );
         const r = check(broken);
         assert.notEqual(r.status, 0);
         assert.match(r.output, /VRRP version 3 does not support authentication/);

@@ -24,22 +24,59 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
     const nodes: Record<string, MariadbNode> = {};
     const sql = (node: string, query: string) => mariadbSql(nodes[node], query);
     const appSql = (port: number, query: string) =>
-        run("mariadb", ["--protocol=tcp", "-h", "127.0.0.1", "-P", String(port), "-u", APP.user, `-p${APP.password}`, APP.database, "-N", "-B", "-e", query]).trim();
+        run("mariadb", [
+            "--protocol=tcp",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            String(port),
+            "-u",
+            APP.user,
+            `-p${APP.password}`,
+            APP.database,
+            "-N",
+            "-B",
+            "-e",
+            query,
+        ]).trim();
     const status = (node: string) => {
         const out = run("mariadb", ["--socket", nodes[node].socket, "-e", "SHOW SLAVE STATUS\\G"]);
-        return Object.fromEntries(out.split("\n").map((l) => /^\s*(\w+): ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], m[2]]));
+        return Object.fromEntries(
+            out
+                .split("\n")
+                .map((l) => /^\s*(\w+): ?(.*)$/.exec(l))
+                .filter((m): m is RegExpExecArray => !!m)
+                .map((m) => [m[1], m[2]]),
+        );
     };
 
     before(async () => {
         requireBinary("mariadbd");
         requireBinary("mariadb-install-db");
         nodes.master = await startMariadb(daemons, root, "master", {
-            role: "master", serverId: 1, port: PORTS.master,
-            initSql: masterInitSql({ engine: "mariadb", database: APP.database, appUser: APP.user, appPassword: APP.password, replicationUser: REPL.user, replicationPassword: REPL.password }),
+            role: "master",
+            serverId: 1,
+            port: PORTS.master,
+            initSql: masterInitSql({
+                engine: "mariadb",
+                database: APP.database,
+                appUser: APP.user,
+                appPassword: APP.password,
+                replicationUser: REPL.user,
+                replicationPassword: REPL.password,
+            }),
         });
         nodes.replica = await startMariadb(daemons, root, "replica", {
-            role: "replica", serverId: 2, port: PORTS.replica,
-            initSql: replicaInitSql({ engine: "mariadb", masterHost: "127.0.0.1", masterPort: PORTS.master, replicationUser: REPL.user, replicationPassword: REPL.password }),
+            role: "replica",
+            serverId: 2,
+            port: PORTS.replica,
+            initSql: replicaInitSql({
+                engine: "mariadb",
+                masterHost: "127.0.0.1",
+                masterPort: PORTS.master,
+                replicationUser: REPL.user,
+                replicationPassword: REPL.password,
+            }),
         });
     });
 
@@ -47,7 +84,13 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
 
     it("runs with the durable, ROW and GTID settings", () => {
         for (const node of ["master", "replica"]) {
-            assert.equal(sql(node, "SELECT @@binlog_format, @@sync_binlog, @@innodb_flush_log_at_trx_commit, @@gtid_strict_mode, @@log_slave_updates, @@local_infile"), "ROW\t1\t1\t1\t1\t0");
+            assert.equal(
+                sql(
+                    node,
+                    "SELECT @@binlog_format, @@sync_binlog, @@innodb_flush_log_at_trx_commit, @@gtid_strict_mode, @@log_slave_updates, @@local_infile",
+                ),
+                "ROW\t1\t1\t1\t1\t0",
+            );
         }
         assert.equal(sql("master", "SELECT @@server_id"), "1");
         assert.equal(sql("replica", "SELECT @@server_id"), "2");
@@ -55,10 +98,14 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
     });
 
     it("attaches the replica by GTID and both replication threads run", async () => {
-        const s = await waitFor("replication threads running", () => {
-            const st = status("replica");
-            return st.Slave_IO_Running === "Yes" && st.Slave_SQL_Running === "Yes" ? st : undefined;
-        }, 30000);
+        const s = await waitFor(
+            "replication threads running",
+            () => {
+                const st = status("replica");
+                return st.Slave_IO_Running === "Yes" && st.Slave_SQL_Running === "Yes" ? st : undefined;
+            },
+            30000,
+        );
         assert.equal(s.Using_Gtid, "Slave_Pos");
         assert.equal(s.Master_Port, String(PORTS.master));
         assert.equal(s.Master_User, REPL.user);
@@ -71,10 +118,17 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
     });
 
     it("replicates the app user, and a row written on the master is read back on the replica", async () => {
-        appSql(PORTS.master, "CREATE TABLE probe (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB; INSERT INTO probe VALUES (1, 'from-master')");
+        appSql(
+            PORTS.master,
+            "CREATE TABLE probe (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB; INSERT INTO probe VALUES (1, 'from-master')",
+        );
         const v = await waitFor("the row on the replica", () => appSql(PORTS.replica, "SELECT v FROM probe WHERE id = 1"), 10000);
         assert.equal(v, "from-master");
-        await waitFor("GTID positions equal", () => sql("master", "SELECT @@gtid_binlog_pos") === sql("replica", "SELECT @@gtid_slave_pos"), 10000);
+        await waitFor(
+            "GTID positions equal",
+            () => sql("master", "SELECT @@gtid_binlog_pos") === sql("replica", "SELECT @@gtid_slave_pos"),
+            10000,
+        );
     });
 
     it("keeps the replica read-only for the application", () => {
@@ -84,13 +138,19 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
 
     it("has no transactions of the replica's own in its GTID state (no errant GTIDs)", () => {
         const pos = sql("replica", "SELECT @@gtid_binlog_pos");
-        for (const gtid of pos.split(",").filter(Boolean)) assert.match(gtid.trim(), /^0-1-\d+$/, `replica GTID ${gtid} not from the master`);
+        for (const gtid of pos.split(",").filter(Boolean))
+            assert.match(gtid.trim(), /^0-1-\d+$/, `replica GTID ${gtid} not from the master`);
     });
 
     it("refuses to start on a data directory whose first start did not finish", () => {
         const dir = path.join(root, "interrupted");
         fs.mkdirSync(path.join(dir, "data", "mysql"), { recursive: true });
-        const env = { MARIADB_ROOT_PASSWORD: "x", MARIADB_DATADIR: path.join(dir, "data"), MARIADB_RUN_DIR: path.join(dir, "run"), MARIADB_INITDB_DIR: path.join(dir, "initdb") };
+        const env = {
+            MARIADB_ROOT_PASSWORD: "x",
+            MARIADB_DATADIR: path.join(dir, "data"),
+            MARIADB_RUN_DIR: path.join(dir, "run"),
+            MARIADB_INITDB_DIR: path.join(dir, "initdb"),
+        };
         assert.throws(() => run("bash", [ENTRYPOINT, "mariadbd", "--version"], { env }), /first start did not finish/);
         // Any other command (the failover manager runs from this image) leaves the data directory alone.
         assert.equal(run("bash", [ENTRYPOINT, "echo", "manager"], { env }).trim(), "manager");

@@ -24,10 +24,17 @@ describe("nfs: generated ganesha.conf in nfs-ganesha", () => {
         requireBinary("nfs-cp");
         assert.equal(await portOpen(2049), false, "port 2049 is taken: another NFS server runs on this machine");
         for (const e of shared) fs.mkdirSync(e.directory, { recursive: true });
-        const conf = write(path.join(root, "ganesha.conf"), ganeshaConfig({ exports: shared, clients: ["127.0.0.1/32"], anonUid: 33, anonGid: 33 }));
+        const conf = write(
+            path.join(root, "ganesha.conf"),
+            ganeshaConfig({ exports: shared, clients: ["127.0.0.1/32"], anonUid: 33, anonGid: 33 }),
+        );
         // Through the image's entrypoint, which hands the export roots to www-data before the server starts.
-        daemons.start("ganesha", "sh", [ENTRYPOINT, ganesha, "-F", "-L", path.join(root, "ganesha.log"), "-p", path.join(root, "ganesha.pid"), "-f", conf],
-            { NFS_EXPORT_ROOT: path.join(root, "srv") });
+        daemons.start(
+            "ganesha",
+            "sh",
+            [ENTRYPOINT, ganesha, "-F", "-L", path.join(root, "ganesha.log"), "-p", path.join(root, "ganesha.pid"), "-f", conf],
+            { NFS_EXPORT_ROOT: path.join(root, "srv") },
+        );
         await waitFor("ganesha on 2049", () => portOpen(2049), 20000);
     });
 

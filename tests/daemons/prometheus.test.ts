@@ -37,73 +37,181 @@ interface Case {
 }
 
 const CASES: Case[] = [
-    { alert: "MysqlReplicationLag", above: { 'mysql_slave_status_seconds_behind_master{instance="db-replica-1"}': "45x60" },
-        below: { 'mysql_slave_status_seconds_behind_master{instance="db-replica-1"}': "30x60" }, labels: { instance: "db-replica-1" }, before: "50s", after: "2m" },
-    { alert: "MysqlReplicaIoThreadStopped", above: { 'mysql_slave_status_slave_io_running{instance="db-replica-1"}': "0x60" },
-        below: { 'mysql_slave_status_slave_io_running{instance="db-replica-1"}': "1x60" }, labels: { instance: "db-replica-1" }, before: "20s", after: "1m" },
-    { alert: "MysqlReplicaSqlThreadStopped", above: { 'mysql_slave_status_slave_sql_running{instance="db-replica-1"}': "0x60" },
-        below: { 'mysql_slave_status_slave_sql_running{instance="db-replica-1"}': "1x60" }, labels: { instance: "db-replica-1" }, before: "20s", after: "1m" },
-    { alert: "HostMemoryHigh",
-        above: { 'node_memory_MemAvailable_bytes{instance="web-1",job="node"}': "10x100", 'node_memory_MemTotal_bytes{instance="web-1",job="node"}': "100x100" },
-        below: { 'node_memory_MemAvailable_bytes{instance="web-1",job="node"}': "16x100", 'node_memory_MemTotal_bytes{instance="web-1",job="node"}': "100x100" },
-        labels: { instance: "web-1", job: "node" }, before: "4m", after: "6m" },
-    { alert: "PhpFpmListenQueue", above: { 'phpfpm_listen_queue{instance="web-2"}': "11x60" },
-        below: { 'phpfpm_listen_queue{instance="web-2"}': "10x60" }, labels: { instance: "web-2" }, before: "50s", after: "2m" },
-    { alert: "NfsDiskAwaitHigh",
+    {
+        alert: "MysqlReplicationLag",
+        above: { 'mysql_slave_status_seconds_behind_master{instance="db-replica-1"}': "45x60" },
+        below: { 'mysql_slave_status_seconds_behind_master{instance="db-replica-1"}': "30x60" },
+        labels: { instance: "db-replica-1" },
+        before: "50s",
+        after: "2m",
+    },
+    {
+        alert: "MysqlReplicaIoThreadStopped",
+        above: { 'mysql_slave_status_slave_io_running{instance="db-replica-1"}': "0x60" },
+        below: { 'mysql_slave_status_slave_io_running{instance="db-replica-1"}': "1x60" },
+        labels: { instance: "db-replica-1" },
+        before: "20s",
+        after: "1m",
+    },
+    {
+        alert: "MysqlReplicaSqlThreadStopped",
+        above: { 'mysql_slave_status_slave_sql_running{instance="db-replica-1"}': "0x60" },
+        below: { 'mysql_slave_status_slave_sql_running{instance="db-replica-1"}': "1x60" },
+        labels: { instance: "db-replica-1" },
+        before: "20s",
+        after: "1m",
+    },
+    {
+        alert: "HostMemoryHigh",
         above: {
-            'node_disk_read_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0.03x120", 'node_disk_reads_completed_total{instance="nfs",nfs="true",device="sda"}': "0+1x120",
-            'node_disk_write_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0x120", 'node_disk_writes_completed_total{instance="nfs",nfs="true",device="sda"}': "0+0x120",
+            'node_memory_MemAvailable_bytes{instance="web-1",job="node"}': "10x100",
+            'node_memory_MemTotal_bytes{instance="web-1",job="node"}': "100x100",
         },
         below: {
-            'node_disk_read_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0.01x120", 'node_disk_reads_completed_total{instance="nfs",nfs="true",device="sda"}': "0+1x120",
-            'node_disk_write_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0x120", 'node_disk_writes_completed_total{instance="nfs",nfs="true",device="sda"}': "0+0x120",
+            'node_memory_MemAvailable_bytes{instance="web-1",job="node"}': "16x100",
+            'node_memory_MemTotal_bytes{instance="web-1",job="node"}': "100x100",
         },
-        labels: { instance: "nfs", nfs: "true", device: "sda" }, before: "4m", after: "7m" },
-    { alert: "RedisHitRateLow",
-        above: { 'redis_keyspace_hits_total{instance="redis-1"}': "0+10x300", 'redis_keyspace_misses_total{instance="redis-1"}': "0+5x300" },
+        labels: { instance: "web-1", job: "node" },
+        before: "4m",
+        after: "6m",
+    },
+    {
+        alert: "PhpFpmListenQueue",
+        above: { 'phpfpm_listen_queue{instance="web-2"}': "11x60" },
+        below: { 'phpfpm_listen_queue{instance="web-2"}': "10x60" },
+        labels: { instance: "web-2" },
+        before: "50s",
+        after: "2m",
+    },
+    {
+        alert: "NfsDiskAwaitHigh",
+        above: {
+            'node_disk_read_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0.03x120",
+            'node_disk_reads_completed_total{instance="nfs",nfs="true",device="sda"}': "0+1x120",
+            'node_disk_write_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0x120",
+            'node_disk_writes_completed_total{instance="nfs",nfs="true",device="sda"}': "0+0x120",
+        },
+        below: {
+            'node_disk_read_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0.01x120",
+            'node_disk_reads_completed_total{instance="nfs",nfs="true",device="sda"}': "0+1x120",
+            'node_disk_write_time_seconds_total{instance="nfs",nfs="true",device="sda"}': "0+0x120",
+            'node_disk_writes_completed_total{instance="nfs",nfs="true",device="sda"}': "0+0x120",
+        },
+        labels: { instance: "nfs", nfs: "true", device: "sda" },
+        before: "4m",
+        after: "7m",
+    },
+    {
+        alert: "RedisHitRateLow",
+        above: {
+            'redis_keyspace_hits_total{instance="redis-1"}': "0+10x300",
+            'redis_keyspace_misses_total{instance="redis-1"}': "0+5x300",
+        },
         // 91 % hits; and an idle Redis (0.02 lookups/s) whose few lookups all miss.
         below: {
-            'redis_keyspace_hits_total{instance="redis-1"}': "0+10x300", 'redis_keyspace_misses_total{instance="redis-1"}': "0+1x300",
-            'redis_keyspace_hits_total{instance="redis-2"}': "0+0x300", 'redis_keyspace_misses_total{instance="redis-2"}': "0+0.1x300",
+            'redis_keyspace_hits_total{instance="redis-1"}': "0+10x300",
+            'redis_keyspace_misses_total{instance="redis-1"}': "0+1x300",
+            'redis_keyspace_hits_total{instance="redis-2"}': "0+0x300",
+            'redis_keyspace_misses_total{instance="redis-2"}': "0+0.1x300",
         },
-        labels: { instance: "redis-1" }, before: "14m", after: "17m" },
-    { alert: "WebNodeDownAtBalancer", above: { 'haproxy_server_status{instance="balancer-1",proxy="web",server="web-1",state="DOWN"}': "1x60" },
-        below: { 'haproxy_server_status{instance="balancer-1",proxy="web",server="web-1",state="DOWN"}': "0x60", 'haproxy_server_status{instance="balancer-1",proxy="web",server="web-1",state="UP"}': "1x60" },
-        labels: { instance: "balancer-1", proxy: "web", server: "web-1", state: "DOWN" }, before: "20s", after: "1m" },
-    { alert: "RedisSentinelFailover",
+        labels: { instance: "redis-1" },
+        before: "14m",
+        after: "17m",
+    },
+    {
+        alert: "WebNodeDownAtBalancer",
+        above: { 'haproxy_server_status{instance="balancer-1",proxy="web",server="web-1",state="DOWN"}': "1x60" },
+        below: {
+            'haproxy_server_status{instance="balancer-1",proxy="web",server="web-1",state="DOWN"}': "0x60",
+            'haproxy_server_status{instance="balancer-1",proxy="web",server="web-1",state="UP"}': "1x60",
+        },
+        labels: { instance: "balancer-1", proxy: "web", server: "web-1", state: "DOWN" },
+        before: "20s",
+        after: "1m",
+    },
+    {
+        alert: "RedisSentinelFailover",
         above: {
-            'redis_sentinel_master_status{instance="sentinel-1",master_name="bitrix",master_address="10.0.0.1:6379",master_status="ok"}': "1x20 _x40",
-            'redis_sentinel_master_status{instance="sentinel-1",master_name="bitrix",master_address="10.0.0.2:6379",master_status="ok"}': "_x20 1x40",
+            'redis_sentinel_master_status{instance="sentinel-1",master_name="bitrix",master_address="10.0.0.1:6379",master_status="ok"}':
+                "1x20 _x40",
+            'redis_sentinel_master_status{instance="sentinel-1",master_name="bitrix",master_address="10.0.0.2:6379",master_status="ok"}':
+                "_x20 1x40",
         },
-        below: { 'redis_sentinel_master_status{instance="sentinel-1",master_name="bitrix",master_address="10.0.0.1:6379",master_status="ok"}': "1x60" },
+        below: {
+            'redis_sentinel_master_status{instance="sentinel-1",master_name="bitrix",master_address="10.0.0.1:6379",master_status="ok"}':
+                "1x60",
+        },
         // Fires at once (for: 0s) when the second address appears, and only then.
-        labels: { instance: "sentinel-1", master_name: "bitrix" }, before: "95s", after: "2m" },
-    { alert: "NfsUnavailable", above: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "0x60" },
-        below: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "1x60" }, labels: { instance: "nfs", job: "blackbox-nfs" }, before: "20s", after: "1m" },
+        labels: { instance: "sentinel-1", master_name: "bitrix" },
+        before: "95s",
+        after: "2m",
+    },
+    {
+        alert: "NfsUnavailable",
+        above: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "0x60" },
+        below: { 'probe_success{instance="nfs",job="blackbox-nfs"}': "1x60" },
+        labels: { instance: "nfs", job: "blackbox-nfs" },
+        before: "20s",
+        after: "1m",
+    },
     // promtool's time() is the evaluation time from 0: a certificate expiring at 10 days is under the 14-day line, one at 30 days is not.
-    { alert: "TlsCertificateExpiresSoon", above: { 'probe_ssl_earliest_cert_expiry{instance="balancer-2",job="blackbox-tls"}': "864000x300" },
-        below: { 'probe_ssl_earliest_cert_expiry{instance="balancer-2",job="blackbox-tls"}': "2592000x300" }, labels: { instance: "balancer-2", job: "blackbox-tls" }, before: "9m", after: "11m" },
-    { alert: "AcmeRenewalFailing", above: { 'bitrix_acme_last_attempt_success{instance="acme",job="acme"}': "0x300" },
-        below: { 'bitrix_acme_last_attempt_success{instance="acme",job="acme"}': "1x300" }, labels: { instance: "acme", job: "acme" }, before: "14m", after: "16m" },
+    {
+        alert: "TlsCertificateExpiresSoon",
+        above: { 'probe_ssl_earliest_cert_expiry{instance="balancer-2",job="blackbox-tls"}': "864000x300" },
+        below: { 'probe_ssl_earliest_cert_expiry{instance="balancer-2",job="blackbox-tls"}': "2592000x300" },
+        labels: { instance: "balancer-2", job: "blackbox-tls" },
+        before: "9m",
+        after: "11m",
+    },
+    {
+        alert: "AcmeRenewalFailing",
+        above: { 'bitrix_acme_last_attempt_success{instance="acme",job="acme"}': "0x300" },
+        below: { 'bitrix_acme_last_attempt_success{instance="acme",job="acme"}': "1x300" },
+        labels: { instance: "acme", job: "acme" },
+        before: "14m",
+        after: "16m",
+    },
     // A scrape that fails, and a Redis node down behind a multi-target exporter that answers the scrape itself.
-    { alert: "TargetDown", above: { 'up{instance="web-1",job="phpfpm"}': "0x60", 'redis_up{instance="redis-2",job="redis"}': "0x60" },
-        below: { 'up{instance="web-1",job="phpfpm"}': "1x60", 'redis_up{instance="redis-2",job="redis"}': "1x60", 'mysql_up{instance="db-master",job="mysqld"}': "1x60" },
-        labels: [{ instance: "web-1", job: "phpfpm" }, { instance: "redis-2", job: "redis" }], before: "50s", after: "2m" },
+    {
+        alert: "TargetDown",
+        above: { 'up{instance="web-1",job="phpfpm"}': "0x60", 'redis_up{instance="redis-2",job="redis"}': "0x60" },
+        below: {
+            'up{instance="web-1",job="phpfpm"}': "1x60",
+            'redis_up{instance="redis-2",job="redis"}': "1x60",
+            'mysql_up{instance="db-master",job="mysqld"}': "1x60",
+        },
+        labels: [
+            { instance: "web-1", job: "phpfpm" },
+            { instance: "redis-2", job: "redis" },
+        ],
+        before: "50s",
+        after: "2m",
+    },
 ];
 
 describe("prometheus: generated configs in Debian's promtool, amtool and blackbox-exporter", () => {
     it("passes `promtool check config` with the rules file, and `promtool check rules`", () => {
         const target = (address: string, instance: string) => ({ address, instance });
         const config = path.join(dir, "prometheus.yml");
-        fs.writeFileSync(config, prometheusConfig({
-            ruleFile: rulesFile, alertmanager: "127.0.0.1:9093", self: "127.0.0.1:9090",
-            node: [{ address: "127.0.0.1:9100", instance: "docker-host", labels: { nfs: "true" } }],
-            mysqld: [target("127.0.0.1:9104", "db-master"), target("127.0.0.1:9105", "db-replica-1")],
-            redisExporter: "127.0.0.1:9121", redis: [target("redis://bx-redis-1:6379", "redis-1")], sentinel: [target("redis://bx-sentinel-1:26379", "sentinel-1")],
-            haproxy: [target("bx-balancer-1:8404", "balancer-1"), target("bx-balancer-2:8404", "balancer-2")],
-            phpfpm: [target("bx-web-1:9253", "web-1")], phpfpmPath: "/fpm-status", blackbox: "127.0.0.1:9115",
-            webHealth: [target("http://bx-web-1:80/healthz.php", "web-1")], nfs: [target("172.28.0.10:2049", "nfs")],
-        }));
+        fs.writeFileSync(
+            config,
+            prometheusConfig({
+                ruleFile: rulesFile,
+                alertmanager: "127.0.0.1:9093",
+                self: "127.0.0.1:9090",
+                node: [{ address: "127.0.0.1:9100", instance: "docker-host", labels: { nfs: "true" } }],
+                mysqld: [target("127.0.0.1:9104", "db-master"), target("127.0.0.1:9105", "db-replica-1")],
+                redisExporter: "127.0.0.1:9121",
+                redis: [target("redis://bx-redis-1:6379", "redis-1")],
+                sentinel: [target("redis://bx-sentinel-1:26379", "sentinel-1")],
+                haproxy: [target("bx-balancer-1:8404", "balancer-1"), target("bx-balancer-2:8404", "balancer-2")],
+                phpfpm: [target("bx-web-1:9253", "web-1")],
+                phpfpmPath: "/fpm-status",
+                blackbox: "127.0.0.1:9115",
+                webHealth: [target("http://bx-web-1:80/healthz.php", "web-1")],
+                nfs: [target("172.28.0.10:2049", "nfs")],
+            }),
+        );
         const config_ = tool("promtool", ["check", "config", config]);
         assert.equal(config_.status, 0, config_.output);
         assert.match(config_.output, new RegExp(`SUCCESS: ${ALERTS.length} rules found`));
@@ -113,7 +221,10 @@ describe("prometheus: generated configs in Debian's promtool, amtool and blackbo
 
     it("passes `amtool check-config` with webhooks and e-mail, and without receivers", () => {
         for (const [n, text] of [
-            alertmanagerConfig({ webhookUrls: ["http://10.0.0.1:9000/hook"], email: { to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587", username: "am", password: "pw" } }),
+            alertmanagerConfig({
+                webhookUrls: ["http://10.0.0.1:9000/hook"],
+                email: { to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587", username: "am", password: "pw" },
+            }),
             alertmanagerConfig({}),
         ].entries()) {
             const file = path.join(dir, `alertmanager-${n}.yml`);
@@ -137,33 +248,65 @@ describe("prometheus: generated configs in Debian's promtool, amtool and blackbo
         const severity = (alert: string) => ALERTS.find((a) => a.name === alert)!.severity;
         const series = (s: Record<string, string>) => Object.entries(s).map(([series, values]) => ({ series, values }));
         const tests = CASES.flatMap((c) => [
-            { name: `${c.alert} above`, interval: "5s", input_series: series(c.above), alert_rule_test: [
-                { eval_time: c.before, alertname: c.alert, exp_alerts: [] },
-                { eval_time: c.after, alertname: c.alert, exp_alerts: [c.labels].flat().map((l) => ({ exp_labels: { ...l, severity: severity(c.alert) } })) },
-            ] },
-            { name: `${c.alert} below`, interval: "5s", input_series: series(c.below), alert_rule_test: [
-                { eval_time: c.before, alertname: c.alert, exp_alerts: [] },
-                { eval_time: c.after, alertname: c.alert, exp_alerts: [] },
-            ] },
+            {
+                name: `${c.alert} above`,
+                interval: "5s",
+                input_series: series(c.above),
+                alert_rule_test: [
+                    { eval_time: c.before, alertname: c.alert, exp_alerts: [] },
+                    {
+                        eval_time: c.after,
+                        alertname: c.alert,
+                        exp_alerts: [c.labels].flat().map((l) => ({ exp_labels: { ...l, severity: severity(c.alert) } })),
+                    },
+                ],
+            },
+            {
+                name: `${c.alert} below`,
+                interval: "5s",
+                input_series: series(c.below),
+                alert_rule_test: [
+                    { eval_time: c.before, alertname: c.alert, exp_alerts: [] },
+                    { eval_time: c.after, alertname: c.alert, exp_alerts: [] },
+                ],
+            },
         ]);
         const file = path.join(dir, "rules.test.yml");
         fs.writeFileSync(file, YAML.stringify({ rule_files: [logicOnly], evaluation_interval: "5s", tests }));
         const r = tool("promtool", ["test", "rules", file]);
         assert.equal(r.status, 0, r.output);
         assert.match(r.output, /SUCCESS/);
-        console.log(`# promtool test rules: ${tests.length} groups (${CASES.length} alerts × above/below), ${tests.length * 2} evaluations: SUCCESS`);
+        console.log(
+            `# promtool test rules: ${tests.length} groups (${CASES.length} alerts × above/below), ${tests.length * 2} evaluations: SUCCESS`,
+        );
     });
 
     it("fails `promtool test rules` when an alert's threshold is moved (the cases can fail)", () => {
-        const moved = ALERTS.map((a) => a.name === "PhpFpmListenQueue" ? { ...a, expr: "phpfpm_listen_queue > 11" } : a);
+        const moved = ALERTS.map((a) => (a.name === "PhpFpmListenQueue" ? { ...a, expr: "phpfpm_listen_queue > 11" } : a));
         const rules = path.join(dir, "rules-moved.yml");
         fs.writeFileSync(rules, alertRulesYaml(moved, { annotations: false }));
         const c = CASES.find((x) => x.alert === "PhpFpmListenQueue")!;
         const file = path.join(dir, "rules-moved.test.yml");
-        fs.writeFileSync(file, YAML.stringify({ rule_files: [rules], evaluation_interval: "5s", tests: [{
-            interval: "5s", input_series: Object.entries(c.above).map(([series, values]) => ({ series, values })),
-            alert_rule_test: [{ eval_time: c.after, alertname: c.alert, exp_alerts: [c.labels].flat().map((l) => ({ exp_labels: { ...l, severity: "warning" } })) }],
-        }] }));
+        fs.writeFileSync(
+            file,
+            YAML.stringify({
+                rule_files: [rules],
+                evaluation_interval: "5s",
+                tests: [
+                    {
+                        interval: "5s",
+                        input_series: Object.entries(c.above).map(([series, values]) => ({ series, values })),
+                        alert_rule_test: [
+                            {
+                                eval_time: c.after,
+                                alertname: c.alert,
+                                exp_alerts: [c.labels].flat().map((l) => ({ exp_labels: { ...l, severity: "warning" } })),
+                            },
+                        ],
+                    },
+                ],
+            }),
+        );
         const r = tool("promtool", ["test", "rules", file]);
         assert.notEqual(r.status, 0);
     });

@@ -25,9 +25,16 @@ const cli = (port: number, ...args: string[]) => redisCli(port, PASSWORD, ...arg
 const SESSION_LOCKS = { pattern: SESSION_LOCK_PATTERN, expireMs: 60_000, minAgeMs: sessionLockMinAgeMs(1000) };
 const LOCKS_SCRIPT = path.join(IMAGES, "redis", "session-locks.sh");
 /** Runs the image's redis-session-locks as Sentinel would, with the environment the entrypoint exports. */
-const runLocksScript = (args: string[]) => run("bash", [LOCKS_SCRIPT, ...args], {
-    env: { ...process.env, REDISCLI_AUTH: PASSWORD, SESSION_LOCK_PATTERN: SESSION_LOCKS.pattern, SESSION_LOCK_EXPIRE_MS: String(SESSION_LOCKS.expireMs), SESSION_LOCK_MIN_AGE_MS: "2500" },
-});
+const runLocksScript = (args: string[]) =>
+    run("bash", [LOCKS_SCRIPT, ...args], {
+        env: {
+            ...process.env,
+            REDISCLI_AUTH: PASSWORD,
+            SESSION_LOCK_PATTERN: SESSION_LOCKS.pattern,
+            SESSION_LOCK_EXPIRE_MS: String(SESSION_LOCKS.expireMs),
+            SESSION_LOCK_MIN_AGE_MS: "2500",
+        },
+    });
 const role = (port: number) => /role:(\w+)/.exec(cli(port, "INFO", "replication"))?.[1];
 
 describe("redis: generated configs in redis-server, redis-sentinel and the proxy", () => {
@@ -39,31 +46,68 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     const docroot = path.join(root, "www");
     const probeFile = path.join(docroot, "probe", "index.php");
     const cacheProbe = (key: string, value: string) =>
-        JSON.parse(run("php8.2", ["-r", `$_GET = ['action' => 'cache', 'key' => '${key}', 'value' => '${value}']; include '${probeFile}';`]));
+        JSON.parse(
+            run("php8.2", ["-r", `$_GET = ['action' => 'cache', 'key' => '${key}', 'value' => '${value}']; include '${probeFile}';`]),
+        );
 
     before(async () => {
         requireBinary("redis-server");
         requireBinary("redis-sentinel");
         requireBinary("haproxy");
         for (const [i, port] of NODES.entries()) {
-            nodeDirs.set(port, startRedisNode(daemons, root, { port, password: PASSWORD, replicaOf: i === 0 ? undefined : NODES[0], sentinels: sentinelList }));
+            nodeDirs.set(
+                port,
+                startRedisNode(daemons, root, {
+                    port,
+                    password: PASSWORD,
+                    replicaOf: i === 0 ? undefined : NODES[0],
+                    sentinels: sentinelList,
+                }),
+            );
         }
         for (const port of SENTINELS) {
             const dir = path.join(root, `sentinel-${port}`);
-            write(path.join(dir, "conf", "sentinel.conf"), sentinelConfig({
-                host: HOST, port, masterName: "bitrix", master: { host: HOST, port: NODES[0] }, quorum: 2, password: PASSWORD,
-                downAfterMs: 1000, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"), reconfigScript: LOCKS_SCRIPT,
-            }));
-            write(path.join(dir, "conf", "sentinel.env"), redisStartEnv({
-                self: HOST, port, masterName: "bitrix", sentinels: sentinelList, password: PASSWORD, sessionLocks: SESSION_LOCKS,
-            }));
+            write(
+                path.join(dir, "conf", "sentinel.conf"),
+                sentinelConfig({
+                    host: HOST,
+                    port,
+                    masterName: "bitrix",
+                    master: { host: HOST, port: NODES[0] },
+                    quorum: 2,
+                    password: PASSWORD,
+                    downAfterMs: 1000,
+                    failoverTimeoutMs: 5000,
+                    dataDir: path.join(dir, "data"),
+                    reconfigScript: LOCKS_SCRIPT,
+                }),
+            );
+            write(
+                path.join(dir, "conf", "sentinel.env"),
+                redisStartEnv({
+                    self: HOST,
+                    port,
+                    masterName: "bitrix",
+                    sentinels: sentinelList,
+                    password: PASSWORD,
+                    sessionLocks: SESSION_LOCKS,
+                }),
+            );
             write(path.join(dir, "data", ".keep"), "");
             startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }
         const proxyCfg = startRedisProxy(daemons, root, { port: PROXY, password: PASSWORD, nodes: NODES });
-        const settingsPath = write(path.join(docroot, "bitrix", ".settings.php"), bitrixSettings({
-            database: "bitrix", user: "bitrix", password: "unused", master: { host: HOST, port: 1 }, redis: { host: HOST, port: PROXY, password: PASSWORD }, cacheSid: "bx",
-        }));
+        const settingsPath = write(
+            path.join(docroot, "bitrix", ".settings.php"),
+            bitrixSettings({
+                database: "bitrix",
+                user: "bitrix",
+                password: "unused",
+                master: { host: HOST, port: 1 },
+                redis: { host: HOST, port: PROXY, password: PASSWORD },
+                cacheSid: "bx",
+            }),
+        );
         write(path.join(docroot, "bitrix", CACHE_ENGINE_REQUIRED_FILE), cacheEngineClass());
         write(probeFile, probeApp({ settingsPath, uploadDir: path.join(docroot, "upload"), replicaWaitS: 1, docroot }));
         assert.match(run("haproxy", ["-c", "-f", proxyCfg]), /Configuration file is valid/);
@@ -83,11 +127,16 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
 
     it("sentinels see the master, both replicas and each other, and the quorum is reachable", async () => {
         // Every sentinel, not just the first: CKQUORUM below asks another one (it once answered "OK 2 usable" here).
-        await waitFor("sentinels to discover each other", () => SENTINELS.every((s) => {
-            const master = cli(s, "SENTINEL", "MASTER", "bitrix").split("\n");
-            const field = (k: string) => master[master.indexOf(k) + 1];
-            return field("num-other-sentinels") === "2" && field("num-slaves") === "2";
-        }), 45000); // Sentinel asks the master for its replicas every 10 s.
+        await waitFor(
+            "sentinels to discover each other",
+            () =>
+                SENTINELS.every((s) => {
+                    const master = cli(s, "SENTINEL", "MASTER", "bitrix").split("\n");
+                    const field = (k: string) => master[master.indexOf(k) + 1];
+                    return field("num-other-sentinels") === "2" && field("num-slaves") === "2";
+                }),
+            45000,
+        ); // Sentinel asks the master for its replicas every 10 s.
         assert.match(cli(SENTINELS[1], "SENTINEL", "CKQUORUM", "bitrix"), /^OK 3 usable Sentinels/);
         assert.equal(cli(SENTINELS[2], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix"), `${HOST}\n${NODES[0]}`);
     });
@@ -99,11 +148,20 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     });
 
     it("after a failover the proxy follows the new master, and sessions written before are still there", async () => {
-        await waitFor("session on the replicas", () => NODES.slice(1).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before") === "kept"), 10000);
+        await waitFor(
+            "session on the replicas",
+            () => NODES.slice(1).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before") === "kept"),
+            10000,
+        );
         const started = Date.now();
         assert.equal(cli(SENTINELS[0], "SENTINEL", "FAILOVER", "bitrix"), "OK");
         const newMaster = await waitFor("a replica promoted", () => NODES.slice(1).find((p) => role(p) === "master"), 20000);
-        await waitFor("proxy on the new master", () => cli(PROXY, "CONFIG", "GET", "port").split("\n")[1] === String(newMaster), 20000, 200);
+        await waitFor(
+            "proxy on the new master",
+            () => cli(PROXY, "CONFIG", "GET", "port").split("\n")[1] === String(newMaster),
+            20000,
+            200,
+        );
         console.log(`# redis failover: proxy followed the new master ${Date.now() - started} ms after SENTINEL FAILOVER`);
         assert.equal(cli(PROXY, "GET", "PHPREDIS_SESSION:before"), "kept");
         assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:after", "written"), "OK");
@@ -116,7 +174,10 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         // Make it believe it is the master (as the first master's generated config says), then restart it.
         await daemons.stop(`redis-${victim}`, "SIGKILL");
         const dir = nodeDirs.get(victim)!;
-        write(path.join(dir, "conf", "redis.conf"), redisConfig({ host: HOST, port: victim, password: PASSWORD, maxMemoryMb: 32, dataDir: path.join(dir, "data") }));
+        write(
+            path.join(dir, "conf", "redis.conf"),
+            redisConfig({ host: HOST, port: victim, password: PASSWORD, maxMemoryMb: 32, dataDir: path.join(dir, "data") }),
+        );
         startRedisEntrypoint(daemons, `redis-${victim}`, dir, "redis");
         await waitFor("restarted node answering", () => cli(victim, "PING") === "PONG", 10000);
         assert.equal(role(victim), "slave");
@@ -146,10 +207,21 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             const dir = path.join(root, `sentinel-${port}`);
             await daemons.stop(`sentinel-${port}`);
             // The generated config still names redis-1 as the master it first monitored.
-            write(path.join(dir, "conf", "sentinel.conf"), sentinelConfig({
-                host: HOST, port, masterName: "bitrix", master: { host: HOST, port: NODES[0] }, quorum: 2, password: PASSWORD,
-                downAfterMs: 1500, failoverTimeoutMs: 5000, dataDir: path.join(dir, "data"), reconfigScript: LOCKS_SCRIPT,
-            }));
+            write(
+                path.join(dir, "conf", "sentinel.conf"),
+                sentinelConfig({
+                    host: HOST,
+                    port,
+                    masterName: "bitrix",
+                    master: { host: HOST, port: NODES[0] },
+                    quorum: 2,
+                    password: PASSWORD,
+                    downAfterMs: 1500,
+                    failoverTimeoutMs: 5000,
+                    dataDir: path.join(dir, "data"),
+                    reconfigScript: LOCKS_SCRIPT,
+                }),
+            );
             startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }
         await waitFor("sentinels back with quorum", () => /^OK/.test(cli(SENTINELS[0], "SENTINEL", "CKQUORUM", "bitrix")), 20000);
@@ -158,9 +230,16 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             const fields = cli(port, "SENTINEL", "MASTER", "bitrix").split("\n");
             assert.equal(fields[fields.indexOf("down-after-milliseconds") + 1], "1500");
         }
-        assert.deepEqual(SENTINELS.map((p) => cli(p, "SENTINEL", "MYID")), ids, "sentinels keep their ids");
+        assert.deepEqual(
+            SENTINELS.map((p) => cli(p, "SENTINEL", "MYID")),
+            ids,
+            "sentinels keep their ids",
+        );
         await new Promise((r) => setTimeout(r, 4000));
-        assert.deepEqual(NODES.filter((p) => role(p) === "master"), [master]);
+        assert.deepEqual(
+            NODES.filter((p) => role(p) === "master"),
+            [master],
+        );
     });
 
     it("the failover script clears on the new master only the session locks from before the failover, as the leader", () => {
@@ -191,21 +270,37 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         // The lock of a request that will never finish: its master dies under it.
         cli(PROXY, "SET", "PHPREDIS_SESSION:before-kill_LOCK", "dead-client", "PX", "60000");
         assert.equal(cacheProbe("before-kill", "v1").cached, true);
-        await waitFor("session on every replica", () => NODES.filter((p) => p !== master).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before-kill") === "kept"), 10000);
+        await waitFor(
+            "session on every replica",
+            () => NODES.filter((p) => p !== master).every((p) => cli(p, "GET", "PHPREDIS_SESSION:before-kill") === "kept"),
+            10000,
+        );
         const killed = Date.now();
         await daemons.stop(`redis-${master}`, "SIGKILL");
-        const next = await waitFor("the proxy on a new master", () => {
-            try {
-                const port = Number(cli(PROXY, "CONFIG", "GET", "port").split("\n")[1]);
-                return port !== master && role(port) === "master" ? port : undefined;
-            } catch {
-                return undefined;
-            }
-        }, 30000, 100);
-        console.log(`# redis master killed: sessions writable again through the proxy after ${Date.now() - killed} ms (down-after 1000 ms), new master port ${next}`);
+        const next = await waitFor(
+            "the proxy on a new master",
+            () => {
+                try {
+                    const port = Number(cli(PROXY, "CONFIG", "GET", "port").split("\n")[1]);
+                    return port !== master && role(port) === "master" ? port : undefined;
+                } catch {
+                    return undefined;
+                }
+            },
+            30000,
+            100,
+        );
+        console.log(
+            `# redis master killed: sessions writable again through the proxy after ${Date.now() - killed} ms (down-after 1000 ms), new master port ${next}`,
+        );
         assert.equal(cli(PROXY, "GET", "PHPREDIS_SESSION:before-kill"), "kept");
         // The leader sentinel ran redis-session-locks at the start of the failover.
-        await waitFor("the stale session lock cleared on the new master", () => cli(next, "EXISTS", "PHPREDIS_SESSION:before-kill_LOCK") === "0", 10000, 100);
+        await waitFor(
+            "the stale session lock cleared on the new master",
+            () => cli(next, "EXISTS", "PHPREDIS_SESSION:before-kill_LOCK") === "0",
+            10000,
+            100,
+        );
         assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:after-kill", "ok"), "OK");
         // The cache the kernel uses answers through the same proxy, and what it held before the kill is still there.
         const after = cacheProbe("after-kill", "v2");
@@ -216,7 +311,10 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     it("a master killed without warning keeps what it acknowledged a second earlier (AOF)", async () => {
         const solo = 31399;
         const dir = path.join(root, "solo");
-        const conf = write(path.join(dir, "redis.conf"), redisConfig({ host: HOST, port: solo, password: PASSWORD, maxMemoryMb: 32, dataDir: dir }));
+        const conf = write(
+            path.join(dir, "redis.conf"),
+            redisConfig({ host: HOST, port: solo, password: PASSWORD, maxMemoryMb: 32, dataDir: dir }),
+        );
         daemons.start("solo", "redis-server", [conf]);
         await waitFor("solo up", () => cli(solo, "PING") === "PONG");
         cli(solo, "SET", "PHPREDIS_SESSION:durable", "yes");

@@ -27,7 +27,17 @@ describe("shared-storage watchdog: runs as root, probes as the web user", () => 
         fs.symlinkSync(target, path.join(cache, MARKER_FILE));
         run("chown", ["-h", "www-data:www-data", path.join(cache, MARKER_FILE)]);
         const heartbeat = path.join(root, "run", "shared-ok");
-        const script = write(path.join(root, "watchdog.sh"), watchdogScript({ directories: [upload, cache], heartbeatFile: heartbeat, intervalS: 1, probeTimeoutS: 2, probeUser: "www-data" }), 0o755);
+        const script = write(
+            path.join(root, "watchdog.sh"),
+            watchdogScript({
+                directories: [upload, cache],
+                heartbeatFile: heartbeat,
+                intervalS: 1,
+                probeTimeoutS: 2,
+                probeUser: "www-data",
+            }),
+            0o755,
+        );
         daemons.start("watchdog", script, []);
         // Two rounds of probes.
         await waitFor("the first round", () => fs.existsSync(path.join(upload, MARKER_FILE)), 10000, 100);

@@ -18,7 +18,16 @@ import { phpValue } from "../../components/web/phpValue";
 import { watchdogScript } from "../../components/web/watchdog";
 import { Daemons, portOpen, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { request } from "../helpers/http";
-import { CLUSTER_MODULE_SQL, HOST, MariadbNode, mariadbSql, redisCli, startMariadb, startRedisNode, startRedisProxy } from "../helpers/stack";
+import {
+    CLUSTER_MODULE_SQL,
+    HOST,
+    MariadbNode,
+    mariadbSql,
+    redisCli,
+    startMariadb,
+    startRedisNode,
+    startRedisProxy,
+} from "../helpers/stack";
 
 // Below the kernel's ephemeral range (32768-60999): a client socket of another test can never hold one of them.
 const PORTS = { web: 32080, master: 32316, replica: 32317, redis: 32379, proxy: 32390 };
@@ -32,14 +41,26 @@ const base = `http://${HOST}:${PORTS.web}`;
  */
 function oldSettings(redis: { host: string; port: number; password: string }, master: number, replica: number): string {
     const connection = (port: number, readonly: boolean) => ({
-        className: "\\Bitrix\\Main\\DB\\MysqliConnection", host: `${HOST}:${port}`, database: DB.database, login: DB.user, password: DB.password,
-        options: 2, ...(readonly ? { readonly: true } : {}),
+        className: "\\Bitrix\\Main\\DB\\MysqliConnection",
+        host: `${HOST}:${port}`,
+        database: DB.database,
+        login: DB.user,
+        password: DB.password,
+        options: 2,
+        ...(readonly ? { readonly: true } : {}),
     });
     const r = { host: redis.host, port: String(redis.port), password: redis.password };
     return `<?php\nreturn ${phpValue({
         utf_mode: { value: true, readonly: true },
         connections: { value: { default: connection(master, false), slave: connection(replica, true) }, readonly: true },
-        cache: { value: { type: { class_name: "\\Bitrix\\Main\\Data\\CacheEngineRedis", extension: "redis" }, redis: { ...r, serializer: 1, persistent: true }, sid: "test" }, readonly: false },
+        cache: {
+            value: {
+                type: { class_name: "\\Bitrix\\Main\\Data\\CacheEngineRedis", extension: "redis" },
+                redis: { ...r, serializer: 1, persistent: true },
+                sid: "test",
+            },
+            readonly: false,
+        },
         session: { value: { mode: "default", handlers: { general: { type: "redis", ...r } } }, readonly: true },
     })};\n`;
 }
@@ -66,31 +87,64 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         for (const b of ["nginx", "php-fpm8.2", "php8.2", "mariadbd", "redis-server", "haproxy"]) requireBinary(b);
         fs.chmodSync(root, 0o755);
         const master = await startMariadb(daemons, root, "master", {
-            role: "master", serverId: 1, port: PORTS.master,
-            initSql: masterInitSql({ engine: "mariadb", database: DB.database, appUser: DB.user, appPassword: DB.password, replicationUser: "replicator", replicationPassword: "r" }),
+            role: "master",
+            serverId: 1,
+            port: PORTS.master,
+            initSql: masterInitSql({
+                engine: "mariadb",
+                database: DB.database,
+                appUser: DB.user,
+                appPassword: DB.password,
+                replicationUser: "replicator",
+                replicationPassword: "r",
+            }),
         });
         assert.ok(master);
         db.master = master;
         db.replica = await startMariadb(daemons, root, "replica", {
-            role: "replica", serverId: 2, port: PORTS.replica,
-            initSql: replicaInitSql({ engine: "mariadb", masterHost: HOST, masterPort: PORTS.master, replicationUser: "replicator", replicationPassword: "r" }),
+            role: "replica",
+            serverId: 2,
+            port: PORTS.replica,
+            initSql: replicaInitSql({
+                engine: "mariadb",
+                masterHost: HOST,
+                masterPort: PORTS.master,
+                replicationUser: "replicator",
+                replicationPassword: "r",
+            }),
         });
         startRedisNode(daemons, root, { port: PORTS.redis, password: REDIS_PASSWORD, sentinels: [] });
         startRedisProxy(daemons, root, { port: PORTS.proxy, password: REDIS_PASSWORD, nodes: [PORTS.redis] });
 
         for (const dir of shared) fs.mkdirSync(dir, { recursive: true });
         fs.mkdirSync(path.join(root, "run"), { recursive: true });
-        files.settings = write(settingsPath, bitrixSettings({
-            database: DB.database, user: DB.user, password: DB.password, master: { host: HOST, port: PORTS.master },
-            redis: { host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD }, cacheSid: "test",
-        }));
-        files.health = write(path.join(docroot, "healthz.php"), healthEndpoint({ settingsPath, heartbeatFile: heartbeat, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile }));
-        files.probe = write(path.join(docroot, "probe", "index.php"), probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5, docroot }));
+        files.settings = write(
+            settingsPath,
+            bitrixSettings({
+                database: DB.database,
+                user: DB.user,
+                password: DB.password,
+                master: { host: HOST, port: PORTS.master },
+                redis: { host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD },
+                cacheSid: "test",
+            }),
+        );
+        files.health = write(
+            path.join(docroot, "healthz.php"),
+            healthEndpoint({ settingsPath, heartbeatFile: heartbeat, heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile }),
+        );
+        files.probe = write(
+            path.join(docroot, "probe", "index.php"),
+            probeApp({ settingsPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 5, docroot }),
+        );
         files.cacheEngine = write(path.join(docroot, "bitrix", CACHE_ENGINE_REQUIRED_FILE), cacheEngineClass());
         // The same probe reading the settings file this program generated before issue 18.
         const oldPath = path.join(root, "old-settings.php");
         write(oldPath, oldSettings({ host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD }, PORTS.master, PORTS.replica));
-        write(path.join(docroot, "probe", "old.php"), probeApp({ settingsPath: oldPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 1, docroot }));
+        write(
+            path.join(docroot, "probe", "old.php"),
+            probeApp({ settingsPath: oldPath, uploadDir: path.join(docroot, "upload", "probe"), replicaWaitS: 1, docroot }),
+        );
         write(path.join(docroot, "upload", "evil.php"), "<?php echo 'executed';");
         write(path.join(docroot, "upload", "photo.txt"), "public");
         write(path.join(docroot, "upload", ".htaccess"), "hidden");
@@ -99,32 +153,80 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         write(path.join(docroot, "broken.php"), "<?php undefined_function_of_a_broken_page();");
         run("chown", ["-R", "www-data:www-data", docroot]);
 
-        const site = write(path.join(root, "nginx", "site.conf"), webNginxConfig({
-            listenPort: PORTS.web, docroot, fpmSocket, uploadMaxMb: 8, trustedProxies: ["127.0.0.0/8"], healthPath: "/healthz.php",
-            fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
-            // A denied tree and a path inside it as shared paths too: nginx must start, and still refuse them.
-            sharedPaths: ["upload", "bitrix/cache", "bitrix/backup", "bitrix/backup/daily"],
-        }));
-        files.nginx = write(path.join(root, "nginx", "nginx.conf"), [
-            `pid ${root}/run/nginx.pid;`, "error_log stderr;", "daemon off;", "user www-data;", "events {}",
-            "http {", "    include /etc/nginx/mime.types;", "    access_log off;", `    client_body_temp_path ${root}/run/body;`,
-            `    fastcgi_temp_path ${root}/run/fastcgi;`, `    include ${site};`, "}", "",
-        ].join("\n"));
+        const site = write(
+            path.join(root, "nginx", "site.conf"),
+            webNginxConfig({
+                listenPort: PORTS.web,
+                docroot,
+                fpmSocket,
+                uploadMaxMb: 8,
+                trustedProxies: ["127.0.0.0/8"],
+                healthPath: "/healthz.php",
+                fpmStatusPath: "/fpm-status",
+                fpmPingPath: "/fpm-ping",
+                // A denied tree and a path inside it as shared paths too: nginx must start, and still refuse them.
+                sharedPaths: ["upload", "bitrix/cache", "bitrix/backup", "bitrix/backup/daily"],
+            }),
+        );
+        files.nginx = write(
+            path.join(root, "nginx", "nginx.conf"),
+            [
+                `pid ${root}/run/nginx.pid;`,
+                "error_log stderr;",
+                "daemon off;",
+                "user www-data;",
+                "events {}",
+                "http {",
+                "    include /etc/nginx/mime.types;",
+                "    access_log off;",
+                `    client_body_temp_path ${root}/run/body;`,
+                `    fastcgi_temp_path ${root}/run/fastcgi;`,
+                `    include ${site};`,
+                "}",
+                "",
+            ].join("\n"),
+        );
         const iniDir = path.join(root, "php", "conf.d");
-        write(path.join(iniDir, "99-bitrix.ini"), phpIni({
-            memoryLimitMb: 128, maxExecutionS: 30, uploadMaxMb: 8, timezone: "Europe/Moscow", redis: { host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD },
-        }));
-        const pool = write(path.join(root, "php", "pool.conf"), fpmPool({ socket: fpmSocket, maxChildren: 4, maxExecutionS: 30, statusPath: "/fpm-status", pingPath: "/fpm-ping", slowlogPath: path.join(root, "run", "slow.log") }));
-        files.fpm = write(path.join(root, "php", "php-fpm.conf"), ["[global]", `pid = ${root}/run/php-fpm.pid`, `error_log = ${root}/run/php-fpm.log`, `include = ${pool}`, ""].join("\n"));
+        write(
+            path.join(iniDir, "99-bitrix.ini"),
+            phpIni({
+                memoryLimitMb: 128,
+                maxExecutionS: 30,
+                uploadMaxMb: 8,
+                timezone: "Europe/Moscow",
+                redis: { host: HOST, port: PORTS.proxy, password: REDIS_PASSWORD },
+            }),
+        );
+        const pool = write(
+            path.join(root, "php", "pool.conf"),
+            fpmPool({
+                socket: fpmSocket,
+                maxChildren: 4,
+                maxExecutionS: 30,
+                statusPath: "/fpm-status",
+                pingPath: "/fpm-ping",
+                slowlogPath: path.join(root, "run", "slow.log"),
+            }),
+        );
+        files.fpm = write(
+            path.join(root, "php", "php-fpm.conf"),
+            ["[global]", `pid = ${root}/run/php-fpm.pid`, `error_log = ${root}/run/php-fpm.log`, `include = ${pool}`, ""].join("\n"),
+        );
         const phpEnv = { PHP_INI_SCAN_DIR: `/etc/php/8.2/fpm/conf.d:${iniDir}` };
         files.phpEnv = JSON.stringify(phpEnv);
 
-        const watchdog = write(path.join(root, "watchdog.sh"), watchdogScript({ directories: shared, heartbeatFile: heartbeat, intervalS: 1, probeTimeoutS: 2, probeUser: "www-data" }), 0o755);
+        const watchdog = write(
+            path.join(root, "watchdog.sh"),
+            watchdogScript({ directories: shared, heartbeatFile: heartbeat, intervalS: 1, probeTimeoutS: 2, probeUser: "www-data" }),
+            0o755,
+        );
         daemons.start("watchdog", watchdog, []);
         daemons.start("php-fpm", "php-fpm8.2", ["-F", "-y", files.fpm], phpEnv);
         daemons.start("nginx", "nginx", ["-c", files.nginx]);
         await waitFor("nginx", () => portOpen(PORTS.web), 20000);
-        await waitFor("php-fpm", () => fs.existsSync(fpmSocket), 20000).catch((e) => { throw new Error(`${e}\n${daemons.log("php-fpm")}`); });
+        await waitFor("php-fpm", () => fs.existsSync(fpmSocket), 20000).catch((e) => {
+            throw new Error(`${e}\n${daemons.log("php-fpm")}`);
+        });
         await waitFor("watchdog heartbeat", () => fs.existsSync(heartbeat), 10000);
         await waitFor("redis proxy", () => redisCli(PORTS.proxy, REDIS_PASSWORD, "PING") === "PONG", 10000);
     });
@@ -134,12 +236,17 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     it("nginx, PHP-FPM and PHP accept every generated file", () => {
         run("nginx", ["-t", "-q", "-c", files.nginx]);
         run("php-fpm8.2", ["-t", "-y", files.fpm], { env: JSON.parse(files.phpEnv) });
-        for (const f of [files.settings, files.health, files.probe, files.cacheEngine]) assert.match(run("php8.2", ["-l", f]), /No syntax errors/);
+        for (const f of [files.settings, files.health, files.probe, files.cacheEngine])
+            assert.match(run("php8.2", ["-l", f]), /No syntax errors/);
         const settings = JSON.parse(run("php8.2", ["-r", `echo json_encode(include '${files.settings}');`]));
         assert.equal(settings.connections.value.default.host, `${HOST}:${PORTS.master}`);
         assert.deepEqual(Object.keys(settings.connections.value), ["default"]);
         assert.deepEqual(settings.session.value, { mode: "default" });
-        assert.deepEqual(settings.cache.value.type, { class_name: "\\BitrixCluster\\AuthenticatedRedisCache", extension: "redis", required_file: CACHE_ENGINE_REQUIRED_FILE });
+        assert.deepEqual(settings.cache.value.type, {
+            class_name: "\\BitrixCluster\\AuthenticatedRedisCache",
+            extension: "redis",
+            required_file: CACHE_ENGINE_REQUIRED_FILE,
+        });
         assert.equal(settings.cache.value.serializer, 1);
     });
 
@@ -169,7 +276,9 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         }
         times.sort((a, b) => a - b);
         const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(1);
-        console.log(`# health endpoint latency over ${times.length} checks: p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms (budget 500 ms)`);
+        console.log(
+            `# health endpoint latency over ${times.length} checks: p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms (budget 500 ms)`,
+        );
     });
 
     it("keeps a PHP session in Redis through the proxy", async () => {
@@ -266,8 +375,10 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     it("reads through the replica registered in b_cluster_dbnode, and skips it while it lags past max_slave_delay", async () => {
         const app = (sql: string) => mariadbSql(db.master, `USE ${DB.database}; ${sql}`);
         app(CLUSTER_MODULE_SQL);
-        app(`INSERT INTO b_cluster_dbnode (ROLE_ID, NAME, DB_HOST, DB_NAME, DB_LOGIN, DB_PASSWORD, MASTER_ID, STATUS, SELECTABLE, WEIGHT) VALUES ` +
-            `('SLAVE', 'replica', '${HOST}:${PORTS.replica}', '${DB.database}', '${DB.user}', '${DB.password.replace(/'/g, "''")}', 1, 'ONLINE', 'Y', 100)`);
+        app(
+            `INSERT INTO b_cluster_dbnode (ROLE_ID, NAME, DB_HOST, DB_NAME, DB_LOGIN, DB_PASSWORD, MASTER_ID, STATUS, SELECTABLE, WEIGHT) VALUES ` +
+                `('SLAVE', 'replica', '${HOST}:${PORTS.replica}', '${DB.database}', '${DB.user}', '${DB.password.replace(/'/g, "''")}', 1, 'ONLINE', 'Y', 100)`,
+        );
         app("CREATE TABLE b_option (MODULE_ID VARCHAR(50), NAME VARCHAR(50), VALUE TEXT)");
         const r = await probe("action=db&value=via-replica");
         assert.equal(r.replicaHost, `${HOST}:${PORTS.replica}`, JSON.stringify(r));
@@ -276,16 +387,36 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
         app("INSERT INTO b_option VALUES ('cluster', 'max_slave_delay', '2')");
         mariadbSql(db.replica, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 60; START SLAVE");
         try {
-            app("CREATE TABLE IF NOT EXISTS probe_rows (id BIGINT AUTO_INCREMENT PRIMARY KEY, node VARCHAR(64) NOT NULL, value VARCHAR(255) NOT NULL, created TIMESTAMP DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB");
+            app(
+                "CREATE TABLE IF NOT EXISTS probe_rows (id BIGINT AUTO_INCREMENT PRIMARY KEY, node VARCHAR(64) NOT NULL, value VARCHAR(255) NOT NULL, created TIMESTAMP DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB",
+            );
             app("INSERT INTO probe_rows (node, value) VALUES ('test', 'lag-start')");
-            await waitFor("the replica 3 s behind", () => Number(run("mariadb", ["--socket", db.replica.socket, "-e", "SHOW SLAVE STATUS\\G"]).match(/Seconds_Behind_Master: (\d+)/)?.[1] ?? 0) >= 3, 20000, 250);
+            await waitFor(
+                "the replica 3 s behind",
+                () =>
+                    Number(
+                        run("mariadb", ["--socket", db.replica.socket, "-e", "SHOW SLAVE STATUS\\G"]).match(
+                            /Seconds_Behind_Master: (\d+)/,
+                        )?.[1] ?? 0,
+                    ) >= 3,
+                20000,
+                250,
+            );
             const lagging = await probe("action=db&value=while-lagging");
             assert.equal(lagging.replicaHost, null, JSON.stringify(lagging));
-            assert.match(lagging.cluster, /^no selectable replica \(127\.0\.0\.1:\d+: lag \d+ s over 2 or replication error\): reads go to the master$/);
+            assert.match(
+                lagging.cluster,
+                /^no selectable replica \(127\.0\.0\.1:\d+: lag \d+ s over 2 or replication error\): reads go to the master$/,
+            );
         } finally {
             mariadbSql(db.replica, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE");
         }
-        await waitFor("the replica caught up", async () => (await probe("action=db&value=caught-up")).replicaHost === `${HOST}:${PORTS.replica}`, 20000, 500);
+        await waitFor(
+            "the replica caught up",
+            async () => (await probe("action=db&value=caught-up")).replicaHost === `${HOST}:${PORTS.replica}`,
+            20000,
+            500,
+        );
     });
 
     it("stores a file under upload/ as www-data and reads it back", async () => {
@@ -300,7 +431,8 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     it("joins a chunked upload whose parts all reached this node, and names the parts another node holds", async () => {
         const id = `t${Date.now()}`;
         const parts = ["alpha-", "beta-", "gamma"];
-        const send = (i: number, upload = id) => request(`${base}/probe/?action=chunk&upload=${upload}&part=${i}&parts=${parts.length}`, { method: "POST", body: parts[i] });
+        const send = (i: number, upload = id) =>
+            request(`${base}/probe/?action=chunk&upload=${upload}&part=${i}&parts=${parts.length}`, { method: "POST", body: parts[i] });
         for (const i of [0, 1]) assert.equal(JSON.parse((await send(i)).body).part, i);
         const last = JSON.parse((await send(2)).body);
         assert.equal(last.size, "alpha-beta-gamma".length);
@@ -322,7 +454,13 @@ describe("web node: generated nginx, PHP-FPM and PHP files", () => {
     it("refuses backups and dotfiles inside shared paths while serving their other files", async () => {
         assert.equal((await request(`${base}/upload/photo.txt`)).body, "public");
         assert.notEqual((await request(`${base}/.well-known/acme-challenge/x`)).status, 403);
-        for (const p of ["/upload/.htaccess", "/bitrix/backup/daily/dump.sql", "/bitrix/backup/full.tar", "/bitrix/%2Esettings.php", "/bitrix//backup/full.tar"]) {
+        for (const p of [
+            "/upload/.htaccess",
+            "/bitrix/backup/daily/dump.sql",
+            "/bitrix/backup/full.tar",
+            "/bitrix/%2Esettings.php",
+            "/bitrix//backup/full.tar",
+        ]) {
             const r = await request(`${base}${p}`);
             assert.equal(r.status, 403, p);
             assert.doesNotMatch(r.body, /secret|hidden/, p);

@@ -41,7 +41,12 @@ function background(cmd: string, args: string[]): { output: () => string; done: 
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));
     child.stderr.on("data", (b: Buffer) => (out += b.toString()));
     const timer = setTimeout(() => child.kill("SIGKILL"), 180_000);
-    const done = new Promise<{ code: number; out: string }>((resolve) => child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? 1, out }); }));
+    const done = new Promise<{ code: number; out: string }>((resolve) =>
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? 1, out });
+        }),
+    );
     return { output: () => out, done };
 }
 
@@ -54,11 +59,18 @@ function servedChain(address: string, port = 443): string[] {
 const fingerprint = (pem: string) => sh("openssl", ["x509", "-noout", "-fingerprint", "-sha256"], pem).trim().split("=")[1];
 const dates = (pem: string) => {
     const out = sh("openssl", ["x509", "-noout", "-startdate", "-enddate", "-issuer"], pem);
-    return { notBefore: Date.parse(/notBefore=(.*)/.exec(out)![1]), notAfter: Date.parse(/notAfter=(.*)/.exec(out)![1]), issuer: /issuer=(.*)/.exec(out)![1] };
+    return {
+        notBefore: Date.parse(/notBefore=(.*)/.exec(out)![1]),
+        notAfter: Date.parse(/notAfter=(.*)/.exec(out)![1]),
+        issuer: /issuer=(.*)/.exec(out)![1],
+    };
 };
 
 function dockerObjects(): Record<string, string[]> {
-    const list = (kind: string) => sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${PREFIX}`]).split("\n").filter(Boolean);
+    const list = (kind: string) =>
+        sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${PREFIX}`])
+            .split("\n")
+            .filter(Boolean);
     return { containers: list("container"), networks: list("network"), volumes: list("volume") };
 }
 
@@ -75,7 +87,16 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
         write(path.join(dir, "leaf.pem"), chain[0]);
         write(path.join(dir, "untrusted.pem"), chain.slice(1).join(""));
         try {
-            sh("openssl", ["verify", "-CAfile", path.join(dir, "root.pem"), "-untrusted", path.join(dir, "untrusted.pem"), "-verify_hostname", NAME, path.join(dir, "leaf.pem")]);
+            sh("openssl", [
+                "verify",
+                "-CAfile",
+                path.join(dir, "root.pem"),
+                "-untrusted",
+                path.join(dir, "untrusted.pem"),
+                "-verify_hostname",
+                NAME,
+                path.join(dir, "leaf.pem"),
+            ]);
             return chain[0];
         } catch {
             return undefined;
@@ -83,40 +104,106 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
     };
     const acmeLog = () => sh("sh", ["-c", `docker logs ${ACME} 2>&1`]);
     /** Both balancers (their own addresses) serve the same pebble-issued certificate other than `not`; its leaf. */
-    const bothServeNew = (not: string[] = []) => () => {
-        const leaves = BALANCER_IPS.map(verifiedLeaf);
-        if (leaves.some((l) => l === undefined)) return undefined;
-        const prints = leaves.map((l) => fingerprint(l!));
-        return prints[0] === prints[1] && !not.includes(prints[0]) ? leaves[0] : undefined;
-    };
+    const bothServeNew =
+        (not: string[] = []) =>
+        () => {
+            const leaves = BALANCER_IPS.map(verifiedLeaf);
+            if (leaves.some((l) => l === undefined)) return undefined;
+            const prints = leaves.map((l) => fingerprint(l!));
+            return prints[0] === prints[1] && !not.includes(prints[0]) ? leaves[0] : undefined;
+        };
 
     before(async () => {
         requireEngineTools();
         assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
-        sh("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=pebble",
-            "-addext", `subjectAltName=IP:${PEBBLE_HOST},IP:127.0.0.1`, "-keyout", path.join(dir, "pebble.key"), "-out", path.join(dir, "pebble.crt")]);
-        write(path.join(dir, "pebble.json"), JSON.stringify({ pebble: {
-            listenAddress: `0.0.0.0:${PEBBLE.acme}`, managementListenAddress: `127.0.0.1:${PEBBLE.management}`,
-            certificate: path.join(dir, "pebble.crt"), privateKey: path.join(dir, "pebble.key"),
-            // HTTP-01 is validated on port 80 of whatever the name resolves to: the floating address.
-            httpPort: 80, tlsPort: 443, ocspResponderURL: "", externalAccountBindingRequired: false, certificateValidityPeriod: VALIDITY_S,
-        } }));
+        sh("openssl", [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=pebble",
+            "-addext",
+            `subjectAltName=IP:${PEBBLE_HOST},IP:127.0.0.1`,
+            "-keyout",
+            path.join(dir, "pebble.key"),
+            "-out",
+            path.join(dir, "pebble.crt"),
+        ]);
+        write(
+            path.join(dir, "pebble.json"),
+            JSON.stringify({
+                pebble: {
+                    listenAddress: `0.0.0.0:${PEBBLE.acme}`,
+                    managementListenAddress: `127.0.0.1:${PEBBLE.management}`,
+                    certificate: path.join(dir, "pebble.crt"),
+                    privateKey: path.join(dir, "pebble.key"),
+                    // HTTP-01 is validated on port 80 of whatever the name resolves to: the floating address.
+                    httpPort: 80,
+                    tlsPort: 443,
+                    ocspResponderURL: "",
+                    externalAccountBindingRequired: false,
+                    certificateValidityPeriod: VALIDITY_S,
+                },
+            }),
+        );
         // DNS only: the challenge test server's own HTTP-01/TLS-ALPN responders are off, so only the stack can answer.
-        daemons.start("challtestsrv", requireBinary("pebble-challtestsrv"), ["-dns01", `127.0.0.1:${PEBBLE.dns}`, "-http01", "", "-https01", "", "-tlsalpn01", "",
-            "-management", `127.0.0.1:${PEBBLE.challtestsrvManagement}`, "-defaultIPv4", VIP, "-defaultIPv6", ""]);
-        daemons.start("pebble", requireBinary("pebble"), ["-config", path.join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${PEBBLE.dns}`],
-            { PEBBLE_AUTHZREUSE: "0" });
+        daemons.start("challtestsrv", requireBinary("pebble-challtestsrv"), [
+            "-dns01",
+            `127.0.0.1:${PEBBLE.dns}`,
+            "-http01",
+            "",
+            "-https01",
+            "",
+            "-tlsalpn01",
+            "",
+            "-management",
+            `127.0.0.1:${PEBBLE.challtestsrvManagement}`,
+            "-defaultIPv4",
+            VIP,
+            "-defaultIPv6",
+            "",
+        ]);
+        daemons.start(
+            "pebble",
+            requireBinary("pebble"),
+            ["-config", path.join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${PEBBLE.dns}`],
+            { PEBBLE_AUTHZREUSE: "0" },
+        );
         const ca = fs.readFileSync(path.join(dir, "pebble.crt"), "utf8");
         await waitFor("pebble's directory", async () => (await request(DIRECTORY)).status === 200, 30_000, 300);
         root = (await request(`https://127.0.0.1:${PEBBLE.management}/roots/0`)).body;
         assert.match(root, /BEGIN CERTIFICATE/);
         write(path.join(dir, "root.pem"), root);
         await stack.init({
-            dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: false, allowDataLoss: true, monitoring: false,
-            webNodes: 1, dbReplicas: 1, redisReplicas: 1, sentinels: 3,
-            dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
-            dockerSubnet: `${SUBNET}.0/24`, httpPort: 28080, httpsPort: 28443, statusPort: 28404,
-            serverName: NAME, tlsMode: "acme", acmeEmail: "ops@example.com", acmeDirectory: DIRECTORY,
+            dbEngine: "mariadb",
+            sharedStorage: "docker-volume",
+            retainDataVolumes: false,
+            allowDataLoss: true,
+            monitoring: false,
+            webNodes: 1,
+            dbReplicas: 1,
+            redisReplicas: 1,
+            sentinels: 3,
+            dbRedoLogMb: 64,
+            dbBufferPoolMb: 128,
+            dbMemoryMb: 768,
+            webMemoryMb: 384,
+            redisMaxMemoryMb: 32,
+            redisMemoryMb: 128,
+            dockerSubnet: `${SUBNET}.0/24`,
+            httpPort: 28080,
+            httpsPort: 28443,
+            statusPort: 28404,
+            serverName: NAME,
+            tlsMode: "acme",
+            acmeEmail: "ops@example.com",
+            acmeDirectory: DIRECTORY,
         });
         stack.setStructuredConfig({ adminAllowlist: ["127.0.0.0/8", `${SUBNET}.1/32`], acmeDirectoryCa: ca });
     });
@@ -135,9 +222,15 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
         await stack.setConfig("acmeDirectory", `https://${PEBBLE_HOST}:1/dir`);
         const r = await stack.run(["up", "--yes", "--skip-preview"]);
         assert.notEqual(r.code, 0);
-        assert.match(r.stdout + r.stderr, /bitrix-cluster:acmeDirectory: the ACME directory https:\/\/172\.17\.0\.1:1\/dir is unreachable from here/);
+        assert.match(
+            r.stdout + r.stderr,
+            /bitrix-cluster:acmeDirectory: the ACME directory https:\/\/172\.17\.0\.1:1\/dir is unreachable from here/,
+        );
         const state = JSON.parse((await stack.ok(["stack", "export"])).stdout);
-        assert.deepEqual((state.deployment.resources ?? []).filter((res: { type: string }) => !res.type.startsWith("pulumi:")), []);
+        assert.deepEqual(
+            (state.deployment.resources ?? []).filter((res: { type: string }) => !res.type.startsWith("pulumi:")),
+            [],
+        );
         await stack.setConfig("acmeDirectory", DIRECTORY);
     });
 
@@ -155,7 +248,11 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
         assert.equal(fingerprint(verifiedLeaf(VIP)!), fingerprint(leaf));
         assert.equal(fingerprint(servedChain("127.0.0.1", 28443)[0]), fingerprint(leaf));
         // The key: root's only wherever it lies, and in no log.
-        for (const [container, file] of [[ACME, "/var/lib/bitrix-tls/site.pem"], [BALANCERS[0], "/etc/haproxy/certs/site.pem"], [BALANCERS[1], "/etc/haproxy/certs/site.pem"]]) {
+        for (const [container, file] of [
+            [ACME, "/var/lib/bitrix-tls/site.pem"],
+            [BALANCERS[0], "/etc/haproxy/certs/site.pem"],
+            [BALANCERS[1], "/etc/haproxy/certs/site.pem"],
+        ]) {
             assert.equal(sh("docker", ["exec", container, "stat", "-c", "%a %U", file]).trim(), "600 root", `${container}:${file}`);
         }
         for (const c of [ACME, ...BALANCERS]) assert.doesNotMatch(sh("sh", ["-c", `docker logs ${c} 2>&1`]), /PRIVATE KEY/);
@@ -163,9 +260,14 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
         const metrics = sh("docker", ["exec", BALANCERS[0], "curl", "-fsS", `http://${ACME}:9466/metrics`]);
         assert.match(metrics, /^bitrix_acme_last_attempt_success 1$/m);
         figures.failedAttemptsBeforeFirst = Number(/^bitrix_acme_failures_total (\d+)$/m.exec(metrics)?.[1]);
-        const firstRuns = acmeLog().split("\n").filter((l) => /^acme:|\[ERROR\]|error:|urn:ietf/.test(l)).slice(0, 8);
+        const firstRuns = acmeLog()
+            .split("\n")
+            .filter((l) => /^acme:|\[ERROR\]|error:|urn:ietf/.test(l))
+            .slice(0, 8);
         console.log(`# acme service's first runs:\n${firstRuns.map((l) => `#   ${l.slice(0, 400)}`).join("\n")}`);
-        console.log(`# acme: issued by pebble in ${String(figures.issuedInS)} s (lego run), both balancers serving it ${String(figures.servedAfterUpS)} s after pulumi up (${up.seconds.toFixed(0)} s)`);
+        console.log(
+            `# acme: issued by pebble in ${String(figures.issuedInS)} s (lego run), both balancers serving it ${String(figures.servedAfterUpS)} s after pulumi up (${up.seconds.toFixed(0)} s)`,
+        );
     });
 
     it("renews on demand under steady HTTPS load on the floating address without a failed request", async () => {
@@ -179,9 +281,17 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
         const renewS = (Date.now() - t0) / 1000;
         await new Promise((r) => setTimeout(r, 2000));
         const result = await load.stop();
-        figures.renewalUnderLoad = { requests: result.requests, failed: result.failures.length, renewS, reusedAcrossSwap: result.reusedAcrossSwap, certificates: result.certificates.length };
-        console.log(`# acme: forced renewal under load: ${result.requests} HTTPS requests to ${VIP}, ${result.failures.length} failed; new certificate on both balancers ${renewS.toFixed(1)} s after the request; ` +
-            `${result.reusedAcrossSwap} requests on connections opened before it`);
+        figures.renewalUnderLoad = {
+            requests: result.requests,
+            failed: result.failures.length,
+            renewS,
+            reusedAcrossSwap: result.reusedAcrossSwap,
+            certificates: result.certificates.length,
+        };
+        console.log(
+            `# acme: forced renewal under load: ${result.requests} HTTPS requests to ${VIP}, ${result.failures.length} failed; new certificate on both balancers ${renewS.toFixed(1)} s after the request; ` +
+                `${result.reusedAcrossSwap} requests on connections opened before it`,
+        );
         assert.deepEqual(result.failures, []);
         assert.ok(result.requests > 100);
         assert.ok(result.certificates.length >= 2, "the load saw the new certificate");
@@ -208,17 +318,32 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
         mark(`forced run ended: exit ${forced.code}`);
         // Whichever run completes it (the forced one, or the service's retry after a failed validation).
         const survivorIp = BALANCER_IPS[BALANCERS.indexOf(survivor)];
-        await waitFor("the survivor serving a renewed certificate", () => {
-            const leaf = verifiedLeaf(survivorIp);
-            return leaf && fingerprint(leaf) !== before_;
-        }, 120_000, 500);
+        await waitFor(
+            "the survivor serving a renewed certificate",
+            () => {
+                const leaf = verifiedLeaf(survivorIp);
+                return leaf && fingerprint(leaf) !== before_;
+            },
+            120_000,
+            500,
+        );
         mark(`${survivor} serves the renewed certificate`);
         sh("docker", ["start", holder]);
         await waitFor("the restarted balancer serving the renewed certificate too", bothServeNew([before_]), 90_000, 1000);
         mark(`${holder} restarted, serves it too`);
-        const lines = forced.out.split("\n").filter((l) => /^acme:|Trying to solve|validated|Served key|error|invalid/i.test(l)).slice(0, 20).join("\n");
+        const lines = forced.out
+            .split("\n")
+            .filter((l) => /^acme:|Trying to solve|validated|Served key|error|invalid/i.test(l))
+            .slice(0, 20)
+            .join("\n");
         figures.failoverDuringRenewal = { events, forcedExit: forced.code };
-        console.log(`# acme: holder killed during renewal:\n${events.map(([t, e]) => `#   ${t} ${e}`).join("\n")}\n# forced run's output:\n${lines.split("\n").filter(Boolean).map((l) => `#   ${l}`).join("\n")}`);
+        console.log(
+            `# acme: holder killed during renewal:\n${events.map(([t, e]) => `#   ${t} ${e}`).join("\n")}\n# forced run's output:\n${lines
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => `#   ${l}`)
+                .join("\n")}`,
+        );
     });
 
     it("renews by itself when a third of the certificate's lifetime is left", async () => {
@@ -229,7 +354,9 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
         const next = dates(leaf);
         const atFraction = (next.notBefore - d.notBefore) / (d.notAfter - d.notBefore);
         figures.automaticRenewal = { waitedS: (Date.now() - t0) / 1000, renewedAtLifetimeFraction: Number(atFraction.toFixed(2)) };
-        console.log(`# acme: renewed by itself at ${(atFraction * 100).toFixed(0)} % of the previous certificate's lifetime (goal: from 67 %)`);
+        console.log(
+            `# acme: renewed by itself at ${(atFraction * 100).toFixed(0)} % of the previous certificate's lifetime (goal: from 67 %)`,
+        );
         // Not before two thirds of the lifetime (pebble's validation sleep and the 1 s clock resolution add to it).
         assert.ok(atFraction >= 0.66 && atFraction < 1, `renewed at ${atFraction}`);
         const metrics = sh("docker", ["exec", BALANCERS[0], "curl", "-fsS", `http://${ACME}:9466/metrics`]);

@@ -54,8 +54,11 @@ const { probe, nodesAnswering } = probeClient(base);
 async function statusRows(): Promise<Array<{ proxy: string; server: string; status: string; total: number }>> {
     const r = await request(`http://127.0.0.1:${PORTS.status}/;csv`);
     assert.equal(r.status, 200);
-    return r.body.split("\n").filter((l) => l && !l.startsWith("#"))
-        .map((l) => l.split(",")).map((f) => ({ proxy: f[0], server: f[1], status: f[17], total: Number(f[7]) }));
+    return r.body
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .map((l) => l.split(","))
+        .map((f) => ({ proxy: f[0], server: f[1], status: f[17], total: Number(f[7]) }));
 }
 
 const CLONE_PREFIX = "bx-e2s";
@@ -63,7 +66,12 @@ const CLONE_PREFIX = "bx-e2s";
 /** Prometheus's active targets. */
 async function promTargets(): Promise<Array<{ job: string; instance: string; health: string; error: string }>> {
     const r = await request(`http://127.0.0.1:${MONITORING.prometheus}/api/v1/targets?state=active`);
-    return JSON.parse(r.body).data.activeTargets.map((t: any) => ({ job: t.labels.job, instance: t.labels.instance, health: t.health, error: t.lastError }));
+    return JSON.parse(r.body).data.activeTargets.map((t: any) => ({
+        job: t.labels.job,
+        instance: t.labels.instance,
+        health: t.health,
+        error: t.lastError,
+    }));
 }
 
 async function promQuery(query: string): Promise<any[]> {
@@ -72,8 +80,10 @@ async function promQuery(query: string): Promise<any[]> {
 }
 
 function dockerObjects(prefix = PREFIX): Record<string, string[]> {
-    const list = (kind: string) => sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${prefix}`])
-        .split("\n").filter(Boolean);
+    const list = (kind: string) =>
+        sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${prefix}`])
+            .split("\n")
+            .filter(Boolean);
     return { containers: list("container"), networks: list("network"), volumes: list("volume") };
 }
 
@@ -81,15 +91,24 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     const stack = new TestStack("e2e");
     const timings: Record<string, number> = {};
     const drillFile = `drill file ${new Date().toISOString()}\n`;
-    const sql = (service: string, query: string) => inContainer(service, `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`).trim();
+    const sql = (service: string, query: string) =>
+        inContainer(service, `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`).trim();
     /** Runs one of the project's tools against this test's stacks (its backend, restic repository and config files). */
     const tool = (script: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
         const env = {
-            ...stack.env, RESTIC_REPOSITORY: path.join(stack.dir, "backups"), RESTIC_PASSWORD: "e2e-backup-password",
-            BITRIX_CONFIG_FILE: stack.configFile, ...extraEnv,
+            ...stack.env,
+            RESTIC_REPOSITORY: path.join(stack.dir, "backups"),
+            RESTIC_PASSWORD: "e2e-backup-password",
+            BITRIX_CONFIG_FILE: stack.configFile,
+            ...extraEnv,
         };
-        const out = execFileSync("node", [path.join(projectDir(), "build", "tools", script), ...args],
-            { cwd: projectDir(), env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15 * 60_000 });
+        const out = execFileSync("node", [path.join(projectDir(), "build", "tools", script), ...args], {
+            cwd: projectDir(),
+            env,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            timeout: 15 * 60_000,
+        });
         return JSON.parse(out.trim().split("\n").pop()!);
     };
 
@@ -97,14 +116,29 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         requireEngineTools();
         assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
         const t0 = Date.now();
-        execFileSync("docker", ["build", "-q", "-t", PUSH_IMAGE, path.join(projectDir(), "tests", "fixtures", "push-server")], { stdio: "pipe", timeout: 10 * 60_000 });
+        execFileSync("docker", ["build", "-q", "-t", PUSH_IMAGE, path.join(projectDir(), "tests", "fixtures", "push-server")], {
+            stdio: "pipe",
+            timeout: 10 * 60_000,
+        });
         timings.pushImage = (Date.now() - t0) / 1000;
         await stack.init({
-            dbEngine: "mariadb", sharedStorage: "docker-volume", retainDataVolumes: false,
-            dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
-            prometheusPort: MONITORING.prometheus, alertmanagerPort: MONITORING.alertmanager,
-            dockerSubnet: `${SUBNET}.0/24`, httpPort: PORTS.http, httpsPort: PORTS.https, statusPort: PORTS.status,
-            pushServers: 2, pushImage: PUSH_IMAGE,
+            dbEngine: "mariadb",
+            sharedStorage: "docker-volume",
+            retainDataVolumes: false,
+            dbRedoLogMb: 64,
+            dbBufferPoolMb: 128,
+            dbMemoryMb: 768,
+            webMemoryMb: 384,
+            redisMaxMemoryMb: 32,
+            redisMemoryMb: 128,
+            prometheusPort: MONITORING.prometheus,
+            alertmanagerPort: MONITORING.alertmanager,
+            dockerSubnet: `${SUBNET}.0/24`,
+            httpPort: PORTS.http,
+            httpsPort: PORTS.https,
+            statusPort: PORTS.status,
+            pushServers: 2,
+            pushImage: PUSH_IMAGE,
         });
         stack.setSecret("redisPassword", REDIS_PASSWORD);
         stack.setSecret("pushSecurityKey", PUSH_KEY);
@@ -124,7 +158,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             if (left.volumes.length) sh("docker", ["volume", "rm", "-f", ...left.volumes]);
             if (left.networks.length) sh("docker", ["network", "rm", ...left.networks]);
         }
-        try { sh("docker", ["rmi", PUSH_IMAGE]); } catch { /* not built */ }
+        try {
+            sh("docker", ["rmi", PUSH_IMAGE]);
+        } catch {
+            /* not built */
+        }
         console.log(`# e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
@@ -141,7 +179,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     });
 
     it("answers from every web node through the balancer", async () => {
-        assert.deepEqual([...await nodesAnswering(12)].sort(), [`${PREFIX}-web-1`, `${PREFIX}-web-2`]);
+        assert.deepEqual([...(await nodesAnswering(12))].sort(), [`${PREFIX}-web-1`, `${PREFIX}-web-2`]);
     });
 
     it("continues a session started on one node on the other", async () => {
@@ -161,7 +199,12 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // install does; db-failover then registers the replica, and the probe picks it by the kernel's rules.
         inContainer("db-master", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" bitrix -e "${CLUSTER_MODULE_SQL}"`);
         // Each probe writes a row: wait with throwaway values, then write the one this test counts.
-        await waitFor("a read through the registered replica", async () => (await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined, 30_000, 1000);
+        await waitFor(
+            "a read through the registered replica",
+            async () => ((await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined),
+            30_000,
+            1000,
+        );
         const r = await probe("db", { query: `&value=${value}` });
         assert.equal(r.replica, `${PREFIX}-db-replica-1`);
         assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
@@ -191,8 +234,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     });
 
     it("has Sentinel watching the master with its replicas and all sentinels, quorum reachable", () => {
-        const cli = (cmd: string) => inContainer("sentinel-1",
-            `REDISCLI_AUTH="$(awk '$1 == "requirepass" { print $2 }' /etc/redis/bitrix/sentinel.conf | tr -d '"')" redis-cli -p 26379 ${cmd}`);
+        const cli = (cmd: string) =>
+            inContainer(
+                "sentinel-1",
+                `REDISCLI_AUTH="$(awk '$1 == "requirepass" { print $2 }' /etc/redis/bitrix/sentinel.conf | tr -d '"')" redis-cli -p 26379 ${cmd}`,
+            );
         assert.match(cli("SENTINEL CKQUORUM bitrix"), /^OK 3 usable Sentinels/);
         const fields = cli("SENTINEL MASTER bitrix").trim().split("\n");
         const master = Object.fromEntries(fields.flatMap((f, i) => (i % 2 === 0 ? [[f, fields[i + 1]]] : [])));
@@ -204,14 +250,20 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     it("shows every web node UP on the status page", async () => {
         const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
-        assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP"]);
+        assert.deepEqual(
+            web.map((r) => `${r.server}:${r.status}`),
+            ["web-1:UP", "web-2:UP"],
+        );
     });
 
     /** The push drills' view of this stack, through the floating address and the holder's status page. */
     const pushTarget = async (): Promise<PushTarget> => {
         const [holder] = await holders(BALANCERS, VIP);
         return {
-            base: `https://${VIP}`, key: PUSH_KEY, webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`], pushContainers: [`${PREFIX}-push-1`, `${PREFIX}-push-2`],
+            base: `https://${VIP}`,
+            key: PUSH_KEY,
+            webs: [`${PREFIX}-web-1`, `${PREFIX}-web-2`],
+            pushContainers: [`${PREFIX}-push-1`, `${PREFIX}-push-2`],
             statusUrl: `http://${SUBNET}.${holder.endsWith("-1") ? 11 : 12}:8404/`,
         };
     };
@@ -244,7 +296,9 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // /bitrix/sub/ reaches the push server (its own 400 for an unsigned channel), and long polling gets a message.
         const unsigned = await request(`https://${VIP}/bitrix/sub/?CHANNEL_ID=${channel}`);
         assert.deepEqual([unsigned.status, unsigned.body], [400, "Channel id is not correct."]);
-        const poll = request(`https://${VIP}/bitrix/sub/?CHANNEL_ID=${signChannel(channel, PUSH_KEY)}&mid=${"0".repeat(26)}`, { timeoutMs: 10_000 });
+        const poll = request(`https://${VIP}/bitrix/sub/?CHANNEL_ID=${signChannel(channel, PUSH_KEY)}&mid=${"0".repeat(26)}`, {
+            timeoutMs: 10_000,
+        });
         const polled = await poll;
         assert.equal(polled.status, 200);
         assert.match(polled.body, /^#!NGINXNMS!#\{.*"text":\{"seq":1,"t":\d+\}\}#!NGINXNME!#$/);
@@ -259,7 +313,9 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     it("broadcasts one message to 100 websocket subscribers spread over both push services", async () => {
         const r = await broadcastDrill(await pushTarget(), 100);
-        console.log(`# push broadcast: ${r.received}/${r.subscribers} received, slowest ${r.maxLatencyMs} ms; sessions per push service ${JSON.stringify(r.spread)}`);
+        console.log(
+            `# push broadcast: ${r.received}/${r.subscribers} received, slowest ${r.maxLatencyMs} ms; sessions per push service ${JSON.stringify(r.spread)}`,
+        );
         timings.pushBroadcast = r as any;
         assert.equal(r.received, 100);
         assert.deepEqual(Object.keys(r.spread).sort(), ["push-1", "push-2"]);
@@ -268,17 +324,21 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     it("keeps subscribers when a push service is killed: they reconnect through the balancer and miss nothing (push-node drill)", async () => {
         const r = await pushNodeDrill(await pushTarget(), 20);
-        console.log(`# push-node drill: ${r.killed} killed, ${r.disconnected}/${r.subscribers} subscribers cut, back after ${r.backS.min}–${r.backS.max} s (loss window), ` +
-            `${r.lost}/${r.published} messages lost, ${r.failedPublishes} publishes refused meanwhile, ${r.nextMessage} got the next message; back in rotation ${r.restoredS} s after start`);
+        console.log(
+            `# push-node drill: ${r.killed} killed, ${r.disconnected}/${r.subscribers} subscribers cut, back after ${r.backS.min}–${r.backS.max} s (loss window), ` +
+                `${r.lost}/${r.published} messages lost, ${r.failedPublishes} publishes refused meanwhile, ${r.nextMessage} got the next message; back in rotation ${r.restoredS} s after start`,
+        );
         timings.pushNodeDrill = r as any;
         assert.equal(r.lost, 0);
         assert.ok(r.pass, JSON.stringify(r));
     });
 
     it("moves websockets to the other balancer when the address holder is killed (push balancer drill)", async () => {
-        const r = await pushBalancerDrill({ ...await pushTarget(), balancers: BALANCERS, floatingAddress: VIP }, 10);
-        console.log(`# push balancer drill: ${r.killed} killed, ${r.disconnected}/${r.subscribers} websockets cut, reconnected after ${r.backS.min}–${r.backS.max} s, ` +
-            `${r.lost}/${r.published} messages lost, ${r.nextMessage} got the next message`);
+        const r = await pushBalancerDrill({ ...(await pushTarget()), balancers: BALANCERS, floatingAddress: VIP }, 10);
+        console.log(
+            `# push balancer drill: ${r.killed} killed, ${r.disconnected}/${r.subscribers} websockets cut, reconnected after ${r.backS.min}–${r.backS.max} s, ` +
+                `${r.lost}/${r.published} messages lost, ${r.nextMessage} got the next message`,
+        );
         timings.pushBalancerDrill = r as any;
         assert.equal(r.lost, 0);
         assert.ok(r.pass, JSON.stringify(r));
@@ -288,17 +348,42 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const outputs = await stack.outputs();
         assert.equal(outputs.prometheusUrl, `http://127.0.0.1:${MONITORING.prometheus}/`);
         assert.equal(outputs.alertmanagerUrl, `http://127.0.0.1:${MONITORING.alertmanager}/`);
-        const expected = { prometheus: 1, alertmanager: 1, node: 1, mysqld: 2, redis: 3, sentinel: 3, haproxy: 2, phpfpm: 2, "blackbox-web": 2, "blackbox-nfs": 1 };
+        const expected = {
+            prometheus: 1,
+            alertmanager: 1,
+            node: 1,
+            mysqld: 2,
+            redis: 3,
+            sentinel: 3,
+            haproxy: 2,
+            phpfpm: 2,
+            "blackbox-web": 2,
+            "blackbox-nfs": 1,
+        };
         let last = "";
-        await waitFor("every target up", async () => {
-            const targets = await promTargets();
-            last = targets.map((t) => `${t.job}/${t.instance}:${t.health}${t.error ? ` (${t.error})` : ""}`).join(", ");
-            const jobs = Object.fromEntries(Object.keys(expected).map((j) => [j, targets.filter((t) => t.job === j && t.health === "up").length]));
-            return JSON.stringify(jobs) === JSON.stringify(expected);
-        }, 90_000, 2000).catch((e) => assert.fail(`${(e as Error).message}: ${last}`));
+        await waitFor(
+            "every target up",
+            async () => {
+                const targets = await promTargets();
+                last = targets.map((t) => `${t.job}/${t.instance}:${t.health}${t.error ? ` (${t.error})` : ""}`).join(", ");
+                const jobs = Object.fromEntries(
+                    Object.keys(expected).map((j) => [j, targets.filter((t) => t.job === j && t.health === "up").length]),
+                );
+                return JSON.stringify(jobs) === JSON.stringify(expected);
+            },
+            90_000,
+            2000,
+        ).catch((e) => assert.fail(`${(e as Error).message}: ${last}`));
         // The metrics the alerts read are there, with their exporters' names.
-        for (const metric of ["mysql_slave_status_slave_sql_running", "phpfpm_listen_queue", 'haproxy_server_status{state="UP"}', "redis_keyspace_hits_total",
-            "redis_sentinel_master_status", "node_memory_MemAvailable_bytes", 'probe_success{job="blackbox-nfs"}']) {
+        for (const metric of [
+            "mysql_slave_status_slave_sql_running",
+            "phpfpm_listen_queue",
+            'haproxy_server_status{state="UP"}',
+            "redis_keyspace_hits_total",
+            "redis_sentinel_master_status",
+            "node_memory_MemAvailable_bytes",
+            'probe_success{job="blackbox-nfs"}',
+        ]) {
             assert.ok((await promQuery(metric)).length > 0, `no ${metric}`);
         }
         // Every metric the Grafana dashboard reads is there too.
@@ -322,7 +407,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         try {
             const t0 = performance.now();
             sql("db-replica-1", "STOP SLAVE SQL_THREAD");
-            const firing = () => received.find((r) => r.body.status === "firing" && r.body.alerts.some((a: any) => a.labels.alertname === "MysqlReplicaSqlThreadStopped"));
+            const firing = () =>
+                received.find(
+                    (r) =>
+                        r.body.status === "firing" && r.body.alerts.some((a: any) => a.labels.alertname === "MysqlReplicaSqlThreadStopped"),
+                );
             await waitFor("the alert at the webhook", () => firing(), 150_000, 500);
             const seconds = (firing()!.at - t0) / 1000;
             timings.liveAlertS = Math.round(seconds * 10) / 10;
@@ -330,12 +419,22 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             assert.equal(alert.labels.instance, "db-replica-1");
             assert.equal(alert.labels.severity, "critical");
             assert.match(alert.annotations.runbook, /Last_SQL_Error/);
-            console.log(`# live alert: MysqlReplicaSqlThreadStopped reached the webhook ${seconds.toFixed(1)} s after STOP SLAVE SQL_THREAD (scrape 5 s + for 30 s + evaluation 5 s + group_wait 5 s)`);
+            console.log(
+                `# live alert: MysqlReplicaSqlThreadStopped reached the webhook ${seconds.toFixed(1)} s after STOP SLAVE SQL_THREAD (scrape 5 s + for 30 s + evaluation 5 s + group_wait 5 s)`,
+            );
         } finally {
             sql("db-replica-1", "START SLAVE SQL_THREAD");
             server.close();
         }
-        await waitFor("the SQL thread running again", () => /Slave_SQL_Running: Yes/.test(inContainer("db-replica-1", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -e "SHOW SLAVE STATUS\\G"`)), 30_000, 500);
+        await waitFor(
+            "the SQL thread running again",
+            () =>
+                /Slave_SQL_Running: Yes/.test(
+                    inContainer("db-replica-1", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -e "SHOW SLAVE STATUS\\G"`),
+                ),
+            30_000,
+            500,
+        );
     });
 
     it("serves the portal on the floating address, held by exactly one balancer", async () => {
@@ -345,7 +444,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.match(JSON.parse(r.body).node, new RegExp(`^${PREFIX}-web-[12]$`));
         // Plain HTTP on the floating address redirects to HTTPS on it; on the published port, to the published one.
         assert.equal((await request(`http://${VIP}/crm/`)).headers.location, `https://${VIP}/crm/`);
-        assert.equal((await request(`http://127.0.0.1:${PORTS.http}/crm/`, { headers: { Host: `127.0.0.1:${PORTS.http}` } })).headers.location, `https://127.0.0.1:${PORTS.https}/crm/`);
+        assert.equal(
+            (await request(`http://127.0.0.1:${PORTS.http}/crm/`, { headers: { Host: `127.0.0.1:${PORTS.http}` } })).headers.location,
+            `https://127.0.0.1:${PORTS.https}/crm/`,
+        );
     });
 
     it("enforces the admin allowlist and serves the status page on both balancers", async () => {
@@ -369,8 +471,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             let last: any;
             const nodes = new Set<string>();
             for (const [i, body] of parts.entries()) {
-                const r = await request(`${base}/probe/?action=chunk&upload=${id}&part=${i}&parts=${parts.length}`,
-                    { method: "POST", body, headers: cookie ? { Cookie: cookie } : undefined });
+                const r = await request(`${base}/probe/?action=chunk&upload=${id}&part=${i}&parts=${parts.length}`, {
+                    method: "POST",
+                    body,
+                    headers: cookie ? { Cookie: cookie } : undefined,
+                });
                 last = { status: r.status, ...JSON.parse(r.body) };
                 nodes.add(last.node);
                 const set = String(r.headers["set-cookie"] ?? "").match(/BXSRV=[^;]+/);
@@ -399,7 +504,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const cookie = String(first.headers["set-cookie"]).match(/BXSRV=[^;]+/)![0];
         sh("docker", ["stop", "-t", "2", pinned]);
         try {
-            const next = await request(`${base}/probe/?action=chunk&upload=${id}&part=1&parts=2`, { method: "POST", body: "b", headers: { Cookie: cookie } });
+            const next = await request(`${base}/probe/?action=chunk&upload=${id}&part=1&parts=2`, {
+                method: "POST",
+                body: "b",
+                headers: { Cookie: cookie },
+            });
             assert.notEqual(JSON.parse(next.body).node, pinned);
             assert.equal(next.status, 409);
             const retry = await upload(`again${Date.now()}`, true);
@@ -408,14 +517,25 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         } finally {
             sh("docker", ["start", pinned]);
         }
-        await waitFor(`${pinned} back in the balancer`, async () => (await statusRows()).some((r) => `${PREFIX}-${r.server}` === pinned && r.status === "UP"), 60_000, 500);
+        await waitFor(
+            `${pinned} back in the balancer`,
+            async () => (await statusRows()).some((r) => `${PREFIX}-${r.server}` === pinned && r.status === "UP"),
+            60_000,
+            500,
+        );
     });
 
     it("serves a stylesheet generated on one node 50 times through the balancer, from both nodes, without a 404", async () => {
         // Bitrix writes /bitrix/cache/css/ on the node that renders a page first; it is a shared path here.
         const name = `e2e-${Date.now()}.css`;
-        inContainer("web-1", `mkdir -p /var/www/html/bitrix/cache/css && printf 'body{color:#123}' > /var/www/html/bitrix/cache/css/${name}`);
-        const served = async () => Object.fromEntries((await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND").map((r) => [r.server, r.total]));
+        inContainer(
+            "web-1",
+            `mkdir -p /var/www/html/bitrix/cache/css && printf 'body{color:#123}' > /var/www/html/bitrix/cache/css/${name}`,
+        );
+        const served = async () =>
+            Object.fromEntries(
+                (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND").map((r) => [r.server, r.total]),
+            );
         const before = await served();
         const statuses = new Map<number, number>();
         for (let i = 0; i < 50; i++) {
@@ -425,16 +545,27 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         }
         assert.deepEqual([...statuses], [[200, 50]]);
         const after = await served();
-        for (const node of ["web-1", "web-2"]) assert.ok(after[node] - before[node] >= 10, `${node} served ${after[node] - before[node]} of 50`);
+        for (const node of ["web-1", "web-2"])
+            assert.ok(after[node] - before[node] >= 10, `${node} served ${after[node] - before[node]} of 50`);
     });
 
     it("moves the floating address when the holder is killed or stopped, and keeps it where it is when that one returns (balancer drill)", async () => {
         const steps = await balancerDrill({ floatingAddress: VIP, containers: BALANCERS, url: `https://${VIP}/probe/?action=node` });
-        console.log(drillTable(steps).split("\n").map((l) => `# ${l}`).join("\n"));
-        timings.balancerDrill = Object.fromEntries(steps.map((s) => [s.step, { gapS: s.gapS, takeoverS: s.takeoverS, failed: s.failed, inFlight: s.failedInFlight }])) as any;
+        console.log(
+            drillTable(steps)
+                .split("\n")
+                .map((l) => `# ${l}`)
+                .join("\n"),
+        );
+        timings.balancerDrill = Object.fromEntries(
+            steps.map((s) => [s.step, { gapS: s.gapS, takeoverS: s.takeoverS, failed: s.failed, inFlight: s.failedInFlight }]),
+        ) as any;
         for (const s of steps) {
             assert.ok(s.requests > 20, `${s.step}: only ${s.requests} requests`);
-            assert.ok(s.pass, `${s.step}: gap ${s.gapS} s, ${s.failed} failed (${s.failedInFlight} in flight): ${JSON.stringify(s.errors)}`);
+            assert.ok(
+                s.pass,
+                `${s.step}: gap ${s.gapS} s, ${s.failed} failed (${s.failedInFlight} in flight): ${JSON.stringify(s.errors)}`,
+            );
         }
         // The first step's holder lost the address, and getting it back was not a second move.
         assert.notEqual(steps[0].holderAfter, steps[0].target);
@@ -442,9 +573,16 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
     });
 
     it("keeps serving when a web node is killed under load: no failed request, the pinned user's session continues (web-node drill)", async () => {
-        const r = await webNodeDrill({ base: `https://${VIP}`, statusUrl: `http://${SUBNET}.11:8404/`, container: `${PREFIX}-web-1`, server: "web-1" });
-        console.log(`# web-node drill: ${r.failed}/${r.requests} failed (${r.failedInFlight} in flight), gap ${r.gapS} s, web-1 DOWN after ${r.ejectionS} s, ` +
-            `pinned session ${r.session.before} → ${r.session.after} on ${r.session.nodeAfter}, UP again ${r.backS} s after start`);
+        const r = await webNodeDrill({
+            base: `https://${VIP}`,
+            statusUrl: `http://${SUBNET}.11:8404/`,
+            container: `${PREFIX}-web-1`,
+            server: "web-1",
+        });
+        console.log(
+            `# web-node drill: ${r.failed}/${r.requests} failed (${r.failedInFlight} in flight), gap ${r.gapS} s, web-1 DOWN after ${r.ejectionS} s, ` +
+                `pinned session ${r.session.before} → ${r.session.after} on ${r.session.nodeAfter}, UP again ${r.backS} s after start`,
+        );
         timings.webNodeDrill = { failed: r.failed, ejectionS: r.ejectionS, gapS: r.gapS } as any;
         assert.ok(r.requests > 20);
         assert.equal(r.failed, 0, JSON.stringify(r.errors));
@@ -468,7 +606,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const state = (await stack.ok(["stack", "export"])).stdout;
         const rootPassword = inContainer("db-master", 'printf %s "$MARIADB_ROOT_PASSWORD"');
         assert.ok(rootPassword.length >= 16, "the root password from the container's environment");
-        for (const [what, secret] of [["Redis password", REDIS_PASSWORD], ["DB root password", rootPassword], ["push signature key", PUSH_KEY]]) {
+        for (const [what, secret] of [
+            ["Redis password", REDIS_PASSWORD],
+            ["DB root password", rootPassword],
+            ["push signature key", PUSH_KEY],
+        ]) {
             assert.ok(!state.includes(secret), `the state holds the ${what} in plain text`);
         }
         assert.match(state, /"ciphertext"/);
@@ -507,7 +649,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             assert.notEqual(code, 0);
             const md = summarizePreview(json, { stack: "e2e" });
             // The engine's own message stays in the CI log: the summary names the resource and the cause only.
-            assert.match(md, /^> \*\*Error\*\* at `bx-e2e-db-master-data` \(db\): a protected resource would be replaced or deleted \(see allowDataLoss\)/m, md);
+            assert.match(
+                md,
+                /^> \*\*Error\*\* at `bx-e2e-db-master-data` \(db\): a protected resource would be replaced or deleted \(see allowDataLoss\)/m,
+                md,
+            );
             assert.match(md, /^> \*\*⚠️ WARNING: deletes `bx-e2e-redis-redis-1-data`, which holds data\*\*/m);
             assert.doesNotMatch(md, /WARNING: deletes `bx-e2e-(web-1-node-docroot|redis-sentinel-1)`/);
         } finally {
@@ -539,7 +685,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // The balancer's generated config lists the new server, so the balancer is replaced; nothing else is touched.
         const others = containers.filter((s) => s.op !== "create").map((s) => `${s.op}:${s.urn.split("::").pop()}`);
         // The monitoring service's scrape config lists it too.
-        assert.deepEqual(others.filter((o) => !/-balancer-\d-haproxy$|-monitoring-prometheus$/.test(o)), []);
+        assert.deepEqual(
+            others.filter((o) => !/-balancer-\d-haproxy$|-monitoring-prometheus$/.test(o)),
+            [],
+        );
         const md = summarizePreview((await stack.previewJson()).json, { stack: "e2e" });
         assert.match(md, /^\| web \| 3 \| {2}\| {2}\| {2}\|$/m, md); // container, docroot volume, rotation gate
         assert.match(md, /^\| balancer \| {2}\| {2}\| 2 \| {2}\|$/m, md);
@@ -548,28 +697,45 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         timings.scaleUp = up.seconds;
         await waitFor("web-3 answering", async () => (await nodesAnswering(9)).has(`${PREFIX}-web-3`), 30_000, 1000);
         const web = (await statusRows()).filter((r) => r.proxy === "web" && r.server !== "BACKEND");
-        assert.deepEqual(web.map((r) => `${r.server}:${r.status}`), ["web-1:UP", "web-2:UP", "web-3:UP"]);
+        assert.deepEqual(
+            web.map((r) => `${r.server}:${r.status}`),
+            ["web-1:UP", "web-2:UP", "web-3:UP"],
+        );
         // Scraped without a hand edit.
-        await waitFor("web-3 scraped", async () => (await promTargets()).some((t) => t.job === "phpfpm" && t.instance === "web-3" && t.health === "up"), 60_000, 2000);
+        await waitFor(
+            "web-3 scraped",
+            async () => (await promTargets()).some((t) => t.job === "phpfpm" && t.instance === "web-3" && t.health === "up"),
+            60_000,
+            2000,
+        );
     });
 
     it("rolls a PHP setting out under load: one node at a time, drained, replaced and back UP, no failed request (rolling-update drill)", async () => {
         const [holder] = await holders([`${PREFIX}-balancer-1`, `${PREFIX}-balancer-2`], VIP);
         const statusUrl = `http://${SUBNET}.${holder.endsWith("-1") ? 11 : 12}:8404/`;
         const r = await rollingUpdateDrill({
-            base: `https://${VIP}`, statusUrl, webs: [1, 2, 3].map((n) => `${PREFIX}-web-${n}`), setting: ["memory_limit", "384M"],
+            base: `https://${VIP}`,
+            statusUrl,
+            webs: [1, 2, 3].map((n) => `${PREFIX}-web-${n}`),
+            setting: ["memory_limit", "384M"],
             update: async () => {
                 await stack.setConfig("phpMemoryLimitMb", 384);
                 return (await stack.ok(["up", "--yes", "--skip-preview"])).seconds;
             },
         });
         const windows = formatStretches(r.outOfRotation);
-        console.log(`# rolling-update drill: pulumi up ${r.updateS.toFixed(1)} s; out of rotation: ${windows}; fewest UP ${r.minUp}/3; ` +
-            `${r.failed}/${r.requests} failed; replaced ${r.replaced}, memory_limit applied ${r.applied}`);
+        console.log(
+            `# rolling-update drill: pulumi up ${r.updateS.toFixed(1)} s; out of rotation: ${windows}; fewest UP ${r.minUp}/3; ` +
+                `${r.failed}/${r.requests} failed; replaced ${r.replaced}, memory_limit applied ${r.applied}`,
+        );
         timings.rollingUpdate = { upS: r.updateS, failed: r.failed, requests: r.requests, minUp: r.minUp } as any;
         assert.equal(r.failed, 0, JSON.stringify(r.errors));
         assert.equal(r.minUp, 2, windows);
-        assert.deepEqual(r.outOfRotation.map((o) => o.server), ["web-1", "web-2", "web-3"], windows);
+        assert.deepEqual(
+            r.outOfRotation.map((o) => o.server),
+            ["web-1", "web-2", "web-3"],
+            windows,
+        );
         assert.ok(r.replaced && r.applied, JSON.stringify(r));
         assert.ok(r.pass, JSON.stringify(r));
     });
@@ -598,41 +764,73 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.equal(sql("db-master", "CHECKSUM TABLE bitrix.probe_rows"), checksum);
         assert.equal(sql("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows"), rows);
         assert.equal(sql("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows WHERE value = 'after-backup'"), "0");
-        await waitFor("the replica has the restored rows", () => sql("db-replica-1", "CHECKSUM TABLE bitrix.probe_rows") === checksum, 30_000, 500);
+        await waitFor(
+            "the replica has the restored rows",
+            () => sql("db-replica-1", "CHECKSUM TABLE bitrix.probe_rows") === checksum,
+            30_000,
+            500,
+        );
         const read = await request(`${base}/probe/?action=file&name=drill.txt`, { headers: { Cookie: "BXSRV=web-2" } });
         assert.equal(JSON.parse(read.body).content, body);
         assert.match(inContainer("nfs", "stat -c %u /srv/nfs/upload/probe/drill.txt"), /^33\s*$/);
-        console.log(`# restore drill: backup ${b.seconds.toFixed(1)} s (${b.files} files, ${b.bytes} bytes, GTID ${b.gtid}); ` +
-            `restore (RTO) ${r.seconds.toFixed(1)} s; RPO: 1 row written ${lostAfterS.toFixed(1)} s after the backup was lost, ${rows} rows and the file came back`);
+        console.log(
+            `# restore drill: backup ${b.seconds.toFixed(1)} s (${b.files} files, ${b.bytes} bytes, GTID ${b.gtid}); ` +
+                `restore (RTO) ${r.seconds.toFixed(1)} s; RPO: 1 row written ${lostAfterS.toFixed(1)} s after the backup was lost, ${rows} rows and the file came back`,
+        );
         timings.backup = b.seconds;
         timings.restore = r.seconds;
     });
 
     it("clones the stack into staging in one command: the clone serves the source's data, masked; the source is untouched", async () => {
-        sql("db-master", "CREATE TABLE bitrix.b_user (ID INT PRIMARY KEY, EMAIL VARCHAR(255), PERSONAL_PHONE VARCHAR(64), PERSONAL_MOBILE VARCHAR(64), WORK_PHONE VARCHAR(64)); " +
-            "INSERT INTO bitrix.b_user VALUES (1, 'alice@corp.example', '+7 900 000 00 01', '+7 900 000 00 02', '+7 495 000 00 03')");
+        sql(
+            "db-master",
+            "CREATE TABLE bitrix.b_user (ID INT PRIMARY KEY, EMAIL VARCHAR(255), PERSONAL_PHONE VARCHAR(64), PERSONAL_MOBILE VARCHAR(64), WORK_PHONE VARCHAR(64)); " +
+                "INSERT INTO bitrix.b_user VALUES (1, 'alice@corp.example', '+7 900 000 00 01', '+7 900 000 00 02', '+7 495 000 00 03')",
+        );
         tool("backup-cli.js", ["backup", "--stack", "e2e"]);
         const sourceRows = sql("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows");
         const overrides = path.join(stack.dir, "staging.yaml");
-        fs.writeFileSync(overrides, YAML.stringify({
-            namePrefix: CLONE_PREFIX, dockerSubnet: "172.28.21.0/24", httpPort: 18081, httpsPort: 18444, statusPort: 18405,
-            webNodes: 1, allowDataLoss: true, retainDataVolumes: false, monitoring: false,
-        }));
+        fs.writeFileSync(
+            overrides,
+            YAML.stringify({
+                namePrefix: CLONE_PREFIX,
+                dockerSubnet: "172.28.21.0/24",
+                httpPort: 18081,
+                httpsPort: 18444,
+                statusPort: 18405,
+                webNodes: 1,
+                allowDataLoss: true,
+                retainDataVolumes: false,
+                monitoring: false,
+            }),
+        );
         const cloneConfig = path.join(stack.dir, "Pulumi.e2e-stg.yaml");
         const cloneEnv = { BITRIX_CLONE_CONFIG_FILE: cloneConfig };
         const inClone = (service: string, query: string) =>
-            sh("docker", ["exec", `${CLONE_PREFIX}-${service}`, "sh", "-c", `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`]).trim();
+            sh("docker", [
+                "exec",
+                `${CLONE_PREFIX}-${service}`,
+                "sh",
+                "-c",
+                `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "${query}"`,
+            ]).trim();
         try {
             const r = tool("clone-cli.js", ["--from", "e2e", "--to", "e2e-stg", "--overrides", overrides], cloneEnv);
             timings.clone = r.totalS;
             console.log(`# staging clone: ${JSON.stringify(r)}`);
             const cloned = probeClient("https://127.0.0.1:18444");
-            assert.deepEqual([...await cloned.nodesAnswering(3)], [`${CLONE_PREFIX}-web-1`]);
+            assert.deepEqual([...(await cloned.nodesAnswering(3))], [`${CLONE_PREFIX}-web-1`]);
             assert.equal(inClone("db-master", "SELECT COUNT(*) FROM bitrix.probe_rows"), sourceRows);
             const file = await request("https://127.0.0.1:18444/probe/?action=file&name=drill.txt");
             assert.equal(JSON.parse(file.body).content, drillFile);
             // Personal data masked in the clone only.
-            assert.equal(inClone("db-master", "SELECT CONCAT_WS('|', EMAIL, IFNULL(PERSONAL_PHONE, 'null'), IFNULL(WORK_PHONE, 'null')) FROM bitrix.b_user"), "user1@example.invalid|null|null");
+            assert.equal(
+                inClone(
+                    "db-master",
+                    "SELECT CONCAT_WS('|', EMAIL, IFNULL(PERSONAL_PHONE, 'null'), IFNULL(WORK_PHONE, 'null')) FROM bitrix.b_user",
+                ),
+                "user1@example.invalid|null|null",
+            );
             assert.equal(sql("db-master", "SELECT EMAIL FROM bitrix.b_user"), "alice@corp.example");
             // A write to the clone stays there.
             assert.equal((await cloned.probe("db", { query: "&value=clone-only" })).replicated, true);
@@ -644,26 +842,38 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             await stack.ok(["preview", "--expect-no-changes"]);
         } finally {
             const cloneStack = ["--stack", "e2e-stg", "--non-interactive"];
-            execFileSync("pulumi", ["destroy", "--yes", "--skip-preview", ...cloneStack, "--config-file", cloneConfig], { cwd: projectDir(), env: stack.env, stdio: "pipe" });
-            execFileSync("pulumi", ["stack", "rm", "--yes", "--force", ...cloneStack], { cwd: projectDir(), env: stack.env, stdio: "pipe" });
+            execFileSync("pulumi", ["destroy", "--yes", "--skip-preview", ...cloneStack, "--config-file", cloneConfig], {
+                cwd: projectDir(),
+                env: stack.env,
+                stdio: "pipe",
+            });
+            execFileSync("pulumi", ["stack", "rm", "--yes", "--force", ...cloneStack], {
+                cwd: projectDir(),
+                env: stack.env,
+                stdio: "pipe",
+            });
         }
         assert.deepEqual(dockerObjects(CLONE_PREFIX), { containers: [], networks: [], volumes: [] });
-        assert.deepEqual([...await nodesAnswering(8)].sort(), [`${PREFIX}-web-1`, `${PREFIX}-web-2`, `${PREFIX}-web-3`]);
+        assert.deepEqual([...(await nodesAnswering(8))].sort(), [`${PREFIX}-web-1`, `${PREFIX}-web-2`, `${PREFIX}-web-3`]);
     });
 
     it("answers 503 quickly when the shared storage stops answering, with free PHP workers, and recovers (nfs drill)", async () => {
         const r = await nfsDrill({ base: `https://${VIP}`, webs: (await stack.outputs()).webNodes });
-        console.log(`# nfs drill: health 503 after ${JSON.stringify(r.unhealthyS)} s (slowest answer ${r.slowestHealthS} s), balancer 503 after ${r.balancer503S} s ` +
-            `(slowest ${r.balancerSlowestS} s), busiest node ${r.busyWorkers}/${r.maxChildren} workers, healthy again ${r.recoveredS} s after the storage returned`);
+        console.log(
+            `# nfs drill: health 503 after ${JSON.stringify(r.unhealthyS)} s (slowest answer ${r.slowestHealthS} s), balancer 503 after ${r.balancer503S} s ` +
+                `(slowest ${r.balancerSlowestS} s), busiest node ${r.busyWorkers}/${r.maxChildren} workers, healthy again ${r.recoveredS} s after the storage returned`,
+        );
         timings.nfsDrill = r as any;
         assert.ok(r.pass, JSON.stringify(r));
     });
 
     it("keeps sessions and cache when the Redis master is killed: writes again within 10 s, no session lost, no request waits out the session lock (redis-master drill)", async () => {
         const r = await redisMasterDrill({ base: `https://${VIP}`, master: await findRedisMaster(PREFIX, 3) });
-        console.log(`# redis-master drill: sessions back after ${r.sessions.backS} s (${r.sessions.failed}/${r.sessions.requests} failed), cache back after ${r.cache.backS} s ` +
-            `(${r.cache.failed}/${r.cache.requests} failed), ${r.lost}/${r.users} sessions lost; same-session requests across the kill: ` +
-            `${r.locks.requests}, ${r.locks.failed} failed, longest ${r.locks.longestS} s, back after ${r.locks.backS} s, ${r.locks.lostWrites} acknowledged increments lost`);
+        console.log(
+            `# redis-master drill: sessions back after ${r.sessions.backS} s (${r.sessions.failed}/${r.sessions.requests} failed), cache back after ${r.cache.backS} s ` +
+                `(${r.cache.failed}/${r.cache.requests} failed), ${r.lost}/${r.users} sessions lost; same-session requests across the kill: ` +
+                `${r.locks.requests}, ${r.locks.failed} failed, longest ${r.locks.longestS} s, back after ${r.locks.backS} s, ${r.locks.lostWrites} acknowledged increments lost`,
+        );
         timings.redisDrill = { sessionsBackS: r.sessions.backS, cacheBackS: r.cache.backS, lost: r.lost, locks: r.locks } as any;
         assert.equal(r.lost, 0);
         // The lock wait is 10 s (phpIni: lock_wait_time × lock_retries): a lock left behind by the killed master's
@@ -674,8 +884,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     it("promotes a replica when the database master is killed: writes again within 30 s, no acknowledged row lost, old master rejoins (db-master drill)", async () => {
         const r = await dbMasterDrill({ base: `https://${VIP}`, prefix: PREFIX, replicas: 1 });
-        console.log(`# db-master drill: ${r.master} killed, ${r.promoted} promoted, writes back after ${r.writesBackS} s (${r.failed}/${r.requests} failed), ` +
-            `${r.acknowledged} acknowledged rows, ${r.lost} lost; old master replicating at ${r.gtid} ${r.rejoinS} s after start`);
+        console.log(
+            `# db-master drill: ${r.master} killed, ${r.promoted} promoted, writes back after ${r.writesBackS} s (${r.failed}/${r.requests} failed), ` +
+                `${r.acknowledged} acknowledged rows, ${r.lost} lost; old master replicating at ${r.gtid} ${r.rejoinS} s after start`,
+        );
         timings.dbDrill = { writesBackS: r.writesBackS, acknowledged: r.acknowledged, lost: r.lost, rejoinS: r.rejoinS } as any;
         assert.equal(r.lost, 0);
         assert.notEqual(r.promoted, r.master);
@@ -696,11 +908,20 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const names = left.volumes.map((id) => sh("docker", ["volume", "inspect", "-f", "{{.Name}}", id]).trim()).sort();
         // Databases, Redis and Sentinel state, the shared trees and each node's docroot (it holds Bitrix's code).
         assert.deepEqual(names, [
-            `${PREFIX}-db-master-data`, `${PREFIX}-db-replica-1-data`, `${PREFIX}-monitoring-prometheus`,
-            `${PREFIX}-redis-1-data`, `${PREFIX}-redis-2-data`, `${PREFIX}-redis-3-data`,
-            `${PREFIX}-sentinel-1-data`, `${PREFIX}-sentinel-2-data`, `${PREFIX}-sentinel-3-data`,
-            `${PREFIX}-shared-bitrix-cache`, `${PREFIX}-shared-upload`,
-            `${PREFIX}-web-1-docroot`, `${PREFIX}-web-2-docroot`, `${PREFIX}-web-3-docroot`,
+            `${PREFIX}-db-master-data`,
+            `${PREFIX}-db-replica-1-data`,
+            `${PREFIX}-monitoring-prometheus`,
+            `${PREFIX}-redis-1-data`,
+            `${PREFIX}-redis-2-data`,
+            `${PREFIX}-redis-3-data`,
+            `${PREFIX}-sentinel-1-data`,
+            `${PREFIX}-sentinel-2-data`,
+            `${PREFIX}-sentinel-3-data`,
+            `${PREFIX}-shared-bitrix-cache`,
+            `${PREFIX}-shared-upload`,
+            `${PREFIX}-web-1-docroot`,
+            `${PREFIX}-web-2-docroot`,
+            `${PREFIX}-web-3-docroot`,
         ]);
         sh("docker", ["volume", "rm", ...names]);
     });

@@ -30,7 +30,10 @@ const HOSTS = [
     { name: "h3", address: ip(13), user: "deploy", roles: ["balancer", "redis", "sentinel", "monitoring"] },
     { name: "h4", address: ip(14), roles: ["web"] },
 ];
-const SHARED = [{ volume: "bx-hosts-upload", path: "/var/www/html/upload" }, { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" }];
+const SHARED = [
+    { volume: "bx-hosts-upload", path: "/var/www/html/upload" },
+    { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" },
+];
 const REDIS_PASSWORD = "hosts-e2e-redis-secret-9f3c";
 /** The balancers' floating address (h1 and h3, VRRP). */
 const VIP = ip(50);
@@ -49,38 +52,62 @@ const ownHostKey = (host: string) => onHost(host, "cut -d' ' -f1,2 /etc/ssh/ssh_
 /** A host's key recorded as docs/hosts.md says: ssh-keyscan over the network, checked against the host's own key file. */
 async function recordHostKey(host: string, address: string): Promise<string> {
     let scanned = "";
-    await waitFor(`ssh-keyscan ${address}`, () => {
-        try {
-            scanned = sh("ssh-keyscan", ["-t", "ed25519", "-p", "22", address]).split("\n").find((l) => l.startsWith(`${address} ssh-ed25519 `)) ?? "";
-        } catch { /* sshd restarting */ }
-        return scanned !== "";
-    }, 30_000, 500);
+    await waitFor(
+        `ssh-keyscan ${address}`,
+        () => {
+            try {
+                scanned =
+                    sh("ssh-keyscan", ["-t", "ed25519", "-p", "22", address])
+                        .split("\n")
+                        .find((l) => l.startsWith(`${address} ssh-ed25519 `)) ?? "";
+            } catch {
+                /* sshd restarting */
+            }
+            return scanned !== "";
+        },
+        30_000,
+        500,
+    );
     const key = scanned.split(" ").slice(1, 3).join(" ");
     assert.equal(key, ownHostKey(host), `${host}: the key ssh-keyscan got is not the host's own`);
     return key;
 }
 /** The first line of a failed run's output that gives the SSH refusal (for the test's log). */
-const refusal = (out: string) => out.split("\n").find((l) => /handshake failed|host key|Host denied/.test(l))?.trim() ?? "(none)";
+const refusal = (out: string) =>
+    out
+        .split("\n")
+        .find((l) => /handshake failed|host key|Host denied/.test(l))
+        ?.trim() ?? "(none)";
 /** The SSH server's log lines on a host since a time (epoch seconds, the host's clock). */
 const sshLog = (host: string, since: string) => onHost(host, `journalctl -u ssh --since @${since} --no-pager -o cat || true`);
 /** onHost without blocking the event loop (a load running in this process keeps running). */
-const onHostAsync = async (host: string, script: string) => (await promisify(execFile)("docker", ["exec", container(host), "sh", "-c", script], { encoding: "utf8" })).stdout.trim();
+const onHostAsync = async (host: string, script: string) =>
+    (await promisify(execFile)("docker", ["exec", container(host), "sh", "-c", script], { encoding: "utf8" })).stdout.trim();
 
 const { probe, nodesAnswering } = probeClient(base);
 
 async function webRows(): Promise<string[]> {
     const r = await request(`http://${ip(11)}:8404/;csv`);
     assert.equal(r.status, 200);
-    return r.body.split("\n").filter((l) => l.startsWith("web,") && !l.startsWith("web,BACKEND") && !l.startsWith("web,FRONTEND"))
-        .map((l) => l.split(",")).map((f) => `${f[1]}:${f[17]}`);
+    return r.body
+        .split("\n")
+        .filter((l) => l.startsWith("web,") && !l.startsWith("web,BACKEND") && !l.startsWith("web,FRONTEND"))
+        .map((l) => l.split(","))
+        .map((f) => `${f[1]}:${f[17]}`);
 }
 
 /** Whether a TCP connection to host:port opens within 2 s (the host firewall drops what it refuses). */
 function connects(host: string, port: number): Promise<boolean> {
     return new Promise((resolve) => {
         const s = net.connect({ host, port, timeout: 2000 });
-        s.on("connect", () => { s.destroy(); resolve(true); });
-        s.on("timeout", () => { s.destroy(); resolve(false); });
+        s.on("connect", () => {
+            s.destroy();
+            resolve(true);
+        });
+        s.on("timeout", () => {
+            s.destroy();
+            resolve(false);
+        });
         s.on("error", () => resolve(false));
     });
 }
@@ -105,24 +132,56 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const started = Date.now();
         // The packages the install step would download on each host, preinstalled once in the fixture image.
         const roles = ["balancer", "web", "db", "redis", "monitoring"] as const;
-        const packages = [...new Set(["nftables", "logrotate", "util-linux", ...roles.flatMap((r) => rolePackages(r, "apt", "mariadb").packages)])];
+        const packages = [
+            ...new Set(["nftables", "logrotate", "util-linux", ...roles.flatMap((r) => rolePackages(r, "apt", "mariadb").packages)]),
+        ];
         const units = [...new Set(roles.flatMap((r) => rolePackages(r, "apt", "mariadb").distroUnits))];
         for (const h of HOSTS) {
             const web = h.roles.includes("web");
             for (const v of SHARED) if (web) sh("docker", ["volume", "create", v.volume]);
-            servers.push(startSshServer({
-                name: container(h.name), fixture: "host", network: { name: NET.name, address: h.address },
-                buildArgs: { PACKAGES: packages.join(" "), DISTRO_UNITS: units.join(" ") },
-                // systemd as PID 1 (machine facts); NET_ADMIN for the host firewall (nftables).
-                runArgs: ["--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-                    ...(web ? SHARED.flatMap((v) => ["-v", `${v.volume}:${v.path}`]) : [])],
-                sameKeyAs: servers[0],
-            }));
+            servers.push(
+                startSshServer({
+                    name: container(h.name),
+                    fixture: "host",
+                    network: { name: NET.name, address: h.address },
+                    buildArgs: { PACKAGES: packages.join(" "), DISTRO_UNITS: units.join(" ") },
+                    // systemd as PID 1 (machine facts); NET_ADMIN for the host firewall (nftables).
+                    runArgs: [
+                        "--cap-add",
+                        "SYS_ADMIN",
+                        "--cap-add",
+                        "NET_ADMIN",
+                        "-v",
+                        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+                        "--tmpfs",
+                        "/run",
+                        "--tmpfs",
+                        "/run/lock",
+                        ...(web ? SHARED.flatMap((v) => ["-v", `${v.volume}:${v.path}`]) : []),
+                    ],
+                    sameKeyAs: servers[0],
+                }),
+            );
         }
-        onHost("h3", "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh && install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys");
+        onHost(
+            "h3",
+            "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh && install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys",
+        );
         // The user's NAS exports are writable by www-data (uid 33), as docs/hosts.md asks of external storage.
         for (const h of HOSTS.filter((x) => x.roles.includes("web"))) onHost(h.name, `chown 33:33 ${SHARED.map((v) => v.path).join(" ")}`);
-        for (const h of HOSTS) await waitFor(`systemd on ${h.name}`, () => { try { return /running|degraded/.test(onHost(h.name, "systemctl is-system-running || true")); } catch { return false; } }, 90_000, 1000);
+        for (const h of HOSTS)
+            await waitFor(
+                `systemd on ${h.name}`,
+                () => {
+                    try {
+                        return /running|degraded/.test(onHost(h.name, "systemctl is-system-running || true"));
+                    } catch {
+                        return false;
+                    }
+                },
+                90_000,
+                1000,
+            );
         // Each machine its own host keys (the fixture image's, made when it was built, are the same on all four).
         for (const h of HOSTS) onHost(h.name, NEW_HOST_KEYS);
         for (const h of HOSTS) pinned.push({ ...h, hostKey: await recordHostKey(h.name, h.address) });
@@ -130,8 +189,19 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         timings.hostsReady = (Date.now() - started) / 1000;
 
         await stack.init({
-            placement: "hosts", dbEngine: "mariadb", sharedStorage: "external", redisReplicas: 1, sshBastion: `root@${ip(11)}`, sshBastionHostKey: pinned[0].hostKey, floatingAddress: VIP,
-            dbRedoLogMb: 64, dbBufferPoolMb: 128, dbMemoryMb: 768, webMemoryMb: 384, redisMaxMemoryMb: 32, redisMemoryMb: 128,
+            placement: "hosts",
+            dbEngine: "mariadb",
+            sharedStorage: "external",
+            redisReplicas: 1,
+            sshBastion: `root@${ip(11)}`,
+            sshBastionHostKey: pinned[0].hostKey,
+            floatingAddress: VIP,
+            dbRedoLogMb: 64,
+            dbBufferPoolMb: 128,
+            dbMemoryMb: 768,
+            webMemoryMb: 384,
+            redisMaxMemoryMb: 32,
+            redisMemoryMb: 128,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
         stack.setSecret("redisPassword", REDIS_PASSWORD);
@@ -169,8 +239,16 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             const state = JSON.parse((await stack.ok(["stack", "export"])).stdout);
             // Only remote commands count: the stack's self-signed pair is made by a local command where pulumi runs
             // (docs/tls.md), which touches no host.
-            assert.deepEqual((state.deployment?.resources ?? []).filter((x: any) => x.type.startsWith("command:remote:")).map((x: any) => x.urn), []);
-            assert.deepEqual((state.deployment?.resources ?? []).filter((x: any) => x.type === "command:local:Command").map((x: any) => x.urn.split("::").pop()), ["bx-hosts-e2e-balancer-self-signed"]);
+            assert.deepEqual(
+                (state.deployment?.resources ?? []).filter((x: any) => x.type.startsWith("command:remote:")).map((x: any) => x.urn),
+                [],
+            );
+            assert.deepEqual(
+                (state.deployment?.resources ?? [])
+                    .filter((x: any) => x.type === "command:local:Command")
+                    .map((x: any) => x.urn.split("::").pop()),
+                ["bx-hosts-e2e-balancer-self-signed"],
+            );
         } finally {
             onHost("h1", "cp -p /root/kept-host-keys/* /etc/ssh/ && rm -rf /root/kept-host-keys && systemctl restart ssh");
         }
@@ -194,14 +272,25 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.doesNotMatch(logins("h2"), /from 172\.28\.30\.1 /);
         assert.match(logins("h3"), new RegExp(`Accepted publickey for deploy from ${ip(11).replace(/\./g, "\\.")} `));
         assert.doesNotMatch(logins("h3"), /for root/);
-        for (const [host, units] of [["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1"]], ["h2", ["web-1", "db-replica-1", "sentinel-2"]], ["h3", ["balancer-2", "redis-2", "sentinel-3", "monitoring"]], ["h4", ["web-2"]]] as const) {
-            const states = onHost(host, units.map((u) => `echo ${u} $(systemctl is-enabled bitrix-${u}) $(systemctl is-active bitrix-${u})`).join("; "));
-            assert.deepEqual(states.split("\n"), units.map((u) => `${u} enabled active`));
+        for (const [host, units] of [
+            ["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1"]],
+            ["h2", ["web-1", "db-replica-1", "sentinel-2"]],
+            ["h3", ["balancer-2", "redis-2", "sentinel-3", "monitoring"]],
+            ["h4", ["web-2"]],
+        ] as const) {
+            const states = onHost(
+                host,
+                units.map((u) => `echo ${u} $(systemctl is-enabled bitrix-${u}) $(systemctl is-active bitrix-${u})`).join("; "),
+            );
+            assert.deepEqual(
+                states.split("\n"),
+                units.map((u) => `${u} enabled active`),
+            );
         }
     });
 
     it("answers from every web node through the balancer, and shows both UP", async () => {
-        assert.deepEqual([...await nodesAnswering(12)].sort(), [container("h2"), container("h4")]);
+        assert.deepEqual([...(await nodesAnswering(12))].sort(), [container("h2"), container("h4")]);
         assert.deepEqual(await webRows(), ["web-1:UP", "web-2:UP"]);
     });
 
@@ -229,7 +318,9 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const records = await load.stop();
         const stop = interruption(records, at, at - 1000, back);
         const start = interruption(records, back, back, records[records.length - 1].end);
-        console.log(`# hosts: clean stop of ${unit} on ${holder}: address on ${other} after ${takeoverS.toFixed(2)} s, gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed; start again: gap ${start.gapS} s, ${start.failed}/${start.requests} failed`);
+        console.log(
+            `# hosts: clean stop of ${unit} on ${holder}: address on ${other} after ${takeoverS.toFixed(2)} s, gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed; start again: gap ${start.gapS} s, ${start.failed}/${start.requests} failed`,
+        );
         assert.equal(stop.failed, 0, JSON.stringify(stop.errors));
         assert.equal(start.failed, 0, JSON.stringify(start.errors));
         assert.ok(stop.gapS <= 3, `gap ${stop.gapS} s`);
@@ -240,15 +331,34 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     it("scrapes every host's node-exporter and every layer from the monitoring host", async () => {
         const outputs = await stack.outputs();
         assert.equal(outputs.prometheusUrl, `http://${ip(13)}:9090/`);
-        const expected = { prometheus: 1, alertmanager: 1, node: 4, mysqld: 2, redis: 2, sentinel: 3, haproxy: 2, phpfpm: 2, "blackbox-web": 2 };
+        const expected = {
+            prometheus: 1,
+            alertmanager: 1,
+            node: 4,
+            mysqld: 2,
+            redis: 2,
+            sentinel: 3,
+            haproxy: 2,
+            phpfpm: 2,
+            "blackbox-web": 2,
+        };
         let last = "";
-        await waitFor("every target up", async () => {
-            const r = await request(`http://${ip(13)}:9090/api/v1/targets?state=active`);
-            const targets = JSON.parse(r.body).data.activeTargets as any[];
-            last = targets.map((t) => `${t.labels.job}/${t.labels.instance}:${t.health}${t.lastError ? ` (${t.lastError})` : ""}`).join(", ");
-            const jobs = Object.fromEntries(Object.keys(expected).map((j) => [j, targets.filter((t) => t.labels.job === j && t.health === "up").length]));
-            return JSON.stringify(jobs) === JSON.stringify(expected);
-        }, 90_000, 2000).catch((e) => assert.fail(`${(e as Error).message}: ${last}`));
+        await waitFor(
+            "every target up",
+            async () => {
+                const r = await request(`http://${ip(13)}:9090/api/v1/targets?state=active`);
+                const targets = JSON.parse(r.body).data.activeTargets as any[];
+                last = targets
+                    .map((t) => `${t.labels.job}/${t.labels.instance}:${t.health}${t.lastError ? ` (${t.lastError})` : ""}`)
+                    .join(", ");
+                const jobs = Object.fromEntries(
+                    Object.keys(expected).map((j) => [j, targets.filter((t) => t.labels.job === j && t.health === "up").length]),
+                );
+                return JSON.stringify(jobs) === JSON.stringify(expected);
+            },
+            90_000,
+            2000,
+        ).catch((e) => assert.fail(`${(e as Error).message}: ${last}`));
         // Each machine's node-exporter is the distribution's own unit.
         for (const h of HOSTS) assert.equal(onHost(h.name, "systemctl is-active prometheus-node-exporter"), "active", h.name);
         console.log(`# hosts monitoring: ${last.split(", ").length} targets up`);
@@ -268,7 +378,12 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         // The cluster module's table, as its install creates it: db-failover registers the replica in it.
         onHost("h1", `mariadb bitrix -e "${CLUSTER_MODULE_SQL}"`);
         // Each probe writes a row: wait with throwaway values, then write the one this test counts.
-        await waitFor("a read through the registered replica", async () => (await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined, 30_000, 1000);
+        await waitFor(
+            "a read through the registered replica",
+            async () => ((await probe("db", { query: `&value=wait-${Date.now()}` })).replica ? true : undefined),
+            30_000,
+            1000,
+        );
         const r = await probe("db", { query: `&value=${value}` });
         assert.equal(r.replica, container("h2"), "read back from the replica server (its @@hostname)");
         assert.equal(r.replicated, true, `row ${r.id} not read back from the replica`);
@@ -289,7 +404,8 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     });
 
     it("has Sentinel on three hosts watching the master and its replica", () => {
-        const cli = (cmd: string) => onHost("h3", `. /etc/redis/bitrix/sentinel.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 26379 ${cmd}`);
+        const cli = (cmd: string) =>
+            onHost("h3", `. /etc/redis/bitrix/sentinel.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 26379 ${cmd}`);
         assert.match(cli("SENTINEL CKQUORUM bitrix"), /^OK 3 usable Sentinels/);
         const fields = cli("SENTINEL MASTER bitrix").split("\n");
         const master = Object.fromEntries(fields.flatMap((f, i) => (i % 2 === 0 ? [[f, fields[i + 1]]] : [])));
@@ -300,7 +416,10 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
 
     it("keeps secrets out of files others can read, out of the state and out of the output", async () => {
         assert.equal(onHost("h2", "stat -c '%a %U:%G' /var/www/html/bitrix/.settings.php"), "640 root:www-data");
-        assert.equal(onHost("h1", "stat -c '%a %U' /etc/redis/bitrix/redis.conf /etc/bitrix-cluster/db-master.env /var/lib/redis/redis.conf"), "600 root\n600 root\n600 redis");
+        assert.equal(
+            onHost("h1", "stat -c '%a %U' /etc/redis/bitrix/redis.conf /etc/bitrix-cluster/db-master.env /var/lib/redis/redis.conf"),
+            "600 root\n600 root\n600 redis",
+        );
         const state = (await stack.ok(["stack", "export"])).stdout;
         assert.ok(!state.includes(REDIS_PASSWORD), "the Redis password is in the state in plain text");
         assert.ok(!state.includes("PRIVATE KEY"), "the SSH key is in the state in plain text");
@@ -312,7 +431,14 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         // This test runs on the Docker host (172.28.30.1): not a cluster host, but inside the admin allowlist.
         assert.equal(await connects(ip(11), 443), true);
         assert.equal(await connects(ip(11), 8404), true);
-        for (const [host, port] of [[ip(11), 3306], [ip(11), 6379], [ip(13), 26379], [ip(12), 80], [ip(12), 9253], [ip(11), 9100]] as const) {
+        for (const [host, port] of [
+            [ip(11), 3306],
+            [ip(11), 6379],
+            [ip(13), 26379],
+            [ip(12), 80],
+            [ip(12), 9253],
+            [ip(11), 9100],
+        ] as const) {
             assert.equal(await connects(host, port), false, `${host}:${port} is reachable from outside the cluster`);
         }
         // From a cluster host the same port answers.
@@ -329,27 +455,39 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         await stack.setConfig("phpMemoryLimitMb", 256);
         const steps = (await stack.previewSteps()).filter((s) => s.op !== "same" && s.type.startsWith("command:"));
         assert.deepEqual(steps.map((s) => `${s.op}:${s.urn.split("::").pop()}`).sort(), [
-            "update:bx-hosts-e2e-web-1-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini", "update:bx-hosts-e2e-web-1-node-start",
-            "update:bx-hosts-e2e-web-2-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini", "update:bx-hosts-e2e-web-2-node-start",
+            "update:bx-hosts-e2e-web-1-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini",
+            "update:bx-hosts-e2e-web-1-node-start",
+            "update:bx-hosts-e2e-web-2-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini",
+            "update:bx-hosts-e2e-web-2-node-start",
         ]);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
         timings.phpSettingUp = up.seconds;
         for (const h of ["h2", "h4"]) assert.match(onHost(h, "cat /etc/php/8.2/fpm/conf.d/99-bitrix.ini"), /^memory_limit = 256M$/m);
         // One node at a time: web-2 restarted after web-1 was healthy again.
-        const started = (h: string, unit: string) => Number(onHost(h, `date -d "$(systemctl show -p ActiveEnterTimestamp --value ${unit})" +%s`));
+        const started = (h: string, unit: string) =>
+            Number(onHost(h, `date -d "$(systemctl show -p ActiveEnterTimestamp --value ${unit})" +%s`));
         assert.ok(started("h4", "bitrix-web-2") >= started("h2", "bitrix-web-1"));
         await waitFor("both web nodes UP again", async () => (await webRows()).join() === "web-1:UP,web-2:UP", 30_000, 1000);
     });
 
     it("drains and removes a web host taken out of config, reloading the balancer without a failed request", async () => {
-        const mainPid = () => `${onHost("h1", "systemctl show -p MainPID --value bitrix-balancer-1")} ${onHost("h3", "systemctl show -p MainPID --value bitrix-balancer-2")}`;
+        const mainPid = () =>
+            `${onHost("h1", "systemctl show -p MainPID --value bitrix-balancer-1")} ${onHost("h3", "systemctl show -p MainPID --value bitrix-balancer-2")}`;
         const pidBefore = mainPid();
         await stack.setConfig("webNodes", 1);
         stack.setStructuredConfig({ hosts: pinned.filter((h) => h.name !== "h4") });
         const steps = (await stack.previewSteps()).filter((s) => s.op !== "same" && s.type.startsWith("command:"));
         const touched = steps.map((s) => `${s.op}:${s.urn.split("::").pop()}`);
-        assert.deepEqual(touched.filter((t) => t.startsWith("delete:") && !/web-2-node|hosts-h4-/.test(t)), [], touched.join("\n"));
-        assert.deepEqual(touched.filter((t) => /^(replace|create)/.test(t)), [], touched.join("\n"));
+        assert.deepEqual(
+            touched.filter((t) => t.startsWith("delete:") && !/web-2-node|hosts-h4-/.test(t)),
+            [],
+            touched.join("\n"),
+        );
+        assert.deepEqual(
+            touched.filter((t) => /^(replace|create)/.test(t)),
+            [],
+            touched.join("\n"),
+        );
         // Steady requests during the update: every one must succeed.
         let done = false;
         const counts = { ok: 0, failed: 0, errors: [] as string[] };
@@ -357,7 +495,11 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             while (!done && counts.ok + counts.failed < 5000) {
                 try {
                     const r = await request(`${base}/probe/?action=node`, { timeoutMs: 5000 });
-                    if (r.status === 200) counts.ok++; else { counts.failed++; counts.errors.push(String(r.status)); }
+                    if (r.status === 200) counts.ok++;
+                    else {
+                        counts.failed++;
+                        counts.errors.push(String(r.status));
+                    }
                 } catch (e) {
                     counts.failed++;
                     counts.errors.push((e as Error).message);
@@ -377,7 +519,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.equal(onHost("h4", "systemctl is-enabled bitrix-web-2 2>/dev/null || echo gone"), "gone");
         assert.equal(onHost("h4", "ls /etc/bitrix-cluster/ | wc -l"), "0");
         assert.equal(onHost("h4", "nft list tables | grep -c bitrix_cluster || true"), "0");
-        assert.deepEqual([...await nodesAnswering(6)], [container("h2")]);
+        assert.deepEqual([...(await nodesAnswering(6))], [container("h2")]);
     });
 
     it("stops and disables every service on `pulumi destroy`, keeping the data", async () => {
@@ -406,7 +548,11 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const failed = [...out.matchAll(/command:remote:Command (\S+) \*\*(?:creating|updating) failed\*\* error: (.*)/g)];
         assert.ok(failed.length > 0, out.slice(-3000));
         for (const [, step, error] of failed) {
-            assert.match(step, /^bx-hosts-e2e-(hosts-h2-|web-1-node-|db-replica-1-|db-failover-|redis-sentinel-2-)/, `${step} is not on h2`);
+            assert.match(
+                step,
+                /^bx-hosts-e2e-(hosts-h2-|web-1-node-|db-replica-1-|db-failover-|redis-sentinel-2-)/,
+                `${step} is not on h2`,
+            );
             assert.match(error, /handshake failed: (ssh: host key mismatch|EOF)|Host denied \(verification failed\)/, step);
         }
         console.log(`# hosts: h2's key changed: ${refusal(out)}`);

@@ -9,8 +9,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 export function requireBinary(binary: string): string {
-    const found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"].map((d) => path.join(d, binary)).find((p) => fs.existsSync(p));
-    if (!found) throw new Error(`${binary} is not installed: run \`bash scripts/install-test-deps.sh\` (Debian packages the daemon tests use)`);
+    const found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"]
+        .map((d) => path.join(d, binary))
+        .find((p) => fs.existsSync(p));
+    if (!found)
+        throw new Error(`${binary} is not installed: run \`bash scripts/install-test-deps.sh\` (Debian packages the daemon tests use)`);
     return found;
 }
 
@@ -27,7 +30,13 @@ export function write(file: string, content: string, mode = 0o644): string {
 /** Runs a command to completion; returns stdout, throws with stderr on failure. */
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): string {
     try {
-        return execFileSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...opts.env }, input: opts.input, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+        return execFileSync(cmd, args, {
+            encoding: "utf8",
+            env: { ...process.env, ...opts.env },
+            input: opts.input,
+            cwd: opts.cwd,
+            stdio: ["pipe", "pipe", "pipe"],
+        });
     } catch (err) {
         // execFileSync's error carries the exit status and both outputs (strings with encoding "utf8").
         const e = err as { status?: number | null; stdout?: string; stderr?: string };
@@ -35,7 +44,12 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     }
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+    what: string,
+    probe: () => T | undefined | false | Promise<T | undefined | false>,
+    timeoutMs = 20000,
+    everyMs = 100,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
@@ -45,7 +59,10 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
         } catch (e) {
             last = e;
         }
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ""}`);
+        if (Date.now() > deadline)
+            throw new Error(
+                `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ""}`,
+            );
         await new Promise((r) => setTimeout(r, everyMs));
     }
 }
@@ -53,9 +70,15 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
     return new Promise((resolve) => {
         const s = net.connect({ port, host });
-        s.once("connect", () => { s.destroy(); resolve(true); });
+        s.once("connect", () => {
+            s.destroy();
+            resolve(true);
+        });
         s.once("error", () => resolve(false));
-        s.setTimeout(500, () => { s.destroy(); resolve(false); });
+        s.setTimeout(500, () => {
+            s.destroy();
+            resolve(false);
+        });
     });
 }
 
@@ -66,7 +89,10 @@ export class Daemons {
     start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
         const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
         const entry = { name, proc, log: [] as string[] };
-        const keep = (b: Buffer) => { entry.log.push(b.toString()); if (entry.log.length > 200) entry.log.shift(); };
+        const keep = (b: Buffer) => {
+            entry.log.push(b.toString());
+            if (entry.log.length > 200) entry.log.shift();
+        };
         proc.stdout?.on("data", keep);
         proc.stderr?.on("data", keep);
         this.procs.push(entry);
@@ -75,7 +101,10 @@ export class Daemons {
 
     /** Output of a daemon so far (for failure messages). */
     log(name: string): string {
-        return this.procs.filter((p) => p.name === name).map((p) => p.log.join("")).join("\n");
+        return this.procs
+            .filter((p) => p.name === name)
+            .map((p) => p.log.join(""))
+            .join("\n");
     }
 
     stop(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
@@ -89,9 +118,23 @@ export class Daemons {
     private kill(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
         if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
         return new Promise((resolve) => {
-            const timer = setTimeout(() => { try { process.kill(-proc.pid!, "SIGKILL"); } catch { /* gone */ } }, 10000);
-            proc.once("exit", () => { clearTimeout(timer); resolve(); });
-            try { process.kill(-proc.pid!, signal); } catch { clearTimeout(timer); resolve(); }
+            const timer = setTimeout(() => {
+                try {
+                    process.kill(-proc.pid!, "SIGKILL");
+                } catch {
+                    /* gone */
+                }
+            }, 10000);
+            proc.once("exit", () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            try {
+                process.kill(-proc.pid!, signal);
+            } catch {
+                clearTimeout(timer);
+                resolve();
+            }
         });
     }
 }

@@ -9,22 +9,31 @@ export interface Response {
 }
 
 /** `rawPath` is sent exactly as given (URL parsing would normalise dot segments away). */
-export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number; rawPath?: string } = {}): Promise<Response> {
+export function request(
+    url: string,
+    opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number; rawPath?: string } = {},
+): Promise<Response> {
     const u = new URL(url);
     const lib = u.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-        const req = lib.request({
-            protocol: u.protocol, hostname: u.hostname, port: u.port, path: opts.rawPath ?? `${u.pathname}${u.search}`,
-            method: opts.method ?? "GET",
-            headers: opts.headers,
-            rejectUnauthorized: false,
-            agent: false,
-            timeout: opts.timeoutMs ?? 5000,
-        }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-        });
+        const req = lib.request(
+            {
+                protocol: u.protocol,
+                hostname: u.hostname,
+                port: u.port,
+                path: opts.rawPath ?? `${u.pathname}${u.search}`,
+                method: opts.method ?? "GET",
+                headers: opts.headers,
+                rejectUnauthorized: false,
+                agent: false,
+                timeout: opts.timeoutMs ?? 5000,
+            },
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+            },
+        );
         req.on("timeout", () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 5000} ms: ${url}`)));
         req.on("error", reject);
         if (opts.body !== undefined) req.write(opts.body);

@@ -21,31 +21,42 @@ export function installMocks(config: Record<string, string> = {}, stack = "test"
     const namespaced: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) namespaced[full(k)] = v;
     pulumi.runtime.setAllConfig(namespaced, secretKeys.map(full));
-    void pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-            const state: Record<string, any> = { ...args.inputs };
-            if (args.type === "random:index/randomPassword:RandomPassword") state.result = `mock-${args.name}`;
-            // The push key reaches a JSON file that allows letters and digits only, as the provider's special: false gives.
-            if (args.type === "random:index/randomPassword:RandomPassword" && args.name.endsWith("-push-security-key")) state.result = `mock${args.name.replace(/[^A-Za-z0-9]/g, "")}`;
-            if (args.type === "docker:index/image:Image") state.repoDigest = `sha256:${args.name}`;
-            if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.name}`;
-            // The stack's self-signed pair (openssl through a local command): what the command would print.
-            if (args.type === "command:local:Command" && /openssl req -x509/.test(String(args.inputs.create))) {
-                const cn = /\/CN=([^']+)'/.exec(String(args.inputs.create))?.[1];
-                state.stdout = `-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nmock-for-${cn}\n-----END CERTIFICATE-----\n`;
-            }
-            return { id: `${args.name}-id`, state };
+    void pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const state: Record<string, any> = { ...args.inputs };
+                if (args.type === "random:index/randomPassword:RandomPassword") state.result = `mock-${args.name}`;
+                // The push key reaches a JSON file that allows letters and digits only, as the provider's special: false gives.
+                if (args.type === "random:index/randomPassword:RandomPassword" && args.name.endsWith("-push-security-key"))
+                    state.result = `mock${args.name.replace(/[^A-Za-z0-9]/g, "")}`;
+                if (args.type === "docker:index/image:Image") state.repoDigest = `sha256:${args.name}`;
+                if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.name}`;
+                // The stack's self-signed pair (openssl through a local command): what the command would print.
+                if (args.type === "command:local:Command" && /openssl req -x509/.test(String(args.inputs.create))) {
+                    const cn = /\/CN=([^']+)'/.exec(String(args.inputs.create))?.[1];
+                    state.stdout = `-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nmock-for-${cn}\n-----END CERTIFICATE-----\n`;
+                }
+                return { id: `${args.name}-id`, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
         },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
-    }, "bitrix-cluster", stack, false);
+        "bitrix-cluster",
+        stack,
+        false,
+    );
 }
 
 /** The value of an Output (for assertions). */
 export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+    return new Promise((resolve) =>
+        pulumi.output(output).apply((v) => {
+            resolve(v as T);
+            return v;
+        }),
+    );
 }
 
 /** Whether an Output is marked secret. */

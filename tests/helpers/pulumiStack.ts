@@ -19,16 +19,26 @@ export function projectDir(): string {
 
 /** Fails with a pointer to the test command when pulumi or the Docker engine is not usable. */
 export function requireEngineTools(): void {
-    for (const [tool, args] of [["pulumi", ["version"]], ["docker", ["info", "--format", "{{.ServerVersion}}"]]] as const) {
+    for (const [tool, args] of [
+        ["pulumi", ["version"]],
+        ["docker", ["info", "--format", "{{.ServerVersion}}"]],
+    ] as const) {
         try {
             execFileSync(tool, [...args], { stdio: "pipe", timeout: 60_000 });
         } catch (e) {
-            throw new Error(`${tool} is not usable (${(e as Error).message.split("\n")[0]}); run this suite through 'bash scripts/test.sh', which sets it up`);
+            throw new Error(
+                `${tool} is not usable (${(e as Error).message.split("\n")[0]}); run this suite through 'bash scripts/test.sh', which sets it up`,
+            );
         }
     }
 }
 
-export interface RunResult { code: number; stdout: string; stderr: string; seconds: number }
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+    seconds: number;
+}
 
 export class TestStack {
     readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-stack-"));
@@ -51,19 +61,33 @@ export class TestStack {
     run(args: string[], timeoutMs = 20 * 60_000): Promise<RunResult> {
         const started = Date.now();
         const withConfig = ["config", "up", "preview", "destroy", "refresh"].includes(args[0]);
-        const full = [...args, "--stack", this.name, ...(withConfig ? ["--config-file", this.configFile] : []), "--non-interactive", "--color", "never"];
+        const full = [
+            ...args,
+            "--stack",
+            this.name,
+            ...(withConfig ? ["--config-file", this.configFile] : []),
+            "--non-interactive",
+            "--color",
+            "never",
+        ];
         return new Promise((resolve) => {
-            execFile("pulumi", full, { cwd: projectDir(), env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-                const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-                resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-            });
+            execFile(
+                "pulumi",
+                full,
+                { cwd: projectDir(), env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 },
+                (err, stdout, stderr) => {
+                    const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+                    resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+                },
+            );
         });
     }
 
     /** Like run, but throws with the command's output when it fails. */
     async ok(args: string[], timeoutMs?: number): Promise<RunResult> {
         const r = await this.run(args, timeoutMs);
-        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
+        if (r.code !== 0)
+            throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
         return r;
     }
 
@@ -78,13 +102,29 @@ export class TestStack {
 
     /** Sets a config secret from stdin (a multi-line key too), as `pulumi config set --secret KEY < file` does. */
     setSecret(key: string, value: string): void {
-        execFileSync("pulumi", ["config", "set", "--secret", `bitrix-cluster:${key}`, "--stack", this.name, "--config-file", this.configFile, "--non-interactive"],
-            { cwd: projectDir(), env: this.env, input: value, stdio: ["pipe", "pipe", "pipe"] });
+        execFileSync(
+            "pulumi",
+            [
+                "config",
+                "set",
+                "--secret",
+                `bitrix-cluster:${key}`,
+                "--stack",
+                this.name,
+                "--config-file",
+                this.configFile,
+                "--non-interactive",
+            ],
+            { cwd: projectDir(), env: this.env, input: value, stdio: ["pipe", "pipe", "pipe"] },
+        );
     }
 
     /** Writes structured values (lists of objects) into the stack's config file, as a user edits Pulumi.<stack>.yaml. */
     setStructuredConfig(values: Record<string, unknown>): void {
-        const doc = (fs.existsSync(this.configFile) ? (YAML.parse(fs.readFileSync(this.configFile, "utf8")) as { config?: Record<string, unknown> } | null) : null) ?? {};
+        const doc =
+            (fs.existsSync(this.configFile)
+                ? (YAML.parse(fs.readFileSync(this.configFile, "utf8")) as { config?: Record<string, unknown> } | null)
+                : null) ?? {};
         const config: Record<string, unknown> = { ...(doc.config ?? {}) };
         doc.config = config;
         for (const [key, value] of Object.entries(values)) {
@@ -117,7 +157,11 @@ export class TestStack {
     /** Steps of a preview, from `pulumi preview --json`. */
     async previewSteps(): Promise<Array<{ op: string; urn: string; type: string }>> {
         const r = await this.ok(["preview", "--json"]);
-        return ((JSON.parse(r.stdout) as PreviewJson).steps ?? []).map((s) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)?.type ?? "" }));
+        return ((JSON.parse(r.stdout) as PreviewJson).steps ?? []).map((s) => ({
+            op: s.op,
+            urn: s.urn,
+            type: (s.newState ?? s.oldState)?.type ?? "",
+        }));
     }
 
     /** Destroys what is left and removes the stack and its temp directory (after a failure too). */

@@ -34,7 +34,12 @@ export class RecordingPlacement implements Placement {
         // A plain component stands in for the container, so dependsOn wiring stays real.
         const resource = new pulumi.ComponentResource("test:placement:Service", spec.resourceName, {}, { parent });
         if (!spec.inRotation) return { host: this.hostOf(spec.service), resource, ready: resource };
-        const gate = new pulumi.ComponentResource("test:placement:RotationGate", `${spec.resourceName}-in-rotation`, {}, { parent, dependsOn: [resource] });
+        const gate = new pulumi.ComponentResource(
+            "test:placement:RotationGate",
+            `${spec.resourceName}-in-rotation`,
+            {},
+            { parent, dependsOn: [resource] },
+        );
         this.gates.set(spec.service, gate);
         return { host: this.hostOf(spec.service), resource, ready: gate };
     }

@@ -61,7 +61,12 @@ export function startSshServer(opts: SshServerOptions): SshServer {
     const exec = (cmd: string) => docker("exec", opts.name, "sh", "-c", cmd);
     exec("chown root:root /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys");
     return {
-        connection: { host: opts.network?.address ?? "127.0.0.1", port: opts.network ? 22 : opts.port!, privateKey: fs.readFileSync(path.join(dir, "id"), "utf8"), dialErrorLimit: 30 },
+        connection: {
+            host: opts.network?.address ?? "127.0.0.1",
+            port: opts.network ? 22 : opts.port!,
+            privateKey: fs.readFileSync(path.join(dir, "id"), "utf8"),
+            dialErrorLimit: 30,
+        },
         publicKey: fs.readFileSync(path.join(dir, "id.pub"), "utf8"),
         exec,
         remove: () => {
@@ -78,19 +83,28 @@ export function startSshServer(opts: SshServerOptions): SshServer {
 export function runOverSsh(connection: SshServer["connection"], script: string, stdin?: string): Promise<string> {
     return new Promise((resolve, reject) => {
         const client = new Client();
-        client.on("error", reject).on("ready", () => {
-            client.exec(script, (err, stream) => {
-                if (err) return reject(err);
-                let out = "";
-                let errOut = "";
-                stream.on("data", (d: Buffer) => (out += d.toString())).stderr.on("data", (d: Buffer) => (errOut += d.toString()));
-                stream.on("close", (code: number) => {
-                    client.end();
-                    if (code === 0) resolve(out.trim());
-                    else reject(new Error(`exit ${code}: ${errOut.trim()}`));
+        client
+            .on("error", reject)
+            .on("ready", () => {
+                client.exec(script, (err, stream) => {
+                    if (err) return reject(err);
+                    let out = "";
+                    let errOut = "";
+                    stream.on("data", (d: Buffer) => (out += d.toString())).stderr.on("data", (d: Buffer) => (errOut += d.toString()));
+                    stream.on("close", (code: number) => {
+                        client.end();
+                        if (code === 0) resolve(out.trim());
+                        else reject(new Error(`exit ${code}: ${errOut.trim()}`));
+                    });
+                    stream.end(stdin ?? "");
                 });
-                stream.end(stdin ?? "");
+            })
+            .connect({
+                host: connection.host,
+                port: connection.port,
+                username: "root",
+                privateKey: connection.privateKey,
+                readyTimeout: 20_000,
             });
-        }).connect({ host: connection.host, port: connection.port, username: "root", privateKey: connection.privateKey, readyTimeout: 20_000 });
     });
 }

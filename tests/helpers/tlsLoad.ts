@@ -39,36 +39,51 @@ export function startTlsLoad(target: LoadTarget, workers = 4): { stop: () => Pro
         c.last = now;
         c.count++;
     };
-    const one = (agent: https.Agent | false): Promise<void> => new Promise((resolve) => {
-        const req = https.request({
-            host: target.host, port: target.port, servername: target.servername, path: target.path ?? "/", agent,
-            headers: { host: target.servername }, rejectUnauthorized: target.ca !== undefined, ca: target.ca, timeout: 5000,
-        }, (res) => {
-            res.resume();
-            res.on("end", () => {
+    const one = (agent: https.Agent | false): Promise<void> =>
+        new Promise((resolve) => {
+            const req = https.request(
+                {
+                    host: target.host,
+                    port: target.port,
+                    servername: target.servername,
+                    path: target.path ?? "/",
+                    agent,
+                    headers: { host: target.servername },
+                    rejectUnauthorized: target.ca !== undefined,
+                    ca: target.ca,
+                    timeout: 5000,
+                },
+                (res) => {
+                    res.resume();
+                    res.on("end", () => {
+                        result.requests++;
+                        if ((res.statusCode ?? 0) >= 500)
+                            result.failures.push({ at: new Date().toISOString(), error: `HTTP ${res.statusCode}` });
+                        resolve();
+                    });
+                },
+            );
+            req.on("socket", (s) => {
+                const socket = s as tls.TLSSocket;
+                const opened = socketsOpenedAt.get(socket);
+                if (opened === undefined) {
+                    socketsOpenedAt.set(socket, Date.now());
+                    socket.once("secureConnect", () => seen(socket.getPeerCertificate()));
+                } else if (
+                    result.certificates.length > 1 &&
+                    opened < Date.parse(result.certificates[result.certificates.length - 1].first)
+                ) {
+                    result.reusedAcrossSwap++;
+                }
+            });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", (e) => {
                 result.requests++;
-                if ((res.statusCode ?? 0) >= 500) result.failures.push({ at: new Date().toISOString(), error: `HTTP ${res.statusCode}` });
+                result.failures.push({ at: new Date().toISOString(), error: e.message });
                 resolve();
             });
+            req.end();
         });
-        req.on("socket", (s) => {
-            const socket = s as tls.TLSSocket;
-            const opened = socketsOpenedAt.get(socket);
-            if (opened === undefined) {
-                socketsOpenedAt.set(socket, Date.now());
-                socket.once("secureConnect", () => seen(socket.getPeerCertificate()));
-            } else if (result.certificates.length > 1 && opened < Date.parse(result.certificates[result.certificates.length - 1].first)) {
-                result.reusedAcrossSwap++;
-            }
-        });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", (e) => {
-            result.requests++;
-            result.failures.push({ at: new Date().toISOString(), error: e.message });
-            resolve();
-        });
-        req.end();
-    });
     const loops = Array.from({ length: workers }, async (_, i) => {
         const agent = i % 2 === 0 ? false : new https.Agent({ keepAlive: true, maxSockets: 1 });
         while (running) {

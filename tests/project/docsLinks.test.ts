@@ -95,26 +95,51 @@ function readRepo(f: string): string | undefined {
 }
 
 describe("documentation links", () => {
-    const files = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+    const files = [
+        "README.md",
+        ...fs
+            .readdirSync(path.join(ROOT, "docs"))
+            .filter((f) => f.endsWith(".md"))
+            .map((f) => `docs/${f}`),
+    ];
 
     it("makes anchors the way GitHub does, and finds links outside code only", () => {
-        const doc = "# Bitrix's kernel and this cluster\n## What each layer does, and what happens when it fails\n### `pulumi preview` of stack `prod`\n" +
+        const doc =
+            "# Bitrix's kernel and this cluster\n## What each layer does, and what happens when it fails\n### `pulumi preview` of stack `prod`\n" +
             "## Tests\n## Tests\n```\n# not a heading\n[not](a-link.md)\n```\nSee [x](other.md#a-b) and `[code](skipped.md)`, ![img](i.png), [web](https://example.com).";
-        assert.deepEqual([...headingAnchors(doc)], ["bitrixs-kernel-and-this-cluster", "what-each-layer-does-and-what-happens-when-it-fails", "pulumi-preview-of-stack-prod", "tests", "tests-1"]);
+        assert.deepEqual(
+            [...headingAnchors(doc)],
+            [
+                "bitrixs-kernel-and-this-cluster",
+                "what-each-layer-does-and-what-happens-when-it-fails",
+                "pulumi-preview-of-stack-prod",
+                "tests",
+                "tests-1",
+            ],
+        );
         assert.deepEqual(relativeLinks(doc), ["other.md#a-b", "i.png"]);
     });
 
     it("reports a missing file and a missing anchor", () => {
-        const fake: Record<string, string> = { "README.md": "[a](docs/a.md#there) [b](docs/a.md#gone) [c](docs/none.md) [d](#top)\n# Top", "docs/a.md": "## There" };
-        assert.deepEqual(brokenLinks("README.md", (f) => fake[f]), [
-            "README.md: docs/a.md#gone → no heading with anchor #gone in docs/a.md",
-            "README.md: docs/none.md → docs/none.md does not exist",
-        ]);
+        const fake: Record<string, string> = {
+            "README.md": "[a](docs/a.md#there) [b](docs/a.md#gone) [c](docs/none.md) [d](#top)\n# Top",
+            "docs/a.md": "## There",
+        };
+        assert.deepEqual(
+            brokenLinks("README.md", (f) => fake[f]),
+            [
+                "README.md: docs/a.md#gone → no heading with anchor #gone in docs/a.md",
+                "README.md: docs/none.md → docs/none.md does not exist",
+            ],
+        );
     });
 
     it("resolves every relative link in README.md and docs/*.md", () => {
         assert.ok(files.length >= 9, files.join(", "));
-        assert.deepEqual(files.flatMap((f) => brokenLinks(f, readRepo)), []);
+        assert.deepEqual(
+            files.flatMap((f) => brokenLinks(f, readRepo)),
+            [],
+        );
     });
 
     it("reaches every page under docs/ from the README, following links", () => {
@@ -131,7 +156,10 @@ describe("documentation links", () => {
                 }
             }
         }
-        assert.deepEqual(files.filter((f) => !reached.has(f)), []);
+        assert.deepEqual(
+            files.filter((f) => !reached.has(f)),
+            [],
+        );
     });
 
     it("keeps the README the front door: under 250 lines", () => {

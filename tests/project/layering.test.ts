@@ -16,12 +16,19 @@ export function importedModules(source: string): string[] {
 }
 
 describe("layering", () => {
-    const layers = fs.readdirSync(COMPONENTS, { withFileTypes: true }).filter((d) => d.isDirectory() && !NOT_LAYERS.includes(d.name)).map((d) => d.name);
+    const layers = fs
+        .readdirSync(COMPONENTS, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !NOT_LAYERS.includes(d.name))
+        .map((d) => d.name);
 
     it("finds the layers and the imports it checks", () => {
         assert.deepEqual(layers.sort(), ["balancer", "database", "monitoring", "nfs", "push", "redis", "web"]);
-        assert.deepEqual(importedModules(`import * as a from "../web/webNode";\nimport { b } from './x';\nexport { c } from "../nfs/nfsServer";\nconst d = require("../redis/redisSentinel");\nimport "../balancer/side";`),
-            ["../web/webNode", "./x", "../nfs/nfsServer", "../redis/redisSentinel", "../balancer/side"]);
+        assert.deepEqual(
+            importedModules(
+                `import * as a from "../web/webNode";\nimport { b } from './x';\nexport { c } from "../nfs/nfsServer";\nconst d = require("../redis/redisSentinel");\nimport "../balancer/side";`,
+            ),
+            ["../web/webNode", "./x", "../nfs/nfsServer", "../redis/redisSentinel", "../balancer/side"],
+        );
     });
 
     it("components/placement imports nothing from a layer module", () => {

@@ -35,7 +35,10 @@ describe("Pulumi.yaml", () => {
     });
 
     it("declares defaults that pass validation once the admins' networks are named (there is no default for them)", () => {
-        const raw = { ...Object.fromEntries(Object.entries(project.config).map(([k, v]: [string, any]) => [k, v.default])), adminAllowlist: ["192.0.2.0/24"] };
+        const raw = {
+            ...Object.fromEntries(Object.entries(project.config).map(([k, v]: [string, any]) => [k, v.default])),
+            adminAllowlist: ["192.0.2.0/24"],
+        };
         assert.doesNotThrow(() => validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "x" }));
     });
 });
@@ -44,10 +47,12 @@ describe("Pulumi.dev.yaml", () => {
     it("is a valid stack for this machine: MariaDB and Docker-volume sharing", () => {
         const dev = YAML.parse(read("Pulumi.dev.yaml")).config as Record<string, unknown>;
         // Pulumi hands the program every config value as text; parse it the way the program does.
-        const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => {
-            const key = k.replace(/^bitrix-cluster:/, "");
-            return [key, key in KEYS ? parseValue(KEYS[key as KeyName], String(v)) : v];
-        }));
+        const raw = Object.fromEntries(
+            Object.entries(dev).map(([k, v]) => {
+                const key = k.replace(/^bitrix-cluster:/, "");
+                return [key, key in KEYS ? parseValue(KEYS[key as KeyName], String(v)) : v];
+            }),
+        );
         const c = validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "dev" });
         assert.equal(c.db.engine, "mariadb");
         assert.equal(c.storage.mode, "docker-volume");
@@ -61,7 +66,10 @@ describe("README and docs/", () => {
     const hostsDoc = read("docs/hosts.md");
 
     it("shows the alert table the rules are made from (docs/operations.md)", () => {
-        assert.ok(read("docs/operations.md").includes(alertTableMarkdown()), "docs/operations.md's alert table differs from components/monitoring/alertRules.ts");
+        assert.ok(
+            read("docs/operations.md").includes(alertTableMarkdown()),
+            "docs/operations.md's alert table differs from components/monitoring/alertRules.ts",
+        );
     });
 
     it("documents every config key in the reference table, with what happens when a key without default is unset", () => {
@@ -77,11 +85,13 @@ describe("README and docs/", () => {
         assert.ok(at >= 0, "docs/hosts.md lacks the hosts stack example");
         const block = /```yaml\n([\s\S]*?)```/.exec(hostsDoc.slice(at))![1];
         const config = YAML.parse(block).config as Record<string, unknown>;
-        const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => {
-            const key = k.replace(/^bitrix-cluster:/, "");
-            if (key === "sshPrivateKey") return [key, "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"];
-            return [key, typeof v === "string" ? parseValue(KEYS[key as KeyName], v) : v];
-        }));
+        const raw = Object.fromEntries(
+            Object.entries(config).map(([k, v]) => {
+                const key = k.replace(/^bitrix-cluster:/, "");
+                if (key === "sshPrivateKey") return [key, "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"];
+                return [key, typeof v === "string" ? parseValue(KEYS[key as KeyName], v) : v];
+            }),
+        );
         const c = validateClusterConfig(raw, { namespace: "bitrix-cluster", stack: "prod" });
         assert.equal(c.hosts!.inventory.hosts.length, 4);
         assert.equal(c.hosts!.bastion!.host, "203.0.113.10");
@@ -109,7 +119,10 @@ describe("README and docs/", () => {
         assert.match(read(".ci/run"), /bash scripts\/test\.sh/);
         // Style before the tests, so CI fails fast on drift.
         const testSh = read("scripts/test.sh");
-        assert.ok(testSh.indexOf("npm run --silent format:check") > testSh.indexOf("bash scripts/build.sh"), "test.sh checks formatting after the build");
+        assert.ok(
+            testSh.indexOf("npm run --silent format:check") > testSh.indexOf("bash scripts/build.sh"),
+            "test.sh checks formatting after the build",
+        );
         assert.ok(testSh.indexOf("npm run --silent lint") < testSh.indexOf("node --test"), "test.sh lints before the tests");
     });
 });

@@ -7,20 +7,44 @@ const quiet = { failedInFlight: 0, gapS: 0, errors: {} };
 
 describe("benchmark table", () => {
     const results: Parameters<typeof table>[0] = {
-        coldUpS: 151.2, noopUpS: 9.8, previewS: { 2: 7.1, 4: 7.9, 8: 9.4, 16: 12.6 },
+        coldUpS: 151.2,
+        noopUpS: 9.8,
+        previewS: { 2: 7.1, 4: 7.9, 8: 9.4, 16: 12.6 },
         throughput: {
             balancer: { requests: 3000, failed: 0, reqPerS: 200, p50Ms: 30.1, p99Ms: 81.5 },
             directNode: { requests: 6000, failed: 0, reqPerS: 400, p50Ms: 12.2, p99Ms: 40.3 },
         },
         drills: {
-            webNode: { ...quiet, failed: 0, requests: 400, ejectionS: 8.9, session: { before: 3, after: 4, nodeAfter: "web-2" }, backS: 4.4, pass: true },
+            webNode: {
+                ...quiet,
+                failed: 0,
+                requests: 400,
+                ejectionS: 8.9,
+                session: { before: 3, after: 4, nodeAfter: "web-2" },
+                backS: 4.4,
+                pass: true,
+            },
             rollingUpdate: {
-                ...quiet, updateS: 61.5, failed: 0, requests: 900, minUp: 1, replaced: true, applied: true, pass: true,
-                outOfRotation: [{ server: "web-1", fromS: 2.04, toS: 19.5 }, { server: "web-2", fromS: 21, toS: 38.25 }],
+                ...quiet,
+                updateS: 61.5,
+                failed: 0,
+                requests: 900,
+                minUp: 1,
+                replaced: true,
+                applied: true,
+                pass: true,
+                outOfRotation: [
+                    { server: "web-1", fromS: 2.04, toS: 19.5 },
+                    { server: "web-2", fromS: 21, toS: 38.25 },
+                ],
             },
             redisMaster: {
-                sessions: { ...quiet, requests: 10, failed: 0, backS: 12.4 }, cache: { ...quiet, requests: 10, failed: 0, backS: 11.9 }, lost: 0, users: 50,
-                locks: { ...quiet, requests: 40, failed: 30, backS: 9.6, longestS: 7.7, lostWrites: 0 }, pass: false,
+                sessions: { ...quiet, requests: 10, failed: 0, backS: 12.4 },
+                cache: { ...quiet, requests: 10, failed: 0, backS: 11.9 },
+                lost: 0,
+                users: 50,
+                locks: { ...quiet, requests: 40, failed: 30, backS: 9.6, longestS: 7.7, lostWrites: 0 },
+                pass: false,
             },
             dbMaster: { error: "drill db-master: expected exactly one writable server", pass: false },
         },
@@ -32,13 +56,22 @@ describe("benchmark table", () => {
         assert.match(t, /^\| cold `pulumi up` \(new stack; image layers from the Docker cache\) \| 151\.2 s \| \|$/m);
         assert.match(t, /^\| `pulumi preview`, 16 web nodes \| 12\.6 s \| \|$/m);
         assert.match(t, /through the balancer .* \| 200 req\/s, p50 30\.1 ms, p99 81\.5 ms, 0 failed \|/);
-        assert.match(t, /rolling-update drill: .* \| 61\.5 s, 0\/900 failed, fewest nodes UP 1, out of rotation web-1 2\.0–19\.5 s, web-2 21\.0–38\.3 s \| 0 failed, one node at a time: met \|/);
+        assert.match(
+            t,
+            /rolling-update drill: .* \| 61\.5 s, 0\/900 failed, fewest nodes UP 1, out of rotation web-1 2\.0–19\.5 s, web-2 21\.0–38\.3 s \| 0 failed, one node at a time: met \|/,
+        );
         assert.match(t, /web-node drill: web-1 killed \| 0\/400 failed, DOWN after 8\.9 s, session 3 → 4 \| 0 failed, ≤ 15 s: met \|/);
     });
 
     it("marks a missed goal and a drill that did not finish, and leaves out drills that did not run", () => {
-        assert.match(t, /redis-master drill: master killed \| sessions back 12\.4 s, cache back 11\.9 s, 0\/50 sessions lost; same-session requests back 9\.6 s, longest 7\.7 s \| ≤ 10 s, 0 lost: \*\*missed\*\* \|/);
-        assert.match(t, /^\| dbMaster drill \| did not finish: drill db-master: expected exactly one writable server \| \*\*missed\*\* \|$/m);
+        assert.match(
+            t,
+            /redis-master drill: master killed \| sessions back 12\.4 s, cache back 11\.9 s, 0\/50 sessions lost; same-session requests back 9\.6 s, longest 7\.7 s \| ≤ 10 s, 0 lost: \*\*missed\*\* \|/,
+        );
+        assert.match(
+            t,
+            /^\| dbMaster drill \| did not finish: drill db-master: expected exactly one writable server \| \*\*missed\*\* \|$/m,
+        );
         assert.doesNotMatch(t, /balancer drill|nfs drill|undefined/);
     });
 });

@@ -47,7 +47,11 @@ export function loadCommand(engine: Engine): string[] {
     return engine === "mariadb" ? ["mariadb"] : ["mysql"];
 }
 
-export interface ManifestFile { path: string; bytes: number; sha256: string }
+export interface ManifestFile {
+    path: string;
+    bytes: number;
+    sha256: string;
+}
 export interface Manifest {
     format: 1;
     stack: string;
@@ -71,7 +75,11 @@ export function checksums(root: string, skip: string[] = []): ManifestFile[] {
             if (skip.includes(rel)) continue;
             if (entry.isDirectory()) walk(full);
             else if (entry.isFile()) {
-                out.push({ path: rel, bytes: fs.statSync(full).size, sha256: createHash("sha256").update(fs.readFileSync(full)).digest("hex") });
+                out.push({
+                    path: rel,
+                    bytes: fs.statSync(full).size,
+                    sha256: createHash("sha256").update(fs.readFileSync(full)).digest("hex"),
+                });
             }
         }
     };
@@ -93,6 +101,10 @@ export function forgetArgs(stack: string, keepWithin: string): string[] {
 
 /** Refuses what the backup cannot do yet, before anything runs. */
 export function checkFacts(f: StackFacts): void {
-    if (f.placement !== "docker") throw new Error(`backup: stack ${f.stack} has placement "${f.placement}"; backups are implemented for placement "docker" only so far`);
-    if (Object.keys(f.sharedDirs).length === 0) throw new Error(`backup: stack ${f.stack} has no NFS server exports to read the shared files from`);
+    if (f.placement !== "docker")
+        throw new Error(
+            `backup: stack ${f.stack} has placement "${f.placement}"; backups are implemented for placement "docker" only so far`,
+        );
+    if (Object.keys(f.sharedDirs).length === 0)
+        throw new Error(`backup: stack ${f.stack} has no NFS server exports to read the shared files from`);
 }

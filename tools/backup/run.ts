@@ -30,7 +30,11 @@ export interface Tools {
  */
 export function sh(script: string, env?: NodeJS.ProcessEnv, input?: number): string {
     try {
-        return execFileSync("bash", ["-c", `set -euo pipefail\n${script}`], { env, stdio: [input ?? "ignore", "pipe", "pipe"], maxBuffer: 1 << 30 }).toString();
+        return execFileSync("bash", ["-c", `set -euo pipefail\n${script}`], {
+            env,
+            stdio: [input ?? "ignore", "pipe", "pipe"],
+            maxBuffer: 1 << 30,
+        }).toString();
     } catch (e) {
         throw new Error(redactSecrets(String((e as Error).message), env));
     }
@@ -39,7 +43,10 @@ export function sh(script: string, env?: NodeJS.ProcessEnv, input?: number): str
 /** The text with the environment's restic repository and password replaced by placeholders. */
 export function redactSecrets(text: string, env: NodeJS.ProcessEnv = {}): string {
     let out = text;
-    for (const [key, label] of [["RESTIC_REPOSITORY", "<backupRepository>"], ["RESTIC_PASSWORD", "<restic password>"]] as const) {
+    for (const [key, label] of [
+        ["RESTIC_REPOSITORY", "<backupRepository>"],
+        ["RESTIC_PASSWORD", "<restic password>"],
+    ] as const) {
         const value = env[key];
         if (value && value.length >= 4) out = out.split(value).join(label);
     }
@@ -61,7 +68,11 @@ export function stackFacts(stack: string, outputs: StackOutputs): StackFacts {
     if (facts.placement !== "docker") return facts;
     const servers = [facts.master, ...(outputs.dbReplicas ?? []).map((r) => r.split(":")[0])];
     const readOnly = (c: string) => {
-        try { return sh(asDbRoot(c, [...loadCommand(facts.engine), "-N", "-B", "-e", "SELECT @@global.read_only"])).trim(); } catch { return "down"; }
+        try {
+            return sh(asDbRoot(c, [...loadCommand(facts.engine), "-N", "-B", "-e", "SELECT @@global.read_only"])).trim();
+        } catch {
+            return "down";
+        }
     };
     const states = servers.map((c) => [c, readOnly(c)] as const);
     const master = states.find(([, ro]) => ro === "0")?.[0];
@@ -72,9 +83,15 @@ export function stackFacts(stack: string, outputs: StackOutputs): StackFacts {
 function configuredFacts(stack: string, outputs: StackOutputs): StackFacts {
     const prefix = outputs.namePrefix;
     return {
-        stack, placement: outputs.placement, prefix, engine: outputs.dbEngine, database: outputs.dbName,
-        replica: String(outputs.dbReplicas?.[0] ?? "").split(":")[0], master: String(outputs.dbMaster ?? "").split(":")[0],
-        nfs: `${prefix}-nfs`, sharedDirs: outputs.sharedDirs ?? {},
+        stack,
+        placement: outputs.placement,
+        prefix,
+        engine: outputs.dbEngine,
+        database: outputs.dbName,
+        replica: String(outputs.dbReplicas?.[0] ?? "").split(":")[0],
+        master: String(outputs.dbMaster ?? "").split(":")[0],
+        nfs: `${prefix}-nfs`,
+        sharedDirs: outputs.sharedDirs ?? {},
     };
 }
 
@@ -101,7 +118,9 @@ export function findSnapshotRoot(target: string, depth = 8): string {
             if (!e.isDirectory()) continue;
             try {
                 return findSnapshotRoot(path.join(target, e.name), depth - 1);
-            } catch { /* not in this branch */ }
+            } catch {
+                /* not in this branch */
+            }
         }
     }
     throw new Error(`restore: the snapshot has no manifest.json under ${target}`);
@@ -119,7 +138,13 @@ export function backup(stack: string, keepWithin: string, tools: Tools): { snaps
     }
 }
 
-function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: StackFacts, stage: string): { snapshot: string; manifest: Manifest } {
+function stageBackup(
+    stack: string,
+    keepWithin: string,
+    tools: Tools,
+    facts: StackFacts,
+    stage: string,
+): { snapshot: string; manifest: Manifest } {
     const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
     tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
     sh(`umask 077; ${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
@@ -141,8 +166,15 @@ function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: Sta
 
     const files = checksums(stage);
     const manifest: Manifest = {
-        format: 1, stack, time: new Date().toISOString(), engine: facts.engine, database: facts.database, gtid, takenFrom: facts.replica,
-        files, totalBytes: files.reduce((n, f) => n + f.bytes, 0),
+        format: 1,
+        stack,
+        time: new Date().toISOString(),
+        engine: facts.engine,
+        database: facts.database,
+        gtid,
+        takenFrom: facts.replica,
+        files,
+        totalBytes: files.reduce((n, f) => n + f.bytes, 0),
     };
     writePrivate(path.join(stage, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     if (!sh("restic cat config >/dev/null 2>&1 && echo ok || true", tools.env).includes("ok")) {
@@ -150,8 +182,15 @@ function stageBackup(stack: string, keepWithin: string, tools: Tools, facts: Sta
         tools.log("backup: initialising the restic repository (backupRepository, else RESTIC_REPOSITORY)");
         sh("restic init >/dev/null", tools.env);
     }
-    const out = sh(`cd ${q(stage)} && restic backup --json --tag bitrix-cluster --tag ${q(`stack=${stack}`)} --host bitrix-cluster ${q(stage)}`, tools.env);
-    const summary = out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { message_type?: string; snapshot_id?: string }).find((m) => m.message_type === "summary");
+    const out = sh(
+        `cd ${q(stage)} && restic backup --json --tag bitrix-cluster --tag ${q(`stack=${stack}`)} --host bitrix-cluster ${q(stage)}`,
+        tools.env,
+    );
+    const summary = out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { message_type?: string; snapshot_id?: string })
+        .find((m) => m.message_type === "summary");
     sh(`restic ${forgetArgs(stack, keepWithin).map(q).join(" ")} >/dev/null`, tools.env);
     return { snapshot: summary?.snapshot_id ?? "", manifest };
 }
@@ -170,7 +209,8 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
         const manifest = JSON.parse(fs.readFileSync(path.join(root, "manifest.json"), "utf8")) as Manifest;
         if (manifest.stack !== stack) tools.log(`restore: the snapshot is of stack ${manifest.stack}; restoring it into ${stack}`);
         const bad = verify(root, manifest);
-        if (bad.length) throw new Error(`restore: ${bad.length} file(s) differ from the manifest, nothing restored: ${bad.slice(0, 5).join(", ")}`);
+        if (bad.length)
+            throw new Error(`restore: ${bad.length} file(s) differ from the manifest, nothing restored: ${bad.slice(0, 5).join(", ")}`);
 
         tools.log(`restore: loading ${manifest.database} (GTID ${manifest.gtid} of the source) on ${facts.master}`);
         sh(`${asDbRoot(facts.master, [...loadCommand(facts.engine), "-e", `DROP DATABASE IF EXISTS \`${facts.database}\``])}`);
@@ -184,7 +224,9 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
             const from = path.join(root, "shared", slug);
             if (!fs.existsSync(from)) continue;
             tools.log(`restore: shared tree ${dir} on ${facts.nfs}`);
-            sh(`tar -C ${q(from)} -cf - . | docker exec -i ${q(facts.nfs)} sh -c ${q(`find ${q(dir)} -mindepth 1 -delete && tar -C ${q(dir)} -xf - && chown -R 33:33 ${q(dir)}`)}`);
+            sh(
+                `tar -C ${q(from)} -cf - . | docker exec -i ${q(facts.nfs)} sh -c ${q(`find ${q(dir)} -mindepth 1 -delete && tar -C ${q(dir)} -xf - && chown -R 33:33 ${q(dir)}`)}`,
+            );
         }
         return { seconds: (Date.now() - started) / 1000, manifest };
     } finally {

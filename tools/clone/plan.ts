@@ -29,7 +29,10 @@ export function cloneConfig(source: ConfigMap, overrides: ConfigMap): { plain: C
     }
     for (const [key, v] of Object.entries(overrides)) {
         const full = key.includes(":") ? key : `${NAMESPACE}:${key}`;
-        if (isSecure(v)) throw new Error(`clone overrides: ${key} is an encrypted value; overrides are plain (set secrets on the clone with pulumi config set --secret)`);
+        if (isSecure(v))
+            throw new Error(
+                `clone overrides: ${key} is an encrypted value; overrides are plain (set secrets on the clone with pulumi config set --secret)`,
+            );
         plain[full] = typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : v;
         const at = secretKeys.indexOf(full);
         if (at >= 0) secretKeys.splice(at, 1);
@@ -38,7 +41,13 @@ export function cloneConfig(source: ConfigMap, overrides: ConfigMap): { plain: C
 }
 
 /** What would collide with the source if both ran on one Docker engine; empty when the clone is safe to bring up. */
-export function collisions(source: ConfigMap, clone: ConfigMap, defaults: Record<string, unknown>, sourceStack: string, cloneStack: string): string[] {
+export function collisions(
+    source: ConfigMap,
+    clone: ConfigMap,
+    defaults: Record<string, unknown>,
+    sourceStack: string,
+    cloneStack: string,
+): string[] {
     const placement = String(clone[`${NAMESPACE}:placement`] ?? defaults.placement);
     if (placement !== "docker") return [];
     const value = (c: ConfigMap, key: string, stack: string) => {
@@ -49,6 +58,7 @@ export function collisions(source: ConfigMap, clone: ConfigMap, defaults: Record
     };
     const monitored = (c: ConfigMap, stack: string) => value(c, "monitoring", stack) !== "false";
     const keys = [...MUST_DIFFER, ...(monitored(source, sourceStack) && monitored(clone, cloneStack) ? MONITORING_PORTS : [])];
-    return keys.filter((k) => value(source, k, sourceStack) === value(clone, k, cloneStack))
+    return keys
+        .filter((k) => value(source, k, sourceStack) === value(clone, k, cloneStack))
         .map((k) => `${k} is ${value(clone, k, cloneStack)} in both stacks; give the clone its own in the overrides file`);
 }

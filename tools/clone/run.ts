@@ -30,7 +30,8 @@ export interface CloneOptions {
 interface StackFile {
     config?: ConfigMap;
 }
-const readStackFile = (file: string): StackFile => (fs.existsSync(file) ? (YAML.parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {} : {});
+const readStackFile = (file: string): StackFile =>
+    fs.existsSync(file) ? ((YAML.parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {}) : {};
 const readConfig = (file: string): ConfigMap => readStackFile(file).config ?? {};
 
 export function clone(o: CloneOptions): Record<string, number> {
@@ -68,7 +69,9 @@ export function clone(o: CloneOptions): Record<string, number> {
         const master = String(outputs.dbMaster).split(":")[0];
         const db = String(outputs.dbName);
         const client = loadCommand(outputs.dbEngine);
-        const has = sh(`${asDbRoot(master, [...client, "-N", "-B", "-e", `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${db}' AND table_name = 'b_user'`])}`).trim();
+        const has = sh(
+            `${asDbRoot(master, [...client, "-N", "-B", "-e", `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${db}' AND table_name = 'b_user'`])}`,
+        ).trim();
         if (has === "1") {
             o.log(`clone: masking personal data on ${master}`);
             const fd = fs.openSync(o.maskSql, "r");
@@ -82,5 +85,11 @@ export function clone(o: CloneOptions): Record<string, number> {
         }
     }
     const t4 = Date.now();
-    return { configS: (t1 - t0) / 1000, upS: (t2 - t1) / 1000, restoreS: (t3 - t2) / 1000, maskS: (t4 - t3) / 1000, totalS: (t4 - t0) / 1000 };
+    return {
+        configS: (t1 - t0) / 1000,
+        upS: (t2 - t1) / 1000,
+        restoreS: (t3 - t2) / 1000,
+        maskS: (t4 - t3) / 1000,
+        totalS: (t4 - t0) / 1000,
+    };
 }

@@ -50,36 +50,40 @@ export function startLoad(url: string | ((seq: number) => string), opts: LoadOpt
     const urlOf = typeof url === "string" ? () => url : url;
     const client = new URL(urlOf(0)).protocol === "https:" ? https : http;
     let seq = 0;
-    const once = (loop: number) => new Promise<void>((resolve) => {
-        const u = new URL(urlOf(++seq));
-        const rec: RequestRecord = { start: now(), end: 0, status: 0, seq };
-        records.push(rec);
-        const done = (status: number, error?: string) => {
-            if (rec.end) return;
-            rec.end = now();
-            rec.status = status;
-            if (error) rec.error = error;
-            resolve();
-        };
-        // The drills' certificates are the cluster's own (self-signed unless configured): the point is reachability.
-        const cookie = opts.cookie?.(loop);
-        const headers = cookie ? { Cookie: cookie } : {};
-        const req = client.request(u, { agent: false, rejectUnauthorized: false, timeout: opts.timeoutMs ?? 5000, headers }, (res) => {
-            if (opts.keepBody) {
-                let body = "";
-                res.setEncoding("utf8");
-                res.on("data", (c) => (body += c));
-                res.on("end", () => { rec.body = body; done(res.statusCode ?? 0); });
-            } else {
-                res.resume();
-                res.on("end", () => done(res.statusCode ?? 0));
-            }
-            res.on("error", (e) => done(0, e.message));
+    const once = (loop: number) =>
+        new Promise<void>((resolve) => {
+            const u = new URL(urlOf(++seq));
+            const rec: RequestRecord = { start: now(), end: 0, status: 0, seq };
+            records.push(rec);
+            const done = (status: number, error?: string) => {
+                if (rec.end) return;
+                rec.end = now();
+                rec.status = status;
+                if (error) rec.error = error;
+                resolve();
+            };
+            // The drills' certificates are the cluster's own (self-signed unless configured): the point is reachability.
+            const cookie = opts.cookie?.(loop);
+            const headers = cookie ? { Cookie: cookie } : {};
+            const req = client.request(u, { agent: false, rejectUnauthorized: false, timeout: opts.timeoutMs ?? 5000, headers }, (res) => {
+                if (opts.keepBody) {
+                    let body = "";
+                    res.setEncoding("utf8");
+                    res.on("data", (c) => (body += c));
+                    res.on("end", () => {
+                        rec.body = body;
+                        done(res.statusCode ?? 0);
+                    });
+                } else {
+                    res.resume();
+                    res.on("end", () => done(res.statusCode ?? 0));
+                }
+                res.on("error", (e) => done(0, e.message));
+            });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", (e) => done(0, e.message));
+            req.end();
         });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", (e) => done(0, e.message));
-        req.end();
-    });
     const loops = Array.from({ length: opts.concurrency ?? 4 }, async (_, loop) => {
         while (running) {
             await once(loop);
@@ -120,7 +124,10 @@ const ok = (r: RequestRecord) => r.status >= 200 && r.status < 400;
 export function interruption(records: RequestRecord[], at: number, from: number, to: number, atLatest = at): Interruption {
     const window = records.filter((r) => r.end >= from && r.end <= to);
     const failed = window.filter((r) => !ok(r));
-    const successes = window.filter(ok).map((r) => r.end).sort((a, b) => a - b);
+    const successes = window
+        .filter(ok)
+        .map((r) => r.end)
+        .sort((a, b) => a - b);
     let gap = 0;
     let last = from;
     for (const t of [...successes, to]) {
@@ -150,12 +157,19 @@ export function interruption(records: RequestRecord[], at: number, from: number,
 export function recoveredAfter(records: readonly RequestRecord[], at: number): number {
     const after = records.filter((r) => r.start > at);
     const lastFailure = Math.max(-Infinity, ...after.filter((r) => r.status !== 200).map((r) => r.start));
-    const firstGood = after.filter((r) => r.status === 200 && r.start > lastFailure).map((r) => r.end).sort((a, b) => a - b)[0];
+    const firstGood = after
+        .filter((r) => r.status === 200 && r.start > lastFailure)
+        .map((r) => r.end)
+        .sort((a, b) => a - b)[0];
     if (firstGood === undefined) return Infinity;
     const ends = [at, ...records.filter((r) => r.status === 200 && r.end > at).map((r) => r.end)].sort((a, b) => a - b);
     let gapEnd = at;
     let longest = 0;
-    for (let i = 1; i < ends.length; i++) if (ends[i] - ends[i - 1] > longest) { longest = ends[i] - ends[i - 1]; gapEnd = ends[i]; }
+    for (let i = 1; i < ends.length; i++)
+        if (ends[i] - ends[i - 1] > longest) {
+            longest = ends[i] - ends[i - 1];
+            gapEnd = ends[i];
+        }
     return Math.round(Math.max(firstGood, gapEnd) - at) / 1000;
 }
 
@@ -165,7 +179,10 @@ export function recoveredAfter(records: readonly RequestRecord[], at: number): n
  * was landing cannot end a drill early).
  */
 export function steadyAgain(records: readonly RequestRecord[], at: number, count = 10, settleMs = 1000): boolean {
-    const tail = records.filter((r) => r.end > 0).sort((a, b) => a.end - b.end).slice(-count);
+    const tail = records
+        .filter((r) => r.end > 0)
+        .sort((a, b) => a.end - b.end)
+        .slice(-count);
     return tail.length === count && tail.every((r) => r.status === 200 && r.start >= at + settleMs);
 }
 
@@ -173,12 +190,16 @@ export function steadyAgain(records: readonly RequestRecord[], at: number, count
 export function fetchOnce(url: string, cookie = ""): Promise<{ status: number; body: string; setCookie: string[] }> {
     const client = new URL(url).protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-        const req = client.request(url, { agent: false, rejectUnauthorized: false, timeout: 10_000, headers: cookie ? { Cookie: cookie } : {} }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers["set-cookie"] ?? [] }));
-        });
+        const req = client.request(
+            url,
+            { agent: false, rejectUnauthorized: false, timeout: 10_000, headers: cookie ? { Cookie: cookie } : {} },
+            (res) => {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (c) => (body += c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers["set-cookie"] ?? [] }));
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("timeout")));
         req.on("error", reject);
         req.end();

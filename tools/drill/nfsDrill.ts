@@ -43,7 +43,19 @@ export interface NfsDrillResult {
 const MARKER = ".bitrix-cluster-shared";
 
 async function health(container: string): Promise<{ code: number; s: number }> {
-    const out = await docker(["exec", container, "curl", "-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code} %{time_total}", "http://127.0.0.1/healthz.php"]).catch(() => "0 5");
+    const out = await docker([
+        "exec",
+        container,
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-m",
+        "5",
+        "-w",
+        "%{http_code} %{time_total}",
+        "http://127.0.0.1/healthz.php",
+    ]).catch(() => "0 5");
     const [code, s] = out.trim().split(" ");
     return { code: Number(code), s: Number(s) };
 }
@@ -51,15 +63,27 @@ async function health(container: string): Promise<{ code: number; s: number }> {
 /** Busy PHP-FPM workers (the status request itself is one of them). */
 async function fpmActive(container: string): Promise<number> {
     const out = await docker(["exec", container, "curl", "-s", "-m", "5", "http://127.0.0.1/fpm-status?json"]).catch(() => "{}");
-    try { return (JSON.parse(out) as { "active processes"?: number })["active processes"] ?? -1; } catch { return -1; }
+    try {
+        return (JSON.parse(out) as { "active processes"?: number })["active processes"] ?? -1;
+    } catch {
+        return -1;
+    }
 }
 
 async function portal(base: string): Promise<{ code: number; s: number }> {
     const { execFile } = await import("child_process");
-    return new Promise((resolve) => execFile("curl", ["-ks", "-o", "/dev/null", "-m", "5", "-w", "%{http_code} %{time_total}", `${base}/probe/?action=node`], (_e, out) => {
-        const [code, s] = String(out || "0 5").trim().split(" ");
-        resolve({ code: Number(code), s: Number(s) });
-    }));
+    return new Promise((resolve) =>
+        execFile(
+            "curl",
+            ["-ks", "-o", "/dev/null", "-m", "5", "-w", "%{http_code} %{time_total}", `${base}/probe/?action=node`],
+            (_e, out) => {
+                const [code, s] = String(out || "0 5")
+                    .trim()
+                    .split(" ");
+                resolve({ code: Number(code), s: Number(s) });
+            },
+        ),
+    );
 }
 
 export async function nfsDrill(input: NfsDrillInput): Promise<NfsDrillResult> {
@@ -73,7 +97,9 @@ export async function nfsDrill(input: NfsDrillInput): Promise<NfsDrillResult> {
     const restore = input.nfsContainer
         ? () => docker(["start", input.nfsContainer!])
         : () => docker(["exec", input.webs[0], "sh", "-c", `rm -f ${dir}/${MARKER} && mv ${dir}/${MARKER}.drill ${dir}/${MARKER}`]);
-    log(`drill: shared storage stops answering (${input.nfsContainer ? `stop ${input.nfsContainer}` : `FIFO in place of ${dir}/${MARKER}`})`);
+    log(
+        `drill: shared storage stops answering (${input.nfsContainer ? `stop ${input.nfsContainer}` : `FIFO in place of ${dir}/${MARKER}`})`,
+    );
     const t0 = performance.now();
     const since = () => (performance.now() - t0) / 1000;
     await fail();
@@ -84,7 +110,10 @@ export async function nfsDrill(input: NfsDrillInput): Promise<NfsDrillResult> {
     let busyWorkers = 0;
     const maxChildren = input.maxChildren ?? 16;
     try {
-        while (since() < budget + 20 && (Object.keys(unhealthyS).length < input.webs.length || balancer503S === Infinity || since() < budget + 6)) {
+        while (
+            since() < budget + 20 &&
+            (Object.keys(unhealthyS).length < input.webs.length || balancer503S === Infinity || since() < budget + 6)
+        ) {
             const checks = await Promise.all(input.webs.map(async (w) => ({ w, h: await health(w), f: await fpmActive(w) })));
             for (const { w, h, f } of checks) {
                 if (h.code === 503 && unhealthyS[w] === undefined) unhealthyS[w] = Math.round(since() * 100) / 100;
@@ -103,10 +132,18 @@ export async function nfsDrill(input: NfsDrillInput): Promise<NfsDrillResult> {
         await restore();
     }
     const r0 = performance.now();
-    await waitUntil("every node healthy again", async () => (await Promise.all(input.webs.map(health))).every((h) => h.code === 200), 60_000);
+    await waitUntil(
+        "every node healthy again",
+        async () => (await Promise.all(input.webs.map(health))).every((h) => h.code === 200),
+        60_000,
+    );
     const recoveredS = Math.round((performance.now() - r0) / 10) / 100;
     await waitUntil("the portal answering again", async () => (await portal(input.base)).code === 200, 60_000);
-    const pass = input.webs.every((w) => unhealthyS[w] !== undefined && unhealthyS[w] <= budget) && slowestHealthS < 0.5
-        && balancer503S !== Infinity && busyWorkers > 0 && busyWorkers < maxChildren;
+    const pass =
+        input.webs.every((w) => unhealthyS[w] !== undefined && unhealthyS[w] <= budget) &&
+        slowestHealthS < 0.5 &&
+        balancer503S !== Infinity &&
+        busyWorkers > 0 &&
+        busyWorkers < maxChildren;
     return { unhealthyS, slowestHealthS, balancer503S, balancerSlowestS, busyWorkers, maxChildren, recoveredS, pass };
 }

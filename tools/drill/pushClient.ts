@@ -73,7 +73,10 @@ export function subscribe(base: string, channel: string, key: string, opts: Subs
     const connect = () => {
         if (closed) return;
         const mid = messages.length ? `&mid=${messages[messages.length - 1].mid}` : "";
-        const socket = new WebSocket(`${wsBase}/bitrix/subws/?CHANNEL_ID=${signChannel(channel, key)}${mid}`, { rejectUnauthorized: false, handshakeTimeout: 3000 });
+        const socket = new WebSocket(`${wsBase}/bitrix/subws/?CHANNEL_ID=${signChannel(channel, key)}${mid}`, {
+            rejectUnauthorized: false,
+            handshakeTimeout: 3000,
+        });
         ws = socket;
         let alive = Date.now();
         let timer: NodeJS.Timeout | undefined;
@@ -99,7 +102,11 @@ export function subscribe(base: string, channel: string, key: string, opts: Subs
         socket.on("message", (data: WebSocket.RawData) => {
             // Frames are answers from the server too.
             alive = Date.now();
-            const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.isBuffer(data) ? data.toString() : Buffer.from(data).toString();
+            const text = Array.isArray(data)
+                ? Buffer.concat(data).toString()
+                : Buffer.isBuffer(data)
+                  ? data.toString()
+                  : Buffer.from(data).toString();
             messages.push(...parseFrames(text, wallMs()));
         });
         socket.on("close", drop);
@@ -107,7 +114,10 @@ export function subscribe(base: string, channel: string, key: string, opts: Subs
     };
     connect();
     return {
-        messages, opened, lost, ready,
+        messages,
+        opened,
+        lost,
+        ready,
         close: () => {
             closed = true;
             ws?.terminate();
@@ -128,7 +138,8 @@ export interface Published {
  * (127.0.0.1:8895, as the pull module's path_to_publish).
  */
 export async function publishFromWeb(webContainer: string, channels: string[], seq: number): Promise<Published> {
-    const script = 't=$(date +%s%N); code=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 -X POST ' +
+    const script =
+        't=$(date +%s%N); code=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 -X POST ' +
         '--data-binary "{\\"seq\\":$1,\\"t\\":$t}" "http://127.0.0.1:8895/bitrix/pub/?CHANNEL_ID=$2"); echo "$t $code"';
     const out = (await docker(["exec", webContainer, "sh", "-c", script, "sh", String(seq), channels.join("/")])).trim();
     const [t, status] = out.split(" ");

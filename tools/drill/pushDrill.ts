@@ -34,7 +34,9 @@ const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** di
 /** Current sessions of each push server at a balancer. */
 export async function pushSessions(statusUrl: string): Promise<Record<string, { status: string; sessions: number }>> {
     const res = await fetch(`${statusUrl.replace(/\/$/, "")}/;csv`);
-    const rows = (await res.text()).split("\n").filter((l) => l.startsWith("push,") && !l.startsWith("push,BACKEND") && !l.startsWith("push,FRONTEND"));
+    const rows = (await res.text())
+        .split("\n")
+        .filter((l) => l.startsWith("push,") && !l.startsWith("push,BACKEND") && !l.startsWith("push,FRONTEND"));
     return Object.fromEntries(rows.map((l) => l.split(",")).map((f) => [f[1], { status: f[17], sessions: Number(f[4]) }]));
 }
 
@@ -94,7 +96,10 @@ export async function broadcastDrill(t: PushTarget, n = 100): Promise<BroadcastR
         await until(() => subs.every((s) => latencyMs(s, p) !== undefined), 5000);
         const latencies = subs.map((s) => latencyMs(s, p)).filter((l): l is number => l !== undefined);
         return {
-            subscribers: n, received: latencies.length, spread, maxLatencyMs: round(Math.max(0, ...latencies), 1),
+            subscribers: n,
+            received: latencies.length,
+            spread,
+            maxLatencyMs: round(Math.max(0, ...latencies), 1),
             pass: latencies.length === n && Object.values(spread).filter((c) => c > 0).length === Object.keys(spread).length,
         };
     } finally {
@@ -174,49 +179,77 @@ async function failover(t: PushTarget, victim: Victim, n: number, publishEveryMs
     log(`drill push: start ${container} again`);
     const restoredS = await victim.restore(container);
     const result = {
-        killed: container, subscribers: n, disconnected: lostSubs.length,
+        killed: container,
+        subscribers: n,
+        disconnected: lostSubs.length,
         backS: { min: back.length ? round(Math.min(...back)) : 0, max: back.length ? round(Math.max(...back)) : 0 },
-        lost: missing.size, published: ok.length, failedPublishes: published.length - ok.length, nextMessage, restoredS: round(restoredS, 1),
+        lost: missing.size,
+        published: ok.length,
+        failedPublishes: published.length - ok.length,
+        nextMessage,
+        restoredS: round(restoredS, 1),
     };
     return {
         ...result,
-        pass: result.disconnected > 0 && result.lost === 0 && back.every((b) => b <= PUSH_GOAL.backS) && result.nextMessage === result.disconnected,
+        pass:
+            result.disconnected > 0 &&
+            result.lost === 0 &&
+            back.every((b) => b <= PUSH_GOAL.backS) &&
+            result.nextMessage === result.disconnected,
     };
 }
 
 /** Kills the push service with the most subscribers (SIGKILL), then starts it again. */
 export function pushNodeDrill(t: PushTarget, n = 20, publishEveryMs = 250): Promise<FailoverResult> {
-    return failover(t, {
-        pick: async () => {
-            const sessions = await pushSessions(t.statusUrl);
-            const busiest = Object.entries(sessions).sort((a, b) => b[1].sessions - a[1].sessions)[0][0];
-            const container = t.pushContainers.find((c) => c.endsWith(`-${busiest}`));
-            if (!container) throw new Error(`drill push: no container for ${busiest} among ${t.pushContainers.join(", ")}`);
-            return container;
+    return failover(
+        t,
+        {
+            pick: async () => {
+                const sessions = await pushSessions(t.statusUrl);
+                const busiest = Object.entries(sessions).sort((a, b) => b[1].sessions - a[1].sessions)[0][0];
+                const container = t.pushContainers.find((c) => c.endsWith(`-${busiest}`));
+                if (!container) throw new Error(`drill push: no container for ${busiest} among ${t.pushContainers.join(", ")}`);
+                return container;
+            },
+            restore: async (container) => {
+                const server = container.replace(/^.*-(push-\d+)$/, "$1");
+                const t0 = performance.now();
+                await docker(["start", container]);
+                await waitUntil(
+                    `${server} UP at the balancer`,
+                    async () => (await pushSessions(t.statusUrl).catch(() => undefined))?.[server]?.status === "UP",
+                    60_000,
+                );
+                return (performance.now() - t0) / 1000;
+            },
         },
-        restore: async (container) => {
-            const server = container.replace(/^.*-(push-\d+)$/, "$1");
-            const t0 = performance.now();
-            await docker(["start", container]);
-            await waitUntil(`${server} UP at the balancer`, async () => (await pushSessions(t.statusUrl).catch(() => undefined))?.[server]?.status === "UP", 60_000);
-            return (performance.now() - t0) / 1000;
-        },
-    }, n, publishEveryMs);
+        n,
+        publishEveryMs,
+    );
 }
 
 /** Kills the balancer holding the floating address under connected websockets, then starts it again. */
-export function pushBalancerDrill(t: PushTarget & { balancers: string[]; floatingAddress: string }, n = 10, publishEveryMs = 250): Promise<FailoverResult> {
-    return failover(t, {
-        pick: async () => {
-            const h = await holders(t.balancers, t.floatingAddress);
-            if (h.length !== 1) throw new Error(`drill push: ${h.length} balancers hold ${t.floatingAddress}`);
-            return h[0];
+export function pushBalancerDrill(
+    t: PushTarget & { balancers: string[]; floatingAddress: string },
+    n = 10,
+    publishEveryMs = 250,
+): Promise<FailoverResult> {
+    return failover(
+        t,
+        {
+            pick: async () => {
+                const h = await holders(t.balancers, t.floatingAddress);
+                if (h.length !== 1) throw new Error(`drill push: ${h.length} balancers hold ${t.floatingAddress}`);
+                return h[0];
+            },
+            restore: async (container) => {
+                const t0 = performance.now();
+                await docker(["start", container]);
+                await waitUntil(`${container} healthy again`, () => healthy(container), 60_000);
+                return (performance.now() - t0) / 1000;
+            },
         },
-        restore: async (container) => {
-            const t0 = performance.now();
-            await docker(["start", container]);
-            await waitUntil(`${container} healthy again`, () => healthy(container), 60_000);
-            return (performance.now() - t0) / 1000;
-        },
-    }, n, publishEveryMs);
+        n,
+        publishEveryMs,
+    );
 }

@@ -51,7 +51,13 @@ export async function findRedisMaster(prefix: string, count: number): Promise<st
     for (let i = 1; i <= count; i++) {
         const c = `${prefix}-redis-${i}`;
         // redis.env holds the node's own settings, the password among them (shell syntax).
-        const role = await docker(["exec", c, "sh", "-c", ". /etc/redis/bitrix/redis.env && REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli -p \"$REDIS_PORT\" role | head -1"]).catch(() => "");
+        const role = await docker([
+            "exec",
+            c,
+            "sh",
+            "-c",
+            '. /etc/redis/bitrix/redis.env && REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" role | head -1',
+        ]).catch(() => "");
         if (role.trim() === "master") return c;
     }
     throw new Error(`drill redis-master: no Redis container of ${prefix} says it is the master`);
@@ -60,7 +66,11 @@ export async function findRedisMaster(prefix: string, count: number): Promise<st
 /** A probe session request; `cookie` is the PHPSESSID=… pair the response set ("" when none). */
 async function get(url: string, cookie = ""): Promise<{ status: number; body: string; cookie: string }> {
     const r = await fetchOnce(url, cookie);
-    return { status: r.status, body: r.body, cookie: r.setCookie.map((c) => c.split(";")[0]).find((c) => c.startsWith("PHPSESSID=")) ?? "" };
+    return {
+        status: r.status,
+        body: r.body,
+        cookie: r.setCookie.map((c) => c.split(";")[0]).find((c) => c.startsWith("PHPSESSID=")) ?? "",
+    };
 }
 
 /** The probe's `?action=session` answer. */
@@ -73,7 +83,8 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
     const users: string[] = [];
     for (let i = 0; i < (input.users ?? 50); i++) {
         const r = await get(`${input.base}/probe/?action=session`);
-        if (r.status !== 200 || !r.cookie || (JSON.parse(r.body) as ProbeSession).count !== 1) throw new Error(`drill redis-master: could not start a session: ${r.status} ${r.body}`);
+        if (r.status !== 200 || !r.cookie || (JSON.parse(r.body) as ProbeSession).count !== 1)
+            throw new Error(`drill redis-master: could not start a session: ${r.status} ${r.body}`);
         users.push(r.cookie);
     }
     const lockCookies: string[] = [];
@@ -87,10 +98,17 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
     // Two loops per lock user: one request holds the session while the other waits for its lock. The timeout is far
     // past the lock wait so a stalled request is measured, not cut short.
     const lockLoad = startLoad(`${input.base}/probe/?action=session&hold=${input.holdMs ?? 800}`, {
-        concurrency: lockCookies.length * 2, cookie: (loop) => lockCookies[loop % lockCookies.length], timeoutMs: 120_000, keepBody: true, pauseMs: 0,
+        concurrency: lockCookies.length * 2,
+        cookie: (loop) => lockCookies[loop % lockCookies.length],
+        timeoutMs: 120_000,
+        keepBody: true,
+        pauseMs: 0,
     });
     // One load, alternating: odd requests write a session, even ones a cache entry.
-    const load = startLoad((seq) => seq % 2 ? `${input.base}/probe/?action=session` : `${input.base}/probe/?action=cache&key=drill-${seq % 16}&value=${seq}`, { concurrency: 4 });
+    const load = startLoad(
+        (seq) => (seq % 2 ? `${input.base}/probe/?action=session` : `${input.base}/probe/?action=cache&key=drill-${seq % 16}&value=${seq}`),
+        { concurrency: 4 },
+    );
     const isSession = (r: RequestRecord) => (r.seq ?? 0) % 2 === 1;
     let at = 0;
     let records: RequestRecord[] = [];
@@ -100,7 +118,11 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
         log(`drill: kill ${input.master}`);
         at = load.now();
         await docker(["kill", input.master]);
-        const steady = (session: boolean) => steadyAgain(load.seen().filter((r) => isSession(r) === session), at);
+        const steady = (session: boolean) =>
+            steadyAgain(
+                load.seen().filter((r) => isSession(r) === session),
+                at,
+            );
         await waitUntil("session and cache writes again", () => steady(true) && steady(false), 90_000);
         await waitUntil("same-session requests again", () => steadyAgain(lockLoad.seen(), at, 2 * lockCookies.length), 120_000);
         await new Promise((r) => setTimeout(r, 2000));
@@ -116,7 +138,9 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
     let lostWrites = 0;
     for (const cookie of lockCookies) {
         const id = cookie.split("=")[1];
-        const acked = lockRecords.filter((r) => r.status === 200 && r.body && (JSON.parse(r.body) as { session?: string }).session === id).length;
+        const acked = lockRecords.filter(
+            (r) => r.status === 200 && r.body && (JSON.parse(r.body) as { session?: string }).session === id,
+        ).length;
         const r = await get(`${input.base}/probe/?action=session`, cookie);
         const count = r.status === 200 ? (JSON.parse(r.body) as { count: number }).count : 0;
         // 1 at creation, one per acknowledged request, 1 for this read.
@@ -139,5 +163,12 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
         lostWrites,
     };
     const goal = input.goalS ?? 10;
-    return { sessions: s, cache: c, users: users.length, lost, locks, pass: s.backS <= goal && c.backS <= goal && lost === 0 && locks.backS <= goal };
+    return {
+        sessions: s,
+        cache: c,
+        users: users.length,
+        lost,
+        locks,
+        pass: s.backS <= goal && c.backS <= goal && lost === 0 && locks.backS <= goal,
+    };
 }

@@ -78,7 +78,8 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
     const log = input.log ?? (() => undefined);
     const servers = input.webs.map((w) => w.replace(/^.*-(web-\d+)$/, "$1"));
     const first = await webStates(input.statusUrl);
-    if (!servers.every((s) => first[s] === "UP")) throw new Error(`drill rolling-update: not every web node is UP at the balancer: ${JSON.stringify(first)}`);
+    if (!servers.every((s) => first[s] === "UP"))
+        throw new Error(`drill rolling-update: not every web node is UP at the balancer: ${JSON.stringify(first)}`);
     const ids = async () => Promise.all(input.webs.map(async (w) => (await docker(["inspect", "-f", "{{.Id}}", w])).trim()));
     const before = await ids();
 
@@ -102,10 +103,14 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
         log(`drill: pulumi up with ${input.setting.join(" = ")}`);
         updateS = await input.update();
         log(`drill: pulumi up took ${updateS} s; waiting for every node UP`);
-        await waitUntil("every web node UP after the update", async () => {
-            const s = await webStates(input.statusUrl).catch((): Record<string, string> => ({}));
-            return servers.every((x) => s[x] === "UP");
-        }, 60_000);
+        await waitUntil(
+            "every web node UP after the update",
+            async () => {
+                const s = await webStates(input.statusUrl).catch((): Record<string, string> => ({}));
+                return servers.every((x) => s[x] === "UP");
+            },
+            60_000,
+        );
         await new Promise((r) => setTimeout(r, 1000));
     } finally {
         watching = false;
@@ -121,7 +126,12 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
     const applied = values.every((v) => v === input.setting[1]);
     const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
     return {
-        ...seen, updateS, outOfRotation, minUp, replaced, applied,
+        ...seen,
+        updateS,
+        outOfRotation,
+        minUp,
+        replaced,
+        applied,
         pass: seen.failed === 0 && minUp >= servers.length - 1 && replaced && applied && outOfRotation.length >= servers.length,
     };
 }

@@ -39,9 +39,16 @@ export async function webStates(statusUrl: string): Promise<Record<string, strin
             let body = "";
             res.on("data", (c) => (body += c));
             res.on("end", () => resolve(body));
-        }).on("timeout", function (this: http.ClientRequest) { this.destroy(new Error("timeout")); }).on("error", reject);
+        })
+            .on("timeout", function (this: http.ClientRequest) {
+                this.destroy(new Error("timeout"));
+            })
+            .on("error", reject);
     });
-    const rows = csv.split("\n").map((l) => l.split(",")).filter((f) => f[0] === "web" && f[1] !== "FRONTEND" && f[1] !== "BACKEND");
+    const rows = csv
+        .split("\n")
+        .map((l) => l.split(","))
+        .filter((f) => f[0] === "web" && f[1] !== "FRONTEND" && f[1] !== "BACKEND");
     return Object.fromEntries(rows.map((f) => [f[1], f[17]]));
 }
 
@@ -57,12 +64,14 @@ interface ProbeSession {
 
 export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDrillResult> {
     const log = input.log ?? (() => undefined);
-    if ((await serverState(input.statusUrl, input.server)) !== "UP") throw new Error(`drill web-node: ${input.server} is not UP at the balancer`);
+    if ((await serverState(input.statusUrl, input.server)) !== "UP")
+        throw new Error(`drill web-node: ${input.server} is not UP at the balancer`);
     // A user pinned to the victim, with a session.
     const first = await fetchOnce(`${input.base}/probe/?action=session`, `BXSRV=${input.server}`);
     const firstBody = JSON.parse(first.body) as ProbeSession;
     const sid = first.setCookie.map((c) => /PHPSESSID=[^;]+/.exec(c)?.[0]).find(Boolean);
-    if (first.status !== 200 || !sid || !firstBody.node.endsWith(input.server)) throw new Error(`drill web-node: could not pin a session to ${input.server}: ${first.status} ${first.body}`);
+    if (first.status !== 200 || !sid || !firstBody.node.endsWith(input.server))
+        throw new Error(`drill web-node: could not pin a session to ${input.server}: ${first.status} ${first.body}`);
     const cookie = `BXSRV=${input.server}; ${sid}`;
     const load = startLoad(`${input.base}/probe/?action=node`, { concurrency: input.concurrency ?? 4 });
     let records: RequestRecord[] = [];
@@ -75,7 +84,11 @@ export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDri
         log(`drill: kill ${input.container}`);
         at = load.now();
         await docker(["kill", input.container]);
-        ejectionS = await waitUntil(`${input.server} DOWN at the balancer`, async () => (await serverState(input.statusUrl, input.server)) === "DOWN", 60_000);
+        ejectionS = await waitUntil(
+            `${input.server} DOWN at the balancer`,
+            async () => (await serverState(input.statusUrl, input.server)) === "DOWN",
+            60_000,
+        );
         after = JSON.parse((await fetchOnce(`${input.base}/probe/?action=session`, cookie)).body) as ProbeSession;
         await new Promise((r) => setTimeout(r, 1000));
         log(`drill: start ${input.container} again`);
@@ -89,7 +102,10 @@ export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDri
     const seen = interruption(records, at, at - 1000, records[records.length - 1]?.end ?? at);
     const session = { before: firstBody.count, after: after?.count ?? 0, nodeAfter: after?.node ?? "" };
     return {
-        ...seen, ejectionS: Math.round(ejectionS * 100) / 100, session, backS: Math.round(backS * 100) / 100,
+        ...seen,
+        ejectionS: Math.round(ejectionS * 100) / 100,
+        session,
+        backS: Math.round(backS * 100) / 100,
         pass: seen.failed === 0 && session.after === session.before + 1 && !session.nodeAfter.endsWith(input.server),
     };
 }

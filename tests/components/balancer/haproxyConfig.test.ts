@@ -124,7 +124,10 @@ describe("balancerConfig", () => {
     it("lets the monitoring service read /metrics on the status port, and nothing else there", () => {
         const status = section(balancerConfig({ ...base, metricsSources: ["172.28.0.0/24"] }), "listen status");
         assert.match(status, /acl monitoring src 172\.28\.0\.0\/24\n\s+acl metrics path \/metrics\n/);
-        assert.match(status, /http-request deny deny_status 403 if !allowlisted !local !monitoring\n\s+http-request deny deny_status 403 if !allowlisted !local !metrics\n/);
+        assert.match(
+            status,
+            /http-request deny deny_status 403 if !allowlisted !local !monitoring\n\s+http-request deny deny_status 403 if !allowlisted !local !metrics\n/,
+        );
     });
 
     it("omits the resolver when the placement has none", () => {
@@ -147,7 +150,14 @@ describe("drainSeconds", () => {
 });
 
 describe("balancerConfig: Push & Pull routes", () => {
-    const push = { servers: [{ name: "push-1", host: "bx-push-1", port: 8010 }, { name: "push-2", host: "bx-push-2", port: 8010 }], listenerPath: "/bitrix/subws/", tunnelTimeoutS: 3600 };
+    const push = {
+        servers: [
+            { name: "push-1", host: "bx-push-1", port: 8010 },
+            { name: "push-2", host: "bx-push-2", port: 8010 },
+        ],
+        listenerPath: "/bitrix/subws/",
+        tunnelTimeoutS: 3600,
+    };
     const withPush = balancerConfig({ ...base, push });
     const without = balancerConfig(base);
 
@@ -162,7 +172,10 @@ describe("balancerConfig: Push & Pull routes", () => {
 
     it("sends long polling and websockets to the push backend, everything else to the web nodes", () => {
         const https = section(withPush, "frontend https");
-        assert.match(https, /use_backend push if \{ var\(txn\.npath\) -m beg \/bitrix\/sub\/ \} \|\| \{ var\(txn\.npath\) -m beg \/bitrix\/subws\/ \}/);
+        assert.match(
+            https,
+            /use_backend push if \{ var\(txn\.npath\) -m beg \/bitrix\/sub\/ \} \|\| \{ var\(txn\.npath\) -m beg \/bitrix\/subws\/ \}/,
+        );
         assert.match(https, /default_backend web/);
         assert.doesNotMatch(section(without, "frontend https"), /use_backend push/);
         assert.doesNotMatch(without, /backend push/);

@@ -3,8 +3,13 @@ import { describe, it } from "node:test";
 import { keepalivedConfig, KeepalivedInput, takeoverBoundS, vipGuardRules } from "../../../components/balancer/keepalivedConfig";
 
 const base: KeepalivedInput = {
-    name: "bx-prod-balancer-1", interface: "eth0", routerId: 51, priority: 150, address: "10.0.0.50",
-    peers: ["10.0.0.31"], checkUrl: "http://127.0.0.1:8404/",
+    name: "bx-prod-balancer-1",
+    interface: "eth0",
+    routerId: 51,
+    priority: 150,
+    address: "10.0.0.50",
+    peers: ["10.0.0.31"],
+    checkUrl: "http://127.0.0.1:8404/",
 };
 
 describe("keepalivedConfig", () => {

@@ -27,7 +27,14 @@ describe("ACME settings", () => {
         assert.equal(acmeDirectoryUrl("letsencrypt"), "https://acme-v02.api.letsencrypt.org/directory");
         assert.equal(acmeDirectoryUrl("letsencrypt-staging"), "https://acme-staging-v02.api.letsencrypt.org/directory");
         assert.equal(acmeDirectoryUrl("https://ca.example.net:14000/dir"), "https://ca.example.net:14000/dir");
-        for (const bad of ["http://ca.example.net/dir", "ca.example.net/dir", "letsencrypt-prod", "https://user:pw@ca.example.net/dir", "https://ca.example.net/d'ir", "ftp://x/y"]) {
+        for (const bad of [
+            "http://ca.example.net/dir",
+            "ca.example.net/dir",
+            "letsencrypt-prod",
+            "https://user:pw@ca.example.net/dir",
+            "https://ca.example.net/d'ir",
+            "ftp://x/y",
+        ]) {
             assert.equal(acmeDirectoryUrl(bad), undefined, bad);
         }
         assert.deepEqual(Object.keys(ACME_PRESETS), ["letsencrypt", "letsencrypt-staging"]);
@@ -35,18 +42,33 @@ describe("ACME settings", () => {
 
     it("take DNS names HTTP-01 can validate: no IP address, wildcard or single label", () => {
         for (const good of ["portal.example.com", "a-b.example.co.uk", "xn--80ak6aa92e.xn--p1ai"]) assert.ok(isAcmeName(good), good);
-        for (const bad of ["localhost", "10.0.0.5", "*.example.com", "portal_.example.com", "portal..example.com", "-a.example.com", "example.123"]) assert.ok(!isAcmeName(bad), bad);
+        for (const bad of [
+            "localhost",
+            "10.0.0.5",
+            "*.example.com",
+            "portal_.example.com",
+            "portal..example.com",
+            "-a.example.com",
+            "example.123",
+        ])
+            assert.ok(!isAcmeName(bad), bad);
     });
 
     it("build the ACME settings: serverName as the default name, presets resolved, EAB kept secret", async () => {
-        const c = validateClusterConfig({ ...ACME, acmeDirectory: "letsencrypt-staging", acmeEabKid: "kid-1", acmeEabHmac: "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajV" }, ctx);
+        const c = validateClusterConfig(
+            { ...ACME, acmeDirectory: "letsencrypt-staging", acmeEabKid: "kid-1", acmeEabHmac: "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajV" },
+            ctx,
+        );
         assert.equal(c.balancer.tlsMode, "acme");
         assert.equal(c.balancer.acme!.directory, ACME_PRESETS["letsencrypt-staging"]);
         assert.deepEqual(c.balancer.acme!.names, ["portal.example.com"]);
         assert.ok(c.balancer.acme!.eab);
         const hmac = await new Promise((resolve) => c.balancer.acme!.eab!.hmac.apply(resolve));
         assert.equal(hmac, "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajV");
-        assert.equal(validateClusterConfig({ ...ACME, acmeNames: ["www.example.com", "example.com"] }, ctx).balancer.acme!.names.join(" "), "www.example.com example.com");
+        assert.equal(
+            validateClusterConfig({ ...ACME, acmeNames: ["www.example.com", "example.com"] }, ctx).balancer.acme!.names.join(" "),
+            "www.example.com example.com",
+        );
     });
 
     it("keep today's behaviour without tlsMode: self-signed, or provided with a certificate", () => {
@@ -67,21 +89,37 @@ describe("ACME config is refused before any resource exists", () => {
         ["an unknown preset", { ...ACME, acmeDirectory: "letsencrypt-prod" }, "acmeDirectory", /"letsencrypt", "letsencrypt-staging"/],
         ["half an EAB", { ...ACME, acmeEabKid: "kid-1" }, "acmeEabHmac", /together/],
         ["an EAB key that is not base64url", { ...ACME, acmeEabKid: "kid-1", acmeEabHmac: "not base64url!" }, "acmeEabHmac", /base64url/],
-        ["ACME keys without tlsMode acme", { adminAllowlist: ["192.0.2.0/24"], acmeEmail: "ops@example.com" }, "acmeEmail", /only read with bitrix-cluster:tlsMode = "acme"/],
-        ["provided without a certificate", { adminAllowlist: ["192.0.2.0/24"], tlsMode: "provided" }, "tlsMode", /needs bitrix-cluster:tlsCertificate/],
+        [
+            "ACME keys without tlsMode acme",
+            { adminAllowlist: ["192.0.2.0/24"], acmeEmail: "ops@example.com" },
+            "acmeEmail",
+            /only read with bitrix-cluster:tlsMode = "acme"/,
+        ],
+        [
+            "provided without a certificate",
+            { adminAllowlist: ["192.0.2.0/24"], tlsMode: "provided" },
+            "tlsMode",
+            /needs bitrix-cluster:tlsCertificate/,
+        ],
         ["an unknown mode", { adminAllowlist: ["192.0.2.0/24"], tlsMode: "letsencrypt" }, "tlsMode", /"self-signed", "provided", "acme"/],
         ["a directory CA that is not PEM", { ...ACME, acmeDirectoryCa: "not pem" }, "acmeDirectoryCa", /PEM certificates/],
     ];
     for (const [what, raw, key, why] of cases) {
         it(what, () => {
             const problems = problemsOf(raw);
-            assert.ok(problems.some((p) => p.startsWith(`bitrix-cluster:${key}:`) && why.test(p)), `${what}: ${JSON.stringify(problems)}`);
+            assert.ok(
+                problems.some((p) => p.startsWith(`bitrix-cluster:${key}:`) && why.test(p)),
+                `${what}: ${JSON.stringify(problems)}`,
+            );
         });
     }
 
     it("refuses acme on hosts (not implemented) with the way out", () => {
         const problems = problemsOf({ ...ACME, placement: "hosts" });
-        assert.ok(problems.some((p) => /tlsMode: "acme" on placement "hosts" is not implemented yet.*use "provided"/.test(p)), JSON.stringify(problems));
+        assert.ok(
+            problems.some((p) => /tlsMode: "acme" on placement "hosts" is not implemented yet.*use "provided"/.test(p)),
+            JSON.stringify(problems),
+        );
     });
 
     it("never repeats the EAB key in a message", () => {
@@ -97,8 +135,29 @@ describe("the ACME directory pre-flight (pulumi up only)", () => {
     let base = "";
     let ca = "";
     before(async () => {
-        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                path.join(dir, "key.pem"),
+                "-out",
+                path.join(dir, "cert.pem"),
+            ],
+            { stdio: "ignore" },
+        );
         ca = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
         server = https.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert: ca }, (req, res) => {
             const bodies: Record<string, string> = {
@@ -122,7 +181,10 @@ describe("the ACME directory pre-flight (pulumi up only)", () => {
     });
 
     it("names the URL and the cause otherwise", async () => {
-        assert.match((await acmeDirectoryProblem(`${base}/dir`))!, /^the ACME directory https:\/\/127\.0\.0\.1:\d+\/dir is unreachable from here: .*(self-signed|self signed)/);
+        assert.match(
+            (await acmeDirectoryProblem(`${base}/dir`))!,
+            /^the ACME directory https:\/\/127\.0\.0\.1:\d+\/dir is unreachable from here: .*(self-signed|self signed)/,
+        );
         assert.match((await acmeDirectoryProblem(`${base}/missing`, { ca }))!, /answered HTTP 404, not 200/);
         assert.match((await acmeDirectoryProblem(`${base}/html`, { ca }))!, /did not answer JSON/);
         assert.match((await acmeDirectoryProblem(`${base}/json`, { ca }))!, /lacks newNonce, newAccount, newOrder/);
@@ -145,7 +207,13 @@ describe("the ACME directory pre-flight (pulumi up only)", () => {
         const acme = { directory: "https://127.0.0.1:1/dir", directoryCa: "" };
         assert.equal(await acmePreflight(acme, { dryRun: true, namespace: "bitrix-cluster" }), undefined);
         assert.equal(await acmePreflight(undefined, { dryRun: false, namespace: "bitrix-cluster" }), undefined);
-        assert.match((await acmePreflight(acme, { dryRun: false, namespace: "bitrix-cluster" }))!, /^bitrix-cluster:acmeDirectory: the ACME directory https:\/\/127\.0\.0\.1:1\/dir is unreachable.*previews skip this check/);
-        assert.equal(await acmePreflight({ directory: `${base}/dir`, directoryCa: ca }, { dryRun: false, namespace: "bitrix-cluster" }), undefined);
+        assert.match(
+            (await acmePreflight(acme, { dryRun: false, namespace: "bitrix-cluster" }))!,
+            /^bitrix-cluster:acmeDirectory: the ACME directory https:\/\/127\.0\.0\.1:1\/dir is unreachable.*previews skip this check/,
+        );
+        assert.equal(
+            await acmePreflight({ directory: `${base}/dir`, directoryCa: ca }, { dryRun: false, namespace: "bitrix-cluster" }),
+            undefined,
+        );
     });
 });

@@ -63,7 +63,15 @@ describe("validateClusterConfig defaults", () => {
     });
 
     it("takes valid values as given", () => {
-        const v = validate({ webNodes: 3, webWeights: [1, 2, 3], sentinels: 5, sentinelQuorum: 3, dbEngine: "mariadb", namePrefix: "stage", balancerAlgorithm: "ip_hash" });
+        const v = validate({
+            webNodes: 3,
+            webWeights: [1, 2, 3],
+            sentinels: 5,
+            sentinelQuorum: 3,
+            dbEngine: "mariadb",
+            namePrefix: "stage",
+            balancerAlgorithm: "ip_hash",
+        });
         assert.equal(v.prefix, "stage");
         assert.deepEqual(v.balancer.weights, [1, 2, 3]);
         assert.equal(v.redis.quorum, 3);
@@ -92,8 +100,18 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["bad CIDR in allowlist", { adminAllowlist: ["10.0.0.0/33"] }, "adminAllowlist", /list of CIDRs/],
     ["address without prefix", { adminAllowlist: ["10.1.2.3"] }, "adminAllowlist", /list of CIDRs/],
     ["empty allowlist", { adminAllowlist: [] }, "adminAllowlist", /required: the networks your admins connect from/],
-    ["an allowlist open to every IPv4 address", { adminAllowlist: ["0.0.0.0/0"] }, "adminAllowlist", /every address.*adminAllowlistAllowAll/],
-    ["an allowlist open to every IPv6 address", { adminAllowlist: ["10.0.0.0/8", "::/0"] }, "adminAllowlist", /every address.*adminAllowlistAllowAll/],
+    [
+        "an allowlist open to every IPv4 address",
+        { adminAllowlist: ["0.0.0.0/0"] },
+        "adminAllowlist",
+        /every address.*adminAllowlistAllowAll/,
+    ],
+    [
+        "an allowlist open to every IPv6 address",
+        { adminAllowlist: ["10.0.0.0/8", "::/0"] },
+        "adminAllowlist",
+        /every address.*adminAllowlistAllowAll/,
+    ],
     ["a confirmation without an open allowlist", { adminAllowlistAllowAll: true }, "adminAllowlistAllowAll", /only with/],
     ["the private-range default on hosts", { placement: "hosts", devStack: true, adminAllowlist: [] }, "devStack", /placement = "docker"/],
     ["allowlist not a list", { adminAllowlist: "10.0.0.0/8" }, "adminAllowlist", /expected a list/],
@@ -154,16 +172,41 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["PHP's session cookie in lower case", { stickyCookie: "phpsessid" }, "stickyCookie", /not PHPSESSID/],
     ["a Bitrix cookie as the sticky cookie", { stickyCookie: "BITRIX_SM_LOGIN" }, "stickyCookie", /BITRIX_SM/],
     // TLS material is checked with node's crypto, not just for a BEGIN line (issue 19).
-    ["text before the certificate", { tlsCertificate: `issued for portal.test\n${CERT}`, tlsKey: KEY }, "tlsCertificate", /nothing outside/],
+    [
+        "text before the certificate",
+        { tlsCertificate: `issued for portal.test\n${CERT}`, tlsKey: KEY },
+        "tlsCertificate",
+        /nothing outside/,
+    ],
     ["text after the certificate", { tlsCertificate: `${CERT}Bag Attributes\n`, tlsKey: KEY }, "tlsCertificate", /nothing outside/],
-    ["a certificate block that does not parse", { tlsCertificate: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n", tlsKey: KEY }, "tlsCertificate", /does not parse/],
+    [
+        "a certificate block that does not parse",
+        { tlsCertificate: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n", tlsKey: KEY },
+        "tlsCertificate",
+        /does not parse/,
+    ],
     ["an expired certificate", { tlsCertificate: tls("expired.crt"), tlsKey: KEY }, "tlsCertificate", /expired on 2020-02-01/],
     ["text after the key", { tlsCertificate: CERT, tlsKey: `${KEY}junk` }, "tlsKey", /nothing outside/],
-    ["a key that does not parse", { tlsCertificate: CERT, tlsKey: "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n" }, "tlsKey", /does not parse/],
+    [
+        "a key that does not parse",
+        { tlsCertificate: CERT, tlsKey: "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n" },
+        "tlsKey",
+        /does not parse/,
+    ],
     ["Docker's default bridge as the subnet", { dockerSubnet: "172.17.0.0/16" }, "dockerSubnet", /Docker's default bridge/],
-    ["a subnet inside Docker's default bridge", { dockerSubnet: "172.17.5.0/24" }, "dockerSubnet", /overlaps 172\.17\.0\.0\/16, Docker's default bridge/],
+    [
+        "a subnet inside Docker's default bridge",
+        { dockerSubnet: "172.17.5.0/24" },
+        "dockerSubnet",
+        /overlaps 172\.17\.0\.0\/16, Docker's default bridge/,
+    ],
     ["a subnet around Docker's default bridge", { dockerSubnet: "172.16.0.0/12" }, "dockerSubnet", /overlaps 172\.17\.0\.0\/16/],
-    ["a key that does not match the certificate", { tlsCertificate: CERT, tlsKey: tls("other.key") }, "tlsKey", /does not match bitrix-cluster:tlsCertificate/],
+    [
+        "a key that does not match the certificate",
+        { tlsCertificate: CERT, tlsKey: tls("other.key") },
+        "tlsKey",
+        /does not match bitrix-cluster:tlsCertificate/,
+    ],
 ];
 
 describe("validateClusterConfig rejects bad values before any resource exists", () => {
@@ -188,7 +231,10 @@ describe("validateClusterConfig rejects bad values before any resource exists", 
         const c = validate({ tlsCertificate: `${CERT}\n${CERT}`, tlsKey: KEY });
         assert.equal(await pulumi.isSecret(c.balancer.tlsKey!), true);
         const body = (pem: string) => pem.split("\n")[1];
-        for (const raw of [{ tlsCertificate: `x${CERT}`, tlsKey: `${KEY}x` }, { tlsCertificate: CERT, tlsKey: tls("other.key") }]) {
+        for (const raw of [
+            { tlsCertificate: `x${CERT}`, tlsKey: `${KEY}x` },
+            { tlsCertificate: CERT, tlsKey: tls("other.key") },
+        ]) {
             for (const p of problemsOf(raw)) for (const pem of [CERT, KEY, tls("other.key")]) assert.ok(!p.includes(body(pem)), p);
         }
     });
@@ -209,24 +255,37 @@ describe("the admin allowlist", () => {
     const given = (raw: RawConfig) => validateClusterConfig(raw, ctx);
 
     it("must be set: behind a NAT, TCP load balancer or docker-proxy every client looks private", () => {
-        assert.throws(() => given({}), (e: ConfigError) => e.problems.some((p) => /^bitrix-cluster:adminAllowlist: required: .*devStack/.test(p)));
+        assert.throws(
+            () => given({}),
+            (e: ConfigError) => e.problems.some((p) => /^bitrix-cluster:adminAllowlist: required: .*devStack/.test(p)),
+        );
         assert.deepEqual(given({ adminAllowlist: ["203.0.113.0/24"] }).balancer.adminAllowlist, ["203.0.113.0/24"]);
     });
 
     it("defaults to loopback and the private ranges only on a Docker stack marked devStack", () => {
-        assert.deepEqual(given({ devStack: true }).balancer.adminAllowlist, ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
+        assert.deepEqual(given({ devStack: true }).balancer.adminAllowlist, [
+            "127.0.0.0/8",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+        ]);
         assert.deepEqual(given({ devStack: true, adminAllowlist: ["127.0.0.0/8"] }).balancer.adminAllowlist, ["127.0.0.0/8"]);
     });
 
     it("opens to every address only when confirmed", () => {
-        assert.deepEqual(given({ adminAllowlist: ["0.0.0.0/0", "::/0"], adminAllowlistAllowAll: true }).balancer.adminAllowlist, ["0.0.0.0/0", "::/0"]);
+        assert.deepEqual(given({ adminAllowlist: ["0.0.0.0/0", "::/0"], adminAllowlistAllowAll: true }).balancer.adminAllowlist, [
+            "0.0.0.0/0",
+            "::/0",
+        ]);
     });
 });
 
 describe("address checks", () => {
     it("take IPv4 octets and prefix lengths only without leading zeros", () => {
-        for (const good of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.0/24", "2001:db8::/32", "::ffff:10.0.0.1/128"]) assert.equal(isCidr(good), true, good);
-        for (const bad of ["010.0.0.0/8", "10.0.0.00/8", "10.0.0.0/08", "2001:db8::/032", "::ffff:10.0.0.01/128", "10.0.0.0/"]) assert.equal(isCidr(bad), false, bad);
+        for (const good of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.0/24", "2001:db8::/32", "::ffff:10.0.0.1/128"])
+            assert.equal(isCidr(good), true, good);
+        for (const bad of ["010.0.0.0/8", "10.0.0.00/8", "10.0.0.0/08", "2001:db8::/032", "::ffff:10.0.0.01/128", "10.0.0.0/"])
+            assert.equal(isCidr(bad), false, bad);
         assert.equal(isHostname("portal.example.com"), true);
         for (const numeric of ["010.0.0.1", "127.1", "10.0.0.1"]) assert.equal(isHostname(numeric), false, numeric);
         assert.equal(parseBastion("010.0.0.5"), undefined);
@@ -293,7 +352,12 @@ describe("validateClusterConfig placement hosts", () => {
         ]);
         assert.match(problemsOf({ sharedStorage: "external" })[0], /sharedStorage: "external" .* needs bitrix-cluster:placement = "hosts"/);
         const mixed = problemsOf({ ...base, dockerSubnet: "172.29.0.0/24", httpsPort: 443, sharedStorage: "docker-volume" });
-        assert.ok(mixed.includes('bitrix-cluster:dockerSubnet: only read with bitrix-cluster:placement = "docker"; remove it from this hosts stack'), mixed.join("\n"));
+        assert.ok(
+            mixed.includes(
+                'bitrix-cluster:dockerSubnet: only read with bitrix-cluster:placement = "docker"; remove it from this hosts stack',
+            ),
+            mixed.join("\n"),
+        );
         assert.ok(mixed.some((p) => p.startsWith("bitrix-cluster:httpsPort: only read with")));
         assert.ok(mixed.some((p) => /sharedStorage: "docker-volume" shares one Docker volume on a single Docker host/.test(p)));
         // Pulumi passes Pulumi.yaml's defaults as if set: a default value is not a mix.
@@ -302,28 +366,60 @@ describe("validateClusterConfig placement hosts", () => {
 
     it("requires the key and a host list that adds up, naming each problem", () => {
         assert.match(problemsOf({ ...base, sshPrivateKey: undefined }).join("\n"), /sshPrivateKey: required with placement "hosts"/);
-        assert.match(problemsOf({ ...base, sshPrivateKey: "not a key" }).join("\n"), /sshPrivateKey: the secret value is not allowed; allowed: a PEM private key/);
+        assert.match(
+            problemsOf({ ...base, sshPrivateKey: "not a key" }).join("\n"),
+            /sshPrivateKey: the secret value is not allowed; allowed: a PEM private key/,
+        );
         const wrong = problemsOf({ ...base, webNodes: 3 }).join("\n");
-        assert.match(wrong, /bitrix-cluster:hosts: invalid host list \(1 problem\):\n {2}- hosts: 3 host\(s\) must carry "web" \(webNodes\); 2 do/);
+        assert.match(
+            wrong,
+            /bitrix-cluster:hosts: invalid host list \(1 problem\):\n {2}- hosts: 3 host\(s\) must carry "web" \(webNodes\); 2 do/,
+        );
         assert.match(problemsOf({ ...base, hosts: [] }).join("\n"), /hosts: a non-empty list/);
-        assert.match(problemsOf({ ...base, hosts: [{ ...hosts[0], address: "lb.example.com" }, ...hosts.slice(1)] }).join("\n"), /address must be an IPv4 address/);
-        assert.match(problemsOf({ ...base, sshBastion: "a b" }).join("\n"), /sshBastion: got "a b"; allowed: empty, or \[user@\]host\[:port\]/);
+        assert.match(
+            problemsOf({ ...base, hosts: [{ ...hosts[0], address: "lb.example.com" }, ...hosts.slice(1)] }).join("\n"),
+            /address must be an IPv4 address/,
+        );
+        assert.match(
+            problemsOf({ ...base, sshBastion: "a b" }).join("\n"),
+            /sshBastion: got "a b"; allowed: empty, or \[user@\]host\[:port\]/,
+        );
     });
 
     it("requires every host's and the bastion's SSH host key, with the one-time way to record it", () => {
-        const unpinned = problemsOf({ ...base, hosts: hosts.map(({ hostKey: _, ...h }) => h), sshBastion: "jump@bastion.example.com:2200" });
+        const unpinned = problemsOf({
+            ...base,
+            hosts: hosts.map(({ hostKey: _, ...h }) => h),
+            sshBastion: "jump@bastion.example.com:2200",
+        });
         assert.equal(unpinned.length, 2, unpinned.join("\n"));
-        assert.match(unpinned[0], /^bitrix-cluster:sshBastionHostKey: required with bitrix-cluster:sshBastion .*bastion\.example\.com:2200 sees every connection.*ssh-keyscan -t ed25519 -p 2200 bastion\.example\.com`.*set bitrix-cluster:sshBastionHostKey to the "ssh-ed25519 AAAA\.\.\." part/);
+        assert.match(
+            unpinned[0],
+            /^bitrix-cluster:sshBastionHostKey: required with bitrix-cluster:sshBastion .*bastion\.example\.com:2200 sees every connection.*ssh-keyscan -t ed25519 -p 2200 bastion\.example\.com`.*set bitrix-cluster:sshBastionHostKey to the "ssh-ed25519 AAAA\.\.\." part/,
+        );
         assert.match(unpinned[1], /^bitrix-cluster:hosts: invalid host list \(7 problems\)/);
         assert.match(unpinned[1], /hosts\[2\] \(w2\): hostKey is required .*ssh-keyscan -t ed25519 -p 2222 10\.0\.0\.12`/);
-        assert.match(problemsOf({ ...base, sshBastion: "bastion.example.com", sshBastionHostKey: "ssh-rsa AAAAB3NzaC1yc2E=" }).join("\n"),
-            /sshBastionHostKey: got "ssh-rsa AAAAB3NzaC1yc2E="; allowed: empty, or "<type> <base64>" .*; this one is an RSA key/);
-        assert.match(problemsOf({ ...base, sshBastionHostKey: BASTION_KEY }).join("\n"), /sshBastionHostKey: only read with bitrix-cluster:sshBastion/);
-        assert.match(problemsOf({ ...base, hosts: [{ ...hosts[0], hostKey: "ssh-ed25519 AAAA" }, ...hosts.slice(1)] }).join("\n"), /hosts\[0\] \(lb\): hostKey is cut short/);
+        assert.match(
+            problemsOf({ ...base, sshBastion: "bastion.example.com", sshBastionHostKey: "ssh-rsa AAAAB3NzaC1yc2E=" }).join("\n"),
+            /sshBastionHostKey: got "ssh-rsa AAAAB3NzaC1yc2E="; allowed: empty, or "<type> <base64>" .*; this one is an RSA key/,
+        );
+        assert.match(
+            problemsOf({ ...base, sshBastionHostKey: BASTION_KEY }).join("\n"),
+            /sshBastionHostKey: only read with bitrix-cluster:sshBastion/,
+        );
+        assert.match(
+            problemsOf({ ...base, hosts: [{ ...hosts[0], hostKey: "ssh-ed25519 AAAA" }, ...hosts.slice(1)] }).join("\n"),
+            /hosts\[0\] \(lb\): hostKey is cut short/,
+        );
     });
 
     it("accepts unpinned hosts and bastion only with sshInsecureIgnoreHostKeys, a hosts-only key", () => {
-        const c = validate({ ...base, hosts: hosts.map(({ hostKey: _, ...h }) => h), sshBastion: "bastion.example.com", sshInsecureIgnoreHostKeys: true });
+        const c = validate({
+            ...base,
+            hosts: hosts.map(({ hostKey: _, ...h }) => h),
+            sshBastion: "bastion.example.com",
+            sshInsecureIgnoreHostKeys: true,
+        });
         assert.equal(c.hosts!.insecureIgnoreHostKeys, true);
         assert.equal(c.hosts!.inventory.hosts[0].hostKey, undefined);
         assert.deepEqual(c.hosts!.bastion, { user: "root", host: "bastion.example.com", port: 22 });
@@ -336,41 +432,71 @@ describe("validateClusterConfig placement hosts", () => {
     it("needs no NFS host with external shared storage, and refuses one", () => {
         const external = hosts.map((h) => ({ ...h, roles: h.roles.filter((r) => r !== "nfs") }));
         assert.equal(validate({ ...base, hosts: external, sharedStorage: "external" }).hosts!.inventory.services.nfs, undefined);
-        assert.match(problemsOf({ ...base, sharedStorage: "external" }).join("\n"), /0 host\(s\) must carry "nfs" \(none: sharedStorage is external\); 1 do/);
+        assert.match(
+            problemsOf({ ...base, sharedStorage: "external" }).join("\n"),
+            /0 host\(s\) must carry "nfs" \(none: sharedStorage is external\); 1 do/,
+        );
     });
 
     it("gives two balancers the floating address on vrrpInterface, a router id from the prefix, and refuses a clash", () => {
         const c = validate({ ...base, vrrpInterface: "ens18" });
-        assert.deepEqual({ ...c.balancer.vrrp, password: undefined }, { address: "10.0.0.50", interface: "ens18", routerId: derivedRouterId("bx-prod"), password: undefined });
+        assert.deepEqual(
+            { ...c.balancer.vrrp, password: undefined },
+            { address: "10.0.0.50", interface: "ens18", routerId: derivedRouterId("bx-prod"), password: undefined },
+        );
         assert.deepEqual([c.hosts!.inventory.services["balancer-1"], c.hosts!.inventory.services["balancer-2"]], ["lb", "lb2"]);
         assert.match(problemsOf({ ...base, floatingAddress: "" }).join("\n"), /floatingAddress: required with 2 balancers on hosts/);
-        assert.match(problemsOf({ ...base, floatingAddress: "10.0.0.22" }).join("\n"), /floatingAddress: 10\.0\.0\.22 is the address of host "d2"/);
+        assert.match(
+            problemsOf({ ...base, floatingAddress: "10.0.0.22" }).join("\n"),
+            /floatingAddress: 10\.0\.0\.22 is the address of host "d2"/,
+        );
         assert.match(problemsOf({ ...base, balancers: 3 }).join("\n"), /3 host\(s\) must carry "balancer" \(balancers\); 2 do/);
         const one = hosts.filter((h) => h.name !== "lb2");
         assert.equal(validate({ ...base, hosts: one, balancers: 1, floatingAddress: "" }).balancer.vrrp, undefined);
-        assert.match(problemsOf({ ...base, hosts: one, balancers: 1 }).join("\n"), /floatingAddress: only used with 2 or more bitrix-cluster:balancers/);
+        assert.match(
+            problemsOf({ ...base, hosts: one, balancers: 1 }).join("\n"),
+            /floatingAddress: only used with 2 or more bitrix-cluster:balancers/,
+        );
     });
 
     it("refuses a router id or floating address that another hosts stack of the project uses", () => {
         const other = (stack: string, raw: Record<string, unknown>) => ({ stack, raw: { placement: "hosts", ...raw } });
-        assert.deepEqual(problemsBeside({ ...base, vrrpRouterId: 51 }, [other("prod", { vrrpRouterId: 51, floatingAddress: "10.0.0.60" })]),
-            ['bitrix-cluster:vrrpRouterId: router id 51 is also used by stack "prod"; set a different bitrix-cluster:vrrpRouterId']);
+        assert.deepEqual(
+            problemsBeside({ ...base, vrrpRouterId: 51 }, [other("prod", { vrrpRouterId: 51, floatingAddress: "10.0.0.60" })]),
+            ['bitrix-cluster:vrrpRouterId: router id 51 is also used by stack "prod"; set a different bitrix-cluster:vrrpRouterId'],
+        );
         // The other stack (bx-prod) derives its id from its prefix; this one sets the same id.
-        const derived = problemsBeside({ ...base, vrrpRouterId: derivedRouterId("bx-prod") }, [other("prod", { floatingAddress: "10.0.0.50" })]);
+        const derived = problemsBeside({ ...base, vrrpRouterId: derivedRouterId("bx-prod") }, [
+            other("prod", { floatingAddress: "10.0.0.50" }),
+        ]);
         assert.equal(derived.length, 2, derived.join("\n"));
         assert.match(derived[0], /floatingAddress: 10\.0\.0\.50 is also the floating address of stack "prod"/);
         assert.match(derived[1], /router id \d+ is also used by stack "prod"/);
         // Docker stacks, single-balancer stacks and other ids do not collide.
-        assert.deepEqual(problemsBeside({ ...base, vrrpRouterId: 51 }, [
-            { stack: "dev", raw: { vrrpRouterId: 51 } }, other("small", { balancers: 1, vrrpRouterId: 51 }), other("qa", { vrrpRouterId: 52, floatingAddress: "10.0.0.61" }),
-        ]), []);
+        assert.deepEqual(
+            problemsBeside({ ...base, vrrpRouterId: 51 }, [
+                { stack: "dev", raw: { vrrpRouterId: 51 } },
+                other("small", { balancers: 1, vrrpRouterId: 51 }),
+                other("qa", { vrrpRouterId: 52, floatingAddress: "10.0.0.61" }),
+            ]),
+            [],
+        );
     });
 
     it("puts the Monitoring layer on the one host with role monitoring, and wants none without it", () => {
         assert.equal(validate({ ...base, monitoring: true, hosts: monitored }).hosts!.inventory.services.monitoring, "w2");
-        assert.match(problemsOf({ ...base, monitoring: true }).join("\n"), /1 host\(s\) must carry "monitoring" \(the Monitoring layer\); 0 do/);
-        assert.match(problemsOf({ ...base, hosts: monitored }).join("\n"), /0 host\(s\) must carry "monitoring" \(none: monitoring is off\); 1 do/);
-        assert.match(problemsOf({ ...base, monitoring: true, hosts: monitored, prometheusPort: 9191 }).join("\n"), /prometheusPort: only read with bitrix-cluster:placement = "docker"/);
+        assert.match(
+            problemsOf({ ...base, monitoring: true }).join("\n"),
+            /1 host\(s\) must carry "monitoring" \(the Monitoring layer\); 0 do/,
+        );
+        assert.match(
+            problemsOf({ ...base, hosts: monitored }).join("\n"),
+            /0 host\(s\) must carry "monitoring" \(none: monitoring is off\); 1 do/,
+        );
+        assert.match(
+            problemsOf({ ...base, monitoring: true, hosts: monitored, prometheusPort: 9191 }).join("\n"),
+            /prometheusPort: only read with bitrix-cluster:placement = "docker"/,
+        );
     });
 
     it("refuses Percona on hosts until its first-start path exists there", () => {
@@ -383,24 +509,41 @@ describe("validateClusterConfig Docker stacks beside each other", () => {
 
     it("refuses another Docker stack's name prefix or a subnet that overlaps its subnet", () => {
         // prod sets nothing: prefix bx-prod, subnet 172.28.0.0/24 (the defaults).
-        assert.deepEqual(problems({ dockerSubnet: "172.28.0.0/24" }, [{ stack: "prod", raw: {} }]),
-            ['bitrix-cluster:dockerSubnet: 172.28.0.0/24 overlaps 172.28.0.0/24 of stack "prod"; give each stack on one Docker engine its own subnet']);
-        assert.deepEqual(problems({ namePrefix: "bx-prod", dockerSubnet: "172.29.0.0/24" }, [{ stack: "prod", raw: {} }]),
-            ['bitrix-cluster:namePrefix: bx-prod is also the name prefix of stack "prod"; its containers, volumes and network would be this stack\'s']);
-        assert.match(problems({ dockerSubnet: "172.28.0.0/16" }, [{ stack: "qa", raw: { namePrefix: "qa", dockerSubnet: "172.28.5.0/24" } }]).join("\n"),
-            /dockerSubnet: 172\.28\.0\.0\/16 overlaps 172\.28\.5\.0\/24 of stack "qa"/);
+        assert.deepEqual(problems({ dockerSubnet: "172.28.0.0/24" }, [{ stack: "prod", raw: {} }]), [
+            'bitrix-cluster:dockerSubnet: 172.28.0.0/24 overlaps 172.28.0.0/24 of stack "prod"; give each stack on one Docker engine its own subnet',
+        ]);
+        assert.deepEqual(problems({ namePrefix: "bx-prod", dockerSubnet: "172.29.0.0/24" }, [{ stack: "prod", raw: {} }]), [
+            'bitrix-cluster:namePrefix: bx-prod is also the name prefix of stack "prod"; its containers, volumes and network would be this stack\'s',
+        ]);
+        assert.match(
+            problems({ dockerSubnet: "172.28.0.0/16" }, [{ stack: "qa", raw: { namePrefix: "qa", dockerSubnet: "172.28.5.0/24" } }]).join(
+                "\n",
+            ),
+            /dockerSubnet: 172\.28\.0\.0\/16 overlaps 172\.28\.5\.0\/24 of stack "qa"/,
+        );
         // Different prefix and subnet, a hosts stack, and another stack's unreadable subnet: no collision.
-        assert.deepEqual(problems({ dockerSubnet: "172.29.0.0/24" }, [
-            { stack: "prod", raw: {} }, { stack: "metal", raw: { placement: "hosts", namePrefix: "bx-test" } }, { stack: "odd", raw: { dockerSubnet: "not a subnet" } },
-        ]), []);
+        assert.deepEqual(
+            problems({ dockerSubnet: "172.29.0.0/24" }, [
+                { stack: "prod", raw: {} },
+                { stack: "metal", raw: { placement: "hosts", namePrefix: "bx-test" } },
+                { stack: "odd", raw: { dockerSubnet: "not a subnet" } },
+            ]),
+            [],
+        );
     });
 });
 
 describe("validateClusterConfig balancers on Docker", () => {
     it("puts the floating address at the subnet's 5th address unless one is given, in the pinned half", () => {
-        assert.deepEqual({ ...validate({}).balancer.vrrp, password: undefined }, { address: "172.28.0.5", interface: "eth0", routerId: derivedRouterId("bx-prod"), password: undefined });
+        assert.deepEqual(
+            { ...validate({}).balancer.vrrp, password: undefined },
+            { address: "172.28.0.5", interface: "eth0", routerId: derivedRouterId("bx-prod"), password: undefined },
+        );
         assert.equal(validate({ dockerSubnet: "172.29.4.0/24", floatingAddress: "172.29.4.100" }).balancer.vrrp!.address, "172.29.4.100");
-        assert.match(problemsOf({ floatingAddress: "10.1.1.1" })[0], /floatingAddress: 10\.1\.1\.1 is outside bitrix-cluster:dockerSubnet 172\.28\.0\.0\/24/);
+        assert.match(
+            problemsOf({ floatingAddress: "10.1.1.1" })[0],
+            /floatingAddress: 10\.1\.1\.1 is outside bitrix-cluster:dockerSubnet 172\.28\.0\.0\/24/,
+        );
         for (const taken of ["172.28.0.1", "172.28.0.10", "172.28.0.12", "172.28.0.200"]) {
             assert.match(problemsOf({ floatingAddress: taken })[0], /is not free: use an address of the lower half/, taken);
         }
@@ -408,7 +551,10 @@ describe("validateClusterConfig balancers on Docker", () => {
         assert.match(problemsOf({ vrrpInterface: "ens18" })[0], /vrrpInterface: only read with bitrix-cluster:placement = "hosts"/);
         assert.match(problemsOf({ vrrpPassword: "short" })[0], /vrrpPassword: the secret value is not allowed/);
         // keepalived's quoted string ends at the next double quote, whatever precedes it: that one character is refused.
-        assert.match(problemsOf({ vrrpPassword: 'abcd"efgh' })[0], /vrrpPassword: the secret value is not allowed; allowed: .*without spaces or double quotes/);
+        assert.match(
+            problemsOf({ vrrpPassword: 'abcd"efgh' })[0],
+            /vrrpPassword: the secret value is not allowed; allowed: .*without spaces or double quotes/,
+        );
         assert.doesNotThrow(() => validate({ vrrpPassword: "ab#c!d{e}f'g" }));
     });
 
@@ -425,13 +571,25 @@ describe("readOtherStacks", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bitrix-cluster\n");
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), 'config:\n  bitrix-cluster:balancers: "1"\n');
-        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), [
-            "encryptionsalt: v1:abc", "config:", '  bitrix-cluster:placement: hosts', '  bitrix-cluster:vrrpRouterId: "51"',
-            "  bitrix-cluster:vrrpPassword:", "    secure: v1:xyz", "  other:vrrpRouterId: 7", "",
-        ].join("\n"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.prod.yaml"),
+            [
+                "encryptionsalt: v1:abc",
+                "config:",
+                "  bitrix-cluster:placement: hosts",
+                '  bitrix-cluster:vrrpRouterId: "51"',
+                "  bitrix-cluster:vrrpPassword:",
+                "    secure: v1:xyz",
+                "  other:vrrpRouterId: 7",
+                "",
+            ].join("\n"),
+        );
         fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config: [\n");
         assert.deepEqual(readOtherStacks(dir, "bitrix-cluster", "dev"), [{ stack: "prod", raw: { placement: "hosts", vrrpRouterId: 51 } }]);
-        assert.deepEqual(readOtherStacks(dir, "bitrix-cluster", "prod").map((o) => o.stack), ["dev"]);
+        assert.deepEqual(
+            readOtherStacks(dir, "bitrix-cluster", "prod").map((o) => o.stack),
+            ["dev"],
+        );
         fs.rmSync(dir, { recursive: true });
     });
 });
@@ -448,7 +606,11 @@ describe("keys that can hold credentials", () => {
     });
 
     it("never repeat the value in a message", () => {
-        for (const raw of [{ alertWebhookUrls: JSON.stringify([HOOK, "ftp://user:pw@x"]) }, { alertWebhookUrls: `[${HOOK}` }, { backupRepository: `sftp:${HOOK}\n` }]) {
+        for (const raw of [
+            { alertWebhookUrls: JSON.stringify([HOOK, "ftp://user:pw@x"]) },
+            { alertWebhookUrls: `[${HOOK}` },
+            { backupRepository: `sftp:${HOOK}\n` },
+        ]) {
             const problems = problemsOf(raw);
             assert.ok(problems.length > 0);
             for (const p of problems) assert.doesNotMatch(p, /abcdefghijklmnop|user:pw|hooks\.slack/, p);
@@ -476,8 +638,10 @@ describe("keys that can hold credentials", () => {
     it("are refused when set without --secret, with the command that encrypts them and without the value", () => {
         const problems = (() => {
             try {
-                validateClusterConfig({ adminAllowlist: ADMINS, dbPassword: "plain-text-password", alertWebhookUrls: JSON.stringify([HOOK]) },
-                    { ...ctx, plainTextSecrets: ["dbPassword", "alertWebhookUrls"] });
+                validateClusterConfig(
+                    { adminAllowlist: ADMINS, dbPassword: "plain-text-password", alertWebhookUrls: JSON.stringify([HOOK]) },
+                    { ...ctx, plainTextSecrets: ["dbPassword", "alertWebhookUrls"] },
+                );
             } catch (e) {
                 return (e as ConfigError).problems;
             }
@@ -493,16 +657,49 @@ describe("keys that can hold credentials", () => {
 describe("validateClusterConfig monitoring", () => {
     it("is on by default with no receiver, and builds the e-mail receiver from its keys", () => {
         const m = validate({}).monitoring;
-        assert.deepEqual({ ...m, smtpPassword: undefined }, { enabled: true, prometheusPort: 9090, alertmanagerPort: 9093, webhookUrls: undefined, email: undefined, smtpPassword: undefined, memoryMb: 768 });
-        const mail = validate({ alertEmailTo: "ops@example.com", alertSmarthost: "smtp.example.com:587", alertSmtpUser: "am", alertSmtpPassword: pulumi.secret("smtp-secret-1") }).monitoring;
-        assert.deepEqual(mail.email, { to: "ops@example.com", from: "alertmanager@localhost", smarthost: "smtp.example.com:587", username: "am" });
+        assert.deepEqual(
+            { ...m, smtpPassword: undefined },
+            {
+                enabled: true,
+                prometheusPort: 9090,
+                alertmanagerPort: 9093,
+                webhookUrls: undefined,
+                email: undefined,
+                smtpPassword: undefined,
+                memoryMb: 768,
+            },
+        );
+        const mail = validate({
+            alertEmailTo: "ops@example.com",
+            alertSmarthost: "smtp.example.com:587",
+            alertSmtpUser: "am",
+            alertSmtpPassword: pulumi.secret("smtp-secret-1"),
+        }).monitoring;
+        assert.deepEqual(mail.email, {
+            to: "ops@example.com",
+            from: "alertmanager@localhost",
+            smarthost: "smtp.example.com:587",
+            username: "am",
+        });
     });
 
     it("names incomplete alert settings and port clashes", () => {
-        assert.match(problemsOf({ alertEmailTo: "ops@example.com" }).join("\n"), /alertSmarthost: required with bitrix-cluster:alertEmailTo/);
-        assert.match(problemsOf({ alertSmarthost: "smtp.example.com:587" }).join("\n"), /alertEmailTo: set it, or remove the other alert e-mail settings/);
-        assert.match(problemsOf({ alertEmailTo: "a@b.c", alertSmarthost: "s:25", alertSmtpUser: "u" }).join("\n"), /alertSmtpPassword: required with bitrix-cluster:alertSmtpUser/);
-        assert.match(problemsOf({ alertWebhookUrls: '["ftp://x"]' }).join("\n"), /alertWebhookUrls: the secret value is not allowed; allowed: a list of http\(s\) URLs/);
+        assert.match(
+            problemsOf({ alertEmailTo: "ops@example.com" }).join("\n"),
+            /alertSmarthost: required with bitrix-cluster:alertEmailTo/,
+        );
+        assert.match(
+            problemsOf({ alertSmarthost: "smtp.example.com:587" }).join("\n"),
+            /alertEmailTo: set it, or remove the other alert e-mail settings/,
+        );
+        assert.match(
+            problemsOf({ alertEmailTo: "a@b.c", alertSmarthost: "s:25", alertSmtpUser: "u" }).join("\n"),
+            /alertSmtpPassword: required with bitrix-cluster:alertSmtpUser/,
+        );
+        assert.match(
+            problemsOf({ alertWebhookUrls: '["ftp://x"]' }).join("\n"),
+            /alertWebhookUrls: the secret value is not allowed; allowed: a list of http\(s\) URLs/,
+        );
         assert.match(problemsOf({ prometheusPort: 8443 }).join("\n"), /port 8443 \(prometheusPort\) clashes with httpsPort/);
         assert.doesNotThrow(() => validate({ prometheusPort: 8443, monitoring: false }));
     });
@@ -521,12 +718,18 @@ describe("validateClusterConfig push layer", () => {
     it("refuses push servers without an image, before any resource exists, saying where the image comes from", () => {
         const problems = problemsOf({ pushServers: 2 });
         assert.equal(problems.length, 1);
-        assert.match(problems[0], /^bitrix-cluster:pushImage: required with bitrix-cluster:pushServers = 2: the push server's image \(Bitrix ships it with its environment only, so you supply it/);
+        assert.match(
+            problems[0],
+            /^bitrix-cluster:pushImage: required with bitrix-cluster:pushServers = 2: the push server's image \(Bitrix ships it with its environment only, so you supply it/,
+        );
     });
 
     it("refuses an image without servers, an image without a tag, and the push layer on hosts", () => {
         assert.match(problemsOf({ pushImage: IMAGE }).join("\n"), /pushServers: set it to 1 or more/);
-        assert.match(problemsOf({ pushServers: 1, pushImage: "push-server" }).join("\n"), /pushImage: got "push-server"; allowed: empty, or an image reference with a tag or digest/);
+        assert.match(
+            problemsOf({ pushServers: 1, pushImage: "push-server" }).join("\n"),
+            /pushImage: got "push-server"; allowed: empty, or an image reference with a tag or digest/,
+        );
         assert.match(problemsOf({ pushServers: 9, pushImage: IMAGE }).join("\n"), /pushServers: got 9; allowed: an integer from 0 to 8/);
     });
 
@@ -534,7 +737,10 @@ describe("validateClusterConfig push layer", () => {
         for (const key of ["short0123456789", "a".repeat(31), `${"a".repeat(40)}!`, `${"a".repeat(40)} b`]) {
             const problems = problemsOf({ pushServers: 1, pushImage: IMAGE, pushSecurityKey: key });
             assert.equal(problems.length, 1, key);
-            assert.match(problems[0], /^bitrix-cluster:pushSecurityKey: the secret value is not allowed; allowed: 32 to 256 letters and digits/);
+            assert.match(
+                problems[0],
+                /^bitrix-cluster:pushSecurityKey: the secret value is not allowed; allowed: 32 to 256 letters and digits/,
+            );
             assert.ok(!problems[0].includes(key));
         }
         const ok = validate({ pushServers: 1, pushImage: IMAGE, pushSecurityKey: "a1".repeat(16) });
@@ -544,6 +750,9 @@ describe("validateClusterConfig push layer", () => {
     it("counts the push services and their Redis in the Docker subnet", () => {
         const full = { dockerSubnet: "172.28.0.0/26", webNodes: 20, monitoring: false };
         assert.doesNotThrow(() => validate(full));
-        assert.match(problemsOf({ ...full, pushServers: 3, pushImage: IMAGE }).join("\n"), /dockerSubnet: 172\.28\.0\.0\/26 leaves \d+ addresses for \d+ containers/);
+        assert.match(
+            problemsOf({ ...full, pushServers: 3, pushImage: IMAGE }).join("\n"),
+            /dockerSubnet: 172\.28\.0\.0\/26 leaves \d+ addresses for \d+ containers/,
+        );
     });
 });

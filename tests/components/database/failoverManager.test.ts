@@ -4,25 +4,50 @@ import { failoverManagerConfig } from "../../../components/database/failoverMana
 import { dbServerConfig } from "../../../components/database/serverConfig";
 import { masterInitSql } from "../../../components/database/initSql";
 
-const nodes = [{ name: "db-master", host: "m", port: 3306 }, { name: "db-replica-1", host: "r1", port: 3306 }];
+const nodes = [
+    { name: "db-master", host: "m", port: 3306 },
+    { name: "db-replica-1", host: "r1", port: 3306 },
+];
 
 describe("failover manager config", () => {
     it("lists the servers master first with the default timings, and no password", () => {
         const c = JSON.parse(failoverManagerConfig({ engine: "mariadb", nodes, user: "failover", replicationUser: "replicator" }));
-        assert.deepEqual(c, { engine: "mariadb", nodes, user: "failover", replicationUser: "replicator", checkIntervalS: 1, failAfter: 3, connectTimeoutS: 1 });
+        assert.deepEqual(c, {
+            engine: "mariadb",
+            nodes,
+            user: "failover",
+            replicationUser: "replicator",
+            checkIntervalS: 1,
+            failAfter: 3,
+            connectTimeoutS: 1,
+        });
     });
 
     it("carries Bitrix's replica-row settings (database, login, the cache's Redis nodes and sid), and no password", () => {
-        const c = JSON.parse(failoverManagerConfig({
-            engine: "mariadb", nodes, user: "failover", replicationUser: "replicator",
-            bitrix: { database: "bitrix", user: "bitrix", cache: { nodes: [{ host: "redis-1", port: 6379 }], sid: "bx" } },
-        }));
-        assert.deepEqual(c.bitrix, { database: "bitrix", user: "bitrix", cache: { nodes: [{ host: "redis-1", port: 6379 }], sid: "bx" }, weight: 100, syncEveryS: 10 });
+        const c = JSON.parse(
+            failoverManagerConfig({
+                engine: "mariadb",
+                nodes,
+                user: "failover",
+                replicationUser: "replicator",
+                bitrix: { database: "bitrix", user: "bitrix", cache: { nodes: [{ host: "redis-1", port: 6379 }], sid: "bx" } },
+            }),
+        );
+        assert.deepEqual(c.bitrix, {
+            database: "bitrix",
+            user: "bitrix",
+            cache: { nodes: [{ host: "redis-1", port: 6379 }], sid: "bx" },
+            weight: 100,
+            syncEveryS: 10,
+        });
         assert.doesNotMatch(JSON.stringify(c), /password/i);
     });
 
     it("refuses a cluster without a replica to promote", () => {
-        assert.throws(() => failoverManagerConfig({ engine: "percona", nodes: nodes.slice(0, 1), user: "f", replicationUser: "r" }), /at least one replica/);
+        assert.throws(
+            () => failoverManagerConfig({ engine: "percona", nodes: nodes.slice(0, 1), user: "f", replicationUser: "r" }),
+            /at least one replica/,
+        );
     });
 
     it("starts every managed server read-only with a 4 s dead-source timeout; unmanaged keeps the fixed roles", () => {
@@ -45,7 +70,10 @@ describe("failover manager config", () => {
         const maria = masterInitSql({ ...input, engine: "mariadb", failover: { user: "failover", password: "p'w" } });
         assert.match(maria, /CREATE USER IF NOT EXISTS 'failover'@'%' IDENTIFIED BY 'p''w'/);
         assert.match(maria, /GRANT SUPER, .*READ_ONLY ADMIN, REPLICATION MASTER ADMIN ON \*\.\* TO 'failover'@'%';/);
-        assert.match(masterInitSql({ ...input, engine: "percona", failover: { user: "failover", password: "x" } }), /SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN ON \*\.\* TO 'failover'/);
+        assert.match(
+            masterInitSql({ ...input, engine: "percona", failover: { user: "failover", password: "x" } }),
+            /SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN ON \*\.\* TO 'failover'/,
+        );
         assert.doesNotMatch(masterInitSql({ ...input, engine: "mariadb" }), /failover/);
     });
 });

@@ -10,15 +10,32 @@ describe("sql quoting", () => {
 });
 
 describe("masterInitSql", () => {
-    const sql = masterInitSql({ engine: "percona", database: "bitrix", appUser: "bitrix", appPassword: "s3'cr", replicationUser: "replicator", replicationPassword: "rp" });
+    const sql = masterInitSql({
+        engine: "percona",
+        database: "bitrix",
+        appUser: "bitrix",
+        appPassword: "s3'cr",
+        replicationUser: "replicator",
+        replicationPassword: "rp",
+    });
 
     it("creates the application database in utf8mb4 and its user with rights on it, plus reading replication status", () => {
         assert.match(sql, /CREATE DATABASE IF NOT EXISTS `bitrix` CHARACTER SET utf8mb4/);
         assert.match(sql, /CREATE USER IF NOT EXISTS 'bitrix'@'%' IDENTIFIED BY 's3''cr';/);
         const grants = sql.split("\n").filter((l) => l.startsWith("GRANT") && l.includes("'bitrix'@"));
         // The cluster module checks each replica's SHOW SLAVE STATUS with the application login.
-        assert.deepEqual(grants, ["GRANT ALL PRIVILEGES ON `bitrix`.* TO 'bitrix'@'%';", "GRANT REPLICATION CLIENT ON *.* TO 'bitrix'@'%';"]);
-        const maria = masterInitSql({ engine: "mariadb", database: "bitrix", appUser: "bitrix", appPassword: "x", replicationUser: "r", replicationPassword: "r" });
+        assert.deepEqual(grants, [
+            "GRANT ALL PRIVILEGES ON `bitrix`.* TO 'bitrix'@'%';",
+            "GRANT REPLICATION CLIENT ON *.* TO 'bitrix'@'%';",
+        ]);
+        const maria = masterInitSql({
+            engine: "mariadb",
+            database: "bitrix",
+            appUser: "bitrix",
+            appPassword: "x",
+            replicationUser: "r",
+            replicationPassword: "r",
+        });
         assert.match(maria, /^GRANT SLAVE MONITOR, BINLOG MONITOR ON \*\.\* TO 'bitrix'@'%';$/m);
     });
 
@@ -29,8 +46,20 @@ describe("masterInitSql", () => {
 });
 
 describe("replicaInitSql", () => {
-    const percona = replicaInitSql({ engine: "percona", masterHost: "bx-db-master", masterPort: 3306, replicationUser: "replicator", replicationPassword: "p'w" });
-    const mariadb = replicaInitSql({ engine: "mariadb", masterHost: "bx-db-master", masterPort: 3306, replicationUser: "replicator", replicationPassword: "pw" });
+    const percona = replicaInitSql({
+        engine: "percona",
+        masterHost: "bx-db-master",
+        masterPort: 3306,
+        replicationUser: "replicator",
+        replicationPassword: "p'w",
+    });
+    const mariadb = replicaInitSql({
+        engine: "mariadb",
+        masterHost: "bx-db-master",
+        masterPort: 3306,
+        replicationUser: "replicator",
+        replicationPassword: "pw",
+    });
 
     it("Percona: drops its own GTIDs, attaches by auto-position with the source's public key, then goes read-only", () => {
         assert.ok(percona.indexOf("RESET MASTER;") < percona.indexOf("CHANGE REPLICATION SOURCE TO"));

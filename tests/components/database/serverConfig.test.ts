@@ -3,8 +3,15 @@ import { describe, it } from "node:test";
 import { dbServerConfig, DbServerInput } from "../../../components/database/serverConfig";
 
 const input = (over: Partial<DbServerInput>): DbServerInput => ({
-    engine: "percona", role: "master", serverId: 1, reportHost: "bx-db-master", port: 3306,
-    redoLogMb: 1024, bufferPoolMb: 512, semiSyncTimeoutMs: 1000, ...over,
+    engine: "percona",
+    role: "master",
+    serverId: 1,
+    reportHost: "bx-db-master",
+    port: 3306,
+    redoLogMb: 1024,
+    bufferPoolMb: 512,
+    semiSyncTimeoutMs: 1000,
+    ...over,
 });
 const has = (cfg: string, line: string) => assert.match(cfg, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"), line);
 
@@ -14,8 +21,17 @@ describe("dbServerConfig: Percona Server 8.0", () => {
 
     it("has the durable, GTID, ROW settings of seed 002 on every node", () => {
         for (const cfg of [master, replica]) {
-            for (const line of ["[mysqld]", "gtid_mode = ON", "enforce_gtid_consistency = ON", "binlog_format = ROW", "sync_binlog = 1",
-                "innodb_flush_log_at_trx_commit = 1", "log_replica_updates = ON", "local_infile = 0", "relay_log = relay-bin"]) {
+            for (const line of [
+                "[mysqld]",
+                "gtid_mode = ON",
+                "enforce_gtid_consistency = ON",
+                "binlog_format = ROW",
+                "sync_binlog = 1",
+                "innodb_flush_log_at_trx_commit = 1",
+                "log_replica_updates = ON",
+                "local_infile = 0",
+                "relay_log = relay-bin",
+            ]) {
                 has(cfg, line);
             }
         }
@@ -61,7 +77,13 @@ describe("dbServerConfig: MariaDB stand-in", () => {
     });
 
     it("keeps the durable settings and sizes the redo log with innodb_log_file_size", () => {
-        for (const line of ["binlog_format = ROW", "sync_binlog = 1", "innodb_flush_log_at_trx_commit = 1", "local_infile = 0", "innodb_log_file_size = 1024M"]) {
+        for (const line of [
+            "binlog_format = ROW",
+            "sync_binlog = 1",
+            "innodb_flush_log_at_trx_commit = 1",
+            "local_infile = 0",
+            "innodb_log_file_size = 1024M",
+        ]) {
             has(master, line);
         }
     });

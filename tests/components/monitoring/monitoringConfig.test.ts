@@ -8,12 +8,17 @@ import { mysqldCnf, supervisorConfig } from "../../../components/monitoring/proc
 import { dashboardMetrics, grafanaDashboard } from "../../../components/monitoring/grafanaDashboard";
 
 const input = (webs: number): PrometheusInput => ({
-    ruleFile: "/etc/bitrix-monitoring/rules.yml", alertmanager: "127.0.0.1:9093", self: "127.0.0.1:9090",
+    ruleFile: "/etc/bitrix-monitoring/rules.yml",
+    alertmanager: "127.0.0.1:9093",
+    self: "127.0.0.1:9090",
     node: [{ address: "127.0.0.1:9100", instance: "docker-host", labels: { nfs: "true" } }],
     mysqld: [{ address: "127.0.0.1:9104", instance: "db-master", labels: { role: "master" } }],
-    redisExporter: "127.0.0.1:9121", redis: [{ address: "redis://bx-redis-1:6379", instance: "redis-1" }], sentinel: [],
+    redisExporter: "127.0.0.1:9121",
+    redis: [{ address: "redis://bx-redis-1:6379", instance: "redis-1" }],
+    sentinel: [],
     haproxy: [{ address: "bx-balancer-1:8404", instance: "balancer-1" }],
-    phpfpm: Array.from({ length: webs }, (_, i) => ({ address: `bx-web-${i + 1}:9253`, instance: `web-${i + 1}` })), phpfpmPath: "/fpm-status",
+    phpfpm: Array.from({ length: webs }, (_, i) => ({ address: `bx-web-${i + 1}:9253`, instance: `web-${i + 1}` })),
+    phpfpmPath: "/fpm-status",
     blackbox: "127.0.0.1:9115",
     webHealth: Array.from({ length: webs }, (_, i) => ({ address: `http://bx-web-${i + 1}:80/healthz.php`, instance: `web-${i + 1}` })),
     nfs: [{ address: "172.28.0.10:2049", instance: "nfs" }],
@@ -44,14 +49,20 @@ describe("alert rules", () => {
     it("make the alert table of docs/operations.md, one row per alert", () => {
         const table = alertTableMarkdown();
         assert.equal(table.split("\n").length, ALERTS.length + 2);
-        assert.match(table, /\| MysqlReplicationLag \| `mysql_slave_status_seconds_behind_master` > 30 s \| 1m \| warning \| seed 001, 002/);
+        assert.match(
+            table,
+            /\| MysqlReplicationLag \| `mysql_slave_status_seconds_behind_master` > 30 s \| 1m \| warning \| seed 001, 002/,
+        );
     });
 });
 
 describe("prometheusConfig", () => {
     it("scrapes a target per web node for PHP-FPM and the health probe: a new node needs no hand edit", () => {
         const jobs = (n: number) => YAML.parse(prometheusConfig(input(n))).scrape_configs as any[];
-        const targets = (n: number, job: string) => jobs(n).find((j) => j.job_name === job).static_configs.map((c: any) => c.labels.instance);
+        const targets = (n: number, job: string) =>
+            jobs(n)
+                .find((j) => j.job_name === job)
+                .static_configs.map((c: any) => c.labels.instance);
         assert.deepEqual(targets(2, "phpfpm"), ["web-1", "web-2"]);
         assert.deepEqual(targets(3, "phpfpm"), ["web-1", "web-2", "web-3"]);
         assert.deepEqual(targets(3, "blackbox-web"), ["web-1", "web-2", "web-3"]);
@@ -66,7 +77,10 @@ describe("prometheusConfig", () => {
         const nfs = doc.scrape_configs.find((j: any) => j.job_name === "blackbox-nfs");
         assert.deepEqual(nfs.params, { module: ["tcp_connect"] });
         // An empty list (no Sentinel here) leaves its job out.
-        assert.equal(doc.scrape_configs.some((j: any) => j.job_name === "sentinel"), false);
+        assert.equal(
+            doc.scrape_configs.some((j: any) => j.job_name === "sentinel"),
+            false,
+        );
         assert.deepEqual(doc.alerting.alertmanagers[0].static_configs[0].targets, ["127.0.0.1:9093"]);
         assert.equal(doc.global.scrape_interval, "5s");
     });
@@ -79,9 +93,25 @@ describe("prometheusConfig", () => {
 
 describe("alertmanagerConfig", () => {
     it("sends every alert to the webhooks and the e-mail address, critical ones every hour", () => {
-        const doc = YAML.parse(alertmanagerConfig({ webhookUrls: ["http://a/hook", "http://b/hook"], email: { to: "ops@x.io", from: "am@x.io", smarthost: "smtp.x.io:587", username: "am", password: "pw" } }));
-        assert.deepEqual(doc.receivers[0].webhook_configs.map((w: any) => w.url), ["http://a/hook", "http://b/hook"]);
-        assert.deepEqual(doc.receivers[0].email_configs[0], { to: "ops@x.io", from: "am@x.io", smarthost: "smtp.x.io:587", send_resolved: true, require_tls: true, auth_username: "am", auth_password: "pw" });
+        const doc = YAML.parse(
+            alertmanagerConfig({
+                webhookUrls: ["http://a/hook", "http://b/hook"],
+                email: { to: "ops@x.io", from: "am@x.io", smarthost: "smtp.x.io:587", username: "am", password: "pw" },
+            }),
+        );
+        assert.deepEqual(
+            doc.receivers[0].webhook_configs.map((w: any) => w.url),
+            ["http://a/hook", "http://b/hook"],
+        );
+        assert.deepEqual(doc.receivers[0].email_configs[0], {
+            to: "ops@x.io",
+            from: "am@x.io",
+            smarthost: "smtp.x.io:587",
+            send_resolved: true,
+            require_tls: true,
+            auth_username: "am",
+            auth_password: "pw",
+        });
         assert.equal(doc.route.routes[0].repeat_interval, "1h");
     });
 
@@ -98,7 +128,10 @@ describe("monitoring processes", () => {
         assert.match(conf, /\[program:node-exporter\]/);
         assert.doesNotMatch(supervisorConfig({ databases: 1, nodeExporter: false }), /node-exporter/);
         assert.doesNotMatch(conf, /REDIS_PASSWORD|password/i);
-        assert.equal(mysqldCnf({ host: "db", port: 3306, user: "exporter", password: "p" }), "[client]\nhost=db\nport=3306\nuser=exporter\npassword=p\n");
+        assert.equal(
+            mysqldCnf({ host: "db", port: 3306, user: "exporter", password: "p" }),
+            "[client]\nhost=db\nport=3306\nuser=exporter\npassword=p\n",
+        );
     });
 });
 
@@ -124,18 +157,36 @@ describe("grafanaDashboard", () => {
             assert.equal(p.datasource.uid, "${DS_PROMETHEUS}");
             assert.ok(p.targets.length > 0 && p.targets.every((t: any) => t.expr.length > 0 && /^[A-Z]$/.test(t.refId)), p.title);
         }
-        assert.deepEqual(d.__inputs.map((i: any) => i.name), ["DS_PROMETHEUS"]);
-        assert.deepEqual(d.panels.filter((p: any) => p.type === "row").map((p: any) => p.title), ["Balancers", "Web nodes", "Database", "Redis and Sentinel", "Shared storage", "Scraping"]);
+        assert.deepEqual(
+            d.__inputs.map((i: any) => i.name),
+            ["DS_PROMETHEUS"],
+        );
+        assert.deepEqual(
+            d.panels.filter((p: any) => p.type === "row").map((p: any) => p.title),
+            ["Balancers", "Web nodes", "Database", "Redis and Sentinel", "Shared storage", "Scraping"],
+        );
     });
 
     it("reads the metrics the alerts read", () => {
         const metrics = dashboardMetrics();
-        for (const m of ["node_memory_MemAvailable_bytes", "phpfpm_listen_queue", "mysql_slave_status_seconds_behind_master", "redis_keyspace_hits_total", "haproxy_server_status", "node_disk_read_time_seconds_total", "up"]) {
+        for (const m of [
+            "node_memory_MemAvailable_bytes",
+            "phpfpm_listen_queue",
+            "mysql_slave_status_seconds_behind_master",
+            "redis_keyspace_hits_total",
+            "haproxy_server_status",
+            "node_disk_read_time_seconds_total",
+            "up",
+        ]) {
             assert.ok(metrics.includes(m), m);
         }
         assert.ok(!metrics.includes("sum") && !metrics.includes("rate") && !metrics.includes("instance"));
         // Whole names only, each as written in some query.
         const exprs = (d.panels as any[]).flatMap((p) => (p.targets ?? []).map((t: any) => t.expr as string));
-        for (const m of metrics) assert.ok(exprs.some((e) => new RegExp(`(^|[^A-Za-z0-9_])${m}([^A-Za-z0-9_]|$)`).test(e)), m);
+        for (const m of metrics)
+            assert.ok(
+                exprs.some((e) => new RegExp(`(^|[^A-Za-z0-9_])${m}([^A-Za-z0-9_]|$)`).test(e)),
+                m,
+            );
     });
 });

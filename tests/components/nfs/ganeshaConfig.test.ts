@@ -16,7 +16,13 @@ describe("ganeshaConfig", () => {
     const cfg = ganeshaConfig({ exports: nfsExports(["upload", "bitrix/cache"]), clients: ["172.28.0.0/24"], anonUid: 33, anonGid: 33 });
 
     it("serves NFSv4 over TCP only, without rpcbind services, and skips the grace period", () => {
-        for (const line of ["Protocols = 4;", "Enable_NLM = false;", "Enable_RQUOTA = false;", "Enable_UDP = false;", "Graceless = true;"]) {
+        for (const line of [
+            "Protocols = 4;",
+            "Enable_NLM = false;",
+            "Enable_RQUOTA = false;",
+            "Enable_UDP = false;",
+            "Graceless = true;",
+        ]) {
             assert.ok(cfg.includes(line), line);
         }
     });
@@ -35,7 +41,8 @@ describe("ganeshaConfig", () => {
 describe("nfsMountOptions", () => {
     it("fails a dead server's requests with an error instead of hanging, and skips atime writes", () => {
         const opts = nfsMountOptions().split(",");
-        for (const o of ["soft", "timeo=30", "retrans=2", "noatime", "nodiratime", "proto=tcp", "nfsvers=4.1"]) assert.ok(opts.includes(o), o);
+        for (const o of ["soft", "timeo=30", "retrans=2", "noatime", "nodiratime", "proto=tcp", "nfsvers=4.1"])
+            assert.ok(opts.includes(o), o);
         assert.ok(!opts.includes("hard"));
         assert.ok(nfsMountOptions({ timeoutS: 5, retransmissions: 1 }).includes("timeo=50,retrans=1"));
     });

@@ -6,13 +6,23 @@ import { describe, it } from "node:test";
 import { HostRole, installScript, rolePackages } from "../../../components/placement/hostPackages";
 
 const ROOT = path.join(__dirname, "..", "..", "..", "..");
-const IMAGE_OF: Record<HostRole, string> = { balancer: "balancer", web: "web", nfs: "nfs", db: "mariadb", redis: "redis", monitoring: "monitoring" };
+const IMAGE_OF: Record<HostRole, string> = {
+    balancer: "balancer",
+    web: "web",
+    nfs: "nfs",
+    db: "mariadb",
+    redis: "redis",
+    monitoring: "monitoring",
+};
 
 /** The packages a Dockerfile's `apt-get install` lines name. */
 function dockerfilePackages(role: string): string[] {
     const text = fs.readFileSync(path.join(ROOT, "images", role, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
     const install = text.match(/apt-get install [^&]*/)?.[0] ?? "";
-    return install.split(/\s+/).filter((w) => w && !w.startsWith("-") && !["apt-get", "install"].includes(w)).sort();
+    return install
+        .split(/\s+/)
+        .filter((w) => w && !w.startsWith("-") && !["apt-get", "install"].includes(w))
+        .sort();
 }
 
 describe("host packages", () => {

@@ -14,7 +14,9 @@ function runGate(states: Record<string, string[]>, timeoutS = 20, brokenDocker =
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
     if (brokenDocker) fs.writeFileSync(path.join(dir, "broken"), "");
     for (const [b, list] of Object.entries(states)) fs.writeFileSync(path.join(dir, `${b}.states`), list.join("\n") + "\n");
-    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh
+    fs.writeFileSync(
+        path.join(dir, "docker"),
+        `#!/bin/sh
 # docker container inspect -f '{{.State.Running}}' <b> | docker exec <b> curl ... ;csv
 [ -f "${dir}/broken" ] && { echo "Cannot connect to the Docker daemon" >&2; exit 1; }
 b=$([ "$1" = container ] && echo "$5" || echo "$2")
@@ -28,12 +30,21 @@ echo "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,eco
 echo "web,FRONTEND,,,0,0,0,0,0,0,0,0,0,,,,,OPEN"
 [ "$state" = unlisted ] || echo "web,web-2,0,0,0,0,,0,0,0,,0,,0,0,0,0,$state"
 echo "web,web-1,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP"
-`, { mode: 0o755 });
+`,
+        { mode: 0o755 },
+    );
     const script = rotationGateScript({ server: "web-2", balancers: ["bx-balancer-1", "bx-balancer-2"], statusPort: 8404, timeoutS });
     const t0 = Date.now();
     const r = spawnSync("/bin/sh", ["-c", script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
     const calls = (b: string) => Number(fs.existsSync(path.join(dir, `${b}.n`)) ? fs.readFileSync(path.join(dir, `${b}.n`), "utf8") : 0);
-    const out = { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim(), seconds: (Date.now() - t0) / 1000, calls1: calls("bx-balancer-1"), calls2: calls("bx-balancer-2") };
+    const out = {
+        status: r.status,
+        stdout: r.stdout.trim(),
+        stderr: r.stderr.trim(),
+        seconds: (Date.now() - t0) / 1000,
+        calls1: calls("bx-balancer-1"),
+        calls2: calls("bx-balancer-2"),
+    };
     fs.rmSync(dir, { recursive: true, force: true });
     return out;
 }

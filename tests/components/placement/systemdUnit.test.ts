@@ -4,7 +4,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { environmentFile, fileManifestScript, HOST_ENV_DIR, imageLayout, mountUnit, mountUnitName, removeServiceScript, serviceUnit, startScript, systemdArg } from "../../../components/placement/systemdUnit";
+import {
+    environmentFile,
+    fileManifestScript,
+    HOST_ENV_DIR,
+    imageLayout,
+    mountUnit,
+    mountUnitName,
+    removeServiceScript,
+    serviceUnit,
+    startScript,
+    systemdArg,
+} from "../../../components/placement/systemdUnit";
 
 const IMAGES = path.join(__dirname, "..", "..", "..", "..", "images");
 
@@ -13,9 +24,13 @@ describe("systemd units for hosts", () => {
         const redis = imageLayout(IMAGES, "redis");
         assert.deepEqual([redis.entrypoint, redis.cmd], [["/usr/local/bin/redis-entrypoint"], ["redis"]]);
         const web = imageLayout(IMAGES, "web");
-        assert.deepEqual(web.copies.map((c) => [path.relative(IMAGES, c.source), c.target]), [
-            ["web/supervisord.conf", "/etc/supervisor/supervisord.conf"], ["web/entrypoint.sh", "/usr/local/bin/web-entrypoint"],
-        ]);
+        assert.deepEqual(
+            web.copies.map((c) => [path.relative(IMAGES, c.source), c.target]),
+            [
+                ["web/supervisord.conf", "/etc/supervisor/supervisord.conf"],
+                ["web/entrypoint.sh", "/usr/local/bin/web-entrypoint"],
+            ],
+        );
         const db = imageLayout(IMAGES, "mariadb");
         const unit = serviceUnit({ service: "db-master", entrypoint: db.entrypoint, command: db.cmd, stopGraceS: 120, memoryMb: 2048 });
         assert.match(unit, /^ExecStart=\/usr\/local\/bin\/mariadb-entrypoint mariadbd --user=mysql$/m);
@@ -26,10 +41,19 @@ describe("systemd units for hosts", () => {
         // Under systemd stdout is a socket that /dev/stdout cannot open: output goes to a rotated file.
         assert.match(unit, /^StandardOutput=append:\/var\/log\/bitrix-cluster\/db-master\.log$/m);
         assert.doesNotMatch(unit, /ExecReload|RequiresMountsFor/);
-        const lb = serviceUnit({ service: "web-1", entrypoint: ["/e"], command: ["x"], reload: ["/bin/kill -USR2 $MAINPID"], requiresMountsFor: ["/var/www/html/upload"] });
+        const lb = serviceUnit({
+            service: "web-1",
+            entrypoint: ["/e"],
+            command: ["x"],
+            reload: ["/bin/kill -USR2 $MAINPID"],
+            requiresMountsFor: ["/var/www/html/upload"],
+        });
         assert.match(lb, /^ExecReload=\/bin\/kill -USR2 \$MAINPID$/m);
         assert.match(lb, /^RequiresMountsFor=\/var\/www\/html\/upload$/m);
-        assert.match(serviceUnit({ service: "sentinel-1", entrypoint: redis.entrypoint, command: ["sentinel"] }), /redis-entrypoint sentinel$/m);
+        assert.match(
+            serviceUnit({ service: "sentinel-1", entrypoint: redis.entrypoint, command: ["sentinel"] }),
+            /redis-entrypoint sentinel$/m,
+        );
     });
 
     it("quotes arguments the way systemd reads them", () => {
@@ -46,13 +70,26 @@ describe("systemd units for hosts", () => {
     });
 
     it("starts the unit and waits for its health command, with the log on failure", () => {
-        const script = startScript("web-1", { command: "curl -fsS http://127.0.0.1/fpm-ping", intervalS: 5, retries: 3, startPeriodS: 10 }, {
-            restartDigest: "abc123", dirs: ["/var/www/html"], mounts: ["var-www-html-upload.mount"], mounted: [],
-        });
+        const script = startScript(
+            "web-1",
+            { command: "curl -fsS http://127.0.0.1/fpm-ping", intervalS: 5, retries: 3, startPeriodS: 10 },
+            {
+                restartDigest: "abc123",
+                dirs: ["/var/www/html"],
+                mounts: ["var-www-html-upload.mount"],
+                mounted: [],
+            },
+        );
         execFileSync("sh", ["-n"], { input: script });
-        assert.match(script, /if false; then\n {4}systemctl reload bitrix-web-1\.service\nelse\n {4}systemctl restart bitrix-web-1\.service\nfi/);
+        assert.match(
+            script,
+            /if false; then\n {4}systemctl reload bitrix-web-1\.service\nelse\n {4}systemctl restart bitrix-web-1\.service\nfi/,
+        );
         assert.match(script, /mkdir -p \/var\/log\/bitrix-cluster '\/var\/www\/html'/);
-        assert.match(script, /systemctl enable 'var-www-html-upload\.mount' >\/dev\/null 2>&1; systemctl start 'var-www-html-upload\.mount'\n/);
+        assert.match(
+            script,
+            /systemctl enable 'var-www-html-upload\.mount' >\/dev\/null 2>&1; systemctl start 'var-www-html-upload\.mount'\n/,
+        );
         assert.match(script, /until sh -c 'curl -fsS http:\/\/127\.0\.0\.1\/fpm-ping'/);
         assert.match(script, /-ge 6 \]/);
         assert.match(script, /tail -n 30 \/var\/log\/bitrix-cluster\/web-1\.log/);
@@ -62,7 +99,10 @@ describe("systemd units for hosts", () => {
     it("reloads a reloadable unit only while it runs and its restart digest is unchanged", () => {
         const script = startScript("balancer", undefined, { restartDigest: "d1", reloadable: true });
         execFileSync("sh", ["-n"], { input: script });
-        assert.match(script, /if systemctl is-active -q bitrix-balancer\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer\.restart-digest 2>\/dev\/null\)" = d1 \]; then\n {4}systemctl reload/);
+        assert.match(
+            script,
+            /if systemctl is-active -q bitrix-balancer\.service && \[ "\$\(cat \/etc\/bitrix-cluster\/balancer\.restart-digest 2>\/dev\/null\)" = d1 \]; then\n {4}systemctl reload/,
+        );
     });
 
     it("refuses to start over a shared path the user has not mounted (sharedStorage external)", () => {
@@ -71,10 +111,28 @@ describe("systemd units for hosts", () => {
     });
 
     it("names mount units exactly as the real `systemd-escape --path --suffix=mount` does", (t) => {
-        const paths = ["/var/www/html/upload", "/var/www/html/my-files", "/var/www/html/a b", "/var/www/html/.hidden", "/.a", "/a//b/", "/a/./b",
-            "/", "/var/www/html/ünï", "/a/b\\c", "/a/b.c:d_e", "/a/x%y~z@w", "/a/-x"];
+        const paths = [
+            "/var/www/html/upload",
+            "/var/www/html/my-files",
+            "/var/www/html/a b",
+            "/var/www/html/.hidden",
+            "/.a",
+            "/a//b/",
+            "/a/./b",
+            "/",
+            "/var/www/html/ünï",
+            "/a/b\\c",
+            "/a/b.c:d_e",
+            "/a/x%y~z@w",
+            "/a/-x",
+        ];
         const real = (p: string) => execFileSync("systemd-escape", ["--path", "--suffix=mount", p], { encoding: "utf8" }).trim();
-        try { real("/"); } catch { t.skip("systemd-escape is not installed"); return; }
+        try {
+            real("/");
+        } catch {
+            t.skip("systemd-escape is not installed");
+            return;
+        }
         for (const p of paths) assert.equal(mountUnitName(p), real(p), p);
         // systemd refuses to escape a path with "..": so does the program.
         assert.throws(() => real("/a/../b"));
@@ -117,9 +175,15 @@ describe("a service's file manifest", () => {
     });
 
     it("removes the unit, its mount units, its files and its records on delete", () => {
-        const script = removeServiceScript("web-2", ["/var/www/html/bitrix/.settings.php", "/etc/systemd/system/var-www-html-my\\x2dfiles.mount"]);
+        const script = removeServiceScript("web-2", [
+            "/var/www/html/bitrix/.settings.php",
+            "/etc/systemd/system/var-www-html-my\\x2dfiles.mount",
+        ]);
         assert.match(script, /^systemctl disable --now bitrix-web-2\.service /m);
         assert.match(script, /^systemctl disable --now 'var-www-html-my\\x2dfiles\.mount' /m);
-        assert.match(script, /^rm -f -- '\/var\/www\/html\/bitrix\/\.settings\.php' '\/etc\/systemd\/system\/var-www-html-my\\x2dfiles\.mount' '\/etc\/bitrix-cluster\/web-2\.restart-digest' '\/etc\/bitrix-cluster\/web-2\.files'$/m);
+        assert.match(
+            script,
+            /^rm -f -- '\/var\/www\/html\/bitrix\/\.settings\.php' '\/etc\/systemd\/system\/var-www-html-my\\x2dfiles\.mount' '\/etc\/bitrix-cluster\/web-2\.restart-digest' '\/etc\/bitrix-cluster\/web-2\.files'$/m,
+        );
     });
 });

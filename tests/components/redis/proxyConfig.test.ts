@@ -4,8 +4,14 @@ import { redisProxyConfig, respHex } from "../../../components/redis/proxyConfig
 
 describe("redisProxyConfig", () => {
     const cfg = redisProxyConfig({
-        nodes: [{ name: "redis-1", host: "bx-redis-1", port: 6379 }, { name: "redis-2", host: "bx-redis-2", port: 6379 }],
-        password: "a b#c", listen: { address: "127.0.0.1", port: 6379 }, resolver: "127.0.0.11:53", checkIntervalMs: 1000,
+        nodes: [
+            { name: "redis-1", host: "bx-redis-1", port: 6379 },
+            { name: "redis-2", host: "bx-redis-2", port: 6379 },
+        ],
+        password: "a b#c",
+        listen: { address: "127.0.0.1", port: 6379 },
+        resolver: "127.0.0.11:53",
+        checkIntervalMs: 1000,
     });
 
     it("listens on the node-local address PHP uses", () => {
@@ -31,7 +37,10 @@ describe("redisProxyConfig", () => {
     it("drops root after binding: runs as the haproxy user, chrooted unless an extra section runs a program", () => {
         assert.match(cfg, /^global\n {4}user haproxy\n {4}group haproxy\n {4}chroot \/var\/lib\/haproxy\n/);
         const withCheck = redisProxyConfig({
-            nodes: [{ name: "redis-1", host: "r", port: 6379 }], password: "x", listen: { address: "127.0.0.1", port: 6379 }, checkIntervalMs: 1000,
+            nodes: [{ name: "redis-1", host: "r", port: 6379 }],
+            password: "x",
+            listen: { address: "127.0.0.1", port: 6379 },
+            checkIntervalMs: 1000,
             extra: { globals: ["    external-check", "    insecure-fork-wanted"], sections: [], runsPrograms: true },
         });
         // An external check runs inside the chroot: the program and PHP would have to be there. Still not root.
@@ -40,6 +49,8 @@ describe("redisProxyConfig", () => {
     });
 
     it("refuses an empty node list", () => {
-        assert.throws(() => redisProxyConfig({ nodes: [], password: "x", listen: { address: "127.0.0.1", port: 6379 }, checkIntervalMs: 1000 }));
+        assert.throws(() =>
+            redisProxyConfig({ nodes: [], password: "x", listen: { address: "127.0.0.1", port: 6379 }, checkIntervalMs: 1000 }),
+        );
     });
 });

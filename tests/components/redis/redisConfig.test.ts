@@ -6,7 +6,12 @@ import { SESSION_LOCK_PATTERN } from "../../../components/shared/sessionLocks";
 describe("redisConfig", () => {
     const master = redisConfig({ host: "bx-redis-1", port: 6379, password: 'p"w\\x', maxMemoryMb: 64, dataDir: "/var/lib/redis" });
     const replica = redisConfig({
-        host: "bx-redis-2", port: 6379, password: "pw", maxMemoryMb: 64, dataDir: "/var/lib/redis", replicaOf: { host: "bx-redis-1", port: 6379 },
+        host: "bx-redis-2",
+        port: 6379,
+        password: "pw",
+        maxMemoryMb: 64,
+        dataDir: "/var/lib/redis",
+        replicaOf: { host: "bx-redis-1", port: 6379 },
     });
 
     it("protects the node with a password it also uses towards its master, quoted", () => {
@@ -32,8 +37,15 @@ describe("redisConfig", () => {
 
 describe("sentinelConfig", () => {
     const conf = sentinelConfig({
-        host: "bx-sentinel-1", port: 26379, masterName: "bitrix", master: { host: "bx-redis-1", port: 6379 }, quorum: 2,
-        password: "pw", downAfterMs: 5000, failoverTimeoutMs: 60000, dataDir: "/var/lib/redis",
+        host: "bx-sentinel-1",
+        port: 26379,
+        masterName: "bitrix",
+        master: { host: "bx-redis-1", port: 6379 },
+        quorum: 2,
+        password: "pw",
+        downAfterMs: 5000,
+        failoverTimeoutMs: 60000,
+        dataDir: "/var/lib/redis",
     });
 
     it("monitors the master with the quorum, auth and timings", () => {
@@ -62,8 +74,16 @@ describe("sentinelConfig", () => {
     it("runs the session-lock cleanup on a failover only when given the script", () => {
         assert.doesNotMatch(conf, /client-reconfig-script/);
         const withScript = sentinelConfig({
-            host: "s", port: 26379, masterName: "bitrix", master: { host: "r", port: 6379 }, quorum: 2, password: "pw",
-            downAfterMs: 5000, failoverTimeoutMs: 60000, dataDir: "/d", reconfigScript: "/usr/local/bin/redis-session-locks",
+            host: "s",
+            port: 26379,
+            masterName: "bitrix",
+            master: { host: "r", port: 6379 },
+            quorum: 2,
+            password: "pw",
+            downAfterMs: 5000,
+            failoverTimeoutMs: 60000,
+            dataDir: "/d",
+            reconfigScript: "/usr/local/bin/redis-session-locks",
         });
         assert.match(withScript, /^sentinel client-reconfig-script bitrix "\/usr\/local\/bin\/redis-session-locks"$/m);
     });
@@ -80,7 +100,11 @@ describe("redisStartEnv", () => {
 
     it("gives a sentinel the session-lock settings, the glob quoted so the shell never expands it", () => {
         const env = redisStartEnv({
-            self: "s", port: 26379, masterName: "bitrix", sentinels: [], password: "pw",
+            self: "s",
+            port: 26379,
+            masterName: "bitrix",
+            sentinels: [],
+            password: "pw",
             sessionLocks: { pattern: SESSION_LOCK_PATTERN, expireMs: 60000, minAgeMs: sessionLockMinAgeMs(5000) },
         });
         assert.match(env, /^SESSION_LOCK_PATTERN='PHPREDIS_SESSION:\*_LOCK'$/m);

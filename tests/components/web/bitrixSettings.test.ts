@@ -13,9 +13,12 @@ describe("phpValue", () => {
 
 describe("bitrixSettings", () => {
     const php = bitrixSettings({
-        database: "bitrix", user: "bitrix", password: "pa'ss",
+        database: "bitrix",
+        user: "bitrix",
+        password: "pa'ss",
         master: { host: "bx-db-master", port: 3306 },
-        redis: { host: "127.0.0.1", port: 6379, password: "rp" }, cacheSid: "bx-prod",
+        redis: { host: "127.0.0.1", port: 6379, password: "rp" },
+        cacheSid: "bx-prod",
     });
 
     it("is a PHP file returning the settings array", () => {
@@ -25,7 +28,10 @@ describe("bitrixSettings", () => {
     });
 
     it("has the default (master) connection, host as host:port", () => {
-        assert.match(php, /'default' => \[\n\s+'className' => '\\\\Bitrix\\\\Main\\\\DB\\\\MysqliConnection',\n\s+'host' => 'bx-db-master:3306',\n\s+'database' => 'bitrix',\n\s+'login' => 'bitrix',\n\s+'password' => 'pa\\'ss',\n\s+'options' => 2,\n\s+\],/);
+        assert.match(
+            php,
+            /'default' => \[\n\s+'className' => '\\\\Bitrix\\\\Main\\\\DB\\\\MysqliConnection',\n\s+'host' => 'bx-db-master:3306',\n\s+'database' => 'bitrix',\n\s+'login' => 'bitrix',\n\s+'password' => 'pa\\'ss',\n\s+'options' => 2,\n\s+\],/,
+        );
     });
 
     it("has no slave connection and no readonly flag: the kernel reads replicas from b_cluster_dbnode only", () => {
@@ -41,10 +47,19 @@ describe("bitrixSettings", () => {
 
     it("loads the authenticating cache engine through required_file, with the kernel's keys at the kernel's levels", () => {
         const cache = php.slice(php.indexOf("'cache' =>"), php.indexOf("'session' =>"));
-        assert.match(cache, /'type' => \[\n\s+'class_name' => '\\\\BitrixCluster\\\\AuthenticatedRedisCache',\n\s+'extension' => 'redis',\n\s+'required_file' => 'php_interface\/bitrix-cluster\/rediscache\.php',\n\s+\],/);
+        assert.match(
+            cache,
+            /'type' => \[\n\s+'class_name' => '\\\\BitrixCluster\\\\AuthenticatedRedisCache',\n\s+'extension' => 'redis',\n\s+'required_file' => 'php_interface\/bitrix-cluster\/rediscache\.php',\n\s+\],/,
+        );
         assert.match(cache, /'redis' => \[\n\s+'host' => '127\.0\.0\.1',\n\s+'port' => '6379',\n\s+'password' => 'rp',\n\s+\],/);
         // Top level of cache.value: where CacheEngine::configure() and CacheEngineRedis read them.
-        for (const [key, value] of [["sid", "'bx-prod'"], ["serializer", "1"], ["persistent", "false"], ["timeout", "1"], ["use_lock", "false"]]) {
+        for (const [key, value] of [
+            ["sid", "'bx-prod'"],
+            ["serializer", "1"],
+            ["persistent", "false"],
+            ["timeout", "1"],
+            ["use_lock", "false"],
+        ]) {
             assert.match(cache, new RegExp(`\\n {12}'${key}' => ${value},\\n`), key);
         }
         assert.doesNotMatch(cache, /'redis' => \[[^\]]*'(serializer|persistent)'/, "nothing the kernel would ignore inside redis");

@@ -18,7 +18,10 @@ describe("cacheEngineClass", () => {
         assert.equal(php.match(/function /g)?.length, 1);
         assert.match(php, /protected function connect\(\$config\)/);
         assert.match(php, /\$ok = \$redis->auth\(\(string\)\$r\['password'\]\);/);
-        assert.match(php, /\$redis->setOption\(\\Redis::OPT_SERIALIZER, \(int\)\(\$config\['serializer'\] \?\? \\Redis::SERIALIZER_PHP\)\);/);
+        assert.match(
+            php,
+            /\$redis->setOption\(\\Redis::OPT_SERIALIZER, \(int\)\(\$config\['serializer'\] \?\? \\Redis::SERIALIZER_PHP\)\);/,
+        );
         assert.match(php, /self::\$engine = \$ok \? \$redis : null;\n\s+self::\$isConnected = \(bool\)\$ok;/);
     });
 

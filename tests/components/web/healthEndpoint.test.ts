@@ -3,7 +3,13 @@ import { describe, it } from "node:test";
 import { healthEndpoint } from "../../../components/web/healthEndpoint";
 
 describe("healthEndpoint", () => {
-    const php = healthEndpoint({ settingsPath: "/var/www/html/bitrix/.settings.php", heartbeatFile: "/run/bitrix/shared-ok", heartbeatMaxAgeS: 10, checkTimeoutS: 0.2, drainFile: "/run/bitrix/draining" });
+    const php = healthEndpoint({
+        settingsPath: "/var/www/html/bitrix/.settings.php",
+        heartbeatFile: "/run/bitrix/shared-ok",
+        heartbeatMaxAgeS: 10,
+        checkTimeoutS: 0.2,
+        drainFile: "/run/bitrix/draining",
+    });
 
     it("checks the DB master, Redis and the shared-storage heartbeat with a sub-second budget", () => {
         assert.match(php, /\$timeout = 0\.2;/);
@@ -24,7 +30,10 @@ describe("healthEndpoint", () => {
         const drain = php.indexOf("if (file_exists('/run/bitrix/draining')) {");
         assert.ok(drain > 0, php);
         assert.ok(drain < php.indexOf("fsockopen") && drain < php.indexOf("$failed = []"));
-        assert.match(php.slice(drain), /^if \(file_exists\('\/run\/bitrix\/draining'\)\) \{\n.*503 Service Unavailable', true, 503\);\n\s+echo "DRAINING\\n";\n\s+return;\n\}/);
+        assert.match(
+            php.slice(drain),
+            /^if \(file_exists\('\/run\/bitrix\/draining'\)\) \{\n.*503 Service Unavailable', true, 503\);\n\s+echo "DRAINING\\n";\n\s+return;\n\}/,
+        );
     });
 
     it("writes nothing and touches no mount (seed 004)", () => {

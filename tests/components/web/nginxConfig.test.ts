@@ -4,8 +4,14 @@ import { webNginxConfig } from "../../../components/web/nginxConfig";
 
 describe("webNginxConfig", () => {
     const cfg = webNginxConfig({
-        listenPort: 80, docroot: "/var/www/html", fpmSocket: "/run/php/php8.2-fpm.sock", uploadMaxMb: 64,
-        trustedProxies: ["172.28.0.11", "172.28.0.12"], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping",
+        listenPort: 80,
+        docroot: "/var/www/html",
+        fpmSocket: "/run/php/php8.2-fpm.sock",
+        uploadMaxMb: 64,
+        trustedProxies: ["172.28.0.11", "172.28.0.12"],
+        healthPath: "/healthz.php",
+        fpmStatusPath: "/fpm-status",
+        fpmPingPath: "/fpm-ping",
         sharedPaths: ["upload", "bitrix/cache"],
     });
 
@@ -43,10 +49,20 @@ describe("webNginxConfig", () => {
     it("writes one location per shared path, whatever the paths (a denied tree, a path inside it, a repeat)", () => {
         const paths = ["upload", "bitrix/backup", "bitrix/backup/daily", "upload"];
         const c = webNginxConfig({
-            listenPort: 80, docroot: "/var/www/html", fpmSocket: "/run/php/php8.2-fpm.sock", uploadMaxMb: 64,
-            trustedProxies: [], healthPath: "/healthz.php", fpmStatusPath: "/fpm-status", fpmPingPath: "/fpm-ping", sharedPaths: paths,
+            listenPort: 80,
+            docroot: "/var/www/html",
+            fpmSocket: "/run/php/php8.2-fpm.sock",
+            uploadMaxMb: 64,
+            trustedProxies: [],
+            healthPath: "/healthz.php",
+            fpmStatusPath: "/fpm-status",
+            fpmPingPath: "/fpm-ping",
+            sharedPaths: paths,
         });
-        assert.deepEqual(c.match(/^\s*location \^~ \S+/gm)?.map((l) => l.trim()), ["location ^~ /upload/", "location ^~ /bitrix/backup/", "location ^~ /bitrix/backup/daily/"]);
+        assert.deepEqual(
+            c.match(/^\s*location \^~ \S+/gm)?.map((l) => l.trim()),
+            ["location ^~ /upload/", "location ^~ /bitrix/backup/", "location ^~ /bitrix/backup/daily/"],
+        );
     });
 
     it("answers the FPM status only to the node itself", () => {

@@ -3,7 +3,13 @@ import { describe, it } from "node:test";
 import { fpmPool, phpIni } from "../../../components/web/phpConfig";
 
 describe("phpIni", () => {
-    const ini = phpIni({ memoryLimitMb: 512, maxExecutionS: 60, uploadMaxMb: 64, timezone: "Europe/Moscow", redis: { host: "127.0.0.1", port: 6379, password: "a&b c" } });
+    const ini = phpIni({
+        memoryLimitMb: 512,
+        maxExecutionS: 60,
+        uploadMaxMb: 64,
+        timezone: "Europe/Moscow",
+        redis: { host: "127.0.0.1", port: 6379, password: "a&b c" },
+    });
 
     it("is hardened for production (seed 002)", () => {
         assert.match(ini, /^display_errors = Off$/m);
@@ -41,7 +47,13 @@ describe("phpIni", () => {
 });
 
 describe("fpmPool", () => {
-    const pool = fpmPool({ socket: "/run/php/php8.2-fpm.sock", maxChildren: 16, maxExecutionS: 60, statusPath: "/fpm-status", pingPath: "/fpm-ping" });
+    const pool = fpmPool({
+        socket: "/run/php/php8.2-fpm.sock",
+        maxChildren: 16,
+        maxExecutionS: 60,
+        statusPath: "/fpm-status",
+        pingPath: "/fpm-ping",
+    });
 
     it("listens on the socket with the worker limits and a status page", () => {
         assert.match(pool, /^listen = \/run\/php\/php8\.2-fpm\.sock$/m);
@@ -57,6 +69,9 @@ describe("fpmPool", () => {
 
     it("lets workers finish their request on a graceful stop, in a [global] section before the pool", () => {
         assert.match(pool, /^\[global\]\nprocess_control_timeout = 20s\n\n\[www\]$/m);
-        assert.match(fpmPool({ socket: "/s", maxChildren: 4, maxExecutionS: 30, statusPath: "/st", pingPath: "/p", gracefulStopS: 5 }), /^process_control_timeout = 5s$/m);
+        assert.match(
+            fpmPool({ socket: "/s", maxChildren: 4, maxExecutionS: 30, statusPath: "/st", pingPath: "/p", gracefulStopS: 5 }),
+            /^process_control_timeout = 5s$/m,
+        );
     });
 });

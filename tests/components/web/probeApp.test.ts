@@ -3,14 +3,22 @@ import { describe, it } from "node:test";
 import { probeApp } from "../../../components/web/probeApp";
 
 describe("probeApp", () => {
-    const php = probeApp({ settingsPath: "/var/www/html/bitrix/.settings.php", uploadDir: "/var/www/html/upload/probe", replicaWaitS: 5, docroot: "/var/www/html" });
+    const php = probeApp({
+        settingsPath: "/var/www/html/bitrix/.settings.php",
+        uploadDir: "/var/www/html/upload/probe",
+        replicaWaitS: 5,
+        docroot: "/var/www/html",
+    });
 
     it("reports the node and keeps a session counter", () => {
         assert.match(php, /'node' => gethostname\(\)/);
         assert.match(php, /\$_SESSION\['count'\] = \(\$_SESSION\['count'\] \?\? 0\) \+ 1;/);
         assert.match(php, /if \(!@session_start\(\)\) probe_fail\(503, 'session store unavailable: '/);
         // phpredis returns true from a refused write (lock not held) and only warns: the warning counts as failure.
-        assert.match(php, /error_clear_last\(\);\n\s+if \(!@session_write_close\(\) \|\| error_get_last\(\) !== null\) probe_fail\(503, 'session not saved: '/);
+        assert.match(
+            php,
+            /error_clear_last\(\);\n\s+if \(!@session_write_close\(\) \|\| error_get_last\(\) !== null\) probe_fail\(503, 'session not saved: '/,
+        );
     });
 
     it("answers each acknowledged write with its id, value and the server that took it", () => {
@@ -31,7 +39,10 @@ describe("probeApp", () => {
     });
 
     it("uses php.ini's session handler only for session.value === ['mode' => 'default'], else the kernel's (no AUTH)", () => {
-        assert.match(php, /if \(\(!\$config \|\| \$config === \['mode' => 'default'\]\) && ini_get\('session.save_handler'\) !== 'files'\)/);
+        assert.match(
+            php,
+            /if \(\(!\$config \|\| \$config === \['mode' => 'default'\]\) && ini_get\('session.save_handler'\) !== 'files'\)/,
+        );
         assert.match(php, /\$redis->setnx\('probe:kernel-session-lock', 1\);/);
     });
 

@@ -3,7 +3,13 @@ import { describe, it } from "node:test";
 import { MARKER_FILE, watchdogScript } from "../../../components/web/watchdog";
 
 describe("watchdogScript", () => {
-    const sh = watchdogScript({ directories: ["/var/www/html/upload", "/var/www/html/bitrix/cache"], heartbeatFile: "/run/bitrix/shared-ok", intervalS: 2, probeTimeoutS: 2, probeUser: "www-data" });
+    const sh = watchdogScript({
+        directories: ["/var/www/html/upload", "/var/www/html/bitrix/cache"],
+        heartbeatFile: "/run/bitrix/shared-ok",
+        intervalS: 2,
+        probeTimeoutS: 2,
+        probeUser: "www-data",
+    });
 
     it("probes every shared path with a hard time limit and touches the heartbeat only when all answer", () => {
         assert.ok(sh.startsWith("#!/bin/sh\n"));
@@ -19,6 +25,9 @@ describe("watchdogScript", () => {
         const rootLines = sh.split("\n").filter((l) => l.includes(MARKER_FILE) && !l.includes("setpriv") && !/^\s*#/.test(l));
         assert.deepEqual(rootLines, []);
         assert.match(sh, /chown -h www-data: "\$dir"/);
-        assert.throws(() => watchdogScript({ directories: [], heartbeatFile: "/h", intervalS: 1, probeTimeoutS: 1, probeUser: "a b" }), /not a user name/);
+        assert.throws(
+            () => watchdogScript({ directories: [], heartbeatFile: "/h", intervalS: 1, probeTimeoutS: 1, probeUser: "a b" }),
+            /not a user name/,
+        );
     });
 });

@@ -8,15 +8,26 @@ import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOf, Manifest, verif
 
 describe("backup plan", () => {
     it("dumps in one transaction on a replica, recording its GTID position, per engine", () => {
-        assert.deepEqual(dumpCommand("mariadb", "bitrix").slice(0, 4), ["mariadb-dump", "--gtid", "--dump-slave=2", "--single-transaction"]);
+        assert.deepEqual(dumpCommand("mariadb", "bitrix").slice(0, 4), [
+            "mariadb-dump",
+            "--gtid",
+            "--dump-slave=2",
+            "--single-transaction",
+        ]);
         const percona = dumpCommand("percona", "bitrix");
         assert.deepEqual(percona.slice(0, 4), ["mysqldump", "--source-data=2", "--set-gtid-purged=COMMENTED", "--single-transaction"]);
         assert.deepEqual(percona.slice(-2), ["--databases", "bitrix"]);
     });
 
     it("reads the GTID position from the dump's head", () => {
-        assert.equal(gtidOf("mariadb", "-- CHANGE MASTER TO MASTER_USE_GTID=slave_pos;\n-- SET GLOBAL gtid_slave_pos='0-1-42';\n"), "0-1-42");
-        assert.equal(gtidOf("percona", "/* SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-57'; */"), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-57");
+        assert.equal(
+            gtidOf("mariadb", "-- CHANGE MASTER TO MASTER_USE_GTID=slave_pos;\n-- SET GLOBAL gtid_slave_pos='0-1-42';\n"),
+            "0-1-42",
+        );
+        assert.equal(
+            gtidOf("percona", "/* SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-57'; */"),
+            "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-57",
+        );
         assert.equal(gtidOf("mariadb", "-- no position here"), undefined);
     });
 
@@ -26,7 +37,13 @@ describe("backup plan", () => {
         fs.writeFileSync(path.join(root, "db.sql"), "CREATE TABLE t (id INT);\n");
         fs.writeFileSync(path.join(root, "shared", "upload", "a.txt"), "a");
         const files = checksums(root);
-        assert.deepEqual(files.map((f) => [f.path, f.bytes]), [["db.sql", 25], ["shared/upload/a.txt", 1]]);
+        assert.deepEqual(
+            files.map((f) => [f.path, f.bytes]),
+            [
+                ["db.sql", 25],
+                ["shared/upload/a.txt", 1],
+            ],
+        );
         assert.equal(files[1].sha256, "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb");
         const manifest = { files } as Manifest;
         assert.deepEqual(verify(root, manifest), []);
@@ -38,7 +55,16 @@ describe("backup plan", () => {
 
     it("keeps at least 48 hours of backups per stack", () => {
         // Grouped by host and tags, not paths: every backup is staged in a new temp dir, so no two share a path.
-        assert.deepEqual(forgetArgs("prod", "7d"), ["forget", "--tag", "stack=prod", "--group-by", "host,tags", "--keep-within", "7d", "--prune"]);
+        assert.deepEqual(forgetArgs("prod", "7d"), [
+            "forget",
+            "--tag",
+            "stack=prod",
+            "--group-by",
+            "host,tags",
+            "--keep-within",
+            "7d",
+            "--prune",
+        ]);
         assert.equal(KEYS.backupKeepWithin.allowed("48h"), undefined);
         assert.equal(KEYS.backupKeepWithin.allowed("1m"), undefined);
         assert.match(KEYS.backupKeepWithin.allowed("24h") ?? "", /at least 48 hours/);
@@ -46,7 +72,17 @@ describe("backup plan", () => {
     });
 
     it("refuses stacks it cannot back up yet, before anything runs", () => {
-        const facts = { stack: "h", placement: "hosts", prefix: "bx-h", engine: "mariadb" as const, database: "bitrix", replica: "r", master: "m", nfs: "n", sharedDirs: { upload: "/srv/nfs/upload" } };
+        const facts = {
+            stack: "h",
+            placement: "hosts",
+            prefix: "bx-h",
+            engine: "mariadb" as const,
+            database: "bitrix",
+            replica: "r",
+            master: "m",
+            nfs: "n",
+            sharedDirs: { upload: "/srv/nfs/upload" },
+        };
         assert.throws(() => checkFacts(facts), /placement "hosts"; backups are implemented for placement "docker" only/);
         assert.throws(() => checkFacts({ ...facts, placement: "docker", sharedDirs: {} }), /no NFS server exports/);
     });

@@ -26,27 +26,42 @@ describe("backup stages into a private temp dir", () => {
         fs.mkdirSync(shared);
         fs.writeFileSync(path.join(shared, "a.txt"), "upload\n", { mode: 0o644 });
         fs.mkdirSync(fixed, { recursive: true });
-        fs.writeFileSync(path.join(bin, "docker"), [
-            "#!/bin/bash",
-            'case "$*" in',
-            '  *read_only*) case "$2" in *master*) echo 0 ;; *) echo 1 ;; esac ;;',
-            "  *mariadb-dump*) printf -- \"-- SET GLOBAL gtid_slave_pos='0-1-42';\\nCREATE TABLE t (id INT);\\n\" ;;",
-            `  *tar*) tar -C ${shared} -cf - . ;;`,
-            "  *) exit 3 ;;",
-            "esac", "",
-        ].join("\n"), { mode: 0o755 });
-        fs.writeFileSync(path.join(bin, "restic"), [
-            "#!/bin/bash",
-            'case "$1" in',
-            "  cat) exit 1 ;;",
-            "  init|forget) exit 0 ;;",
-            `  backup) stage="\${@: -1}"; { echo "stage $stage"; find "$stage" -printf '%m %y %P\\n'; } > ${record}; echo '{"message_type":"summary","snapshot_id":"abc123"}' ;;`,
-            "esac", "",
-        ].join("\n"), { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(bin, "docker"),
+            [
+                "#!/bin/bash",
+                'case "$*" in',
+                '  *read_only*) case "$2" in *master*) echo 0 ;; *) echo 1 ;; esac ;;',
+                "  *mariadb-dump*) printf -- \"-- SET GLOBAL gtid_slave_pos='0-1-42';\\nCREATE TABLE t (id INT);\\n\" ;;",
+                `  *tar*) tar -C ${shared} -cf - . ;;`,
+                "  *) exit 3 ;;",
+                "esac",
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        fs.writeFileSync(
+            path.join(bin, "restic"),
+            [
+                "#!/bin/bash",
+                'case "$1" in',
+                "  cat) exit 1 ;;",
+                "  init|forget) exit 0 ;;",
+                `  backup) stage="\${@: -1}"; { echo "stage $stage"; find "$stage" -printf '%m %y %P\\n'; } > ${record}; echo '{"message_type":"summary","snapshot_id":"abc123"}' ;;`,
+                "esac",
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
         process.env.PATH = `${bin}:${oldPath}`;
         const outputs = {
-            placement: "docker", namePrefix: "bx-rt", dbEngine: "mariadb", dbName: "bitrix", dbMaster: "bx-rt-db-master:3306",
-            dbReplicas: ["bx-rt-db-replica-1:3306"], sharedDirs: { upload: "/srv/nfs/upload" },
+            placement: "docker",
+            namePrefix: "bx-rt",
+            dbEngine: "mariadb",
+            dbName: "bitrix",
+            dbMaster: "bx-rt-db-master:3306",
+            dbReplicas: ["bx-rt-db-replica-1:3306"],
+            sharedDirs: { upload: "/srv/nfs/upload" },
         };
         const tools: Tools = {
             pulumi: (args) => (args[1] === "output" ? JSON.stringify(outputs) : '{"deployment":{"secrets_providers":{}}}'),
@@ -75,16 +90,22 @@ describe("backup stages into a private temp dir", () => {
     });
 
     it("keeps the stage 0700 and every file it writes 0600 (the dump and the stack export included)", () => {
-        const entries = staged().slice(1).map((l) => l.split(" "));
+        const entries = staged()
+            .slice(1)
+            .map((l) => l.split(" "));
         const mode = (name: string) => entries.find(([, , n]) => n === name)?.[0];
         for (const d of ["", "db", "config", "shared"]) assert.equal(mode(d), "700", `${d || "the stage"}: ${mode(d)}`);
-        for (const f of ["db/bitrix.sql", "config/stack-state.json", "config/Pulumi.yaml", "manifest.json"]) assert.equal(mode(f), "600", `${f}: ${mode(f)}`);
+        for (const f of ["db/bitrix.sql", "config/stack-state.json", "config/Pulumi.yaml", "manifest.json"])
+            assert.equal(mode(f), "600", `${f}: ${mode(f)}`);
         // Shared files keep their modes from the NFS server, so a restore puts them back as they were; the stage keeps others out.
         assert.equal(mode("shared/upload/a.txt"), "644");
     });
 
     it("never logs the repository, which can carry a login", () => {
-        assert.ok(logs.some((l) => /initialising the restic repository/.test(l)), logs.join("\n"));
+        assert.ok(
+            logs.some((l) => /initialising the restic repository/.test(l)),
+            logs.join("\n"),
+        );
         for (const l of logs) assert.doesNotMatch(l, /s3cr3t|backup\.example\.com|sftp:/, l);
     });
 });
@@ -105,12 +126,19 @@ describe("findSnapshotRoot", () => {
 
 describe("a failing backup command", () => {
     it("names neither the repository nor the password in its error", () => {
-        const env = { ...process.env, RESTIC_REPOSITORY: "sftp:backup:pa55@backup.example.com:/srv/restic", RESTIC_PASSWORD: "restic-pw-1234" };
-        assert.throws(() => sh('echo "Fatal: unable to open repository at $RESTIC_REPOSITORY (password $RESTIC_PASSWORD)" >&2; exit 1', env), (e: Error) => {
-            assert.doesNotMatch(e.message, /pa55|restic-pw-1234/);
-            assert.match(e.message, /unable to open repository at <backupRepository> \(password <restic password>\)/);
-            return true;
-        });
+        const env = {
+            ...process.env,
+            RESTIC_REPOSITORY: "sftp:backup:pa55@backup.example.com:/srv/restic",
+            RESTIC_PASSWORD: "restic-pw-1234",
+        };
+        assert.throws(
+            () => sh('echo "Fatal: unable to open repository at $RESTIC_REPOSITORY (password $RESTIC_PASSWORD)" >&2; exit 1', env),
+            (e: Error) => {
+                assert.doesNotMatch(e.message, /pa55|restic-pw-1234/);
+                assert.match(e.message, /unable to open repository at <backupRepository> \(password <restic password>\)/);
+                return true;
+            },
+        );
         assert.equal(redactSecrets("no secrets here", env), "no secrets here");
     });
 });

@@ -30,18 +30,35 @@ describe("staging clone config", () => {
     it("names what would collide with the source on one Docker engine", () => {
         const { plain } = cloneConfig(source, {});
         const clash = collisions(source, plain, defaults, "prod", "staging");
-        assert.deepEqual(clash, [
-            "dockerSubnet is 172.28.5.0/24 in both stacks; give the clone its own in the overrides file",
-            "httpPort is 8080 in both stacks; give the clone its own in the overrides file",
-            "httpsPort is 8443 in both stacks; give the clone its own in the overrides file",
-            "statusPort is 8404 in both stacks; give the clone its own in the overrides file",
-            "prometheusPort is 9090 in both stacks; give the clone its own in the overrides file",
-            "alertmanagerPort is 9093 in both stacks; give the clone its own in the overrides file",
-        ], "an empty namePrefix differs by stack name (bx-prod, bx-staging)");
-        const ok = cloneConfig(source, { dockerSubnet: "172.28.6.0/24", httpPort: 9080, httpsPort: 9443, statusPort: 9404, prometheusPort: 9190, alertmanagerPort: 9193 }).plain;
+        assert.deepEqual(
+            clash,
+            [
+                "dockerSubnet is 172.28.5.0/24 in both stacks; give the clone its own in the overrides file",
+                "httpPort is 8080 in both stacks; give the clone its own in the overrides file",
+                "httpsPort is 8443 in both stacks; give the clone its own in the overrides file",
+                "statusPort is 8404 in both stacks; give the clone its own in the overrides file",
+                "prometheusPort is 9090 in both stacks; give the clone its own in the overrides file",
+                "alertmanagerPort is 9093 in both stacks; give the clone its own in the overrides file",
+            ],
+            "an empty namePrefix differs by stack name (bx-prod, bx-staging)",
+        );
+        const ok = cloneConfig(source, {
+            dockerSubnet: "172.28.6.0/24",
+            httpPort: 9080,
+            httpsPort: 9443,
+            statusPort: 9404,
+            prometheusPort: 9190,
+            alertmanagerPort: 9193,
+        }).plain;
         assert.deepEqual(collisions(source, ok, defaults, "prod", "staging"), []);
         // A clone without monitoring publishes neither port.
-        const unmonitored = cloneConfig(source, { dockerSubnet: "172.28.6.0/24", httpPort: 9080, httpsPort: 9443, statusPort: 9404, monitoring: false }).plain;
+        const unmonitored = cloneConfig(source, {
+            dockerSubnet: "172.28.6.0/24",
+            httpPort: 9080,
+            httpsPort: 9443,
+            statusPort: 9404,
+            monitoring: false,
+        }).plain;
         assert.deepEqual(collisions(source, unmonitored, defaults, "prod", "staging"), []);
         const hosts = cloneConfig({ ...source, "bitrix-cluster:placement": "hosts" }, {}).plain;
         assert.deepEqual(collisions(source, hosts, defaults, "prod", "staging"), [], "hosts stacks run on other machines");

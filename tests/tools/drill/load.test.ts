@@ -4,16 +4,23 @@ import { describe, it } from "node:test";
 import { drillTable } from "../../../tools/drill/balancerDrill";
 import { fetchOnce, interruption, recoveredAfter, RequestRecord, startLoad, steadyAgain } from "../../../tools/drill/load";
 
-const rec = (start: number, end: number, status: number, error?: string): RequestRecord => ({ start, end, status, ...(error ? { error } : {}) });
+const rec = (start: number, end: number, status: number, error?: string): RequestRecord => ({
+    start,
+    end,
+    status,
+    ...(error ? { error } : {}),
+});
 
 describe("interruption", () => {
     it("measures the longest stretch without a success, and separates failures in flight at the event", () => {
         const records = [
-            rec(0, 100, 200), rec(100, 200, 200),
+            rec(0, 100, 200),
+            rec(100, 200, 200),
             rec(950, 6000, 0, "timeout"), // in flight at the event (1000): started before, ended after
             rec(1010, 2900, 200), // a new connection that waited for the address to move
             rec(1020, 1500, 502), // failed after the event: not in flight
-            rec(2950, 3000, 200), rec(3000, 3100, 200),
+            rec(2950, 3000, 200),
+            rec(3000, 3100, 200),
         ];
         const r = interruption(records, 1000, 0, 7000);
         assert.equal(r.requests, 7);
@@ -26,7 +33,11 @@ describe("interruption", () => {
     });
 
     it("counts a request started while the signal was being sent as in flight", () => {
-        const records = [rec(990, 1200, 0, "read ECONNRESET"), rec(1030, 1100, 0, "read ECONNRESET"), rec(1060, 1300, 0, "read ECONNRESET")];
+        const records = [
+            rec(990, 1200, 0, "read ECONNRESET"),
+            rec(1030, 1100, 0, "read ECONNRESET"),
+            rec(1060, 1300, 0, "read ECONNRESET"),
+        ];
         assert.equal(interruption(records, 1000, 0, 2000).failedInFlight, 1);
         assert.equal(interruption(records, 1000, 0, 2000, 1050).failedInFlight, 2);
     });
@@ -43,8 +54,12 @@ describe("recoveredAfter", () => {
         const records = [
             rec(900, 950, 200),
             rec(1010, 1030, 200), // answered before the kill took effect
-            rec(1020, 3000, 0, "timeout"), rec(1100, 1500, 503), rec(4000, 4300, 503),
-            rec(4400, 4700, 200), rec(4500, 4600, 200), rec(4800, 4900, 200),
+            rec(1020, 3000, 0, "timeout"),
+            rec(1100, 1500, 503),
+            rec(4000, 4300, 503),
+            rec(4400, 4700, 200),
+            rec(4500, 4600, 200),
+            rec(4800, 4900, 200),
         ];
         assert.equal(recoveredAfter(records, 1000), 3.6); // 4600 − 1000
         assert.equal(recoveredAfter([rec(1200, 1300, 200)], 1000), 0.3);
@@ -53,9 +68,12 @@ describe("recoveredAfter", () => {
 
     it("times recovery from the end of the longest stretch without a success when requests waited instead of failing", () => {
         const waited = [
-            rec(900, 950, 200), rec(1005, 1025, 200), // slipped through while the kill landed
-            rec(1030, 5900, 200), rec(1040, 5910, 200), // held until the promoted server took them
-            rec(5920, 5950, 200), rec(5960, 5990, 200),
+            rec(900, 950, 200),
+            rec(1005, 1025, 200), // slipped through while the kill landed
+            rec(1030, 5900, 200),
+            rec(1040, 5910, 200), // held until the promoted server took them
+            rec(5920, 5950, 200),
+            rec(5960, 5990, 200),
         ];
         assert.equal(recoveredAfter(waited, 1000), 4.9); // 5900 − 1000, not 0.025
     });
@@ -105,8 +123,14 @@ describe("startLoad", () => {
         const midway = load.seen().length;
         const records = await load.stop();
         assert.ok(midway >= 2 && midway <= records.length, `${midway} of ${records.length}`);
-        assert.deepEqual(records.map((r) => r.seq).sort((a, b) => a! - b!), records.map((_, i) => i + 1));
-        assert.ok(records.every((r) => r.body === `got /w?value=${r.seq}`), JSON.stringify(records.slice(0, 3)));
+        assert.deepEqual(
+            records.map((r) => r.seq).sort((a, b) => a! - b!),
+            records.map((_, i) => i + 1),
+        );
+        assert.ok(
+            records.every((r) => r.body === `got /w?value=${r.seq}`),
+            JSON.stringify(records.slice(0, 3)),
+        );
         const plain = startLoad(`http://127.0.0.1:${port}/`, { concurrency: 1 });
         await new Promise((r) => setTimeout(r, 50));
         const bare = await plain.stop();
@@ -117,7 +141,9 @@ describe("startLoad", () => {
 
 describe("fetchOnce", () => {
     it("sends the cookie, returns status, body and the cookies set, and rejects when nothing answers", async () => {
-        const server = http.createServer((req, res) => res.writeHead(201, { "Set-Cookie": ["PHPSESSID=abc; path=/", "BXSRV=web-1"] }).end(`cookie=${req.headers.cookie ?? ""}`));
+        const server = http.createServer((req, res) =>
+            res.writeHead(201, { "Set-Cookie": ["PHPSESSID=abc; path=/", "BXSRV=web-1"] }).end(`cookie=${req.headers.cookie ?? ""}`),
+        );
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
         const { port } = server.address() as { port: number };
         const r = await fetchOnce(`http://127.0.0.1:${port}/x`, "BXSRV=web-2");
@@ -129,10 +155,21 @@ describe("fetchOnce", () => {
 
 describe("drillTable", () => {
     it("prints one row per step with its figures and result", () => {
-        const table = drillTable([{
-            step: "kill the holder (SIGKILL)", target: "bx-balancer-1", takeoverS: 1.72, holderAfter: "bx-balancer-2", signalS: 0.05,
-            requests: 180, failed: 3, failedInFlight: 3, gapS: 2.95, errors: {}, pass: true,
-        }]);
+        const table = drillTable([
+            {
+                step: "kill the holder (SIGKILL)",
+                target: "bx-balancer-1",
+                takeoverS: 1.72,
+                holderAfter: "bx-balancer-2",
+                signalS: 0.05,
+                requests: 180,
+                failed: 3,
+                failedInFlight: 3,
+                gapS: 2.95,
+                errors: {},
+                pass: true,
+            },
+        ]);
         assert.match(table, /^step\s+balancer\s+takeover s\s+gap s/);
         assert.match(table, /kill the holder \(SIGKILL\)\s+bx-balancer-1\s+1\.72\s+2\.95\s+180\s+3\s+3\s+bx-balancer-2\s+pass/);
     });

@@ -18,9 +18,19 @@ describe("push client", () => {
     });
 
     it("reads every frame of a websocket message or long-polling answer, the body as JSON", () => {
-        const frame = (mid: string, text: string) => `#!NGINXNMS!#{"id":1,"mid":"${mid}","channel":"c","tag":"123","time":"x","text":${text}}#!NGINXNME!#`;
-        const got = parseFrames(frame("17961954170000000000000001", '{"seq":7,"t":1}') + frame("17961954170000000000000002", '{"seq":8}'), 42);
-        assert.deepEqual(got.map((m) => [m.mid, m.at, seqOf(m)]), [["17961954170000000000000001", 42, 7], ["17961954170000000000000002", 42, 8]]);
+        const frame = (mid: string, text: string) =>
+            `#!NGINXNMS!#{"id":1,"mid":"${mid}","channel":"c","tag":"123","time":"x","text":${text}}#!NGINXNME!#`;
+        const got = parseFrames(
+            frame("17961954170000000000000001", '{"seq":7,"t":1}') + frame("17961954170000000000000002", '{"seq":8}'),
+            42,
+        );
+        assert.deepEqual(
+            got.map((m) => [m.mid, m.at, seqOf(m)]),
+            [
+                ["17961954170000000000000001", 42, 7],
+                ["17961954170000000000000002", 42, 8],
+            ],
+        );
         assert.deepEqual(parseFrames("no frames here", 0), []);
         assert.equal(seqOf({ at: 0, mid: "", channel: "", text: "plain" }), undefined);
     });

@@ -20,13 +20,26 @@ describe("rolling-update stretches", () => {
     });
 
     it("finds overlapping stretches (two nodes out at once), and none when nothing left rotation", () => {
-        const both = [{ t: 0, states: { a: "DOWN", b: "UP" } }, { t: 1, states: { a: "DOWN", b: "DOWN" } }, { t: 2, states: { a: "UP", b: "UP" } }];
-        assert.deepEqual(stretches(both, ["a", "b"]), [{ server: "a", fromS: 0, toS: 2 }, { server: "b", fromS: 1, toS: 2 }]);
+        const both = [
+            { t: 0, states: { a: "DOWN", b: "UP" } },
+            { t: 1, states: { a: "DOWN", b: "DOWN" } },
+            { t: 2, states: { a: "UP", b: "UP" } },
+        ];
+        assert.deepEqual(stretches(both, ["a", "b"]), [
+            { server: "a", fromS: 0, toS: 2 },
+            { server: "b", fromS: 1, toS: 2 },
+        ]);
         assert.deepEqual(stretches([{ t: 0, states: { a: "UP" } }], ["a"]), []);
     });
 
     it("formats the stretches for a report line", () => {
-        assert.equal(formatStretches([{ server: "web-1", fromS: 8.46, toS: 19.5 }, { server: "web-2", fromS: 26.8, toS: 37.84 }]), "web-1 8.5–19.5 s, web-2 26.8–37.8 s");
+        assert.equal(
+            formatStretches([
+                { server: "web-1", fromS: 8.46, toS: 19.5 },
+                { server: "web-2", fromS: 26.8, toS: 37.84 },
+            ]),
+            "web-1 8.5–19.5 s, web-2 26.8–37.8 s",
+        );
         assert.equal(formatStretches([]), "");
     });
 });
