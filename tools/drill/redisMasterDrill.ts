@@ -37,6 +37,10 @@ export interface RedisMasterDrillResult {
     lost: number;
     /** The same-session requests across the kill. */
     locks: Interruption & {
+        /**
+         * When they worked again: the answer of the first good request after the last failure, so it includes that
+         * request's own `holdMs`; the goal allows for it.
+         */
         backS: number;
         /** The longest of those requests, start to answer (a stale lock shows as the whole lock wait). */
         longestS: number;
@@ -169,6 +173,7 @@ export async function redisMasterDrill(input: RedisMasterDrillInput): Promise<Re
         users: users.length,
         lost,
         locks,
-        pass: s.backS <= goal && c.backS <= goal && lost === 0 && locks.backS <= goal,
+        // A lock left by the dead master shows as ~lock_expire (60 s) here, far past the goal.
+        pass: s.backS <= goal && c.backS <= goal && lost === 0 && locks.backS <= goal + (input.holdMs ?? 800) / 1000,
     };
 }
