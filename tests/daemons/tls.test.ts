@@ -13,6 +13,7 @@ import { balancerConfig, BalancerConfigInput } from "../../components/balancer/h
 import { ALERTS, alertRulesYaml } from "../../components/monitoring/alertRules";
 import { blackboxConfig, prometheusConfig } from "../../components/monitoring/prometheusConfig";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
+import { selfSignedCert } from "../helpers/certs";
 import { request } from "../helpers/http";
 import { startTlsLoad } from "../helpers/tlsLoad";
 
@@ -49,25 +50,7 @@ describe(
         let challenges: http.Server;
         /** A certificate for portal.test valid `days` days, with its key, as HAProxy's one-file PEM. */
         const pem = (name: string, days: number, keyOf?: string) => {
-            run("openssl", [
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                String(days),
-                "-subj",
-                `/CN=${name}`,
-                "-addext",
-                "subjectAltName=DNS:portal.test",
-                "-keyout",
-                path.join(dir, `${name}.key`),
-                "-out",
-                path.join(dir, `${name}.crt`),
-            ]);
+            selfSignedCert(dir, name, { days, cn: name, subjectAltName: "DNS:portal.test" });
             return fs.readFileSync(path.join(dir, `${name}.crt`), "utf8") + fs.readFileSync(path.join(dir, `${keyOf ?? name}.key`), "utf8");
         };
         /** What the ACME service does: write next to the file, then rename over it. */

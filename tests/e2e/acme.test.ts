@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Daemons, requireBinary, tmpDir, waitFor, write } from "../helpers/daemons";
+import { selfSignedCert } from "../helpers/certs";
 import { request } from "../helpers/http";
 import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { startTlsLoad } from "../helpers/tlsLoad";
@@ -116,25 +117,7 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
     before(async () => {
         requireEngineTools();
         assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
-        sh("openssl", [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=pebble",
-            "-addext",
-            `subjectAltName=IP:${PEBBLE_HOST},IP:127.0.0.1`,
-            "-keyout",
-            path.join(dir, "pebble.key"),
-            "-out",
-            path.join(dir, "pebble.crt"),
-        ]);
+        selfSignedCert(dir, "pebble", { days: 2, cn: "pebble", subjectAltName: `IP:${PEBBLE_HOST},IP:127.0.0.1` });
         write(
             path.join(dir, "pebble.json"),
             JSON.stringify({

@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as net from "node:net";
@@ -8,6 +7,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ACME_PRESETS, acmeDirectoryProblem, acmeDirectoryUrl, acmePreflight, isAcmeName } from "../../../components/config/acme";
 import { ConfigError, validateClusterConfig } from "../../../components/config/validate";
+import { selfSignedCert } from "../../helpers/certs";
 
 const ctx = { namespace: "bitrix-cluster", stack: "prod" };
 const ACME = { adminAllowlist: ["192.0.2.0/24"], tlsMode: "acme", acmeEmail: "ops@example.com", serverName: "portal.example.com" };
@@ -135,31 +135,9 @@ describe("the ACME directory pre-flight (pulumi up only)", () => {
     let base = "";
     let ca = "";
     before(async () => {
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-keyout",
-                path.join(dir, "key.pem"),
-                "-out",
-                path.join(dir, "cert.pem"),
-            ],
-            { stdio: "ignore" },
-        );
-        ca = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
-        server = https.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert: ca }, (req, res) => {
+        const own = selfSignedCert(dir, "directory", { days: 1, cn: "127.0.0.1", subjectAltName: "IP:127.0.0.1" });
+        ca = own.cert;
+        server = https.createServer({ key: fs.readFileSync(own.keyPath), cert: ca }, (req, res) => {
             const bodies: Record<string, string> = {
                 "/dir": JSON.stringify({ newNonce: `${base}/nonce`, newAccount: `${base}/acct`, newOrder: `${base}/order` }),
                 "/html": "<html>hello</html>",
