@@ -42,6 +42,25 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     const root = tmpDir("redis");
     const sentinelList = SENTINELS.map((p) => `${HOST}:${p}`);
     const nodeDirs = new Map<number, string>();
+    /** A sentinel's generated config; it names redis-1 as the master it first monitors. */
+    const writeSentinelConf = (port: number, downAfterMs: number) => {
+        const dir = path.join(root, `sentinel-${port}`);
+        write(
+            path.join(dir, "conf", "sentinel.conf"),
+            sentinelConfig({
+                host: HOST,
+                port,
+                masterName: "bitrix",
+                master: { host: HOST, port: NODES[0] },
+                quorum: 2,
+                password: PASSWORD,
+                downAfterMs,
+                failoverTimeoutMs: 5000,
+                dataDir: path.join(dir, "data"),
+                reconfigScript: LOCKS_SCRIPT,
+            }),
+        );
+    };
     // A web node's cache as the kernel reads it from the generated .settings.php (the probe app, run by PHP's CLI).
     const docroot = path.join(root, "www");
     const probeFile = path.join(docroot, "probe", "index.php");
@@ -67,21 +86,7 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         }
         for (const port of SENTINELS) {
             const dir = path.join(root, `sentinel-${port}`);
-            write(
-                path.join(dir, "conf", "sentinel.conf"),
-                sentinelConfig({
-                    host: HOST,
-                    port,
-                    masterName: "bitrix",
-                    master: { host: HOST, port: NODES[0] },
-                    quorum: 2,
-                    password: PASSWORD,
-                    downAfterMs: 1000,
-                    failoverTimeoutMs: 5000,
-                    dataDir: path.join(dir, "data"),
-                    reconfigScript: LOCKS_SCRIPT,
-                }),
-            );
+            writeSentinelConf(port, 1000);
             write(
                 path.join(dir, "conf", "sentinel.env"),
                 redisStartEnv({
@@ -207,21 +212,7 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
             const dir = path.join(root, `sentinel-${port}`);
             await daemons.stop(`sentinel-${port}`);
             // The generated config still names redis-1 as the master it first monitored.
-            write(
-                path.join(dir, "conf", "sentinel.conf"),
-                sentinelConfig({
-                    host: HOST,
-                    port,
-                    masterName: "bitrix",
-                    master: { host: HOST, port: NODES[0] },
-                    quorum: 2,
-                    password: PASSWORD,
-                    downAfterMs: 1500,
-                    failoverTimeoutMs: 5000,
-                    dataDir: path.join(dir, "data"),
-                    reconfigScript: LOCKS_SCRIPT,
-                }),
-            );
+            writeSentinelConf(port, 1500);
             startRedisEntrypoint(daemons, `sentinel-${port}`, dir, "sentinel");
         }
         await waitFor("sentinels back with quorum", () => /^OK/.test(cli(SENTINELS[0], "SENTINEL", "CKQUORUM", "bitrix")), 20000);
