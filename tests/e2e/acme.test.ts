@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Daemons, requireBinary, tmpDir, waitFor, write } from "../helpers/daemons";
 import { selfSignedCert } from "../helpers/certs";
+import { dockerObjects } from "../helpers/docker";
 import { request } from "../helpers/http";
 import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { startTlsLoad } from "../helpers/tlsLoad";
@@ -67,14 +68,6 @@ const dates = (pem: string) => {
     };
 };
 
-function dockerObjects(): Record<string, string[]> {
-    const list = (kind: string) =>
-        sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${PREFIX}`])
-            .split("\n")
-            .filter(Boolean);
-    return { containers: list("container"), networks: list("network"), volumes: list("volume") };
-}
-
 describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, () => {
     const stack = new TestStack("acme");
     const daemons = new Daemons();
@@ -116,7 +109,11 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
 
     before(async () => {
         requireEngineTools();
-        assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
+        assert.deepEqual(
+            dockerObjects(PREFIX),
+            { containers: [], networks: [], volumes: [] },
+            `objects of ${PREFIX} left from an earlier run`,
+        );
         selfSignedCert(dir, "pebble", { days: 2, cn: "pebble", subjectAltName: `IP:${PEBBLE_HOST},IP:127.0.0.1` });
         write(
             path.join(dir, "pebble.json"),
@@ -193,7 +190,7 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
 
     after(async () => {
         await stack.remove();
-        const left = dockerObjects();
+        const left = dockerObjects(PREFIX);
         if (left.containers.length) sh("docker", ["rm", "-f", ...left.containers]);
         if (left.volumes.length) sh("docker", ["volume", "rm", "-f", ...left.volumes]);
         if (left.networks.length) sh("docker", ["network", "rm", ...left.networks]);

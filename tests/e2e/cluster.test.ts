@@ -12,6 +12,7 @@ import * as YAML from "yaml";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemons";
 import { CLUSTER_MODULE_SQL } from "../helpers/stack";
+import { dockerObjects } from "../helpers/docker";
 import { request } from "../helpers/http";
 import { probeClient } from "../helpers/probe";
 import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStack";
@@ -79,14 +80,6 @@ async function promQuery(query: string): Promise<any[]> {
     return JSON.parse(r.body).data.result;
 }
 
-function dockerObjects(prefix = PREFIX): Record<string, string[]> {
-    const list = (kind: string) =>
-        sh("docker", [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=bitrix-cluster.prefix=${prefix}`])
-            .split("\n")
-            .filter(Boolean);
-    return { containers: list("container"), networks: list("network"), volumes: list("volume") };
-}
-
 describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_000 }, () => {
     const stack = new TestStack("e2e");
     const timings: Record<string, number> = {};
@@ -114,7 +107,11 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
 
     before(async () => {
         requireEngineTools();
-        assert.deepEqual(dockerObjects(), { containers: [], networks: [], volumes: [] }, `objects of ${PREFIX} left from an earlier run`);
+        assert.deepEqual(
+            dockerObjects(PREFIX),
+            { containers: [], networks: [], volumes: [] },
+            `objects of ${PREFIX} left from an earlier run`,
+        );
         const t0 = Date.now();
         execFileSync("docker", ["build", "-q", "-t", PUSH_IMAGE, path.join(projectDir(), "tests", "fixtures", "push-server")], {
             stdio: "pipe",
@@ -903,7 +900,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         assert.doesNotMatch(up.stdout, /\b(created|replaced|deleted)\b/);
         const r = await stack.ok(["destroy", "--yes", "--skip-preview"]);
         timings.destroy = r.seconds;
-        const left = dockerObjects();
+        const left = dockerObjects(PREFIX);
         assert.deepEqual({ ...left, volumes: [] }, { containers: [], networks: [], volumes: [] });
         const names = left.volumes.map((id) => sh("docker", ["volume", "inspect", "-f", "{{.Name}}", id]).trim()).sort();
         // Databases, Redis and Sentinel state, the shared trees and each node's docroot (it holds Bitrix's code).
