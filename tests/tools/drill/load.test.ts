@@ -92,6 +92,16 @@ describe("steadyAgain", () => {
     });
 });
 
+/** Waits until `done()` holds (polling), so the test does not depend on how fast a busy machine runs it. */
+async function until(what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!done()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
+const finished = (load: { seen(): readonly { end: number }[] }) => load.seen().filter((r) => r.end > 0).length;
+
 describe("startLoad", () => {
     it("records every request against a real server, failures with their reason", async () => {
         let n = 0;
@@ -102,15 +112,15 @@ describe("startLoad", () => {
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
         const { port } = server.address() as { port: number };
         const load = startLoad(`http://127.0.0.1:${port}/`, { concurrency: 2, pauseMs: 5 });
-        await new Promise((r) => setTimeout(r, 300));
+        await until("10 requests answered", () => finished(load) >= 10);
         const records = await load.stop();
         server.close();
         assert.equal(records.length, n);
-        assert.ok(n >= 10, `only ${n} requests in 300 ms`);
+        assert.ok(n >= 10, `only ${n} requests`);
         assert.equal(records.filter((r) => r.status === 503).length, Math.floor(n / 3));
         assert.ok(records.every((r) => r.end >= r.start));
         const refused = startLoad("http://127.0.0.1:1/", { concurrency: 1 });
-        await new Promise((r) => setTimeout(r, 50));
+        await until("a refused request", () => finished(refused) >= 1);
         const failed = await refused.stop();
         assert.ok(failed.length >= 1 && failed.every((r) => r.status === 0 && /ECONNREFUSED/.test(r.error!)));
     });
@@ -119,7 +129,7 @@ describe("startLoad", () => {
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
         const { port } = server.address() as { port: number };
         const load = startLoad((seq) => `http://127.0.0.1:${port}/w?value=${seq}`, { concurrency: 2, pauseMs: 5, keepBody: true });
-        await new Promise((r) => setTimeout(r, 200));
+        await until("2 requests answered", () => finished(load) >= 2);
         const midway = load.seen().length;
         const records = await load.stop();
         assert.ok(midway >= 2 && midway <= records.length, `${midway} of ${records.length}`);
@@ -132,7 +142,7 @@ describe("startLoad", () => {
             JSON.stringify(records.slice(0, 3)),
         );
         const plain = startLoad(`http://127.0.0.1:${port}/`, { concurrency: 1 });
-        await new Promise((r) => setTimeout(r, 50));
+        await until("a plain request answered", () => finished(plain) >= 1);
         const bare = await plain.stop();
         server.close();
         assert.ok(bare.length >= 1 && bare.every((r) => r.status === 200 && r.body === undefined), JSON.stringify(bare[0]));
