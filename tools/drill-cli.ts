@@ -3,7 +3,8 @@
  * against a live stack and prints a table and one JSON line with the figures; exits 1 when a step misses its goal.
  * rolling-update changes phpMemoryLimitMb by +64 MB with `pulumi up`, then puts the old value back the same way. Through scripts/drill.sh (builds, finds
  * pulumi). Drills act on the stack's Docker containers: placement docker only. push (a stack with a push layer): delivery
- * from each web node, a broadcast to 100 subscribers, a push service killed under 20 subscribers (docs/push.md).
+ * from each web node, a broadcast to 100 subscribers, a push service killed under 20 subscribers (docs/push.md). soak
+ * [--minutes 10]: load and no kill, to show that no failure detector acts when nothing failed (no spurious failover).
  */
 import { execFile, execFileSync } from "child_process";
 import { promisify } from "util";
@@ -13,11 +14,12 @@ import { docker } from "./drill/docker";
 import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
+import { soakDrill } from "./drill/soakDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
 import { broadcastDrill, deliveryDrill, pushNodeDrill } from "./drill/pushDrill";
 import { parseStackOutputs } from "./stackOutputs";
 
-const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master", "rolling-update", "push"];
+const DRILLS = ["balancer", "web-node", "nfs", "redis-master", "db-master", "rolling-update", "push", "soak"];
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -97,6 +99,29 @@ async function main(argv: string[]): Promise<number> {
         return report(
             `sessions back after ${r.sessions.backS} s, cache back after ${r.cache.backS} s, ${r.lost}/${r.users} sessions lost; ` +
                 `same-session requests: longest ${r.locks.longestS} s, back after ${r.locks.backS} s, ${r.locks.lostWrites} acknowledged increments lost`,
+            r,
+        );
+    }
+    if (drill === "soak") {
+        const minutes = Number(arg(argv, "minutes") ?? 10);
+        if (!Number.isInteger(minutes) || minutes < 1 || minutes > 120)
+            throw new Error("drill soak: --minutes must be an integer from 1 to 120");
+        const r = await soakDrill({
+            base,
+            prefix: outputs.namePrefix,
+            statusUrls: outputs.statusUrls,
+            floatingAddress: outputs.floatingAddress,
+            redisNodes: (outputs.redisNodes ?? []).length,
+            sentinels: (outputs.sentinels ?? []).length,
+            dbReplicas: (outputs.dbReplicas ?? []).length,
+            minutes,
+            log,
+        });
+        return report(
+            `${r.minutes} min of load, nothing killed: ${r.failed}/${r.requests} failed, p99 ${r.p99S} s, slowest ${r.slowestS} s; ` +
+                `Sentinel events ${r.sentinelEvents.length}, database manager events ${r.dbManagerEvents.length}, web servers marked DOWN ${r.webDowns}; ` +
+                `Redis master ${r.before.redisMaster} → ${r.after.redisMaster}, database master ${r.before.dbMaster} → ${r.after.dbMaster}, ` +
+                `address ${r.before.addressHolder || "-"} → ${r.after.addressHolder || "-"}`,
             r,
         );
     }

@@ -54,7 +54,8 @@ export async function slaveStatus(container: string): Promise<Record<string, str
     return Object.fromEntries(names.map((n, i) => [n, values[i] ?? ""]));
 }
 
-async function writable(container: string): Promise<boolean> {
+/** The server accepts writes (read_only off): the master, as the failover manager keeps it. */
+export async function writable(container: string): Promise<boolean> {
     try {
         return (await dbSql(container, "SELECT @@global.read_only")) === "0";
     } catch {

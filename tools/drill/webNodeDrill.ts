@@ -31,9 +31,9 @@ export interface WebNodeDrillResult extends Interruption {
     pass: boolean;
 }
 
-/** Every web server's state at the balancer ("UP", "DOWN", "MAINT", …), from its status page's CSV. */
-export async function webStates(statusUrl: string): Promise<Record<string, string>> {
-    const csv = await new Promise<string>((resolve, reject) => {
+/** A balancer's status page as CSV (HAProxy's `;csv`). */
+export function statusCsv(statusUrl: string): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
         const u = new URL(`${statusUrl.replace(/\/$/, "")}/;csv`);
         http.get(u, { timeout: 5000 }, (res) => {
             let body = "";
@@ -45,6 +45,11 @@ export async function webStates(statusUrl: string): Promise<Record<string, strin
             })
             .on("error", reject);
     });
+}
+
+/** Every web server's state at the balancer ("UP", "DOWN", "MAINT", …), from its status page's CSV. */
+export async function webStates(statusUrl: string): Promise<Record<string, string>> {
+    const csv = await statusCsv(statusUrl);
     const rows = csv
         .split("\n")
         .map((l) => l.split(","))
