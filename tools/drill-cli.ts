@@ -119,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
         });
         return report(
             `${r.minutes} min of load, nothing killed: ${r.failed}/${r.requests} failed, p99 ${r.p99S} s, slowest ${r.slowestS} s; ` +
-                `Sentinel events ${r.sentinelEvents.length}, database manager events ${r.dbManagerEvents.length}, web servers marked DOWN ${r.webDowns}; ` +
+                `Sentinel failover events ${r.sentinelEvents.length} (one sentinel alone saw something down: ${r.sentinelNearMisses.length} lines), database manager events ${r.dbManagerEvents.length}, web servers marked DOWN ${r.webDowns}; ` +
                 `Redis master ${r.before.redisMaster} → ${r.after.redisMaster}, database master ${r.before.dbMaster} → ${r.after.dbMaster}, ` +
                 `address ${r.before.addressHolder || "-"} → ${r.after.addressHolder || "-"}`,
             r,

@@ -45,8 +45,13 @@ export interface SoakDrillResult extends Interruption {
     minutes: number;
     before: ClusterRoles;
     after: ClusterRoles;
-    /** Sentinel log lines in the window: a master or replica seen down, a failover, a new master. */
+    /** Sentinel log lines in the window that start or make a failover (objectively down, election, new master). */
     sentinelEvents: string[];
+    /**
+     * Sentinel log lines in the window where one sentinel alone saw an instance down (`+sdown`/`-sdown`): no failover
+     * without a quorum agreeing, but a near miss (often the sentinel itself stalled: it then sees everything down).
+     */
+    sentinelNearMisses: string[];
     /** Failover manager log lines in the window that promote or fence a server. */
     dbManagerEvents: string[];
     /** Web servers marked DOWN by a balancer in the window (summed over balancers). */
@@ -70,8 +75,10 @@ export function webDownCounts(csv: string): Record<string, number> {
     );
 }
 
-/** Lines that mean a detector acted: Sentinel's down/failover events, the manager's promotions and fencing. */
-export const SENTINEL_EVENT = /[+-](sdown|odown|try-failover|switch-master|failover-end|elected-leader)\b/;
+/** Lines that mean a detector acted: Sentinel's failover events, the manager's promotions and fencing. */
+export const SENTINEL_EVENT = /[+-](odown|try-failover|switch-master|failover-end|elected-leader)\b/;
+/** One sentinel's own view that an instance is down (its quorum decides whether anything happens). */
+export const SENTINEL_NEAR_MISS = /[+-]sdown\b/;
 export const DB_MANAGER_EVENT = /promot|failing over|unreachable|read-only/i;
 
 async function logsSince(container: string, since: string): Promise<string[]> {
@@ -128,9 +135,9 @@ export async function soakDrill(input: SoakDrillInput): Promise<SoakDrillResult>
     }
     const after = await roles(input);
     const sentinels = Array.from({ length: input.sentinels }, (_, i) => `${input.prefix}-sentinel-${i + 1}`);
-    const sentinelEvents = (await Promise.all(sentinels.map(async (c) => (await logsSince(c, since)).map((l) => `${c}: ${l}`))))
-        .flat()
-        .filter((l) => SENTINEL_EVENT.test(l));
+    const sentinelLines = (await Promise.all(sentinels.map(async (c) => (await logsSince(c, since)).map((l) => `${c}: ${l}`)))).flat();
+    const sentinelEvents = sentinelLines.filter((l) => SENTINEL_EVENT.test(l));
+    const sentinelNearMisses = sentinelLines.filter((l) => SENTINEL_NEAR_MISS.test(l));
     const dbManagerEvents = (await logsSince(`${input.prefix}-db-failover`, since)).filter((l) => DB_MANAGER_EVENT.test(l));
     const webDowns = after.webDowns.reduce(
         (sum, counts, i) => sum + Object.entries(counts).reduce((s, [server, n]) => s + n - (before.webDowns[i]?.[server] ?? 0), 0),
@@ -150,6 +157,7 @@ export async function soakDrill(input: SoakDrillInput): Promise<SoakDrillResult>
         before,
         after,
         sentinelEvents,
+        sentinelNearMisses,
         dbManagerEvents,
         webDowns,
         slowestS: Math.round(durations[durations.length - 1] ?? 0) / 1000,
