@@ -457,7 +457,7 @@ export const KEYS = {
         description: "Sentinels that must agree the master is down; 0 means a majority.",
         allowed: intIn(0, 9),
     },
-    sentinelDownAfterMs: { type: "integer", default: 5000, description: "Sentinel down-after-milliseconds.", allowed: intIn(1000, 600000) },
+    sentinelDownAfterMs: { type: "integer", default: 2000, description: "Sentinel down-after-milliseconds.", allowed: intIn(1000, 600000) },
     sentinelFailoverTimeoutMs: {
         type: "integer",
         default: 60000,

@@ -14,7 +14,7 @@ export interface RedisSentinelArgs {
     sentinels?: number;
     /** @default majority of the sentinels */
     quorum?: number;
-    /** @default 5000 */
+    /** Milliseconds without a valid reply before a Sentinel counts the master down. @default 2000 */
     downAfterMs?: number;
     /** @default 60000 */
     failoverTimeoutMs?: number;
@@ -67,7 +67,7 @@ export function createRedisSentinel(name: string, parent: pulumi.ComponentResour
     const sentinels = Array.from({ length: sentinelCount }, (_, i) => endpoint(`sentinel-${i + 1}`, SENTINEL_PORT));
     const master = nodes[0];
     const password = pulumi.output(args.password);
-    const downAfterMs = args.downAfterMs ?? 5000;
+    const downAfterMs = args.downAfterMs ?? 2000;
     const sessionLocks = {
         pattern: SESSION_LOCK_PATTERN,
         expireMs: (args.sessionLockExpireS ?? 60) * 1000,

@@ -35,6 +35,8 @@ export const HEARTBEAT_FILE = "/run/bitrix/shared-ok";
 /** Present while the node drains before it stops (the image's entrypoint creates it on SIGTERM). */
 export const DRAIN_FILE = "/run/bitrix/draining";
 export const REDIS_PROXY = { address: "127.0.0.1", port: 6379 };
+/** How often each node-local Redis proxy asks every Redis node for its role (ms). */
+export const REDIS_PROXY_CHECK_MS = 500;
 
 export interface WebNodeArgs {
     placement: Placement;
@@ -172,7 +174,8 @@ export function webNodeFiles(args: WebNodeArgs): WebFile[] {
                     password: s.redis,
                     listen: REDIS_PROXY,
                     resolver: args.placement.dnsResolver,
-                    checkIntervalMs: 1000,
+                    // Twice a second: a promoted replica is in rotation 1 s after it answers role:master (rise 2).
+                    checkIntervalMs: REDIS_PROXY_CHECK_MS,
                     extra:
                         writers || args.push
                             ? {
