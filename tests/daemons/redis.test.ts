@@ -206,8 +206,10 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
     });
 
     it("a changed sentinel config keeps monitoring the current master (no second master)", async () => {
+        // The previous test restarted the sentinels: on a busy machine one may still be starting (refused once in a run
+        // beside a soak drill at load average 15).
+        const ids = await waitFor("every sentinel answers", () => SENTINELS.map((p) => cli(p, "SENTINEL", "MYID")), 20000);
         const master = Number(cli(SENTINELS[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bitrix").split("\n")[1]);
-        const ids = SENTINELS.map((p) => cli(p, "SENTINEL", "MYID"));
         for (const port of SENTINELS) {
             const dir = path.join(root, `sentinel-${port}`);
             await daemons.stop(`sentinel-${port}`);
