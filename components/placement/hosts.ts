@@ -4,7 +4,8 @@
  * files, an environment file and a systemd unit, each written from stdin (a secret never reaches a command line),
  * then a start step that starts, reloads or restarts the unit and waits for its health command. A changed file
  * re-runs its own write step and the service's start step (the start step carries a digest of everything it runs
- * from); services of one role restart one at a time; removing a service stops and disables its unit and removes
+ * from); a service run from an archive (the user's push server) gets it uploaded by SFTP and unpacked by root in its
+ * start step; services of one role restart one at a time; removing a service stops and disables its unit and removes
  * its files (data directories stay).
  */
 import { createHash } from "crypto";

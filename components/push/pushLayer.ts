@@ -1,7 +1,8 @@
 /**
  * The Push layer (docs/push.md): `count` push services running the user's push server (an image on Docker, a
- * tarball on hosts) with generated sub and pub configs, and one Redis of their own that stores messages and carries them between push services (pub/sub).
- * The balancers route subscribers to the push services; web nodes publish through their local route.
+ * tarball on hosts) with generated sub and pub configs, and one Redis of their own that stores messages and carries
+ * them between push services (pub/sub). The balancers route subscribers to the push services; web nodes publish
+ * through their local route.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
