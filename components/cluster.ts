@@ -175,7 +175,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                   {
                       placement,
                       count: c.push.servers,
-                      image: c.push.image,
+                      server: c.push.archive ? { archive: c.push.archive } : { image: c.push.image },
                       key: pushKey,
                       memoryMb: c.push.memoryMb,
                   },

@@ -475,7 +475,8 @@ export const KEYS = {
     pushServers: {
         type: "integer",
         default: 0,
-        description: "Push & Pull: number of push services (docs/push.md); 0 runs none. Needs pushImage.",
+        description:
+            'Push & Pull: number of push services (docs/push.md); 0 runs none. Needs pushImage (Docker) or pushArchive and as many hosts with role "push" (hosts).',
         allowed: intIn(0, 8),
     },
     pushImage: {
@@ -487,6 +488,12 @@ export const KEYS = {
             v === "" || /^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/.test(v)
                 ? undefined
                 : 'empty, or an image reference with a tag or digest, such as "registry.example.com/bitrix/push-server:2.0"',
+    },
+    pushArchive: {
+        type: "string",
+        default: "",
+        description:
+            'Push & Pull on placement hosts: path (where pulumi runs) of the push server\'s tarball (.tar.gz or .tgz, supplied by you) with an executable "start" at its top level; uploaded to every push host, unpacked to /opt/bitrix-cluster/push-server and run as the user bitrix-push (docs/push.md).',
     },
     pushTunnelTimeoutS: {
         type: "integer",

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Inventory } from "../placement/hostsInventory";
+import type { PushArchive } from "../push/pushArchive";
 
 export type DbEngine = "percona" | "mariadb";
 export type BalancerAlgorithm = "least_conn" | "round_robin" | "ip_hash";
@@ -197,8 +198,10 @@ export interface MonitoringSettings {
 export interface PushSettings {
     /** Number of push services; 0 = no push layer. @default 0 */
     servers: number;
-    /** The push server's container image, supplied by the user; required with servers ≥ 1. @default "" */
+    /** The push server's container image, supplied by the user; required with servers ≥ 1 on Docker. @default "" */
     image: string;
+    /** The push server's tarball, checked (placement hosts; required there with servers ≥ 1). */
+    archive?: PushArchive;
     /** Signature key shared with the pull module (a config secret); random when unset. */
     securityKey?: pulumi.Output<string>;
     /** Seconds an idle websocket stays open at the balancer. @default 3600 */

@@ -10,6 +10,7 @@ import { acmeDirectoryUrl, isAcmeName } from "./acme";
 import { dockerAddressing, FLOATING_SLOT, MAX_DOCKER_BALANCERS, RESERVED_SLOTS } from "../placement/dockerAddressing";
 import { hostKeyHowTo, parseHostKey } from "../placement/hostKey";
 import { Inventory, parseInventory } from "../placement/hostsInventory";
+import { PushArchive, readPushArchive } from "../push/pushArchive";
 import { allowedProblem, DEV_ADMIN_ALLOWLIST, KEYS, KEY_NAMES, KeyName, KeySpec, KeyValues, parseBastion } from "./keys";
 import { ClusterConfig, VrrpSettings } from "./types";
 
@@ -160,6 +161,7 @@ export const DOCKER_ONLY_KEYS = [
     "allowDataLoss",
     "prometheusPort",
     "alertmanagerPort",
+    "pushImage",
 ] as const;
 /** Keys that only mean something on hosts. */
 export const HOSTS_ONLY_KEYS = [
@@ -169,6 +171,7 @@ export const HOSTS_ONLY_KEYS = [
     "sshInsecureIgnoreHostKeys",
     "sshPrivateKey",
     "vrrpInterface",
+    "pushArchive",
 ] as const;
 
 /**
@@ -224,6 +227,7 @@ function placementChecks(v: KeyValues, raw: RawConfig, name: (k: string) => stri
                 sentinels: v.sentinels,
                 nfsServers: v.sharedStorage === "nfs" ? 1 : 0,
                 monitoring: v.monitoring ? 1 : 0,
+                push: v.pushServers,
             },
             { insecureIgnoreHostKeys: insecure },
         );
@@ -395,18 +399,24 @@ function crossChecks(v: KeyValues, name: (k: string) => string, problems: string
         if (clash) problems.push(`${name(key.split("+")[0])}: port ${p} (${key}) clashes with ${clash}; every published port must differ`);
         byPort.set(p, key);
     }
-    if (v.pushServers > 0 && v.placement !== "docker") {
-        problems.push(
-            `${name("pushServers")}: the push layer runs on placement docker only for now (on hosts it would install a push-server package; not built yet); set it to 0`,
-        );
-    }
-    if (v.pushServers > 0 && v.pushImage === "") {
+    if (v.pushServers > 0 && v.placement === "docker" && v.pushImage === "") {
         problems.push(
             `${name("pushImage")}: required with ${name("pushServers")} = ${v.pushServers}: the push server's image (Bitrix ships it with its environment only, so you supply it; docs/push.md)`,
         );
     }
-    if (v.pushServers === 0 && v.pushImage !== "")
-        problems.push(`${name("pushServers")}: set it to 1 or more to run ${name("pushImage")}, or remove ${name("pushImage")}`);
+    if (v.pushServers > 0 && v.placement === "hosts") {
+        if (v.pushArchive === "")
+            problems.push(
+                `${name("pushArchive")}: required with ${name("pushServers")} = ${v.pushServers} on hosts: the path of the push server's tarball where pulumi runs (Bitrix ships it with its environment only, so you supply it; docs/push.md)`,
+            );
+        else {
+            const archive = readPushArchive(v.pushArchive);
+            if ("problem" in archive) problems.push(`${name("pushArchive")}: ${archive.problem}`);
+        }
+    }
+    for (const k of ["pushImage", "pushArchive"] as const)
+        if (v.pushServers === 0 && v[k] !== "")
+            problems.push(`${name("pushServers")}: set it to 1 or more to run ${name(k)}, or remove ${name(k)}`);
     if (v.placement !== "docker") return;
     const { first, last } = ipv4Range(v.dockerSubnet);
     // Docker hands out the upper half of the subnet; the NFS server's fixed address is in the lower half.
@@ -423,6 +433,13 @@ function crossChecks(v: KeyValues, name: (k: string) => string, problems: string
             `${name("dockerSubnet")}: ${v.dockerSubnet} leaves ${dynamic} addresses for ${needed} containers; use a larger subnet`,
         );
     }
+}
+
+/** The push server's tarball, checked in crossChecks. */
+function pushArchiveOf(file: string): PushArchive {
+    const archive = readPushArchive(file);
+    if ("problem" in archive) throw new ConfigError([archive.problem]);
+    return archive;
 }
 
 function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
@@ -515,6 +532,7 @@ function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
         push: {
             servers: v.pushServers,
             image: v.pushImage,
+            ...(v.placement === "hosts" && v.pushServers > 0 ? { archive: pushArchiveOf(v.pushArchive) } : {}),
             securityKey: v.pushSecurityKey,
             tunnelTimeoutS: v.pushTunnelTimeoutS,
             memoryMb: v.pushMemoryMb,

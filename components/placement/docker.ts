@@ -220,6 +220,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
 
     /** The image of a role, built once per stack; a pulled image for `{ pull }`. */
     private image(spec: ImageSpec): pulumi.Output<string> {
+        if ("archive" in spec) throw new Error(`${spec.archive.path}: an archive runs on placement hosts only; on Docker give an image`);
         const key = "pull" in spec ? `pull:${spec.pull}` : spec.role;
         let image = this.images.get(key);
         if (!image) {

@@ -6,7 +6,7 @@
  */
 import { shellQuote } from "../shared/shell";
 import { HOST_LOG_DIR } from "./systemdUnit";
-export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis" | "monitoring";
+export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis" | "monitoring" | "push";
 export type DbEngine = "percona" | "mariadb";
 export type Family = "apt" | "dnf";
 
@@ -22,7 +22,12 @@ export interface RolePackages {
      * a directory that held data before is never touched.
      */
     freshDataDirs?: string[];
+    /** System users (no login, no home) the role's services run as, made before any file is written. */
+    systemUsers?: string[];
 }
+
+/** The user the push services run as on hosts (never root; it reads their configs through its group). */
+export const PUSH_SERVICE_USER = "bitrix-push";
 
 /** What every host gets: the firewall (nftables), log rotation for the units' log files, mountpoint (util-linux). */
 export const COMMON_PACKAGES = ["nftables", "logrotate", "util-linux"];
@@ -155,6 +160,17 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
                     apt ? "supervisor" : "supervisord",
                 ],
             };
+        case "push":
+            // Node.js runs the user's push server (its own modules come in its tarball, docs/push.md); Redis is the
+            // push Redis on the first push host; curl is the start step's health check.
+            return apt
+                ? {
+                      repos: [],
+                      packages: ["nodejs", "redis-server", "redis-tools", "curl", "ca-certificates"],
+                      distroUnits: ["redis-server"],
+                      systemUsers: [PUSH_SERVICE_USER],
+                  }
+                : { repos: [EPEL], packages: ["nodejs", "redis", "curl"], distroUnits: ["redis"], systemUsers: [PUSH_SERVICE_USER] };
         case "redis":
             return apt
                 ? {
@@ -183,6 +199,7 @@ export function installScript(roles: HostRole[], engine: DbEngine, opts: { nodeE
         const units = [...new Set(all.flatMap((p) => p.distroUnits))];
         return { repos, packages: [...COMMON_PACKAGES, ...packages], units };
     };
+    const users = [...new Set(unique.flatMap((r) => rolePackages(r, "apt", engine).systemUsers ?? []))];
     const apt = family("apt");
     const dnf = family("dnf");
     const lines = (xs: string[], indent = "    ") => xs.map((x) => `${indent}${x}`).join("\n");
@@ -238,7 +255,14 @@ for d in $fresh; do
         find "$d" -mindepth 1 -delete
     fi
 done
-mkdir -p ${HOST_LOG_DIR}
+${users
+    .map(
+        (
+            u,
+        ) => `getent passwd ${u} >/dev/null || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${u}
+`,
+    )
+    .join("")}mkdir -p ${HOST_LOG_DIR}
 printf '%s' ${shellQuote(LOGROTATE_RULE)} > /etc/logrotate.d/bitrix-cluster
 for u in $units; do
     if systemctl list-unit-files "$u.service" >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
  * files, an environment file and a systemd unit, each written from stdin (a secret never reaches a command line),
  * then a start step that starts, reloads or restarts the unit and waits for its health command. A changed file
  * re-runs its own write step and the service's start step (the start step carries a digest of everything it runs
- * from); services of one role restart one at a time; removing a service stops and disables its unit and removes
+ * from); a service run from an archive (the user's push server) gets it uploaded by SFTP and unpacked by root in its
+ * start step; services of one role restart one at a time; removing a service stops and disables its unit and removes
  * its files (data directories stay).
  */
 import { createHash } from "crypto";
@@ -13,6 +14,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { fileMode } from "./fileMode";
 import { defaultImagesDir } from "./docker";
+import { unpackArchiveScript } from "./hostArchive";
 import { firewallRuleset, firewallUnit, FIREWALL_FILE, FIREWALL_UNIT } from "./hostFirewall";
 import { DbEngine, HostRole, installScript } from "./hostPackages";
 import { Inventory, InventoryRole } from "./hostsInventory";
@@ -59,6 +61,7 @@ export function packageRoles(roles: InventoryRole[]): HostRole[] {
         redis: "redis",
         sentinel: "redis",
         monitoring: "monitoring",
+        push: "push",
     };
     return [...new Set(roles.map((r) => map[r]))];
 }
@@ -191,7 +194,9 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         if ("pull" in spec.image) {
             throw new Error(`${spec.service}: ${spec.image.pull} is a container image; engine "percona" on hosts is not implemented yet`);
         }
-        const role = spec.image.role;
+        const archive = "archive" in spec.image ? spec.image.archive : undefined;
+        if (archive && !spec.command) throw new Error(`${spec.service}: a service run from an archive needs its command`);
+        const role = "role" in spec.image ? spec.image.role : `archive:${archive!.into}`;
         const host = this.hostFor(spec.service);
         if (this.closed) {
             throw new Error(
@@ -203,7 +208,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const root = (script: string) => asRoot(host.user, script);
         const ready = this.prepare(host, connection);
         const unit = unitName(spec.service);
-        const image = imageLayout(this.args.imagesDir ?? defaultImagesDir(), role);
+        const image = archive ? { entrypoint: [], cmd: [], copies: [] } : imageLayout(this.args.imagesDir ?? defaultImagesDir(), role);
         const volumes = hostVolumes(spec.volumes ?? []);
         const imageFiles: HostFile[] = image.copies.map((c) => ({
             path: c.target,
@@ -251,10 +256,14 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const imageKey = `${host.name}/${role}`;
         if (!this.imageWrites.has(imageKey)) this.imageWrites.set(imageKey, claimed.imageFiles.map(write));
         lastWrite = undefined;
-        const writes = claimed.serviceFiles.map(write);
+        const writes: pulumi.Resource[] = claimed.serviceFiles.map(write);
+        const upload = archive && this.uploadArchive(spec, archive, host, connection, parent, ready);
+        if (upload) writes.push(upload.copy);
         const owned = claimed.serviceFiles.map((f) => f.path);
         // A change of the unit, its environment or the image's files needs a restart; of the generated config, a reload.
-        const restartDigest = pulumi.all([...imageFiles, ...runtime].map((f) => f.content)).apply(digestOf);
+        const restartDigest = pulumi
+            .all([...imageFiles, ...runtime].map((f) => f.content))
+            .apply((contents) => digestOf(archive ? [...contents, archive.sha256] : contents));
         const digest = pulumi.all(files.map((f) => f.content)).apply(digestOf);
         const family = spec.service.replace(/-\d+$/, "");
         const previous = this.lastStart.get(family);
@@ -264,16 +273,20 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
                 connection,
                 create: pulumi.all([digest, restartDigest]).apply(([all, restart]) =>
                     root(
-                        `# generated files ${all}\n${fileManifestScript(spec.service, owned)}\n${startScript(spec.service, spec.health, {
-                            restartDigest: restart,
-                            reloadable: (spec.reload ?? []).length > 0,
-                            dirs: volumes.dirs,
-                            mounts: volumes.mounts.map((m) => m.unit),
-                            mounted: volumes.mounted,
-                        })}`,
+                        `# generated files ${all}\n${fileManifestScript(spec.service, owned)}\n${upload ? `${upload.unpack}\n` : ""}${startScript(
+                            spec.service,
+                            spec.health,
+                            {
+                                restartDigest: restart,
+                                reloadable: (spec.reload ?? []).length > 0,
+                                dirs: volumes.dirs,
+                                mounts: volumes.mounts.map((m) => m.unit),
+                                mounted: volumes.mounted,
+                            },
+                        )}`,
                     ),
                 ),
-                delete: root(removeServiceScript(spec.service, owned)),
+                delete: root(`${removeServiceScript(spec.service, owned)}${upload ? `\n${upload.remove}` : ""}`),
                 logging: "stderr",
             },
             {
@@ -288,6 +301,32 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         );
         this.lastStart.set(family, start);
         return { host: host.address, resource: start, ready: start };
+    }
+
+    /**
+     * A service's archive (`ImageSpec.archive`): uploaded by SFTP as the SSH user to its home (only the file's hash
+     * and path are in the state, not its bytes), then, in the service's start step, checked and unpacked by root
+     * (unpackArchiveScript). The upload is the SSH user's file, so root trusts it only after the SHA-256 check.
+     */
+    private uploadArchive(
+        spec: ServiceSpec,
+        archive: { path: string; sha256: string; into: string },
+        host: { name: string; user: string },
+        connection: command.types.input.remote.ConnectionArgs,
+        parent: pulumi.ComponentResource,
+        ready: pulumi.Resource,
+    ) {
+        const upload = `.bitrix-cluster/${archive.into.split("/").pop()}.tar.gz`;
+        const copy = new command.remote.CopyToRemote(
+            `${spec.resourceName}-archive`,
+            { connection, source: new pulumi.asset.FileAsset(archive.path), remotePath: upload },
+            { parent, dependsOn: [ready] },
+        );
+        return {
+            copy,
+            unpack: unpackArchiveScript({ sshUser: host.user, upload, dir: archive.into, sha256: archive.sha256 }),
+            remove: `rm -rf -- ${shellQuote(archive.into)}; rm -f -- "$(getent passwd ${shellQuote(host.user)} | cut -d: -f6)"/${shellQuote(upload)}`,
+        };
     }
 
     /**

@@ -6,7 +6,7 @@
 import { isIpv4 } from "../config/checks";
 import { hostKeyHowTo, parseHostKey } from "./hostKey";
 
-export const HOST_ROLES = ["balancer", "web", "nfs", "db-master", "db-replica", "redis", "sentinel", "monitoring"] as const;
+export const HOST_ROLES = ["balancer", "web", "nfs", "db-master", "db-replica", "redis", "sentinel", "monitoring", "push"] as const;
 export type InventoryRole = (typeof HOST_ROLES)[number];
 
 export interface HostEntry {
@@ -40,6 +40,8 @@ export interface RoleCounts {
     monitoring?: number;
     /** 1 with sharedStorage "nfs", 0 with "external". @default 1 */
     nfsServers?: number;
+    /** Push services (config `pushServers`): one per host carrying "push". @default 0 */
+    push?: number;
 }
 
 export interface Inventory {
@@ -133,6 +135,7 @@ export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecur
     expect("redis", counts.redisNodes, "1 + redisReplicas");
     expect("sentinel", counts.sentinels, "sentinels");
     expect("monitoring", counts.monitoring ?? 0, counts.monitoring ? "the Monitoring layer" : "none: monitoring is off");
+    expect("push", counts.push ?? 0, counts.push ? "pushServers" : "none: pushServers is 0");
     if (problems.length)
         throw new Error(`invalid host list (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n  - ${problems.join("\n  - ")}`);
 
@@ -148,5 +151,8 @@ export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecur
     if (carrying("db-replica").length) services["db-failover"] = carrying("db-replica")[0].name;
     numbered("redis", "redis");
     numbered("sentinel", "sentinel");
+    numbered("push", "push");
+    // The push services' own Redis (docs/push.md) runs on the first push host.
+    if (carrying("push").length) services["push-redis"] = carrying("push")[0].name;
     return { hosts, services };
 }

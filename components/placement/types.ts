@@ -23,8 +23,13 @@ export interface FileSpec {
 export type ImageSpec =
     /** One of the project's Dockerfiles under `images/<role>`, built on Debian. */
     | { role: "balancer" | "web" | "nfs" | "mariadb" | "redis" | "monitoring" | "acme" }
-    /** A published image, pulled (the Percona path). */
-    | { pull: string };
+    /** A published image, pulled (the Percona path; the user's push server image on Docker). */
+    | { pull: string }
+    /**
+     * A .tar.gz where Pulumi runs (the user's push server on hosts): uploaded to the host, checked against `sha256`
+     * and unpacked by root into `into`; the service runs its `command` (required). Hosts only.
+     */
+    | { archive: { path: string; sha256: string; into: string } };
 
 export type VolumeSpec =
     /** Data that belongs to this one service (database files, Redis AOF). */

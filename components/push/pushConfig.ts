@@ -12,8 +12,8 @@ export const PUSH_LOCAL_PUB = { address: "127.0.0.1", port: 8895 };
 /** Where the push service reads its two config files (bitrix-env's /etc/push-server and file names). */
 export const PUSH_CONFIG_DIR = "/etc/push-server";
 export const pushConfigPath = (role: "sub" | "pub") => `${PUSH_CONFIG_DIR}/push-server-${role}-${PUSH_PORTS[role]}.json`;
-/** The push Redis's port. */
-export const PUSH_REDIS_PORT = 6379;
+/** The push Redis's port: not 6379, so that on hosts it can share a machine with the cluster's Redis or a web node. */
+export const PUSH_REDIS_PORT = 6380;
 
 /** Storage lifetimes, in seconds (the push server's RedisStorage and ClusterAdapter defaults). */
 export interface PushTtls {

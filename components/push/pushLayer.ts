@@ -1,12 +1,24 @@
 /**
- * The Push layer (docs/push.md): `count` push services running the user's push server image with generated sub and
- * pub configs, and one Redis of their own that stores messages and carries them between push services (pub/sub).
- * The balancers route subscribers to the push services; web nodes publish through their local route.
+ * The Push layer (docs/push.md): `count` push services running the user's push server (an image on Docker, a
+ * tarball on hosts) with generated sub and pub configs, and one Redis of their own that stores messages and carries
+ * them between push services (pub/sub). The balancers route subscribers to the push services; web nodes publish
+ * through their local route.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { Placement } from "../placement/types";
-import { DEFAULT_PUSH_TTLS, PUSH_REDIS_PORT, pushConfigPath, PUSH_PORTS, pushRedisConfig, pushServerConfig, PushTtls } from "./pushConfig";
+import { PUSH_SERVICE_USER } from "../placement/hostPackages";
+import { PUSH_ARCHIVE_DIR, PUSH_ARCHIVE_ENTRY, PushArchive } from "./pushArchive";
+import {
+    DEFAULT_PUSH_TTLS,
+    PUSH_PATHS,
+    PUSH_REDIS_PORT,
+    pushConfigPath,
+    PUSH_PORTS,
+    pushRedisConfig,
+    pushServerConfig,
+    PushTtls,
+} from "./pushConfig";
 
 export const PUSH_REDIS_SERVICE = "push-redis";
 export const PUSH_REDIS_CONF = "/etc/redis/push/redis.conf";
@@ -20,8 +32,11 @@ export interface PushLayerArgs {
     placement: Placement;
     /** Number of push services. */
     count: number;
-    /** The push server's image (supplied by the user: Bitrix distributes the server with its environment only). */
-    image: string;
+    /**
+     * The push server, supplied by the user (Bitrix distributes it with its environment only): a container image
+     * (Docker), or a checked tarball (hosts; readPushArchive), unpacked to PUSH_ARCHIVE_DIR and run as PUSH_SERVICE_USER.
+     */
+    server: { image: string } | { archive: PushArchive };
     /** Signature key shared with the pull module (letters and digits). */
     key: pulumi.Input<string>;
     /** Storage lifetimes. @default DEFAULT_PUSH_TTLS */
@@ -45,6 +60,20 @@ export interface PushLayerResult {
     redis: { host: string; port: number };
     resources: pulumi.Resource[];
 }
+
+/**
+ * A push service answers on both listeners: the publisher's stats with 200, the subscriber's path without a channel
+ * id with the server's own 400 (hosts, where the start step waits for it; curl is in the push role's packages).
+ */
+export const pushHealth = {
+    command:
+        `curl -fsS -o /dev/null http://127.0.0.1:${PUSH_PORTS.pub}${PUSH_PATHS.stat} && ` +
+        `[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${PUSH_PORTS.sub}${PUSH_PATHS.subws})" = 400 ]`,
+    intervalS: 1,
+    timeoutS: 2,
+    retries: 15,
+    startPeriodS: 5,
+};
 
 export function createPushLayer(name: string, parent: pulumi.ComponentResource, args: PushLayerArgs): PushLayerResult {
     if (args.count < 1) throw new Error(`${name}: at least one push service`);
@@ -71,12 +100,25 @@ export function createPushLayer(name: string, parent: pulumi.ComponentResource, 
                     .output(args.key)
                     .apply((key) => pushServerConfig({ role, service, key, redis: redisAt, ttls: args.ttls ?? DEFAULT_PUSH_TTLS })),
             );
+        const archive = "archive" in args.server ? args.server.archive : undefined;
         const deployed = args.placement.deploy(parent, {
             resourceName: `${name}-${i + 1}`,
             service,
-            image: { pull: args.image },
-            // The image starts one subscriber and one publisher listener from these files (docs/push.md).
-            files: (["sub", "pub"] as const).map((role) => ({ path: pushConfigPath(role), content: config(role), secret: true })),
+            ...(archive
+                ? {
+                      image: { archive: { path: archive.path, sha256: archive.sha256, into: PUSH_ARCHIVE_DIR } },
+                      // Never root: the unpacked server is root's, its configs are readable through the user's group.
+                      command: ["runuser", "-u", PUSH_SERVICE_USER, "--", `${PUSH_ARCHIVE_DIR}/${PUSH_ARCHIVE_ENTRY}`],
+                      health: pushHealth,
+                  }
+                : { image: { pull: (args.server as { image: string }).image } }),
+            // The server starts one subscriber and one publisher listener from these files (docs/push.md).
+            files: (["sub", "pub"] as const).map((role) => ({
+                path: pushConfigPath(role),
+                content: config(role),
+                secret: true,
+                ...(archive ? { group: PUSH_SERVICE_USER } : {}),
+            })),
             env: { PUSH_SUB_CONFIG: pushConfigPath("sub"), PUSH_PUB_CONFIG: pushConfigPath("pub") },
             // Subscribers come through the balancers, publishers are the web nodes: both cluster hosts.
             listens: [

@@ -410,7 +410,7 @@ describe("BitrixCluster with the push layer", () => {
             }
         }
         const sub = JSON.parse(await file("push-2", "/etc/push-server/push-server-sub-8010.json"));
-        assert.deepEqual({ host: sub.storage.host, port: sub.storage.port }, { host: "t-push-redis", port: 6379 });
+        assert.deepEqual({ host: sub.storage.host, port: sub.storage.port }, { host: "t-push-redis", port: 6380 });
         assert.equal(sub.security.key, PUSH_KEY);
         const pub = JSON.parse(await file("push-1", "/etc/push-server/push-server-pub-9010.json"));
         assert.equal(pub.security.key, sub.security.key, "one key for every listener");

@@ -24,6 +24,7 @@ import { nfsDrill } from "../../tools/drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "../../tools/drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "../../tools/drill/rollingUpdateDrill";
 import { webNodeDrill } from "../../tools/drill/webNodeDrill";
+import { buildPushFixtureImage } from "../helpers/pushFixture";
 import { channelId, publishFromWeb, seqOf, signChannel, subscribe, until } from "../../tools/drill/pushClient";
 import { broadcastDrill, deliveryDrill, PushTarget, pushBalancerDrill, pushNodeDrill } from "../../tools/drill/pushDrill";
 
@@ -113,10 +114,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             `objects of ${PREFIX} left from an earlier run`,
         );
         const t0 = Date.now();
-        execFileSync("docker", ["build", "-q", "-t", PUSH_IMAGE, path.join(projectDir(), "tests", "fixtures", "push-server")], {
-            stdio: "pipe",
-            timeout: 10 * 60_000,
-        });
+        buildPushFixtureImage(PUSH_IMAGE);
         timings.pushImage = (Date.now() - t0) / 1000;
         await stack.init({
             dbEngine: "mariadb",

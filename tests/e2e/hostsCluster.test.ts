@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import * as net from "node:net";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { rolePackages } from "../../components/placement/hostPackages";
@@ -20,14 +21,18 @@ import { interruption, startLoad } from "../../tools/drill/load";
 import { probeClient } from "../helpers/probe";
 import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { SshServer, startSshServer } from "../helpers/sshServer";
+import { buildPushFixtureImage, writePushFixtureTarball } from "../helpers/pushFixture";
+import { holders } from "../../tools/drill/balancerDrill";
+import { deliveryDrill } from "../../tools/drill/pushDrill";
+import { channelId } from "../../tools/drill/pushClient";
 
 const NET = { name: "bx-hosts-net", subnet: "172.28.30.0/24" };
 const ip = (n: number) => `172.28.30.${n}`;
 const HOSTS = [
-    { name: "h1", address: ip(11), roles: ["balancer", "db-master", "redis", "sentinel"] },
+    { name: "h1", address: ip(11), roles: ["balancer", "db-master", "redis", "sentinel", "push"] },
     { name: "h2", address: ip(12), roles: ["web", "db-replica", "sentinel"] },
     // Reached as a non-root user with passwordless sudo, as many sites require.
-    { name: "h3", address: ip(13), user: "deploy", roles: ["balancer", "redis", "sentinel", "monitoring"] },
+    { name: "h3", address: ip(13), user: "deploy", roles: ["balancer", "redis", "sentinel", "monitoring", "push"] },
     { name: "h4", address: ip(14), roles: ["web"] },
 ];
 const SHARED = [
@@ -35,6 +40,9 @@ const SHARED = [
     { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" },
 ];
 const REDIS_PASSWORD = "hosts-e2e-redis-secret-9f3c";
+/** The push layer on hosts: the test push server as the user's tarball (docs/push.md), push-1 on h1, push-2 on h3. */
+const PUSH_KEY = "hostsE2ePushSignatureKey0123456789abcdef";
+const PUSH_FIXTURE_IMAGE = "bx-hosts-push-fixture:e2e";
 /** The balancers' floating address (h1 and h3, VRRP). */
 const VIP = ip(50);
 const base = `https://${VIP}`;
@@ -124,6 +132,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     const timings: Record<string, number> = {};
     /** HOSTS with each host's recorded host key. */
     const pinned: Array<(typeof HOSTS)[number] & { hostKey: string }> = [];
+    let pushTarball = "";
 
     before(async () => {
         requireEngineTools();
@@ -131,7 +140,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         sh("docker", ["network", "create", "--subnet", NET.subnet, NET.name]);
         const started = Date.now();
         // The packages the install step would download on each host, preinstalled once in the fixture image.
-        const roles = ["balancer", "web", "db", "redis", "monitoring"] as const;
+        const roles = ["balancer", "web", "db", "redis", "monitoring", "push"] as const;
         const packages = [
             ...new Set(["nftables", "logrotate", "util-linux", ...roles.flatMap((r) => rolePackages(r, "apt", "mariadb").packages)]),
         ];
@@ -187,6 +196,9 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         for (const h of HOSTS) pinned.push({ ...h, hostKey: await recordHostKey(h.name, h.address) });
         assert.equal(new Set(pinned.map((h) => h.hostKey)).size, HOSTS.length);
         timings.hostsReady = (Date.now() - started) / 1000;
+        buildPushFixtureImage(PUSH_FIXTURE_IMAGE);
+        pushTarball = path.join(stack.dir, "push-server.tar.gz");
+        writePushFixtureTarball(PUSH_FIXTURE_IMAGE, pushTarball);
 
         await stack.init({
             placement: "hosts",
@@ -202,9 +214,12 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             webMemoryMb: 384,
             redisMaxMemoryMb: 32,
             redisMemoryMb: 128,
+            pushServers: 2,
+            pushArchive: pushTarball,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
         stack.setSecret("redisPassword", REDIS_PASSWORD);
+        stack.setSecret("pushSecurityKey", PUSH_KEY);
         // Every stack names its admins' networks (no private-range default): here the test's own, the hosts' network.
         stack.setStructuredConfig({ hosts: pinned, adminAllowlist: ["127.0.0.0/8", NET.subnet] });
     });
@@ -212,6 +227,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     after(async () => {
         await stack.remove();
         cleanUp();
+        sh("sh", ["-c", `docker rmi ${PUSH_FIXTURE_IMAGE} >/dev/null 2>&1 || true`]);
         console.log(`# hosts e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
@@ -266,6 +282,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.equal(outputs.dbMaster, `${ip(11)}:3306`);
         assert.deepEqual(outputs.sentinels, [`${ip(11)}:26379`, `${ip(12)}:26379`, `${ip(13)}:26379`]);
         assert.deepEqual(outputs.nfsExports, []);
+        assert.deepEqual(outputs.pushServers, [ip(11), ip(13)]);
         // Every SSH session came through the bastion (h1), h3's as "deploy"; none straight from the Docker host.
         const logins = (h: string) => onHost(h, "journalctl -u ssh --no-pager -o cat | grep 'Accepted publickey' || true");
         assert.match(logins("h2"), new RegExp(`Accepted publickey for root from ${ip(11).replace(/\./g, "\\.")} `));
@@ -273,9 +290,9 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.match(logins("h3"), new RegExp(`Accepted publickey for deploy from ${ip(11).replace(/\./g, "\\.")} `));
         assert.doesNotMatch(logins("h3"), /for root/);
         for (const [host, units] of [
-            ["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1"]],
+            ["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1", "push-1", "push-redis"]],
             ["h2", ["web-1", "db-replica-1", "sentinel-2"]],
-            ["h3", ["balancer-2", "redis-2", "sentinel-3", "monitoring"]],
+            ["h3", ["balancer-2", "redis-2", "sentinel-3", "monitoring", "push-2"]],
             ["h4", ["web-2"]],
         ] as const) {
             const states = onHost(
@@ -364,6 +381,51 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         console.log(`# hosts monitoring: ${last.split(", ").length} targets up`);
     });
 
+    it("runs the push server from the user's tarball: root's files, an unprivileged process, configs for its group only", () => {
+        for (const h of ["h1", "h3"]) {
+            // Unpacked by root, nothing in it writable by the service user; the process is not root.
+            assert.equal(
+                onHost(h, "stat -c '%U:%G %a' /opt/bitrix-cluster/push-server /opt/bitrix-cluster/push-server/start"),
+                "root:root 755\nroot:root 755",
+                h,
+            );
+            assert.equal(onHost(h, "find /opt/bitrix-cluster/push-server ! -user root -o -perm /022 | wc -l"), "0", h);
+            // The push server is the host's only Node.js process.
+            assert.equal(
+                onHost(h, `for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = node ] && stat -c %U $d; done; true`),
+                "bitrix-push",
+                h,
+            );
+            assert.equal(
+                onHost(h, "stat -c '%a %U:%G' /etc/push-server/push-server-sub-8010.json /etc/push-server/push-server-pub-9010.json"),
+                "640 root:bitrix-push\n640 root:bitrix-push",
+                h,
+            );
+        }
+        // Its Node modules came in the tarball: the host has Node.js from Debian and nothing else of the server's.
+        assert.equal(onHost("h3", "dpkg-query -W -f='${Status}' node-ws 2>/dev/null || echo absent"), "absent");
+    });
+
+    it("delivers a message published through either web node to a websocket on the floating address within 1 s; /bitrix/pub/ from outside is refused", async () => {
+        const [holder] = await holders(["h1", "h3"].map(container), VIP);
+        const r = await deliveryDrill({
+            base,
+            key: PUSH_KEY,
+            webs: [container("h2"), container("h4")],
+            pushContainers: [container("h1"), container("h3")],
+            statusUrl: `http://${holder === container("h1") ? ip(11) : ip(13)}:8404/`,
+        });
+        console.log(`# hosts push delivery: latency by publishing node (ms) ${JSON.stringify(r.latencyMs)}`);
+        timings.pushDeliveryMs = r.latencyMs as any;
+        assert.ok(r.pass, JSON.stringify(r));
+        const channel = channelId();
+        for (const rawPath of [`/bitrix/pub/?CHANNEL_ID=${channel}`, `/BITRIX/%70ub/?CHANNEL_ID=${channel}`]) {
+            const out = await request(`${base}/`, { method: "POST", body: '{"seq":-1}', rawPath });
+            assert.equal(out.status, 403, rawPath);
+            assert.match(out.body, /Request forbidden by administrative rule/, rawPath);
+        }
+    });
+
     it("continues a session started on one node on the other", async () => {
         const first = await probe("session", { node: "web-1" });
         assert.equal(first.node, container("h2"));
@@ -422,6 +484,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         );
         const state = (await stack.ok(["stack", "export"])).stdout;
         assert.ok(!state.includes(REDIS_PASSWORD), "the Redis password is in the state in plain text");
+        assert.ok(!state.includes(PUSH_KEY), "the push signature key is in the state in plain text");
         assert.ok(!state.includes("PRIVATE KEY"), "the SSH key is in the state in plain text");
         const preview = await stack.ok(["preview", "--diff"]);
         assert.ok(!preview.stdout.includes(REDIS_PASSWORD) && !preview.stdout.includes("PRIVATE KEY"));
@@ -438,6 +501,9 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             [ip(12), 80],
             [ip(12), 9253],
             [ip(11), 9100],
+            [ip(11), 9010],
+            [ip(13), 8010],
+            [ip(11), 6380],
         ] as const) {
             assert.equal(await connects(host, port), false, `${host}:${port} is reachable from outside the cluster`);
         }
@@ -451,21 +517,41 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.doesNotMatch(up.stdout, /\b(created|updated|replaced|deleted)\b/);
     });
 
-    it("re-runs exactly the steps a changed setting touches: one PHP file and the web nodes' start steps", async () => {
+    it("re-runs exactly the steps a change touches: a PHP setting, its file and the web nodes' start steps; a new push tarball, its uploads and the push services' start steps, one at a time", async () => {
+        const started = (h: string, unit: string) =>
+            Number(onHost(h, `date -d "$(systemctl show -p ActiveEnterTimestamp --value ${unit})" +%s%N`));
+        const pushBefore = [started("h1", "bitrix-push-1"), started("h3", "bitrix-push-2")];
         await stack.setConfig("phpMemoryLimitMb", 256);
+        // The same path, other content: a server build with one more file.
+        writePushFixtureTarball(PUSH_FIXTURE_IMAGE, pushTarball, { name: "VERSION", text: "2\n" });
         const steps = (await stack.previewSteps()).filter((s) => s.op !== "same" && s.type.startsWith("command:"));
         assert.deepEqual(steps.map((s) => `${s.op}:${s.urn.split("::").pop()}`).sort(), [
+            "update:bx-hosts-e2e-push-1-archive",
+            "update:bx-hosts-e2e-push-1-start",
+            "update:bx-hosts-e2e-push-2-archive",
+            "update:bx-hosts-e2e-push-2-start",
             "update:bx-hosts-e2e-web-1-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini",
             "update:bx-hosts-e2e-web-1-node-start",
             "update:bx-hosts-e2e-web-2-node-file-etc-php-8-2-fpm-conf-d-99-bitrix-ini",
             "update:bx-hosts-e2e-web-2-node-start",
         ]);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
-        timings.phpSettingUp = up.seconds;
+        timings.phpSettingAndTarballUp = up.seconds;
+        for (const h of ["h1", "h3"]) assert.equal(onHost(h, "cat /opt/bitrix-cluster/push-server/VERSION"), "2", h);
+        const pushAfter = [started("h1", "bitrix-push-1"), started("h3", "bitrix-push-2")];
+        assert.ok(pushAfter[0] > pushBefore[0] && pushAfter[1] > pushBefore[1], "both push services restarted");
+        // push-2 restarted only after push-1 was back and healthy (its start step waits for push-1's).
+        assert.ok(pushAfter[1] > pushAfter[0], `push-2 started at ${pushAfter[1]}, push-1 at ${pushAfter[0]}`);
+        const delivered = await deliveryDrill({
+            base,
+            key: PUSH_KEY,
+            webs: [container("h2")],
+            pushContainers: [container("h1"), container("h3")],
+            statusUrl: `http://${ip(11)}:8404/`,
+        });
+        assert.ok(delivered.pass, JSON.stringify(delivered));
         for (const h of ["h2", "h4"]) assert.match(onHost(h, "cat /etc/php/8.2/fpm/conf.d/99-bitrix.ini"), /^memory_limit = 256M$/m);
         // One node at a time: web-2 restarted after web-1 was healthy again.
-        const started = (h: string, unit: string) =>
-            Number(onHost(h, `date -d "$(systemctl show -p ActiveEnterTimestamp --value ${unit})" +%s`));
         assert.ok(started("h4", "bitrix-web-2") >= started("h2", "bitrix-web-1"));
         await waitFor("both web nodes UP again", async () => (await webRows()).join() === "web-1:UP,web-2:UP", 30_000, 1000);
     });

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -327,6 +328,38 @@ describe("validateClusterConfig placement hosts", () => {
     const BASTION_KEY = testHostKey("bastion");
     const base = { placement: "hosts", dbEngine: "mariadb", hosts, sshPrivateKey: KEY, floatingAddress: "10.0.0.50", monitoring: false };
     const monitored = [...hosts.slice(0, 2), { ...hosts[2], roles: [...hosts[2].roles, "monitoring"] }, ...hosts.slice(3)];
+
+    it("runs the push layer on hosts from the user's tarball, checked before any resource exists", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "push-tarball-"));
+        fs.writeFileSync(path.join(dir, "start"), "#!/bin/sh\n", { mode: 0o755 });
+        execFileSync("tar", ["-C", dir, "-czf", path.join(dir, "push.tgz"), "./start"]);
+        const withPush = hosts.map((h) => (h.name === "lb2" ? { ...h, roles: [...h.roles, "push"] } : h));
+        const archive = path.join(dir, "push.tgz");
+        const c = validate({ ...base, hosts: withPush, pushServers: 1, pushArchive: archive });
+        assert.equal(c.push.archive!.path, archive);
+        assert.match(c.push.archive!.sha256, /^[a-f0-9]{64}$/);
+        assert.equal(c.hosts!.inventory.services["push-1"], "lb2");
+        assert.equal(c.hosts!.inventory.services["push-redis"], "lb2");
+        const problems = (raw: RawConfig) => problemsOf({ ...base, hosts: withPush, pushServers: 1, ...raw }).join("\n");
+        assert.match(
+            problems({}),
+            /bitrix-cluster:pushArchive: required with bitrix-cluster:pushServers = 1 on hosts: the path of the push server's tarball where pulumi runs/,
+        );
+        assert.match(problems({ pushArchive: path.join(dir, "none.tar.gz") }), /pushArchive: \S+none\.tar\.gz does not exist/);
+        assert.match(problems({ pushArchive: path.join(dir, "start") }), /pushArchive: \S+start: expected a \.tar\.gz or \.tgz file/);
+        assert.match(
+            problems({ pushArchive: archive, pushImage: "registry.example.com/push:2" }),
+            /bitrix-cluster:pushImage: only read with bitrix-cluster:placement = "docker"; remove it from this hosts stack/,
+        );
+        assert.match(
+            problemsOf({ ...base, pushServers: 1, pushArchive: archive }).join("\n"),
+            /1 host\(s\) must carry "push" \(pushServers\); 0 do/,
+        );
+        assert.match(
+            problemsOf({ pushServers: 1, pushImage: "registry.example.com/push:2", pushArchive: archive }).join("\n"),
+            /bitrix-cluster:pushArchive: only read with bitrix-cluster:placement = "hosts"; remove it, or set placement to "hosts"/,
+        );
+    });
 
     it("builds the inventory, the key as a secret and the bastion from config", async () => {
         const c = validate({ ...base, sshBastion: "jump@bastion.example.com:2200", sshBastionHostKey: `${BASTION_KEY} root@bastion` });
@@ -724,8 +757,8 @@ describe("validateClusterConfig push layer", () => {
         );
     });
 
-    it("refuses an image without servers, an image without a tag, and the push layer on hosts", () => {
-        assert.match(problemsOf({ pushImage: IMAGE }).join("\n"), /pushServers: set it to 1 or more/);
+    it("refuses an image or a tarball without servers, and an image without a tag", () => {
+        assert.match(problemsOf({ pushImage: IMAGE }).join("\n"), /pushServers: set it to 1 or more to run bitrix-cluster:pushImage/);
         assert.match(
             problemsOf({ pushServers: 1, pushImage: "push-server" }).join("\n"),
             /pushImage: got "push-server"; allowed: empty, or an image reference with a tag or digest/,

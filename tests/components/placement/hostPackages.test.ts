@@ -6,7 +6,8 @@ import { describe, it } from "node:test";
 import { HostRole, installScript, rolePackages } from "../../../components/placement/hostPackages";
 
 const ROOT = path.join(__dirname, "..", "..", "..", "..");
-const IMAGE_OF: Record<HostRole, string> = {
+/** Roles whose services run from one of the project's images (push runs the user's server: no image here). */
+const IMAGE_OF: Record<Exclude<HostRole, "push">, string> = {
     balancer: "balancer",
     web: "web",
     nfs: "nfs",
@@ -27,7 +28,7 @@ function dockerfilePackages(role: string): string[] {
 
 describe("host packages", () => {
     it("installs on Debian exactly what the role's image installs", () => {
-        for (const role of Object.keys(IMAGE_OF) as HostRole[]) {
+        for (const role of Object.keys(IMAGE_OF) as Array<keyof typeof IMAGE_OF>) {
             assert.deepEqual([...rolePackages(role, "apt", "mariadb").packages].sort(), dockerfilePackages(IMAGE_OF[role]), role);
         }
     });
@@ -57,6 +58,30 @@ describe("host packages", () => {
         assert.match(script, /systemctl mask "\$u\.service"/);
         assert.match(script, /unsupported distribution/);
         assert.equal((script.match(/epel-release/g) ?? []).length, 2, "EPEL enabled once for web and redis together");
+    });
+
+    it("gives push hosts Debian's Node.js (the server's own modules come in its tarball), the push Redis and curl, and their service user", () => {
+        const apt = rolePackages("push", "apt");
+        assert.deepEqual(apt.packages, ["nodejs", "redis-server", "redis-tools", "curl", "ca-certificates"]);
+        assert.deepEqual(apt.distroUnits, ["redis-server"]);
+        assert.deepEqual(apt.systemUsers, ["bitrix-push"]);
+        assert.deepEqual(rolePackages("push", "dnf").packages, ["nodejs", "redis", "curl"]);
+        const script = installScript(["push", "redis"], "mariadb");
+        execFileSync("sh", ["-n"], { input: script });
+        assert.match(
+            script,
+            /for p in nftables logrotate util-linux nodejs redis-server redis-tools curl ca-certificates redis-sentinel; do/,
+        );
+        // Made once, before any file the user's group must read is written (the files come after this step).
+        assert.equal(
+            (
+                script.match(
+                    /getent passwd bitrix-push >\/dev\/null \|\| useradd --system --user-group --no-create-home --home-dir \/nonexistent --shell \/usr\/sbin\/nologin bitrix-push\n/g,
+                ) ?? []
+            ).length,
+            1,
+        );
+        assert.doesNotMatch(installScript(["web", "redis"], "mariadb"), /useradd/);
     });
 
     it("installs and starts the distribution's node-exporter on every host when the Monitoring layer is on", () => {

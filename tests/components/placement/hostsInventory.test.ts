@@ -42,6 +42,29 @@ describe("hosts inventory", () => {
         assert.equal(inv.hosts[2].port, 2222);
     });
 
+    it('puts push-1 … push-N on the hosts carrying "push", and the push Redis on the first of them', () => {
+        const withPush = hosts.map((h) => (h.name === "lb" || h.name === "db-b" ? { ...h, roles: [...h.roles, "push"] } : h));
+        const inv = parseInventory(withPush, { ...counts, push: 2 });
+        assert.deepEqual(
+            Object.entries(inv.services).filter(([s]) => s.startsWith("push")),
+            [
+                ["push-1", "lb"],
+                ["push-2", "db-b"],
+                ["push-redis", "lb"],
+            ],
+        );
+        // It shares a host with the cluster's Redis and Sentinel (db-b) and with a web node: its ports are its own.
+        assert.doesNotThrow(() =>
+            parseInventory(
+                hosts.map((h) => (h.name === "web-a" ? { ...h, roles: [...h.roles, "push"] } : h)),
+                { ...counts, push: 1 },
+            ),
+        );
+        assert.throws(() => parseInventory(withPush, { ...counts, push: 3 }), /3 host\(s\) must carry "push" \(pushServers\); 2 do/);
+        assert.throws(() => parseInventory(withPush, counts), /0 host\(s\) must carry "push" \(none: pushServers is 0\); 2 do/);
+        assert.equal(Object.keys(parseInventory(hosts, counts).services).filter((s) => s.startsWith("push")).length, 0);
+    });
+
     it("names every problem at once: counts, clashes, duplicates, bad fields", () => {
         const bad = [
             ...hosts.slice(0, 3),
