@@ -17,6 +17,11 @@ export const ACME_DIRECTORY_CA = "/etc/acme/directory-ca.pem";
 /** The volume between the service (writes) and the balancers (read): it holds `site.pem`, cert and key, mode 600. */
 export const TLS_DIR = "/var/lib/bitrix-tls";
 export const TLS_SOURCE = `${TLS_DIR}/site.pem`;
+/**
+ * On each balancer (images/balancer/tls-receive.sh): root reads a pushed cert+key from stdin, checks it and installs
+ * it as `TLS_SOURCE` (placement hosts: the ACME service pushes it to the balancers on other hosts).
+ */
+export const TLS_RECEIVER = "/usr/local/sbin/bitrix-tls-receive";
 /** The URL path HTTP-01 validation requests (RFC 8555 §8.3). */
 export const CHALLENGE_PATH = "/.well-known/acme-challenge/";
 

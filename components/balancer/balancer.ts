@@ -16,6 +16,7 @@ import {
     acmeEabEnv,
     acmeEnv,
     TLS_DIR,
+    TLS_RECEIVER,
     TLS_SOURCE,
 } from "./acme";
 import { balancerConfig, BalancerUpstream, PushRoute } from "./haproxyConfig";
@@ -74,8 +75,17 @@ export interface BalancerResult {
 /** The ACME service's name in the stack. */
 export const ACME_SERVICE = "acme";
 
-/** The ACME service (tlsMode "acme"): lego's loop, its state on a data volume, the published PEM on the shared one. */
-function deployAcme(name: string, parent: pulumi.ComponentResource, args: BalancerArgs, tlsVolume: VolumeSpec): pulumi.Resource {
+/**
+ * The ACME service (tlsMode "acme"): lego's loop, its state on a data volume, the published PEM on the shared one,
+ * which reaches balancers on other hosts by push (placement hosts).
+ */
+function deployAcme(
+    name: string,
+    parent: pulumi.ComponentResource,
+    args: BalancerArgs,
+    tlsVolume: VolumeSpec,
+    balancers: string[],
+): pulumi.Resource {
     const acme = args.settings.acme!;
     const files: FileSpec[] = [{ path: ACME_ENV, content: acmeEnv(acme) }];
     if (acme.directoryCa) files.push({ path: ACME_DIRECTORY_CA, content: acme.directoryCa });
@@ -93,6 +103,12 @@ function deployAcme(name: string, parent: pulumi.ComponentResource, args: Balanc
         image: { role: "acme" },
         files,
         volumes: [{ kind: "data", name: "state", path: "/var/lib/acme", retain: args.retainAcmeState ?? true, precious: true }, tlsVolume],
+        // lego's challenge server (the balancers' acme backend) and the metrics (the monitoring host).
+        listens: [
+            { port: ACME_HTTP_PORT, from: "cluster" },
+            { port: ACME_METRICS_PORT, from: "cluster" },
+        ],
+        pushesTo: { services: balancers, receiver: TLS_RECEIVER },
         health: { command: "test -s /srv/metrics/metrics", intervalS: 10, timeoutS: 2, retries: 3, startPeriodS: 5 },
         memoryMb: 128,
         dependsOn: args.dependsOn,
@@ -205,7 +221,7 @@ export function createBalancer(name: string, parent: pulumi.ComponentResource, a
         );
     });
     // After the balancers: its first order is validated through them.
-    const acmeResource = acme ? deployAcme(name, parent, { ...args, dependsOn: resources }, tlsVolume) : undefined;
+    const acmeResource = acme ? deployAcme(name, parent, { ...args, dependsOn: resources }, tlsVolume, services) : undefined;
     const floating = s.vrrp?.address ?? "";
     return {
         url: floating ? `https://${floating}/` : `https://${https.host}:${https.port}/`,

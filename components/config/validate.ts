@@ -229,12 +229,20 @@ function placementChecks(v: KeyValues, raw: RawConfig, name: (k: string) => stri
                 monitoring: v.monitoring ? 1 : 0,
                 push: v.pushServers,
             },
-            { insecureIgnoreHostKeys: insecure },
+            { insecureIgnoreHostKeys: insecure, acme: tlsModeOf(v) === "acme" },
         );
     } catch (e) {
         problems.push(`${name("hosts")}: ${(e as Error).message}`);
         return undefined;
     }
+    // The ACME service pushes the certificate's key to the other balancer hosts over SSH: never to an unchecked host.
+    const unpinnedPeers = inventory.hosts.filter(
+        (h) => tlsModeOf(v) === "acme" && h.roles.includes("balancer") && h.name !== inventory.services.acme && !h.hostKey,
+    );
+    if (unpinnedPeers.length)
+        problems.push(
+            `${name("hosts")}: ${unpinnedPeers.map((h) => h.name).join(", ")}: hostKey is required with ${name("tlsMode")} "acme" even with ${name("sshInsecureIgnoreHostKeys")}: the ACME service sends the certificate's private key to each other balancer host over SSH and must know who answers there`,
+        );
     const bastionKey = bastion && v.sshBastionHostKey !== "" ? parseHostKey(v.sshBastionHostKey) : undefined;
     if (v.sshPrivateKey === undefined) return undefined;
     return {
@@ -298,10 +306,6 @@ function tlsChecks(v: KeyValues, name: (k: string) => string, problems: string[]
             if (!isDefault(k)) problems.push(`${name(k)}: only read with ${name("tlsMode")} = "acme"; remove it, or set tlsMode to "acme"`);
         return;
     }
-    if (v.placement !== "docker")
-        problems.push(
-            `${name("tlsMode")}: "acme" on placement "hosts" is not implemented yet (the certificate reaches the balancers through a Docker volume); use "provided" on hosts`,
-        );
     if (v.acmeEmail === "")
         problems.push(
             `${name("acmeEmail")}: required with ${name("tlsMode")} = "acme": the ACME account's contact address, e.g. pulumi config set ${name("acmeEmail")} ops@example.com`,

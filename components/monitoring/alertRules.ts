@@ -165,6 +165,17 @@ export const ALERTS: AlertRule[] = [
         source: "issue 20",
     },
     {
+        name: "AcmePushFailing",
+        severity: "warning",
+        for: "15m",
+        expr: "bitrix_acme_push_success == 0",
+        summary: "The ACME service cannot push the portal's certificate to balancer host {{ $labels.peer }}; it retries",
+        runbook:
+            "Placement hosts: that balancer keeps serving the previous certificate. Read the acme service's log (FAILED to push …): the host's SSH, its pinned hostKey, the stack's line in its SSH user's authorized_keys (pulumi up puts it back), sudo for a non-root user; docs/tls.md.",
+        threshold: "`bitrix_acme_push_success` = 0 (last push to that host failed)",
+        source: "issue 20",
+    },
+    {
         name: "TargetDown",
         severity: "warning",
         for: "1m",

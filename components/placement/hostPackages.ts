@@ -6,7 +6,7 @@
  */
 import { shellQuote } from "../shared/shell";
 import { HOST_LOG_DIR } from "./systemdUnit";
-export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis" | "monitoring" | "push";
+export type HostRole = "balancer" | "web" | "nfs" | "db" | "redis" | "monitoring" | "push" | "acme";
 export type DbEngine = "percona" | "mariadb";
 export type Family = "apt" | "dnf";
 
@@ -108,6 +108,14 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
                 repos: [],
                 packages: ["haproxy", "keepalived", "nftables", "openssl", "curl", "ca-certificates", "socat"],
                 distroUnits: ["haproxy", "keepalived"],
+            };
+        case "acme":
+            // lego issues, openssl checks, busybox serves the metrics, ssh pushes to the other balancer hosts (tlsMode acme).
+            // RHEL: lego from EPEL; not tried.
+            return {
+                repos: apt ? [] : [EPEL],
+                packages: ["lego", "openssl", "busybox", "ca-certificates", "openssh-client"],
+                distroUnits: [],
             };
         case "web":
             return apt

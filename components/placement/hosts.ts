@@ -18,6 +18,17 @@ import { unpackArchiveScript } from "./hostArchive";
 import { firewallRuleset, firewallUnit, FIREWALL_FILE, FIREWALL_UNIT } from "./hostFirewall";
 import { DbEngine, HostRole, installScript } from "./hostPackages";
 import { Inventory, InventoryRole } from "./hostsInventory";
+import {
+    authorizedKeysLine,
+    authorizeScript,
+    pushDir,
+    PUSH_DIR_ENV,
+    pushKeygenScript,
+    pushKeyRemoveScript,
+    pushKnownHosts,
+    pushMarker,
+    pushPeersText,
+} from "./hostPush";
 import { shellQuote } from "../shared/shell";
 import {
     environmentFile,
@@ -50,8 +61,8 @@ export interface HostsPlacementArgs {
     imagesDir?: string;
 }
 
-/** The package roles a host needs for its inventory roles. */
-export function packageRoles(roles: InventoryRole[]): HostRole[] {
+/** The package roles a host needs for its inventory roles, and for the services placed beside them (the ACME service). */
+export function packageRoles(roles: InventoryRole[], services: string[] = []): HostRole[] {
     const map: Record<InventoryRole, HostRole> = {
         balancer: "balancer",
         web: "web",
@@ -63,7 +74,7 @@ export function packageRoles(roles: InventoryRole[]): HostRole[] {
         monitoring: "monitoring",
         push: "push",
     };
-    return [...new Set(roles.map((r) => map[r]))];
+    return [...new Set([...roles.map((r) => map[r]), ...(services.includes("acme") ? (["acme"] as const) : [])])];
 }
 
 /** A file as written on a host: mode and group from its FileSpec. */
@@ -210,13 +221,18 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
         const unit = unitName(spec.service);
         const image = archive ? { entrypoint: [], cmd: [], copies: [] } : imageLayout(this.args.imagesDir ?? defaultImagesDir(), role);
         const volumes = hostVolumes(spec.volumes ?? []);
+        const push = this.pushSetup(parent, spec, host, connection, ready);
         const imageFiles: HostFile[] = image.copies.map((c) => ({
             path: c.target,
             content: fs.readFileSync(c.source, "utf8"),
             mode: fs.statSync(c.source).mode & 0o111 ? "0755" : "0644",
         }));
         const runtime: HostFile[] = [
-            { path: envFile(spec.service), content: pulumi.all(spec.env ?? {}).apply((env) => environmentFile(env)), mode: "0600" },
+            {
+                path: envFile(spec.service),
+                content: pulumi.all({ ...spec.env, ...push.env }).apply((env) => environmentFile(env)),
+                mode: "0600",
+            },
             {
                 path: `/etc/systemd/system/${unit}`,
                 mode: "0644",
@@ -232,7 +248,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
             },
             ...volumes.mounts.map((m) => m.file),
         ];
-        const generated = spec.files.map(hostFile);
+        const generated = [...spec.files.map(hostFile), ...push.files];
         const files = [...imageFiles, ...generated, ...runtime];
         const claimed = this.claim(host.name, spec.service, role, files, imageFiles.length);
         // One file after the other: sshd drops new connections beyond MaxStartups (Debian: 10 unauthenticated at
@@ -295,6 +311,7 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
                     ...writes,
                     ...(this.imageWrites.get(imageKey) ?? []),
                     ...(spec.dependsOn ?? []),
+                    ...push.steps,
                     ...(previous ? [previous] : []),
                 ],
             },
@@ -326,6 +343,67 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
             copy,
             unpack: unpackArchiveScript({ sshUser: host.user, upload, dir: archive.into, sha256: archive.sha256 }),
             remove: `rm -rf -- ${shellQuote(archive.into)}; rm -f -- "$(getent passwd ${shellQuote(host.user)} | cut -d: -f6)"/${shellQuote(upload)}`,
+        };
+    }
+
+    /**
+     * `ServiceSpec.pushesTo` on hosts: the push key made on the service's host (its public half is the step's output),
+     * each other receiving host's authorized_keys line for it, and the service's peers and known_hosts files and
+     * environment. Receivers on the service's own host read the shared directory itself.
+     */
+    private pushSetup(
+        parent: pulumi.ComponentResource,
+        spec: ServiceSpec,
+        host: Inventory["hosts"][number],
+        connection: command.types.input.remote.ConnectionArgs,
+        ready: pulumi.Resource,
+    ): { files: HostFile[]; env: Record<string, string>; steps: pulumi.Resource[] } {
+        const to = spec.pushesTo;
+        const peers = to ? [...new Set(to.services.map((s) => this.hostFor(s)))].filter((h) => h.name !== host.name) : [];
+        if (!to || peers.length === 0) return { files: [], env: {}, steps: [] };
+        const unpinned = peers.filter((p) => !p.hostKey).map((p) => p.name);
+        if (unpinned.length)
+            throw new Error(
+                `${spec.service} pushes to ${unpinned.join(", ")} over SSH, which needs each receiving host's key pinned (hostKey); sshInsecureIgnoreHostKeys does not cover it`,
+            );
+        const dir = pushDir(spec.service);
+        const keygen = new command.remote.Command(
+            `${spec.resourceName}-push-key`,
+            {
+                connection,
+                create: asRoot(host.user, pushKeygenScript(spec.service)),
+                delete: asRoot(host.user, pushKeyRemoveScript(spec.service)),
+                logging: "stderr",
+            },
+            { parent, dependsOn: [ready] },
+        );
+        const marker = pushMarker(this.name, spec.service);
+        const steps = peers.map((peer) => {
+            const peerConnection = this.connection(peer);
+            const imageWrites = [...this.imageWrites.entries()].filter(([k]) => k.startsWith(`${peer.name}/`)).flatMap(([, w]) => w);
+            return new command.remote.Command(
+                `${spec.resourceName}-push-authorize-${peer.name}`,
+                {
+                    connection: peerConnection,
+                    create: asRoot(peer.user, authorizeScript(peer.user, marker, { add: true })),
+                    stdin: keygen.stdout.apply(
+                        (publicKey) =>
+                            `${authorizedKeysLine({ publicKey, user: peer.user, receiver: to.receiver, from: host.address, marker })}\n`,
+                    ),
+                    delete: asRoot(peer.user, authorizeScript(peer.user, marker, { add: false })),
+                    logging: "stderr",
+                },
+                { parent, dependsOn: [this.prepare(peer, peerConnection), ...imageWrites] },
+            );
+        });
+        const list = peers.map((p) => ({ name: p.name, address: p.address, port: p.port, user: p.user, hostKey: p.hostKey! }));
+        return {
+            files: [
+                { path: `${dir}/peers`, content: pushPeersText(list), mode: "0644" },
+                { path: `${dir}/known_hosts`, content: pushKnownHosts(list), mode: "0644" },
+            ],
+            env: { [PUSH_DIR_ENV]: dir },
+            steps: [keygen, ...steps],
         };
     }
 
@@ -406,7 +484,16 @@ export class HostsPlacement extends pulumi.ComponentResource implements Placemen
             `${this.name}-${host.name}-install`,
             {
                 connection,
-                create: root(installScript(packageRoles(host.roles), this.args.engine, { nodeExporter: this.args.nodeExporter })),
+                create: root(
+                    installScript(
+                        packageRoles(
+                            host.roles,
+                            Object.keys(this.args.inventory.services).filter((s) => this.args.inventory.services[s] === host.name),
+                        ),
+                        this.args.engine,
+                        { nodeExporter: this.args.nodeExporter },
+                    ),
+                ),
                 logging: "stderr",
             },
             opts,

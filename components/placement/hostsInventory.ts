@@ -59,9 +59,14 @@ const CLASHES: Array<[InventoryRole, InventoryRole, string]> = [
 
 /**
  * Parses and checks the host list; throws one error listing every problem. Every host needs its `hostKey` unless
- * `insecureIgnoreHostKeys` (a lab's explicit choice to accept whatever key answers).
+ * `insecureIgnoreHostKeys` (a lab's explicit choice to accept whatever key answers). With `acme` (tlsMode "acme") the
+ * ACME service goes on the first balancer's host.
  */
-export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecureIgnoreHostKeys?: boolean } = {}): Inventory {
+export function parseInventory(
+    raw: unknown,
+    counts: RoleCounts,
+    opts: { insecureIgnoreHostKeys?: boolean; acme?: boolean } = {},
+): Inventory {
     const problems: string[] = [];
     if (!Array.isArray(raw) || raw.length === 0)
         throw new Error('hosts: a non-empty list of { name, address, roles } is required for placement "hosts"');
@@ -142,6 +147,8 @@ export function parseInventory(raw: unknown, counts: RoleCounts, opts: { insecur
     const services: Record<string, string> = {};
     const numbered = (role: InventoryRole, service: string) => carrying(role).forEach((h, i) => (services[`${service}-${i + 1}`] = h.name));
     numbered("balancer", "balancer");
+    // Beside balancer-1, which reads its certificate from the same directory; the other balancers get it pushed.
+    if (opts.acme) services.acme = services["balancer-1"];
     if (carrying("nfs").length) services.nfs = carrying("nfs")[0].name;
     if (carrying("monitoring").length) services.monitoring = carrying("monitoring")[0].name;
     services["db-master"] = carrying("db-master")[0].name;

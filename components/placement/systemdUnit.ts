@@ -46,8 +46,9 @@ export interface ImageLayout {
 /** Reads images/<role>/Dockerfile, so hosts get the same files at the same paths and run the same command. */
 export function imageLayout(imagesDir: string, role: string): ImageLayout {
     const dockerfile = fs.readFileSync(path.join(imagesDir, role, "Dockerfile"), "utf8");
-    const exec = (instruction: string): string[] => {
+    const exec = (instruction: string, optional = false): string[] => {
         const m = dockerfile.match(new RegExp(`^${instruction}\\s+(\\[.*\\])\\s*$`, "m"));
+        if (!m && optional && !new RegExp(`^${instruction}\\s`, "m").test(dockerfile)) return [];
         if (!m) throw new Error(`images/${role}/Dockerfile has no exec-form ${instruction}`);
         return JSON.parse(m[1]) as string[];
     };
@@ -55,7 +56,8 @@ export function imageLayout(imagesDir: string, role: string): ImageLayout {
         source: path.join(imagesDir, role, m[1]),
         target: m[2],
     }));
-    return { entrypoint: exec("ENTRYPOINT"), cmd: exec("CMD"), copies };
+    // An image without ENTRYPOINT (acme) runs its CMD as it is.
+    return { entrypoint: exec("ENTRYPOINT", true), cmd: exec("CMD"), copies };
 }
 
 /** One ExecStart argument, quoted for systemd ($ and % are systemd's own specifiers). */

@@ -121,6 +121,13 @@ export interface ServiceSpec {
      * setting restarts the unit in place, draining first).
      */
     inRotation?: { server: string; balancers: string[]; statusPort: number };
+    /**
+     * The service publishes a file into its `shared` volume that these services read (the ACME service's site.pem for
+     * the balancers). Docker: the volume is one, nothing else happens. Hosts: a service on another host gets the file
+     * pushed over SSH (hostPush.ts): a key made on this service's host, and on each other host a forced-command line
+     * in its SSH user's authorized_keys that runs `receiver` (as root: through `sudo -n` for another user).
+     */
+    pushesTo?: { services: string[]; receiver: string };
 }
 
 export interface DeployedService {

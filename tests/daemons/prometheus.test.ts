@@ -171,6 +171,14 @@ const CASES: Case[] = [
         before: "14m",
         after: "16m",
     },
+    {
+        alert: "AcmePushFailing",
+        above: { 'bitrix_acme_push_success{instance="acme",job="acme",peer="h3"}': "0x300" },
+        below: { 'bitrix_acme_push_success{instance="acme",job="acme",peer="h3"}': "1x300" },
+        labels: { instance: "acme", job: "acme", peer: "h3" },
+        before: "14m",
+        after: "16m",
+    },
     // A scrape that fails, and a Redis node down behind a multi-target exporter that answers the scrape itself.
     {
         alert: "TargetDown",

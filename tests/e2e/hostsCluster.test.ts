@@ -6,6 +6,9 @@
  * machines have no kernel NFS to mount the cluster's own NFS server). Pulumi reaches every host through h1 as the
  * SSH bastion, and h3 as the user "deploy" with passwordless sudo. Every host and the bastion are pinned by their SSH
  * host key, recorded the way docs/hosts.md says; a changed key stops `pulumi up` at the handshake, before any login.
+ * TLS is tlsMode "acme" against pebble (tests/helpers/pebble.ts): the ACME service on h1 beside balancer-1 pushes the
+ * certificate to h3 over SSH, where the key's forced command runs the receiver through deploy's sudo. The push layer
+ * runs on h1 and h3 from a tarball of the test push server (tests/fixtures/push-server), as a user's would.
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -14,7 +17,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { rolePackages } from "../../components/placement/hostPackages";
-import { waitFor } from "../helpers/daemons";
+import { Daemons, tmpDir, waitFor, write } from "../helpers/daemons";
+import { startPebble } from "../helpers/pebble";
 import { CLUSTER_MODULE_SQL } from "../helpers/stack";
 import { request } from "../helpers/http";
 import { interruption, startLoad } from "../../tools/drill/load";
@@ -47,6 +51,13 @@ const PUSH_FIXTURE_IMAGE = "bx-hosts-push-fixture:e2e";
 const VIP = ip(50);
 const base = `https://${VIP}`;
 const container = (host: string) => `bx-hosts-${host}`;
+/** The portal's name (pebble-challtestsrv resolves it to VIP) and pebble on the hosts' network gateway (this machine). */
+const NAME = "portal.hosts.test";
+const PEBBLE = { host: ip(1), ports: { acme: 14200, management: 15200, dns: 8253, challtestsrvManagement: 8255 } };
+/** An hour: no renewal by itself while the test runs (the Docker ACME e2e shows that one); forced ones only. */
+const VALIDITY_S = 3600;
+/** The line the stack's push key has in a balancer host's authorized_keys (its comment). */
+const PUSH_MARKER = "bitrix-cluster-push:bx-hosts-e2e-hosts:acme";
 
 function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
@@ -94,6 +105,22 @@ const onHostAsync = async (host: string, script: string) =>
 
 const { probe, nodesAnswering } = probeClient(base);
 
+/** The chain a balancer host serves for NAME (PEM, leaf first), or [] when none answers. */
+function servedChain(address: string): string[] {
+    try {
+        const out = sh("sh", ["-c", `openssl s_client -connect ${address}:443 -servername ${NAME} -showcerts </dev/null 2>/dev/null`]);
+        return [...out.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g)].map((m) => m[0]);
+    } catch {
+        return [];
+    }
+}
+const servedLeaf = (address: string) => servedChain(address)[0] ?? "";
+const serialOf = (pem: string) =>
+    execFileSync("openssl", ["x509", "-noout", "-serial"], { input: pem, encoding: "utf8" }).trim().split("=")[1];
+/** The ACME service's metrics, read on its host. */
+const acmeMetrics = () => onHost("h1", "curl -fsS http://127.0.0.1:9466/metrics");
+const acmeLog = () => onHost("h1", "cat /var/log/bitrix-cluster/acme.log");
+
 async function webRows(): Promise<string[]> {
     const r = await request(`http://${ip(11)}:8404/;csv`);
     assert.equal(r.status, 200);
@@ -133,6 +160,9 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     /** HOSTS with each host's recorded host key. */
     const pinned: Array<(typeof HOSTS)[number] & { hostKey: string }> = [];
     let pushTarball = "";
+    const daemons = new Daemons();
+    const pebbleDir = tmpDir("hosts-pebble");
+    let pebble: Awaited<ReturnType<typeof startPebble>>;
 
     before(async () => {
         requireEngineTools();
@@ -140,7 +170,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         sh("docker", ["network", "create", "--subnet", NET.subnet, NET.name]);
         const started = Date.now();
         // The packages the install step would download on each host, preinstalled once in the fixture image.
-        const roles = ["balancer", "web", "db", "redis", "monitoring", "push"] as const;
+        const roles = ["balancer", "web", "db", "redis", "monitoring", "push", "acme"] as const;
         const packages = [
             ...new Set(["nftables", "logrotate", "util-linux", ...roles.flatMap((r) => rolePackages(r, "apt", "mariadb").packages)]),
         ];
@@ -199,6 +229,8 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         buildPushFixtureImage(PUSH_FIXTURE_IMAGE);
         pushTarball = path.join(stack.dir, "push-server.tar.gz");
         writePushFixtureTarball(PUSH_FIXTURE_IMAGE, pushTarball);
+        pebble = await startPebble(daemons, pebbleDir, { ...PEBBLE, resolveTo: VIP, validityS: VALIDITY_S });
+        write(path.join(pebbleDir, "root.pem"), pebble.root);
 
         await stack.init({
             placement: "hosts",
@@ -216,18 +248,23 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             redisMemoryMb: 128,
             pushServers: 2,
             pushArchive: pushTarball,
+            serverName: NAME,
+            tlsMode: "acme",
+            acmeEmail: "ops@example.com",
+            acmeDirectory: pebble.directory,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
         stack.setSecret("redisPassword", REDIS_PASSWORD);
         stack.setSecret("pushSecurityKey", PUSH_KEY);
         // Every stack names its admins' networks (no private-range default): here the test's own, the hosts' network.
-        stack.setStructuredConfig({ hosts: pinned, adminAllowlist: ["127.0.0.0/8", NET.subnet] });
+        stack.setStructuredConfig({ hosts: pinned, adminAllowlist: ["127.0.0.0/8", NET.subnet], acmeDirectoryCa: pebble.directoryCa });
     });
 
     after(async () => {
         await stack.remove();
         cleanUp();
         sh("sh", ["-c", `docker rmi ${PUSH_FIXTURE_IMAGE} >/dev/null 2>&1 || true`]);
+        await daemons.stopAll();
         console.log(`# hosts e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
@@ -253,17 +290,10 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
                 assert.equal(onHost(h.name, "ls -A /etc/bitrix-cluster 2>/dev/null | wc -l"), "0", h.name);
             }
             const state = JSON.parse((await stack.ok(["stack", "export"])).stdout);
-            // Only remote commands count: the stack's self-signed pair is made by a local command where pulumi runs
-            // (docs/tls.md), which touches no host.
+            // No remote command, and no local one either (tlsMode acme: no self-signed pair is made where pulumi runs).
             assert.deepEqual(
-                (state.deployment?.resources ?? []).filter((x: any) => x.type.startsWith("command:remote:")).map((x: any) => x.urn),
+                (state.deployment?.resources ?? []).filter((x: any) => x.type.startsWith("command:")).map((x: any) => x.urn),
                 [],
-            );
-            assert.deepEqual(
-                (state.deployment?.resources ?? [])
-                    .filter((x: any) => x.type === "command:local:Command")
-                    .map((x: any) => x.urn.split("::").pop()),
-                ["bx-hosts-e2e-balancer-self-signed"],
             );
         } finally {
             onHost("h1", "cp -p /root/kept-host-keys/* /etc/ssh/ && rm -rf /root/kept-host-keys && systemctl restart ssh");
@@ -290,7 +320,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.match(logins("h3"), new RegExp(`Accepted publickey for deploy from ${ip(11).replace(/\./g, "\\.")} `));
         assert.doesNotMatch(logins("h3"), /for root/);
         for (const [host, units] of [
-            ["h1", ["balancer-1", "db-master", "redis-1", "sentinel-1", "push-1", "push-redis"]],
+            ["h1", ["balancer-1", "acme", "db-master", "redis-1", "sentinel-1", "push-1", "push-redis"]],
             ["h2", ["web-1", "db-replica-1", "sentinel-2"]],
             ["h3", ["balancer-2", "redis-2", "sentinel-3", "monitoring", "push-2"]],
             ["h4", ["web-2"]],
@@ -358,6 +388,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             haproxy: 2,
             phpfpm: 2,
             "blackbox-web": 2,
+            acme: 1,
         };
         let last = "";
         await waitFor(
@@ -423,6 +454,116 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             const out = await request(`${base}/`, { method: "POST", body: '{"seq":-1}', rawPath });
             assert.equal(out.status, 403, rawPath);
             assert.match(out.body, /Request forbidden by administrative rule/, rawPath);
+        }
+    });
+
+    /** Both balancer hosts serve one certificate that chains to pebble's root, other than `not`; its serial. */
+    const bothServe =
+        (not: string[] = []) =>
+        () => {
+            const chains = [ip(11), ip(13)].map(servedChain);
+            if (chains.some((c) => c.length < 2)) return undefined;
+            const serials = chains.map((c) => serialOf(c[0]));
+            if (serials[0] !== serials[1] || not.includes(serials[0])) return undefined;
+            write(path.join(pebbleDir, "leaf.pem"), chains[0][0]);
+            write(path.join(pebbleDir, "chain.pem"), chains[0].slice(1).join(""));
+            try {
+                sh("openssl", [
+                    "verify",
+                    "-CAfile",
+                    path.join(pebbleDir, "root.pem"),
+                    "-untrusted",
+                    path.join(pebbleDir, "chain.pem"),
+                    path.join(pebbleDir, "leaf.pem"),
+                ]);
+            } catch {
+                return undefined;
+            }
+            return serials[0];
+        };
+
+    it("serves one pebble certificate on both balancer hosts: issued on h1, pushed to h3 through deploy's forced sudo command", async () => {
+        const serial = await waitFor("a pebble certificate on h1 and h3", bothServe(), 180_000, 1000);
+        timings.acmeIssuedInS = Number(/certificate issued in (\d+) s/.exec(acmeLog())?.[1]);
+        console.log(`# hosts acme: serial ${serial} on both balancers; lego run ${timings.acmeIssuedInS} s`);
+        // h3's line for the push key: deploy's, from h1 only, running only the receiver through sudo.
+        const line = onHost("h3", `grep -F ' ${PUSH_MARKER}' /home/deploy/.ssh/authorized_keys`);
+        assert.match(
+            line,
+            new RegExp(
+                `^restrict,from="${ip(11).replace(/\./g, "\\.")}",command="sudo -n /usr/local/sbin/bitrix-tls-receive",no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty ssh-ed25519 \\S+ ${PUSH_MARKER}$`,
+            ),
+        );
+        assert.equal(
+            onHost("h3", "stat -c '%a %U' /home/deploy/.ssh/authorized_keys /var/lib/bitrix-tls/site.pem"),
+            "600 deploy\n600 root",
+        );
+        // The private half exists on h1 only, root's.
+        assert.equal(onHost("h1", "stat -c '%a %U' /etc/bitrix-cluster/push/acme/id_ed25519"), "600 root");
+        for (const h of ["h2", "h3", "h4"]) assert.equal(onHost(h, "ls /etc/bitrix-cluster/push 2>/dev/null | wc -l"), "0", h);
+        // Whatever command is asked for, the key runs the receiver, which refuses an empty stdin.
+        const tried = onHost(
+            "h1",
+            `ssh -F /dev/null -i /etc/bitrix-cluster/push/acme/id_ed25519 -o BatchMode=yes -o UserKnownHostsFile=/etc/bitrix-cluster/push/acme/known_hosts deploy@${ip(13)} id </dev/null 2>&1; echo "exit $?"`,
+        );
+        assert.match(tried, /tls-receive: refused: not a certificate chain followed by one private key\nexit 1$/);
+        assert.doesNotMatch(tried, /uid=/);
+        assert.match(acmeMetrics(), /^bitrix_acme_push_success\{peer="h3"\} 1$/m);
+        for (const h of ["h1", "h3"]) assert.doesNotMatch(onHost(h, "cat /var/log/bitrix-cluster/*.log"), /PRIVATE KEY/, h);
+    });
+
+    it("pushes a forced renewal to both balancer hosts: the same new serial on h1 and h3", async () => {
+        const before_ = await waitFor("one certificate on both", bothServe(), 30_000, 500);
+        const t0 = Date.now();
+        const run = onHost("h1", 'acme-run once force 2>&1; echo "exit $?"');
+        assert.match(run, /exit 0$/, run);
+        const after_ = await waitFor("the renewed certificate on h1 and h3", bothServe([before_]), 60_000, 250);
+        timings.acmeRenewalOnBothS = (Date.now() - t0) / 1000;
+        console.log(
+            `# hosts acme: forced renewal ${before_} -> ${after_} on both balancers ${timings.acmeRenewalOnBothS} s after the request`,
+        );
+        assert.match(run, /pushed the certificate to h3/);
+    });
+
+    it("shows a failed push (h3's line removed) in the log and the metrics, and retries it once the line is back", async () => {
+        const before_ = await waitFor("one certificate on both", bothServe(), 30_000, 500);
+        const failuresBefore = Number(/^bitrix_acme_push_failures_total (\d+)$/m.exec(acmeMetrics())?.[1]);
+        onHost(
+            "h3",
+            `cp -p /home/deploy/.ssh/authorized_keys /root/authorized_keys.kept && sed -i '/ ${PUSH_MARKER}$/d' /home/deploy/.ssh/authorized_keys`,
+        );
+        let restored = false;
+        try {
+            const run = onHost("h1", 'acme-run once force 2>&1; echo "exit $?"');
+            assert.match(run, /exit 1$/, run);
+            assert.match(
+                run,
+                /FAILED to push the certificate to h3 \(deploy@172\.28\.30\.13:22\), retrying in 30 s: .*Permission denied/,
+                run,
+            );
+            await waitFor(
+                "h1 serving the renewed certificate",
+                () => (servedLeaf(ip(11)) && serialOf(servedLeaf(ip(11))) !== before_) || undefined,
+                30_000,
+                250,
+            );
+            assert.equal(serialOf(servedLeaf(ip(13))), before_, "h3 keeps the certificate it had");
+            const metrics = acmeMetrics();
+            assert.match(metrics, /^bitrix_acme_push_success\{peer="h3"\} 0$/m);
+            assert.ok(Number(/^bitrix_acme_push_failures_total (\d+)$/m.exec(metrics)?.[1]) > failuresBefore, metrics);
+            // The lego run itself succeeded: only the push alert (AcmePushFailing) would fire, not AcmeRenewalFailing.
+            assert.match(metrics, /^bitrix_acme_last_attempt_success 1$/m);
+            onHost("h3", "cp -p /root/authorized_keys.kept /home/deploy/.ssh/authorized_keys && rm /root/authorized_keys.kept");
+            restored = true;
+            const t0 = Date.now();
+            const now = await waitFor("h3 serving the renewed certificate after the retry", bothServe([before_]), 90_000, 500);
+            timings.acmePushRetryS = (Date.now() - t0) / 1000;
+            assert.match(acmeMetrics(), /^bitrix_acme_push_success\{peer="h3"\} 1$/m);
+            console.log(
+                `# hosts acme: push to h3 refused (line removed), logged and counted; ${now} reached h3 ${timings.acmePushRetryS} s after the line was back`,
+            );
+        } finally {
+            if (!restored) onHost("h3", "cp -p /root/authorized_keys.kept /home/deploy/.ssh/authorized_keys");
         }
     });
 
@@ -616,6 +757,10 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             assert.equal(onHost(h.name, "nft list tables | grep -c bitrix_cluster || true"), "0", h.name);
         }
         assert.equal(onHost("h1", "test -f /var/lib/mysql/.bitrix-cluster-initialized && echo kept"), "kept");
+        // The push key's line is gone from h3 (deploy's other lines stay), its key from h1.
+        assert.equal(onHost("h3", `grep -c ' ${PUSH_MARKER}$' /home/deploy/.ssh/authorized_keys || true`), "0");
+        assert.equal(onHost("h3", "grep -c . /home/deploy/.ssh/authorized_keys"), "1");
+        assert.equal(onHost("h1", "test -e /etc/bitrix-cluster/push/acme && echo left || echo gone"), "gone");
     });
 
     it("stops at the handshake of a host behind the bastion whose key changed, while the bastion and the others are reached", async () => {

@@ -3,6 +3,7 @@
  * and given outputs shaped like the real providers' (image digests, ids, random results).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { testHostKey } from "./hostKeys";
 
 export interface RecordedResource {
     type: string;
@@ -37,6 +38,9 @@ export function installMocks(config: Record<string, string> = {}, stack = "test"
                     const cn = /\/CN=([^']+)'/.exec(String(args.inputs.create))?.[1];
                     state.stdout = `-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nmock-for-${cn}\n-----END CERTIFICATE-----\n`;
                 }
+                // The hosts placement's push key (made on the pushing host): its public half, as ssh-keygen's .pub prints it.
+                if (args.type === "command:remote:Command" && /ssh-keygen -q -t ed25519/.test(String(args.inputs.create)))
+                    state.stdout = `${testHostKey(`push-${args.name}`)}\n`;
                 return { id: `${args.name}-id`, state };
             },
             call(args: pulumi.runtime.MockCallArgs) {

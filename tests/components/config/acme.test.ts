@@ -114,14 +114,6 @@ describe("ACME config is refused before any resource exists", () => {
         });
     }
 
-    it("refuses acme on hosts (not implemented) with the way out", () => {
-        const problems = problemsOf({ ...ACME, placement: "hosts" });
-        assert.ok(
-            problems.some((p) => /tlsMode: "acme" on placement "hosts" is not implemented yet.*use "provided"/.test(p)),
-            JSON.stringify(problems),
-        );
-    });
-
     it("never repeats the EAB key in a message", () => {
         const problems = problemsOf({ ...ACME, acmeEmail: "", acmeEabKid: "kid-1", acmeEabHmac: "c2VjcmV0LWhtYWMtdmFsdWUtMTIz" });
         assert.ok(problems.length > 0);

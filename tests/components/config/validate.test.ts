@@ -462,6 +462,33 @@ describe("validateClusterConfig placement hosts", () => {
         ]);
     });
 
+    it("takes tlsMode acme: the ACME service on the first balancer's host; every other balancer host pinned, even in a lab", () => {
+        const acme = {
+            ...base,
+            adminAllowlist: ["192.0.2.0/24"],
+            serverName: "portal.example.com",
+            tlsMode: "acme",
+            acmeEmail: "ops@example.com",
+        };
+        const c = validate(acme);
+        assert.equal(c.balancer.tlsMode, "acme");
+        assert.equal(c.hosts!.inventory.services.acme, "lb");
+        assert.equal(c.hosts!.inventory.services["balancer-1"], "lb");
+        assert.equal(validate(base).hosts!.inventory.services.acme, undefined);
+        // sshInsecureIgnoreHostKeys: the ACME host itself may be unpinned, a host it pushes the key to may not.
+        const unpinned = (names: string[]) => hosts.map(({ hostKey, ...h }) => (names.includes(h.name) ? h : { ...h, hostKey }));
+        assert.equal(
+            validate({ ...acme, sshInsecureIgnoreHostKeys: true, hosts: unpinned(["lb", "w1"]) }).hosts!.inventory.services.acme,
+            "lb",
+        );
+        assert.deepEqual(
+            problemsOf({ ...acme, sshInsecureIgnoreHostKeys: true, hosts: unpinned(["lb", "lb2"]) }).filter((p) => /acme/.test(p)),
+            [
+                'bitrix-cluster:hosts: lb2: hostKey is required with bitrix-cluster:tlsMode "acme" even with bitrix-cluster:sshInsecureIgnoreHostKeys: the ACME service sends the certificate\'s private key to each other balancer host over SSH and must know who answers there',
+            ],
+        );
+    });
+
     it("needs no NFS host with external shared storage, and refuses one", () => {
         const external = hosts.map((h) => ({ ...h, roles: h.roles.filter((r) => r !== "nfs") }));
         assert.equal(validate({ ...base, hosts: external, sharedStorage: "external" }).hosts!.inventory.services.nfs, undefined);

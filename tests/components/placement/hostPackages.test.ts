@@ -14,15 +14,17 @@ const IMAGE_OF: Record<Exclude<HostRole, "push">, string> = {
     db: "mariadb",
     redis: "redis",
     monitoring: "monitoring",
+    acme: "acme",
 };
 
-/** The packages a Dockerfile's `apt-get install` lines name. */
+/** The packages a Dockerfile's `apt-get install` lines name (without a version pin: hosts take Debian 12's). */
 function dockerfilePackages(role: string): string[] {
     const text = fs.readFileSync(path.join(ROOT, "images", role, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
     const install = text.match(/apt-get install [^&]*/)?.[0] ?? "";
     return install
         .split(/\s+/)
         .filter((w) => w && !w.startsWith("-") && !["apt-get", "install"].includes(w))
+        .map((w) => w.replace(/=.*/, ""))
         .sort();
 }
 

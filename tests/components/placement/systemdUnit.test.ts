@@ -31,6 +31,13 @@ describe("systemd units for hosts", () => {
                 ["web/entrypoint.sh", "/usr/local/bin/web-entrypoint"],
             ],
         );
+        // An image without ENTRYPOINT runs its CMD (the ACME service).
+        const acme = imageLayout(IMAGES, "acme");
+        assert.deepEqual([acme.entrypoint, acme.cmd], [[], ["/usr/local/bin/acme-run", "service"]]);
+        assert.match(
+            serviceUnit({ service: "acme", entrypoint: acme.entrypoint, command: acme.cmd }),
+            /^ExecStart=\/usr\/local\/bin\/acme-run service$/m,
+        );
         const db = imageLayout(IMAGES, "mariadb");
         const unit = serviceUnit({ service: "db-master", entrypoint: db.entrypoint, command: db.cmd, stopGraceS: 120, memoryMb: 2048 });
         assert.match(unit, /^ExecStart=\/usr\/local\/bin\/mariadb-entrypoint mariadbd --user=mysql$/m);
