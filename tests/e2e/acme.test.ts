@@ -8,13 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Daemons, requireBinary, tmpDir, waitFor, write } from "../helpers/daemons";
-import { selfSignedCert } from "../helpers/certs";
+import { Daemons, tmpDir, waitFor, write } from "../helpers/daemons";
 import { dockerObjects } from "../helpers/docker";
-import { request } from "../helpers/http";
+import { startPebble } from "../helpers/pebble";
 import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { startTlsLoad } from "../helpers/tlsLoad";
 import { holders } from "../../tools/drill/balancerDrill";
@@ -114,51 +112,10 @@ describe("tlsMode acme against pebble (stack acme)", { timeout: 30 * 60_000 }, (
             { containers: [], networks: [], volumes: [] },
             `objects of ${PREFIX} left from an earlier run`,
         );
-        selfSignedCert(dir, "pebble", { days: 2, cn: "pebble", subjectAltName: `IP:${PEBBLE_HOST},IP:127.0.0.1` });
-        write(
-            path.join(dir, "pebble.json"),
-            JSON.stringify({
-                pebble: {
-                    listenAddress: `0.0.0.0:${PEBBLE.acme}`,
-                    managementListenAddress: `127.0.0.1:${PEBBLE.management}`,
-                    certificate: path.join(dir, "pebble.crt"),
-                    privateKey: path.join(dir, "pebble.key"),
-                    // HTTP-01 is validated on port 80 of whatever the name resolves to: the floating address.
-                    httpPort: 80,
-                    tlsPort: 443,
-                    ocspResponderURL: "",
-                    externalAccountBindingRequired: false,
-                    certificateValidityPeriod: VALIDITY_S,
-                },
-            }),
-        );
-        // DNS only: the challenge test server's own HTTP-01/TLS-ALPN responders are off, so only the stack can answer.
-        daemons.start("challtestsrv", requireBinary("pebble-challtestsrv"), [
-            "-dns01",
-            `127.0.0.1:${PEBBLE.dns}`,
-            "-http01",
-            "",
-            "-https01",
-            "",
-            "-tlsalpn01",
-            "",
-            "-management",
-            `127.0.0.1:${PEBBLE.challtestsrvManagement}`,
-            "-defaultIPv4",
-            VIP,
-            "-defaultIPv6",
-            "",
-        ]);
-        daemons.start(
-            "pebble",
-            requireBinary("pebble"),
-            ["-config", path.join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${PEBBLE.dns}`],
-            { PEBBLE_AUTHZREUSE: "0" },
-        );
-        const ca = fs.readFileSync(path.join(dir, "pebble.crt"), "utf8");
-        await waitFor("pebble's directory", async () => (await request(DIRECTORY)).status === 200, 30_000, 300);
-        root = (await request(`https://127.0.0.1:${PEBBLE.management}/roots/0`)).body;
-        assert.match(root, /BEGIN CERTIFICATE/);
+        const pebble = await startPebble(daemons, dir, { host: PEBBLE_HOST, ports: PEBBLE, resolveTo: VIP, validityS: VALIDITY_S });
+        const ca = pebble.directoryCa;
+        root = pebble.root;
+        assert.equal(pebble.directory, DIRECTORY);
         write(path.join(dir, "root.pem"), root);
         await stack.init({
             dbEngine: "mariadb",

@@ -89,3 +89,11 @@ export async function settleAll(quietMs = 200, maxMs = 10_000): Promise<void> {
 export function ofType(type: string): RecordedResource[] {
     return recorded.filter((r) => r.type === type);
 }
+
+/** The inputs of the remote command named `name` (fails listing the commands there are when none has that name). */
+export function commandInputs(name: string): Record<string, any> {
+    const commands = ofType("command:remote:Command");
+    const c = commands.find((r) => r.name === name);
+    if (!c) throw new Error(`no command ${name}; have ${commands.map((r) => r.name).join(", ")}`);
+    return c.inputs;
+}

@@ -1,4 +1,4 @@
-import { installMocks, ofType, recorded, settle, settleAll, valueOf } from "../../helpers/pulumiMocks";
+import { commandInputs, installMocks, ofType, recorded, settle, settleAll, valueOf } from "../../helpers/pulumiMocks";
 installMocks();
 
 import { strict as assert } from "node:assert";
@@ -48,16 +48,7 @@ const plain = (v: any): string => v?.value ?? v;
 new BitrixCluster("bx-h", { config, placement });
 
 const commands = () => ofType("command:remote:Command");
-const named = (name: string) => {
-    const c = commands().find((r) => r.name === name);
-    assert.ok(
-        c,
-        `no command ${name}; have ${commands()
-            .map((r) => r.name)
-            .join(", ")}`,
-    );
-    return c.inputs;
-};
+const named = commandInputs;
 
 describe("HostsPlacement (under mocks)", () => {
     it("installs each host's packages once, for all the roles it carries", async () => {

@@ -1,4 +1,4 @@
-import { installMocks, ofType, settleAll, valueOf } from "../../helpers/pulumiMocks";
+import { commandInputs, installMocks, ofType, settleAll, valueOf } from "../../helpers/pulumiMocks";
 installMocks();
 
 import { strict as assert } from "node:assert";
@@ -43,16 +43,7 @@ const placement = new HostsPlacement("bx-a-hosts", {
 new BitrixCluster("bx-a", { config, placement });
 
 const commands = () => ofType("command:remote:Command");
-const named = (name: string) => {
-    const c = commands().find((r) => r.name === name);
-    assert.ok(
-        c,
-        `no command ${name}; have ${commands()
-            .map((r) => r.name)
-            .join(", ")}`,
-    );
-    return c.inputs;
-};
+const named = commandInputs;
 const host = (inputs: Record<string, any>) => (inputs.connection.value ?? inputs.connection).host;
 const text = async (v: any) => String(await valueOf(v?.value ?? v));
 
