@@ -123,7 +123,7 @@ export function balancerConfig(input: BalancerConfigInput): string {
     const serverDefaults = [
         "check",
         `inter ${input.healthIntervalMs}ms`,
-        "fastinter 500ms",
+        "fastinter 1s",
         `downinter ${input.healthIntervalMs}ms`,
         `fall ${input.maxFails}`,
         "rise 2",
@@ -205,9 +205,6 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "    # replayed only when idempotent (POST and PATCH never are).",
         "    retries 2",
         "    option redispatch 1",
-        "    # A node that takes no connection within the health timeout is failing: a request gives up on it that fast (and",
-        "    # goes to another node), and so does a check (its connect timeout is the smaller of this and inter).",
-        `    timeout connect ${input.healthTimeoutMs}ms`,
         "    retry-on conn-failure empty-response response-timeout 502 503 504",
         `    http-request disable-l7-retry unless { method ${IDEMPOTENT_METHODS.join(" ")} }`,
         `    default-server ${serverDefaults}`,
