@@ -4,7 +4,8 @@
  *           (secrets stay encrypted) + a manifest with sizes and SHA-256s → one restic snapshot tagged stack=<name>,
  *           then restic's retention for that stack;
  * restore = the snapshot back to a temp dir, every checksum verified, the database dropped and loaded on the master
- *           (its binlog carries it to the replicas), each export tree emptied and refilled as www-data.
+ *           (its binlog carries it to the replicas), each export tree emptied and refilled as www-data; it returns
+ *           once every balancer has every web node back in rotation (their database checks failed meanwhile).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -12,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "../../components/shared/shell";
 import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOf, loadCommand, Manifest, StackFacts, verify } from "./plan";
+import { waitForRotation } from "../balancerStatus";
 import { parseStackOutputs, StackOutputs } from "../stackOutputs";
 
 export interface Tools {
@@ -198,7 +200,8 @@ function stageBackup(
 /** Restores a snapshot of `fromStack` (the stack itself by default; its source, for a staging clone) into `stack`. */
 export function restore(stack: string, snapshot: string, tools: Tools, fromStack = stack): { seconds: number; manifest: Manifest } {
     const started = Date.now();
-    const facts = stackFacts(stack, parseStackOutputs(tools.pulumi(["stack", "output", "--json"])));
+    const outputs = parseStackOutputs(tools.pulumi(["stack", "output", "--json"]));
+    const facts = stackFacts(stack, outputs);
     checkFacts(facts);
     const target = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-restore-"));
     try {
@@ -228,6 +231,12 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
                 `tar -C ${q(from)} -cf - . | docker exec -i ${q(facts.nfs)} sh -c ${q(`find ${q(dir)} -mindepth 1 -delete && tar -C ${q(dir)} -xf - && chown -R 33:33 ${q(dir)}`)}`,
             );
         }
+        // While the database was reloaded every node's health check failed: done when the portal serves again.
+        const rotationS = waitForRotation({
+            statusUrls: outputs.statusUrls ?? [],
+            fetchCsv: (url) => sh(`curl -fsS -m 2 ${q(`${url.replace(/\/$/, "")}/;csv`)}`),
+        });
+        tools.log(`restore: every web node back in rotation on every balancer after ${rotationS.toFixed(1)} s`);
         return { seconds: (Date.now() - started) / 1000, manifest };
     } finally {
         fs.rmSync(target, { recursive: true, force: true });

@@ -7,7 +7,8 @@
  */
 import { docker, waitUntil } from "./docker";
 import { interruption, Interruption, RequestRecord, startLoad } from "./load";
-import { webStates } from "./webNodeDrill";
+import { webServerRows } from "../balancerStatus";
+import { statusCsv, webStates } from "./webNodeDrill";
 
 export interface RollingUpdateDrillInput {
     /** e.g. https://172.28.20.5 */
@@ -30,6 +31,15 @@ export interface OutOfRotation {
     server: string;
     fromS: number;
     toS: number;
+    /** The balancer's last check of the server when it left rotation ("L7STS 503 3ms" = drained, "L7TOUT 501ms"). */
+    check?: string;
+}
+
+/** One look at the status page: each server's state and last check, at `t` (the load's clock or seconds). */
+export interface Sample {
+    t: number;
+    states: Record<string, string>;
+    checks?: Record<string, string>;
 }
 
 export interface RollingUpdateDrillResult extends Interruption {
@@ -45,27 +55,27 @@ export interface RollingUpdateDrillResult extends Interruption {
 }
 
 /** Out-of-rotation stretches from timed samples of every server's state. */
-export function stretches(samples: Array<{ t: number; states: Record<string, string> }>, servers: string[]): OutOfRotation[] {
+export function stretches(samples: Sample[], servers: string[]): OutOfRotation[] {
     const out: OutOfRotation[] = [];
-    const open = new Map<string, number>();
-    for (const { t, states } of samples) {
+    const open = new Map<string, { fromS: number; check?: string }>();
+    for (const { t, states, checks } of samples) {
         for (const s of servers) {
             const up = (states[s] ?? "").startsWith("UP");
-            if (!up && !open.has(s)) open.set(s, t);
+            if (!up && !open.has(s)) open.set(s, { fromS: t, ...(checks?.[s] ? { check: checks[s] } : {}) });
             if (up && open.has(s)) {
-                out.push({ server: s, fromS: open.get(s)!, toS: t });
+                out.push({ server: s, ...open.get(s)!, toS: t });
                 open.delete(s);
             }
         }
     }
     const end = samples[samples.length - 1]?.t ?? 0;
-    for (const [server, fromS] of open) out.push({ server, fromS, toS: end });
+    for (const [server, o] of open) out.push({ server, ...o, toS: end });
     return out.sort((a, b) => a.fromS - b.fromS);
 }
 
-/** "web-1 8.5–19.5 s, web-2 26.8–37.8 s": the stretches for a report line. */
+/** "web-1 8.5–19.5 s (L7STS 503 3ms), web-2 26.8–37.8 s": the stretches for a report line, with the check that took each out. */
 export function formatStretches(out: readonly OutOfRotation[]): string {
-    return out.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s`).join(", ");
+    return out.map((o) => `${o.server} ${o.fromS.toFixed(1)}–${o.toS.toFixed(1)} s${o.check ? ` (${o.check})` : ""}`).join(", ");
 }
 
 /** The value PHP-FPM runs with for an ini setting inside a web node. */
@@ -84,7 +94,7 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
     const before = await ids();
 
     const load = startLoad(`${input.base}/probe/?action=node`, { concurrency: input.concurrency ?? 4 });
-    const samples: Array<{ t: number; states: Record<string, string> }> = [];
+    const samples: Sample[] = [];
     let watching = true;
     let at = 0;
     let updateS = 0;
@@ -92,8 +102,15 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
     // Samples carry the load's clock (ms); a status page that did not answer is no sample (not "every node out").
     const watcher = (async () => {
         while (watching) {
-            const states = await webStates(input.statusUrl).catch(() => undefined);
-            if (states) samples.push({ t: load.now(), states });
+            const rows = await statusCsv(input.statusUrl)
+                .then(webServerRows)
+                .catch(() => undefined);
+            if (rows)
+                samples.push({
+                    t: load.now(),
+                    states: Object.fromEntries(Object.entries(rows).map(([s, r]) => [s, r.status])),
+                    checks: Object.fromEntries(Object.entries(rows).map(([s, r]) => [s, r.check])),
+                });
             await new Promise((r) => setTimeout(r, 200));
         }
     })();
@@ -117,7 +134,7 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
         await watcher;
         records = await load.stop();
     }
-    const during = samples.filter((s) => s.t >= at).map((s) => ({ t: (s.t - at) / 1000, states: s.states }));
+    const during = samples.filter((s) => s.t >= at).map((s) => ({ ...s, t: (s.t - at) / 1000 }));
     const outOfRotation = stretches(during, servers);
     const minUp = Math.min(...during.map((s) => servers.filter((x) => (s.states[x] ?? "").startsWith("UP")).length));
     const after = await ids();

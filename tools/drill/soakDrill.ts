@@ -11,6 +11,7 @@ import { writable } from "./dbMasterDrill";
 import { docker } from "./docker";
 import { interruption, Interruption, RequestRecord, startLoad } from "./load";
 import { findRedisMaster } from "./redisMasterDrill";
+import { webServerRows } from "../balancerStatus";
 import { statusCsv } from "./webNodeDrill";
 
 export interface SoakDrillInput {
@@ -64,15 +65,7 @@ export interface SoakDrillResult extends Interruption {
 
 /** Each web server's `chkdown` from a balancer's status page CSV (column named in its header line). */
 export function webDownCounts(csv: string): Record<string, number> {
-    const lines = csv.split("\n");
-    const header = (lines[0] ?? "").replace(/^# /, "").split(",");
-    const name = header.indexOf("svname");
-    const downs = header.indexOf("chkdown");
-    if (name < 0 || downs < 0) throw new Error("status CSV: no svname/chkdown columns");
-    const rows = lines.slice(1).map((l) => l.split(","));
-    return Object.fromEntries(
-        rows.filter((f) => f[0] === "web" && f[name] !== "FRONTEND" && f[name] !== "BACKEND").map((f) => [f[name], Number(f[downs] || 0)]),
-    );
+    return Object.fromEntries(Object.entries(webServerRows(csv)).map(([server, r]) => [server, r.chkdown]));
 }
 
 /** Lines that mean a detector acted: Sentinel's failover events, the manager's promotions and fencing. */

@@ -6,6 +6,7 @@
  */
 import * as http from "http";
 import { docker, waitUntil } from "./docker";
+import { webServerRows } from "../balancerStatus";
 import { fetchOnce, interruption, Interruption, RequestRecord, startLoad } from "./load";
 
 export interface WebNodeDrillInput {
@@ -49,12 +50,8 @@ export function statusCsv(statusUrl: string): Promise<string> {
 
 /** Every web server's state at the balancer ("UP", "DOWN", "MAINT", …), from its status page's CSV. */
 export async function webStates(statusUrl: string): Promise<Record<string, string>> {
-    const csv = await statusCsv(statusUrl);
-    const rows = csv
-        .split("\n")
-        .map((l) => l.split(","))
-        .filter((f) => f[0] === "web" && f[1] !== "FRONTEND" && f[1] !== "BACKEND");
-    return Object.fromEntries(rows.map((f) => [f[1], f[17]]));
+    const rows = webServerRows(await statusCsv(statusUrl));
+    return Object.fromEntries(Object.entries(rows).map(([server, r]) => [server, r.status]));
 }
 
 async function serverState(statusUrl: string, server: string): Promise<string> {

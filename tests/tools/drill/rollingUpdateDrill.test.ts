@@ -32,6 +32,21 @@ describe("rolling-update stretches", () => {
         assert.deepEqual(stretches([{ t: 0, states: { a: "UP" } }], ["a"]), []);
     });
 
+    it("keeps the check that took each server out (a drain answers 503; a timeout means a slow or starved node)", () => {
+        const samples = [
+            { t: 0, states: { a: "UP", b: "UP" }, checks: { a: "L7OK 200 4ms", b: "L7OK 200 5ms" } },
+            { t: 1, states: { a: "DOWN", b: "UP" }, checks: { a: "L7STS 503 3ms", b: "L7TOUT 501ms" } },
+            { t: 2, states: { a: "DOWN", b: "DOWN" }, checks: { a: "L4CON", b: "L7TOUT 501ms" } },
+            { t: 3, states: { a: "UP", b: "DOWN" }, checks: { a: "L7OK 200 4ms", b: "L7OK 200 9ms" } },
+        ];
+        const out = stretches(samples, ["a", "b"]);
+        assert.deepEqual(out, [
+            { server: "a", fromS: 1, toS: 3, check: "L7STS 503 3ms" },
+            { server: "b", fromS: 2, toS: 3, check: "L7TOUT 501ms" },
+        ]);
+        assert.equal(formatStretches(out), "a 1.0–3.0 s (L7STS 503 3ms), b 2.0–3.0 s (L7TOUT 501ms)");
+    });
+
     it("formats the stretches for a report line", () => {
         assert.equal(
             formatStretches([

@@ -13,7 +13,7 @@ describe("soak drill: what counts as a detector acting", () => {
     });
 
     it("refuses a CSV without the columns it reads", () => {
-        assert.throws(() => webDownCounts("pxname,status\nweb,UP\n"), /no svname\/chkdown/);
+        assert.throws(() => webDownCounts("pxname,status\nweb,UP\n"), /status CSV: no svname column/);
     });
 
     it("counts Sentinel's failover and new-master events, not its routine lines (redis-sentinel 7.0 log lines)", () => {
