@@ -119,7 +119,8 @@ export function balancerConfig(input: BalancerConfigInput): string {
             : [];
     const cookie = input.stickyCookie ? [`    cookie ${input.stickyCookie} insert indirect nocache httponly secure`] : [];
     // nginx max_fails=N fail_timeout=T: N failed checks take a node out; with checks every `inter`, removal
-    // happens within N × inter ≤ T (validated). Connection errors on live traffic speed the checks up.
+    // happens within N × inter ≤ T (validated). N connection errors in a row on live traffic (the node takes no
+    // connection within healthTimeoutMs) take it out at once; the failed requests are sent to another node.
     const serverDefaults = [
         "check",
         `inter ${input.healthIntervalMs}ms`,
@@ -127,7 +128,7 @@ export function balancerConfig(input: BalancerConfigInput): string {
         `downinter ${input.healthIntervalMs}ms`,
         `fall ${input.maxFails}`,
         "rise 2",
-        `observe layer4 error-limit ${input.maxFails} on-error fastinter`,
+        `observe layer4 error-limit ${input.maxFails} on-error mark-down`,
         "maxconn 256",
     ].join(" ");
     const servers = input.upstreams.map(
@@ -205,6 +206,10 @@ export function balancerConfig(input: BalancerConfigInput): string {
         "    # replayed only when idempotent (POST and PATCH never are).",
         "    retries 2",
         "    option redispatch 1",
+        "    # A node that takes no connection within the health timeout is failing: a request gives up on it that fast",
+        "    # (and goes to another node), and so does a check (its connect timeout is the smaller of this and inter).",
+        "    # Only the kernel's SYN-ACK is awaited, so a node busy with PHP still connects in time.",
+        `    timeout connect ${input.healthTimeoutMs}ms`,
         "    retry-on conn-failure empty-response response-timeout 502 503 504",
         `    http-request disable-l7-retry unless { method ${IDEMPOTENT_METHODS.join(" ")} }`,
         `    default-server ${serverDefaults}`,

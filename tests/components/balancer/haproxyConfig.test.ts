@@ -56,6 +56,15 @@ describe("balancerConfig", () => {
         assert.match(cfg, /timeout check 500ms/);
     });
 
+    it("takes a node that accepts no connection out fast: checks and requests give up after the health timeout", () => {
+        const web = section(cfg, "backend web");
+        // A check's connect timeout is min(timeout connect, inter): the health timeout, not the whole interval.
+        assert.match(web, /^\s+timeout connect 500ms$/m);
+        assert.match(section(balancerConfig({ ...base, healthTimeoutMs: 300 }), "backend web"), /^\s+timeout connect 300ms$/m);
+        // maxFails connection errors in a row on live traffic mark it down at once (the requests are redispatched).
+        assert.match(web, /default-server .*observe layer4 error-limit 3 on-error mark-down/);
+    });
+
     it("uses leastconn by default, roundrobin and consistent source hashing when asked", () => {
         assert.match(section(cfg, "backend web"), /balance leastconn/);
         assert.match(balancerConfig({ ...base, algorithm: "round_robin" }), /balance roundrobin/);
