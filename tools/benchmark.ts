@@ -18,6 +18,8 @@ import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
+import { ProvisioningPeer, provisioningPeer, provisioningRows } from "./bench/provisioningPeer";
+import { containersLabelled, untilReady } from "./bench/readiness";
 import { parseStackOutputs } from "./stackOutputs";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -99,6 +101,8 @@ export interface BenchmarkResults {
         redisMaster?: DrillOutcome<Awaited<ReturnType<typeof redisMasterDrill>>>;
         dbMaster?: DrillOutcome<Awaited<ReturnType<typeof dbMasterDrill>>>;
     };
+    /** The same work done by a peer tool, in the same run. */
+    peers?: { provisioning?: DrillOutcome<ProvisioningPeer> };
 }
 type Drills = NonNullable<BenchmarkResults["drills"]>;
 
@@ -120,6 +124,8 @@ async function main(argv: string[]) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-bench-"));
     fs.mkdirSync(path.join(dir, "state"));
     execFileSync("pulumi", ["stack", "init", "bench", "--non-interactive"], { cwd: ROOT, env: env(), stdio: "pipe" });
+    // The provisioning peer: the stack's state (secrets decrypted, in memory only) and its cold/no-op figures.
+    let peer: { exported: unknown; coldWaitS: number } | undefined;
     try {
         const config: Record<string, string> = {
             namePrefix: PREFIX,
@@ -145,7 +151,19 @@ async function main(argv: string[]) {
         for (const [k, v] of Object.entries(config)) await pulumi(["config", "set", k, v]);
         log("benchmark: cold pulumi up");
         results.coldUpS = await pulumi(["up", "--yes", "--skip-preview"]);
+        const coldWaitS = await untilReady(await containersLabelled(`bitrix-cluster.prefix=${PREFIX}`));
         results.noopUpS = await pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+        peer = {
+            coldWaitS,
+            exported: JSON.parse(
+                execFileSync("pulumi", ["stack", "export", "--show-secrets", "--stack", "bench"], {
+                    cwd: ROOT,
+                    env: env(),
+                    encoding: "utf8",
+                    maxBuffer: 256 << 20,
+                }),
+            ),
+        };
         const previewS: Record<number, number> = {};
         results.previewS = previewS;
         for (const n of [2, 4, 8, 16]) {
@@ -215,6 +233,18 @@ async function main(argv: string[]) {
         execFileSync("pulumi", ["stack", "rm", "bench", "--yes", "--force", "--non-interactive"], { cwd: ROOT, env: env(), stdio: "pipe" });
         fs.rmSync(dir, { recursive: true, force: true });
     }
+    if (peer && results.coldUpS !== undefined && results.noopUpS !== undefined) {
+        // After the destroy: the copy takes the stack's names, subnet, addresses and ports.
+        const { coldUpS, noopUpS } = results;
+        results.peers = {};
+        results.peers.provisioning = await provisioningPeer({
+            ...peer,
+            project: PREFIX,
+            pulumi: { coldUpS, noopUpS, coldWaitS: peer.coldWaitS },
+            log,
+        }).catch((e: Error) => ({ error: e.message.split("\n")[0], pass: false as const }));
+        peer = undefined;
+    }
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     console.log(table(results));
@@ -262,6 +292,7 @@ export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {
             ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)} |`
             : "",
     ];
+    if (r.peers?.provisioning) rows.push(...provisioningRows(r.peers.provisioning));
     const failed = Object.entries(r.drills ?? {}).flatMap(([k, v]) =>
         failedDrill(v) ? [`| ${k} drill | did not finish: ${v.error} | **missed** |`] : [],
     );

@@ -1,9 +1,23 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { ProvisioningPeer } from "../../tools/bench/provisioningPeer";
 import { table } from "../../tools/benchmark";
 
 /** An interruption's figures the table does not print. */
 const quiet = { failedInFlight: 0, gapS: 0, errors: {} };
+
+const peer: ProvisioningPeer = {
+    coldUpS: 71.2,
+    coldWaitS: 0,
+    composeUpS: 60.3,
+    composeWaitS: 4.1,
+    noopUpS: 9.8,
+    composeNoopS: 1.4,
+    ratio: 1.18,
+    services: 14,
+    leftOut: ["command:local:Command × 2"],
+    leftover: [],
+};
 
 describe("benchmark table", () => {
     const results: Parameters<typeof table>[0] = {
@@ -48,6 +62,7 @@ describe("benchmark table", () => {
             },
             dbMaster: { error: "drill db-master: expected exactly one writable server", pass: false },
         },
+        peers: { provisioning: peer },
     };
     const t = table(results);
 
@@ -61,6 +76,33 @@ describe("benchmark table", () => {
             /rolling-update drill: .* \| 61\.5 s, 0\/900 failed, fewest nodes UP 1, out of rotation web-1 2\.0–19\.5 s, web-2 21\.0–38\.3 s \| 0 failed, one node at a time: met \|/,
         );
         assert.match(t, /web-node drill: web-1 killed \| 0\/400 failed, DOWN after 8\.9 s, session 3 → 4 \| 0 failed, ≤ 15 s: met \|/);
+    });
+
+    it("compares cold and no-op pulumi up with docker-compose up -d of the same containers, against the goal", () => {
+        assert.match(
+            t,
+            /^\| cold `pulumi up` vs `docker-compose up -d` \(same 14 containers, until healthy\) \| 71\.2 s vs 60\.3 s, 1\.18× \| ≤ 1\.3×: met \|$/m,
+        );
+        assert.match(t, /^\| no-op `pulumi up` vs `docker-compose up -d` on the running copy \| 9\.8 s vs 1\.4 s \| \|$/m);
+        assert.doesNotMatch(t, /left behind/);
+        const slow = table({
+            peers: {
+                provisioning: {
+                    ...peer,
+                    coldUpS: 90.5,
+                    coldWaitS: 2.5,
+                    ratio: 1.5,
+                    leftover: ["bx-bench-net"],
+                },
+            },
+        });
+        assert.match(slow, /\| 90\.5 s \(2\.5 s of it after `pulumi up` returned\) vs 60\.3 s, 1\.50× \| ≤ 1\.3×: \*\*missed\*\* \|/);
+        assert.match(slow, /^\| compose copy left behind after `down -v` \| bx-bench-net \| nothing: \*\*missed\*\* \|$/m);
+        const failed = table({ peers: { provisioning: { error: "docker-compose up -d failed: boom", pass: false } } });
+        assert.match(
+            failed,
+            /^\| cold `pulumi up` vs `docker-compose up -d` \| did not finish: docker-compose up -d failed: boom \| \*\*missed\*\* \|$/m,
+        );
     });
 
     it("marks a missed goal and a drill that did not finish, and leaves out drills that did not run", () => {
