@@ -9,6 +9,8 @@ packages=(
     prometheus prometheus-alertmanager prometheus-blackbox-exporter socat
     # Let's Encrypt's test CA for the ACME e2e (tests/e2e/acme.test.ts).
     pebble
+    # The benchmark's load for the peer rows (tools/bench/wrk.ts).
+    wrk
 )
 missing=()
 for p in "${packages[@]}"; do

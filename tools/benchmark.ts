@@ -18,6 +18,8 @@ import { nfsDrill } from "./drill/nfsDrill";
 import { findRedisMaster, redisMasterDrill } from "./drill/redisMasterDrill";
 import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill";
 import { webNodeDrill } from "./drill/webNodeDrill";
+import { peerBenchmark, PeerResults } from "./bench/peers";
+import { peerRows } from "./bench/peerRows";
 import { parseStackOutputs } from "./stackOutputs";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -91,6 +93,8 @@ export interface BenchmarkResults {
     /** `pulumi preview` seconds by web node count. */
     previewS?: Record<number, number>;
     throughput?: { balancer?: Throughput; directNode?: Throughput };
+    /** Peers measured in the same run, paired (tools/bench/peers.ts). */
+    peers?: PeerResults;
     drills?: {
         balancer?: DrillOutcome<Awaited<ReturnType<typeof balancerDrill>>>;
         webNode?: DrillOutcome<Awaited<ReturnType<typeof webNodeDrill>>>;
@@ -169,6 +173,13 @@ async function main(argv: string[]) {
             balancer: await throughput(`https://${VIP}/probe/?action=node`, 8, 15),
             directNode: await throughput(`http://${web1}/probe/?action=node`, 8, 15),
         };
+        results.peers = await peerBenchmark({
+            prefix: PREFIX,
+            ours: VIP,
+            addresses: { nginx: `${SUBNET}.20`, rsa: `${SUBNET}.21` },
+            webs: [1, 2].map((i) => ({ host: `${PREFIX}-web-${i}`, port: 80 })),
+            log,
+        });
         log("benchmark: drills");
         // One drill that throws (a precondition, a timeout) is recorded as such; the others still run.
         const drills: Drills = {};
@@ -240,6 +251,7 @@ export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {
         t.directNode
             ? `| straight to web-1 (HTTP, same load) | ${t.directNode?.reqPerS} req/s, p50 ${t.directNode?.p50Ms} ms, p99 ${t.directNode?.p99Ms} ms, ${t.directNode?.failed} failed | |`
             : "",
+        ...peerRows(r.peers),
         kill
             ? `| balancer drill: holder killed | takeover ${kill.takeoverS?.toFixed(2)} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |`
             : "",

@@ -1,6 +1,10 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { table } from "../../tools/benchmark";
+import { compare } from "../../tools/bench/paired";
+import { WrkRun } from "../../tools/bench/wrk";
+
+const wrk = (reqPerS: number, p99Ms: number): WrkRun => ({ reqPerS, p50Ms: 2, p99Ms, requests: reqPerS * 10, errors: 0 });
 
 /** An interruption's figures the table does not print. */
 const quiet = { failedInFlight: 0, gapS: 0, errors: {} };
@@ -13,6 +17,16 @@ describe("benchmark table", () => {
         throughput: {
             balancer: { requests: 3000, failed: 0, reqPerS: 200, p50Ms: 30.1, p99Ms: 81.5 },
             directNode: { requests: 6000, failed: 0, reqPerS: 400, p50Ms: 12.2, p99Ms: 40.3 },
+        },
+        peers: {
+            balancer: {
+                keepAlive: compare("wrk", "keep-alive", [wrk(900, 10), wrk(960, 10)], [wrk(1000, 9), wrk(1000, 9)]),
+                newConnection: compare("wrk", "new-connection", [wrk(400, 5)], [wrk(300, 6)]),
+            },
+            tls: {
+                keys: { ours: "id-ecPublicKey 256 bit", peer: "rsaEncryption 2048 bit" },
+                newConnection: compare("wrk", "new-connection", [wrk(400, 5)], [wrk(200, 5)]),
+            },
         },
         drills: {
             webNode: {
@@ -61,6 +75,28 @@ describe("benchmark table", () => {
             /rolling-update drill: .* \| 61\.5 s, 0\/900 failed, fewest nodes UP 1, out of rotation web-1 2\.0–19\.5 s, web-2 21\.0–38\.3 s \| 0 failed, one node at a time: met \|/,
         );
         assert.match(t, /web-node drill: web-1 killed \| 0\/400 failed, DOWN after 8\.9 s, session 3 → 4 \| 0 failed, ≤ 15 s: met \|/);
+    });
+
+    it("prints each peer row with both sides' figures, every run, the ratios and the ≥ 1.0× goal", () => {
+        assert.match(
+            t,
+            /^\| balancer vs nginx \(seeds' config\), keep-alive \(wrk\) \| ours 930 req\/s, p50 2 ms, p99 10 ms \(runs 900\/960\); nginx 1000 req\/s, p50 2 ms, p99 9 ms \(runs 1000\/1000\); ratio req\/s 0\.93×, p99 0\.9× \| ≥ 1\.0× each: \*\*missed\*\* \|$/m,
+        );
+        assert.match(
+            t,
+            /^\| balancer vs nginx \(seeds' config\), new connection per request \(wrk\) \| ours 400 req\/s.*; ratio req\/s 1\.33×, p99 1\.2× \| ≥ 1\.0× each: met \|$/m,
+        );
+        assert.match(
+            t,
+            /^\| TLS at our balancer, ECDSA P-256 \(id-ecPublicKey 256 bit\) vs RSA 2048 \(rsaEncryption 2048 bit\), new connection per request \(wrk\) \| ECDSA 400 req\/s.*; RSA 200 req\/s.*; ratio req\/s 2×, p99 1× \| \|$/m,
+        );
+    });
+
+    it("marks a peer that did not start", () => {
+        assert.match(
+            table({ peers: { balancer: { error: "nginx did not answer" } } }),
+            /^\| balancer vs nginx \(seeds' config\) \| did not finish: nginx did not answer \| \*\*missed\*\* \|$/m,
+        );
     });
 
     it("marks a missed goal and a drill that did not finish, and leaves out drills that did not run", () => {
