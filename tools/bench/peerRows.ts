@@ -6,7 +6,11 @@ const mark = (pass: boolean) => (pass ? "met" : "**missed**");
 const figures = (s: Comparison["ours"]) =>
     `${s.reqPerS} req/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms${s.errors ? `, ${s.errors} errors` : ""}`;
 const runs = (s: Comparison["ours"]) => s.runs.map((r) => r.reqPerS).join("/");
-const MODE = { "keep-alive": "keep-alive", "new-connection": "new connection per request" };
+const MODE = {
+    "keep-alive": "keep-alive",
+    "new-connection": "new connection per request, TLS session resumed",
+    "full-handshake": "new connection per request, full TLS handshake",
+};
 
 /** Ours ≥ the peer on req/s and on p99 (the issue's goal). */
 export const goalMet = (c: Comparison) => c.ratio.reqPerS >= 1 && c.ratio.p99 >= 1;
@@ -26,12 +30,13 @@ export function peerRows(peers: PeerResults | undefined): string[] {
     else if (b) {
         rows.push(row("balancer vs nginx (seeds' config)", b.keepAlive, ["ours", "nginx"], true));
         rows.push(row("balancer vs nginx (seeds' config)", b.newConnection, ["ours", "nginx"], true));
+        rows.push(row("balancer vs nginx (seeds' config)", b.fullHandshake, ["ours", "nginx"], true));
     }
     const t = peers.tls;
     if (isFailed(t)) rows.push(`| TLS at our balancer, ECDSA P-256 vs RSA 2048 | did not finish: ${t.error} | |`);
     else if (t)
         rows.push(
-            row(`TLS at our balancer, ECDSA P-256 (${t.keys.ours}) vs RSA 2048 (${t.keys.peer})`, t.newConnection, ["ECDSA", "RSA"], false),
+            row(`TLS at our balancer, ECDSA P-256 (${t.keys.ours}) vs RSA 2048 (${t.keys.peer})`, t.fullHandshake, ["ECDSA", "RSA"], false),
         );
     return rows;
 }

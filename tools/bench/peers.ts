@@ -16,8 +16,9 @@ import * as path from "path";
 import { docker, waitUntil } from "../drill/docker";
 import { fetchOnce } from "../drill/load";
 import { nginxPeerConfig } from "./nginxPeer";
-import { Comparison, compare, pairedRuns } from "./paired";
-import { runWrk, WrkMode } from "./wrk";
+import { runFullHandshake } from "./fullHandshake";
+import { Comparison, compare, Mode, pairedRuns, RunFigures } from "./paired";
+import { runWrk } from "./wrk";
 
 export interface PeerBenchInput {
     /** The stack's name prefix: its network `<prefix>-net`, images `<prefix>-<role>:latest`, containers `<prefix>-…`. */
@@ -45,9 +46,9 @@ interface Failed {
 
 export interface PeerResults {
     /** Ours vs nginx with the seeds' config. */
-    balancer?: { keepAlive: Comparison; newConnection: Comparison } | Failed;
-    /** At our balancer: ECDSA P-256 (ours) vs RSA 2048 (peer), a new connection per request. */
-    tls?: { newConnection: Comparison; keys: { ours: string; peer: string } } | Failed;
+    balancer?: { keepAlive: Comparison; newConnection: Comparison; fullHandshake: Comparison } | Failed;
+    /** At our balancer: ECDSA P-256 (ours) vs RSA 2048 (peer), a full TLS handshake per request. */
+    tls?: { fullHandshake: Comparison; keys: { ours: string; peer: string } } | Failed;
 }
 
 export const isFailed = (v: unknown): v is Failed => typeof v === "object" && v !== null && "error" in v;
@@ -154,17 +155,23 @@ export async function peerBenchmark(input: PeerBenchInput): Promise<PeerResults>
     const rsa = `${input.prefix}-peer-rsa`;
     const urlPath = input.path ?? "/probe/?action=node";
     const url = (host: string) => `https://${host}${urlPath}`;
-    const opts = (mode: WrkMode) => ({ mode, seconds: input.seconds ?? 10, connections: input.connections ?? 8 });
+    const seconds = input.seconds ?? 10;
+    const connections = input.connections ?? 8;
     const pairs = input.pairs ?? 3;
-    const tool = `wrk, 1 thread, ${input.connections ?? 8} connections, ${input.seconds ?? 10} s × ${pairs} pairs`;
-    const measure = async (mode: WrkMode, ours: string, peer: string, label: string) => {
-        input.log(`benchmark: peers: ${label}, ${mode}, ${pairs} pairs`);
+    const load = (mode: Mode, host: string): Promise<RunFigures> =>
+        mode === "full-handshake"
+            ? runFullHandshake(url(host), { seconds, concurrency: connections })
+            : runWrk(url(host), { mode, seconds, connections });
+    const tool = (mode: Mode) =>
+        `${mode === "full-handshake" ? `node load, ${connections} loops` : `wrk, 1 thread, ${connections} connections`}, ${seconds} s × ${pairs} pairs`;
+    const measure = async (mode: Mode, ours: string, peer: string, label: string) => {
+        input.log(`benchmark: peers: ${label}, ${mode}, ${pairs} pairs of ${seconds} s`);
         const runs = await pairedRuns(
             pairs,
-            () => runWrk(url(ours), opts(mode)),
-            () => runWrk(url(peer), opts(mode)),
+            () => load(mode, ours),
+            () => load(mode, peer),
         );
-        return compare(tool, mode, runs.ours, runs.peer);
+        return compare(tool(mode), mode, runs.ours, runs.peer);
     };
     const results: PeerResults = {};
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bx-peers-"));
@@ -175,6 +182,7 @@ export async function peerBenchmark(input: PeerBenchInput): Promise<PeerResults>
             results.balancer = {
                 keepAlive: await measure("keep-alive", input.ours, input.addresses.nginx, "balancer vs nginx"),
                 newConnection: await measure("new-connection", input.ours, input.addresses.nginx, "balancer vs nginx"),
+                fullHandshake: await measure("full-handshake", input.ours, input.addresses.nginx, "balancer vs nginx"),
             };
         } catch (e) {
             results.balancer = { error: (e as Error).message.split("\n")[0] };
@@ -186,7 +194,7 @@ export async function peerBenchmark(input: PeerBenchInput): Promise<PeerResults>
             await waitUntil("the RSA twin answering", () => answers(url(input.addresses.rsa)), 30_000);
             results.tls = {
                 keys: { ours: await keyOf(`${input.prefix}-balancer-1`, BALANCER_PEM), peer: await keyOf(rsa, BALANCER_PEM) },
-                newConnection: await measure("new-connection", input.ours, input.addresses.rsa, "ECDSA vs RSA"),
+                fullHandshake: await measure("full-handshake", input.ours, input.addresses.rsa, "ECDSA vs RSA"),
             };
         } catch (e) {
             results.tls = { error: (e as Error).message.split("\n")[0] };

@@ -1,12 +1,15 @@
 /**
  * wrk (Debian's `wrk`, C, epoll) as the benchmark's load for the peer rows: one thread, a fixed number of
  * connections, a fixed time. Keep-alive: each connection sends its requests one after another. New connection per
- * request: the request says `Connection: close`, the server closes after answering and wrk connects again (a full TLS
- * handshake each time: wrk keeps no session to resume). wrk's latency runs from writing the request to the end of
- * the answer, so the handshake shows in req/s, not in the percentiles.
+ * request: the request says `Connection: close`, the server closes after answering and wrk connects again, resuming
+ * its TLS session (wrk keeps the session of its connection's previous handshake: an abbreviated handshake, no
+ * certificate signature, as a returning browser). wrk's latency runs from writing the request to the end of the
+ * answer, so the handshake shows in req/s, not in the percentiles.
  */
 import { execFile } from "child_process";
+import { RunFigures } from "./paired";
 
+/** wrk's two ways: keep-alive, or a new connection per request (TLS session resumed). */
 export type WrkMode = "keep-alive" | "new-connection";
 
 export interface WrkOptions {
@@ -15,15 +18,6 @@ export interface WrkOptions {
     connections?: number;
     /** @default 10 */
     seconds?: number;
-}
-
-export interface WrkRun {
-    reqPerS: number;
-    p50Ms: number;
-    p99Ms: number;
-    requests: number;
-    /** Socket errors (connect, read, write, timeout) plus answers other than 2xx/3xx. */
-    errors: number;
 }
 
 export function wrkArgs(url: string, opts: WrkOptions): string[] {
@@ -54,7 +48,7 @@ function ms(value: string, unit: string): number {
 }
 
 /** The figures in wrk's report (run with --latency). */
-export function parseWrk(stdout: string): WrkRun {
+export function parseWrk(stdout: string): RunFigures {
     const rate = /^Requests\/sec:\s+([\d.]+)/m.exec(stdout);
     const requests = /^\s*(\d+) requests in /m.exec(stdout);
     const pct = (p: number) => {
@@ -70,7 +64,7 @@ export function parseWrk(stdout: string): WrkRun {
 }
 
 /** Runs wrk and returns its figures. */
-export function runWrk(url: string, opts: WrkOptions): Promise<WrkRun> {
+export function runWrk(url: string, opts: WrkOptions): Promise<RunFigures> {
     const args = wrkArgs(url, opts);
     return new Promise((resolve, reject) =>
         execFile("wrk", args, { encoding: "utf8", timeout: ((opts.seconds ?? 10) + 30) * 1000 }, (err, stdout, stderr) => {

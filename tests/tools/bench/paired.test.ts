@@ -1,9 +1,14 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { compare, pairedRuns } from "../../../tools/bench/paired";
-import { WrkRun } from "../../../tools/bench/wrk";
+import { compare, pairedRuns, RunFigures } from "../../../tools/bench/paired";
 
-const run = (reqPerS: number, p99Ms: number, errors = 0): WrkRun => ({ reqPerS, p50Ms: p99Ms / 4, p99Ms, requests: reqPerS * 10, errors });
+const run = (reqPerS: number, p99Ms: number, errors = 0): RunFigures => ({
+    reqPerS,
+    p50Ms: p99Ms / 4,
+    p99Ms,
+    requests: reqPerS * 10,
+    errors,
+});
 
 describe("paired runs", () => {
     it("alternates ours and the peer, one run at a time", async () => {
