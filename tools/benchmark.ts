@@ -2,7 +2,8 @@
  * `npm run benchmark`: one run that records the product's figures on this machine, on a stack of its own (Docker,
  * engine mariadb, its own subnet and ports, a throw-away file backend): cold and no-op `pulumi up`, `pulumi preview`
  * for 2/4/8/16 web nodes, req/s and latency through the balancer and straight to one web node at the same
- * concurrency, then every drill (balancer, web-node, rolling-update, nfs, redis-master, db-master). Writes the figures as JSON
+ * concurrency, the peer rows (our balancer vs nginx with the seeds' config, ECDSA vs RSA 2048: tools/bench/peers.ts),
+ * then every drill (balancer, web-node, rolling-update, nfs, redis-master, db-master). Writes the figures as JSON
  * (argv: --out <file>, default benchmark/latest.json) and prints a Markdown table. Not a test: nothing here fails on a
  * slow figure; a drill that misses its goal is marked in the table.
  */
