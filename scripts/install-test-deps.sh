@@ -11,6 +11,8 @@ packages=(
     pebble
     # The benchmark's provisioning peer (`npm run benchmark`: docker-compose up -d of a compose copy of its stack).
     docker-compose
+    # The benchmark's load for the peer rows (tools/bench/wrk.ts).
+    wrk
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,9 @@
  * `npm run benchmark`: one run that records the product's figures on this machine, on a stack of its own (Docker,
  * engine mariadb, its own subnet and ports, a throw-away file backend): cold and no-op `pulumi up`, `pulumi preview`
  * for 2/4/8/16 web nodes, req/s and latency through the balancer and straight to one web node at the same
- * concurrency, then every drill (balancer, web-node, rolling-update, nfs, redis-master, db-master). Writes the figures as JSON
+ * concurrency, the peer rows (our balancer vs nginx with the seeds' config, ECDSA vs RSA 2048: tools/bench/peers.ts),
+ * then every drill (balancer, web-node, rolling-update, nfs, redis-master, db-master), and after the destroy the
+ * provisioning peer (docker-compose up -d of the same containers: tools/bench/provisioningPeer.ts). Writes the figures as JSON
  * (argv: --out <file>, default benchmark/latest.json) and prints a Markdown table. Not a test: nothing here fails on a
  * slow figure; a drill that misses its goal is marked in the table.
  */
@@ -20,6 +22,8 @@ import { formatStretches, rollingUpdateDrill } from "./drill/rollingUpdateDrill"
 import { webNodeDrill } from "./drill/webNodeDrill";
 import { ProvisioningPeer, provisioningPeer, provisioningRows } from "./bench/provisioningPeer";
 import { containersLabelled, untilReady } from "./bench/readiness";
+import { peerBenchmark, PeerResults } from "./bench/peers";
+import { peerRows } from "./bench/peerRows";
 import { parseStackOutputs } from "./stackOutputs";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -93,6 +97,8 @@ export interface BenchmarkResults {
     /** `pulumi preview` seconds by web node count. */
     previewS?: Record<number, number>;
     throughput?: { balancer?: Throughput; directNode?: Throughput };
+    /** Peers measured in the same run: paired load rows (tools/bench/peers.ts) and the provisioning peer. */
+    peers?: PeerResults & { provisioning?: DrillOutcome<ProvisioningPeer> };
     drills?: {
         balancer?: DrillOutcome<Awaited<ReturnType<typeof balancerDrill>>>;
         webNode?: DrillOutcome<Awaited<ReturnType<typeof webNodeDrill>>>;
@@ -101,8 +107,6 @@ export interface BenchmarkResults {
         redisMaster?: DrillOutcome<Awaited<ReturnType<typeof redisMasterDrill>>>;
         dbMaster?: DrillOutcome<Awaited<ReturnType<typeof dbMasterDrill>>>;
     };
-    /** The same work done by a peer tool, in the same run. */
-    peers?: { provisioning?: DrillOutcome<ProvisioningPeer> };
 }
 type Drills = NonNullable<BenchmarkResults["drills"]>;
 
@@ -187,6 +191,13 @@ async function main(argv: string[]) {
             balancer: await throughput(`https://${VIP}/probe/?action=node`, 8, 15),
             directNode: await throughput(`http://${web1}/probe/?action=node`, 8, 15),
         };
+        results.peers = await peerBenchmark({
+            prefix: PREFIX,
+            ours: VIP,
+            addresses: { nginx: `${SUBNET}.20`, rsa: `${SUBNET}.21` },
+            webs: [1, 2].map((i) => ({ host: `${PREFIX}-web-${i}`, port: 80 })),
+            log,
+        });
         log("benchmark: drills");
         // One drill that throws (a precondition, a timeout) is recorded as such; the others still run.
         const drills: Drills = {};
@@ -236,7 +247,7 @@ async function main(argv: string[]) {
     if (peer && results.coldUpS !== undefined && results.noopUpS !== undefined) {
         // After the destroy: the copy takes the stack's names, subnet, addresses and ports.
         const { coldUpS, noopUpS } = results;
-        results.peers = {};
+        results.peers = { ...results.peers };
         results.peers.provisioning = await provisioningPeer({
             ...peer,
             project: PREFIX,
@@ -270,6 +281,7 @@ export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {
         t.directNode
             ? `| straight to web-1 (HTTP, same load) | ${t.directNode?.reqPerS} req/s, p50 ${t.directNode?.p50Ms} ms, p99 ${t.directNode?.p99Ms} ms, ${t.directNode?.failed} failed | |`
             : "",
+        ...peerRows(r.peers),
         kill
             ? `| balancer drill: holder killed | takeover ${kill.takeoverS?.toFixed(2)} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |`
             : "",

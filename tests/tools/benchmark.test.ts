@@ -2,6 +2,9 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { ProvisioningPeer } from "../../tools/bench/provisioningPeer";
 import { table } from "../../tools/benchmark";
+import { compare, RunFigures } from "../../tools/bench/paired";
+
+const wrk = (reqPerS: number, p99Ms: number): RunFigures => ({ reqPerS, p50Ms: 2, p99Ms, requests: reqPerS * 10, errors: 0 });
 
 /** An interruption's figures the table does not print. */
 const quiet = { failedInFlight: 0, gapS: 0, errors: {} };
@@ -27,6 +30,18 @@ describe("benchmark table", () => {
         throughput: {
             balancer: { requests: 3000, failed: 0, reqPerS: 200, p50Ms: 30.1, p99Ms: 81.5 },
             directNode: { requests: 6000, failed: 0, reqPerS: 400, p50Ms: 12.2, p99Ms: 40.3 },
+        },
+        peers: {
+            balancer: {
+                keepAlive: compare("wrk", "keep-alive", [wrk(900, 10), wrk(960, 10)], [wrk(1000, 9), wrk(1000, 9)]),
+                newConnection: compare("wrk", "new-connection", [wrk(400, 5)], [wrk(300, 6)]),
+                fullHandshake: compare("node", "full-handshake", [wrk(200, 40)], [wrk(250, 30)]),
+            },
+            tls: {
+                keys: { ours: "id-ecPublicKey 256 bit", peer: "rsaEncryption 2048 bit" },
+                fullHandshake: compare("node", "full-handshake", [wrk(400, 5)], [wrk(200, 5)]),
+            },
+            provisioning: peer,
         },
         drills: {
             webNode: {
@@ -62,7 +77,6 @@ describe("benchmark table", () => {
             },
             dbMaster: { error: "drill db-master: expected exactly one writable server", pass: false },
         },
-        peers: { provisioning: peer },
     };
     const t = table(results);
 
@@ -102,6 +116,32 @@ describe("benchmark table", () => {
         assert.match(
             failed,
             /^\| cold `pulumi up` vs `docker-compose up -d` \| did not finish: docker-compose up -d failed: boom \| \*\*missed\*\* \|$/m,
+        );
+    });
+
+    it("prints each peer row with both sides' figures, every run, the ratios and the ≥ 1.0× goal", () => {
+        assert.match(
+            t,
+            /^\| balancer vs nginx \(seeds' config\), keep-alive \(wrk\) \| ours 930 req\/s, p50 2 ms, p99 10 ms \(runs 900\/960\); nginx 1000 req\/s, p50 2 ms, p99 9 ms \(runs 1000\/1000\); ratio req\/s 0\.93×, p99 0\.9× \| ≥ 1\.0× each: \*\*missed\*\* \|$/m,
+        );
+        assert.match(
+            t,
+            /^\| balancer vs nginx \(seeds' config\), new connection per request, TLS session resumed \(wrk\) \| ours 400 req\/s.*; ratio req\/s 1\.33×, p99 1\.2× \| ≥ 1\.0× each: met \|$/m,
+        );
+        assert.match(
+            t,
+            /full TLS handshake \(node\) \| ours 200 req\/s.*; nginx 250 req\/s.*; ratio req\/s 0\.8×, p99 0\.75× \| ≥ 1\.0× each: \*\*missed\*\* \|$/m,
+        );
+        assert.match(
+            t,
+            /^\| TLS at our balancer, ECDSA P-256 \(id-ecPublicKey 256 bit\) vs RSA 2048 \(rsaEncryption 2048 bit\), new connection per request, full TLS handshake \(node\) \| ECDSA 400 req\/s.*; RSA 200 req\/s.*; ratio req\/s 2×, p99 1× \| \|$/m,
+        );
+    });
+
+    it("marks a peer that did not start", () => {
+        assert.match(
+            table({ peers: { balancer: { error: "nginx did not answer" } } }),
+            /^\| balancer vs nginx \(seeds' config\) \| did not finish: nginx did not answer \| \*\*missed\*\* \|$/m,
         );
     });
 
