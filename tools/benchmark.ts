@@ -24,6 +24,7 @@ import { ProvisioningPeer, provisioningPeer, provisioningRows } from "./bench/pr
 import { containersLabelled, untilReady } from "./bench/readiness";
 import { peerBenchmark, PeerResults } from "./bench/peers";
 import { peerRows } from "./bench/peerRows";
+import { RAISED_GOALS, raisedGoal } from "./bench/failoverGoals";
 import { parseStackOutputs } from "./stackOutputs";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -283,11 +284,11 @@ export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {
             : "",
         ...peerRows(r.peers),
         kill
-            ? `| balancer drill: holder killed | takeover ${kill.takeoverS?.toFixed(2)} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)} |`
+            ? `| balancer drill: holder killed | takeover ${kill.takeoverS?.toFixed(2)} s, gap ${kill.gapS} s, ${kill.failed}/${kill.requests} failed (${kill.failedInFlight} in flight) | gap ≤ 3 s, in-flight only: ${mark(kill.pass)}; ${raisedGoal("gap", RAISED_GOALS.balancerGapS, kill.gapS)} |`
             : "",
         stop ? `| balancer drill: holder stopped | gap ${stop.gapS} s, ${stop.failed}/${stop.requests} failed | ${mark(stop.pass)} |` : "",
         d.webNode
-            ? `| web-node drill: web-1 killed | ${d.webNode.failed}/${d.webNode.requests} failed, DOWN after ${d.webNode.ejectionS} s, session ${d.webNode.session.before} → ${d.webNode.session.after} | 0 failed, ≤ 15 s: ${mark(d.webNode.pass)} |`
+            ? `| web-node drill: web-1 killed | ${d.webNode.failed}/${d.webNode.requests} failed, DOWN after ${d.webNode.ejectionS} s, session ${d.webNode.session.before} → ${d.webNode.session.after} | 0 failed, ≤ 15 s: ${mark(d.webNode.pass)}; ${raisedGoal("0 failed, DOWN", RAISED_GOALS.webNodeDownS, d.webNode.ejectionS, d.webNode.failed === 0)} |`
             : "",
         d.rollingUpdate
             ? `| rolling-update drill: PHP setting changed, \`pulumi up\` under load | ${d.rollingUpdate.updateS} s, ${d.rollingUpdate.failed}/${d.rollingUpdate.requests} failed, fewest nodes UP ${d.rollingUpdate.minUp}, ` +
@@ -298,10 +299,10 @@ export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {
             : "",
         d.redisMaster
             ? `| redis-master drill: master killed | sessions back ${d.redisMaster.sessions.backS} s, cache back ${d.redisMaster.cache.backS} s, ${d.redisMaster.lost}/${d.redisMaster.users} sessions lost; ` +
-              `same-session requests back ${d.redisMaster.locks.backS} s, longest ${d.redisMaster.locks.longestS} s | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)} |`
+              `same-session requests back ${d.redisMaster.locks.backS} s, longest ${d.redisMaster.locks.longestS} s | ≤ 10 s, 0 lost: ${mark(d.redisMaster.pass)}; ${raisedGoal("0 lost, back", RAISED_GOALS.redisBackS, Math.max(d.redisMaster.sessions.backS, d.redisMaster.cache.backS), d.redisMaster.lost === 0)} |`
             : "",
         d.dbMaster
-            ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)} |`
+            ? `| db-master drill: master killed | writes back ${d.dbMaster.writesBackS} s, ${d.dbMaster.acknowledged} acknowledged, ${d.dbMaster.lost} lost, old master rejoined in ${d.dbMaster.rejoinS} s | ≤ 30 s, 0 lost: ${mark(d.dbMaster.pass)}; ${raisedGoal("0 lost, writes back", RAISED_GOALS.dbWritesBackS, d.dbMaster.writesBackS, d.dbMaster.lost === 0)} |`
             : "",
     ];
     if (r.peers?.provisioning) rows.push(...provisioningRows(r.peers.provisioning));
