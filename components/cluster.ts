@@ -54,6 +54,7 @@ export function createPlacement(name: string, c: ClusterConfig, opts: pulumi.Com
             subnet: c.docker.subnet,
             bindAddress: c.ports.bindAddress,
             protectData: c.docker.protectDataVolumes,
+            logs: c.docker.logs,
         },
         opts,
     );

@@ -537,6 +537,20 @@ export const KEYS = {
                 ? undefined
                 : 'an IPv4 network of /26 or larger, written with its network address, such as "172.28.0.0/24"',
     },
+    dockerLogs: {
+        type: "string",
+        default: "local",
+        description:
+            'How containers log: "local" is Docker\'s rotated, compressed driver capped at `dockerLogMaxMb` per container (`docker logs` reads it; a balancer logs every request, and Docker\'s default `json-file` never rotates); "daemon" leaves it to the engine\'s own default (its daemon.json), for logs shipped centrally.',
+        allowed: (v: string) => (v === "local" || v === "daemon" ? undefined : '"local" or "daemon"'),
+    },
+    dockerLogMaxMb: {
+        type: "integer",
+        default: 100,
+        description:
+            "With `dockerLogs: local`: the most disk one container's log takes, in MB (5 files of a fifth each; the oldest is dropped).",
+        allowed: (v: number) => (Number.isInteger(v) && v >= 5 && v <= 100_000 ? undefined : "an integer from 5 to 100000"),
+    },
     monitoring: {
         type: "boolean",
         default: true,

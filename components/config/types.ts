@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Inventory } from "../placement/hostsInventory";
 import type { PushArchive } from "../push/pushArchive";
+import type { ContainerLogs } from "../placement/containerLogs";
 
 export type DbEngine = "percona" | "mariadb";
 export type BalancerAlgorithm = "least_conn" | "round_robin" | "ip_hash";
@@ -155,6 +156,8 @@ export interface DockerSettings {
     retainDataVolumes: boolean;
     /** Mark data volumes `protect`, so nothing replaces or deletes them (off with allowDataLoss). @default true */
     protectDataVolumes: boolean;
+    /** How containers log: Docker's `local` driver rotated at `maxMb` per container, or the engine's default. */
+    logs: ContainerLogs;
     /** Memory limit per container in MB by layer; 0 = unlimited. */
     memoryMb: { balancer: number; web: number; nfs: number; db: number; redis: number };
 }

@@ -159,6 +159,8 @@ export const DOCKER_ONLY_KEYS = [
     "sentinelPortBase",
     "retainDataVolumes",
     "allowDataLoss",
+    "dockerLogs",
+    "dockerLogMaxMb",
     "prometheusPort",
     "alertmanagerPort",
     "pushImage",
@@ -545,6 +547,7 @@ function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
             subnet: v.dockerSubnet,
             retainDataVolumes: v.retainDataVolumes,
             protectDataVolumes: !v.allowDataLoss,
+            logs: v.dockerLogs === "daemon" ? { driver: "daemon" } : { driver: "local", maxMb: v.dockerLogMaxMb },
             memoryMb: { balancer: v.balancerMemoryMb, web: v.webMemoryMb, nfs: v.nfsMemoryMb, db: v.dbMemoryMb, redis: v.redisMemoryMb },
         },
         secrets: {

@@ -10,6 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ipv4At } from "../config/checks";
 import { dockerAddressing, pinnedSlot } from "./dockerAddressing";
+import { ContainerLogs, containerLogOptions } from "./containerLogs";
 import { fileGroupsEnv, fileMode } from "./fileMode";
 import { rotationGateScript } from "./rotationGate";
 import { DeployedService, HealthSpec, ImageSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
@@ -27,6 +28,9 @@ export interface DockerPlacementArgs {
     baseImage?: string;
     /** Mark the volumes that hold data `protect`: Pulumi then refuses to replace or delete them. @default false */
     protectData?: boolean;
+    /** How containers log: Docker's rotated `local` driver with a size cap, or the engine's own default.
+     * @default { driver: "local", maxMb: 100 } */
+    logs?: ContainerLogs;
 }
 
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
@@ -182,6 +186,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                 // Docker doubles the limit for memory + swap when it is not given and the provider reads that back; the
                 // same value as `memory` means no swap (a database or Redis that swaps is down in all but name).
                 memorySwap: spec.memoryMb ? spec.memoryMb : undefined,
+                ...containerLogOptions(this.args.logs ?? { driver: "local", maxMb: 100 }),
                 restart: "unless-stopped",
                 // The docker provider kills a container at once on delete unless given a grace period.
                 destroyGraceSeconds: spec.stopGraceS ?? 10,

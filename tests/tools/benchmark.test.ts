@@ -89,7 +89,10 @@ describe("benchmark table", () => {
             t,
             /rolling-update drill: .* \| 61\.5 s, 0\/900 failed, fewest nodes UP 1, out of rotation web-1 2\.0–19\.5 s, web-2 21\.0–38\.3 s \| 0 failed, one node at a time: met \|/,
         );
-        assert.match(t, /web-node drill: web-1 killed \| 0\/400 failed, DOWN after 8\.9 s, session 3 → 4 \| 0 failed, ≤ 15 s: met; raised goal 0 failed, DOWN ≤ 5 s: \*\*missed\*\* \|/);
+        assert.match(
+            t,
+            /web-node drill: web-1 killed \| 0\/400 failed, DOWN after 8\.9 s, session 3 → 4 \| 0 failed, ≤ 15 s: met; raised goal 0 failed, DOWN ≤ 5 s: \*\*missed\*\* \|/,
+        );
     });
 
     it("compares cold and no-op pulumi up with docker-compose up -d of the same containers, against the goal", () => {

@@ -139,6 +139,8 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["unknown storage mode", { sharedStorage: "glusterfs" }, "sharedStorage", /"nfs", "docker-volume"/],
     ["subnet too small", { dockerSubnet: "172.28.0.0/26", webNodes: 30 }, "dockerSubnet", /addresses for \d+ containers/],
     ["IPv6 subnet", { dockerSubnet: "fd00::/64" }, "dockerSubnet", /an IPv4 network/],
+    ["a log driver by name", { dockerLogs: "journald" }, "dockerLogs", /"local" or "daemon"/],
+    ["a log cap below one MB per file", { dockerLogMaxMb: 4 }, "dockerLogMaxMb", /an integer from 5 to 100000/],
     ["placement not supported", { placement: "kubernetes" }, "placement", /"docker"/],
     ["boolean as text", { retainDataVolumes: "yes" }, "retainDataVolumes", /expected true or false/],
     ["memory limit too small", { webMemoryMb: 16 }, "webMemoryMb", /0 \(off\) or an integer from 64/],

@@ -196,6 +196,9 @@ describe("DockerPlacement", () => {
         assert.equal(web.memory, 1024);
         // memory + swap = memory (no swap): what the provider reads back, so the next `up` has nothing to change.
         assert.equal(web.memorySwap, 1024);
+        // Rotated logs: Docker's default json-file would grow without end with a balancer's line per request.
+        assert.equal(web.logDriver, "local");
+        assert.deepEqual(web.logOpts, { "max-size": "20m", "max-file": "5" });
         assert.equal(web.image, "sha256:prod-docker-image-web");
         // The drain (8 s by default, see cluster.test.ts) and 20 s for requests in flight.
         assert.equal(web.destroyGraceSeconds, 28);
