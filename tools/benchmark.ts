@@ -93,6 +93,8 @@ type DrillOutcome<T> = T | DrillError;
 export interface BenchmarkResults {
     date: string;
     machine: string;
+    /** The machine's 1-minute load average, sampled every 15 s through the run (a shared machine shows here). */
+    loadAverage?: { median: number; max: number; samples: number };
     coldUpS?: number;
     noopUpS?: number;
     /** `pulumi preview` seconds by web node count. */
@@ -124,8 +126,11 @@ async function main(argv: string[]) {
     const out = argv.includes("--out") ? argv[argv.indexOf("--out") + 1] : path.join(ROOT, "benchmark", "latest.json");
     const results: BenchmarkResults = {
         date: new Date().toISOString(),
-        machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+        machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? "CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}`,
     };
+    const loads: number[] = [os.loadavg()[0]];
+    const sampler = setInterval(() => loads.push(os.loadavg()[0]), 15_000);
+    sampler.unref();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-bench-"));
     fs.mkdirSync(path.join(dir, "state"));
     execFileSync("pulumi", ["stack", "init", "bench", "--non-interactive"], { cwd: ROOT, env: env(), stdio: "pipe" });
@@ -258,9 +263,27 @@ async function main(argv: string[]) {
         peer = undefined;
     }
     fs.mkdirSync(path.dirname(out), { recursive: true });
+    clearInterval(sampler);
+    const sorted = [...loads].sort((a, b) => a - b);
+    results.loadAverage = {
+        median: round2(sorted[Math.floor(sorted.length / 2)]),
+        max: round2(sorted[sorted.length - 1]),
+        samples: loads.length,
+    };
     fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     console.log(table(results));
+    console.log(machineLine(results));
     log(`benchmark: figures in ${out}`);
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The line under the table: the machine and how busy it was. */
+export function machineLine(r: Pick<BenchmarkResults, "date" | "machine" | "loadAverage">): string {
+    const load = r.loadAverage
+        ? `; 1-min load average median ${r.loadAverage.median}, max ${r.loadAverage.max} (${r.loadAverage.samples} samples)`
+        : "";
+    return `Run ${r.date} on ${r.machine}${load}.`;
 }
 
 export function table(r: Omit<BenchmarkResults, "date" | "machine">): string {

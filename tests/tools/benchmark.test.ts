@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { ProvisioningPeer } from "../../tools/bench/provisioningPeer";
-import { table } from "../../tools/benchmark";
+import { machineLine, table } from "../../tools/benchmark";
 import { compare, RunFigures } from "../../tools/bench/paired";
 
 const wrk = (reqPerS: number, p99Ms: number): RunFigures => ({ reqPerS, p50Ms: 2, p99Ms, requests: reqPerS * 10, errors: 0 });
@@ -158,5 +158,19 @@ describe("benchmark table", () => {
             /^\| dbMaster drill \| did not finish: drill db-master: expected exactly one writable server \| \*\*missed\*\* \|$/m,
         );
         assert.doesNotMatch(t, /balancer drill|nfs drill|undefined/);
+    });
+});
+
+describe("benchmark machine line", () => {
+    it("names the machine and how busy it was", () => {
+        assert.equal(
+            machineLine({
+                date: "2026-12-02T22:43:54.840Z",
+                machine: "2 × AMD EPYC, 24 GiB, Linux 6.18.44",
+                loadAverage: { median: 7.1, max: 14, samples: 60 },
+            }),
+            "Run 2026-12-02T22:43:54.840Z on 2 × AMD EPYC, 24 GiB, Linux 6.18.44; 1-min load average median 7.1, max 14 (60 samples).",
+        );
+        assert.equal(machineLine({ date: "d", machine: "m" }), "Run d on m.");
     });
 });
