@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "../../components/shared/shell";
-import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOf, loadCommand, Manifest, StackFacts, verify } from "./plan";
+import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, StackFacts, verify } from "./plan";
 import { waitForRotation } from "../balancerStatus";
 import { parseStackOutputs, StackOutputs } from "../stackOutputs";
 
@@ -150,8 +150,7 @@ function stageBackup(
     const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
     tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
     sh(`umask 077; ${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
-    const head = fs.readFileSync(dumpFile, "utf8").slice(0, 64 * 1024);
-    const gtid = gtidOf(facts.engine, head);
+    const gtid = gtidOfDump(facts.engine, dumpFile);
     if (gtid === undefined) throw new Error(`backup: the dump from ${facts.replica} records no GTID position; is it a replica?`);
 
     for (const [slug, dir] of Object.entries(facts.sharedDirs)) {

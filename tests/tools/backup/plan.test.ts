@@ -4,7 +4,19 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { KEYS } from "../../../components/config/keys";
-import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOf, Manifest, verify } from "../../../tools/backup/plan";
+import { createHash } from "node:crypto";
+import {
+    checkFacts,
+    checksums,
+    dumpCommand,
+    dumpEnds,
+    forgetArgs,
+    gtidOf,
+    gtidOfDump,
+    Manifest,
+    sha256File,
+    verify,
+} from "../../../tools/backup/plan";
 
 describe("backup plan", () => {
     it("dumps in one transaction on a replica, recording its GTID position, per engine", () => {
@@ -29,6 +41,39 @@ describe("backup plan", () => {
             "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-57",
         );
         assert.equal(gtidOf("mariadb", "-- no position here"), undefined);
+    });
+
+    it("finds the position at either end of a dump larger than what it reads", () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+        // mariadb-dump 10.11 --dump-slave=2 --gtid, as seen on a 500 KB dump: CHANGE MASTER at the top, the GTID at
+        // the end after the data.
+        const rows = `INSERT INTO \`t_big\` VALUES ${Array.from({ length: 500 }, (_, i) => `(${i},'${"x".repeat(1000)}')`).join(",")};\n`;
+        const mariadb = path.join(root, "mariadb.sql");
+        fs.writeFileSync(
+            mariadb,
+            `-- CHANGE MASTER '' TO MASTER_USE_GTID=slave_pos;\n${rows}-- SET GLOBAL gtid_slave_pos='0-1-13';\n/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n`,
+        );
+        assert.ok(fs.statSync(mariadb).size > 4 * 64 * 1024);
+        assert.equal(gtidOfDump("mariadb", mariadb), "0-1-13");
+        assert.equal(gtidOf("mariadb", fs.readFileSync(mariadb, "utf8").slice(0, 64 * 1024)), undefined, "the head alone misses it");
+        const percona = path.join(root, "percona.sql");
+        fs.writeFileSync(percona, `/* SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-57'; */\n${rows}`);
+        assert.equal(gtidOfDump("percona", percona), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-57");
+        const small = path.join(root, "small.sql");
+        fs.writeFileSync(small, "head\ntail\n");
+        assert.equal(dumpEnds(small, 5), "head\ntail\n", "a file within twice the size is read whole");
+        assert.equal(dumpEnds(small, 4), "head\nail\n", "else its first and last bytes, joined by a newline");
+        assert.equal(dumpEnds(mariadb, 4), "-- C\n*/;\n", "a large one: its first and last bytes");
+        fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    it("hashes a file in pieces to the same digest as all at once", () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+        const file = path.join(root, "big.bin");
+        const content = Buffer.alloc(3 * (1 << 20) + 17, 7);
+        fs.writeFileSync(file, content);
+        assert.equal(sha256File(file), createHash("sha256").update(content).digest("hex"));
+        fs.rmSync(root, { recursive: true, force: true });
     });
 
     it("checksums every file and finds the ones that changed or went missing", () => {
