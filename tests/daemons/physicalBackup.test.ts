@@ -4,7 +4,9 @@
  * REPLICA with the generated command and a login from a 0600 option file, prepared, copied back into a fresh data
  * directory, and a third server started on it and re-seeded as a replica of the master from the GTID position read
  * from the files the tool wrote. It must follow the master (both threads running, by GTID), end with the master's
- * exact table checksums and carry no GTID of its own. Wrong positions are shown to be caught by the same checks.
+ * exact table checksums and carry no GTID of its own. Wrong positions are shown to be caught by the same checks; the
+ * same copy is also re-seeded as a new master with a replica of its own, and a copy of a replica with a transaction
+ * of its own is refused.
  */
 import { strict as assert } from "node:assert";
 import { execFile, spawnSync } from "node:child_process";
@@ -27,7 +29,7 @@ import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/
 import { MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
 
 // Below the kernel's ephemeral range and used by no other daemon test.
-const PORTS = { master: 32336, replica: 32337, restored: 32338, ahead: 32339, behind: 32340, promoted: 32341 };
+const PORTS = { master: 32336, replica: 32337, restored: 32338, ahead: 32339, behind: 32340, promoted: 32341, rejoined: 32342 };
 const APP = { user: "bitrix", password: "app pw", database: "bitrix" };
 const REPL = { user: "replicator", password: "repl pw" };
 // Characters an option file must carry through its quoting: quotes, a comment sign, a backslash, spaces.
@@ -322,8 +324,50 @@ describe("physical backup: mariadb-backup on a replica, restored as a new replic
         sql("promoted", reseedMasterSql("mariadb", gtid));
         assert.equal(sql("promoted", "SELECT @@read_only"), "0");
         assert.equal(status("promoted").Slave_IO_Running, undefined, "no replication configured");
-        sql("promoted", `INSERT INTO ${APP.database}.${TABLE} (IBLOCK_ID, NAME) VALUES (7, 'on the new master')`);
+        sql("promoted", `INSERT INTO ${APP.database}.${TABLE} (IBLOCK_ID, NAME) VALUES (707, 'on the new master')`);
         assert.equal(sql("promoted", "SELECT @@gtid_binlog_pos"), `0-6-${Number(n) + 1}`);
         assert.equal(sql("promoted", "SELECT @@gtid_binlog_state"), `0-1-${n},0-6-${Number(n) + 1}`);
+    });
+
+    it("rebuilds a replica of that new master from the same copy", async () => {
+        await restoreInto("rejoined", PORTS.rejoined, 7);
+        sql(
+            "rejoined",
+            reseedReplicaSql({
+                engine: "mariadb",
+                gtid,
+                masterHost: "127.0.0.1",
+                masterPort: PORTS.promoted,
+                replicationUser: REPL.user,
+                replicationPassword: REPL.password,
+            }),
+        );
+        sql("promoted", `INSERT INTO ${APP.database}.${TABLE} (IBLOCK_ID, NAME) VALUES (707, 'second on the new master')`);
+        await waitFor(
+            "rejoined caught up with the new master",
+            () => sql("promoted", "SELECT @@gtid_binlog_pos") === sql("rejoined", "SELECT @@gtid_slave_pos"),
+            30000,
+        );
+        const st = status("rejoined");
+        assert.equal(st.Slave_IO_Running, "Yes");
+        assert.equal(st.Slave_SQL_Running, "Yes");
+        assert.equal(st.Using_Gtid, "Slave_Pos");
+        assert.equal(checksum("rejoined"), checksum("promoted"));
+        assert.equal(sql("rejoined", `SELECT COUNT(*) FROM ${APP.database}.${TABLE} WHERE IBLOCK_ID = 707`), "2");
+    });
+
+    it("refuses a copy of a replica that has transactions of its own (errant GTIDs)", () => {
+        // root passes read_only (READ_ONLY ADMIN): a write on the replica gets the replica's own server id.
+        sql("replica", `INSERT INTO ${APP.database}.${TABLE} (IBLOCK_ID, NAME) VALUES (66, 'written on the replica')`);
+        const dir = path.join(root, "copy-errant");
+        const optionFile = path.join(root, "backup.cnf");
+        const out = runTool(physicalBackupCommand("mariadb", dir, { optionFile }));
+        assert.equal(out.status, 0, out.out);
+        const info = Object.fromEntries(
+            ["xtrabackup_binlog_info", "xtrabackup_slave_info"].map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]),
+        );
+        console.log(`physical backup: errant copy: ${JSON.stringify(info)}`);
+        assert.match(info.xtrabackup_binlog_info, /\t0-2-\d+\n$/);
+        assert.throws(() => backupGtid("mariadb", info), /it has transactions of its own \(errant GTIDs\)/);
     });
 });

@@ -268,7 +268,8 @@ export function backupGtid(engine: Engine, files: Record<string, string | undefi
     const pos = parseMariadbSlaveInfo(slave);
     if (binlog !== undefined) {
         const own = parseBinlogInfo(engine, binlog).gtid;
-        if (own !== pos)
+        const sorted = (p: string) => p.split(",").sort().join(",");
+        if (sorted(own) !== sorted(pos))
             throw new Error(
                 `physical backup: the replica's own GTID state ${own} differs from its master position ${pos}: it has transactions of its own (errant GTIDs)`,
             );
