@@ -248,10 +248,11 @@ export function parseMariadbSlaveInfo(text: string): string {
 /**
  * The GTID position a copy is consistent with, from the files beside it (by name; absent files undefined).
  * MariaDB: the master's position from the slave info (the replica's gtid_slave_pos while its SQL thread was stopped);
- * the binlog info holds the replica's gtid_current_pos, which must not name another domain's or server's
- * transactions beyond it, or the replica had errant transactions of its own and the copy is refused.
- * Percona: the GTID set of the binlog info (the replica's gtid_executed, whose GTIDs carry the source's UUID; what
- * create-gtid-replica.html sets as gtid_purged).
+ * the binlog info holds the replica's own GTID state ("GTID of the last change"), which must be the same position:
+ * a GTID with the replica's server id there is a transaction of its own (an errant GTID, shown by the daemon test)
+ * and the copy is refused. Percona: the GTID set of the binlog info (the replica's gtid_executed, whose GTIDs carry
+ * the source's UUID; what create-gtid-replica.html sets as gtid_purged). Not checked for errant GTIDs: that needs
+ * the source's UUID, which the files do not name.
  */
 export function backupGtid(engine: Engine, files: Record<string, string | undefined>): string {
     const first = (names: string[]) => names.map((n) => files[n]).find((t) => t !== undefined);
@@ -316,7 +317,8 @@ export function reseedReplicaSql(input: ReseedReplicaInput): string {
 /**
  * SQL that makes a server started on a restored copy the new master: no replication of its own, the copy's GTID
  * position as its binlog state (MariaDB gtid_binlog_state, so replicas at that position can attach and its next
- * transaction follows it; Percona gtid_purged after RESET MASTER), then writable.
+ * transaction follows it; Percona gtid_purged after RESET MASTER), then writable. MariaDB's read_only is set for
+ * the running server only: its config (role master, or the failover manager) decides it at the next start.
  */
 export function reseedMasterSql(engine: Engine, gtid: string): string {
     const pos = sqlString(checkGtid(engine, gtid));
