@@ -26,7 +26,7 @@ import {
     reseedReplicaSql,
 } from "../../tools/backup/physical";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
-import { MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
+import { MariadbNode, mariadbSlaveStatus, mariadbSql, startMariadb } from "../helpers/stack";
 
 // Below the kernel's ephemeral range and used by no other daemon test.
 const PORTS = { master: 32336, replica: 32337, restored: 32338, ahead: 32339, behind: 32340, promoted: 32341, rejoined: 32342 };
@@ -55,16 +55,7 @@ describe("physical backup: mariadb-backup on a replica, restored as a new replic
     const root = tmpDir("physical");
     const nodes: Record<string, MariadbNode> = {};
     const sql = (node: string, query: string) => mariadbSql(nodes[node], query);
-    const status = (node: string): Record<string, string> => {
-        const out = run("mariadb", ["--socket", nodes[node].socket, "-e", "SHOW SLAVE STATUS\\G"]);
-        return Object.fromEntries(
-            out
-                .split("\n")
-                .map((l) => /^\s*(\w+): ?(.*)$/.exec(l))
-                .filter((m): m is RegExpExecArray => !!m)
-                .map((m) => [m[1], m[2]]),
-        );
-    };
+    const status = (node: string) => mariadbSlaveStatus(nodes[node]);
     const checksum = (node: string) => sql(node, `CHECKSUM TABLE ${APP.database}.${TABLE}`).split("\t")[1];
     const count = (node: string) => Number(sql(node, `SELECT COUNT(*) FROM ${APP.database}.${TABLE}`));
     /** n more rows on the master, in transactions of 500 (several GTIDs). */
