@@ -82,6 +82,20 @@ describe("physical backup: mariadb-backup on a replica, restored as a new replic
     /** The master's last sequence number before the single-row writes that run during the copy. */
     let seqBefore = 0;
 
+    /** Runs the re-seed SQL on a restored node: a replica of the server on `masterPort` from `position`. */
+    const reseedAsReplica = (node: string, position: string, masterPort: number) =>
+        sql(
+            node,
+            reseedReplicaSql({
+                engine: "mariadb",
+                gtid: position,
+                masterHost: "127.0.0.1",
+                masterPort,
+                replicationUser: REPL.user,
+                replicationPassword: REPL.password,
+            }),
+        );
+
     /** The prepared copy into a fresh data directory, and a server on it (not attached to anything yet). */
     async function restoreInto(node: string, port: number, serverId: number): Promise<MariadbNode> {
         const datadir = path.join(root, node, "data");
@@ -224,19 +238,7 @@ describe("physical backup: mariadb-backup on a replica, restored as a new replic
         // The copy holds exactly the transactions up to its position: each write during the copy was one row in one
         // transaction, so the rows beyond the first 5000 are the GTIDs between seqBefore and the copy's position.
         assert.equal(rowsInCopy, 5000 + Number(gtid.split("-")[2]) - seqBefore);
-        timed("re-seed as replica", () =>
-            sql(
-                "restored",
-                reseedReplicaSql({
-                    engine: "mariadb",
-                    gtid,
-                    masterHost: "127.0.0.1",
-                    masterPort: PORTS.master,
-                    replicationUser: REPL.user,
-                    replicationPassword: REPL.password,
-                }),
-            ),
-        );
+        timed("re-seed as replica", () => reseedAsReplica("restored", gtid, PORTS.master));
         console.log(
             `physical backup: restore (copy-back, start, re-seed) took ${((Date.now() - started) / 1000).toFixed(2)} s; ${rowsInCopy} rows in the copy`,
         );
@@ -264,17 +266,7 @@ describe("physical backup: mariadb-backup on a replica, restored as a new replic
     it("detects a position past the copy's: transactions skipped, the checksums differ", async () => {
         const [d, s, n] = gtid.split("-");
         await restoreInto("ahead", PORTS.ahead, 4);
-        sql(
-            "ahead",
-            reseedReplicaSql({
-                engine: "mariadb",
-                gtid: `${d}-${s}-${Number(n) + 2}`,
-                masterHost: "127.0.0.1",
-                masterPort: PORTS.master,
-                replicationUser: REPL.user,
-                replicationPassword: REPL.password,
-            }),
-        );
+        reseedAsReplica("ahead", `${d}-${s}-${Number(n) + 2}`, PORTS.master);
         writeRows(10, "ahead");
         await caughtUp("ahead");
         // Replication itself looks healthy; only the data comparison finds the two skipped transactions.
@@ -286,17 +278,7 @@ describe("physical backup: mariadb-backup on a replica, restored as a new replic
     it("detects a position before the copy's: transactions applied twice stop replication", async () => {
         const [d, s, n] = gtid.split("-");
         await restoreInto("behind", PORTS.behind, 5);
-        sql(
-            "behind",
-            reseedReplicaSql({
-                engine: "mariadb",
-                gtid: `${d}-${s}-${Number(n) - 2}`,
-                masterHost: "127.0.0.1",
-                masterPort: PORTS.master,
-                replicationUser: REPL.user,
-                replicationPassword: REPL.password,
-            }),
-        );
+        reseedAsReplica("behind", `${d}-${s}-${Number(n) - 2}`, PORTS.master);
         const st = await waitFor(
             "a replication error",
             () => {
@@ -322,17 +304,7 @@ describe("physical backup: mariadb-backup on a replica, restored as a new replic
 
     it("rebuilds a replica of that new master from the same copy", async () => {
         await restoreInto("rejoined", PORTS.rejoined, 7);
-        sql(
-            "rejoined",
-            reseedReplicaSql({
-                engine: "mariadb",
-                gtid,
-                masterHost: "127.0.0.1",
-                masterPort: PORTS.promoted,
-                replicationUser: REPL.user,
-                replicationPassword: REPL.password,
-            }),
-        );
+        reseedAsReplica("rejoined", gtid, PORTS.promoted);
         sql("promoted", `INSERT INTO ${APP.database}.${TABLE} (IBLOCK_ID, NAME) VALUES (707, 'second on the new master')`);
         await waitFor(
             "rejoined caught up with the new master",
