@@ -5,6 +5,8 @@ set -euo pipefail
 packages=(
     haproxy nginx php8.2-fpm php8.2-cli php8.2-mysql php8.2-redis php8.2-mbstring
     redis-server redis-sentinel redis-tools mariadb-server mariadb-client python3-pymysql python3-cryptography
+    # Physical copies of the database (tests/daemons/physicalBackup.test.ts).
+    mariadb-backup
     nfs-ganesha nfs-ganesha-vfs libnfs-utils openssl curl ca-certificates openssh-client restic keepalived nftables
     prometheus prometheus-alertmanager prometheus-blackbox-exporter socat
     # Let's Encrypt's test CA for the ACME e2e (tests/e2e/acme.test.ts).

@@ -24,6 +24,11 @@ export interface ReplicaSqlInput {
     masterPort: number;
     replicationUser: string;
     replicationPassword: string;
+    /**
+     * GTID position to start from (a server restored from a physical copy: MariaDB gtid_slave_pos, Percona the set
+     * it has executed, as gtid_purged). Validated by the caller. @default none: a fresh replica starts empty
+     */
+    startAt?: string;
 }
 
 /** Where both engines' entrypoints pick up first-start SQL. */
@@ -83,6 +88,7 @@ export function replicaInitSql(input: ReplicaSqlInput): string {
         return [
             "-- Replica first start: drop GTIDs written by the image's initialisation, then follow the master.",
             "RESET MASTER;",
+            ...(input.startAt !== undefined ? [`SET GLOBAL gtid_purged = ${sqlString(input.startAt)};`] : []),
             "CHANGE REPLICATION SOURCE TO",
             `  SOURCE_HOST = ${host}, SOURCE_PORT = ${input.masterPort},`,
             `  SOURCE_USER = ${user}, SOURCE_PASSWORD = ${password},`,
@@ -101,7 +107,7 @@ export function replicaInitSql(input: ReplicaSqlInput): string {
         "-- Replica first start: nothing of its own in the binlog or GTID state, then follow the master by GTID.",
         "SET SESSION sql_log_bin = 0;",
         "RESET MASTER;",
-        "SET GLOBAL gtid_slave_pos = '';",
+        `SET GLOBAL gtid_slave_pos = ${sqlString(input.startAt ?? "")};`,
         "CHANGE MASTER TO",
         `  MASTER_HOST = ${host}, MASTER_PORT = ${input.masterPort},`,
         `  MASTER_USER = ${user}, MASTER_PASSWORD = ${password},`,

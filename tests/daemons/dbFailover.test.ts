@@ -25,6 +25,7 @@ import {
     CLUSTER_MAIN_ROW,
     HOST,
     MariadbNode,
+    mariadbSlaveStatus,
     mariadbSql,
     redisCli,
     startMariadb,
@@ -67,16 +68,7 @@ describe("db-failover: the manager against mariadbd", () => {
             return "down";
         }
     };
-    const slave = (node: string) => {
-        const out = run("mariadb", ["--socket", nodes[node].socket, "-e", "SHOW SLAVE STATUS\\G"]);
-        return Object.fromEntries(
-            out
-                .split("\n")
-                .map((l) => /^\s*(\w+): ?(.*)$/.exec(l))
-                .filter((m): m is RegExpExecArray => !!m)
-                .map((m) => [m[1], m[2]]),
-        );
-    };
+    const slave = (node: string) => mariadbSlaveStatus(nodes[node]);
     const masterInit = masterInitSql({
         engine: "mariadb",
         database: APP.database,

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { Daemons, requireBinary, run, tmpDir, waitFor } from "../helpers/daemons";
-import { entrypointOf, MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
+import { entrypointOf, MariadbNode, mariadbSlaveStatus, mariadbSql, startMariadb } from "../helpers/stack";
 
 const ENTRYPOINT = entrypointOf("mariadb");
 
@@ -39,16 +39,7 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
             "-e",
             query,
         ]).trim();
-    const status = (node: string) => {
-        const out = run("mariadb", ["--socket", nodes[node].socket, "-e", "SHOW SLAVE STATUS\\G"]);
-        return Object.fromEntries(
-            out
-                .split("\n")
-                .map((l) => /^\s*(\w+): ?(.*)$/.exec(l))
-                .filter((m): m is RegExpExecArray => !!m)
-                .map((m) => [m[1], m[2]]),
-        );
-    };
+    const status = (node: string) => mariadbSlaveStatus(nodes[node]);
 
     before(async () => {
         requireBinary("mariadbd");

@@ -83,6 +83,18 @@ export function mariadbSql(node: MariadbNode, query: string): string {
     return run("mariadb", ["--socket", node.socket, "-N", "-B", "-e", query]).trim();
 }
 
+/** SHOW SLAVE STATUS of a node as field → value (empty when it has no replication configured). */
+export function mariadbSlaveStatus(node: MariadbNode): Record<string, string> {
+    const out = run("mariadb", ["--socket", node.socket, "-e", "SHOW SLAVE STATUS\\G"]);
+    return Object.fromEntries(
+        out
+            .split("\n")
+            .map((l) => /^\s*(\w+): ?(.*)$/.exec(l))
+            .filter((m): m is RegExpExecArray => !!m)
+            .map((m) => [m[1], m[2]]),
+    );
+}
+
 export function redisCli(port: number, password: string, ...args: string[]): string {
     return run("redis-cli", ["-h", HOST, "-p", String(port), "--raw", ...args], { env: { REDISCLI_AUTH: password } }).trim();
 }
