@@ -54,6 +54,7 @@ export interface ComposeService {
     cap_drop?: string[];
     mem_limit?: string;
     memswap_limit?: string;
+    logging?: { driver: string; options?: Record<string, string> };
     restart?: string;
     stop_grace_period?: string;
     labels?: Record<string, string>;
@@ -117,6 +118,8 @@ const TRANSLATED_CONTAINER_INPUTS = new Set([
     "capabilities",
     "memory",
     "memorySwap",
+    "logDriver",
+    "logOpts",
     "restart",
     "destroyGraceSeconds",
     "labels",
@@ -374,6 +377,12 @@ export function composeCopy(exported: unknown): ComposeCopy {
         };
         service.mem_limit = mb(inp.memory, "memory");
         service.memswap_limit = mb(inp.memorySwap, "memorySwap");
+        const logDriver = optStr(inp.logDriver, at("logDriver"));
+        if (logDriver !== undefined) {
+            const opts = inp.logOpts === undefined || inp.logOpts === null ? {} : obj(inp.logOpts, at("logOpts"));
+            const options = Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, literal(str(v, at(`logOpts.${k}`)))]));
+            service.logging = { driver: logDriver, ...(Object.keys(options).length ? { options } : {}) };
+        } else if (inp.logOpts !== undefined && inp.logOpts !== null) throw new Error(`compose copy: ${at("logOpts")} without logDriver`);
         service.restart = optStr(inp.restart, at("restart"));
         if (typeof inp.destroyGraceSeconds === "number") service.stop_grace_period = `${inp.destroyGraceSeconds}s`;
         service.labels = labelMap(inp.labels, at("labels"));

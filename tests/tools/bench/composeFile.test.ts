@@ -23,6 +23,9 @@ describe("compose copy of a stack export", () => {
         assert.equal(db.stop_grace_period, "60s");
         assert.equal(db.mem_limit, "768m");
         assert.equal(db.memswap_limit, "768m");
+        // The same rotated log driver as the stack's container (components/placement/containerLogs.ts).
+        assert.deepEqual(db.logging, { driver: "local", options: { "max-size": "20m", "max-file": "5" } });
+        assert.equal(services["bx-fx-web-1"].logging, undefined, "a container without a log driver keeps the engine's default");
         assert.deepEqual(db.labels, { "bitrix-cluster.prefix": "bx-fx", "bitrix-cluster.service": "db-1" });
     });
 
