@@ -78,7 +78,7 @@ export const TABLES: GeneratedTable[] = [
     {
         name: "b_iblock_element",
         share: 0.75,
-        bytesPerRow: 2000,
+        bytesPerRow: 1900,
         ddl:
             "CREATE TABLE b_iblock_element (ID INT NOT NULL AUTO_INCREMENT, TIMESTAMP_X DATETIME, MODIFIED_BY INT, DATE_CREATE DATETIME, " +
             "CREATED_BY INT, IBLOCK_ID INT NOT NULL, IBLOCK_SECTION_ID INT, ACTIVE CHAR(1) NOT NULL DEFAULT 'Y', SORT INT NOT NULL DEFAULT 500, " +
@@ -123,7 +123,7 @@ export const TABLES: GeneratedTable[] = [
     {
         name: "b_file",
         share: 0.1,
-        bytesPerRow: 500,
+        bytesPerRow: 540,
         ddl:
             "CREATE TABLE b_file (ID INT NOT NULL AUTO_INCREMENT, TIMESTAMP_X DATETIME, MODULE_ID VARCHAR(50), HEIGHT INT, WIDTH INT, " +
             "FILE_SIZE BIGINT, CONTENT_TYPE VARCHAR(255) DEFAULT 'IMAGE', SUBDIR VARCHAR(255), FILE_NAME VARCHAR(255) NOT NULL, " +
@@ -161,7 +161,7 @@ export const TABLES: GeneratedTable[] = [
     {
         name: "b_user",
         share: 0.15,
-        bytesPerRow: 900,
+        bytesPerRow: 700,
         ddl:
             "CREATE TABLE b_user (ID INT NOT NULL AUTO_INCREMENT, TIMESTAMP_X DATETIME, LOGIN VARCHAR(50) NOT NULL, PASSWORD VARCHAR(255) NOT NULL, " +
             "ACTIVE CHAR(1) NOT NULL DEFAULT 'Y', NAME VARCHAR(50), LAST_NAME VARCHAR(50), EMAIL VARCHAR(255), LAST_LOGIN DATETIME, " +
@@ -227,21 +227,36 @@ export function fillSql(database: string, table: GeneratedTable, rows: number, c
 }
 
 /**
- * Changes one row in a hundred of every generated table (ID % 100 = 7): the "day of edits" between two backups
- * that the dedup figure measures.
+ * Changes one row in a hundred of every generated table: the "day of edits" between two backups that the dedup
+ * figure measures. `spread`: ID % 100 = 7, one row in every hundred, so nearly every 16 KiB page and every restic
+ * chunk of the dump holds an edited row (the worst case for deduplication); `clustered`: the newest 1 % of each table
+ * (ID above 99 % of its `rows`), as when the recent content is what gets edited.
+ * @param rows Rows per table (from {@link rowPlan}); needed for `clustered`.
  */
-export function modifySql(database: string, tables: GeneratedTable[] = TABLES): string[] {
+export function modifySql(
+    database: string,
+    mode: "spread" | "clustered" = "spread",
+    rows: Record<string, number> = {},
+    tables: GeneratedTable[] = TABLES,
+): string[] {
     if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) throw new Error(`backup-scale: unusable database name ${JSON.stringify(database)}`);
     const changes: Record<string, string> = {
         b_iblock_element: "NAME = CONCAT(NAME, ' (edited)'), DETAIL_TEXT = REPEAT(CONCAT(SHA2(ID + 1000000, 512), ' '), 1 + ID % 12)",
         b_file: "DESCRIPTION = CONCAT('Edited ', ID), FILE_SIZE = FILE_SIZE + 1",
         b_user: "LAST_LOGIN = '2026-12-01 00:00:00', PERSONAL_NOTES = CONCAT('edited ', MD5(ID))",
     };
-    return tables.map(
-        (t) =>
+    return tables.map((t) => {
+        let where = "ID % 100 = 7";
+        if (mode === "clustered") {
+            const n = rows[t.name];
+            if (!Number.isInteger(n) || n < 1) throw new Error(`backup-scale: clustered edits need the row count of ${t.name}`);
+            where = `ID > ${n - Math.ceil(n / 100)}`;
+        }
+        return (
             `UPDATE ${sqlIdent(database)}.${sqlIdent(t.name)} SET TIMESTAMP_X = '2026-12-01 00:00:00'` +
-            `${changes[t.name] ? `, ${changes[t.name]}` : ""} WHERE ID % 100 = 7`,
-    );
+            `${changes[t.name] ? `, ${changes[t.name]}` : ""} WHERE ${where}`
+        );
+    });
 }
 
 /** A small seeded generator (mulberry32), so the same arguments plan the same files. */

@@ -68,9 +68,9 @@ describe("backup-scale: the generated database", () => {
 
     it("turns a size into rows by each table's share and bytes per row", () => {
         assert.deepEqual(rowPlan(2 * GiB), {
-            b_iblock_element: Math.round((2 * GiB * 0.75) / 2000),
-            b_file: Math.round((2 * GiB * 0.1) / 500),
-            b_user: Math.round((2 * GiB * 0.15) / 900),
+            b_iblock_element: Math.round((2 * GiB * 0.75) / 1900),
+            b_file: Math.round((2 * GiB * 0.1) / 540),
+            b_user: Math.round((2 * GiB * 0.15) / 700),
         });
         assert.deepEqual(rowPlan(1), { b_iblock_element: 1, b_file: 1, b_user: 1 });
     });
@@ -106,7 +106,7 @@ describe("backup-scale: the generated database", () => {
         assert.throws(() => modifySql("a b"), /unusable database name/);
     });
 
-    it("edits one row in a hundred of every table", () => {
+    it("edits one row in a hundred of every table, spread over the table or the newest 1 %", () => {
         const stmts = modifySql("bitrix");
         assert.equal(stmts.length, 3);
         for (const [i, s] of stmts.entries()) {
@@ -114,6 +114,12 @@ describe("backup-scale: the generated database", () => {
             assert.ok(s.endsWith(" WHERE ID % 100 = 7"), s);
         }
         assert.match(stmts[0], /DETAIL_TEXT = REPEAT\(CONCAT\(SHA2\(ID \+ 1000000, 512\), ' '\), 1 \+ ID % 12\)/);
+        const clustered = modifySql("bitrix", "clustered", { b_iblock_element: 20000, b_file: 150, b_user: 1 });
+        assert.deepEqual(
+            clustered.map((s) => / WHERE (.*)$/.exec(s)![1]),
+            ["ID > 19800", "ID > 148", "ID > 0"],
+        );
+        assert.throws(() => modifySql("bitrix", "clustered", { b_iblock_element: 10 }), /need the row count of b_file/);
     });
 });
 
