@@ -102,19 +102,20 @@ describe(
         it("swaps a published certificate into the running HAProxy under steady HTTPS load without a failed request", async () => {
             assert.equal(servedCn(), "first");
             const load = startTlsLoad({ host: "127.0.0.1", port: PORTS.https, servername: "portal.test" }, 4);
-            await new Promise((r) => setTimeout(r, 2000));
+            // Counts, not seconds: a loaded CI machine once fitted only 192 requests into the 4 s this waited before.
+            await waitFor("100 requests before the swap", () => load.count() >= 100, 30000, 50);
             const t0 = Date.now();
             publish(pem("second", 90));
             await waitFor("the second certificate served", () => servedCn() === "second", 15000, 200);
             const swapS = (Date.now() - t0) / 1000;
-            await new Promise((r) => setTimeout(r, 2000));
+            const served = load.count();
+            await waitFor("100 more requests after the swap", () => load.count() >= served + 100, 30000, 50);
             const result = await load.stop();
             console.log(
                 `# cert swap under load: ${result.requests} requests, ${result.failures.length} failed, served ${result.certificates.map((c) => `${c.subject}×${c.count}`).join(" then ")}; ` +
                     `${result.reusedAcrossSwap} requests on connections opened before the swap; published→served in ${swapS.toFixed(1)} s`,
             );
             assert.deepEqual(result.failures, []);
-            assert.ok(result.requests > 200, `only ${result.requests} requests`);
             assert.deepEqual(
                 result.certificates.map((c) => c.subject),
                 ["first", "second"],

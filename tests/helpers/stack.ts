@@ -59,11 +59,20 @@ export async function startMariadb(
             managed: args.managed,
         }),
     );
+    // Each server its own tmpdir: mariadbd deletes every "#sql*" file in its tmpdir when it starts (checked with
+    // mariadb-install-db 10.11 here), so servers sharing /tmp delete each other's temporary tables: a bootstrap
+    // running beside another one's start failed with "Unknown table 'mysql.tmp_user_sys'" (CI, 2026-12-03).
     const defaults = write(
         path.join(dir, "my.cnf"),
-        ["[mariadbd]", `datadir = ${dir}/data`, `socket = ${socket}`, `pid_file = ${dir}/run/mysqld.pid`, `!include ${generated}`, ""].join(
-            "\n",
-        ),
+        [
+            "[mariadbd]",
+            `datadir = ${dir}/data`,
+            `socket = ${socket}`,
+            `pid_file = ${dir}/run/mysqld.pid`,
+            `tmpdir = ${dir}/run`,
+            `!include ${generated}`,
+            "",
+        ].join("\n"),
     );
     if (!fs.existsSync(path.join(dir, "initdb"))) write(path.join(dir, "initdb", `10-bitrix-${args.role}.sql`), args.initSql);
     daemons.start(node, "bash", [entrypointOf("mariadb"), "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {

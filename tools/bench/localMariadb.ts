@@ -77,11 +77,20 @@ export async function startLocalMariadb(root: string, name: string, o: LocalMari
             semiSyncTimeoutMs: 1000,
         }),
     );
+    // Each server its own tmpdir: mariadbd deletes every "#sql*" file in its tmpdir when it starts (checked with
+    // mariadb-install-db 10.11 here), so servers sharing /tmp delete each other's temporary tables: a bootstrap
+    // running beside another one's start failed with "Unknown table 'mysql.tmp_user_sys'" (CI, 2026-12-03).
     const defaults = writeFile(
         path.join(dir, "my.cnf"),
-        ["[mariadbd]", `datadir = ${datadir}`, `socket = ${socket}`, `pid_file = ${dir}/run/mysqld.pid`, `!include ${generated}`, ""].join(
-            "\n",
-        ),
+        [
+            "[mariadbd]",
+            `datadir = ${datadir}`,
+            `socket = ${socket}`,
+            `pid_file = ${dir}/run/mysqld.pid`,
+            `tmpdir = ${dir}/run`,
+            `!include ${generated}`,
+            "",
+        ].join("\n"),
     );
     const initdb = path.join(dir, "initdb");
     if (!fs.existsSync(initdb)) writeFile(path.join(initdb, "10-bitrix-master.sql"), o.initSql);
