@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Backups of a live stack into a restic repository (deduplicated, encrypted), and restores from it:
-#   bash scripts/backup.sh backup  --stack <name> [--keep-within 7d]     (npm run backup -- --stack <name>)
+#   bash scripts/backup.sh backup  --stack <name> [--method logical|physical] [--keep-within 7d]
+#                                                                        (npm run backup -- --stack <name>)
 #   bash scripts/backup.sh restore --stack <name> [--snapshot <id>]     (npm run restore -- --stack <name>)
 #   bash scripts/backup.sh clone --from <stack> --to <new> [--overrides staging.yaml] [--mask <sql>|none]
 #                                                                        (npm run clone -- --from prod --to staging)

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from "child_process";
 import { KEYS, KeySpec } from "../components/config/keys";
+import { checkMethod } from "./backup/physicalDocker";
 import { backup, restore, Tools } from "./backup/run";
 
 function arg(argv: string[], name: string): string | undefined {
@@ -15,7 +16,7 @@ function main(argv: string[]): void {
     const [command] = argv;
     const stack = arg(argv, "stack");
     if (!stack || (command !== "backup" && command !== "restore"))
-        throw new Error("usage: backup-cli backup|restore --stack <name> [--snapshot <id>] [--keep-within 7d]");
+        throw new Error("usage: backup-cli backup|restore --stack <name> [--method logical|physical] [--snapshot <id>] [--keep-within 7d]");
     const tools: Tools = {
         pulumi: (args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { encoding: "utf8", maxBuffer: 1 << 28 }),
         configFile: process.env.BITRIX_CONFIG_FILE,
@@ -40,12 +41,13 @@ function main(argv: string[]): void {
         const keep = arg(argv, "keep-within") ?? setting("backupKeepWithin");
         const why = KEYS.backupKeepWithin.allowed(keep);
         if (why) throw new Error(`backup: keep-within ${JSON.stringify(keep)}: ${why}`);
-        const r = backup(stack, keep, tools);
+        const r = backup(stack, keep, tools, checkMethod(arg(argv, "method")));
         console.log(
             JSON.stringify({
                 snapshot: r.snapshot,
                 seconds: r.seconds,
                 gtid: r.manifest.gtid,
+                method: r.manifest.method,
                 files: r.manifest.files.length,
                 bytes: r.manifest.totalBytes,
             }),
@@ -56,6 +58,7 @@ function main(argv: string[]): void {
             JSON.stringify({
                 seconds: r.seconds,
                 gtid: r.manifest.gtid,
+                method: r.manifest.method ?? "logical",
                 files: r.manifest.files.length,
                 bytes: r.manifest.totalBytes,
                 time: r.manifest.time,

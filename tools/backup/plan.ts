@@ -58,8 +58,10 @@ export interface Manifest {
     time: string;
     engine: Engine;
     database: string;
-    /** The replica's GTID position the dump is consistent with. */
+    /** The replica's GTID position the dump (or the physical copy) is consistent with. */
     gtid: string;
+    /** How the database was saved: db/<database>.sql (logical; also when absent, as in older snapshots) or db/physical. */
+    method?: "logical" | "physical";
     takenFrom: string;
     files: ManifestFile[];
     totalBytes: number;

@@ -7,12 +7,13 @@
  *           (its binlog carries it to the replicas), each export tree emptied and refilled as www-data; it returns
  *           once every balancer has every web node back in rotation (their database checks failed meanwhile).
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { shellQuote } from "../../components/shared/shell";
+import { asDbRoot, q, sh } from "./shell";
 import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, StackFacts, verify } from "./plan";
+import { checkMethod, BackupMethod, physicalUnsupported } from "./physicalDocker";
+import { PHYSICAL_DIR, restorePhysicalCopy, stagePhysicalCopy } from "./physicalRun";
 import { waitForRotation } from "../balancerStatus";
 import { parseStackOutputs, StackOutputs } from "../stackOutputs";
 
@@ -26,39 +27,7 @@ export interface Tools {
     configFile?: string;
 }
 
-/**
- * Runs a bash script; a failure's message (which carries the command's stderr) has the restic repository and
- * password taken out, since restic names its repository in most errors and the location can hold a login.
- */
-export function sh(script: string, env?: NodeJS.ProcessEnv, input?: number): string {
-    try {
-        return execFileSync("bash", ["-c", `set -euo pipefail\n${script}`], {
-            env,
-            stdio: [input ?? "ignore", "pipe", "pipe"],
-            maxBuffer: 1 << 30,
-        }).toString();
-    } catch (e) {
-        throw new Error(redactSecrets(String((e as Error).message), env));
-    }
-}
-
-/** The text with the environment's restic repository and password replaced by placeholders. */
-export function redactSecrets(text: string, env: NodeJS.ProcessEnv = {}): string {
-    let out = text;
-    for (const [key, label] of [
-        ["RESTIC_REPOSITORY", "<backupRepository>"],
-        ["RESTIC_PASSWORD", "<restic password>"],
-    ] as const) {
-        const value = env[key];
-        if (value && value.length >= 4) out = out.split(value).join(label);
-    }
-    return out;
-}
-/** One single-quoted shell word. */
-export const q = shellQuote;
-/** A client command as root inside a database container, the password from the container's own environment. */
-export const asDbRoot = (container: string, argv: string[], interactive = false) =>
-    `docker exec ${interactive ? "-i " : ""}${q(container)} sh -c 'MYSQL_PWD="\${MARIADB_ROOT_PASSWORD:-\${MYSQL_ROOT_PASSWORD:-}}" exec "$@"' sh ${argv.map(q).join(" ")} -uroot`;
+export { asDbRoot, q, redactSecrets, sh } from "./shell";
 
 /**
  * The facts a backup needs, from the stack's outputs. After an automatic database failover the configured master
@@ -109,6 +78,9 @@ export function makeStage(): string {
     return stage;
 }
 
+/** Whether a container of that name exists (running or not). */
+const hasContainer = (name: string) => sh(`docker ps -a --format '{{.Names}}'`).split("\n").includes(name);
+
 /** A file of the stage: created 0600 whatever the umask. */
 const writePrivate = (file: string, content: string) => fs.writeFileSync(file, content, { mode: 0o600, flag: "wx" });
 
@@ -128,13 +100,27 @@ export function findSnapshotRoot(target: string, depth = 8): string {
     throw new Error(`restore: the snapshot has no manifest.json under ${target}`);
 }
 
-export function backup(stack: string, keepWithin: string, tools: Tools): { snapshot: string; seconds: number; manifest: Manifest } {
+/** The failover manager's container (components/database/database.ts deploys service "db-failover"). */
+const failoverContainer = (facts: StackFacts) => `${facts.prefix}-db-failover`;
+
+export function backup(
+    stack: string,
+    keepWithin: string,
+    tools: Tools,
+    method: BackupMethod = "logical",
+): { snapshot: string; seconds: number; manifest: Manifest } {
     const started = Date.now();
-    const facts = stackFacts(stack, parseStackOutputs(tools.pulumi(["stack", "output", "--json"])));
+    const outputs = parseStackOutputs(tools.pulumi(["stack", "output", "--json"]));
+    const facts = stackFacts(stack, outputs);
     checkFacts(facts);
+    if (checkMethod(method) === "physical") {
+        // Whether it could be restored is checked now, not when it is needed.
+        const why = physicalUnsupported(facts.engine, outputs.dbReplicas?.length ?? 0, hasContainer(failoverContainer(facts)));
+        if (why) throw new Error(`backup: stack ${stack}: ${why}`);
+    }
     const stage = makeStage();
     try {
-        return { ...stageBackup(stack, keepWithin, tools, facts, stage), seconds: (Date.now() - started) / 1000 };
+        return { ...stageBackup(stack, keepWithin, tools, facts, stage, method), seconds: (Date.now() - started) / 1000 };
     } finally {
         fs.rmSync(stage, { recursive: true, force: true });
     }
@@ -146,12 +132,17 @@ function stageBackup(
     tools: Tools,
     facts: StackFacts,
     stage: string,
+    method: BackupMethod,
 ): { snapshot: string; manifest: Manifest } {
-    const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
-    tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
-    sh(`umask 077; ${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
-    const gtid = gtidOfDump(facts.engine, dumpFile);
-    if (gtid === undefined) throw new Error(`backup: the dump from ${facts.replica} records no GTID position; is it a replica?`);
+    let gtid: string | undefined;
+    if (method === "physical") gtid = stagePhysicalCopy(facts, stage, (l) => tools.log(l));
+    else {
+        const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
+        tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
+        sh(`umask 077; ${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
+        gtid = gtidOfDump(facts.engine, dumpFile);
+        if (gtid === undefined) throw new Error(`backup: the dump from ${facts.replica} records no GTID position; is it a replica?`);
+    }
 
     for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
         tools.log(`backup: shared tree ${dir} from ${facts.nfs}`);
@@ -173,6 +164,7 @@ function stageBackup(
         engine: facts.engine,
         database: facts.database,
         gtid,
+        method,
         takenFrom: facts.replica,
         files,
         totalBytes: files.reduce((n, f) => n + f.bytes, 0),
@@ -214,13 +206,33 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
         if (bad.length)
             throw new Error(`restore: ${bad.length} file(s) differ from the manifest, nothing restored: ${bad.slice(0, 5).join(", ")}`);
 
-        tools.log(`restore: loading ${manifest.database} (GTID ${manifest.gtid} of the source) on ${facts.master}`);
-        sh(`${asDbRoot(facts.master, [...loadCommand(facts.engine), "-e", `DROP DATABASE IF EXISTS \`${facts.database}\``])}`);
-        const fd = fs.openSync(path.join(root, "db", `${manifest.database}.sql`), "r");
-        try {
-            sh(asDbRoot(facts.master, loadCommand(facts.engine), true), undefined, fd);
-        } finally {
-            fs.closeSync(fd);
+        if (manifest.method === "physical") {
+            if (manifest.stack !== stack)
+                throw new Error(
+                    `restore: the snapshot holds a physical copy of stack ${manifest.stack}, with that stack's database users and passwords; a copy into ${stack} needs a logical snapshot (npm run backup -- --method logical)`,
+                );
+            const why = physicalUnsupported(facts.engine, outputs.dbReplicas?.length ?? 0, hasContainer(failoverContainer(facts)));
+            if (why) throw new Error(`restore: the snapshot holds a physical copy, and stack ${stack} cannot take it: ${why}`);
+            if (manifest.engine !== facts.engine)
+                throw new Error(`restore: the snapshot's physical copy is of ${manifest.engine}, and stack ${stack} runs ${facts.engine}`);
+            restorePhysicalCopy({
+                engine: facts.engine,
+                copyDir: path.join(root, PHYSICAL_DIR),
+                gtid: manifest.gtid,
+                servers: [String(outputs.dbMaster ?? ""), ...(outputs.dbReplicas ?? [])].map((s) => s.split(":")[0]),
+                writable: facts.master,
+                failover: failoverContainer(facts),
+                log: (l) => tools.log(l),
+            });
+        } else {
+            tools.log(`restore: loading ${manifest.database} (GTID ${manifest.gtid} of the source) on ${facts.master}`);
+            sh(`${asDbRoot(facts.master, [...loadCommand(facts.engine), "-e", `DROP DATABASE IF EXISTS \`${facts.database}\``])}`);
+            const fd = fs.openSync(path.join(root, "db", `${manifest.database}.sql`), "r");
+            try {
+                sh(asDbRoot(facts.master, loadCommand(facts.engine), true), undefined, fd);
+            } finally {
+                fs.closeSync(fd);
+            }
         }
         for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
             const from = path.join(root, "shared", slug);

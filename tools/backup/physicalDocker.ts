@@ -1,0 +1,86 @@
+/**
+ * Physical backup and restore of a Docker stack's database layer, as data (pure, unit-tested): the bash scripts run
+ * in the replica's container (copy + prepare) and in a one-off container on each server's data volume (copy-back),
+ * and the checks that refuse a stack the physical path cannot handle before anything is stopped. `physicalRun.ts`
+ * carries them out; the tool's own flags come from physical.ts.
+ *
+ * Facts relied on (Debian 12's mariadb-backup 10.11, checked in tests/daemons/physicalBackup.test.ts and the e2e
+ * restore drill): the copy holds the InnoDB tables (mysql.gtid_slave_pos among them, so a server started on it knows
+ * the master position it is consistent with), not the binary logs, master.info or relay logs; `--copy-back` wants an
+ * empty data directory and leaves the files owned by whoever ran it.
+ */
+import { shellQuote as q } from "../../components/shared/shell";
+import { backupOptionFile, checkDir, copyBackCommand, physicalBackupCommand, prepareCommand } from "./physical";
+import type { Engine } from "./plan";
+
+/** The data directory of the database image (components/database/database.ts mounts the data volume there). */
+export const DB_DATADIR = "/var/lib/mysql";
+/** The server's socket in the mariadb image (Debian's default; the generated config keeps it). */
+export const DB_SOCKET = "/run/mysqld/mysqld.sock";
+/** What the image's entrypoint requires in a data directory whose first start finished (images/mariadb/entrypoint.sh). */
+export const INITIALIZED_MARKER = ".bitrix-cluster-initialized";
+
+/** What `--method` may be: the dump (default) or mariadb-backup's copy. */
+export type BackupMethod = "logical" | "physical";
+
+export function checkMethod(value: string | undefined): BackupMethod {
+    if (value === undefined || value === "logical" || value === "physical") return value ?? "logical";
+    throw new Error(`backup: --method must be "logical" or "physical", got ${JSON.stringify(value)}`);
+}
+
+/** Why a Docker stack cannot take or restore a physical copy (undefined when it can). */
+export function physicalUnsupported(engine: Engine, replicas: number, managed: boolean): string | undefined {
+    if (engine !== "mariadb")
+        return "the percona image carries no xtrabackup; physical backups on Docker are implemented for dbEngine mariadb only so far (use --method logical)";
+    if (replicas < 1) return "a physical copy is taken on a replica, and the stack has none (dbReplicas 0; use --method logical)";
+    if (!managed)
+        return "restoring a physical copy re-attaches the replicas through the failover manager, and dbFailover is off (use --method logical)";
+    return undefined;
+}
+
+/**
+ * Runs in the replica's container as root: the copy and its prepare in `workDir` (a new directory in the container's
+ * own file system, never on the data volume), logged to files there; on failure the log's tail goes to stderr. root
+ * logs in over the socket (the image's root is `unix_socket OR mysql_native_password`), so the option file carries
+ * no password.
+ */
+export function containerBackupScript(engine: Engine, workDir: string): string {
+    const dir = checkDir("workDir", workDir);
+    if (dir === DB_DATADIR || dir.startsWith(`${DB_DATADIR}/`))
+        throw new Error("physical backup: workDir must not be in the data directory");
+    const optionFile = `${dir}/login.cnf`;
+    const copy = `${dir}/copy`;
+    const step = (argv: string[], log: string) =>
+        `${argv.map(q).join(" ")} > ${q(`${dir}/${log}`)} 2>&1 || { tail -n 30 ${q(`${dir}/${log}`)} >&2; exit 1; }`;
+    return [
+        "set -euo pipefail",
+        "umask 077",
+        `rm -rf ${q(dir)}`,
+        `mkdir -p ${q(copy)}`,
+        `printf '%s' ${q(backupOptionFile(engine, { user: "root", password: "", socket: DB_SOCKET }))} > ${q(optionFile)}`,
+        step(physicalBackupCommand(engine, copy, { optionFile }), "backup.log"),
+        step(prepareCommand(engine, copy), "prepare.log"),
+        "",
+    ].join("\n");
+}
+
+/**
+ * Runs as root in a one-off container of the server's image with its data volume (`--volumes-from`, the server
+ * stopped): the prepared copy arrives as a tar stream on stdin, the data directory is emptied, the copy put back,
+ * owned by mysql, and marked initialised (so the entrypoint starts it instead of refusing a half-made directory).
+ */
+export function copyBackScript(engine: Engine): string {
+    // A fixed path is safe: the one-off container is new, and this is all it runs.
+    const copy = "/var/tmp/bitrix-cluster-copy";
+    const marker = `${DB_DATADIR}/${INITIALIZED_MARKER}`;
+    return [
+        "set -euo pipefail",
+        `mkdir -p ${q(copy)}`,
+        `tar -C ${q(copy)} -xf -`,
+        `find ${q(DB_DATADIR)} -mindepth 1 -delete`,
+        `${copyBackCommand(engine, copy, DB_DATADIR).map(q).join(" ")} > /tmp/copy-back.log 2>&1 || { tail -n 30 /tmp/copy-back.log >&2; exit 1; }`,
+        `touch ${q(marker)}`,
+        `chown -R mysql:mysql ${q(DB_DATADIR)}`,
+        "",
+    ].join("\n");
+}
