@@ -146,10 +146,11 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
                     freshDataDirs: ["/var/lib/mysql"],
                 };
             }
-            // Python and PyMySQL run the failover manager (db-failover) on the first replica's host.
+            // Python and PyMySQL run the failover manager (db-failover) on the first replica's host; mariadb-backup
+            // takes physical backups (as in the image).
             return {
                 repos: [],
-                packages: ["mariadb-server", "python3-pymysql", "python3-cryptography"],
+                packages: ["mariadb-server", "mariadb-backup", "python3-pymysql", "python3-cryptography"],
                 distroUnits: ["mariadb"],
                 freshDataDirs: ["/var/lib/mysql"],
             };
