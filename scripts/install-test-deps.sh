@@ -9,6 +9,8 @@ packages=(
     mariadb-backup
     nfs-ganesha nfs-ganesha-vfs libnfs-utils openssl curl ca-certificates openssh-client restic keepalived nftables
     prometheus prometheus-alertmanager prometheus-blackbox-exporter socat
+    # systemd-analyze verify/calendar of the generated backup timer (tests/daemons/backupSchedule.test.ts).
+    systemd
     # Let's Encrypt's test CA for the ACME e2e (tests/e2e/acme.test.ts).
     pebble
     # The benchmark's provisioning peer (`npm run benchmark`: docker-compose up -d of a compose copy of its stack).

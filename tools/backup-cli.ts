@@ -5,7 +5,8 @@
 import { execFileSync } from "child_process";
 import { KEYS, KeySpec } from "../components/config/keys";
 import { checkMethod } from "./backup/physicalDocker";
-import { backup, restore, Tools } from "./backup/run";
+import { backup, publishRunMetrics, restore, Tools } from "./backup/run";
+import { parseStackOutputs } from "./stackOutputs";
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -37,11 +38,35 @@ function main(argv: string[]): void {
     };
     const repository = setting("backupRepository");
     if (repository) tools.env = { ...tools.env, RESTIC_REPOSITORY: repository };
+    // The stack's name prefix, for publishing the run's figures to its monitoring service (even when the run fails).
+    let prefix: string | undefined;
+    try {
+        prefix = parseStackOutputs(tools.pulumi(["stack", "output", "--json"])).namePrefix;
+    } catch {
+        prefix = undefined;
+    }
+    const started = Date.now();
+    const publish = (success: boolean, method: string, bytes?: number) => {
+        if (prefix)
+            publishRunMetrics(
+                prefix,
+                { kind: command, stack, method, success, at: new Date(), seconds: (Date.now() - started) / 1000, bytes },
+                (l) => tools.log(l),
+            );
+    };
     if (command === "backup") {
         const keep = arg(argv, "keep-within") ?? setting("backupKeepWithin");
         const why = KEYS.backupKeepWithin.allowed(keep);
         if (why) throw new Error(`backup: keep-within ${JSON.stringify(keep)}: ${why}`);
-        const r = backup(stack, keep, tools, checkMethod(arg(argv, "method")));
+        const method = checkMethod(arg(argv, "method"));
+        let r: ReturnType<typeof backup>;
+        try {
+            r = backup(stack, keep, tools, method);
+        } catch (e) {
+            publish(false, method);
+            throw e;
+        }
+        publish(true, method, r.manifest.totalBytes);
         console.log(
             JSON.stringify({
                 snapshot: r.snapshot,
@@ -53,7 +78,14 @@ function main(argv: string[]): void {
             }),
         );
     } else {
-        const r = restore(stack, arg(argv, "snapshot") ?? "latest", tools);
+        let r: ReturnType<typeof restore>;
+        try {
+            r = restore(stack, arg(argv, "snapshot") ?? "latest", tools);
+        } catch (e) {
+            publish(false, "unknown");
+            throw e;
+        }
+        publish(true, r.manifest.method ?? "logical");
         console.log(
             JSON.stringify({
                 seconds: r.seconds,

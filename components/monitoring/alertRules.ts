@@ -28,6 +28,12 @@ const rate = (m: string) => `rate(${m}[5m])`;
 /** Days before a served certificate's expiry that TlsCertificateExpiresSoon fires (ACME renews at a third left: 30 of 90 days). */
 export const TLS_EXPIRY_ALERT_DAYS = 14;
 
+/**
+ * Hours after the last successful backup that BackupTooOld fires: a daily backup (the seeds back up daily, and before
+ * every update) plus two hours for a slow run.
+ */
+export const BACKUP_MAX_AGE_HOURS = 26;
+
 export const ALERTS: AlertRule[] = [
     {
         name: "MysqlReplicationLag",
@@ -174,6 +180,39 @@ export const ALERTS: AlertRule[] = [
             "Placement hosts: that balancer keeps serving the previous certificate. Read the acme service's log (FAILED to push …): the host's SSH, its pinned hostKey, the stack's line in its SSH user's authorized_keys (pulumi up puts it back), sudo for a non-root user; docs/tls.md.",
         threshold: "`bitrix_acme_push_success` = 0 (last push to that host failed)",
         source: "issue 20",
+    },
+    {
+        name: "BackupTooOld",
+        severity: "warning",
+        for: "10m",
+        expr: `time() - max by (stack) (bitrix_backup_last_success_timestamp_seconds) > ${BACKUP_MAX_AGE_HOURS} * 3600`,
+        summary: "The last successful backup of stack {{ $labels.stack }} is {{ $value | humanizeDuration }} old",
+        runbook:
+            "Run npm run backup -- --stack <name> and read its error; check the schedule that should run it (docs/operations.md, Backups). Until it runs, a restore loses everything since the last snapshot.",
+        threshold: `\`bitrix_backup_last_success_timestamp_seconds\` older than ${BACKUP_MAX_AGE_HOURS} h (written by npm run backup into the monitoring service's textfile collector)`,
+        source: "issue 22",
+    },
+    {
+        name: "BackupFailing",
+        severity: "warning",
+        for: "5m",
+        expr: "bitrix_backup_last_attempt_success == 0",
+        summary: "The last backup attempt of stack {{ $labels.stack }} failed",
+        runbook:
+            "Read the failed run's output (the schedule's journal): restic repository and password, the replica, disk space in the temp dir.",
+        threshold: "`bitrix_backup_last_attempt_success` = 0 (until an attempt succeeds)",
+        source: "issue 22",
+    },
+    {
+        name: "RestoreFailing",
+        severity: "warning",
+        for: "5m",
+        expr: "bitrix_restore_last_attempt_success == 0",
+        summary: "The last restore (or restore drill) into stack {{ $labels.stack }} failed",
+        runbook:
+            "A restore that fails leaves what it could not finish: read its output, fix the cause and run it again; until a drill passes, the backups are not known to restore.",
+        threshold: "`bitrix_restore_last_attempt_success` = 0 (until a restore succeeds)",
+        source: "issue 22",
     },
     {
         name: "TargetDown",

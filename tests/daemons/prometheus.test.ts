@@ -12,6 +12,7 @@ import * as YAML from "yaml";
 import { alertmanagerConfig } from "../../components/monitoring/alertmanagerConfig";
 import { ALERTS, alertRulesYaml } from "../../components/monitoring/alertRules";
 import { blackboxConfig, prometheusConfig } from "../../components/monitoring/prometheusConfig";
+import { runMetricFiles } from "../../tools/backup/metrics";
 import { requireBinary, tmpDir } from "../helpers/daemons";
 
 function tool(binary: string, args: string[], cwd?: string): { status: number | null; output: string } {
@@ -179,6 +180,36 @@ const CASES: Case[] = [
         before: "14m",
         after: "16m",
     },
+    // Written by npm run backup as a Unix time: 0 is "long ago" (time() − 0 = the evaluation time); a series that grows
+    // 5 per 5 s sample is "just now" at every evaluation.
+    {
+        alert: "BackupTooOld",
+        above: {
+            'bitrix_backup_last_success_timestamp_seconds{instance="monitoring",job="node",method="physical",stack="prod"}': "0x20000",
+        },
+        below: {
+            'bitrix_backup_last_success_timestamp_seconds{instance="monitoring",job="node",method="physical",stack="prod"}': "0+5x20000",
+        },
+        labels: { stack: "prod" },
+        before: "26h5m",
+        after: "26h15m",
+    },
+    {
+        alert: "BackupFailing",
+        above: { 'bitrix_backup_last_attempt_success{instance="monitoring",job="node",stack="prod"}': "0x300" },
+        below: { 'bitrix_backup_last_attempt_success{instance="monitoring",job="node",stack="prod"}': "1x300" },
+        labels: { instance: "monitoring", job: "node", stack: "prod" },
+        before: "4m",
+        after: "6m",
+    },
+    {
+        alert: "RestoreFailing",
+        above: { 'bitrix_restore_last_attempt_success{instance="monitoring",job="node",stack="prod"}': "0x300" },
+        below: { 'bitrix_restore_last_attempt_success{instance="monitoring",job="node",stack="prod"}': "1x300" },
+        labels: { instance: "monitoring", job: "node", stack: "prod" },
+        before: "4m",
+        after: "6m",
+    },
     // A scrape that fails, and a Redis node down behind a multi-target exporter that answers the scrape itself.
     {
         alert: "TargetDown",
@@ -247,6 +278,25 @@ describe("prometheus: generated configs in Debian's promtool, amtool and blackbo
         fs.writeFileSync(file, blackboxConfig("portal.example.com"));
         const r = tool("prometheus-blackbox-exporter", ["--config.check", `--config.file=${file}`]);
         assert.equal(r.status, 0, r.output);
+    });
+
+    it("parses what npm run backup leaves for the textfile collector (promtool check metrics)", () => {
+        const files = runMetricFiles({
+            kind: "backup",
+            stack: 'st"ack',
+            method: "physical",
+            success: true,
+            at: new Date(),
+            seconds: 1.5,
+            bytes: 42,
+        });
+        for (const [name, text] of Object.entries(files)) {
+            const r = spawnSync(requireBinary("promtool"), ["check", "metrics"], { input: text, encoding: "utf8" });
+            assert.equal(r.status, 0, `${name}: ${r.stdout}${r.stderr}`);
+        }
+        // And the check can fail: a label value with its quote unescaped.
+        const broken = files["bitrix-backup-success.prom"].replace('st\\"ack', 'st"ack');
+        assert.notEqual(spawnSync("promtool", ["check", "metrics"], { input: broken, encoding: "utf8" }).status, 0);
     });
 
     it("has a case for every alert, and every alert fires above its threshold only after its `for:`, never below", () => {

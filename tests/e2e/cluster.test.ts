@@ -807,6 +807,19 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const after = await probe("db", { query: "&value=after-physical-restore" });
         assert.equal(after.replicated, true, JSON.stringify(after));
         assert.equal(sql("db-replica-1", "SELECT COUNT(*) FROM bitrix.b_phys_drill WHERE id = 9999"), "0");
+        // Both runs left their figures for the monitoring service's node-exporter, and Prometheus scraped them.
+        const metric = async (q: string) => (await promQuery(q))[0]?.value?.[1] as string | undefined;
+        const restoredAt = await waitFor(
+            "the restore's success in Prometheus",
+            async () =>
+                (await metric('bitrix_restore_last_attempt_success{stack="e2e"}')) === "1" &&
+                metric('bitrix_restore_last_success_timestamp_seconds{stack="e2e",method="physical"}'),
+            30_000,
+            1000,
+        );
+        assert.ok(Math.abs(Number(restoredAt) - Date.now() / 1000) < 600, String(restoredAt));
+        assert.equal(await metric('bitrix_backup_last_size_bytes{stack="e2e",method="physical"}'), String(b.bytes));
+        assert.equal(await metric('bitrix_backup_last_attempt_success{stack="e2e"}'), "1");
         console.log(
             `# physical restore drill: backup ${b.seconds.toFixed(1)} s (${b.files} files, ${b.bytes} bytes, GTID ${b.gtid}); restore (RTO) ${r.seconds.toFixed(1)} s`,
         );

@@ -7,6 +7,7 @@
  *           (its binlog carries it to the replicas), each export tree emptied and refilled as www-data; it returns
  *           once every balancer has every web node back in rotation (their database checks failed meanwhile).
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -14,6 +15,7 @@ import { asDbRoot, q, sh } from "./shell";
 import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, StackFacts, verify } from "./plan";
 import { checkMethod, BackupMethod, physicalUnsupported } from "./physicalDocker";
 import { PHYSICAL_DIR, restorePhysicalCopy, stagePhysicalCopy } from "./physicalRun";
+import { RunRecord, runMetricFiles, TEXTFILE_DIR } from "./metrics";
 import { waitForRotation } from "../balancerStatus";
 import { parseStackOutputs, StackOutputs } from "../stackOutputs";
 
@@ -251,5 +253,37 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
         return { seconds: (Date.now() - started) / 1000, manifest };
     } finally {
         fs.rmSync(target, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Leaves a run's figures for the stack's monitoring service (metrics.ts): each file written beside its final name
+ * and renamed over it, mode 0644 for node-exporter's user. A stack without a monitoring container, or a failure to
+ * write, is reported in the log and does not fail the backup or restore.
+ */
+export function publishRunMetrics(prefix: string, record: RunRecord, log: (line: string) => void): void {
+    const container = `${prefix}-monitoring`;
+    try {
+        if (!hasContainer(container)) {
+            log(`${record.kind}: no ${container} container; the run's figures are not published for monitoring`);
+            return;
+        }
+        for (const [name, content] of Object.entries(runMetricFiles(record))) {
+            const tmp = `${TEXTFILE_DIR}/.${name}.tmp`;
+            execFileSync(
+                "docker",
+                [
+                    "exec",
+                    "-i",
+                    container,
+                    "sh",
+                    "-c",
+                    `mkdir -p ${q(TEXTFILE_DIR)} && cat > ${q(tmp)} && chmod 0644 ${q(tmp)} && mv ${q(tmp)} ${q(`${TEXTFILE_DIR}/${name}`)}`,
+                ],
+                { input: content, stdio: ["pipe", "ignore", "pipe"] },
+            );
+        }
+    } catch (e) {
+        log(`${record.kind}: could not publish the run's figures in ${container}: ${(e as Error).message.split("\n")[0]}`);
     }
 }

@@ -1,0 +1,40 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { backupServiceUnit, backupTimerUnit, unitName } from "../../../tools/backup/schedule";
+
+const INPUT = { stack: "prod", projectDir: "/opt/bitrix-cluster", home: "/root/.bitrix-cluster" };
+
+describe("backup schedule: systemd service and timer", () => {
+    it("runs the project's backup script for the stack, as a oneshot, after Docker, with the stack's home", () => {
+        const s = backupServiceUnit({ ...INPUT, method: "physical" });
+        assert.match(s, /^Type=oneshot$/m);
+        assert.match(s, /^After=network-online.target docker.service$/m);
+        assert.match(s, /^Environment=BITRIX_CLUSTER_HOME=\/root\/.bitrix-cluster$/m);
+        assert.match(s, /^EnvironmentFile=-\/etc\/bitrix-cluster\/backup-prod.env$/m);
+        assert.match(s, /^WorkingDirectory=\/opt\/bitrix-cluster$/m);
+        assert.match(s, /^ExecStart=\/bin\/bash \/opt\/bitrix-cluster\/scripts\/backup.sh backup --stack prod --method physical$/m);
+    });
+
+    it("fires daily at 02:30 by default, catches up a missed run, spreads the start", () => {
+        const t = backupTimerUnit(INPUT);
+        assert.match(t, /^OnCalendar=\*-\*-\* 02:30$/m);
+        assert.match(t, /^Persistent=true$/m);
+        assert.match(t, /^RandomizedDelaySec=600$/m);
+        assert.match(t, /^Unit=bitrix-cluster-backup-prod.service$/m);
+        assert.match(t, /^WantedBy=timers.target$/m);
+        assert.match(backupTimerUnit({ ...INPUT, onCalendar: "Mon..Fri *-*-* 01:00" }), /^OnCalendar=Mon\.\.Fri \*-\*-\* 01:00$/m);
+    });
+
+    it("refuses what would break or escape a unit-file line: names, paths, calendar, delay", () => {
+        assert.throws(() => unitName("prod;rm"), /not a stack name/);
+        assert.throws(() => backupServiceUnit({ ...INPUT, projectDir: "relative/dir" }), /absolute path/);
+        assert.throws(() => backupServiceUnit({ ...INPUT, projectDir: "/opt/my project" }), /absolute path of letters/);
+        assert.throws(() => backupServiceUnit({ ...INPUT, home: "/root/%h" }), /absolute path of letters/);
+        assert.throws(
+            () => backupTimerUnit({ ...INPUT, onCalendar: "daily\nExecStart=/bin/sh" }),
+            /characters a calendar expression does not use/,
+        );
+        assert.throws(() => backupTimerUnit({ ...INPUT, randomizedDelayS: -1 }), /0 to 86400/);
+        assert.throws(() => backupServiceUnit({ ...INPUT, method: "snapshot" as never }), /--method/);
+    });
+});
