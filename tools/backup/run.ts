@@ -172,7 +172,14 @@ function stageBackup(
         totalBytes: files.reduce((n, f) => n + f.bytes, 0),
     };
     writePrivate(path.join(stage, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (!sh("restic cat config >/dev/null 2>&1 && echo ok || true", tools.env).includes("ok")) {
+    // restic 0.14 (Debian 12) exits 1 for both "no repository" and "wrong password": tell them apart by its message,
+    // or a wrong password would end in "create repository … failed: config file already exists".
+    const opened = sh("restic cat config >/dev/null 2>&1 && echo ok || restic cat config 2>&1 >/dev/null || true", tools.env);
+    if (/wrong password or no key found/.test(opened))
+        throw new Error(
+            "backup: restic cannot open the repository with this password (RESTIC_PASSWORD or RESTIC_PASSWORD_FILE); nothing was saved",
+        );
+    if (!opened.includes("ok")) {
         // Not the location itself: it can carry a login (sftp:user:password@..., s3 keys in a URL).
         tools.log("backup: initialising the restic repository (backupRepository, else RESTIC_REPOSITORY)");
         sh("restic init >/dev/null", tools.env);
