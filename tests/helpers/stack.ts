@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { dbServerConfig } from "../../components/database/serverConfig";
 import { redisProxyConfig } from "../../components/redis/proxyConfig";
 import { redisConfig, redisStartEnv } from "../../components/redis/redisConfig";
+import { loopbackDefaults } from "../../tools/bench/localMariadb";
 import { Daemons, portOpen, run, waitFor, write } from "./daemons";
 
 export const IMAGES = path.join(__dirname, "..", "..", "..", "images");
@@ -59,21 +60,7 @@ export async function startMariadb(
             managed: args.managed,
         }),
     );
-    // Each server its own tmpdir: mariadbd deletes every "#sql*" file in its tmpdir when it starts (checked with
-    // mariadb-install-db 10.11 here), so servers sharing /tmp delete each other's temporary tables: a bootstrap
-    // running beside another one's start failed with "Unknown table 'mysql.tmp_user_sys'" (CI, 2026-12-03).
-    const defaults = write(
-        path.join(dir, "my.cnf"),
-        [
-            "[mariadbd]",
-            `datadir = ${dir}/data`,
-            `socket = ${socket}`,
-            `pid_file = ${dir}/run/mysqld.pid`,
-            `tmpdir = ${dir}/run`,
-            `!include ${generated}`,
-            "",
-        ].join("\n"),
-    );
+    const defaults = write(path.join(dir, "my.cnf"), loopbackDefaults(dir, `${dir}/data`, socket, generated));
     if (!fs.existsSync(path.join(dir, "initdb"))) write(path.join(dir, "initdb", `10-bitrix-${args.role}.sql`), args.initSql);
     daemons.start(node, "bash", [entrypointOf("mariadb"), "mariadbd", `--defaults-file=${defaults}`, "--user=mysql"], {
         MARIADB_ROOT_PASSWORD: "root pw",

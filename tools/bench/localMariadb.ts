@@ -58,6 +58,24 @@ function portOpen(port: number): Promise<boolean> {
  * A master-role server (binlog on, GTIDs) under `root/<name>`, listening on 127.0.0.1 only (the command line's
  * --bind-address overrides the generated 0.0.0.0); resolves once it listens.
  */
+/**
+ * The option file of a server on loopback (here and in the daemon tests): its paths under `dir`, then the generated
+ * config. Each server has its own tmpdir: mariadbd deletes every "#sql*" file in its tmpdir when it starts (checked
+ * with mariadb-install-db 10.11 here), so servers sharing /tmp delete each other's temporary tables: a bootstrap
+ * running beside another one's start failed with "Unknown table 'mysql.tmp_user_sys'" (CI, 2026-12-03).
+ */
+export function loopbackDefaults(dir: string, datadir: string, socket: string, generated: string): string {
+    return [
+        "[mariadbd]",
+        `datadir = ${datadir}`,
+        `socket = ${socket}`,
+        `pid_file = ${dir}/run/mysqld.pid`,
+        `tmpdir = ${dir}/run`,
+        `!include ${generated}`,
+        "",
+    ].join("\n");
+}
+
 export async function startLocalMariadb(root: string, name: string, o: LocalMariadbOptions): Promise<LocalMariadb> {
     fs.chmodSync(root, 0o755);
     const dir = path.join(root, name);
@@ -77,21 +95,7 @@ export async function startLocalMariadb(root: string, name: string, o: LocalMari
             semiSyncTimeoutMs: 1000,
         }),
     );
-    // Each server its own tmpdir: mariadbd deletes every "#sql*" file in its tmpdir when it starts (checked with
-    // mariadb-install-db 10.11 here), so servers sharing /tmp delete each other's temporary tables: a bootstrap
-    // running beside another one's start failed with "Unknown table 'mysql.tmp_user_sys'" (CI, 2026-12-03).
-    const defaults = writeFile(
-        path.join(dir, "my.cnf"),
-        [
-            "[mariadbd]",
-            `datadir = ${datadir}`,
-            `socket = ${socket}`,
-            `pid_file = ${dir}/run/mysqld.pid`,
-            `tmpdir = ${dir}/run`,
-            `!include ${generated}`,
-            "",
-        ].join("\n"),
-    );
+    const defaults = writeFile(path.join(dir, "my.cnf"), loopbackDefaults(dir, datadir, socket, generated));
     const initdb = path.join(dir, "initdb");
     if (!fs.existsSync(initdb)) writeFile(path.join(initdb, "10-bitrix-master.sql"), o.initSql);
     const proc = spawn("bash", [ENTRYPOINT, "mariadbd", `--defaults-file=${defaults}`, "--user=mysql", "--bind-address=127.0.0.1"], {
