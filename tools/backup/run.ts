@@ -179,7 +179,7 @@ function stageBackup(
         throw new Error(
             "backup: restic cannot open the repository with this password (RESTIC_PASSWORD or RESTIC_PASSWORD_FILE); nothing was saved",
         );
-    if (!opened.includes("ok")) {
+    if (opened.trim() !== "ok") {
         // Not the location itself: it can carry a login (sftp:user:password@..., s3 keys in a URL).
         tools.log("backup: initialising the restic repository (backupRepository, else RESTIC_REPOSITORY)");
         sh("restic init >/dev/null", tools.env);
