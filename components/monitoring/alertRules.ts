@@ -193,6 +193,19 @@ export const ALERTS: AlertRule[] = [
         source: "issue 22",
     },
     {
+        name: "BackupNeverRecorded",
+        severity: "warning",
+        for: `${BACKUP_MAX_AGE_HOURS}h`,
+        // No series at all: never backed up, or the monitoring service was replaced since the last backup (its
+        // textfile directory is not a volume) and no backup ran for as long; BackupTooOld cannot see either.
+        expr: "absent(bitrix_backup_last_success_timestamp_seconds)",
+        summary: `No successful backup recorded for ${BACKUP_MAX_AGE_HOURS} h`,
+        runbook:
+            "Run npm run backup -- --stack <name> (and npm run backup:schedule for a daily one). Prometheus restarts reset the wait, so do not count on this alert alone.",
+        threshold: `no \`bitrix_backup_last_success_timestamp_seconds\` series for ${BACKUP_MAX_AGE_HOURS} h`,
+        source: "issue 22",
+    },
+    {
         name: "BackupFailing",
         severity: "warning",
         for: "5m",

@@ -195,6 +195,16 @@ const CASES: Case[] = [
         after: "26h15m",
     },
     {
+        alert: "BackupNeverRecorded",
+        above: { 'up{instance="monitoring",job="node"}': "1x20000" },
+        below: {
+            'bitrix_backup_last_success_timestamp_seconds{instance="monitoring",job="node",method="logical",stack="prod"}': "0+5x20000",
+        },
+        labels: {},
+        before: "25h55m",
+        after: "26h5m",
+    },
+    {
         alert: "BackupFailing",
         above: { 'bitrix_backup_last_attempt_success{instance="monitoring",job="node",stack="prod"}': "0x300" },
         below: { 'bitrix_backup_last_attempt_success{instance="monitoring",job="node",stack="prod"}': "1x300" },
