@@ -71,9 +71,18 @@ export function restorePhysicalCopy(input: PhysicalRestoreInput): void {
     if (!sh(`docker ps -a --format '{{.Names}}'`).split("\n").includes(failover))
         throw new Error(`restore: the failover manager's container ${failover} does not exist; nothing was stopped`);
     log(`restore: stopping ${failover} and the database servers ${ordered.join(", ")}`);
+    // Where the time goes, logged at the end: stopping (InnoDB flushes), copy-back, starts, replication.
+    const phases: string[] = [];
+    let mark = Date.now();
+    const phase = (name: string) => {
+        phases.push(`${name} ${((Date.now() - mark) / 1000).toFixed(1)} s`);
+        mark = Date.now();
+    };
     sh(`docker stop -t 30 ${q(failover)} >/dev/null`);
     try {
-        for (const c of ordered) sh(`docker stop -t 120 ${q(c)} >/dev/null`);
+        // One command: Docker stops them side by side.
+        sh(`docker stop -t 120 ${ordered.map(q).join(" ")} >/dev/null`);
+        phase("stop");
         for (const c of ordered) {
             const image = sh(`docker inspect -f '{{.Config.Image}}' ${q(c)}`).trim();
             log(`restore: copying the physical copy into ${c}'s data volume`);
@@ -81,14 +90,15 @@ export function restorePhysicalCopy(input: PhysicalRestoreInput): void {
                 `tar -C ${q(input.copyDir)} -cf - . | docker run --rm -i --network none --user 0 --volumes-from ${q(c)} --entrypoint bash ${q(image)} -c ${q(copyBackScript(input.engine))}`,
             );
         }
+        phase("copy-back");
         sh(`docker start ${q(writable)} >/dev/null`);
         waitForServer(writable);
         log(`restore: ${writable} is the master at the copy's GTID position ${input.gtid}`);
         sh(`${asDbRoot(writable, ["mariadb", "-e", reseedMasterSql(input.engine, input.gtid)])}`);
-        for (const c of ordered.slice(1)) {
-            sh(`docker start ${q(c)} >/dev/null`);
-            waitForServer(c);
-        }
+        phase("master start");
+        if (ordered.length > 1) sh(`docker start ${ordered.slice(1).map(q).join(" ")} >/dev/null`);
+        for (const c of ordered.slice(1)) waitForServer(c);
+        phase("replicas start");
     } finally {
         // Whatever happened, nothing stays stopped: a server whose copy-back failed refuses to start (no marker).
         for (const c of ordered) if (!running(c)) sh(`docker start ${q(c)} >/dev/null 2>&1 || true`);
@@ -101,4 +111,6 @@ export function restorePhysicalCopy(input: PhysicalRestoreInput): void {
                 `echo "restore: ${c} does not replicate after 60 s:" >&2; ${asDbRoot(c, ["mariadb", "-e", "SHOW SLAVE STATUS\\G"])} | grep -E 'Running|Error|Master_Host' >&2; exit 1`,
         );
     }
+    phase("replication");
+    log(`restore: database layer rebuilt: ${phases.join(", ")}`);
 }
