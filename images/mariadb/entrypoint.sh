@@ -15,6 +15,11 @@ defaults=()
 mkdir -p "$rundir" "$datadir"
 chown mysql:mysql "$rundir" "$datadir"
 marker="$datadir/.bitrix-cluster-initialized"
+if [ -f "$datadir/.bitrix-cluster-restore-failed" ]; then
+    # npm run restore emptied it for a physical copy and the copy-back failed: never initialise it empty instead.
+    echo "mariadb-entrypoint: a physical restore into $datadir failed; run the restore again (npm run restore)" >&2
+    exit 1
+fi
 if [ -d "$datadir/mysql" ] && [ ! -f "$marker" ]; then
     # A first start that died half-way: no users, or no replication. Never start such a node as if it were fine.
     echo "mariadb-entrypoint: $datadir holds a data directory whose first start did not finish;" \

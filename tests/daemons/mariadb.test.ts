@@ -143,6 +143,16 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
             MARIADB_INITDB_DIR: path.join(dir, "initdb"),
         };
         assert.throws(() => run("bash", [ENTRYPOINT, "mariadbd", "--version"], { env }), /first start did not finish/);
+        // Emptied by a physical restore whose copy-back failed: refused, never initialised empty.
+        const failed = path.join(root, "restore-failed");
+        fs.mkdirSync(path.join(failed, "data"), { recursive: true });
+        fs.writeFileSync(path.join(failed, "data", ".bitrix-cluster-restore-failed"), "");
+        const failedEnv = { ...env, MARIADB_DATADIR: path.join(failed, "data"), MARIADB_RUN_DIR: path.join(failed, "run") };
+        assert.throws(
+            () => run("bash", [ENTRYPOINT, "mariadbd", "--version"], { env: failedEnv }),
+            /a physical restore into .* failed; run the restore again/,
+        );
+        assert.deepEqual(fs.readdirSync(path.join(failed, "data")), [".bitrix-cluster-restore-failed"]);
         // Any other command (the failover manager runs from this image) leaves the data directory alone.
         assert.equal(run("bash", [ENTRYPOINT, "echo", "manager"], { env }).trim(), "manager");
         assert.ok(fs.existsSync(path.join(nodes.master.dir, "data", ".bitrix-cluster-initialized")), "a finished first start is marked");

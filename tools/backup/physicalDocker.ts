@@ -19,6 +19,11 @@ export const DB_DATADIR = "/var/lib/mysql";
 export const DB_SOCKET = "/run/mysqld/mysqld.sock";
 /** What the image's entrypoint requires in a data directory whose first start finished (images/mariadb/entrypoint.sh). */
 export const INITIALIZED_MARKER = ".bitrix-cluster-initialized";
+/**
+ * Left in an emptied data directory when the copy-back fails: the entrypoint refuses to start on it, where it would
+ * otherwise initialise an empty server (no `mysql/` in it) that the failover manager could open for writes.
+ */
+export const RESTORE_FAILED_MARKER = ".bitrix-cluster-restore-failed";
 
 /** What `--method` may be: the dump (default) or mariadb-backup's copy. */
 export type BackupMethod = "logical" | "physical";
@@ -67,7 +72,8 @@ export function containerBackupScript(engine: Engine, workDir: string): string {
 /**
  * Runs as root in a one-off container of the server's image with its data volume (`--volumes-from`, the server
  * stopped): the prepared copy arrives as a tar stream on stdin, the data directory is emptied, the copy put back,
- * owned by mysql, and marked initialised (so the entrypoint starts it instead of refusing a half-made directory).
+ * owned by mysql, and marked initialised (so the entrypoint starts it instead of refusing a half-made directory). A
+ * failed copy-back leaves RESTORE_FAILED_MARKER instead.
  */
 export function copyBackScript(engine: Engine): string {
     // A fixed path is safe: the one-off container is new, and this is all it runs.
@@ -78,7 +84,8 @@ export function copyBackScript(engine: Engine): string {
         `mkdir -p ${q(copy)}`,
         `tar -C ${q(copy)} -xf -`,
         `find ${q(DB_DATADIR)} -mindepth 1 -delete`,
-        `${copyBackCommand(engine, copy, DB_DATADIR).map(q).join(" ")} > /tmp/copy-back.log 2>&1 || { tail -n 30 /tmp/copy-back.log >&2; exit 1; }`,
+        `${copyBackCommand(engine, copy, DB_DATADIR).map(q).join(" ")} > /tmp/copy-back.log 2>&1 || ` +
+            `{ touch ${q(`${DB_DATADIR}/${RESTORE_FAILED_MARKER}`)}; tail -n 30 /tmp/copy-back.log >&2; exit 1; }`,
         `touch ${q(marker)}`,
         `chown -R mysql:mysql ${q(DB_DATADIR)}`,
         "",

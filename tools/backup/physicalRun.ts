@@ -14,7 +14,7 @@ import * as path from "path";
 import { backupGtid, INFO_FILES, reseedMasterSql } from "./physical";
 import { containerBackupScript, copyBackScript } from "./physicalDocker";
 import type { Engine, StackFacts } from "./plan";
-import { asDbRoot, q, sh } from "./shell";
+import { asDbRoot, hasContainer, q, sh } from "./shell";
 
 /** The stage's directory for the copy. */
 export const PHYSICAL_DIR = path.join("db", "physical");
@@ -68,7 +68,7 @@ export function restorePhysicalCopy(input: PhysicalRestoreInput): void {
     if (!servers.includes(writable)) throw new Error(`restore: ${writable} is not one of the database servers ${servers.join(", ")}`);
     const ordered = [writable, ...servers.filter((s) => s !== writable)];
     const running = (c: string) => sh(`docker inspect -f '{{.State.Running}}' ${q(c)} 2>/dev/null || true`).trim() === "true";
-    if (!sh(`docker ps -a --format '{{.Names}}'`).split("\n").includes(failover))
+    if (!hasContainer(failover))
         throw new Error(`restore: the failover manager's container ${failover} does not exist; nothing was stopped`);
     log(`restore: stopping ${failover} and the database servers ${ordered.join(", ")}`);
     // Where the time goes, logged at the end: stopping (InnoDB flushes), copy-back, starts, replication.
@@ -100,7 +100,8 @@ export function restorePhysicalCopy(input: PhysicalRestoreInput): void {
         for (const c of ordered.slice(1)) waitForServer(c);
         phase("replicas start");
     } finally {
-        // Whatever happened, nothing stays stopped: a server whose copy-back failed refuses to start (no marker).
+        // Whatever happened, nothing stays stopped. A server whose copy-back failed has RESTORE_FAILED_MARKER in its
+        // emptied data directory and refuses to start (the entrypoint), rather than coming up empty.
         for (const c of ordered) if (!running(c)) sh(`docker start ${q(c)} >/dev/null 2>&1 || true`);
         sh(`docker start ${q(failover)} >/dev/null`);
     }

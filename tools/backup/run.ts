@@ -11,7 +11,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { asDbRoot, q, sh } from "./shell";
+import { asDbRoot, hasContainer, q, sh } from "./shell";
 import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, StackFacts, verify } from "./plan";
 import { checkMethod, BackupMethod, physicalUnsupported } from "./physicalDocker";
 import { PHYSICAL_DIR, restorePhysicalCopy, stagePhysicalCopy } from "./physicalRun";
@@ -79,9 +79,6 @@ export function makeStage(): string {
     for (const d of ["db", "shared", "config"]) fs.mkdirSync(path.join(stage, d), { mode: 0o700 });
     return stage;
 }
-
-/** Whether a container of that name exists (running or not). */
-const hasContainer = (name: string) => sh(`docker ps -a --format '{{.Names}}'`).split("\n").includes(name);
 
 /** A file of the stage: created 0600 whatever the umask. */
 const writePrivate = (file: string, content: string) => fs.writeFileSync(file, content, { mode: 0o600, flag: "wx" });

@@ -37,3 +37,6 @@ export const q = shellQuote;
 /** A client command as root inside a database container, the password from the container's own environment. */
 export const asDbRoot = (container: string, argv: string[], interactive = false) =>
     `docker exec ${interactive ? "-i " : ""}${q(container)} sh -c 'MYSQL_PWD="\${MARIADB_ROOT_PASSWORD:-\${MYSQL_ROOT_PASSWORD:-}}" exec "$@"' sh ${argv.map(q).join(" ")} -uroot`;
+
+/** Whether a container of that name exists (running or not). */
+export const hasContainer = (name: string) => sh(`docker ps -a --format '{{.Names}}'`).split("\n").includes(name);

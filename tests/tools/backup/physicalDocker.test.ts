@@ -11,10 +11,11 @@ import {
     DB_DATADIR,
     INITIALIZED_MARKER,
     physicalUnsupported,
+    RESTORE_FAILED_MARKER,
 } from "../../../tools/backup/physicalDocker";
 
 /** Runs a script with `bin` first on PATH (stand-ins for the backup tool), as bash would in the container. */
-function runWith(script: string, bin: Record<string, string>, input = ""): { code: number | null; stderr: string } {
+function runWith(script: string, bin: Record<string, string>, input: string | Buffer = ""): { code: number | null; stderr: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bx-physdocker-"));
     for (const [name, body] of Object.entries(bin)) fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
     const r = spawnSync("bash", ["-c", script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, input, encoding: "utf8" });
@@ -86,6 +87,24 @@ describe("physical backup on Docker: scripts and checks", () => {
             order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])),
             `${JSON.stringify(order)}\n${s}`,
         );
+    });
+
+    it("leaves the restore-failed marker in the emptied data directory when the copy-back fails", () => {
+        const copy = fs.mkdtempSync(path.join(os.tmpdir(), "bx-copy-"));
+        const data = fs.mkdtempSync(path.join(os.tmpdir(), "bx-data-"));
+        fs.writeFileSync(path.join(data, "ibdata1"), "the old data");
+        const script = copyBackScript("mariadb")
+            .split("'/var/tmp/bitrix-cluster-copy'")
+            .join(`'${copy}'`)
+            .split("'/var/lib/mysql")
+            .join(`'${data}`);
+        const stream = spawnSync("tar", ["-C", copy, "-cf", "-", "."]).stdout;
+        const r = runWith(script, { "mariadb-backup": 'echo "[00] Original data directory is not empty!"; exit 1' }, stream);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /Original data directory/);
+        assert.deepEqual(fs.readdirSync(data), [RESTORE_FAILED_MARKER]);
+        fs.rmSync(copy, { recursive: true, force: true });
+        fs.rmSync(data, { recursive: true, force: true });
     });
 
     it("stops before touching the data directory when the copy does not arrive whole", () => {
