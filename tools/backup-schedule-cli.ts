@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { checkMethod } from "./backup/physicalDocker";
-import { backupServiceUnit, backupTimerUnit, ScheduleInput, unitName } from "./backup/schedule";
+import { backupServiceUnit, backupTimerUnit, checkRootOnly, DEFAULT_ON_CALENDAR, ScheduleInput, unitName } from "./backup/schedule";
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -24,9 +24,10 @@ function main(argv: string[]): void {
         stack,
         projectDir: path.resolve(__dirname, "..", ".."),
         home: process.env.BITRIX_CLUSTER_HOME ?? path.join(process.env.HOME ?? "/root", ".bitrix-cluster"),
-        onCalendar: arg(argv, "on-calendar") ?? "*-*-* 02:30",
+        onCalendar: arg(argv, "on-calendar") ?? DEFAULT_ON_CALENDAR,
         method: checkMethod(arg(argv, "method")),
     };
+    checkRootOnly([input.projectDir, path.join(input.projectDir, "scripts"), path.join(input.projectDir, "scripts", "backup.sh")]);
     // The target's own parser decides what a calendar expression is.
     try {
         execFileSync("systemd-analyze", ["calendar", input.onCalendar!], { stdio: ["ignore", "ignore", "pipe"] });

@@ -32,7 +32,15 @@ describe("backup schedule: the units in systemd 252's own checks", () => {
 
     it("the CLI writes nothing for an expression systemd refuses, and both units for one it accepts", () => {
         const dir = tmpDir("schedule-cli");
-        const cli = path.join(PROJECT, "build", "tools", "backup-schedule-cli.js");
+        // A root-only copy of the checkout (the CLI refuses one that others could change), whatever this clone's umask.
+        const project = tmpDir("schedule-project");
+        fs.chmodSync(project, 0o755);
+        fs.cpSync(path.join(PROJECT, "build"), path.join(project, "build"), { recursive: true });
+        fs.mkdirSync(path.join(project, "scripts"), { mode: 0o755 });
+        fs.chmodSync(path.join(project, "scripts"), 0o755);
+        fs.copyFileSync(path.join(PROJECT, "scripts", "backup.sh"), path.join(project, "scripts", "backup.sh"));
+        fs.chmodSync(path.join(project, "scripts", "backup.sh"), 0o755);
+        const cli = path.join(project, "build", "tools", "backup-schedule-cli.js");
         const refused = spawnSync("node", [cli, "--stack", "prod", "--on-calendar", "every tuesday", "--dir", dir], { encoding: "utf8" });
         assert.equal(refused.status, 1);
         assert.match(refused.stderr, /systemd-analyze calendar refused "every tuesday"/);
@@ -43,5 +51,16 @@ describe("backup schedule: the units in systemd 252's own checks", () => {
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(fs.readdirSync(dir).sort(), ["bitrix-cluster-backup-prod.service", "bitrix-cluster-backup-prod.timer"]);
         assert.match(fs.readFileSync(path.join(dir, "bitrix-cluster-backup-prod.timer"), "utf8"), /^OnCalendar=Sun \*-\*-\* 03:00$/m);
+        assert.match(
+            fs.readFileSync(path.join(dir, "bitrix-cluster-backup-prod.service"), "utf8"),
+            new RegExp(`^WorkingDirectory=${project}$`, "m"),
+        );
+        // Made group-writable, the same checkout is refused, and nothing is written.
+        fs.chmodSync(path.join(project, "scripts"), 0o775);
+        const open = tmpDir("schedule-cli-open");
+        const refusedOpen = spawnSync("node", [cli, "--stack", "prod", "--dir", open], { encoding: "utf8" });
+        assert.equal(refusedOpen.status, 1);
+        assert.match(refusedOpen.stderr, /scripts must be owned by root and not writable by group or others/);
+        assert.deepEqual(fs.readdirSync(open), []);
     });
 });

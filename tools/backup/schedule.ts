@@ -5,6 +5,7 @@
  * machine was off happens at the next boot) with a randomized delay; the run's success or failure reaches
  * monitoring through the backup tool's metrics (BackupTooOld, BackupFailing).
  */
+import * as fs from "fs";
 import * as path from "path";
 import { BackupMethod, checkMethod } from "./physicalDocker";
 
@@ -21,6 +22,9 @@ export interface ScheduleInput {
     /** @default 600 */
     randomizedDelayS?: number;
 }
+
+/** When the timer fires unless told otherwise: daily at 02:30. */
+export const DEFAULT_ON_CALENDAR = "*-*-* 02:30";
 
 /** Pulumi's stack-name characters; also safe in a unit name and a command line. */
 const STACK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
@@ -83,7 +87,7 @@ export function backupTimerUnit(input: ScheduleInput): string {
         `Description=bitrix-cluster backups of stack ${input.stack}`,
         "",
         "[Timer]",
-        `OnCalendar=${calendar(input.onCalendar ?? "*-*-* 02:30")}`,
+        `OnCalendar=${calendar(input.onCalendar ?? DEFAULT_ON_CALENDAR)}`,
         `RandomizedDelaySec=${delay}`,
         "Persistent=true",
         `Unit=${unitName(input.stack)}.service`,
@@ -92,4 +96,16 @@ export function backupTimerUnit(input: ScheduleInput): string {
         "WantedBy=timers.target",
         "",
     ].join("\n");
+}
+
+/**
+ * The service runs the checkout's scripts as root: refuses when any of `paths` is not owned by root or is writable by
+ * group or others, since whoever could change it would run code as root at the next backup.
+ */
+export function checkRootOnly(paths: string[], stat: (p: string) => { uid: number; mode: number } = fs.statSync): void {
+    for (const p of paths) {
+        const st = stat(p);
+        if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+            throw new Error(`backup schedule: ${p} must be owned by root and not writable by group or others: the timer runs it as root`);
+    }
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { backupServiceUnit, backupTimerUnit, unitName } from "../../../tools/backup/schedule";
+import { backupServiceUnit, backupTimerUnit, checkRootOnly, unitName } from "../../../tools/backup/schedule";
 
 const INPUT = { stack: "prod", projectDir: "/opt/bitrix-cluster", home: "/root/.bitrix-cluster" };
 
@@ -36,5 +36,21 @@ describe("backup schedule: systemd service and timer", () => {
         );
         assert.throws(() => backupTimerUnit({ ...INPUT, randomizedDelayS: -1 }), /0 to 86400/);
         assert.throws(() => backupServiceUnit({ ...INPUT, method: "snapshot" as never }), /--method/);
+    });
+
+    it("refuses to schedule a checkout that anyone but root could change (the service runs it as root)", () => {
+        const modes: Record<string, { uid: number; mode: number }> = {
+            "/opt/ok": { uid: 0, mode: 0o40755 },
+            "/opt/group-writable": { uid: 0, mode: 0o40775 },
+            "/opt/others-writable": { uid: 0, mode: 0o100646 },
+            "/opt/deploys": { uid: 1000, mode: 0o40755 },
+        };
+        const stat = (p: string) => modes[p];
+        assert.doesNotThrow(() => checkRootOnly(["/opt/ok"], stat));
+        for (const p of ["/opt/group-writable", "/opt/others-writable", "/opt/deploys"])
+            assert.throws(
+                () => checkRootOnly(["/opt/ok", p], stat),
+                new RegExp(`${p} must be owned by root and not writable by group or others`),
+            );
     });
 });
