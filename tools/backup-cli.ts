@@ -6,7 +6,6 @@ import { execFileSync } from "child_process";
 import { KEYS, KeySpec } from "../components/config/keys";
 import { checkMethod } from "./backup/physicalDocker";
 import { backup, publishRunMetrics, restore, Tools } from "./backup/run";
-import { parseStackOutputs } from "./stackOutputs";
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -18,17 +17,22 @@ function main(argv: string[]): void {
     const stack = arg(argv, "stack");
     if (!stack || (command !== "backup" && command !== "restore"))
         throw new Error("usage: backup-cli backup|restore --stack <name> [--method logical|physical] [--snapshot <id>] [--keep-within 7d]");
+    const configFile = process.env.BITRIX_CONFIG_FILE ? ["--config-file", process.env.BITRIX_CONFIG_FILE] : [];
     const tools: Tools = {
-        pulumi: (args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { encoding: "utf8", maxBuffer: 1 << 28 }),
+        pulumi: (args: string[]) =>
+            execFileSync("pulumi", [...args, "--stack", stack, ...(args[0] === "config" ? configFile : [])], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+                maxBuffer: 1 << 28,
+            }),
         configFile: process.env.BITRIX_CONFIG_FILE,
         env: process.env,
         log: (line: string) => process.stderr.write(`${line}\n`),
     };
     // The stack's own settings (its config file: BITRIX_CONFIG_FILE, else Pulumi.<stack>.yaml), defaults from the key table.
     const setting = (key: "backupKeepWithin" | "backupRepository"): string => {
-        const file = process.env.BITRIX_CONFIG_FILE ? ["--config-file", process.env.BITRIX_CONFIG_FILE] : [];
         try {
-            return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...file], {
+            return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...configFile], {
                 encoding: "utf8",
                 stdio: ["ignore", "pipe", "ignore"],
             }).trim();
@@ -38,22 +42,15 @@ function main(argv: string[]): void {
     };
     const repository = setting("backupRepository");
     if (repository) tools.env = { ...tools.env, RESTIC_REPOSITORY: repository };
-    // The stack's name prefix, for publishing the run's figures to its monitoring service (even when the run fails).
-    let prefix: string | undefined;
-    try {
-        prefix = parseStackOutputs(tools.pulumi(["stack", "output", "--json"])).namePrefix;
-    } catch {
-        prefix = undefined;
-    }
     const started = Date.now();
-    const publish = (success: boolean, method: string, bytes?: number) => {
-        if (prefix)
-            publishRunMetrics(
-                prefix,
-                { kind: command, stack, method, success, at: new Date(), seconds: (Date.now() - started) / 1000, bytes },
-                (l) => tools.log(l),
-            );
-    };
+    // The run's figures go to the stack's monitoring service, a failed run's too.
+    const publish = (success: boolean, method: string, bytes?: number) =>
+        publishRunMetrics(
+            stack,
+            tools,
+            { kind: command, stack, method, success, at: new Date(), seconds: (Date.now() - started) / 1000, bytes },
+            (l) => tools.log(l),
+        );
     if (command === "backup") {
         const keep = arg(argv, "keep-within") ?? setting("backupKeepWithin");
         const why = KEYS.backupKeepWithin.allowed(keep);

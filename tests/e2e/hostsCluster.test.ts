@@ -11,7 +11,7 @@
  * runs on h1 and h3 from a tarball of the test push server (tests/fixtures/push-server), as a user's would.
  */
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -23,7 +23,7 @@ import { CLUSTER_MODULE_SQL } from "../helpers/stack";
 import { request } from "../helpers/http";
 import { interruption, startLoad } from "../../tools/drill/load";
 import { probeClient } from "../helpers/probe";
-import { requireEngineTools, TestStack } from "../helpers/pulumiStack";
+import { projectDir, requireEngineTools, TestStack } from "../helpers/pulumiStack";
 import { SshServer, startSshServer } from "../helpers/sshServer";
 import { buildPushFixtureImage, writePushFixtureTarball } from "../helpers/pushFixture";
 import { holders } from "../../tools/drill/balancerDrill";
@@ -604,6 +604,76 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const read = await request(`${base}/probe/?action=file&name=hosts.txt`, { headers: { Cookie: "BXSRV=web-2" } });
         assert.equal(JSON.parse(read.body).node, container("h4"));
         assert.equal(JSON.parse(read.body).content, body);
+    });
+
+    it("backs up the hosts stack over SSH and restores a dropped table and a deleted upload (restore drill through the bastion and sudo)", async () => {
+        const env = {
+            ...stack.env,
+            RESTIC_REPOSITORY: path.join(stack.dir, "backups"),
+            RESTIC_PASSWORD: "hosts-e2e-backup-password",
+            BITRIX_CONFIG_FILE: stack.configFile,
+        };
+        const cli = (args: string[]) => {
+            const r = spawnSync("node", [path.join(projectDir(), "build", "tools", "backup-cli.js"), ...args, "--stack", "hosts-e2e"], {
+                cwd: projectDir(),
+                env,
+                encoding: "utf8",
+                timeout: 10 * 60_000,
+            });
+            assert.equal(r.status, 0, `backup-cli ${args.join(" ")}: ${r.stderr}`);
+            // The stack's SSH key is read from its config for the run, and never printed.
+            const keyBody = servers[0].connection.privateKey.split("\n")[1];
+            assert.ok(!`${r.stdout}${r.stderr}`.includes(keyBody), "the private key is not in the tool's output");
+            const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { gtid: string; files: number; bytes: number; seconds: number };
+            return { ...out, log: r.stderr };
+        };
+        const sshDirs = () => sh("sh", ["-c", "ls -d /tmp/bitrix-cluster-ssh-* 2>/dev/null || true"]).trim();
+        const sshDirsBefore = sshDirs();
+        const sql = (host: string, query: string) => onHost(host, `mariadb -N -B -e "${query}"`);
+        sql("h1", "CREATE TABLE bitrix.b_hosts_drill (id INT PRIMARY KEY, v TEXT)");
+        sql("h1", "INSERT INTO bitrix.b_hosts_drill SELECT seq, REPEAT('h', 500) FROM bitrix.seq_1_to_200");
+        const checksum = sql("h1", "CHECKSUM TABLE bitrix.b_hosts_drill");
+        await waitFor(
+            "the replica host has the drill table",
+            () => sql("h2", "CHECKSUM TABLE bitrix.b_hosts_drill") === checksum,
+            30_000,
+            500,
+        );
+        const upload = "/var/www/html/upload/probe/hosts.txt";
+        const content = onHost("h2", `cat ${upload}`);
+
+        const b = cli(["backup"]);
+        assert.match(String(b.gtid), /^0-1-\d+$/);
+        assert.ok(Number(b.files) >= 4 && Number(b.bytes) > 0, JSON.stringify(b));
+        assert.match(b.log, /dumping bitrix on h2/, "the dump is taken on the replica host");
+        assert.match(b.log, /shared tree \/var\/www\/html\/upload from h2/, "the external storage is read on web-1's host");
+        sql("h1", "DROP TABLE bitrix.b_hosts_drill");
+        onHost("h2", `rm ${upload}`);
+        assert.equal(sql("h2", "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'b_hosts_drill'"), "0");
+
+        const r = cli(["restore"]);
+        assert.equal(sql("h1", "CHECKSUM TABLE bitrix.b_hosts_drill"), checksum);
+        await waitFor(
+            "the replica host has the restored table",
+            () => sql("h2", "CHECKSUM TABLE bitrix.b_hosts_drill") === checksum,
+            30_000,
+            500,
+        );
+        // Back on the shared storage, as www-data: the other web host serves it.
+        assert.equal(onHost("h4", `stat -c %u ${upload}`), "33");
+        const read = await request(`${base}/probe/?action=file&name=hosts.txt`, { headers: { Cookie: "BXSRV=web-2" } });
+        assert.equal(JSON.parse(read.body).content, `${content}\n`);
+        // The figures went to the monitoring host (h3, reached as deploy through sudo), for its node-exporter.
+        const prom = onHost("h3", "cat /var/lib/prometheus/node-exporter/bitrix-backup-success.prom");
+        assert.match(prom, /bitrix_backup_last_success_timestamp_seconds\{stack="hosts-e2e",method="logical"\} \d+/);
+        assert.equal(onHost("h3", "stat -c %a /var/lib/prometheus/node-exporter/bitrix-restore-success.prom"), "644");
+        // Nothing of the run's SSH access is left behind.
+        assert.equal(sshDirs(), sshDirsBefore);
+        console.log(
+            `# hosts restore drill: backup ${Number(b.seconds).toFixed(1)} s (${b.files} files, ${b.bytes} bytes); restore ${Number(r.seconds).toFixed(1)} s`,
+        );
+        timings.backup = Number(b.seconds);
+        timings.restore = Number(r.seconds);
     });
 
     it("has Sentinel on three hosts watching the master and its replica", () => {

@@ -24,15 +24,15 @@ export function stagePhysicalCopy(facts: StackFacts, stage: string, log: (line: 
     const work = `/tmp/bitrix-cluster-physical-${randomBytes(6).toString("hex")}`;
     const dest = path.join(stage, PHYSICAL_DIR);
     fs.mkdirSync(dest, { mode: 0o700 });
-    log(`backup: physical copy of ${facts.replica} (mariadb-backup --backup --slave-info, then --prepare, in its container)`);
+    log(`backup: physical copy of ${facts.replica.name} (mariadb-backup --backup --slave-info, then --prepare, in its container)`);
     try {
-        sh(`docker exec ${q(facts.replica)} bash -c ${q(containerBackupScript(facts.engine, work))}`);
-        sh(`docker exec ${q(facts.replica)} tar -C ${q(`${work}/copy`)} -cf - . | tar -C ${q(dest)} -xf -`);
+        sh(`docker exec ${q(facts.replica.name)} bash -c ${q(containerBackupScript(facts.engine, work))}`);
+        sh(`docker exec ${q(facts.replica.name)} tar -C ${q(`${work}/copy`)} -cf - . | tar -C ${q(dest)} -xf -`);
     } finally {
         try {
-            sh(`docker exec ${q(facts.replica)} rm -rf ${q(work)}`);
+            sh(`docker exec ${q(facts.replica.name)} rm -rf ${q(work)}`);
         } catch {
-            log(`backup: could not remove ${work} in ${facts.replica}`);
+            log(`backup: could not remove ${work} in ${facts.replica.name}`);
         }
     }
     const info: Record<string, string> = {};

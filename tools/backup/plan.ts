@@ -6,6 +6,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import type { Target } from "./remote";
 
 export type Engine = "percona" | "mariadb";
 
@@ -16,12 +17,16 @@ export interface StackFacts {
     prefix: string;
     engine: Engine;
     database: string;
-    /** Container that takes the dump (a replica, never the master). */
-    replica: string;
-    master: string;
-    nfs: string;
-    /** Export directories on the NFS server by slug ("upload" → "/srv/nfs/upload"). */
+    /** Where the dump is taken: a read-only replica's container or machine, never the master. */
+    replica: Target;
+    /** The writable server's container or machine, where a restore loads. */
+    master: Target;
+    /** Where the shared trees are: the NFS server, or (hosts with sharedStorage external) the first web host's mounts. */
+    files?: Target;
+    /** The shared trees' directories on `files`, by slug ("upload" → "/srv/nfs/upload"). */
     sharedDirs: Record<string, string>;
+    /** The ssh config that reaches the machines of a hosts stack (remote.ts); absent on Docker. */
+    sshConfig?: string;
 }
 
 /**
@@ -132,12 +137,12 @@ export function forgetArgs(stack: string, keepWithin: string): string[] {
     return ["forget", "--tag", `stack=${stack}`, "--group-by", "host,tags", "--keep-within", keepWithin, "--prune"];
 }
 
-/** Refuses what the backup cannot do yet, before anything runs. */
+/** Refuses what the backup cannot do, before anything runs. */
 export function checkFacts(f: StackFacts): void {
-    if (f.placement !== "docker")
+    if (f.placement !== "docker" && f.placement !== "hosts")
+        throw new Error(`backup: stack ${f.stack} has unknown placement "${f.placement}"`);
+    if (!f.files || Object.keys(f.sharedDirs).length === 0)
         throw new Error(
-            `backup: stack ${f.stack} has placement "${f.placement}"; backups are implemented for placement "docker" only so far`,
+            `backup: stack ${f.stack} has no shared trees to read (an NFS server's exports, or on hosts the external storage's paths)`,
         );
-    if (Object.keys(f.sharedDirs).length === 0)
-        throw new Error(`backup: stack ${f.stack} has no NFS server exports to read the shared files from`);
 }

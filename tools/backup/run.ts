@@ -1,26 +1,28 @@
 /**
- * Backup and restore of a live stack (placement docker), carried out with the Docker CLI and restic:
- * backup  = dump on a replica (GTID recorded) + the NFS server's export trees + the stack's config and state
+ * Backup and restore of a live stack, carried out with restic and, through access.ts, the Docker CLI (placement
+ * docker) or ssh with the stack's own keys (placement hosts):
+ * backup  = dump on a replica (GTID recorded) + the shared trees (NFS exports, or external storage on a web host) + the stack's config and state
  *           (secrets stay encrypted) + a manifest with sizes and SHA-256s → one restic snapshot tagged stack=<name>,
  *           then restic's retention for that stack;
  * restore = the snapshot back to a temp dir, every checksum verified, the database dropped and loaded on the master
- *           (its binlog carries it to the replicas), each export tree emptied and refilled as www-data; it returns
+ *           (its binlog carries it to the replicas), each shared tree emptied and refilled as www-data; it returns
  *           once every balancer has every web node back in rotation (their database checks failed meanwhile).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { asDbRoot, hasContainer, q, sh } from "./shell";
+import { hasContainer, q, sh } from "./shell";
 import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, StackFacts, verify } from "./plan";
+import { openStack, StackAccess } from "./access";
+import { dbRootScript, readTreeScript, refillTreeScript, Target } from "./remote";
 import { checkMethod, BackupMethod, physicalUnsupported } from "./physicalDocker";
 import { PHYSICAL_DIR, restorePhysicalCopy, stagePhysicalCopy } from "./physicalRun";
 import { RunRecord, runMetricFiles, TEXTFILE_DIR } from "./metrics";
 import { waitForRotation } from "../balancerStatus";
-import { parseStackOutputs, StackOutputs } from "../stackOutputs";
 
 export interface Tools {
-    /** Runs pulumi with the given arguments for the stack; returns stdout. */
+    /** Runs pulumi with the given arguments for the stack (its config file added to `config`); returns stdout. */
     pulumi(args: string[]): string;
     /** restic's repository and password come from the environment (RESTIC_REPOSITORY, RESTIC_PASSWORD[_FILE]). */
     env: NodeJS.ProcessEnv;
@@ -30,43 +32,6 @@ export interface Tools {
 }
 
 export { asDbRoot, q, redactSecrets, sh } from "./shell";
-
-/**
- * The facts a backup needs, from the stack's outputs. After an automatic database failover the configured master
- * is no longer the writable server: the live roles are read from the servers themselves (`read_only`), so a restore
- * always loads into the writable one and a dump is always taken on a read-only replica.
- */
-export function stackFacts(stack: string, outputs: StackOutputs): StackFacts {
-    const facts = configuredFacts(stack, outputs);
-    if (facts.placement !== "docker") return facts;
-    const servers = [facts.master, ...(outputs.dbReplicas ?? []).map((r) => r.split(":")[0])];
-    const readOnly = (c: string) => {
-        try {
-            return sh(asDbRoot(c, [...loadCommand(facts.engine), "-N", "-B", "-e", "SELECT @@global.read_only"])).trim();
-        } catch {
-            return "down";
-        }
-    };
-    const states = servers.map((c) => [c, readOnly(c)] as const);
-    const master = states.find(([, ro]) => ro === "0")?.[0];
-    const replica = states.find(([, ro]) => ro === "1")?.[0];
-    return { ...facts, master: master ?? facts.master, replica: replica ?? facts.replica };
-}
-
-function configuredFacts(stack: string, outputs: StackOutputs): StackFacts {
-    const prefix = outputs.namePrefix;
-    return {
-        stack,
-        placement: outputs.placement,
-        prefix,
-        engine: outputs.dbEngine,
-        database: outputs.dbName,
-        replica: String(outputs.dbReplicas?.[0] ?? "").split(":")[0],
-        master: String(outputs.dbMaster ?? "").split(":")[0],
-        nfs: `${prefix}-nfs`,
-        sharedDirs: outputs.sharedDirs ?? {},
-    };
-}
 
 /**
  * Where a snapshot's files are staged: a new directory of this process's own (mkdtemp: mode 0700, a name nobody can
@@ -102,6 +67,19 @@ export function findSnapshotRoot(target: string, depth = 8): string {
 /** The failover manager's container (components/database/database.ts deploys service "db-failover"). */
 const failoverContainer = (facts: StackFacts) => `${facts.prefix}-db-failover`;
 
+/**
+ * Whether the physical method can run on this stack; undefined when it can. Hosts stacks take logical backups for
+ * now: the copy-back there has to stop systemd units and replace /var/lib/mysql on each machine, not yet built.
+ */
+function physicalProblem(access: StackAccess): string | undefined {
+    const { facts, outputs } = access;
+    if (facts.placement === "hosts") return 'placement "hosts" takes logical backups only so far (--method logical)';
+    return physicalUnsupported(facts.engine, outputs.dbReplicas?.length ?? 0, hasContainer(failoverContainer(facts)));
+}
+
+/** The client as root on a database server, for `access.run`. */
+const dbRoot = (t: Target, argv: string[]) => dbRootScript(t, argv);
+
 export function backup(
     stack: string,
     keepWithin: string,
@@ -109,19 +87,22 @@ export function backup(
     method: BackupMethod = "logical",
 ): { snapshot: string; seconds: number; manifest: Manifest } {
     const started = Date.now();
-    const outputs = parseStackOutputs(tools.pulumi(["stack", "output", "--json"]));
-    const facts = stackFacts(stack, outputs);
-    checkFacts(facts);
-    if (checkMethod(method) === "physical") {
-        // Whether it could be restored is checked now, not when it is needed.
-        const why = physicalUnsupported(facts.engine, outputs.dbReplicas?.length ?? 0, hasContainer(failoverContainer(facts)));
-        if (why) throw new Error(`backup: stack ${stack}: ${why}`);
-    }
-    const stage = makeStage();
+    const access = openStack(stack, tools);
     try {
-        return { ...stageBackup(stack, keepWithin, tools, facts, stage, method), seconds: (Date.now() - started) / 1000 };
+        checkFacts(access.facts);
+        if (checkMethod(method) === "physical") {
+            // Whether it could be restored is checked now, not when it is needed.
+            const why = physicalProblem(access);
+            if (why) throw new Error(`backup: stack ${stack}: ${why}`);
+        }
+        const stage = makeStage();
+        try {
+            return { ...stageBackup(stack, keepWithin, tools, access, stage, method), seconds: (Date.now() - started) / 1000 };
+        } finally {
+            fs.rmSync(stage, { recursive: true, force: true });
+        }
     } finally {
-        fs.rmSync(stage, { recursive: true, force: true });
+        access.close();
     }
 }
 
@@ -129,25 +110,28 @@ function stageBackup(
     stack: string,
     keepWithin: string,
     tools: Tools,
-    facts: StackFacts,
+    access: StackAccess,
     stage: string,
     method: BackupMethod,
 ): { snapshot: string; manifest: Manifest } {
+    const { facts } = access;
     let gtid: string | undefined;
     if (method === "physical") gtid = stagePhysicalCopy(facts, stage, (l) => tools.log(l));
     else {
         const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
-        tools.log(`backup: dumping ${facts.database} on ${facts.replica}`);
-        sh(`umask 077; ${asDbRoot(facts.replica, dumpCommand(facts.engine, facts.database))} > ${q(dumpFile)}`);
+        tools.log(`backup: dumping ${facts.database} on ${facts.replica.name}`);
+        sh(
+            `umask 077; ${access.command(facts.replica, dbRoot(facts.replica, dumpCommand(facts.engine, facts.database)))} > ${q(dumpFile)}`,
+        );
         gtid = gtidOfDump(facts.engine, dumpFile);
-        if (gtid === undefined) throw new Error(`backup: the dump from ${facts.replica} records no GTID position; is it a replica?`);
+        if (gtid === undefined) throw new Error(`backup: the dump from ${facts.replica.name} records no GTID position; is it a replica?`);
     }
 
     for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
-        tools.log(`backup: shared tree ${dir} from ${facts.nfs}`);
+        tools.log(`backup: shared tree ${dir} from ${facts.files!.name}`);
         fs.mkdirSync(path.join(stage, "shared", slug), { mode: 0o700 });
         // The files keep their modes (a restore puts them back as they were); the 0700 stage keeps others out.
-        sh(`docker exec ${q(facts.nfs)} tar -C ${q(dir)} -cf - . | tar -C ${q(path.join(stage, "shared", slug))} -xf -`);
+        sh(`${access.command(facts.files!, readTreeScript(dir))} | tar -C ${q(path.join(stage, "shared", slug))} -xf -`);
     }
     // The stack's config file (secrets encrypted) and its state (secrets encrypted with the stack's passphrase).
     const configFile = tools.configFile ?? `Pulumi.${stack}.yaml`;
@@ -164,7 +148,7 @@ function stageBackup(
         database: facts.database,
         gtid,
         method,
-        takenFrom: facts.replica,
+        takenFrom: facts.replica.name,
         files,
         totalBytes: files.reduce((n, f) => n + f.bytes, 0),
     };
@@ -197,11 +181,12 @@ function stageBackup(
 /** Restores a snapshot of `fromStack` (the stack itself by default; its source, for a staging clone) into `stack`. */
 export function restore(stack: string, snapshot: string, tools: Tools, fromStack = stack): { seconds: number; manifest: Manifest } {
     const started = Date.now();
-    const outputs = parseStackOutputs(tools.pulumi(["stack", "output", "--json"]));
-    const facts = stackFacts(stack, outputs);
-    checkFacts(facts);
-    const target = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-restore-"));
+    const access = openStack(stack, tools);
+    const { facts, outputs } = access;
+    let target: string | undefined;
     try {
+        checkFacts(facts);
+        target = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-restore-"));
         const which = snapshot === "latest" ? `latest --tag ${q(`stack=${fromStack}`)}` : q(snapshot);
         sh(`restic restore ${which} --target ${q(target)} >/dev/null`, tools.env);
         // The snapshot's tree sits at its own stage path (another stack's, when restoring a copy into a clone).
@@ -217,7 +202,7 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
                 throw new Error(
                     `restore: the snapshot holds a physical copy of stack ${manifest.stack}, with that stack's database users and passwords; a copy into ${stack} needs a logical snapshot (npm run backup -- --method logical)`,
                 );
-            const why = physicalUnsupported(facts.engine, outputs.dbReplicas?.length ?? 0, hasContainer(failoverContainer(facts)));
+            const why = physicalProblem(access);
             if (why) throw new Error(`restore: the snapshot holds a physical copy, and stack ${stack} cannot take it: ${why}`);
             if (manifest.engine !== facts.engine)
                 throw new Error(`restore: the snapshot's physical copy is of ${manifest.engine}, and stack ${stack} runs ${facts.engine}`);
@@ -226,16 +211,19 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
                 copyDir: path.join(root, PHYSICAL_DIR),
                 gtid: manifest.gtid,
                 servers: [String(outputs.dbMaster ?? ""), ...(outputs.dbReplicas ?? [])].map((s) => s.split(":")[0]),
-                writable: facts.master,
+                writable: facts.master.name,
                 failover: failoverContainer(facts),
                 log: (l) => tools.log(l),
             });
         } else {
-            tools.log(`restore: loading ${manifest.database} (GTID ${manifest.gtid} of the source) on ${facts.master}`);
-            sh(`${asDbRoot(facts.master, [...loadCommand(facts.engine), "-e", `DROP DATABASE IF EXISTS \`${facts.database}\``])}`);
+            tools.log(`restore: loading ${manifest.database} (GTID ${manifest.gtid} of the source) on ${facts.master.name}`);
+            access.run(
+                facts.master,
+                dbRoot(facts.master, [...loadCommand(facts.engine), "-e", `DROP DATABASE IF EXISTS \`${facts.database}\``]),
+            );
             const fd = fs.openSync(path.join(root, "db", `${manifest.database}.sql`), "r");
             try {
-                sh(asDbRoot(facts.master, loadCommand(facts.engine), true), undefined, fd);
+                access.run(facts.master, dbRoot(facts.master, loadCommand(facts.engine)), fd);
             } finally {
                 fs.closeSync(fd);
             }
@@ -243,10 +231,8 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
         for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
             const from = path.join(root, "shared", slug);
             if (!fs.existsSync(from)) continue;
-            tools.log(`restore: shared tree ${dir} on ${facts.nfs}`);
-            sh(
-                `tar -C ${q(from)} -cf - . | docker exec -i ${q(facts.nfs)} sh -c ${q(`find ${q(dir)} -mindepth 1 -delete && tar -C ${q(dir)} -xf - && chown -R 33:33 ${q(dir)}`)}`,
-            );
+            tools.log(`restore: shared tree ${dir} on ${facts.files!.name}`);
+            sh(`${readTreeScript(from)} | ${access.command(facts.files!, refillTreeScript(dir))}`);
         }
         // While the database was reloaded every node's health check failed: done when the portal serves again.
         const rotationS = waitForRotation({
@@ -256,38 +242,34 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
         tools.log(`restore: every web node back in rotation on every balancer after ${rotationS.toFixed(1)} s`);
         return { seconds: (Date.now() - started) / 1000, manifest };
     } finally {
-        fs.rmSync(target, { recursive: true, force: true });
+        if (target) fs.rmSync(target, { recursive: true, force: true });
+        access.close();
     }
 }
 
 /**
- * Leaves a run's figures for the stack's monitoring service (metrics.ts): each file written beside its final name
- * and renamed over it, mode 0644 for node-exporter's user. A stack without a monitoring container, or a failure to
- * write, is reported in the log and does not fail the backup or restore.
+ * Leaves a run's figures for the stack's monitoring service (metrics.ts), in the textfile directory of the
+ * node-exporter that monitoring scrapes (Debian's default, in the monitoring container or on the monitoring host):
+ * each file written beside its final name and renamed over it, mode 0644 for node-exporter's user. A stack without
+ * monitoring, or a failure to write, is reported in the log and does not fail the backup or restore.
  */
-export function publishRunMetrics(prefix: string, record: RunRecord, log: (line: string) => void): void {
-    const container = `${prefix}-monitoring`;
+export function publishRunMetrics(stack: string, tools: Pick<Tools, "pulumi">, record: RunRecord, log: (line: string) => void): void {
+    let access: StackAccess | undefined;
     try {
-        if (!hasContainer(container)) {
-            log(`${record.kind}: no ${container} container; the run's figures are not published for monitoring`);
+        access = openStack(stack, tools, { liveRoles: false });
+        const target = access.parts.monitoring;
+        if (!target || (target.kind === "docker" && !hasContainer(target.name))) {
+            log(`${record.kind}: stack ${stack} has no monitoring service; the run's figures are not published`);
             return;
         }
         for (const [name, content] of Object.entries(runMetricFiles(record))) {
             const tmp = `${TEXTFILE_DIR}/.${name}.tmp`;
-            execFileSync(
-                "docker",
-                [
-                    "exec",
-                    "-i",
-                    container,
-                    "sh",
-                    "-c",
-                    `mkdir -p ${q(TEXTFILE_DIR)} && cat > ${q(tmp)} && chmod 0644 ${q(tmp)} && mv ${q(tmp)} ${q(`${TEXTFILE_DIR}/${name}`)}`,
-                ],
-                { input: content, stdio: ["pipe", "ignore", "pipe"] },
-            );
+            const script = `mkdir -p ${q(TEXTFILE_DIR)} && cat > ${q(tmp)} && chmod 0644 ${q(tmp)} && mv ${q(tmp)} ${q(`${TEXTFILE_DIR}/${name}`)}`;
+            execFileSync("bash", ["-c", access.command(target, script)], { input: content, stdio: ["pipe", "ignore", "pipe"] });
         }
     } catch (e) {
-        log(`${record.kind}: could not publish the run's figures in ${container}: ${(e as Error).message.split("\n")[0]}`);
+        log(`${record.kind}: could not publish the run's figures for monitoring: ${(e as Error).message.split("\n")[0]}`);
+    } finally {
+        access?.close();
     }
 }

@@ -1,6 +1,6 @@
 /**
  * A staging clone's config (pure, unit-tested): the source's config with the overrides on top, and the checks that
- * keep the clone from colliding with its source on one Docker host.
+ * keep the clone from colliding with its source (on one Docker engine, or on the same machines).
  */
 export type ConfigMap = Record<string, unknown>;
 
@@ -40,7 +40,38 @@ export function cloneConfig(source: ConfigMap, overrides: ConfigMap): { plain: C
     return { plain, secretKeys };
 }
 
-/** What would collide with the source if both ran on one Docker engine; empty when the clone is safe to bring up. */
+/** The addresses of a hosts stack's machines in a config map (`hosts: [{ address }]`). */
+function hostAddresses(c: ConfigMap): string[] {
+    const v = c[`${NAMESPACE}:hosts`];
+    const list: unknown = typeof v === "string" ? JSON.parse(v) : v;
+    return Array.isArray(list)
+        ? list.map((h) => (typeof h === "object" && h !== null ? String((h as Record<string, unknown>).address) : "")).filter(Boolean)
+        : [];
+}
+
+/**
+ * What a hosts clone would share with its source: a machine (each service of a hosts stack owns its ports, units and
+ * files on the machine, so a clone there would take the source's over: `pulumi up` of the clone would reconfigure
+ * production) or the floating address.
+ */
+function hostsCollisions(source: ConfigMap, clone: ConfigMap): string[] {
+    const theirs = new Set(hostAddresses(source));
+    const shared = hostAddresses(clone).filter((a) => theirs.has(a));
+    const out = shared.length
+        ? [
+              `hosts: ${shared.join(", ")} ${shared.length > 1 ? "are machines" : "is a machine"} of both stacks; a clone needs machines of its own (set hosts in the overrides file)`,
+          ]
+        : [];
+    const vip = (c: ConfigMap) => c[`${NAMESPACE}:floatingAddress`];
+    if (vip(source) !== undefined && vip(source) !== "" && vip(source) === vip(clone))
+        out.push(`floatingAddress is ${String(vip(clone))} in both stacks; give the clone its own in the overrides file`);
+    return out;
+}
+
+/**
+ * What would collide with the source: on one Docker engine its names, network and published ports; on hosts its
+ * machines and floating address. Empty when the clone is safe to bring up.
+ */
 export function collisions(
     source: ConfigMap,
     clone: ConfigMap,
@@ -49,6 +80,7 @@ export function collisions(
     cloneStack: string,
 ): string[] {
     const placement = String(clone[`${NAMESPACE}:placement`] ?? defaults.placement);
+    if (placement === "hosts") return hostsCollisions(source, clone);
     if (placement !== "docker") return [];
     const value = (c: ConfigMap, key: string, stack: string) => {
         const v = c[`${NAMESPACE}:${key}`];

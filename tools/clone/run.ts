@@ -8,9 +8,10 @@ import * as fs from "fs";
 import * as YAML from "yaml";
 import { KEYS } from "../../components/config/keys";
 import { loadCommand } from "../backup/plan";
-import { asDbRoot, restore, sh, Tools } from "../backup/run";
+import { restore, Tools } from "../backup/run";
+import { openStack } from "../backup/access";
+import { dbRootScript } from "../backup/remote";
 import { cloneConfig, collisions, ConfigMap } from "./plan";
-import { parseStackOutputs } from "../stackOutputs";
 
 export interface CloneOptions {
     from: string;
@@ -41,7 +42,7 @@ export function clone(o: CloneOptions): Record<string, number> {
     const { plain, secretKeys } = cloneConfig(source, o.overrides);
     const defaults = Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, (spec as { default?: unknown }).default]));
     const clash = collisions(source, plain, defaults, o.from, o.to);
-    if (clash.length) throw new Error(`clone: ${o.to} would collide with ${o.from} on this Docker engine:\n  - ${clash.join("\n  - ")}`);
+    if (clash.length) throw new Error(`clone: ${o.to} would collide with ${o.from}:\n  - ${clash.join("\n  - ")}`);
 
     o.log(`clone: stack ${o.to} from ${o.from} (${Object.keys(plain).length} values, ${secretKeys.length} secrets re-encrypted)`);
     o.pulumi(o.to, o.toConfig, ["stack", "init", o.to, "--non-interactive"]);
@@ -65,23 +66,35 @@ export function clone(o: CloneOptions): Record<string, number> {
     const t3 = Date.now();
 
     if (o.maskSql) {
-        const outputs = parseStackOutputs(tools.pulumi(["stack", "output", "--json"]));
-        const master = String(outputs.dbMaster).split(":")[0];
-        const db = String(outputs.dbName);
-        const client = loadCommand(outputs.dbEngine);
-        const has = sh(
-            `${asDbRoot(master, [...client, "-N", "-B", "-e", `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${db}' AND table_name = 'b_user'`])}`,
-        ).trim();
-        if (has === "1") {
-            o.log(`clone: masking personal data on ${master}`);
-            const fd = fs.openSync(o.maskSql, "r");
-            try {
-                sh(asDbRoot(master, [...client, db], true), undefined, fd);
-            } finally {
-                fs.closeSync(fd);
+        const access = openStack(o.to, tools);
+        try {
+            const { master, database: db, engine } = access.facts;
+            const client = loadCommand(engine);
+            const has = access
+                .run(
+                    master,
+                    dbRootScript(master, [
+                        ...client,
+                        "-N",
+                        "-B",
+                        "-e",
+                        `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${db}' AND table_name = 'b_user'`,
+                    ]),
+                )
+                .trim();
+            if (has === "1") {
+                o.log(`clone: masking personal data on ${master.name}`);
+                const fd = fs.openSync(o.maskSql, "r");
+                try {
+                    access.run(master, dbRootScript(master, [...client, db]), fd);
+                } finally {
+                    fs.closeSync(fd);
+                }
+            } else {
+                o.log(`clone: no b_user table in ${db}: nothing to mask`);
             }
-        } else {
-            o.log(`clone: no b_user table in ${db}: nothing to mask`);
+        } finally {
+            access.close();
         }
     }
     const t4 = Date.now();

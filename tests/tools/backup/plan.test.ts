@@ -116,19 +116,22 @@ describe("backup plan", () => {
         assert.match(KEYS.backupKeepWithin.allowed("soon") ?? "", /restic duration/);
     });
 
-    it("refuses stacks it cannot back up yet, before anything runs", () => {
+    it("refuses a stack without shared trees or with an unknown placement, before anything runs", () => {
         const facts = {
             stack: "h",
             placement: "hosts",
             prefix: "bx-h",
             engine: "mariadb" as const,
             database: "bitrix",
-            replica: "r",
-            master: "m",
-            nfs: "n",
+            replica: { kind: "docker" as const, name: "r" },
+            master: { kind: "docker" as const, name: "m" },
+            files: { kind: "docker" as const, name: "n" },
             sharedDirs: { upload: "/srv/nfs/upload" },
         };
-        assert.throws(() => checkFacts(facts), /placement "hosts"; backups are implemented for placement "docker" only/);
-        assert.throws(() => checkFacts({ ...facts, placement: "docker", sharedDirs: {} }), /no NFS server exports/);
+        assert.doesNotThrow(() => checkFacts(facts));
+        assert.doesNotThrow(() => checkFacts({ ...facts, placement: "docker" }));
+        assert.throws(() => checkFacts({ ...facts, placement: "kubernetes" }), /unknown placement "kubernetes"/);
+        assert.throws(() => checkFacts({ ...facts, sharedDirs: {} }), /no shared trees to read/);
+        assert.throws(() => checkFacts({ ...facts, files: undefined }), /no shared trees to read/);
     });
 });

@@ -31,7 +31,7 @@ describe("backup stages into a private temp dir", () => {
             [
                 "#!/bin/bash",
                 'case "$*" in',
-                '  *read_only*) case "$2" in *master*) echo 0 ;; *) echo 1 ;; esac ;;',
+                '  *read_only*) case "$3" in *master*) echo 0 ;; *) echo 1 ;; esac ;;',
                 "  *mariadb-dump*) printf -- \"-- SET GLOBAL gtid_slave_pos='0-1-42';\\nCREATE TABLE t (id INT);\\n\" ;;",
                 `  *tar*) tar -C ${shared} -cf - . ;;`,
                 "  *) exit 3 ;;",

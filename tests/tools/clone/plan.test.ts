@@ -60,7 +60,34 @@ describe("staging clone config", () => {
             monitoring: false,
         }).plain;
         assert.deepEqual(collisions(source, unmonitored, defaults, "prod", "staging"), []);
-        const hosts = cloneConfig({ ...source, "bitrix-cluster:placement": "hosts" }, {}).plain;
-        assert.deepEqual(collisions(source, hosts, defaults, "prod", "staging"), [], "hosts stacks run on other machines");
+    });
+
+    it("refuses a hosts clone on any of the source's machines or on its floating address", () => {
+        const prod = {
+            ...source,
+            "bitrix-cluster:placement": "hosts",
+            "bitrix-cluster:floatingAddress": "10.0.0.50",
+            "bitrix-cluster:hosts": [
+                { name: "a", address: "10.0.0.1", roles: ["web"] },
+                { name: "b", address: "10.0.0.2", roles: ["web"] },
+            ],
+        };
+        const same = cloneConfig(prod, {}).plain;
+        assert.deepEqual(collisions(prod, same, defaults, "prod", "staging"), [
+            "hosts: 10.0.0.1, 10.0.0.2 are machines of both stacks; a clone needs machines of its own (set hosts in the overrides file)",
+            "floatingAddress is 10.0.0.50 in both stacks; give the clone its own in the overrides file",
+        ]);
+        const oneShared = cloneConfig(prod, {
+            floatingAddress: "10.0.1.50",
+            hosts: [
+                { name: "a", address: "10.0.1.1", roles: ["web"] },
+                { name: "b", address: "10.0.0.2", roles: ["web"] },
+            ],
+        }).plain;
+        assert.deepEqual(collisions(prod, oneShared, defaults, "prod", "staging"), [
+            "hosts: 10.0.0.2 is a machine of both stacks; a clone needs machines of its own (set hosts in the overrides file)",
+        ]);
+        const own = cloneConfig(prod, { floatingAddress: "10.0.1.50", hosts: [{ name: "a", address: "10.0.1.1", roles: ["web"] }] }).plain;
+        assert.deepEqual(collisions(prod, own, defaults, "prod", "staging"), [], "other machines, another address: nothing shared");
     });
 });
