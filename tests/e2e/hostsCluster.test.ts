@@ -606,30 +606,38 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         assert.equal(JSON.parse(read.body).content, body);
     });
 
+    /** The backup tool against this stack (its backend, config file and a restic repository of its own). */
+    const backupEnv = () => ({
+        ...stack.env,
+        RESTIC_REPOSITORY: path.join(stack.dir, "backups"),
+        RESTIC_PASSWORD: "hosts-e2e-backup-password",
+        BITRIX_CONFIG_FILE: stack.configFile,
+    });
+    const backupCli = (args: string[]) => {
+        const r = spawnSync("node", [path.join(projectDir(), "build", "tools", "backup-cli.js"), ...args, "--stack", "hosts-e2e"], {
+            cwd: projectDir(),
+            env: backupEnv(),
+            encoding: "utf8",
+            timeout: 10 * 60_000,
+        });
+        assert.equal(r.status, 0, `backup-cli ${args.join(" ")}: ${r.stderr}`);
+        // The stack's SSH key is read from its config for the run, and never printed.
+        const keyBody = servers[0].connection.privateKey.split("\n")[1];
+        assert.ok(!`${r.stdout}${r.stderr}`.includes(keyBody), "the private key is not in the tool's output");
+        const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+            gtid: string;
+            files: number;
+            bytes: number;
+            seconds: number;
+            method: string;
+        };
+        return { ...out, log: r.stderr };
+    };
+    const sql = (host: string, query: string) => onHost(host, `mariadb -N -B -e "${query}"`);
+
     it("backs up the hosts stack over SSH and restores a dropped table and a deleted upload (restore drill through the bastion and sudo)", async () => {
-        const env = {
-            ...stack.env,
-            RESTIC_REPOSITORY: path.join(stack.dir, "backups"),
-            RESTIC_PASSWORD: "hosts-e2e-backup-password",
-            BITRIX_CONFIG_FILE: stack.configFile,
-        };
-        const cli = (args: string[]) => {
-            const r = spawnSync("node", [path.join(projectDir(), "build", "tools", "backup-cli.js"), ...args, "--stack", "hosts-e2e"], {
-                cwd: projectDir(),
-                env,
-                encoding: "utf8",
-                timeout: 10 * 60_000,
-            });
-            assert.equal(r.status, 0, `backup-cli ${args.join(" ")}: ${r.stderr}`);
-            // The stack's SSH key is read from its config for the run, and never printed.
-            const keyBody = servers[0].connection.privateKey.split("\n")[1];
-            assert.ok(!`${r.stdout}${r.stderr}`.includes(keyBody), "the private key is not in the tool's output");
-            const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { gtid: string; files: number; bytes: number; seconds: number };
-            return { ...out, log: r.stderr };
-        };
         const sshDirs = () => sh("sh", ["-c", "ls -d /tmp/bitrix-cluster-ssh-* 2>/dev/null || true"]).trim();
         const sshDirsBefore = sshDirs();
-        const sql = (host: string, query: string) => onHost(host, `mariadb -N -B -e "${query}"`);
         sql("h1", "CREATE TABLE bitrix.b_hosts_drill (id INT PRIMARY KEY, v TEXT)");
         sql("h1", "INSERT INTO bitrix.b_hosts_drill SELECT seq, REPEAT('h', 500) FROM bitrix.seq_1_to_200");
         const checksum = sql("h1", "CHECKSUM TABLE bitrix.b_hosts_drill");
@@ -642,7 +650,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const upload = "/var/www/html/upload/probe/hosts.txt";
         const content = onHost("h2", `cat ${upload}`);
 
-        const b = cli(["backup"]);
+        const b = backupCli(["backup"]);
         assert.match(String(b.gtid), /^0-1-\d+$/);
         assert.ok(Number(b.files) >= 4 && Number(b.bytes) > 0, JSON.stringify(b));
         assert.match(b.log, /dumping bitrix on h2/, "the dump is taken on the replica host");
@@ -651,7 +659,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         onHost("h2", `rm ${upload}`);
         assert.equal(sql("h2", "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'b_hosts_drill'"), "0");
 
-        const r = cli(["restore"]);
+        const r = backupCli(["restore"]);
         assert.equal(sql("h1", "CHECKSUM TABLE bitrix.b_hosts_drill"), checksum);
         await waitFor(
             "the replica host has the restored table",
@@ -674,6 +682,40 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         );
         timings.backup = Number(b.seconds);
         timings.restore = Number(r.seconds);
+    });
+
+    it("restores a physical copy onto the hosts: mariadb-backup on the replica host, every database unit refilled, replication and writes back", async () => {
+        sql("h1", "CREATE TABLE bitrix.b_hosts_phys (id INT PRIMARY KEY, v VARCHAR(40))");
+        sql("h1", "INSERT INTO bitrix.b_hosts_phys SELECT seq, CONCAT('row-', seq) FROM bitrix.seq_1_to_300");
+        const checksum = sql("h1", "CHECKSUM TABLE bitrix.b_hosts_phys");
+        await waitFor("the replica host has the table", () => sql("h2", "CHECKSUM TABLE bitrix.b_hosts_phys") === checksum, 30_000, 500);
+
+        const b = backupCli(["backup", "--method", "physical"]);
+        assert.equal(b.method, "physical");
+        assert.match(b.gtid, /^0-1-\d+$/);
+        assert.match(b.log, /physical copy of h2/);
+        sql("h1", "DELETE FROM bitrix.b_hosts_phys WHERE id > 100; INSERT INTO bitrix.b_hosts_phys VALUES (9999, 'after-backup')");
+
+        const r = backupCli(["restore"]);
+        assert.match(r.log, /stopping bitrix-db-failover\.service on h2 and the database servers h1 \(db-master\), h2 \(db-replica-1\)/);
+        assert.match(r.log, /database layer rebuilt: stop [\d.]+ s, copy-back/);
+        assert.equal(sql("h1", "CHECKSUM TABLE bitrix.b_hosts_phys"), checksum, "the 300 rows as at the backup, the later row gone");
+        assert.equal(sql("h1", "SELECT @@global.read_only"), "0");
+        assert.equal(sql("h2", "SELECT @@global.read_only"), "1");
+        const status = onHost("h2", "mariadb -e 'SHOW SLAVE STATUS\\G'");
+        assert.match(status, /Slave_IO_Running: Yes/);
+        assert.match(status, /Slave_SQL_Running: Yes/);
+        assert.match(status, new RegExp(`Master_Host: ${ip(11).replace(/\./g, "\\.")}`));
+        assert.equal(onHost("h2", "systemctl is-active bitrix-db-failover.service"), "active");
+        // The application writes through the master again, and the row reaches the replica host.
+        const value = `after-physical-${Date.now()}`;
+        assert.equal((await probe("db", { query: `&value=${value}` })).replicated, true);
+        assert.equal(onHost("h1", "ls -d /var/tmp/bitrix-cluster-copy-* 2>/dev/null | wc -l"), "0", "no copy left on the machines");
+        console.log(
+            `# hosts physical restore drill: backup ${b.seconds.toFixed(1)} s (${b.files} files, ${b.bytes} bytes); restore ${r.seconds.toFixed(1)} s`,
+        );
+        timings.physicalBackup = b.seconds;
+        timings.physicalRestore = r.seconds;
     });
 
     it("has Sentinel on three hosts watching the master and its replica", () => {

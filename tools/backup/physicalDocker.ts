@@ -70,22 +70,29 @@ export function containerBackupScript(engine: Engine, workDir: string): string {
 }
 
 /**
- * Runs as root in a one-off container of the server's image with its data volume (`--volumes-from`, the server
- * stopped): the prepared copy arrives as a tar stream on stdin, the data directory is emptied, the copy put back,
- * owned by mysql, and marked initialised (so the entrypoint starts it instead of refusing a half-made directory). A
- * failed copy-back leaves RESTORE_FAILED_MARKER instead.
+ * Runs as root beside the stopped server: in a one-off container of its image with its data volume
+ * (`--volumes-from`), or on its machine. The prepared copy arrives as a tar stream on stdin, the data directory is
+ * emptied, the copy put back, owned by mysql, and marked initialised (so the entrypoint starts it instead of refusing
+ * a half-made directory). A failed copy-back leaves RESTORE_FAILED_MARKER instead.
+ * @param work Where the copy is unpacked (`<work>/copy` on a machine) and the tool logs. The default fixed path is
+ * safe only in a new one-off container; on a machine pass a new random name: with `exclusive` it is made with
+ * `mkdir` (which fails on anything already there, a link included), mode 0700, and removed when the script ends.
+ * @default "/var/tmp/bitrix-cluster-copy"
  */
-export function copyBackScript(engine: Engine): string {
-    // A fixed path is safe: the one-off container is new, and this is all it runs.
-    const copy = "/var/tmp/bitrix-cluster-copy";
+export function copyBackScript(engine: Engine, work = "/var/tmp/bitrix-cluster-copy", opts: { exclusive?: boolean } = {}): string {
+    checkDir("copy", work);
+    const copy = opts.exclusive ? `${work}/copy` : work;
+    const logFile = opts.exclusive ? `${work}/copy-back.log` : "/tmp/copy-back.log";
     const marker = `${DB_DATADIR}/${INITIALIZED_MARKER}`;
     return [
         "set -euo pipefail",
-        `mkdir -p ${q(copy)}`,
+        ...(opts.exclusive
+            ? [`mkdir -m 0700 ${q(work)}`, `trap 'rm -rf ${q(work).replace(/'/g, "'\\''")}' EXIT`, `mkdir ${q(copy)}`]
+            : [`mkdir -p ${q(copy)}`]),
         `tar -C ${q(copy)} -xf -`,
         `find ${q(DB_DATADIR)} -mindepth 1 -delete`,
-        `${copyBackCommand(engine, copy, DB_DATADIR).map(q).join(" ")} > /tmp/copy-back.log 2>&1 || ` +
-            `{ touch ${q(`${DB_DATADIR}/${RESTORE_FAILED_MARKER}`)}; tail -n 30 /tmp/copy-back.log >&2; exit 1; }`,
+        `${copyBackCommand(engine, copy, DB_DATADIR).map(q).join(" ")} > ${q(logFile)} 2>&1 || ` +
+            `{ touch ${q(`${DB_DATADIR}/${RESTORE_FAILED_MARKER}`)}; tail -n 30 ${q(logFile)} >&2; exit 1; }`,
         `touch ${q(marker)}`,
         `chown -R mysql:mysql ${q(DB_DATADIR)}`,
         "",

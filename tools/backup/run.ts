@@ -13,10 +13,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hasContainer, q, sh } from "./shell";
-import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, StackFacts, verify } from "./plan";
+import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, verify } from "./plan";
 import { openStack, StackAccess } from "./access";
 import { dbRootScript, readTreeScript, refillTreeScript, Target } from "./remote";
 import { checkMethod, BackupMethod, physicalUnsupported } from "./physicalDocker";
+import { DbLayer, dockerDbLayer, hostsDbLayer } from "./dbServers";
 import { PHYSICAL_DIR, restorePhysicalCopy, stagePhysicalCopy } from "./physicalRun";
 import { RunRecord, runMetricFiles, TEXTFILE_DIR } from "./metrics";
 import { waitForRotation } from "../balancerStatus";
@@ -64,17 +65,21 @@ export function findSnapshotRoot(target: string, depth = 8): string {
     throw new Error(`restore: the snapshot has no manifest.json under ${target}`);
 }
 
-/** The failover manager's container (components/database/database.ts deploys service "db-failover"). */
-const failoverContainer = (facts: StackFacts) => `${facts.prefix}-db-failover`;
+/** The database layer as a physical restore handles it: containers, or units on the machines (dbServers.ts). */
+function dbLayer(access: StackAccess): DbLayer {
+    const { facts, parts } = access;
+    const servers = parts.servers.map((target, i) => ({ target, service: parts.services[i] }));
+    if (facts.placement === "hosts") {
+        // No manager on the stack: hasManager() is false and the restore refuses before anything is stopped.
+        const manager = parts.manager ?? { target: parts.servers[0], service: "db-failover" };
+        return hostsDbLayer(facts.engine, access, servers, manager);
+    }
+    return dockerDbLayer(facts.engine, servers, parts.manager?.target.name ?? `${facts.prefix}-db-failover`);
+}
 
-/**
- * Whether the physical method can run on this stack; undefined when it can. Hosts stacks take logical backups for
- * now: the copy-back there has to stop systemd units and replace /var/lib/mysql on each machine, not yet built.
- */
+/** Whether the physical method can run on this stack; undefined when it can. */
 function physicalProblem(access: StackAccess): string | undefined {
-    const { facts, outputs } = access;
-    if (facts.placement === "hosts") return 'placement "hosts" takes logical backups only so far (--method logical)';
-    return physicalUnsupported(facts.engine, outputs.dbReplicas?.length ?? 0, hasContainer(failoverContainer(facts)));
+    return physicalUnsupported(access.facts.engine, access.parts.servers.length - 1, dbLayer(access).hasManager());
 }
 
 /** The client as root on a database server, for `access.run`. */
@@ -116,7 +121,7 @@ function stageBackup(
 ): { snapshot: string; manifest: Manifest } {
     const { facts } = access;
     let gtid: string | undefined;
-    if (method === "physical") gtid = stagePhysicalCopy(facts, stage, (l) => tools.log(l));
+    if (method === "physical") gtid = stagePhysicalCopy(access, stage, (l) => tools.log(l));
     else {
         const dumpFile = path.join(stage, "db", `${facts.database}.sql`);
         tools.log(`backup: dumping ${facts.database} on ${facts.replica.name}`);
@@ -206,13 +211,13 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
             if (why) throw new Error(`restore: the snapshot holds a physical copy, and stack ${stack} cannot take it: ${why}`);
             if (manifest.engine !== facts.engine)
                 throw new Error(`restore: the snapshot's physical copy is of ${manifest.engine}, and stack ${stack} runs ${facts.engine}`);
+            const layer = dbLayer(access);
             restorePhysicalCopy({
                 engine: facts.engine,
                 copyDir: path.join(root, PHYSICAL_DIR),
                 gtid: manifest.gtid,
-                servers: [String(outputs.dbMaster ?? ""), ...(outputs.dbReplicas ?? [])].map((s) => s.split(":")[0]),
-                writable: facts.master.name,
-                failover: failoverContainer(facts),
+                layer,
+                writable: layer.servers.find((s) => s.target === facts.master)!,
                 log: (l) => tools.log(l),
             });
         } else {

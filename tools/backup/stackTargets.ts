@@ -38,6 +38,10 @@ export function rawConfigFromCli(json: string): RawConfig {
 export interface StackParts {
     /** Every database server, the configured master first. */
     servers: Target[];
+    /** Their services, in the same order ("db-master", "db-replica-1", …). */
+    services: string[];
+    /** The failover manager (service "db-failover"), when the stack runs one. */
+    manager?: { target: Target; service: string };
     files?: Target;
     sharedDirs: Record<string, string>;
     monitoring?: Target;
@@ -50,8 +54,11 @@ export function dockerParts(outputs: StackOutputs): StackParts {
         .filter(Boolean)
         .map((s): Target => ({ kind: "docker", name: name(s) }));
     const sharedDirs = outputs.sharedDirs ?? {};
+    const prefix = `${outputs.namePrefix}-`;
     return {
         servers,
+        services: servers.map((t) => (t.name.startsWith(prefix) ? t.name.slice(prefix.length) : t.name)),
+        manager: { target: { kind: "docker", name: `${prefix}db-failover` }, service: "db-failover" },
         files: Object.keys(sharedDirs).length ? { kind: "docker", name: `${outputs.namePrefix}-nfs` } : undefined,
         sharedDirs,
         monitoring: { kind: "docker", name: `${outputs.namePrefix}-monitoring` },
@@ -80,6 +87,8 @@ export function hostsParts(cfg: ClusterConfig, outputs: Pick<StackOutputs, "shar
         : (outputs.sharedDirs ?? {});
     return {
         servers: [at("db-master"), ...replicas.map(at)],
+        services: ["db-master", ...replicas],
+        manager: inventory.services["db-failover"] ? { target: at("db-failover"), service: "db-failover" } : undefined,
         files: external ? at("web-1") : inventory.services.nfs ? at("nfs") : undefined,
         sharedDirs,
         monitoring: inventory.services.monitoring ? at("monitoring") : undefined,

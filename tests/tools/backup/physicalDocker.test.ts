@@ -96,8 +96,8 @@ describe("physical backup on Docker: scripts and checks", () => {
         const script = copyBackScript("mariadb")
             .split("'/var/tmp/bitrix-cluster-copy'")
             .join(`'${copy}'`)
-            .split("'/var/lib/mysql")
-            .join(`'${data}`);
+            .split("/var/lib/mysql")
+            .join(data);
         const stream = spawnSync("tar", ["-C", copy, "-cf", "-", "."]).stdout;
         const r = runWith(script, { "mariadb-backup": 'echo "[00] Original data directory is not empty!"; exit 1' }, stream);
         assert.equal(r.code, 1);
@@ -105,6 +105,37 @@ describe("physical backup on Docker: scripts and checks", () => {
         assert.deepEqual(fs.readdirSync(data), [RESTORE_FAILED_MARKER]);
         fs.rmSync(copy, { recursive: true, force: true });
         fs.rmSync(data, { recursive: true, force: true });
+    });
+
+    it("on a machine: unpacks into a new directory of its own, refuses one already there, and removes it after", () => {
+        const base = fs.mkdtempSync(path.join(os.tmpdir(), "bx-excl-"));
+        const data = fs.mkdtempSync(path.join(os.tmpdir(), "bx-data-"));
+        const copy = path.join(base, "copy-1234");
+        // Every mention of the data directory (the find, the tool's --datadir, the marker, chown) points at the test's.
+        const script = (c: string) => copyBackScript("mariadb", c, { exclusive: true }).split("/var/lib/mysql").join(data);
+        assert.ok(!script(copy).includes("/var/lib/mysql"));
+        assert.match(script(copy), new RegExp(`^mkdir -m 0700 '${copy}'$`, "m"));
+        assert.ok(!script(copy).includes("/tmp/copy-back.log"), "its log is in its own directory, not at a fixed path");
+        const src = fs.mkdtempSync(path.join(os.tmpdir(), "bx-src-"));
+        fs.writeFileSync(path.join(src, "ibdata1"), "copied");
+        const stream = spawnSync("tar", ["-C", src, "-cf", "-", "."]).stdout;
+        // The stand-in copy-back records what it was given, then copies like the tool does.
+        const r = runWith(
+            script(copy),
+            { "mariadb-backup": `echo "$@" > ${base}/args; cp "\${2#--target-dir=}/ibdata1" "\${3#--datadir=}/"` },
+            stream,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(fs.readFileSync(path.join(data, "ibdata1"), "utf8"), "copied");
+        assert.ok(!fs.existsSync(copy), "the unpacked copy is removed when the script ends");
+        // A name someone prepared (here a link to elsewhere) is refused before anything is written or emptied.
+        fs.symlinkSync(src, copy);
+        const refused = runWith(script(copy), {}, stream);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /File exists/);
+        assert.ok(fs.existsSync(path.join(data, "ibdata1")), "the data directory was not emptied");
+        fs.unlinkSync(copy);
+        for (const d of [base, data, src]) fs.rmSync(d, { recursive: true, force: true });
     });
 
     it("stops before touching the data directory when the copy does not arrive whole", () => {
@@ -115,8 +146,8 @@ describe("physical backup on Docker: scripts and checks", () => {
         const script = copyBackScript("mariadb")
             .split("'/var/tmp/bitrix-cluster-copy'")
             .join(`'${copy}'`)
-            .split("'/var/lib/mysql")
-            .join(`'${data}`);
+            .split("/var/lib/mysql")
+            .join(data);
         const r = runWith(script, {}, "not a tar stream");
         assert.notEqual(r.code, 0);
         assert.match(r.stderr, /tar/);
