@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -43,6 +44,10 @@ const SHARED = [
     { volume: "bx-hosts-upload", path: "/var/www/html/upload" },
     { volume: "bx-hosts-cache", path: "/var/www/html/bitrix/cache" },
 ];
+/** The staging clone's own storage (its web host mounts these, not the source's). */
+const STAGING_SHARED = SHARED.map((v) => ({ ...v, volume: v.volume.replace("bx-hosts-", "bx-hosts-stg-") }));
+/** The staging clone's machines (removed by the clone test itself, and by cleanUp after a failed run). */
+const STAGING_HOSTS = ["s1", "s2", "s3"];
 const REDIS_PASSWORD = "hosts-e2e-redis-secret-9f3c";
 /** The push layer on hosts: the test push server as the user's tarball (docs/push.md), push-1 on h1, push-2 on h3. */
 const PUSH_KEY = "hostsE2ePushSignatureKey0123456789abcdef";
@@ -148,8 +153,8 @@ function connects(host: string, port: number): Promise<boolean> {
 }
 
 function cleanUp(): void {
-    for (const h of HOSTS) sh("docker", ["rm", "-f", container(h.name)]);
-    for (const v of SHARED) sh("sh", ["-c", `docker volume rm -f ${v.volume} >/dev/null`]);
+    for (const h of [...HOSTS.map((x) => x.name), ...STAGING_HOSTS]) sh("docker", ["rm", "-f", container(h)]);
+    for (const v of [...SHARED, ...STAGING_SHARED]) sh("sh", ["-c", `docker volume rm -f ${v.volume} >/dev/null`]);
     sh("sh", ["-c", `docker network rm ${NET.name} >/dev/null 2>&1 || true`]);
 }
 
@@ -160,6 +165,8 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     /** HOSTS with each host's recorded host key. */
     const pinned: Array<(typeof HOSTS)[number] & { hostKey: string }> = [];
     let pushTarball = "";
+    /** The fixture image's build arguments (the packages the install step would download), for every machine. */
+    let hostBuildArgs: Record<string, string> = {};
     const daemons = new Daemons();
     const pebbleDir = tmpDir("hosts-pebble");
     let pebble: Awaited<ReturnType<typeof startPebble>>;
@@ -175,6 +182,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             ...new Set(["nftables", "logrotate", "util-linux", ...roles.flatMap((r) => rolePackages(r, "apt", "mariadb").packages)]),
         ];
         const units = [...new Set(roles.flatMap((r) => rolePackages(r, "apt", "mariadb").distroUnits))];
+        hostBuildArgs = { PACKAGES: packages.join(" "), DISTRO_UNITS: units.join(" ") };
         for (const h of HOSTS) {
             const web = h.roles.includes("web");
             for (const v of SHARED) if (web) sh("docker", ["volume", "create", v.volume]);
@@ -183,7 +191,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
                     name: container(h.name),
                     fixture: "host",
                     network: { name: NET.name, address: h.address },
-                    buildArgs: { PACKAGES: packages.join(" "), DISTRO_UNITS: units.join(" ") },
+                    buildArgs: hostBuildArgs,
                     // systemd as PID 1 (machine facts); NET_ADMIN for the host firewall (nftables).
                     runArgs: [
                         "--cap-add",
@@ -716,6 +724,120 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         );
         timings.physicalBackup = b.seconds;
         timings.physicalRestore = r.seconds;
+    });
+
+    it("clones the stack onto three other machines: the source's logical backup restored there, the source untouched", async () => {
+        // The staging machines, on the same network; the clone reaches them through the same bastion (h1).
+        const stg = [
+            { name: "s1", address: ip(21), roles: ["balancer", "db-master", "redis", "sentinel"] },
+            { name: "s2", address: ip(22), roles: ["web", "db-replica", "sentinel"] },
+            { name: "s3", address: ip(23), roles: ["redis", "sentinel"] },
+        ];
+        for (const h of stg) {
+            const web = h.roles.includes("web");
+            for (const v of STAGING_SHARED) if (web) sh("docker", ["volume", "create", v.volume]);
+            startSshServer({
+                name: container(h.name),
+                fixture: "host",
+                network: { name: NET.name, address: h.address },
+                buildArgs: hostBuildArgs,
+                runArgs: [
+                    ...["--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"],
+                    ...["--tmpfs", "/run", "--tmpfs", "/run/lock"],
+                    ...(web ? STAGING_SHARED.flatMap((v) => ["-v", `${v.volume}:${v.path}`]) : []),
+                ],
+                sameKeyAs: servers[0],
+            });
+            if (web) onHost(h.name, `chown 33:33 ${STAGING_SHARED.map((v) => v.path).join(" ")}`);
+        }
+        for (const h of stg)
+            await waitFor(
+                `systemd on ${h.name}`,
+                () => /running|degraded/.test(onHost(h.name, "systemctl is-system-running || true")),
+                90_000,
+                1000,
+            );
+        const stgPinned = [];
+        for (const h of stg) {
+            onHost(h.name, NEW_HOST_KEYS);
+            stgPinned.push({ ...h, hostKey: await recordHostKey(h.name, h.address) });
+        }
+        const dir = tmpDir("hosts-clone");
+        const overrides = path.join(dir, "staging.yaml");
+        const cloneConfig = path.join(dir, "Pulumi.hosts-stg.yaml");
+        // One balancer (no floating address), one web node, no monitoring or push, a self-signed certificate (the
+        // source's ACME name resolves to the source's address).
+        write(
+            overrides,
+            JSON.stringify({
+                hosts: stgPinned,
+                balancers: 1,
+                floatingAddress: "",
+                webNodes: 1,
+                dbReplicas: 1,
+                redisReplicas: 1,
+                sentinels: 3,
+                monitoring: false,
+                pushServers: 0,
+                pushArchive: "",
+                tlsMode: "self-signed",
+                acmeEmail: "",
+                acmeDirectory: "letsencrypt",
+                acmeDirectoryCa: "",
+            }),
+        );
+        const sourceTables = sql("h1", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'bitrix'");
+        const env = { ...backupEnv(), BITRIX_CLONE_CONFIG_FILE: cloneConfig };
+        const cloneCli = (args: string[]) =>
+            spawnSync("node", [path.join(projectDir(), "build", "tools", "clone-cli.js"), ...args], {
+                cwd: projectDir(),
+                env,
+                encoding: "utf8",
+                timeout: 20 * 60_000,
+            });
+        // First with the source's own machines: refused before anything is created.
+        const same = cloneCli(["--from", "hosts-e2e", "--to", "hosts-stg", "--mask", "none"]);
+        assert.notEqual(same.status, 0);
+        assert.match(same.stderr, /hosts: 172\.28\.30\.11, 172\.28\.30\.12, 172\.28\.30\.13, 172\.28\.30\.14 are machines of both stacks/);
+        assert.ok(!fs.existsSync(cloneConfig), "no clone stack was created");
+        try {
+            const r = cloneCli(["--from", "hosts-e2e", "--to", "hosts-stg", "--overrides", overrides, "--mask", "none"]);
+            assert.equal(r.status, 0, r.stderr.slice(-3000));
+            const cloneTimings = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
+            // The newest logical snapshot (the restore drill's), not the physical one taken after it.
+            assert.match(r.stderr, /restored hosts-e2e's backup of/);
+            assert.equal(sql("s1", "CHECKSUM TABLE bitrix.b_hosts_drill"), sql("h1", "CHECKSUM TABLE bitrix.b_hosts_drill"));
+            assert.equal(sql("s1", "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'b_hosts_phys'"), "0");
+            await waitFor(
+                "the staging replica has the table",
+                () => sql("s2", "SELECT COUNT(*) FROM bitrix.b_hosts_drill") === "200",
+                30_000,
+                500,
+            );
+            // The staging portal serves the source's upload from its own storage.
+            const read = await request(`https://${ip(21)}/probe/?action=file&name=hosts.txt`);
+            assert.equal(read.status, 200, read.body);
+            assert.equal(JSON.parse(read.body).node, container("s2"));
+            assert.equal(JSON.parse(read.body).content, `${onHost("h2", "cat /var/www/html/upload/probe/hosts.txt")}\n`);
+            // The source: its tables and both web nodes as before.
+            assert.equal(sql("h1", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'bitrix'"), sourceTables);
+            assert.deepEqual((await webRows()).sort(), ["web-1:UP", "web-2:UP"]);
+            console.log(`# hosts staging clone: ${JSON.stringify(cloneTimings)}`);
+            timings.clone = cloneTimings.totalS;
+        } finally {
+            // The clone's own stack and machines go; the source's stay for the tests after this one.
+            const pulumi = (args: string[]) =>
+                spawnSync("pulumi", [...args, "--stack", "hosts-stg", "--yes"], {
+                    cwd: projectDir(),
+                    env,
+                    encoding: "utf8",
+                    timeout: 10 * 60_000,
+                });
+            if (fs.existsSync(cloneConfig)) pulumi(["destroy", "--config-file", cloneConfig, "--skip-preview"]);
+            pulumi(["stack", "rm", "--force"]);
+            for (const h of stg) sh("docker", ["rm", "-f", container(h.name)]);
+            for (const v of STAGING_SHARED) sh("sh", ["-c", `docker volume rm -f ${v.volume} >/dev/null`]);
+        }
     });
 
     it("has Sentinel on three hosts watching the master and its replica", () => {

@@ -131,6 +131,30 @@ export function verify(root: string, manifest: Manifest): string[] {
     return manifest.files.filter((f) => now.get(f.path)?.sha256 !== f.sha256 || now.get(f.path)?.bytes !== f.bytes).map((f) => f.path);
 }
 
+/** A snapshot as `restic snapshots --json` lists it (the fields read here). */
+export interface SnapshotListing {
+    short_id: string;
+    time: string;
+    tags?: string[];
+}
+
+/**
+ * The snapshot a staging clone restores: the source's newest one that is not a physical copy (a physical copy carries
+ * the source's users and passwords and is refused in another stack). Snapshots from before the `method=` tag (all
+ * logical then but for a few physical ones of 2026-12-03) count as logical; a physical one among them is still
+ * refused by the restore, with the reason.
+ */
+export function cloneSnapshot(list: SnapshotListing[], from: string): string {
+    const logical = list
+        .filter((s) => s.tags?.includes(`stack=${from}`) && !s.tags.includes("method=physical"))
+        .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+    if (!logical.length)
+        throw new Error(
+            `clone: stack ${from} has no logical backup to copy from (a physical copy holds its users and passwords); take one with npm run backup -- --stack ${from} --method logical`,
+        );
+    return logical[0].short_id;
+}
+
 /** restic's retention for one stack's snapshots. */
 export function forgetArgs(stack: string, keepWithin: string): string[] {
     // By host and tags: each backup is staged in a new private dir, so grouping by path would keep every snapshot.

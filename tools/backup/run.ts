@@ -171,7 +171,7 @@ function stageBackup(
         sh("restic init >/dev/null", tools.env);
     }
     const out = sh(
-        `cd ${q(stage)} && restic backup --json --tag bitrix-cluster --tag ${q(`stack=${stack}`)} --host bitrix-cluster ${q(stage)}`,
+        `cd ${q(stage)} && restic backup --json --tag bitrix-cluster --tag ${q(`stack=${stack}`)} --tag ${q(`method=${method}`)} --host bitrix-cluster ${q(stage)}`,
         tools.env,
     );
     const summary = out

@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as YAML from "yaml";
 import { KEYS } from "../../components/config/keys";
-import { loadCommand } from "../backup/plan";
-import { restore, Tools } from "../backup/run";
+import { cloneSnapshot, loadCommand, SnapshotListing } from "../backup/plan";
+import { q, restore, sh, Tools } from "../backup/run";
 import { openStack } from "../backup/access";
 import { dbRootScript } from "../backup/remote";
 import { cloneConfig, collisions, ConfigMap } from "./plan";
@@ -61,7 +61,8 @@ export function clone(o: CloneOptions): Record<string, number> {
     const t2 = Date.now();
 
     const tools: Tools = { pulumi: (args) => o.pulumi(o.to, o.toConfig, args), env: o.env, log: o.log };
-    const restored = restore(o.to, "latest", tools, o.from);
+    const listing = JSON.parse(sh(`restic snapshots --json --tag ${q(`stack=${o.from}`)}`, o.env)) as SnapshotListing[];
+    const restored = restore(o.to, cloneSnapshot(listing, o.from), tools, o.from);
     o.log(`clone: restored ${o.from}'s backup of ${restored.manifest.time} (GTID ${restored.manifest.gtid})`);
     const t3 = Date.now();
 

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { KEYS } from "../../../components/config/keys";
 import { createHash } from "node:crypto";
 import {
+    cloneSnapshot,
     checkFacts,
     checksums,
     dumpCommand,
@@ -133,5 +134,18 @@ describe("backup plan", () => {
         assert.throws(() => checkFacts({ ...facts, placement: "kubernetes" }), /unknown placement "kubernetes"/);
         assert.throws(() => checkFacts({ ...facts, sharedDirs: {} }), /no shared trees to read/);
         assert.throws(() => checkFacts({ ...facts, files: undefined }), /no shared trees to read/);
+    });
+
+    it("clones from the source's newest snapshot that is not a physical copy", () => {
+        const snap = (id: string, time: string, tags: string[]) => ({ short_id: id, time, tags: ["bitrix-cluster", ...tags] });
+        const list = [
+            snap("old", "2026-12-01T02:30:00Z", ["stack=prod"]),
+            snap("log", "2026-12-02T02:30:00Z", ["stack=prod", "method=logical"]),
+            snap("phy", "2026-12-03T02:30:00Z", ["stack=prod", "method=physical"]),
+            snap("other", "2026-12-03T03:00:00Z", ["stack=stg", "method=logical"]),
+        ];
+        assert.equal(cloneSnapshot(list, "prod"), "log");
+        assert.equal(cloneSnapshot(list.slice(0, 1), "prod"), "old", "one from before the method tag counts as logical");
+        assert.throws(() => cloneSnapshot(list.slice(2, 3), "prod"), /stack prod has no logical backup .* --method logical/);
     });
 });
