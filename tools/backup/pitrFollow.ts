@@ -111,7 +111,7 @@ export function followStreamerScript(opts: FollowOptions, retrySeconds = 2, chec
         "while :; do",
         "    host= port= sid=",
         '    for i in "${!hosts[@]}"; do',
-        "        if row=$(host=${hosts[$i]} port=${ports[$i]} probe 2>/dev/null) && [ \"${row%%$'\\t'*}\" = 0 ]; then",
+        "        if row=$(host=${hosts[$i]} port=${ports[$i]} probe 2>/dev/null) && [[ $row =~ ^0$'\\t'[0-9]+$ ]]; then",
         "            host=${hosts[$i]} port=${ports[$i]} sid=${row##*$'\\t'}",
         "            break",
         "        fi",
