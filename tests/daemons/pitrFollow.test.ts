@@ -14,7 +14,6 @@ import { masterInitSql, replicaInitSql } from "../../components/database/initSql
 import { reseedMasterSql } from "../../tools/backup/physical";
 import { parseTarget, replayPlan, streamerOptionFile, streamerScript } from "../../tools/backup/pitr";
 import {
-    followReplayPlan,
     followSourceDirs,
     followStreamerScript,
     parseSourceIndex,
@@ -22,6 +21,7 @@ import {
     sourceFiles,
     sourceIndexScript,
 } from "../../tools/backup/pitrFollow";
+import { followReplayPlan } from "../../tools/backup/pitrFollowReplay";
 import { dumpCommand, gtidOf } from "../../tools/backup/plan";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { MariadbNode, mariadbSql, startMariadb } from "../helpers/stack";
