@@ -208,6 +208,12 @@ export function replayFiles(names: string[]): string[] {
     return files.map((f) => f.n);
 }
 
+/**
+ * Drops mariadb-binlog's `SET @@session.gtid_seq_no=N` lines, so the restored server commits the replayed
+ * transactions under its own next sequence numbers (see `replayPlan`).
+ */
+export const GTID_SEQ_FILTER = ["sed", "-E", "/^\\/\\*M!100001 SET @@session\\.gtid_seq_no=[0-9]+\\*\\/\\/\\*!\\*\\/;$/d"];
+
 export interface ReplayInput {
     /** The GTID position of the base backup (gtidOf of its dump): MariaDB GTID list, Percona GTID set. */
     startGtid: string;
@@ -272,7 +278,7 @@ export function replayPlan(engine: Engine, input: ReplayInput): ReplayPlan {
               ? [`--stop-datetime=${checkedTime(engine, t)}`]
               : [`--stop-position=${checkedGtid(engine, t)}`];
         reader = ["mariadb-binlog", `--start-position=${start}`, ...stop, ...files];
-        filter = ["sed", "-E", "/^\\/\\*M!100001 SET @@session\\.gtid_seq_no=[0-9]+\\*\\/\\/\\*!\\*\\/;$/d"];
+        filter = GTID_SEQ_FILTER;
     } else {
         if (!PERCONA_SET.test(start)) throw new Error(`pitr: the base backup's GTID set "${input.startGtid}" is not a GTID set`);
         let stop: string[] = [];
