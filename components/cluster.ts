@@ -160,6 +160,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                 // Bitrix's replica rows (b_cluster_dbnode) are kept by the failover manager, which then clears the kernel's
                 // cached copy in the web nodes' Redis cache (same sid as their .settings.php).
                 kernelCache: { nodes: redis.nodes, password: redisPassword, sid: c.prefix },
+                binlogStream: c.db.binlogStream,
             },
             child,
         );

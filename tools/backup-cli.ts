@@ -5,6 +5,7 @@
 import { execFileSync } from "child_process";
 import { KEYS, KeySpec } from "../components/config/keys";
 import { checkMethod } from "./backup/physicalDocker";
+import { parseTarget } from "./backup/pitr";
 import { backup, publishRunMetrics, restore, Tools } from "./backup/run";
 
 function arg(argv: string[], name: string): string | undefined {
@@ -16,7 +17,9 @@ function main(argv: string[]): void {
     const [command] = argv;
     const stack = arg(argv, "stack");
     if (!stack || (command !== "backup" && command !== "restore"))
-        throw new Error("usage: backup-cli backup|restore --stack <name> [--method logical|physical] [--snapshot <id>] [--keep-within 7d]");
+        throw new Error(
+            "usage: backup-cli backup|restore --stack <name> [--method logical|physical] [--snapshot <id>] [--to '<UTC time>' | --to-gtid <gtid>] [--keep-within 7d]",
+        );
     const configFile = process.env.BITRIX_CONFIG_FILE ? ["--config-file", process.env.BITRIX_CONFIG_FILE] : [];
     const tools: Tools = {
         pulumi: (args: string[]) =>
@@ -77,7 +80,12 @@ function main(argv: string[]): void {
     } else {
         let r: ReturnType<typeof restore>;
         try {
-            r = restore(stack, arg(argv, "snapshot") ?? "latest", tools);
+            const toTime = arg(argv, "to");
+            const toGtid = arg(argv, "to-gtid");
+            if (toTime && toGtid) throw new Error("restore: give --to or --to-gtid, not both");
+            // The engine is checked by the target's own rules; the streamer is MariaDB's (components/config validate).
+            const to = toTime ? parseTarget("mariadb", "--to", toTime) : toGtid ? parseTarget("mariadb", "--to-gtid", toGtid) : undefined;
+            r = restore(stack, arg(argv, "snapshot") ?? "latest", tools, stack, to);
         } catch (e) {
             publish(false, "unknown");
             throw e;
@@ -91,6 +99,7 @@ function main(argv: string[]): void {
                 files: r.manifest.files.length,
                 bytes: r.manifest.totalBytes,
                 time: r.manifest.time,
+                ...(r.replayed ? { replayed: r.replayed.transactions, replayedTo: r.replayed.last } : {}),
             }),
         );
     }

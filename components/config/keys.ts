@@ -434,6 +434,12 @@ export const KEYS = {
         description:
             "Automatic database failover: every server starts read-only, the db-failover manager opens the master and promotes the most advanced replica when the master is gone; web nodes write to whichever server is writable. false: the master is fixed (manual failover).",
     },
+    dbBinlogStream: {
+        type: "boolean",
+        default: false,
+        description:
+            "Point-in-time recovery: the binlog-stream service copies the writable server's binary log as it is written (following failovers), so npm run restore -- --to <time> can restore a backup and replay up to that second. Docker: its own container and volume; hosts: on the first replica's host. Needs dbEngine mariadb.",
+    },
     perconaImage: {
         type: "string",
         default: "percona/percona-server:8.0.36-28",

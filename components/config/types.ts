@@ -122,6 +122,8 @@ export interface DatabaseSettings {
     semiSyncTimeoutMs: number;
     /** Automatic failover by the db-failover manager. @default true */
     failover: boolean;
+    /** Run the binlog-stream service for point-in-time restores (dbBinlogStream). @default false */
+    binlogStream: boolean;
     /** Percona image used when engine = percona. @default "percona/percona-server:8.0.36-28" */
     perconaImage: string;
 }

@@ -231,7 +231,7 @@ function placementChecks(v: KeyValues, raw: RawConfig, name: (k: string) => stri
                 monitoring: v.monitoring ? 1 : 0,
                 push: v.pushServers,
             },
-            { insecureIgnoreHostKeys: insecure, acme: tlsModeOf(v) === "acme" },
+            { insecureIgnoreHostKeys: insecure, acme: tlsModeOf(v) === "acme", binlogStream: v.dbBinlogStream },
         );
     } catch (e) {
         problems.push(`${name("hosts")}: ${(e as Error).message}`);
@@ -366,6 +366,10 @@ function crossChecks(v: KeyValues, name: (k: string) => string, problems: string
             `${name("dbBufferPoolMb")}: ${v.dbBufferPoolMb} MB does not fit in ${name("dbMemoryMb")} = ${v.dbMemoryMb} MB with 256 MB to spare; lower it or raise the limit`,
         );
     }
+    if (v.dbBinlogStream && v.dbEngine !== "mariadb")
+        problems.push(
+            `${name("dbBinlogStream")}: the binlog streamer follows MariaDB's GTIDs (tools/backup/pitrFollow.ts); with ${name("dbEngine")} "${v.dbEngine}" it is not built yet`,
+        );
     const perconaMinor = /:8\.0\.(\d+)(-|$)/.exec(v.perconaImage);
     if (v.dbEngine === "percona" && perconaMinor && Number(perconaMinor[1]) < 30) {
         problems.push(
@@ -508,6 +512,7 @@ function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
             bufferPoolMb: v.dbBufferPoolMb,
             semiSyncTimeoutMs: v.semiSyncTimeoutMs,
             failover: v.dbFailover,
+            binlogStream: v.dbBinlogStream,
             perconaImage: v.perconaImage,
         },
         redis: {

@@ -6,6 +6,7 @@ import { ImageSpec, Placement, ServiceSpec } from "../placement/types";
 import { INIT_SQL_DIR, masterInitSql, replicaInitSql } from "./initSql";
 import { DB_CONFIG_PATH, dbServerConfig } from "./serverConfig";
 import { FAILOVER_CONFIG_PATH, FAILOVER_DB_USER, FAILOVER_SERVICE, failoverManagerConfig } from "./failoverManager";
+import { binlogStreamSpec } from "./binlogStream";
 
 /** The replication login the master creates. */
 export const REPLICATION_DB_USER = "replicator";
@@ -51,6 +52,8 @@ export interface DatabaseArgs {
      * kernel's cached copy of b_cluster_dbnode there after it rewrote the rows. @default none (rows only)
      */
     kernelCache?: { nodes: Array<{ host: string; port: number }>; password: pulumi.Input<string>; sid: string };
+    /** Run the binlog-stream service for point-in-time restores (binlogStream.ts; engine mariadb). @default false */
+    binlogStream?: boolean;
 }
 
 export const DB_PORT = 3306;
@@ -70,6 +73,8 @@ export interface DatabaseResult {
     user: string;
     /** The failover manager's resource when it runs: web nodes then route writes to whichever server is writable. */
     failover?: pulumi.Resource;
+    /** The binlog-stream service's resource when it runs. */
+    binlogStream?: pulumi.Resource;
 }
 
 export function createDatabase(name: string, parent: pulumi.ComponentResource, args: DatabaseArgs): DatabaseResult {
@@ -199,7 +204,21 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
               dependsOn: [master.resource, ...replicas.map((r) => r.resource)],
           }).resource
         : undefined;
-    return { engine, master, replicas, database, user, failover };
+    if (args.binlogStream && engine !== "mariadb") throw new Error("database: the binlog streamer is built for engine mariadb only");
+    const binlogStream = args.binlogStream
+        ? placement.deploy(
+              parent,
+              binlogStreamSpec({
+                  resourceName: `${name}-binlog-stream`,
+                  servers: [master, ...replicas].map((n) => ({ host: n.host, port: n.port })),
+                  user: replicationUser,
+                  password: args.replicationPassword,
+                  retain: args.retainData ?? true,
+                  dependsOn: [master.resource, ...replicas.map((r) => r.resource), ...(failover ? [failover] : [])],
+              }),
+          ).resource
+        : undefined;
+    return { engine, master, replicas, database, user, failover, binlogStream };
 }
 
 /** Database layer (type `bitrix:cluster:Database`): a thin component over `createDatabase`. */
@@ -207,5 +226,6 @@ export const Database = layerComponent<DatabaseArgs, DatabaseResult>("bitrix:clu
     master: `${r.master.host}:${r.master.port}`,
     replicas: r.replicas.map((n) => `${n.host}:${n.port}`),
     failover: r.failover !== undefined,
+    binlogStream: r.binlogStream !== undefined,
 }));
 export type Database = InstanceType<typeof Database>;

@@ -65,7 +65,7 @@ const CLASHES: Array<[InventoryRole, InventoryRole, string]> = [
 export function parseInventory(
     raw: unknown,
     counts: RoleCounts,
-    opts: { insecureIgnoreHostKeys?: boolean; acme?: boolean } = {},
+    opts: { insecureIgnoreHostKeys?: boolean; acme?: boolean; binlogStream?: boolean } = {},
 ): Inventory {
     const problems: string[] = [];
     if (!Array.isArray(raw) || raw.length === 0)
@@ -156,6 +156,8 @@ export function parseInventory(
     numbered("db-replica", "db-replica");
     // The database failover manager runs beside the first replica: not on the master it has to outlive.
     if (carrying("db-replica").length) services["db-failover"] = carrying("db-replica")[0].name;
+    // The binlog streamer (dbBinlogStream) too: a copy of the master's binlog belongs on another machine.
+    if (opts.binlogStream && carrying("db-replica").length) services["binlog-stream"] = carrying("db-replica")[0].name;
     numbered("redis", "redis");
     numbered("sentinel", "sentinel");
     numbered("push", "push");

@@ -134,6 +134,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             statusPort: PORTS.status,
             pushServers: 2,
             pushImage: PUSH_IMAGE,
+            dbBinlogStream: true,
         });
         stack.setSecret("redisPassword", REDIS_PASSWORD);
         stack.setSecret("pushSecurityKey", PUSH_KEY);
@@ -827,6 +828,59 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         timings.physicalRestore = r.seconds;
     });
 
+    it("restores to a chosen second (PITR): the backup before it, then the streamed binlogs replayed up to it", async () => {
+        const cli = (args: string[]) => tool("backup-cli.js", [...args, "--stack", "e2e"]);
+        const streamer = `${PREFIX}-binlog-stream`;
+        const streamed = (pattern: string) =>
+            execFileSync("docker", ["exec", streamer, "sh", "-c", `grep -l -a -r ${pattern} /var/lib/bitrix-binlogs || true`], {
+                encoding: "utf8",
+            }).trim() !== "";
+        await waitFor(
+            "the binlog streamer streams",
+            () => /streaming/.test(execFileSync("sh", ["-c", `docker logs ${streamer} 2>&1`]).toString()),
+            60_000,
+            1000,
+        );
+        const b = cli(["backup"]);
+        // Written after the backup, so in the streamed binlog only; the app connects with its database selected.
+        inContainer(
+            "db-master",
+            `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" bitrix -e "CREATE TABLE b_pitr (id INT PRIMARY KEY, phase VARCHAR(16)); INSERT INTO b_pitr SELECT seq, 'pitr-early' FROM seq_1_to_50"`,
+        );
+        await new Promise((r) => setTimeout(r, 1500));
+        // The target: a whole UTC second after every early row and before every late change.
+        const at = Math.ceil(Date.now() / 1000) * 1000;
+        const to = new Date(at).toISOString().slice(0, 19).replace("T", " ");
+        await new Promise((r) => setTimeout(r, at - Date.now() + 1200));
+        sql("db-master", "INSERT INTO bitrix.b_pitr SELECT seq, 'pitr-late' FROM bitrix.seq_51_to_80");
+        sql("db-master", "DELETE FROM bitrix.b_pitr WHERE id <= 10");
+        await waitFor("the streamer has the late rows", () => streamed("pitr-late"), 10_000, 250);
+
+        const r = cli(["restore", "--to", to]);
+        assert.equal(r.gtid, b.gtid, "the base is the backup taken before the target");
+        assert.ok(r.replayed >= 2, JSON.stringify(r));
+        assert.equal(
+            sql("db-master", "SELECT COUNT(*) FROM bitrix.b_pitr WHERE phase = 'pitr-early'"),
+            "50",
+            "every row before the second is back",
+        );
+        assert.equal(sql("db-master", "SELECT COUNT(*) FROM bitrix.b_pitr WHERE phase = 'pitr-late'"), "0", "nothing from it on");
+        await waitFor(
+            "the replica has the replayed rows",
+            () => sql("db-replica-1", "SELECT COUNT(*) FROM bitrix.b_pitr") === "50",
+            30_000,
+            500,
+        );
+        // A target past the end of the stream is refused before anything changes.
+        const future = new Date(Date.now() + 3600_000).toISOString().slice(0, 19).replace("T", " ");
+        assert.throws(() => cli(["restore", "--to", future]), /the streamed binlogs end at .*nothing was restored/);
+        assert.equal(sql("db-master", "SELECT COUNT(*) FROM bitrix.b_pitr"), "50");
+        console.log(
+            `# PITR drill: restore to ${to} UTC in ${r.seconds.toFixed(1)} s (${r.replayed} transactions replayed onto the backup of GTID ${b.gtid})`,
+        );
+        timings.pitrRestore = r.seconds;
+    });
+
     it("clones the stack into staging in one command: the clone serves the source's data, masked; the source is untouched", async () => {
         sql(
             "db-master",
@@ -848,6 +902,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
                 allowDataLoss: true,
                 retainDataVolumes: false,
                 monitoring: false,
+                dbBinlogStream: false,
             }),
         );
         const cloneConfig = path.join(stack.dir, "Pulumi.e2e-stg.yaml");

@@ -13,7 +13,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hasContainer, q, sh } from "./shell";
-import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, verify } from "./plan";
+import { checkFacts, checksums, dumpCommand, forgetArgs, gtidOfDump, loadCommand, Manifest, SnapshotListing, verify } from "./plan";
+import type { PitrTarget } from "./pitr";
+import { pitrBaseSnapshot, planReplay, runReplay } from "./pitrRun";
 import { openStack, StackAccess } from "./access";
 import { dbRootScript, readTreeScript, refillTreeScript, Target } from "./remote";
 import { checkMethod, BackupMethod, physicalUnsupported } from "./physicalDocker";
@@ -80,6 +82,19 @@ function dbLayer(access: StackAccess): DbLayer {
 /** Whether the physical method can run on this stack; undefined when it can. */
 function physicalProblem(access: StackAccess): string | undefined {
     return physicalUnsupported(access.facts.engine, access.parts.servers.length - 1, dbLayer(access).hasManager());
+}
+
+/** The binlog streamer of a stack a point-in-time restore replays from; refuses a stack without one. */
+function streamOf(access: StackAccess, stack: string, fromStack: string): Target {
+    if (fromStack !== stack)
+        throw new Error("restore: a point-in-time restore replays the stack's own binlogs; a clone takes a backup as it is");
+    const stream = access.parts.stream;
+    const exists = stream && (stream.kind === "ssh" || hasContainer(stream.name));
+    if (!stream || !exists)
+        throw new Error(
+            `restore: stack ${stack} runs no binlog streamer to replay from (set dbBinlogStream: true and pulumi up); nothing was restored`,
+        );
+    return stream;
 }
 
 /** The client as root on a database server, for `access.run`. */
@@ -183,16 +198,33 @@ function stageBackup(
     return { snapshot: summary?.snapshot_id ?? "", manifest };
 }
 
-/** Restores a snapshot of `fromStack` (the stack itself by default; its source, for a staging clone) into `stack`. */
-export function restore(stack: string, snapshot: string, tools: Tools, fromStack = stack): { seconds: number; manifest: Manifest } {
+/** What a restore did: its time, the snapshot's manifest, and with `to` the binlog replay on top of it. */
+export interface RestoreResult {
+    seconds: number;
+    manifest: Manifest;
+    /** Transactions replayed from the binlog streamer, and the last GTID applied. */
+    replayed?: { transactions: number; last: string };
+}
+
+/**
+ * Restores a snapshot of `fromStack` (the stack itself by default; its source, for a staging clone) into `stack`.
+ * With `to`, a point-in-time restore: the newest snapshot before the target (unless one is named), then the streamed
+ * binlogs replayed up to it (pitrRun.ts); the shared trees come back as they were at that snapshot.
+ */
+export function restore(stack: string, snapshot: string, tools: Tools, fromStack = stack, to?: PitrTarget): RestoreResult {
     const started = Date.now();
     const access = openStack(stack, tools);
     const { facts, outputs } = access;
     let target: string | undefined;
     try {
         checkFacts(facts);
+        const stream = to ? streamOf(access, stack, fromStack) : undefined;
         target = fs.mkdtempSync(path.join(os.tmpdir(), "bitrix-cluster-restore-"));
-        const which = snapshot === "latest" ? `latest --tag ${q(`stack=${fromStack}`)}` : q(snapshot);
+        let which = snapshot === "latest" ? `latest --tag ${q(`stack=${fromStack}`)}` : q(snapshot);
+        if (to && snapshot === "latest") {
+            const list = JSON.parse(sh(`restic snapshots --json --tag ${q(`stack=${stack}`)}`, tools.env)) as SnapshotListing[];
+            which = q(pitrBaseSnapshot(list, stack, to));
+        }
         sh(`restic restore ${which} --target ${q(target)} >/dev/null`, tools.env);
         // The snapshot's tree sits at its own stage path (another stack's, when restoring a copy into a clone).
         const root = findSnapshotRoot(target);
@@ -201,6 +233,12 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
         const bad = verify(root, manifest);
         if (bad.length)
             throw new Error(`restore: ${bad.length} file(s) differ from the manifest, nothing restored: ${bad.slice(0, 5).join(", ")}`);
+        // Planned before anything changes: a stream that does not reach the target refuses the whole restore.
+        const plan = to && stream ? planReplay(access, stream, manifest.gtid, to) : undefined;
+        if (plan)
+            tools.log(
+                `restore: replaying ${plan.segments.reduce((n, s) => n + s.count, 0)} transaction(s) from ${manifest.gtid} to ${plan.last} on top of the backup of ${manifest.time}`,
+            );
 
         if (manifest.method === "physical") {
             if (manifest.stack !== stack)
@@ -233,6 +271,13 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
                 fs.closeSync(fd);
             }
         }
+        let replayed: RestoreResult["replayed"];
+        if (plan && stream) {
+            // A dump restored the application's database only: only its changes are replayed on top.
+            const only = manifest.method === "physical" ? undefined : manifest.database;
+            replayed = { transactions: runReplay(access, stream, facts.master, plan, only), last: plan.last };
+            tools.log(`restore: ${replayed.transactions} transaction(s) replayed on ${facts.master.name}, up to ${plan.last}`);
+        }
         for (const [slug, dir] of Object.entries(facts.sharedDirs)) {
             const from = path.join(root, "shared", slug);
             if (!fs.existsSync(from)) continue;
@@ -245,7 +290,7 @@ export function restore(stack: string, snapshot: string, tools: Tools, fromStack
             fetchCsv: (url) => sh(`curl -fsS -m 2 ${q(`${url.replace(/\/$/, "")}/;csv`)}`),
         });
         tools.log(`restore: every web node back in rotation on every balancer after ${rotationS.toFixed(1)} s`);
-        return { seconds: (Date.now() - started) / 1000, manifest };
+        return { seconds: (Date.now() - started) / 1000, manifest, ...(replayed ? { replayed } : {}) };
     } finally {
         if (target) fs.rmSync(target, { recursive: true, force: true });
         access.close();

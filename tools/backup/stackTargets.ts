@@ -45,6 +45,8 @@ export interface StackParts {
     files?: Target;
     sharedDirs: Record<string, string>;
     monitoring?: Target;
+    /** The binlog-stream service (dbBinlogStream), where the stack may run one; absent when it cannot. */
+    stream?: Target;
 }
 
 /** Docker: containers named in the outputs (`<prefix>-nfs`, `<prefix>-monitoring`). */
@@ -62,6 +64,7 @@ export function dockerParts(outputs: StackOutputs): StackParts {
         files: Object.keys(sharedDirs).length ? { kind: "docker", name: `${outputs.namePrefix}-nfs` } : undefined,
         sharedDirs,
         monitoring: { kind: "docker", name: `${outputs.namePrefix}-monitoring` },
+        stream: { kind: "docker", name: `${prefix}binlog-stream` },
     };
 }
 
@@ -92,6 +95,7 @@ export function hostsParts(cfg: ClusterConfig, outputs: Pick<StackOutputs, "shar
         files: external ? at("web-1") : inventory.services.nfs ? at("nfs") : undefined,
         sharedDirs,
         monitoring: inventory.services.monitoring ? at("monitoring") : undefined,
+        stream: inventory.services["binlog-stream"] ? at("binlog-stream") : undefined,
     };
 }
 

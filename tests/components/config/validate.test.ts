@@ -46,6 +46,15 @@ function problemsOf(raw: RawConfig): string[] {
 describe("validateClusterConfig defaults", () => {
     const c = validate({});
 
+    it("takes the binlog streamer with mariadb only, off by default", () => {
+        assert.equal(validate({ devStack: true, dbEngine: "mariadb" }).db.binlogStream, false);
+        assert.equal(validate({ devStack: true, dbEngine: "mariadb", dbBinlogStream: true }).db.binlogStream, true);
+        assert.match(
+            problemsOf({ devStack: true, dbEngine: "percona", dbBinlogStream: true }).join("\n"),
+            /dbBinlogStream: the binlog streamer follows MariaDB's GTIDs/,
+        );
+    });
+
     it("gives the documented defaults", () => {
         assert.equal(c.prefix, "bx-prod");
         assert.equal(c.web.nodes, 2);

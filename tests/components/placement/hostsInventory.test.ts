@@ -42,6 +42,11 @@ describe("hosts inventory", () => {
         assert.equal(inv.hosts[2].port, 2222);
     });
 
+    it("puts the binlog streamer beside the first replica, off the master's machine, only when asked", () => {
+        assert.equal(parseInventory(hosts, counts, { binlogStream: true }).services["binlog-stream"], "db-b");
+        assert.equal(parseInventory(hosts, counts).services["binlog-stream"], undefined);
+    });
+
     it('puts push-1 … push-N on the hosts carrying "push", and the push Redis on the first of them', () => {
         const withPush = hosts.map((h) => (h.name === "lb" || h.name === "db-b" ? { ...h, roles: [...h.roles, "push"] } : h));
         const inv = parseInventory(withPush, { ...counts, push: 2 });

@@ -1,0 +1,45 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    BINLOG_DIR,
+    binlogStreamSpec,
+    STREAMER_OPTIONS,
+    STREAMER_SCRIPT,
+    STREAMER_SERVER_ID,
+} from "../../../components/database/binlogStream";
+
+const value = (o: pulumi.Input<string>) => new Promise<string>((resolve) => pulumi.output(o).apply((v) => resolve(v)));
+
+describe("binlog-stream service", () => {
+    const spec = binlogStreamSpec({
+        resourceName: "prod-db-binlog-stream",
+        servers: [
+            { host: "db-master", port: 3306 },
+            { host: "db-replica-1", port: 3306 },
+        ],
+        user: "replicator",
+        password: 'pw "secret-9" quotes',
+        dependsOn: [],
+    });
+
+    it("runs the generated supervisor from the mariadb image, following every server, on a volume it keeps", () => {
+        assert.equal(spec.service, "binlog-stream");
+        assert.deepEqual(spec.image, { role: "mariadb" });
+        assert.deepEqual(spec.command, ["bash", STREAMER_SCRIPT]);
+        assert.deepEqual(spec.volumes, [{ kind: "data", name: "binlogs", path: BINLOG_DIR, retain: true, precious: true }]);
+        const script = spec.files.find((f) => f.path === STREAMER_SCRIPT)!;
+        assert.equal(script.executable, true);
+        assert.match(String(script.content), /^hosts=\('db-master' 'db-replica-1'\)$/m);
+        assert.match(String(script.content), new RegExp(`--stop-never-slave-server-id=${STREAMER_SERVER_ID} `));
+        assert.match(String(script.content), new RegExp(`^dir='${BINLOG_DIR}'$`, "m"));
+        assert.match(spec.health!.command, /mariadb-binlog/);
+    });
+
+    it("keeps the replication password in a secret option file, never in the script", async () => {
+        const options = spec.files.find((f) => f.path === STREAMER_OPTIONS)!;
+        assert.equal(options.secret, true);
+        assert.equal(await value(options.content), '[client]\npassword="pw \\"secret-9\\" quotes"\n');
+        assert.doesNotMatch(String(spec.files.find((f) => f.path === STREAMER_SCRIPT)!.content), /secret-9/);
+    });
+});
