@@ -167,6 +167,23 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
     let pushTarball = "";
     /** The fixture image's build arguments (the packages the install step would download), for every machine. */
     let hostBuildArgs: Record<string, string> = {};
+    /** One machine: systemd as PID 1 (machine facts), NET_ADMIN for the host firewall (nftables), a web host's storage. */
+    const startHost = (h: { name: string; address: string; roles: string[] }, shared: typeof SHARED) => {
+        const web = h.roles.includes("web");
+        for (const v of shared) if (web) sh("docker", ["volume", "create", v.volume]);
+        return startSshServer({
+            name: container(h.name),
+            fixture: "host",
+            network: { name: NET.name, address: h.address },
+            buildArgs: hostBuildArgs,
+            runArgs: [
+                ...["--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"],
+                ...["--tmpfs", "/run", "--tmpfs", "/run/lock"],
+                ...(web ? shared.flatMap((v) => ["-v", `${v.volume}:${v.path}`]) : []),
+            ],
+            sameKeyAs: servers[0],
+        });
+    };
     const daemons = new Daemons();
     const pebbleDir = tmpDir("hosts-pebble");
     let pebble: Awaited<ReturnType<typeof startPebble>>;
@@ -183,33 +200,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         ];
         const units = [...new Set(roles.flatMap((r) => rolePackages(r, "apt", "mariadb").distroUnits))];
         hostBuildArgs = { PACKAGES: packages.join(" "), DISTRO_UNITS: units.join(" ") };
-        for (const h of HOSTS) {
-            const web = h.roles.includes("web");
-            for (const v of SHARED) if (web) sh("docker", ["volume", "create", v.volume]);
-            servers.push(
-                startSshServer({
-                    name: container(h.name),
-                    fixture: "host",
-                    network: { name: NET.name, address: h.address },
-                    buildArgs: hostBuildArgs,
-                    // systemd as PID 1 (machine facts); NET_ADMIN for the host firewall (nftables).
-                    runArgs: [
-                        "--cap-add",
-                        "SYS_ADMIN",
-                        "--cap-add",
-                        "NET_ADMIN",
-                        "-v",
-                        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-                        "--tmpfs",
-                        "/run",
-                        "--tmpfs",
-                        "/run/lock",
-                        ...(web ? SHARED.flatMap((v) => ["-v", `${v.volume}:${v.path}`]) : []),
-                    ],
-                    sameKeyAs: servers[0],
-                }),
-            );
-        }
+        for (const h of HOSTS) servers.push(startHost(h, SHARED));
         onHost(
             "h3",
             "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh && install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys",
@@ -260,6 +251,7 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             tlsMode: "acme",
             acmeEmail: "ops@example.com",
             acmeDirectory: pebble.directory,
+            dbBinlogStream: true,
         });
         stack.setSecret("sshPrivateKey", servers[0].connection.privateKey);
         stack.setSecret("redisPassword", REDIS_PASSWORD);
@@ -726,6 +718,35 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         timings.physicalRestore = r.seconds;
     });
 
+    it("restores to a chosen second on the hosts (PITR): the streamer beside the replica replays up to it over SSH", async () => {
+        const streamed = (pattern: string) => onHost("h2", `grep -l -a -r ${pattern} /var/lib/bitrix-binlogs || true`) !== "";
+        assert.equal(onHost("h2", "systemctl is-active bitrix-binlog-stream.service"), "active");
+        const b = backupCli(["backup"]);
+        onHost(
+            "h1",
+            `mariadb bitrix -e "CREATE TABLE b_hosts_pitr (id INT PRIMARY KEY, phase VARCHAR(16)); INSERT INTO b_hosts_pitr SELECT seq, 'pitr-early' FROM seq_1_to_40"`,
+        );
+        await new Promise((r) => setTimeout(r, 1500));
+        const at = Math.ceil(Date.now() / 1000) * 1000;
+        const to = new Date(at).toISOString().slice(0, 19).replace("T", " ");
+        await new Promise((r) => setTimeout(r, at - Date.now() + 1200));
+        sql("h1", "INSERT INTO bitrix.b_hosts_pitr SELECT seq, 'pitr-late' FROM bitrix.seq_41_to_60");
+        await waitFor("the streamer has the late rows", () => streamed("pitr-late"), 10_000, 250);
+        const r = backupCli(["restore", "--to", to]) as ReturnType<typeof backupCli> & { replayed: number };
+        assert.equal(r.gtid, b.gtid);
+        assert.ok(r.replayed >= 2, JSON.stringify(r));
+        assert.equal(sql("h1", "SELECT COUNT(*) FROM bitrix.b_hosts_pitr WHERE phase = 'pitr-early'"), "40");
+        assert.equal(sql("h1", "SELECT COUNT(*) FROM bitrix.b_hosts_pitr WHERE phase = 'pitr-late'"), "0");
+        await waitFor(
+            "the replica host has the replayed rows",
+            () => sql("h2", "SELECT COUNT(*) FROM bitrix.b_hosts_pitr") === "40",
+            30_000,
+            500,
+        );
+        console.log(`# hosts PITR drill: restore to ${to} UTC in ${r.seconds.toFixed(1)} s (${r.replayed} transactions replayed)`);
+        timings.pitrRestore = r.seconds;
+    });
+
     it("clones the stack onto three other machines: the source's logical backup restored there, the source untouched", async () => {
         // The staging machines, on the same network; the clone reaches them through the same bastion (h1).
         const stg = [
@@ -734,21 +755,8 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             { name: "s3", address: ip(23), roles: ["redis", "sentinel"] },
         ];
         for (const h of stg) {
-            const web = h.roles.includes("web");
-            for (const v of STAGING_SHARED) if (web) sh("docker", ["volume", "create", v.volume]);
-            startSshServer({
-                name: container(h.name),
-                fixture: "host",
-                network: { name: NET.name, address: h.address },
-                buildArgs: hostBuildArgs,
-                runArgs: [
-                    ...["--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"],
-                    ...["--tmpfs", "/run", "--tmpfs", "/run/lock"],
-                    ...(web ? STAGING_SHARED.flatMap((v) => ["-v", `${v.volume}:${v.path}`]) : []),
-                ],
-                sameKeyAs: servers[0],
-            });
-            if (web) onHost(h.name, `chown 33:33 ${STAGING_SHARED.map((v) => v.path).join(" ")}`);
+            startHost(h, STAGING_SHARED);
+            if (h.roles.includes("web")) onHost(h.name, `chown 33:33 ${STAGING_SHARED.map((v) => v.path).join(" ")}`);
         }
         for (const h of stg)
             await waitFor(
@@ -784,9 +792,13 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
                 acmeEmail: "",
                 acmeDirectory: "letsencrypt",
                 acmeDirectoryCa: "",
+                dbBinlogStream: false,
             }),
         );
         const sourceTables = sql("h1", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'bitrix'");
+        // The newest snapshot is a physical copy (the clone must skip it); the newest logical one is the PITR drill's,
+        // taken before b_hosts_pitr existed.
+        backupCli(["backup", "--method", "physical"]);
         const env = { ...backupEnv(), BITRIX_CLONE_CONFIG_FILE: cloneConfig };
         const cloneCli = (args: string[]) =>
             spawnSync("node", [path.join(projectDir(), "build", "tools", "clone-cli.js"), ...args], {
@@ -804,10 +816,14 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
             const r = cloneCli(["--from", "hosts-e2e", "--to", "hosts-stg", "--overrides", overrides, "--mask", "none"]);
             assert.equal(r.status, 0, r.stderr.slice(-3000));
             const cloneTimings = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
-            // The newest logical snapshot (the restore drill's), not the physical one taken after it.
             assert.match(r.stderr, /restored hosts-e2e's backup of/);
-            assert.equal(sql("s1", "CHECKSUM TABLE bitrix.b_hosts_drill"), sql("h1", "CHECKSUM TABLE bitrix.b_hosts_drill"));
-            assert.equal(sql("s1", "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'b_hosts_phys'"), "0");
+            for (const table of ["b_hosts_drill", "b_hosts_phys"])
+                assert.equal(sql("s1", `CHECKSUM TABLE bitrix.${table}`), sql("h1", `CHECKSUM TABLE bitrix.${table}`));
+            assert.equal(
+                sql("s1", "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'b_hosts_pitr'"),
+                "0",
+                "not the physical copy",
+            );
             await waitFor(
                 "the staging replica has the table",
                 () => sql("s2", "SELECT COUNT(*) FROM bitrix.b_hosts_drill") === "200",

@@ -41,18 +41,31 @@ const HOST = /^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$/;
 const BINLOG_NAME = /^([A-Za-z0-9_-][A-Za-z0-9._-]*)\.(\d{6,})$/;
 const USER = /^[A-Za-z0-9_.@-]{1,80}$/;
 
-function checkStream(o: StreamOptions): void {
-    if (!HOST.test(o.host)) throw new Error(`pitr: invalid master host "${o.host}"`);
-    if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new Error(`pitr: invalid master port ${o.port}`);
+/**
+ * The checks a streamer's inputs pass before they reach its script: each server's host and port (`what` names them
+ * in messages: "master", "server"), the user, the two paths and the reported server id.
+ */
+export function checkStreamerInputs(
+    o: { servers: Array<{ host: string; port: number }>; user: string; dir: string; optionFile: string; serverId: number },
+    what: string,
+): void {
+    for (const s of o.servers) {
+        if (!HOST.test(s.host)) throw new Error(`pitr: invalid ${what} host "${s.host}"`);
+        if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`pitr: invalid ${what} port ${s.port}`);
+    }
     if (!USER.test(o.user)) throw new Error(`pitr: invalid streamer user "${o.user}"`);
-    for (const [what, p] of [
+    for (const [path, p] of [
         ["binlog directory", o.dir],
         ["option file", o.optionFile],
     ] as const)
-        if (!p.startsWith("/") || /[\n\0]/.test(p)) throw new Error(`pitr: the ${what} must be an absolute path: "${p}"`);
-    if (!BINLOG_NAME.test(o.firstBinlog)) throw new Error(`pitr: "${o.firstBinlog}" is not a binlog file name (like binlog.000001)`);
+        if (!p.startsWith("/") || /[\n\0]/.test(p)) throw new Error(`pitr: the ${path} must be an absolute path: "${p}"`);
     if (!Number.isInteger(o.serverId) || o.serverId < 1 || o.serverId > 4294967295)
         throw new Error(`pitr: the streamer's server id must be 1..4294967295, not ${o.serverId}`);
+}
+
+function checkStream(o: StreamOptions): void {
+    checkStreamerInputs({ ...o, servers: [{ host: o.host, port: o.port }] }, "master");
+    if (!BINLOG_NAME.test(o.firstBinlog)) throw new Error(`pitr: "${o.firstBinlog}" is not a binlog file name (like binlog.000001)`);
 }
 
 /**

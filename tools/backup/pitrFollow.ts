@@ -18,6 +18,7 @@
  * Percona (mysqlbinlog) is not handled here: its GTIDs carry the source's UUID, not a shared sequence.
  */
 import { shellQuote } from "../../components/shared/shell";
+import { checkStreamerInputs } from "./pitr";
 
 /** One database server the streamer may read from. */
 export interface FollowServer {
@@ -39,26 +40,13 @@ export interface FollowOptions {
     serverId: number;
 }
 
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$/;
-const USER = /^[A-Za-z0-9_.@-]{1,80}$/;
 /** A streamed source's subdirectory: the server's id and when the streamer first saw that binlog sequence. */
 export const SOURCE_DIR = /^(\d{1,10})-(\d{8}T\d{6}Z)$/;
 const BINLOG_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.(\d{6,})$/;
 
 function checkFollow(o: FollowOptions): void {
     if (o.servers.length === 0) throw new Error("pitr: the streamer needs at least one database server");
-    for (const s of o.servers) {
-        if (!HOST.test(s.host)) throw new Error(`pitr: invalid server host "${s.host}"`);
-        if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`pitr: invalid server port ${s.port}`);
-    }
-    if (!USER.test(o.user)) throw new Error(`pitr: invalid streamer user "${o.user}"`);
-    for (const [what, p] of [
-        ["binlog directory", o.dir],
-        ["option file", o.optionFile],
-    ] as const)
-        if (!p.startsWith("/") || /[\n\0]/.test(p)) throw new Error(`pitr: the ${what} must be an absolute path: "${p}"`);
-    if (!Number.isInteger(o.serverId) || o.serverId < 1 || o.serverId > 4294967295)
-        throw new Error(`pitr: the streamer's server id must be 1..4294967295, not ${o.serverId}`);
+    checkStreamerInputs(o, "server");
 }
 
 /**
