@@ -1,12 +1,11 @@
 /**
  * The binlog-stream service (config dbBinlogStream): a live copy of the writable server's binary log, following
  * failovers, on a volume of its own (Docker) or the first replica's machine (hosts), for point-in-time restores
- * (`npm run restore -- --to`). Its supervisor script and the replay are tools/backup/pitrFollow*.ts's.
+ * (`npm run restore -- --to`). Its supervisor script is binlogStreamScript.ts's; the replay tools/backup/pitrFollow*.ts's.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSpec } from "../placement/types";
-import { followStreamerScript } from "../../tools/backup/pitrFollow";
-import { streamerOptionFile } from "../../tools/backup/pitr";
+import { followStreamerScript, streamerOptionFile } from "./binlogStreamScript";
 
 export const BINLOG_STREAM_SERVICE = "binlog-stream";
 /** Where the streamed binlogs are kept: one `<server_id>-<time>` subdirectory per binlog sequence. */

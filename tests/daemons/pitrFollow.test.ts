@@ -13,14 +13,8 @@ import { after, before, describe, it } from "node:test";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { reseedMasterSql } from "../../tools/backup/physical";
 import { parseTarget, replayPlan, streamerOptionFile, streamerScript } from "../../tools/backup/pitr";
-import {
-    followSourceDirs,
-    followStreamerScript,
-    parseSourceIndex,
-    SourceIndex,
-    sourceFiles,
-    sourceIndexScript,
-} from "../../tools/backup/pitrFollow";
+import { followStreamerScript } from "../../components/database/binlogStreamScript";
+import { followSourceDirs, parseSourceIndex, SourceIndex, sourceFiles, sourceIndexScript } from "../../tools/backup/pitrFollow";
 import { followReplayPlan } from "../../tools/backup/pitrFollowReplay";
 import { dumpCommand, gtidOf } from "../../tools/backup/plan";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";

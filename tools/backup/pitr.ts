@@ -12,6 +12,9 @@
  * SIGKILL was always streamed (0 rows lost, tests/daemons/pitr.test.ts); that is a measurement, not a guarantee.
  */
 import { shellQuote } from "../../components/shared/shell";
+import { checkStreamerInputs, streamerOptionFile } from "../../components/database/binlogStreamScript";
+
+export { streamerOptionFile };
 import { Engine, loadCommand } from "./plan";
 
 /** Where and as whom the streamer reads the master's binary log. */
@@ -37,31 +40,7 @@ export interface StreamOptions {
     serverId: number;
 }
 
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$/;
 const BINLOG_NAME = /^([A-Za-z0-9_-][A-Za-z0-9._-]*)\.(\d{6,})$/;
-const USER = /^[A-Za-z0-9_.@-]{1,80}$/;
-
-/**
- * The checks a streamer's inputs pass before they reach its script: each server's host and port (`what` names them
- * in messages: "master", "server"), the user, the two paths and the reported server id.
- */
-export function checkStreamerInputs(
-    o: { servers: Array<{ host: string; port: number }>; user: string; dir: string; optionFile: string; serverId: number },
-    what: string,
-): void {
-    for (const s of o.servers) {
-        if (!HOST.test(s.host)) throw new Error(`pitr: invalid ${what} host "${s.host}"`);
-        if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`pitr: invalid ${what} port ${s.port}`);
-    }
-    if (!USER.test(o.user)) throw new Error(`pitr: invalid streamer user "${o.user}"`);
-    for (const [path, p] of [
-        ["binlog directory", o.dir],
-        ["option file", o.optionFile],
-    ] as const)
-        if (!p.startsWith("/") || /[\n\0]/.test(p)) throw new Error(`pitr: the ${path} must be an absolute path: "${p}"`);
-    if (!Number.isInteger(o.serverId) || o.serverId < 1 || o.serverId > 4294967295)
-        throw new Error(`pitr: the streamer's server id must be 1..4294967295, not ${o.serverId}`);
-}
 
 function checkStream(o: StreamOptions): void {
     checkStreamerInputs({ ...o, servers: [{ host: o.host, port: o.port }] }, "master");
@@ -95,15 +74,6 @@ function streamArgs(engine: Engine, o: StreamOptions): string[] {
 /** The streamer's argv, run on a machine other than the master: a live copy of its binary log from `firstBinlog` on. */
 export function binlogStreamCommand(engine: Engine, opts: StreamOptions): string[] {
     return [...streamArgs(engine, opts), opts.firstBinlog];
-}
-
-/**
- * The streamer's option file (write it 0600): the password in the [client] group, which both mariadb-binlog and
- * mysqlbinlog read. Double-quoted, with backslash and quote escaped, so any password survives the option parser.
- */
-export function streamerOptionFile(password: string): string {
-    if (/[\n\r\0]/.test(password)) throw new Error("pitr: the streamer's password cannot hold a line break or NUL");
-    return `[client]\npassword="${password.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"\n`;
 }
 
 /**
