@@ -43,4 +43,22 @@ describe("layering", () => {
         }
         assert.deepEqual(offending, []);
     });
+
+    it("the deployed program (components/, index.ts) imports nothing from tools/ (the operators' commands)", () => {
+        const offending: string[] = [];
+        const walk = (dir: string) => {
+            for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+                const file = path.join(dir, e.name);
+                if (e.isDirectory()) walk(file);
+                else if (e.name.endsWith(".ts"))
+                    for (const spec of importedModules(fs.readFileSync(file, "utf8")))
+                        if (spec.startsWith(".") && path.relative(ROOT, path.resolve(dir, spec)).split(path.sep)[0] === "tools")
+                            offending.push(`${path.relative(ROOT, file)} imports ${spec}`);
+            }
+        };
+        walk(COMPONENTS);
+        for (const spec of importedModules(fs.readFileSync(path.join(ROOT, "index.ts"), "utf8")))
+            if (spec.startsWith("./tools")) offending.push(`index.ts imports ${spec}`);
+        assert.deepEqual(offending, []);
+    });
 });
