@@ -1007,8 +1007,10 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const left = dockerObjects(PREFIX);
         assert.deepEqual({ ...left, volumes: [] }, { containers: [], networks: [], volumes: [] });
         const names = left.volumes.map((id) => sh("docker", ["volume", "inspect", "-f", "{{.Name}}", id]).trim()).sort();
-        // Databases, Redis and Sentinel state, the shared trees and each node's docroot (it holds Bitrix's code).
+        // Databases, the streamed binlogs, Redis and Sentinel state, the shared trees and each node's docroot (it holds
+        // Bitrix's code).
         assert.deepEqual(names, [
+            `${PREFIX}-binlog-stream-binlogs`,
             `${PREFIX}-db-master-data`,
             `${PREFIX}-db-replica-1-data`,
             `${PREFIX}-monitoring-prometheus`,
