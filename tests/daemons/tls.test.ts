@@ -81,6 +81,14 @@ describe(
                 CERT_WATCH_S: "1",
             });
             await waitFor("HAProxy on its HTTPS port", async () => (await request(`https://127.0.0.1:${PORTS.https}/`)).status === 200);
+            // Its ACME backend too: HAProxy answers 503 until it has the challenge server's address (a CI run once asked
+            // 3 s after the start and got 503); a CA retries its HTTP-01 request the same way.
+            await waitFor(
+                "HAProxy routing challenges",
+                async () =>
+                    (await request(`http://127.0.0.1:${PORTS.http}/.well-known/acme-challenge/ready`, { headers: { host: "portal.test" } }))
+                        .status === 200,
+            );
         });
 
         after(async () => {
