@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { masterInitSql, replicaInitSql } from "../../components/database/initSql";
 import { reseedMasterSql } from "../../tools/backup/physical";
-import { parseTarget, replayPlan, streamerOptionFile, streamerScript } from "../../tools/backup/pitr";
+import { MARIADB_REPLAY_CLIENT, parseTarget, replayPlan, streamerOptionFile, streamerScript } from "../../tools/backup/pitr";
 import { followStreamerScript } from "../../components/database/binlogStreamScript";
 import { followSourceDirs, parseSourceIndex, SourceIndex, sourceFiles, sourceIndexScript } from "../../tools/backup/pitrFollow";
 import { followReplayPlan } from "../../tools/backup/pitrFollowReplay";
@@ -263,6 +263,23 @@ describe("pitr: a streamer that follows the writable server, replayed across fai
             assert.equal(batches(), "0\t3\t3\t1\t3\n1\t10\t10\t101\t110\n2\t5\t5\t201\t205", JSON.stringify(t));
             console.log(`pitr-follow: replay to ${JSON.stringify(t)}: 10 rows in ${seconds.toFixed(2)} s`);
         }
+    });
+
+    it("replays through a sandboxed client: a `\\!` line in the decoded SQL is refused, not run as the client's user", () => {
+        const marker = path.join(root, "sandbox-escape");
+        // What a statement the application wrote could put on a line of its own in the decoded binlog.
+        const input = `SELECT 1;\n\\! touch ${marker}\nSELECT 2;\n`;
+        // Control: the client as a plain `mariadb < file` runs the line. (--binary-mode alone already refuses it: in
+        // batch mode it turns off every client command but \C and DELIMITER; --sandbox is the second guard.)
+        run("mariadb", ["--socket", restore.socket], { input });
+        assert.ok(fs.existsSync(marker), "the control ran the command");
+        fs.rmSync(marker);
+        assert.deepEqual(MARIADB_REPLAY_CLIENT, ["mariadb", "--binary-mode", "--sandbox"]);
+        assert.throws(
+            () => run(MARIADB_REPLAY_CLIENT[0], [...MARIADB_REPLAY_CLIENT.slice(1), "--socket", restore.socket], { input }),
+            /Unknown command '\\!'|sandbox/i,
+        );
+        assert.ok(!fs.existsSync(marker), "the sandboxed client did not run it");
     });
 
     it("negative controls: the single-master streamer misses B and C; replaying every source whole applies part of A twice", () => {

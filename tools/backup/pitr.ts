@@ -192,6 +192,15 @@ export function replayFiles(names: string[]): string[] {
 }
 
 /**
+ * The client a replay runs as the database's root. The decoded binlog carries statement text the application wrote,
+ * and a plain `mariadb` runs a line `\! <command>` in its input as a shell command (as root on the database's
+ * machine). `--binary-mode` (needed anyway: the decoded events hold any bytes) turns off every client command but
+ * `\C` and DELIMITER in batch mode, which already refuses it ("Unknown command '\!'", tests/daemons/pitrFollow.test.ts);
+ * `--sandbox` (MariaDB 10.11.8 and later) refuses every command that reaches the file system, as a second guard.
+ */
+export const MARIADB_REPLAY_CLIENT = ["mariadb", "--binary-mode", "--sandbox"];
+
+/**
  * Drops mariadb-binlog's `SET @@session.gtid_seq_no=N` lines, so the restored server commits the replayed
  * transactions under its own next sequence numbers (see `replayPlan`).
  */
@@ -241,7 +250,8 @@ export interface ReplayPlan {
  * streamed files are one master's, whose transactions carry its own UUID (a failover between the base and the
  * target needs the earlier master's UUID added; not handled here).
  *
- * Both clients run with --binary-mode (MySQL 8.0 point-in-time-recovery: output with \0 cannot be parsed without it).
+ * Both clients run with --binary-mode (MySQL 8.0 point-in-time-recovery: output with \0 cannot be parsed without it);
+ * MariaDB's in sandbox mode too ({@link MARIADB_REPLAY_CLIENT}).
  */
 export function replayPlan(engine: Engine, input: ReplayInput): ReplayPlan {
     if (!input.binlogDir.startsWith("/") || /[\n\0]/.test(input.binlogDir))
@@ -272,7 +282,7 @@ export function replayPlan(engine: Engine, input: ReplayInput): ReplayPlan {
         }
         reader = ["mysqlbinlog", "--skip-gtids", `--exclude-gtids=${start}`, ...stop, ...files];
     }
-    const client = [...loadCommand(engine), "--binary-mode"];
+    const client = engine === "mariadb" ? MARIADB_REPLAY_CLIENT : [...loadCommand(engine), "--binary-mode"];
     return {
         reader,
         env: { TZ: "UTC" },

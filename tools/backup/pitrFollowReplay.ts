@@ -4,7 +4,7 @@
  * (pure, unit-tested; run against Debian's mariadbd/mariadb-binlog 10.11 in tests/daemons/pitrFollow.test.ts).
  */
 import { shellQuote } from "../../components/shared/shell";
-import { GTID_SEQ_FILTER, PitrTarget } from "./pitr";
+import { GTID_SEQ_FILTER, MARIADB_REPLAY_CLIENT, PitrTarget } from "./pitr";
 import { SOURCE_DIR, SourceIndex } from "./pitrFollow";
 
 const GTID = /^(\d{1,10})-(\d{1,10})-(\d{1,20})$/;
@@ -37,7 +37,7 @@ export interface FollowReplayPlan {
     reached: boolean;
     /** Transactions of a branch the history left (an old master's, never replicated): not applied. */
     dropped: string[];
-    /** The readers' output, filtered (`GTID_SEQ_FILTER`), into one `mariadb --binary-mode` session. */
+    /** The readers' output, filtered (`GTID_SEQ_FILTER`), into one `MARIADB_REPLAY_CLIENT` session. */
     script(connection?: string[]): string;
 }
 
@@ -162,7 +162,7 @@ export function followReplayPlan(input: FollowReplayInput): FollowReplayPlan {
                       "set -euo pipefail",
                       "{",
                       ...readers.map((r) => `    TZ=UTC ${r.map(shellQuote).join(" ")}`),
-                      `} | ${GTID_SEQ_FILTER.map(shellQuote).join(" ")} | ${["mariadb", "--binary-mode", ...connection].map(shellQuote).join(" ")}`,
+                      `} | ${GTID_SEQ_FILTER.map(shellQuote).join(" ")} | ${[...MARIADB_REPLAY_CLIENT, ...connection].map(shellQuote).join(" ")}`,
                       "",
                   ].join("\n"),
     };

@@ -7,7 +7,7 @@
  */
 import { BINLOG_DIR } from "../../components/database/binlogStream";
 import type { StackAccess } from "./access";
-import { GTID_SEQ_FILTER, PitrTarget } from "./pitr";
+import { GTID_SEQ_FILTER, MARIADB_REPLAY_CLIENT, PitrTarget } from "./pitr";
 import { followSourceDirs, parseSourceIndex, sourceFiles, sourceIndexScript } from "./pitrFollow";
 import { followReplayPlan, FollowReplayPlan } from "./pitrFollowReplay";
 import { SnapshotListing } from "./plan";
@@ -78,7 +78,7 @@ export function planReplay(access: StackAccess, stream: Target, startGtid: strin
 export function runReplay(access: StackAccess, stream: Target, master: Target, plan: FollowReplayPlan, database?: string): number {
     if (plan.segments.length === 0) return 0;
     sh(
-        `${access.command(stream, `exec bash -c ${q(replayReadScript(plan, database))}`)} | ${access.command(master, dbRootScript(master, ["mariadb", "--binary-mode"]))}`,
+        `${access.command(stream, `exec bash -c ${q(replayReadScript(plan, database))}`)} | ${access.command(master, dbRootScript(master, MARIADB_REPLAY_CLIENT))}`,
     );
     return plan.segments.reduce((n, s) => n + s.count, 0);
 }

@@ -171,13 +171,13 @@ describe("pitr: replay plan", () => {
         ]);
         assert.deepEqual(plan.env, { TZ: "UTC" });
         assert.deepEqual(plan.filter, ["sed", "-E", "/^\\/\\*M!100001 SET @@session\\.gtid_seq_no=[0-9]+\\*\\/\\/\\*!\\*\\/;$/d"]);
-        assert.deepEqual(plan.client, ["mariadb", "--binary-mode"]);
+        assert.deepEqual(plan.client, ["mariadb", "--binary-mode", "--sandbox"]);
         assert.equal(
             plan.script(["--socket", "/run/mysqld/mysqld.sock"]),
             "set -euo pipefail\nTZ=UTC 'mariadb-binlog' '--start-position=0-1-42' '--stop-datetime=2026-03-01 14:05:09' " +
                 "'/srv/pitr/binlogs/binlog.000009' '/srv/pitr/binlogs/binlog.000010' '/srv/pitr/binlogs/binlog.000011' | " +
                 "'sed' '-E' '/^\\/\\*M!100001 SET @@session\\.gtid_seq_no=[0-9]+\\*\\/\\/\\*!\\*\\/;$/d' | " +
-                "'mariadb' '--binary-mode' '--socket' '/run/mysqld/mysqld.sock'\n",
+                "'mariadb' '--binary-mode' '--sandbox' '--socket' '/run/mysqld/mysqld.sock'\n",
         );
     });
 

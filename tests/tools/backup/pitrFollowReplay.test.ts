@@ -44,7 +44,7 @@ describe("pitr follow: replay plan", () => {
                 "set -euo pipefail",
                 "{",
                 ...plan.readers.map((r) => `    TZ=UTC ${r.map((a) => `'${a}'`).join(" ")}`),
-                `} | ${f} | 'mariadb' '--binary-mode' '--socket' '/run/mysqld/mysqld.sock'`,
+                `} | ${f} | 'mariadb' '--binary-mode' '--sandbox' '--socket' '/run/mysqld/mysqld.sock'`,
                 "",
             ].join("\n"),
         );
