@@ -9,7 +9,7 @@ import { unitName, logFile } from "../../components/placement/systemdUnit";
 import { copyBackScript } from "./physicalDocker";
 import type { Engine } from "./plan";
 import type { StackAccess } from "./access";
-import { dbRootScript, Target } from "./remote";
+import { dbRootScript, readTreeScript, Target } from "./remote";
 import { hasContainer, q, sh } from "./shell";
 
 /** One database server: where it runs and its service ("db-master", "db-replica-1", …). */
@@ -37,9 +37,6 @@ export interface DbLayer {
     client(s: DbServer, argv: string[]): string;
 }
 
-/** A tar stream of a local directory's content, without the directory itself. */
-const localTree = (dir: string) => `(cd ${q(dir)} && find . -mindepth 1 -maxdepth 1 -printf '%P\\0' | tar --null -T - -cf -)`;
-
 /** Docker: containers `<name>` of the servers and `<prefix>-db-failover`. */
 export function dockerDbLayer(engine: Engine, servers: DbServer[], manager: string): DbLayer {
     const name = (s: DbServer) => s.target.name;
@@ -57,7 +54,7 @@ export function dockerDbLayer(engine: Engine, servers: DbServer[], manager: stri
         copyBack: (s, copyDir) => {
             const image = sh(`docker inspect -f '{{.Config.Image}}' ${q(name(s))}`).trim();
             sh(
-                `${localTree(copyDir)} | docker run --rm -i --network none --user 0 --volumes-from ${q(name(s))} --entrypoint bash ${q(image)} -c ${q(copyBackScript(engine))}`,
+                `${readTreeScript(copyDir)} | docker run --rm -i --network none --user 0 --volumes-from ${q(name(s))} --entrypoint bash ${q(image)} -c ${q(copyBackScript(engine))}`,
             );
         },
         waitUp: (s) =>
@@ -102,7 +99,7 @@ export function hostsDbLayer(engine: Engine, access: StackAccess, servers: DbSer
         copyBack: (s, copyDir) => {
             const copy = `/var/tmp/bitrix-cluster-copy-${randomBytes(8).toString("hex")}`;
             sh(
-                `${localTree(copyDir)} | ${access.command(s.target, `exec bash -c ${q(copyBackScript(engine, copy, { exclusive: true }))}`)}`,
+                `${readTreeScript(copyDir)} | ${access.command(s.target, `exec bash -c ${q(copyBackScript(engine, copy, { exclusive: true }))}`)}`,
             );
         },
         waitUp: (s) => void run(s.target, hostWaitScript(s.service)),
