@@ -161,6 +161,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                 // cached copy in the web nodes' Redis cache (same sid as their .settings.php).
                 kernelCache: { nodes: redis.nodes, password: redisPassword, sid: c.prefix },
                 binlogStream: c.db.binlogStream,
+                binlogStreamMetrics: c.monitoring.enabled,
             },
             child,
         );
@@ -297,6 +298,7 @@ export class BitrixCluster extends pulumi.ComponentResource {
                       tls: { serverName: c.balancer.serverName, httpsPort: BALANCER_LISTEN.https, acmeMetrics: balancer.acmeMetrics },
                       memoryMb: c.monitoring.memoryMb,
                       retainData: retain,
+                      binlogStream: c.db.binlogStream,
                       dependsOn: [balancer, ...webs.map((w) => w.resource)],
                   },
                   child,

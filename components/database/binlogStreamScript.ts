@@ -65,11 +65,18 @@ export interface FollowOptions {
     dir: string;
     /** The server id the streamer reports; unique among the servers' replicas and streamers. */
     serverId: number;
+    /**
+     * A `*.prom` file for node-exporter's textfile collector, rewritten at every check: `bitrix_binlog_stream_up`,
+     * `_lag_bytes` and `_last_caught_up_timestamp_seconds` (see {@link followStreamerScript}). @default none: no lag query
+     */
+    metricsFile?: string;
 }
 
 function checkFollow(o: FollowOptions): void {
     if (o.servers.length === 0) throw new Error("pitr: the streamer needs at least one database server");
     checkStreamerInputs(o, "server");
+    if (o.metricsFile !== undefined && !/^\/[A-Za-z0-9_./-]+\.prom$/.test(o.metricsFile))
+        throw new Error(`pitr: the metrics file must be an absolute path ending in .prom, without spaces: "${o.metricsFile}"`);
 }
 
 /**
@@ -85,8 +92,17 @@ function checkFollow(o: FollowOptions): void {
  * 3. runs `mariadb-binlog --raw --stop-never` into it, and every `checkSeconds` asks the server again: once it is no
  *    longer writable (a failover made it read-only) the streamer is stopped and the next attempt picks the new one.
  *
+ * With `metricsFile`, every check also asks the server `SHOW BINARY LOGS` (BINLOG MONITOR, which initSql.ts grants
+ * the replication user on MariaDB) and writes, replacing the file by rename (the collector never reads half of it):
+ * - `bitrix_binlog_stream_up`: 1 while streaming from a writable server, else 0;
+ * - `bitrix_binlog_stream_lag_bytes`: bytes of the server's binlogs, from the newest one streamed on, that the
+ *   subdirectory does not hold yet (0 = everything the server had logged when asked);
+ * - `bitrix_binlog_stream_last_caught_up_timestamp_seconds`: when a check last found the lag 0 (taken before the
+ *   query, so every transaction committed before that second is on disk): `--to` can reach that point. It is read
+ *   back from the file when the service restarts, so a restart does not make an old stream look fresh or absent.
+ *
  * Costs: a resume fetches the newest file twice (check, then stream), at most 2 × max_binlog_size; a new sequence
- * copies all the binlogs the server still has (expire_logs_days).
+ * copies all the binlogs the server still has (expire_logs_days). With metrics, one more query every check.
  * @param retrySeconds Pause after the streamer exits or when no server is writable. @default 2
  * @param checkSeconds Interval of the read_only check while streaming. @default 2
  */
@@ -99,6 +115,49 @@ export function followStreamerScript(opts: FollowOptions, retrySeconds = 2, chec
         if (!Number.isInteger(n) || n < 1) throw new Error(`pitr: ${what} must be a whole number of seconds ≥ 1`);
     const q = shellQuote;
     const conn = `--defaults-file="$opt" --host="$host" --port="$port" --user="$user"`;
+    const caughtMetric = "bitrix_binlog_stream_last_caught_up_timestamp_seconds";
+    const metrics = opts.metricsFile
+        ? [
+              `mf=${q(opts.metricsFile)}`,
+              "# The last caught-up time a previous run recorded (the file is this service's own).",
+              `caught=$(sed -n 's/^${caughtMetric} \\([0-9]\\{1,12\\}\\)$/\\1/p' "$mf" 2>/dev/null | tail -n 1) || caught=`,
+              "lag_refused=",
+              "# metrics <up 0|1> [lag bytes]: the textfile collector's file, replaced by rename.",
+              "metrics() {",
+              "    {",
+              `        printf '# HELP bitrix_binlog_stream_up 1 while the binlog stream copies a writable server, else 0.\\n# TYPE bitrix_binlog_stream_up gauge\\nbitrix_binlog_stream_up %s\\n' "$1"`,
+              `        [ -z "\${2:-}" ] || printf '# HELP bitrix_binlog_stream_lag_bytes Bytes the writable server has logged that the stream does not hold yet.\\n# TYPE bitrix_binlog_stream_lag_bytes gauge\\nbitrix_binlog_stream_lag_bytes %s\\n' "$2"`,
+              `        [ -z "$caught" ] || printf '# HELP ${caughtMetric} When the stream last held everything the writable server had logged.\\n# TYPE ${caughtMetric} gauge\\n${caughtMetric} %s\\n' "$caught"`,
+              '    } > "$mf.tmp" && chmod 0644 "$mf.tmp" && mv -f "$mf.tmp" "$mf" || log "cannot write $mf"',
+              "}",
+              "# Bytes of the server's binlogs from the newest file streamed into $sub on that $sub lacks; fails if refused.",
+              "lag() {",
+              "    local logs last total=0 name size have",
+              `    logs=$(mariadb ${conn} --connect-timeout=3 -N -B -e 'SHOW BINARY LOGS') || return 1`,
+              '    last=$(newest "$sub")',
+              "    while IFS=$'\\t' read -r name size _; do",
+              "        [[ $name =~ ^[A-Za-z0-9_-][A-Za-z0-9._-]*\\.[0-9]{6,}$ && $size =~ ^[0-9]+$ ]] || return 1",
+              '        if [ -n "$last" ] && (( 10#${name##*.} < 10#${last##*.} )); then continue; fi',
+              '        have=$(stat -c %s "$sub/$name" 2>/dev/null) || have=0',
+              "        if (( size > have )); then total=$(( total + size - have )); fi",
+              '    done <<< "$logs"',
+              '    echo "$total"',
+              "}",
+          ]
+        : ["metrics() { :; }"];
+    const measure = opts.metricsFile
+        ? [
+              '        elif [ -n "$row" ]; then',
+              "            if behind=$(lag 2>/dev/null); then",
+              '                if [ "$behind" = 0 ]; then caught=$now; fi',
+              '                metrics 1 "$behind"',
+              "            else",
+              '                [ -n "$lag_refused" ] || log "SHOW BINARY LOGS fails on $host:$port: no lag metric (the user $user needs BINLOG MONITOR)"',
+              "                lag_refused=1",
+              "                metrics 1",
+              "            fi",
+          ]
+        : [];
     return [
         "#!/usr/bin/env bash",
         `# Live copy of the binary log of whichever of ${opts.servers.length} server(s) is writable, into one subdirectory per`,
@@ -113,6 +172,7 @@ export function followStreamerScript(opts: FollowOptions, retrySeconds = 2, chec
         "child=",
         'trap \'[ -n "$child" ] && kill "$child" 2>/dev/null; exit 0\' TERM INT',
         'log() { echo "pitr-streamer: $*" >&2; }',
+        ...metrics,
         "# read_only and server_id of one server, tab-separated; fails when it does not answer.",
         `probe() { mariadb ${conn} --connect-timeout=3 -N -B -e 'SELECT @@global.read_only, @@global.server_id'; }`,
         "# The newest streamed binlog file of a subdirectory.",
@@ -127,6 +187,7 @@ export function followStreamerScript(opts: FollowOptions, retrySeconds = 2, chec
         "    done",
         '    if [ -z "$sid" ]; then',
         `        log "no writable server answers; retrying in ${retrySeconds} s"`,
+        "        metrics 0",
         `        sleep ${retrySeconds}`,
         "        continue",
         "    fi",
@@ -157,14 +218,17 @@ export function followStreamerScript(opts: FollowOptions, retrySeconds = 2, chec
         '    while kill -0 "$child" 2>/dev/null; do',
         `        sleep ${checkSeconds} & wait $! || true`,
         '        kill -0 "$child" 2>/dev/null || break',
+        "        now=$(date +%s)",
         "        row=$(probe 2>/dev/null) || row=",
         '        if [ -n "$row" ] && [ "${row%%$\'\\t\'*}" != 0 ]; then',
         '            log "$host:$port is read-only now: stopping the streamer to look for the writable server"',
         '            kill "$child" 2>/dev/null || true',
+        ...measure,
         "        fi",
         "    done",
         '    if wait "$child"; then status=0; else status=$?; fi',
         "    child=",
+        "    metrics 0",
         `    log "mariadb-binlog exited with status $status; next attempt in ${retrySeconds} s"`,
         `    sleep ${retrySeconds}`,
         "done",

@@ -54,6 +54,8 @@ export interface DatabaseArgs {
     kernelCache?: { nodes: Array<{ host: string; port: number }>; password: pulumi.Input<string>; sid: string };
     /** Run the binlog-stream service for point-in-time restores (binlogStream.ts; engine mariadb). @default false */
     binlogStream?: boolean;
+    /** The binlog-stream service writes its lag metrics for the Monitoring layer. @default false */
+    binlogStreamMetrics?: boolean;
 }
 
 export const DB_PORT = 3306;
@@ -214,6 +216,7 @@ export function createDatabase(name: string, parent: pulumi.ComponentResource, a
                   user: replicationUser,
                   password: args.replicationPassword,
                   retain: args.retainData ?? true,
+                  metrics: args.binlogStreamMetrics ?? false,
                   dependsOn: [master.resource, ...replicas.map((r) => r.resource), ...(failover ? [failover] : [])],
               }),
           ).resource

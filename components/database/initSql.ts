@@ -57,7 +57,9 @@ export function masterInitSql(input: MasterSqlInput): string {
         // flag for all nodes): MariaDB asks BINLOG MONITOR for that, MySQL/Percona's REPLICATION CLIENT covers both.
         `GRANT ${input.engine === "mariadb" ? "SLAVE MONITOR, BINLOG MONITOR" : "REPLICATION CLIENT"} ON *.* TO ${sqlString(input.appUser)}@'%';`,
         `CREATE USER IF NOT EXISTS ${sqlString(input.replicationUser)}@'%' IDENTIFIED BY ${sqlString(input.replicationPassword)};`,
-        `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(input.replicationUser)}@'%';`,
+        // MariaDB: the binlog-stream service (binlogStreamScript.ts) logs in as this user and measures its lag with SHOW
+        // BINARY LOGS, which asks BINLOG MONITOR; REPLICATION SLAVE already reads the whole binlog, so it reveals nothing more.
+        `GRANT REPLICATION SLAVE${input.engine === "mariadb" ? ", BINLOG MONITOR" : ""} ON *.* TO ${sqlString(input.replicationUser)}@'%';`,
         ...(input.monitor
             ? [
                   // mysqld-exporter's grants; MariaDB 10.5+ wants SLAVE MONITOR for SHOW SLAVE STATUS.

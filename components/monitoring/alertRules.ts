@@ -21,6 +21,13 @@ export interface AlertRule {
     threshold: string;
     /** Where the threshold comes from. */
     source: string;
+    /** Only in stacks with this feature (its metrics exist nowhere else): `binlogStream` = config dbBinlogStream. @default every stack */
+    only?: "binlogStream";
+}
+
+/** The rules of a stack: every rule, less those of features it does not run. */
+export function alertsFor(features: { binlogStream?: boolean }): AlertRule[] {
+    return ALERTS.filter((r) => r.only === undefined || features[r.only] === true);
 }
 
 const rate = (m: string) => `rate(${m}[5m])`;
@@ -225,6 +232,36 @@ export const ALERTS: AlertRule[] = [
         runbook:
             "A restore that fails leaves what it could not finish: read its output, fix the cause and run it again; until a drill passes, the backups are not known to restore.",
         threshold: "`bitrix_restore_last_attempt_success` = 0 (until a restore succeeds)",
+        source: "issue 22",
+    },
+    {
+        name: "BinlogStreamBehind",
+        severity: "warning",
+        for: "1m",
+        only: "binlogStream",
+        // The seeds' replication-lag line (30 s) for the stream a point-in-time restore replays: while it is behind, a
+        // lost master loses what the stream lacks, and `--to` cannot reach past the last caught-up second.
+        expr: "time() - bitrix_binlog_stream_last_caught_up_timestamp_seconds > 30",
+        summary:
+            "The binlog stream on {{ $labels.instance }} has not caught up with the writable server for {{ $value | humanizeDuration }}",
+        runbook:
+            "Read the binlog-stream service's log (pitr-streamer: lines): no writable server, a refused login, a full disk, or a new binlog sequence being copied after a failover; bitrix_binlog_stream_lag_bytes shows what is left. Until it catches up, npm run restore -- --to cannot reach past the last caught-up time.",
+        threshold:
+            "`bitrix_binlog_stream_last_caught_up_timestamp_seconds` older than 30 s (written by the binlog-stream service every 2 s; dbBinlogStream only)",
+        source: "seeds (30 s replication lag), issue 22",
+    },
+    {
+        name: "BinlogStreamNotRecorded",
+        severity: "warning",
+        for: "10m",
+        only: "binlogStream",
+        // No series: the service never caught up (still copying), cannot write its file, or its machine's node-exporter
+        // is down (TargetDown shows that one).
+        expr: "absent(bitrix_binlog_stream_last_caught_up_timestamp_seconds)",
+        summary: "No binlog stream has recorded being caught up for 10 minutes",
+        runbook:
+            "Check that the binlog-stream service runs and read its log; its file is bitrix-binlog-stream.prom in the textfile directory of its machine's node-exporter (Docker: the monitoring service's).",
+        threshold: "no `bitrix_binlog_stream_last_caught_up_timestamp_seconds` series for 10 min (dbBinlogStream only)",
         source: "issue 22",
     },
     {

@@ -8,10 +8,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { layerComponent } from "../shared/layer";
 import { FileSpec, Placement } from "../placement/types";
 import { alertmanagerConfig, AlertmanagerInput } from "./alertmanagerConfig";
-import { alertRulesYaml } from "./alertRules";
+import { alertRulesYaml, alertsFor } from "./alertRules";
 import { grafanaDashboard } from "./grafanaDashboard";
 import { blackboxConfig, prometheusConfig, Target } from "./prometheusConfig";
-import { MONITORING_DIR, MONITORING_PORTS, mysqldCnf, supervisorConfig } from "./processes";
+import { MONITORING_DIR, MONITORING_PORTS, mysqldCnf, supervisorConfig, TEXTFILE_VOLUME } from "./processes";
 
 /** Where the web nodes serve PHP-FPM's OpenMetrics status to the monitoring service only. */
 export const FPM_METRICS_PORT = 9253;
@@ -48,6 +48,11 @@ export interface MonitoringArgs {
     tls?: { serverName: string; httpsPort: number; acmeMetrics?: string };
     /** Keep Prometheus's data volume on destroy. @default true */
     retainData?: boolean;
+    /**
+     * The stack runs the binlog-stream service (dbBinlogStream): its alert rules are on, and on Docker this service's
+     * node-exporter reads its metrics from the shared textfile volume. @default false
+     */
+    binlogStream?: boolean;
     dependsOn?: pulumi.Resource[];
 }
 
@@ -104,7 +109,7 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         : alertmanagerConfig(alerts);
     const files: FileSpec[] = [
         { path: `${MONITORING_DIR}/prometheus.yml`, content: prometheus },
-        { path: `${MONITORING_DIR}/rules.yml`, content: alertRulesYaml() },
+        { path: `${MONITORING_DIR}/rules.yml`, content: alertRulesYaml(alertsFor({ binlogStream: args.binlogStream })) },
         { path: `${MONITORING_DIR}/alertmanager.yml`, content: alertmanager, secret: secretAlerts, group: "prometheus" },
         { path: `${MONITORING_DIR}/blackbox.yml`, content: blackboxConfig(args.tls?.serverName) },
         { path: `${MONITORING_DIR}/grafana-dashboard.json`, content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` },
@@ -131,7 +136,11 @@ export function createMonitoring(name: string, parent: pulumi.ComponentResource,
         image: { role: "monitoring" },
         files,
         env: { REDIS_PASSWORD: pulumi.secret(args.redisPassword) },
-        volumes: [{ kind: "data", name: "prometheus", path: "/var/lib/prometheus", retain: args.retainData ?? true }],
+        volumes: [
+            { kind: "data", name: "prometheus", path: "/var/lib/prometheus", retain: args.retainData ?? true },
+            // Docker: the binlog stream writes its metrics into this volume (hosts: into its own machine's directory).
+            ...(ownNode && args.binlogStream ? [TEXTFILE_VOLUME] : []),
+        ],
         ports: [ports.prometheus, ports.alertmanager],
         listens: [
             { port: p.prometheus, from: "admin" },

@@ -6,8 +6,21 @@
  */
 
 import { NODE_EXPORTER_PORT } from "../placement/hostPackages";
+import type { VolumeSpec } from "../placement/types";
 
 export const MONITORING_DIR = "/etc/bitrix-monitoring";
+/**
+ * The node-exporter textfile collector's directory: Debian's default (`prometheus-node-exporter --help` of Debian 12:
+ * `--collector.textfile.directory="/var/lib/prometheus/node-exporter"`), which reads every `*.prom` file in it. The
+ * backup tools and the binlog-stream service leave their metrics there.
+ */
+export const TEXTFILE_DIR = "/var/lib/prometheus/node-exporter";
+/**
+ * That directory as a volume shared with services that write metrics (the binlog stream). Docker: one volume, also
+ * mounted by the monitoring service, whose node-exporter reads it; hosts: the directory on the writer's machine, which
+ * that machine's node-exporter reads.
+ */
+export const TEXTFILE_VOLUME: VolumeSpec = { kind: "shared", name: "textfile", path: TEXTFILE_DIR, retain: false, precious: false };
 export const MONITORING_PORTS = {
     prometheus: 9090,
     alertmanager: 9093,

@@ -283,7 +283,12 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                             name: `${this.args.prefix}-shared-${v.name}`,
                             labels,
                         },
-                        { parent: this, retainOnDelete: v.retain, protect: this.args.protectData ?? false, deleteBeforeReplace: true },
+                        {
+                            parent: this,
+                            retainOnDelete: v.retain,
+                            protect: (this.args.protectData ?? false) && (v.precious ?? true),
+                            deleteBeforeReplace: true,
+                        },
                     );
                     this.sharedVolumes.set(v.name, volume);
                 }

@@ -41,8 +41,18 @@ export type VolumeSpec =
           /** Holds data that exists nowhere else (a database, Redis): protected when the placement protects data. @default false */
           precious?: boolean;
       }
-    /** A tree every web node shares: exported by the NFS server, mounted by the web nodes (always precious). */
-    | { kind: "shared"; name: string; path: string; retain: boolean }
+    /**
+     * A tree several services share (Docker: one volume per name for the stack; hosts: the directory on each machine):
+     * the trees the NFS server exports and the web nodes mount, the TLS directory, the textfile collector's directory.
+     */
+    | {
+          kind: "shared";
+          name: string;
+          path: string;
+          retain: boolean;
+          /** Holds data that exists nowhere else: protected when the placement protects data. @default true */
+          precious?: boolean;
+      }
     /** A shared tree mounted from the NFS server. */
     | { kind: "nfs"; name: string; path: string; server: string; exportPath: string; options: string }
     /** A shared tree the user has already mounted at this path on the machine (sharedStorage "external", hosts). */

@@ -158,9 +158,9 @@ describe("mariadb: generated config and SQL in mariadbd", () => {
         assert.ok(fs.existsSync(path.join(nodes.master.dir, "data", ".bitrix-cluster-initialized")), "a finished first start is marked");
     });
 
-    it("grants the replication user replication and nothing else", () => {
+    it("grants the replication user replication and BINLOG MONITOR (the binlog stream's lag), nothing else", () => {
         const grants = sql("master", `SHOW GRANTS FOR '${REPL.user}'@'%'`);
-        assert.match(grants, /^GRANT REPLICATION SLAVE ON \*\.\* TO `replicator`@`%`/);
+        assert.match(grants, /^GRANT REPLICATION SLAVE, BINLOG MONITOR ON \*\.\* TO `replicator`@`%`/);
         assert.equal(grants.split("\n").length, 1);
     });
 });

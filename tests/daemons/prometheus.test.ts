@@ -220,6 +220,24 @@ const CASES: Case[] = [
         before: "4m",
         after: "6m",
     },
+    // The binlog stream's caught-up time: "just now" at every sample (grows 5 per 5 s) vs stuck at 100 s after 0 while
+    // evaluation time runs on: older than 30 s from 135 s, firing a minute later.
+    {
+        alert: "BinlogStreamBehind",
+        above: { 'bitrix_binlog_stream_last_caught_up_timestamp_seconds{instance="db-replica-1",job="node"}': "0+5x20 100x100" },
+        below: { 'bitrix_binlog_stream_last_caught_up_timestamp_seconds{instance="db-replica-1",job="node"}': "0+5x120" },
+        labels: { instance: "db-replica-1", job: "node" },
+        before: "185s",
+        after: "200s",
+    },
+    {
+        alert: "BinlogStreamNotRecorded",
+        above: { 'up{instance="db-replica-1",job="node"}': "1x300" },
+        below: { 'bitrix_binlog_stream_last_caught_up_timestamp_seconds{instance="db-replica-1",job="node"}': "0+5x300" },
+        labels: {},
+        before: "9m",
+        after: "11m",
+    },
     // A scrape that fails, and a Redis node down behind a multi-target exporter that answers the scrape itself.
     {
         alert: "TargetDown",

@@ -852,9 +852,38 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const at = Math.ceil(Date.now() / 1000) * 1000;
         const to = new Date(at).toISOString().slice(0, 19).replace("T", " ");
         await new Promise((r) => setTimeout(r, at - Date.now() + 1200));
+        const lateAt = Math.floor(Date.now() / 1000);
         sql("db-master", "INSERT INTO bitrix.b_pitr SELECT seq, 'pitr-late' FROM bitrix.seq_51_to_80");
         sql("db-master", "DELETE FROM bitrix.b_pitr WHERE id <= 10");
         await waitFor("the streamer has the late rows", () => streamed("pitr-late"), 10_000, 250);
+        // The stream's lag reaches Prometheus through the monitoring service's node-exporter (the shared textfile volume):
+        // caught up at a check after the late rows, nothing left to copy, and its alert rules loaded.
+        const value = async (q: string) => (await promQuery(q))[0]?.value?.[1] as string | undefined;
+        const caughtUp = await waitFor(
+            "Prometheus sees the binlog stream caught up after the late rows",
+            async () => {
+                const [t, lag] = [
+                    await value("bitrix_binlog_stream_last_caught_up_timestamp_seconds"),
+                    await value("bitrix_binlog_stream_lag_bytes"),
+                ];
+                return t !== undefined && Number(t) >= lateAt && lag === "0" && Number(t);
+            },
+            30_000,
+            1000,
+        );
+        assert.equal(await value("bitrix_binlog_stream_up"), "1");
+        // Caught up: its alerts are (or, within an evaluation or two, become) neither pending nor firing.
+        await waitFor(
+            "no binlog stream alert pending or firing",
+            async () => (await promQuery('ALERTS{alertname=~"BinlogStream.*"}')).length === 0,
+            20_000,
+            1000,
+        );
+        const rules = await request(`http://127.0.0.1:${MONITORING.prometheus}/api/v1/rules`);
+        assert.match(rules.body, /"name":"BinlogStreamBehind"/);
+        console.log(
+            `# binlog stream metrics: caught up at ${new Date(caughtUp * 1000).toISOString()}, ${caughtUp - lateAt} s after the late rows' write began`,
+        );
 
         const r = cli(["restore", "--to", to]);
         assert.equal(r.gtid, b.gtid, "the base is the backup taken before the target");

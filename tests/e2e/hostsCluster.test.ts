@@ -730,8 +730,26 @@ describe("pulumi up onto hosts over SSH (stack hosts-e2e)", { timeout: 60 * 60_0
         const at = Math.ceil(Date.now() / 1000) * 1000;
         const to = new Date(at).toISOString().slice(0, 19).replace("T", " ");
         await new Promise((r) => setTimeout(r, at - Date.now() + 1200));
+        const lateAt = Math.floor(Date.now() / 1000);
         sql("h1", "INSERT INTO bitrix.b_hosts_pitr SELECT seq, 'pitr-late' FROM bitrix.seq_41_to_60");
         await waitFor("the streamer has the late rows", () => streamed("pitr-late"), 10_000, 250);
+        // Its lag reaches Prometheus through h2's own node-exporter (the textfile directory on that machine).
+        const caughtUp = await waitFor(
+            "Prometheus sees h2's binlog stream caught up after the late rows",
+            async () => {
+                const r = await request(
+                    `http://${ip(13)}:9090/api/v1/query?query=${encodeURIComponent('bitrix_binlog_stream_last_caught_up_timestamp_seconds{instance="h2"} and on(instance) bitrix_binlog_stream_lag_bytes == 0')}`,
+                );
+                const v = JSON.parse(r.body).data.result[0]?.value?.[1] as string | undefined;
+                return v !== undefined && Number(v) >= lateAt && Number(v);
+            },
+            30_000,
+            1000,
+        );
+        assert.match(onHost("h2", "stat -c '%a %U' /var/lib/prometheus/node-exporter/bitrix-binlog-stream.prom"), /^644 root$/);
+        console.log(
+            `# hosts binlog stream metrics: caught up ${caughtUp - lateAt} s after the late rows' write began (h2's node-exporter)`,
+        );
         const r = backupCli(["restore", "--to", to]) as ReturnType<typeof backupCli> & { replayed: number };
         assert.equal(r.gtid, b.gtid);
         assert.ok(r.replayed >= 2, JSON.stringify(r));

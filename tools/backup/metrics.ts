@@ -10,7 +10,7 @@
  */
 
 /** The textfile collector's directory in the monitoring service (Debian's default). */
-export const TEXTFILE_DIR = "/var/lib/prometheus/node-exporter";
+export { TEXTFILE_DIR } from "../../components/monitoring/processes";
 
 export interface RunRecord {
     kind: "backup" | "restore";

@@ -67,9 +67,31 @@ describe("pitr follow: streamer supervisor", () => {
             [{ dir: "rel" }, /absolute path/],
             [{ optionFile: "/a\nb" }, /absolute path/],
             [{ serverId: 0 }, /server id/],
+            [{ metricsFile: "relative.prom" }, /metrics file/],
+            [{ metricsFile: "/var/lib/x/stream.txt" }, /metrics file/],
+            [{ metricsFile: "/var/lib/x/a b.prom" }, /metrics file/],
+            [{ metricsFile: "/var/lib/x/$(id).prom" }, /metrics file/],
         ];
         for (const [o, re] of bad) assert.throws(() => followStreamerScript({ ...OPTS, ...o }), re);
         assert.throws(() => followStreamerScript(OPTS, 0), /retry pause/);
         assert.throws(() => followStreamerScript(OPTS, 1, 1.5), /check interval/);
+    });
+
+    it("with a metrics file, measures the lag at every check and writes it by rename", () => {
+        const s = followStreamerScript({ ...OPTS, metricsFile: "/var/lib/prometheus/node-exporter/bitrix-binlog-stream.prom" });
+        execFileSync("bash", ["-n"], { input: s });
+        assert.match(s, /^mf='\/var\/lib\/prometheus\/node-exporter\/bitrix-binlog-stream\.prom'$/m);
+        assert.ok(s.includes(`} > "$mf.tmp" && chmod 0644 "$mf.tmp" && mv -f "$mf.tmp" "$mf" || log "cannot write $mf"`));
+        // The time is taken before the queries; caught up = lag 0 at that check.
+        assert.match(s, / {8}now=\$\(date \+%s\)\n {8}row=\$\(probe 2>\/dev\/null\) \|\| row=\n/);
+        assert.match(
+            s,
+            /if behind=\$\(lag 2>\/dev\/null\); then\n {16}if \[ "\$behind" = 0 \]; then caught=\$now; fi\n {16}metrics 1 "\$behind"\n/,
+        );
+        // up 0 when no server is writable and after the streamer exits; the last caught-up time is read back at start.
+        assert.equal(s.match(/^ +metrics 0$/gm)!.length, 2);
+        assert.match(s, /^caught=\$\(sed -n 's\/\^bitrix_binlog_stream_last_caught_up_timestamp_seconds /m);
+        // Only binlogs from the newest streamed one on count (older ones were streamed whole before it).
+        assert.ok(s.includes('if [ -n "$last" ] && (( 10#${name##*.} < 10#${last##*.} )); then continue; fi'));
     });
 });

@@ -43,6 +43,19 @@ describe("masterInitSql", () => {
         const grants = sql.split("\n").filter((l) => l.startsWith("GRANT") && l.includes("'replicator'"));
         assert.deepEqual(grants, ["GRANT REPLICATION SLAVE ON *.* TO 'replicator'@'%';"]);
     });
+
+    it("adds BINLOG MONITOR on MariaDB only, for the binlog stream's lag (SHOW BINARY LOGS)", () => {
+        const maria = masterInitSql({
+            engine: "mariadb",
+            database: "bitrix",
+            appUser: "bitrix",
+            appPassword: "x",
+            replicationUser: "r",
+            replicationPassword: "r",
+        });
+        const grants = maria.split("\n").filter((l) => l.startsWith("GRANT") && l.includes("'r'@"));
+        assert.deepEqual(grants, ["GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'r'@'%';"]);
+    });
 });
 
 describe("replicaInitSql", () => {

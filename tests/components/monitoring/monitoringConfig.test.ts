@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import * as YAML from "yaml";
 import { alertmanagerConfig } from "../../../components/monitoring/alertmanagerConfig";
-import { ALERTS, alertRulesYaml, alertTableMarkdown } from "../../../components/monitoring/alertRules";
+import { ALERTS, alertRulesYaml, alertsFor, alertTableMarkdown } from "../../../components/monitoring/alertRules";
 import { blackboxConfig, prometheusConfig, PrometheusInput } from "../../../components/monitoring/prometheusConfig";
 import { mysqldCnf, supervisorConfig } from "../../../components/monitoring/processes";
 import { dashboardMetrics, grafanaDashboard } from "../../../components/monitoring/grafanaDashboard";
@@ -44,6 +44,21 @@ describe("alert rules", () => {
         assert.match(expr("PhpFpmListenQueue"), /phpfpm_listen_queue > 10$/);
         assert.match(expr("NfsDiskAwaitHigh"), /\* 1000 > 20$/);
         assert.match(expr("RedisHitRateLow"), /< 0\.8 and/);
+        assert.match(expr("BinlogStreamBehind"), /caught_up_timestamp_seconds > 30$/);
+    });
+
+    it("leave the binlog stream's rules out of stacks without it (absent() would fire there forever)", () => {
+        const names = (rules: typeof ALERTS) => rules.map((r) => r.name);
+        const streamRules = ["BinlogStreamBehind", "BinlogStreamNotRecorded"];
+        assert.deepEqual(names(ALERTS.filter((r) => r.only === "binlogStream")), streamRules);
+        assert.deepEqual(
+            names(alertsFor({})),
+            names(ALERTS).filter((n) => !streamRules.includes(n)),
+        );
+        assert.deepEqual(names(alertsFor({ binlogStream: false })), names(alertsFor({})));
+        assert.deepEqual(names(alertsFor({ binlogStream: true })), names(ALERTS));
+        const yaml = alertRulesYaml(alertsFor({ binlogStream: false }));
+        assert.doesNotMatch(yaml, /bitrix_binlog_stream/);
     });
 
     it("make the alert table of docs/operations.md, one row per alert", () => {
