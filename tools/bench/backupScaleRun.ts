@@ -3,8 +3,10 @@
  * mariadb-backup, mariadb-binlog and restic on loopback (no Docker, no Pulumi stack): a Bitrix-like database of the
  * asked size and an upload tree, a logical and a physical backup into fresh local restic repositories and their
  * restores into fresh servers, point-in-time recovery from the streamed binlog onto the physical copy, the streamer's
- * RPO when the master is killed under load, and restic's growth after a day of edits. Every command is the project's
- * own (tools/backup/plan.ts, physical.ts, pitr.ts); what differs from the cluster is said where it happens.
+ * lag under load and its RPO when the master is killed under load, and restic's growth after a day of edits. Every
+ * command is the project's own (tools/backup/plan.ts, physical.ts, the binlog-stream service's supervisor of
+ * components/database/binlogStreamScript.ts with its lag metrics, and the replay of pitrFollow*.ts that
+ * `npm run restore -- --to` runs); what differs from the cluster is said where it happens.
  *
  * One server, the master, is the source of both backups: the project takes them on a replica (`--dump-slave=2`,
  * `--slave-info --safe-slave-backup`); here the dump runs with `--master-data=2` instead (as tests/daemons/pitr.test.ts
@@ -25,7 +27,10 @@ import {
     prepareCommand,
 } from "../backup/physical";
 import { dumpCommand, gtidOfDump } from "../backup/plan";
-import { parseTarget, replayPlan, streamerOptionFile, streamerScript, TARGET_NOT_REACHED } from "../backup/pitr";
+import { parseTarget } from "../backup/pitr";
+import { followSourceDirs, parseSourceIndex, sourceFiles, sourceIndexScript } from "../backup/pitrFollow";
+import { followReplayPlan } from "../backup/pitrFollowReplay";
+import { followStreamerScript, streamerOptionFile } from "../../components/database/binlogStreamScript";
 import { masterInitSql } from "../../components/database/initSql";
 import {
     BackupScaleArgs,
@@ -74,6 +79,8 @@ export interface BackupScaleResult {
     fileBytes: number;
     steps: Step[];
     pitr: { target: string; presentExpected: number; presentRestored: number; afterTargetRestored: number; afterTargetOnMaster: number };
+    /** The stream's own lag metrics, sampled every 250 ms during the PITR load. */
+    streamLag: { samples: number; maxLagBytes: number; maxCaughtUpAgeSeconds: number };
     rpo: { acknowledged: number; streamed: number; missing: number; secondsLost: number };
     dedup: Array<{
         edits: "spread" | "clustered";
@@ -386,27 +393,39 @@ export async function runBackupScale(args: BackupScaleArgs): Promise<BackupScale
             note: `--slave-info/--safe-slave-backup find no replication; GTID ${binlogInfo.gtid} from xtrabackup_binlog_info (${binlogInfo.file})`,
         });
 
-        // 4. PITR: the streamer from the copy's binlog file, a write load, a target second inside it.
+        // 4. PITR: the binlog-stream service's supervisor (from the server's oldest binlog, into a `<server_id>-<time>`
+        // subdirectory, its lag in a textfile), a write load, a target second inside it.
         const binlogDir = path.join(root, "binlogs");
         const streamerCnf = writeFile(path.join(root, "streamer.cnf"), streamerOptionFile(REPL.password), 0o600);
+        fs.mkdirSync(path.join(root, "textfile"));
+        const metricsFile = path.join(root, "textfile", "bitrix-binlog-stream.prom");
         const script = writeFile(
             path.join(root, "streamer.sh"),
-            streamerScript(
-                "mariadb",
+            followStreamerScript(
                 {
-                    host: "127.0.0.1",
-                    port: PORTS.master,
+                    servers: [{ host: "127.0.0.1", port: PORTS.master }],
                     user: REPL.user,
                     optionFile: streamerCnf,
                     dir: binlogDir,
-                    firstBinlog: binlogInfo.file,
                     serverId: 9001,
+                    metricsFile,
                 },
+                1,
                 1,
             ),
             0o700,
         );
         streamer = spawn("bash", [script], { stdio: "ignore", detached: true });
+        /** The stream's subdirectory (one: this master is never reset). */
+        const streamDir = () => {
+            const dirs = fs.existsSync(binlogDir) ? followSourceDirs(fs.readdirSync(binlogDir)) : [];
+            return dirs.length ? path.join(binlogDir, dirs[dirs.length - 1]) : undefined;
+        };
+        const lagSample = () => {
+            const text = fs.existsSync(metricsFile) ? fs.readFileSync(metricsFile, "utf8") : "";
+            const value = (m: string) => Number(new RegExp(`^${m} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
+            return { lag: value("bitrix_binlog_stream_lag_bytes"), caught: value("bitrix_binlog_stream_last_caught_up_timestamp_seconds") };
+        };
         const loadTable = (t: string) =>
             sql(
                 master,
@@ -414,7 +433,15 @@ export async function runBackupScale(args: BackupScaleArgs): Promise<BackupScale
             );
         loadTable("b_bench_pitr");
         const pitrWriters = [1, 2].map((w) => new Writer(master, "b_bench_pitr", w));
-        await new Promise((r) => setTimeout(r, 12_000));
+        const streamLag = { samples: 0, maxLagBytes: 0, maxCaughtUpAgeSeconds: 0 };
+        for (const end = Date.now() + 12_000; Date.now() < end;) {
+            await new Promise((r) => setTimeout(r, 250));
+            const { lag, caught } = lagSample();
+            if (Number.isNaN(lag) || Number.isNaN(caught)) continue;
+            streamLag.samples++;
+            streamLag.maxLagBytes = Math.max(streamLag.maxLagBytes, lag);
+            streamLag.maxCaughtUpAgeSeconds = Math.max(streamLag.maxCaughtUpAgeSeconds, Date.now() / 1000 - caught);
+        }
         await Promise.all(pitrWriters.map((w) => w.stop()));
         const acks = pitrWriters.flatMap((w) => w.acks);
         const ats = acks.map((a) => a.at);
@@ -429,13 +456,20 @@ export async function runBackupScale(args: BackupScaleArgs): Promise<BackupScale
                 .split("\n")
                 .map((l) => l.split("\t"));
             const [name, size] = logs[logs.length - 1];
-            const file = path.join(binlogDir, name);
-            return fs.existsSync(file) && fs.statSync(file).size === Number(size);
+            const dir = streamDir();
+            const file = dir && path.join(dir, name);
+            return !!file && fs.existsSync(file) && fs.statSync(file).size === Number(size);
         };
         for (let i = 0; !caughtUp(); i++) {
             if (i > 600) throw new Error("backup-scale: the streamer did not catch up with the master in 60 s");
             await new Promise((r) => setTimeout(r, 100));
         }
+        add({
+            step: "Binlog stream lag under the PITR load (2 writers), from its own metrics file (check every 1 s)",
+            note:
+                `${streamLag.samples} samples: lag at most ${streamLag.maxLagBytes} bytes, caught-up time at most ` +
+                `${streamLag.maxCaughtUpAgeSeconds.toFixed(1)} s old (the alert line is 30 s)`,
+        });
 
         const [, prepS] = timed(() => run(prepareCommand("mariadb", copyDir)));
         add({ step: "Physical backup: mariadb-backup --prepare", seconds: prepS, rateBytes: dbBytes, note: "" });
@@ -472,14 +506,20 @@ export async function runBackupScale(args: BackupScaleArgs): Promise<BackupScale
         });
         fs.rmSync(restoreP, { recursive: true, force: true });
 
-        const replay = replayPlan("mariadb", {
-            startGtid: binlogInfo.gtid,
-            target: parseTarget("mariadb", "--to", target.utc),
-            binlogDir,
-            binlogFiles: fs.readdirSync(binlogDir),
-        });
-        const [replayOut, replayS] = timed(() => run(["bash", "-c", replay.script(["--socket", phys.socket])]));
-        if (TARGET_NOT_REACHED.test(replayOut)) throw new Error(`backup-scale: the replay did not reach ${target.utc}: ${replayOut}`);
+        // What `npm run restore -- --to` does: index every source subdirectory, plan (each GTID once, in order), replay.
+        const [replay, planS] = timed(() =>
+            followReplayPlan({
+                startGtid: binlogInfo.gtid,
+                target: parseTarget("mariadb", "--to", target.utc),
+                binlogDir,
+                sources: followSourceDirs(fs.readdirSync(binlogDir)).map((name) => {
+                    const files = sourceFiles(fs.readdirSync(path.join(binlogDir, name)));
+                    return parseSourceIndex(name, files, run(["bash", "-c", sourceIndexScript(path.join(binlogDir, name), files)]));
+                }),
+            }),
+        );
+        if (!replay.reached) throw new Error(`backup-scale: the streamed binlogs do not reach ${target.utc}`);
+        const [, replayS] = timed(() => run(["bash", "-c", replay.script(["--socket", phys.socket])]));
         const presentRestored = Number(sql(phys, `SELECT COUNT(*) FROM ${DB}.b_bench_pitr`));
         const afterTargetRestored = Number(
             sql(phys, `SELECT COUNT(*) FROM ${DB}.b_bench_pitr WHERE UNIX_TIMESTAMP(at) >= ${target.epochSeconds}`),
@@ -489,6 +529,7 @@ export async function runBackupScale(args: BackupScaleArgs): Promise<BackupScale
             step: `PITR: replay of the streamed binlog onto the physical copy to ${target.utc} UTC`,
             seconds: replayS,
             note:
+                `planned in ${planS.toFixed(1)} s (${replay.segments.map((g) => `${g.count} transactions of ${g.source}`).join(", ")}); ` +
                 `rows before the target: ${presentRestored} restored of ${before} on the master; ` +
                 `from the target on: ${afterTargetRestored} restored of ${fromOn} (expected 0)` +
                 (presentRestored === before && afterTargetRestored === 0 ? "" : " MISMATCH"),
@@ -555,11 +596,12 @@ export async function runBackupScale(args: BackupScaleArgs): Promise<BackupScale
         process.kill(-streamer.pid!, "SIGTERM");
         streamer = undefined;
         const acked = rpoWriters.flatMap((w) => w.acks);
+        const rpoDir = streamDir()!;
         const streamedFiles = fs
-            .readdirSync(binlogDir)
+            .readdirSync(rpoDir)
             .filter((f) => /^binlog\.\d+$/.test(f) && f >= rpoFirstFile)
             .sort()
-            .map((f) => path.join(binlogDir, f));
+            .map((f) => path.join(rpoDir, f));
         const streamed = streamedRows(streamedFiles, rpoFrom, "b_bench_rpo");
         const streamedIds = new Set(streamed.map((r) => r.id));
         const missing = acked.filter((a) => !streamedIds.has(a.id));
@@ -663,6 +705,7 @@ export async function runBackupScale(args: BackupScaleArgs): Promise<BackupScale
             fileBytes,
             steps,
             pitr,
+            streamLag,
             rpo,
             dedup,
             extrapolated,
