@@ -168,7 +168,7 @@ export function perconaSidecarBackupScript(workDir: string, port = DB_PORT): str
         `IFS= read -r pw || [ -n "$pw" ] || { echo "physical backup: no root password on stdin" >&2; exit 1; }`,
         `[ -n "$pw" ] || { echo "physical backup: empty root password on stdin" >&2; exit 1; }`,
         `pw=\${pw//\\\\/\\\\\\\\}`,
-        `pw=\${pw//\\\"/\\\\\\\"}`,
+        `pw=\${pw//\\"/\\\\\\"}`,
         `printf '[${OPTION_GROUP.percona}]\\nuser = "root"\\npassword = "%s"\\nhost = "127.0.0.1"\\nport = ${port}\\n' "$pw" > ${q(optionFile)}`,
         "unset pw",
         step(physicalBackupCommand("percona", copy, { optionFile, datadir: DB_DATADIR }), "backup.log"),
