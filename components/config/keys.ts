@@ -449,6 +449,19 @@ export const KEYS = {
                 ? undefined
                 : 'an image reference with a tag, such as "percona/percona-server:8.0.36-28"',
     },
+    perconaXtrabackupImage: {
+        type: "string",
+        // XtraBackup 8.0.35-3x backs up Percona Server 8.0.34 and any later 8.0 release, 8.0.36 included
+        // (https://docs.percona.com/percona-xtrabackup/8.0/supported-versions.html); 8.0.35-33 is the tag Percona's
+        // Operator for MySQL 0.11.0 certifies beside percona/percona-server:8.0.36-28 (its release notes' image list).
+        default: "percona/percona-xtrabackup:8.0.35-33",
+        description:
+            "Percona XtraBackup 8.0 image that takes and puts back physical backups (npm run backup -- --method physical) beside the Percona containers on Docker; XtraBackup 8.0.34 or later backs up Percona Server 8.0.34 and later.",
+        allowed: (v: string) =>
+            /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/.test(v)
+                ? undefined
+                : 'an image reference with a tag, such as "percona/percona-xtrabackup:8.0.35-33"',
+    },
 
     redisReplicas: { type: "integer", default: 2, description: "Redis replicas beside the master.", allowed: intIn(1, 8) },
     sentinels: {

@@ -126,6 +126,8 @@ export interface DatabaseSettings {
     binlogStream: boolean;
     /** Percona image used when engine = percona. @default "percona/percona-server:8.0.36-28" */
     perconaImage: string;
+    /** Percona XtraBackup 8.0 image of physical backups on Docker (engine percona). @default "percona/percona-xtrabackup:8.0.35-33" */
+    perconaXtrabackupImage: string;
 }
 
 export interface RedisSettings {

@@ -376,6 +376,14 @@ function crossChecks(v: KeyValues, name: (k: string) => string, problems: string
             `${name("perconaImage")}: ${v.perconaImage} is older than 8.0.30, which the generated innodb_redo_log_capacity and semi-sync plugin names need`,
         );
     }
+    // XtraBackup 8.4 and the innovation series do not back up an 8.0 server (their release notes, e.g.
+    // https://docs.percona.com/percona-xtrabackup/innovation-release/release-notes/8.3.0-1.html); 8.0.34+ does.
+    const pxbVersion = /:(\d+)\.(\d+)\.(\d+)/.exec(v.perconaXtrabackupImage);
+    if (v.dbEngine === "percona" && pxbVersion && (pxbVersion[1] !== "8" || pxbVersion[2] !== "0" || Number(pxbVersion[3]) < 34)) {
+        problems.push(
+            `${name("perconaXtrabackupImage")}: ${v.perconaXtrabackupImage} is not XtraBackup 8.0.34 or later of the 8.0 series, which backs up Percona Server 8.0.34 and later`,
+        );
+    }
     const seenPaths = new Set<string>();
     for (const p of v.sharedPaths) {
         for (const other of seenPaths) {
@@ -514,6 +522,7 @@ function build(v: KeyValues, ctx: ValidateContext): ClusterConfig {
             failover: v.dbFailover,
             binlogStream: v.dbBinlogStream,
             perconaImage: v.perconaImage,
+            perconaXtrabackupImage: v.perconaXtrabackupImage,
         },
         redis: {
             replicas: v.redisReplicas,

@@ -83,16 +83,28 @@ const PHP_DNF = [
     "php-pecl-zip",
     "php-intl",
 ];
+/**
+ * Percona's repositories: `setup ps80` turns every other Percona location off and Percona Server 8.0's on, then
+ * `enable tools release` adds the one Percona XtraBackup 8.0 (package percona-xtrabackup-80) comes from, as Percona's
+ * own example for Percona Server 8.0 with XtraBackup does (https://docs.percona.com/percona-software-repositories/percona-release.html:
+ * "enable-only ps-80 release", "enable tools release", then apt update and install percona-xtrabackup-80;
+ * https://docs.percona.com/percona-xtrabackup/8.0/apt-repo.html and yum-repo.html: the tools repository,
+ * percona-xtrabackup-80). apt needs its lists read again after `enable`; dnf reads the new repository itself.
+ */
 const PERCONA_REPO = {
     apt: [
         "command -v percona-release >/dev/null || { apt-get install -y -q curl gnupg2 lsb-release && curl -fsSLo /tmp/percona-release.deb https://repo.percona.com/apt/percona-release_latest.generic_all.deb && apt-get install -y /tmp/percona-release.deb; }",
         "percona-release setup -y ps80",
+        "percona-release enable tools release && apt-get update -q",
     ],
     dnf: [
         "command -v percona-release >/dev/null || dnf install -y https://repo.percona.com/yum/percona-release-latest.noarch.rpm",
         "percona-release setup -y ps80",
+        "percona-release enable tools release",
     ],
 };
+/** Percona XtraBackup 8.0, the physical backups' tool beside Percona Server 8.0 (tools/backup/physical.ts). */
+export const PERCONA_XTRABACKUP_PACKAGE = "percona-xtrabackup-80";
 const EPEL = "rpm -q epel-release >/dev/null || dnf install -y epel-release";
 const REMI_PHP = [
     "rpm -q remi-release >/dev/null || dnf install -y https://rpms.remirepo.net/enterprise/remi-release-9.rpm",
@@ -139,9 +151,10 @@ export function rolePackages(role: HostRole, family: Family, engine: DbEngine = 
                   };
         case "db":
             if (engine === "percona") {
+                // xtrabackup takes physical backups on the machine, as mariadb-backup does for MariaDB.
                 return {
                     repos: apt ? PERCONA_REPO.apt : PERCONA_REPO.dnf,
-                    packages: ["percona-server-server"],
+                    packages: ["percona-server-server", PERCONA_XTRABACKUP_PACKAGE],
                     distroUnits: ["mysql", "mysqld"],
                     freshDataDirs: ["/var/lib/mysql"],
                 };

@@ -11,7 +11,7 @@ import { parseStackOutputs, StackOutputs } from "../stackOutputs";
 import { loadCommand, StackFacts } from "./plan";
 import { dbRootScript, knownHostsText, onTarget, sshConfigText, Target } from "./remote";
 import { sh } from "./shell";
-import { dockerParts, factsFrom, hostsParts, NAMESPACE, rawConfigFromCli, StackParts } from "./stackTargets";
+import { dockerParts, factsFrom, hostsParts, NAMESPACE, rawConfigFromCli, StackParts, xtrabackupImageFrom } from "./stackTargets";
 
 export interface StackAccess {
     outputs: StackOutputs;
@@ -64,6 +64,7 @@ export function openStack(stack: string, runner: PulumiRunner, opts: { liveRoles
     let parts: StackParts;
     let sshDir: string | undefined;
     let sshConfig: string | undefined;
+    let xtrabackupImage: string | undefined;
     if (outputs.placement === "hosts") {
         const raw = rawConfigFromCli(runner.pulumi(["config", "--json", "--show-secrets"]));
         const cfg = validateClusterConfig(raw, { namespace: NAMESPACE, stack });
@@ -71,7 +72,11 @@ export function openStack(stack: string, runner: PulumiRunner, opts: { liveRoles
         if (!key) throw new Error(`backup: stack ${stack} has no sshPrivateKey in its config`);
         parts = hostsParts(cfg, outputs);
         ({ dir: sshDir, config: sshConfig } = writeSshAccess(cfg, key));
-    } else parts = dockerParts(outputs);
+    } else {
+        parts = dockerParts(outputs);
+        // Percona's physical copies run in an XtraBackup container: its image is the stack's config, not an output.
+        if (outputs.dbEngine === "percona") xtrabackupImage = xtrabackupImageFrom(runner.pulumi(["config", "--json"]));
+    }
     const command = (t: Target, script: string) => onTarget(t, script, sshConfig);
     const run = (t: Target, script: string, input?: number) => sh(command(t, script), undefined, input);
     const close = () => {
@@ -85,7 +90,7 @@ export function openStack(stack: string, runner: PulumiRunner, opts: { liveRoles
                 return "down";
             }
         });
-        const facts = factsFrom(stack, outputs, parts, readOnly, sshConfig);
+        const facts = factsFrom(stack, outputs, parts, readOnly, sshConfig, xtrabackupImage);
         return { outputs, parts, facts, run, command, close };
     } catch (e) {
         close();

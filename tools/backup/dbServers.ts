@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "crypto";
 import { unitName, logFile } from "../../components/placement/systemdUnit";
-import { copyBackScript } from "./physicalDocker";
+import { copyBackScript, perconaCopyBackCommand } from "./physicalDocker";
 import type { Engine } from "./plan";
 import type { StackAccess } from "./access";
 import { dbRootScript, readTreeScript, Target } from "./remote";
@@ -37,8 +37,23 @@ export interface DbLayer {
     client(s: DbServer, argv: string[]): string;
 }
 
-/** Docker: containers `<name>` of the servers and `<prefix>-db-failover`. */
-export function dockerDbLayer(engine: Engine, servers: DbServer[], manager: string): DbLayer {
+/**
+ * The server's admin client pinging it: `mysqladmin` for Percona (its image and packages have no mariadb-admin).
+ * Over TCP to 127.0.0.1 as the stack's own health check does (components/database/database.ts). Its exit status is 0
+ * whenever the server answers, an "Access denied" included (MySQL 8.0 manual, mysqladmin.html, `ping`), so no
+ * password is needed.
+ */
+export function pingCommand(engine: Engine): string {
+    return engine === "percona"
+        ? "mysqladmin --connect-timeout=2 --protocol=tcp -h 127.0.0.1 ping --silent"
+        : "mariadb-admin --connect-timeout=2 ping --silent";
+}
+
+/**
+ * Docker: containers `<name>` of the servers and `<prefix>-db-failover`. MariaDB's copy-back runs in a one-off
+ * container of the server's own image, Percona's in one of `xtrabackupImage` (the Percona image has no xtrabackup).
+ */
+export function dockerDbLayer(engine: Engine, servers: DbServer[], manager: string, xtrabackupImage?: string): DbLayer {
     const name = (s: DbServer) => s.target.name;
     const client = (s: DbServer, argv: string[]) => sh(`docker exec ${q(name(s))} sh -c ${q(dbRootScript(s.target, argv))}`);
     return {
@@ -52,6 +67,11 @@ export function dockerDbLayer(engine: Engine, servers: DbServer[], manager: stri
         start: (list) => void sh(`docker start ${list.map((s) => q(name(s))).join(" ")} >/dev/null`),
         running: (s) => sh(`docker inspect -f '{{.State.Running}}' ${q(name(s))} 2>/dev/null || true`).trim() === "true",
         copyBack: (s, copyDir) => {
+            if (engine === "percona") {
+                if (!xtrabackupImage) throw new Error("restore: no perconaXtrabackupImage for a Percona stack on Docker");
+                sh(`${readTreeScript(copyDir)} | ${perconaCopyBackCommand(name(s), xtrabackupImage)}`);
+                return;
+            }
             const image = sh(`docker inspect -f '{{.Config.Image}}' ${q(name(s))}`).trim();
             sh(
                 `${readTreeScript(copyDir)} | docker run --rm -i --network none --user 0 --volumes-from ${q(name(s))} --entrypoint bash ${q(image)} -c ${q(copyBackScript(engine))}`,
@@ -59,18 +79,21 @@ export function dockerDbLayer(engine: Engine, servers: DbServer[], manager: stri
         },
         waitUp: (s) =>
             void sh(
-                `for _ in $(seq 1 240); do docker exec ${q(name(s))} mariadb-admin --connect-timeout=2 ping --silent >/dev/null 2>&1 && exit 0; ` +
+                `for _ in $(seq 1 240); do docker exec ${q(name(s))} ${pingCommand(engine)} >/dev/null 2>&1 && exit 0; ` +
                     `docker inspect -f '{{.State.Running}}' ${q(name(s))} | grep -q true || { docker logs --tail 30 ${q(name(s))} >&2; exit 1; }; sleep 0.5; done; exit 1`,
             ),
         client,
     };
 }
 
-/** The script that waits on a machine for its server's unit to answer, or prints why not. */
-export function hostWaitScript(service: string): string {
+/**
+ * The script that waits on a machine for its server's unit to answer, or prints why not.
+ * @default engine "mariadb"
+ */
+export function hostWaitScript(service: string, engine: Engine = "mariadb"): string {
     const unit = q(unitName(service));
     return (
-        `for _ in $(seq 1 240); do mariadb-admin --connect-timeout=2 ping --silent >/dev/null 2>&1 && exit 0; ` +
+        `for _ in $(seq 1 240); do ${pingCommand(engine)} >/dev/null 2>&1 && exit 0; ` +
         `systemctl is-active --quiet ${unit} || { echo "${unitName(service)} is not running:" >&2; tail -n 30 ${q(logFile(service))} >&2; exit 1; }; sleep 0.5; done; ` +
         `echo "${unitName(service)} does not answer after 120 s" >&2; exit 1`
     );
@@ -102,7 +125,7 @@ export function hostsDbLayer(engine: Engine, access: StackAccess, servers: DbSer
                 `${readTreeScript(copyDir)} | ${access.command(s.target, `exec bash -c ${q(copyBackScript(engine, copy, { exclusive: true }))}`)}`,
             );
         },
-        waitUp: (s) => void run(s.target, hostWaitScript(s.service)),
+        waitUp: (s) => void run(s.target, hostWaitScript(s.service, engine)),
         client: (s, argv) => run(s.target, dbRootScript(s.target, argv)),
     };
 }

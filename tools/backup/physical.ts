@@ -57,6 +57,12 @@ export interface PhysicalBackupOptions {
     parallel?: number;
     /** Seconds --safe-slave-backup waits for the replica's open temporary tables to reach zero. @default 300 (the tools' default) */
     safeSlaveBackupTimeout?: number;
+    /**
+     * The server's data directory, where the tool runs without the server's my.cnf (XtraBackup in its own container:
+     * Percona's docker.html passes `--datadir=/var/lib/mysql` the same way). @default none: the tool reads it from
+     * the server's option files
+     */
+    datadir?: string;
 }
 
 /** An absolute, normalised directory that fits in one option value (no NUL or line break; never "/"). */
@@ -136,6 +142,7 @@ export function physicalBackupCommand(engine: Engine, targetDir: string, opts: P
         PHYSICAL_TOOL[engine],
         `--defaults-extra-file=${checkDir("optionFile", opts.optionFile)}`,
         "--backup",
+        ...(opts.datadir !== undefined ? [`--datadir=${checkDir("datadir", opts.datadir)}`] : []),
         `--target-dir=${checkDir("targetDir", targetDir)}`,
         "--slave-info",
         "--safe-slave-backup",

@@ -1,7 +1,8 @@
 /**
  * The physical path of `npm run backup|restore -- --method physical`, on either placement (the servers' handling is
  * dbServers.ts's, the scripts physicalDocker.ts's):
- * backup  = mariadb-backup's copy on a read-only replica, prepared there, streamed into the stage's db/physical;
+ * backup  = mariadb-backup's (MariaDB) or xtrabackup's (Percona) copy on a read-only replica, prepared there (Percona
+ *           on Docker: in an XtraBackup container beside the replica, physicalDocker.ts), streamed into the stage's db/physical;
  *           its GTID position from the files the tool wrote beside it (backupGtid, which refuses errant GTIDs);
  * restore = the failover manager stopped, every database server stopped and its data directory replaced by the copy,
  *           the one that was writable started first and re-seeded as the master at the copy's position (reseedMasterSql),
@@ -11,9 +12,9 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { backupGtid, INFO_FILES, reseedMasterSql } from "./physical";
-import { containerBackupScript } from "./physicalDocker";
-import type { Engine } from "./plan";
+import { backupGtid, INFO_FILES, PHYSICAL_TOOL, reseedMasterSql } from "./physical";
+import { containerBackupScript, perconaSidecarBackupCommand } from "./physicalDocker";
+import { loadCommand, type Engine } from "./plan";
 import type { StackAccess } from "./access";
 import type { DbLayer, DbServer } from "./dbServers";
 import { q, sh } from "./shell";
@@ -28,7 +29,16 @@ export function stagePhysicalCopy(access: StackAccess, stage: string, log: (line
     const work = `/tmp/bitrix-cluster-physical-${randomBytes(6).toString("hex")}`;
     const dest = path.join(stage, PHYSICAL_DIR);
     fs.mkdirSync(dest, { mode: 0o700 });
-    log(`backup: physical copy of ${replica.name} (mariadb-backup --backup --slave-info, then --prepare, beside the server)`);
+    const tool = PHYSICAL_TOOL[facts.engine];
+    if (facts.engine === "percona" && replica.kind === "docker") {
+        // The Percona image has no xtrabackup: an XtraBackup container on the replica's volumes and network copies,
+        // prepares and streams the copy; its work directory goes with the container (--rm).
+        if (!facts.xtrabackupImage) throw new Error("backup: no perconaXtrabackupImage for a Percona stack on Docker");
+        log(`backup: physical copy of ${replica.name} (${tool} --backup --slave-info, then --prepare, in ${facts.xtrabackupImage})`);
+        sh(`${perconaSidecarBackupCommand(replica.name, facts.xtrabackupImage, work)} | tar -C ${q(dest)} -xf -`);
+        return gtidOf(facts.engine, dest);
+    }
+    log(`backup: physical copy of ${replica.name} (${tool} --backup --slave-info, then --prepare, beside the server)`);
     try {
         access.run(replica, `exec bash -c ${q(containerBackupScript(facts.engine, work))}`);
         sh(`${access.command(replica, `tar -C ${q(`${work}/copy`)} -cf - .`)} | tar -C ${q(dest)} -xf -`);
@@ -39,12 +49,17 @@ export function stagePhysicalCopy(access: StackAccess, stage: string, log: (line
             log(`backup: could not remove ${work} on ${replica.name}`);
         }
     }
+    return gtidOf(facts.engine, dest);
+}
+
+/** The GTID position of the copy in `dest`, from the files the tool wrote beside it. */
+function gtidOf(engine: Engine, dest: string): string {
     const info: Record<string, string> = {};
-    for (const name of [...INFO_FILES[facts.engine].binlog, ...INFO_FILES[facts.engine].slave]) {
+    for (const name of [...INFO_FILES[engine].binlog, ...INFO_FILES[engine].slave]) {
         const file = path.join(dest, name);
         if (fs.existsSync(file)) info[name] = fs.readFileSync(file, "utf8");
     }
-    return backupGtid(facts.engine, info);
+    return backupGtid(engine, info);
 }
 
 export interface PhysicalRestoreInput {
@@ -87,7 +102,7 @@ export function restorePhysicalCopy(input: PhysicalRestoreInput): void {
         layer.start([writable]);
         layer.waitUp(writable);
         log(`restore: ${label(writable)} is the master at the copy's GTID position ${input.gtid}`);
-        layer.client(writable, ["mariadb", "-e", reseedMasterSql(input.engine, input.gtid)]);
+        layer.client(writable, [...loadCommand(input.engine), "-e", reseedMasterSql(input.engine, input.gtid)]);
         phase("master start");
         if (ordered.length > 1) layer.start(ordered.slice(1));
         for (const s of ordered.slice(1)) layer.waitUp(s);
@@ -106,14 +121,17 @@ export function restorePhysicalCopy(input: PhysicalRestoreInput): void {
     }
     for (const s of ordered.slice(1)) {
         log(`restore: waiting for ${label(s)} to replicate from ${label(writable)}`);
-        const threads = () => layer.client(s, ["mariadb", "-e", "SHOW SLAVE STATUS\\G"]);
+        // MySQL 8.0 still answers SHOW SLAVE STATUS (deprecated in 8.0.22, with the old column names); Replica_ names are
+        // accepted too.
+        const threads = () => layer.client(s, [...loadCommand(input.engine), "-e", "SHOW SLAVE STATUS\\G"]);
+        const running = (status: string) => (status.match(/(Slave|Replica)_(IO|SQL)_Running: Yes/g) ?? []).length === 2;
         let status = "";
         for (let i = 0; i < 120; i++) {
             status = threads();
-            if ((status.match(/Slave_(IO|SQL)_Running: Yes/g) ?? []).length === 2) break;
+            if (running(status)) break;
             sh("sleep 0.5");
         }
-        if ((status.match(/Slave_(IO|SQL)_Running: Yes/g) ?? []).length !== 2)
+        if (!running(status))
             throw new Error(
                 `restore: ${label(s)} does not replicate after 60 s:\n${status
                     .split("\n")

@@ -27,6 +27,8 @@ export interface StackFacts {
     sharedDirs: Record<string, string>;
     /** The ssh config that reaches the machines of a hosts stack (remote.ts); absent on Docker. */
     sshConfig?: string;
+    /** Percona on Docker: the XtraBackup image of physical copies (the stack's perconaXtrabackupImage). */
+    xtrabackupImage?: string;
 }
 
 /**

@@ -76,12 +76,12 @@ function dbLayer(access: StackAccess): DbLayer {
         const manager = parts.manager ?? { target: parts.servers[0], service: "db-failover" };
         return hostsDbLayer(facts.engine, access, servers, manager);
     }
-    return dockerDbLayer(facts.engine, servers, parts.manager?.target.name ?? `${facts.prefix}-db-failover`);
+    return dockerDbLayer(facts.engine, servers, parts.manager?.target.name ?? `${facts.prefix}-db-failover`, facts.xtrabackupImage);
 }
 
 /** Whether the physical method can run on this stack; undefined when it can. */
 function physicalProblem(access: StackAccess): string | undefined {
-    return physicalUnsupported(access.facts.engine, access.parts.servers.length - 1, dbLayer(access).hasManager());
+    return physicalUnsupported(access.parts.servers.length - 1, dbLayer(access).hasManager());
 }
 
 /** The binlog streamer of a stack a point-in-time restore replays from; refuses a stack without one. */

@@ -5,7 +5,7 @@
  * the caller and passed in.
  */
 import { parseValue } from "../../components/config/load";
-import { KEYS, KEY_NAMES, KeySpec } from "../../components/config/keys";
+import { allowedProblem, KEYS, KEY_NAMES, KeySpec } from "../../components/config/keys";
 import type { ClusterConfig } from "../../components/config/types";
 import type { RawConfig } from "../../components/config/validate";
 import { sharedSlug } from "../../components/nfs/ganeshaConfig";
@@ -32,6 +32,20 @@ export function rawConfigFromCli(json: string): RawConfig {
     }
     for (const key of KEY_NAMES) if (!(key in raw)) raw[key] = undefined;
     return raw;
+}
+
+/**
+ * The stack's perconaXtrabackupImage from `pulumi config --json` (without --show-secrets: secrets read "[secret]" and
+ * are not looked at): the value set, else the key's default; refused, before anything runs, when the key's own check
+ * refuses it (no tag, characters a shell or Docker would read otherwise).
+ */
+export function xtrabackupImageFrom(json: string): string {
+    const entry = (JSON.parse(json) as Record<string, { value?: unknown } | undefined>)[`${NAMESPACE}:perconaXtrabackupImage`];
+    const spec = KEYS.perconaXtrabackupImage;
+    const value = entry?.value ?? spec.default;
+    const problem = typeof value === "string" ? allowedProblem(spec, value) : "a string";
+    if (problem) throw new Error(`backup: perconaXtrabackupImage must be ${problem}, got ${JSON.stringify(value)}`);
+    return value as string;
 }
 
 /** A stack's parts as the tools reach them, before the live roles are known. */
@@ -110,6 +124,7 @@ export function factsFrom(
     parts: StackParts,
     readOnly: string[],
     sshConfig?: string,
+    xtrabackupImage?: string,
 ): StackFacts {
     const [configured, ...replicas] = parts.servers;
     if (!configured) throw new Error(`backup: stack ${stack} has no database server in its outputs`);
@@ -124,5 +139,6 @@ export function factsFrom(
         files: parts.files,
         sharedDirs: parts.sharedDirs,
         sshConfig,
+        ...(xtrabackupImage !== undefined ? { xtrabackupImage } : {}),
     };
 }

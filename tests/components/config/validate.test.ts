@@ -161,6 +161,25 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
     ["Redis password with a space", { redisPassword: "long enough but spaced" }, "redisPassword", /no spaces, quotes or backslashes/],
     ["key that is not PEM", { tlsCertificate: "-----BEGIN CERTIFICATE-----", tlsKey: "not a key" }, "tlsKey", /PEM private key/],
     ["bad image reference", { perconaImage: "percona/percona-server" }, "perconaImage", /with a tag/],
+    ["XtraBackup image without a tag", { perconaXtrabackupImage: "percona/percona-xtrabackup" }, "perconaXtrabackupImage", /with a tag/],
+    [
+        "XtraBackup image with shell characters",
+        { perconaXtrabackupImage: "percona/percona-xtrabackup:8.0.35-33;id" },
+        "perconaXtrabackupImage",
+        /with a tag/,
+    ],
+    [
+        "XtraBackup 8.4 for a Percona Server 8.0",
+        { perconaXtrabackupImage: "percona/percona-xtrabackup:8.4.0-3" },
+        "perconaXtrabackupImage",
+        /not XtraBackup 8\.0\.34 or later/,
+    ],
+    [
+        "XtraBackup older than 8.0.34",
+        { perconaXtrabackupImage: "percona/percona-xtrabackup:8.0.33-28" },
+        "perconaXtrabackupImage",
+        /not XtraBackup 8\.0\.34 or later/,
+    ],
     // The cluster's own logins and MySQL's system schemas (issue 19): wrong grants, and restore would drop `mysql`.
     ["the failover manager's login as app user", { dbUser: "failover" }, "dbUser", /reserved/],
     ["the replication login as app user", { dbUser: "replicator" }, "dbUser", /reserved/],

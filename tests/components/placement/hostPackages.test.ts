@@ -43,9 +43,25 @@ describe("host packages", () => {
         assert.match(rolePackages("nfs", "dnf").repos[0], /centos-release-nfs-ganesha5/);
         assert.deepEqual(rolePackages("redis", "dnf").packages, ["redis"]);
         const percona = rolePackages("db", "dnf", "percona");
-        assert.deepEqual(percona.packages, ["percona-server-server"]);
+        assert.deepEqual(percona.packages, ["percona-server-server", "percona-xtrabackup-80"]);
         assert.match(percona.repos.join("\n"), /percona-release setup -y ps80/);
-        assert.deepEqual(rolePackages("db", "apt", "percona").packages, ["percona-server-server"]);
+        assert.deepEqual(rolePackages("db", "apt", "percona").packages, ["percona-server-server", "percona-xtrabackup-80"]);
+    });
+
+    it("installs Percona XtraBackup 8.0 beside Percona Server from the tools repository, enabled after setup ps80", () => {
+        for (const family of ["apt", "dnf"] as const) {
+            const repos = rolePackages("db", family, "percona").repos;
+            const setup = repos.findIndex((r) => r === "percona-release setup -y ps80");
+            // setup turns every other Percona repository off: tools must be enabled after it, not before.
+            const tools = repos.findIndex((r) => r.startsWith("percona-release enable tools release"));
+            assert.ok(setup >= 0 && tools > setup, `${family}: ${repos.join(" / ")}`);
+        }
+        assert.match(rolePackages("db", "apt", "percona").repos.at(-1)!, /&& apt-get update -q$/);
+        const script = installScript(["db"], "percona");
+        execFileSync("sh", ["-n"], { input: script });
+        assert.match(script, /for p in nftables logrotate util-linux percona-server-server percona-xtrabackup-80; do/);
+        // MariaDB's db role is unchanged: mariadb-backup, no Percona repository.
+        assert.ok(!installScript(["db"], "mariadb").includes("percona"));
     });
 
     it("writes one idempotent script per host: only missing packages, no daemon started, distro units masked", () => {

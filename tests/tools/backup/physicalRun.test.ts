@@ -1,12 +1,14 @@
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
 import type { DbLayer, DbServer } from "../../../tools/backup/dbServers";
-import { hostWaitScript } from "../../../tools/backup/dbServers";
+import { hostWaitScript, pingCommand } from "../../../tools/backup/dbServers";
 import { restorePhysicalCopy } from "../../../tools/backup/physicalRun";
 
 /** A database layer that records what the restore asks of it; `fail` makes one step throw. */
-function fakeLayer(fail?: { step: string; server?: string }) {
+function fakeLayer(fail?: { step: string; server?: string }, status = "Slave_IO_Running: Yes\nSlave_SQL_Running: Yes\n") {
     const calls: string[] = [];
+    const clients: string[] = [];
     const up = new Set(["m", "r1", "r2", "manager"]);
     const servers: DbServer[] = ["m", "r1", "r2"].map((n, i) => ({
         target: { kind: "ssh", name: n, alias: `bx-host-${n}`, sudo: false },
@@ -28,6 +30,7 @@ function fakeLayer(fail?: { step: string; server?: string }) {
         copyBack: (s) => step("copy-back", s),
         waitUp: (s) => step("wait", s),
         client: (s, argv) => {
+            clients.push(argv[0]);
             step(
                 `sql ${argv
                     .at(-1)!
@@ -36,10 +39,10 @@ function fakeLayer(fail?: { step: string; server?: string }) {
                     .slice(0, 40)}`,
                 s,
             );
-            return argv.at(-1)!.startsWith("SHOW SLAVE") ? "Slave_IO_Running: Yes\nSlave_SQL_Running: Yes\n" : "";
+            return argv.at(-1)!.startsWith("SHOW SLAVE") ? status : "";
         },
     };
-    return { layer, calls, up, servers };
+    return { layer, calls, up, servers, clients };
 }
 
 describe("physical restore, on either placement's database layer", () => {
@@ -104,5 +107,40 @@ describe("physical restore, on either placement's database layer", () => {
             s,
             /systemctl is-active --quiet 'bitrix-db-replica-1\.service' \|\| \{ echo "bitrix-db-replica-1\.service is not running:" >&2; tail -n 30 '\/var\/log\/bitrix-cluster\/db-replica-1\.log'/,
         );
+    });
+
+    it("Percona: the same steps with Percona's client (mysql) and its re-seed SQL; Replica_ columns count as running", () => {
+        const { layer, calls, servers, clients } = fakeLayer(undefined, "Replica_IO_Running: Yes\nReplica_SQL_Running: Yes\n");
+        restorePhysicalCopy({
+            engine: "percona",
+            copyDir: "/c",
+            gtid: "c777888a-b6df-11e2-a604-080027635ef5:1-4",
+            layer,
+            writable: servers[0],
+            log: () => undefined,
+        });
+        assert.deepEqual([...new Set(clients)], ["mysql"]);
+        assert.ok(calls.includes("sql STOP REPLICA; m"), calls.join("\n"));
+        const mariadb = fakeLayer();
+        restorePhysicalCopy({
+            engine: "mariadb",
+            copyDir: "/c",
+            gtid: "0-1-42",
+            layer: mariadb.layer,
+            writable: mariadb.servers[0],
+            log: () => undefined,
+        });
+        assert.deepEqual([...new Set(mariadb.clients)], ["mariadb"]);
+    });
+
+    it("waits on a Percona machine with mysqladmin (Percona has no mariadb-admin), over TCP as the health check", () => {
+        const s = hostWaitScript("db-replica-1", "percona");
+        assert.match(
+            s,
+            /^for _ in \$\(seq 1 240\); do mysqladmin --connect-timeout=2 --protocol=tcp -h 127\.0\.0\.1 ping --silent >\/dev\/null 2>&1 && exit 0; /,
+        );
+        assert.ok(!s.includes("mariadb-admin"));
+        assert.equal(pingCommand("mariadb"), "mariadb-admin --connect-timeout=2 ping --silent");
+        execFileSync("bash", ["-n"], { input: s });
     });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { validateClusterConfig } from "../../../components/config/validate";
-import { dockerParts, factsFrom, hostsParts, rawConfigFromCli } from "../../../tools/backup/stackTargets";
+import { dockerParts, factsFrom, hostsParts, rawConfigFromCli, xtrabackupImageFrom } from "../../../tools/backup/stackTargets";
 
 const KEY = (n: number) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOj2Su5zRwYC/bXDXkjA0jL3dbo5b0fXLl4p8lOS+Hn${n}`;
 /** `pulumi config --json --show-secrets` of a hosts stack: objects as JSON text, secrets in plain text. */
@@ -89,5 +89,25 @@ describe("which container or machine each part of a backup touches", () => {
         assert.deepEqual(roles(["0", "1", "1"]), ["m", "r1"]);
         assert.deepEqual(roles(["down", "0", "1"]), ["r1", "r2"], "after a failover to r1");
         assert.deepEqual(roles([]), ["m", "r1"], "no live answer: the configured roles");
+    });
+
+    it("reads a Percona stack's XtraBackup image from its config (the key's default when unset), refusing a bad one", () => {
+        const json = (value?: string) =>
+            JSON.stringify({
+                "bitrix-cluster:dbEngine": { value: "percona", secret: false },
+                "bitrix-cluster:dbRootPassword": { value: "[secret]", secret: true },
+                ...(value !== undefined ? { "bitrix-cluster:perconaXtrabackupImage": { value, secret: false } } : {}),
+            });
+        assert.equal(xtrabackupImageFrom(json()), "percona/percona-xtrabackup:8.0.35-33");
+        assert.equal(xtrabackupImageFrom(json("registry.example.com/pxb:8.0.35-34")), "registry.example.com/pxb:8.0.35-34");
+        for (const bad of ["percona/percona-xtrabackup", "pxb:8.0.35-33 --privileged", "pxb:8.0.35-33;id", "$(id):1"])
+            assert.throws(() => xtrabackupImageFrom(json(bad)), /perconaXtrabackupImage must be an image reference with a tag/);
+        const parts = dockerParts({ namePrefix: "p", dbMaster: "m:1", dbReplicas: ["r1:1"], sharedDirs: {} } as never);
+        const out = { placement: "docker" as const, namePrefix: "p", dbEngine: "percona" as const, dbName: "bitrix" };
+        assert.equal(
+            factsFrom("s", out, parts, [], undefined, "percona/percona-xtrabackup:8.0.35-33").xtrabackupImage,
+            "percona/percona-xtrabackup:8.0.35-33",
+        );
+        assert.ok(!("xtrabackupImage" in factsFrom("s", out, parts, [])));
     });
 });
