@@ -235,6 +235,19 @@ export const ALERTS: AlertRule[] = [
         source: "issue 22",
     },
     {
+        name: "DatabaseSplitBrain",
+        severity: "critical",
+        for: "15s",
+        // With the failover manager every server starts read-only and the manager opens one; two open at once means
+        // two masters taking writes that will not meet again (and the binlog stream follows only the first).
+        expr: 'count(mysql_global_variables_read_only{job="mysqld"} == 0) > 1',
+        summary: "{{ $value }} database servers accept writes at once (split brain)",
+        runbook:
+            "Stop the application's writes (the balancer's maintenance page or stop the web nodes), find which server the failover manager's log names as master, set read_only = ON on the other and compare GTID positions (SELECT @@gtid_binlog_pos) before anything else: the other server's extra transactions are lost from the cluster unless replayed by hand.",
+        threshold: "more than one `mysql_global_variables_read_only` = 0 (mysqld-exporter) for 15 s",
+        source: "issue 22",
+    },
+    {
         name: "BinlogStreamBehind",
         severity: "warning",
         for: "1m",

@@ -220,6 +220,21 @@ const CASES: Case[] = [
         before: "4m",
         after: "6m",
     },
+    {
+        alert: "DatabaseSplitBrain",
+        above: {
+            'mysql_global_variables_read_only{instance="db-master",job="mysqld",role="master"}': "0x60",
+            'mysql_global_variables_read_only{instance="db-replica-1",job="mysqld",role="replica"}': "1x5 0x55",
+        },
+        below: {
+            'mysql_global_variables_read_only{instance="db-master",job="mysqld",role="master"}': "0x60",
+            'mysql_global_variables_read_only{instance="db-replica-1",job="mysqld",role="replica"}': "1x60",
+            'mysql_global_variables_read_only{instance="db-replica-2",job="mysqld",role="replica"}': "1x60",
+        },
+        labels: {},
+        before: "40s",
+        after: "50s",
+    },
     // The binlog stream's caught-up time: "just now" at every sample (grows 5 per 5 s) vs stuck at 100 s after 0 while
     // evaluation time runs on: older than 30 s from 135 s, firing a minute later.
     {
