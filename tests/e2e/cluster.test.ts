@@ -373,6 +373,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         // The metrics the alerts read are there, with their exporters' names.
         for (const metric of [
             "mysql_slave_status_slave_sql_running",
+            'mysql_global_variables_read_only{job="mysqld"}',
             "phpfpm_listen_queue",
             'haproxy_server_status{state="UP"}',
             "redis_keyspace_hits_total",
