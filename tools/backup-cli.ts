@@ -33,7 +33,7 @@ function main(argv: string[]): void {
         log: (line: string) => process.stderr.write(`${line}\n`),
     };
     // The stack's own settings (its config file: BITRIX_CONFIG_FILE, else Pulumi.<stack>.yaml), defaults from the key table.
-    const setting = (key: "backupKeepWithin" | "backupRepository"): string => {
+    const setting = (key: "backupKeepWithin" | "backupRepository" | "backupMethod"): string => {
         try {
             return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...configFile], {
                 encoding: "utf8",
@@ -58,7 +58,7 @@ function main(argv: string[]): void {
         const keep = arg(argv, "keep-within") ?? setting("backupKeepWithin");
         const why = KEYS.backupKeepWithin.allowed(keep);
         if (why) throw new Error(`backup: keep-within ${JSON.stringify(keep)}: ${why}`);
-        const method = checkMethod(arg(argv, "method"));
+        const method = checkMethod(arg(argv, "method") ?? setting("backupMethod"));
         let r: ReturnType<typeof backup>;
         try {
             r = backup(stack, keep, tools, method);

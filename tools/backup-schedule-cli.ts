@@ -1,9 +1,11 @@
 /**
  * `node build/tools/backup-schedule-cli.js --stack <name> [--on-calendar "*-*-* 02:30"] [--method logical|physical]
  * [--dir /etc/systemd/system]`, through scripts/backup-schedule.sh: writes the stack's backup service and timer
- * (tools/backup/schedule.ts) after `systemd-analyze calendar` accepts the expression. Prints the two paths.
+ * (tools/backup/schedule.ts) after `systemd-analyze calendar` accepts the expression. Prints the two paths. Without
+ * --on-calendar the stack's backupOnCalendar is used; without --method each run takes the stack's backupMethod.
  */
 import { execFileSync } from "child_process";
+import { KEYS } from "../components/config/keys";
 import * as fs from "fs";
 import * as path from "path";
 import { checkMethod } from "./backup/physicalDocker";
@@ -12,6 +14,19 @@ import { backupServiceUnit, backupTimerUnit, checkRootOnly, DEFAULT_ON_CALENDAR,
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** The stack's own setting (its config file: BITRIX_CONFIG_FILE, else Pulumi.<stack>.yaml), else the key's default. */
+function stackSetting(stack: string, key: "backupOnCalendar"): string {
+    const configFile = process.env.BITRIX_CONFIG_FILE ? ["--config-file", process.env.BITRIX_CONFIG_FILE] : [];
+    try {
+        return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...configFile], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        }).trim();
+    } catch {
+        return KEYS[key].default ?? DEFAULT_ON_CALENDAR;
+    }
 }
 
 function main(argv: string[]): void {
@@ -24,9 +39,11 @@ function main(argv: string[]): void {
         stack,
         projectDir: path.resolve(__dirname, "..", ".."),
         home: process.env.BITRIX_CLUSTER_HOME ?? path.join(process.env.HOME ?? "/root", ".bitrix-cluster"),
-        onCalendar: arg(argv, "on-calendar") ?? DEFAULT_ON_CALENDAR,
-        method: checkMethod(arg(argv, "method")),
+        onCalendar: arg(argv, "on-calendar") ?? stackSetting(stack, "backupOnCalendar"),
+        method: arg(argv, "method") === undefined ? undefined : checkMethod(arg(argv, "method")),
     };
+    const refused = KEYS.backupOnCalendar.allowed(input.onCalendar!);
+    if (refused) throw new Error(`backup schedule: ${JSON.stringify(input.onCalendar)} is not ${refused}`);
     checkRootOnly([input.projectDir, path.join(input.projectDir, "scripts"), path.join(input.projectDir, "scripts", "backup.sh")]);
     // The target's own parser decides what a calendar expression is.
     try {

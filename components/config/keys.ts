@@ -652,6 +652,21 @@ export const KEYS = {
             return v !== "" && m && hours >= 48 ? undefined : 'a restic duration of at least 48 hours, such as "48h", "7d" or "1m"';
         },
     },
+    backupMethod: {
+        type: "string",
+        default: "logical",
+        description:
+            "What `npm run backup` takes when not told (--method), the scheduled run included: logical (a dump) or physical (mariadb-backup/xtrabackup on a replica; needs a replica and dbFailover).",
+        allowed: oneOf("logical", "physical"),
+    },
+    backupOnCalendar: {
+        type: "string",
+        default: "*-*-* 02:30",
+        description:
+            "When the scheduled backup runs (systemd.time(7) calendar expression), read by `npm run backup:schedule` when it writes the timer (run it again after a change); systemd-analyze calendar checks it then.",
+        allowed: (v: string) =>
+            /^[A-Za-z0-9*,.:/~ -]{1,100}$/.test(v) ? undefined : 'a systemd calendar expression, such as "*-*-* 02:30" or "Mon..Sat 01:00"',
+    },
     allowDataLoss: {
         type: "boolean",
         default: false,

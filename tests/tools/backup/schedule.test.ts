@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { backupServiceUnit, backupTimerUnit, checkRootOnly, unitName } from "../../../tools/backup/schedule";
+import { KEYS } from "../../../components/config/keys";
+import { backupServiceUnit, backupTimerUnit, checkRootOnly, DEFAULT_ON_CALENDAR, unitName } from "../../../tools/backup/schedule";
 
 const INPUT = { stack: "prod", projectDir: "/opt/bitrix-cluster", home: "/root/.bitrix-cluster" };
 
@@ -13,6 +14,25 @@ describe("backup schedule: systemd service and timer", () => {
         assert.match(s, /^EnvironmentFile=-\/etc\/bitrix-cluster\/backup-prod.env$/m);
         assert.match(s, /^WorkingDirectory=\/opt\/bitrix-cluster$/m);
         assert.match(s, /^ExecStart=\/bin\/bash \/opt\/bitrix-cluster\/scripts\/backup.sh backup --stack prod --method physical$/m);
+    });
+
+    it("leaves the method to the stack's backupMethod, read at each run, when none is given", () => {
+        assert.match(backupServiceUnit(INPUT), /^ExecStart=\/bin\/bash \/opt\/bitrix-cluster\/scripts\/backup.sh backup --stack prod$/m);
+        assert.equal(KEYS.backupMethod.default, "logical");
+        assert.equal(KEYS.backupMethod.allowed("physical"), undefined);
+        assert.match(KEYS.backupMethod.allowed("snapshot") ?? "", /one of "logical", "physical"/);
+    });
+
+    it("takes its calendar from the stack's backupOnCalendar, whose check refuses what the unit check refuses", () => {
+        assert.equal(KEYS.backupOnCalendar.default, DEFAULT_ON_CALENDAR);
+        for (const ok of ["*-*-* 02:30", "Mon..Sat 01:00", "daily", "*-*-* 00/6:00"]) {
+            assert.equal(KEYS.backupOnCalendar.allowed(ok), undefined, ok);
+            assert.match(backupTimerUnit({ ...INPUT, onCalendar: ok }), /^OnCalendar=/m);
+        }
+        for (const bad of ["daily\nExecStart=/bin/sh", "", "02:30; reboot", "x".repeat(101)]) {
+            assert.match(KEYS.backupOnCalendar.allowed(bad) ?? "", /calendar expression/, bad);
+            assert.throws(() => backupTimerUnit({ ...INPUT, onCalendar: bad }), /calendar expression|OnCalendar/);
+        }
     });
 
     it("fires daily at 02:30 by default, catches up a missed run, spreads the start", () => {
