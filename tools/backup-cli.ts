@@ -3,10 +3,11 @@
  * scripts/backup.sh (which provides pulumi, restic and the repository). Prints one JSON line with the figures.
  */
 import { execFileSync } from "child_process";
-import { KEYS, KeySpec } from "../components/config/keys";
+import { KEYS } from "../components/config/keys";
 import { checkMethod } from "./backup/physicalDocker";
 import { parseTarget } from "./backup/pitr";
 import { backup, publishRunMetrics, restore, Tools } from "./backup/run";
+import { stackSetting } from "./backup/stackSetting";
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
@@ -32,17 +33,7 @@ function main(argv: string[]): void {
         env: process.env,
         log: (line: string) => process.stderr.write(`${line}\n`),
     };
-    // The stack's own settings (its config file: BITRIX_CONFIG_FILE, else Pulumi.<stack>.yaml), defaults from the key table.
-    const setting = (key: "backupKeepWithin" | "backupRepository" | "backupMethod"): string => {
-        try {
-            return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...configFile], {
-                encoding: "utf8",
-                stdio: ["ignore", "pipe", "ignore"],
-            }).trim();
-        } catch {
-            return String((KEYS[key] as KeySpec).default ?? "");
-        }
-    };
+    const setting = (key: "backupKeepWithin" | "backupRepository" | "backupMethod") => stackSetting(stack, key);
     const repository = setting("backupRepository");
     if (repository) tools.env = { ...tools.env, RESTIC_REPOSITORY: repository };
     const started = Date.now();

@@ -9,24 +9,12 @@ import { KEYS } from "../components/config/keys";
 import * as fs from "fs";
 import * as path from "path";
 import { checkMethod } from "./backup/physicalDocker";
-import { backupServiceUnit, backupTimerUnit, checkRootOnly, DEFAULT_ON_CALENDAR, ScheduleInput, unitName } from "./backup/schedule";
+import { stackSetting } from "./backup/stackSetting";
+import { backupServiceUnit, backupTimerUnit, checkRootOnly, ScheduleInput, unitName } from "./backup/schedule";
 
 function arg(argv: string[], name: string): string | undefined {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
-}
-
-/** The stack's own setting (its config file: BITRIX_CONFIG_FILE, else Pulumi.<stack>.yaml), else the key's default. */
-function stackSetting(stack: string, key: "backupOnCalendar"): string {
-    const configFile = process.env.BITRIX_CONFIG_FILE ? ["--config-file", process.env.BITRIX_CONFIG_FILE] : [];
-    try {
-        return execFileSync("pulumi", ["config", "get", `bitrix-cluster:${key}`, "--stack", stack, ...configFile], {
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "ignore"],
-        }).trim();
-    } catch {
-        return KEYS[key].default ?? DEFAULT_ON_CALENDAR;
-    }
 }
 
 function main(argv: string[]): void {
