@@ -180,6 +180,13 @@ const BAD: Array<[string, RawConfig, string, RegExp]> = [
         "perconaXtrabackupImage",
         /not XtraBackup 8\.0\.34 or later/,
     ],
+    ["a backup method that is not one", { backupMethod: "snapshot" }, "backupMethod", /one of "logical", "physical"/],
+    [
+        "a backup calendar that would end the unit-file line",
+        { backupOnCalendar: "daily; reboot" },
+        "backupOnCalendar",
+        /calendar expression/,
+    ],
     // The cluster's own logins and MySQL's system schemas (issue 19): wrong grants, and restore would drop `mysql`.
     ["the failover manager's login as app user", { dbUser: "failover" }, "dbUser", /reserved/],
     ["the replication login as app user", { dbUser: "replicator" }, "dbUser", /reserved/],
