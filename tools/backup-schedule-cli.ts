@@ -23,16 +23,19 @@ function main(argv: string[]): void {
         throw new Error(
             'usage: backup-schedule-cli --stack <name> [--on-calendar "*-*-* 02:30"] [--method logical|physical] [--dir <dir>]',
         );
+    // The stack's name and the checkout are checked before the stack's config is read.
+    const name = unitName(stack);
+    const projectDir = path.resolve(__dirname, "..", "..");
+    checkRootOnly([projectDir, path.join(projectDir, "scripts"), path.join(projectDir, "scripts", "backup.sh")]);
     const input: ScheduleInput = {
         stack,
-        projectDir: path.resolve(__dirname, "..", ".."),
+        projectDir,
         home: process.env.BITRIX_CLUSTER_HOME ?? path.join(process.env.HOME ?? "/root", ".bitrix-cluster"),
         onCalendar: arg(argv, "on-calendar") ?? stackSetting(stack, "backupOnCalendar"),
         method: arg(argv, "method") === undefined ? undefined : checkMethod(arg(argv, "method")),
     };
     const refused = KEYS.backupOnCalendar.allowed(input.onCalendar!);
     if (refused) throw new Error(`backup schedule: ${JSON.stringify(input.onCalendar)} is not ${refused}`);
-    checkRootOnly([input.projectDir, path.join(input.projectDir, "scripts"), path.join(input.projectDir, "scripts", "backup.sh")]);
     // The target's own parser decides what a calendar expression is.
     try {
         execFileSync("systemd-analyze", ["calendar", input.onCalendar!], { stdio: ["ignore", "ignore", "pipe"] });
@@ -42,7 +45,6 @@ function main(argv: string[]): void {
         );
     }
     const dir = arg(argv, "dir") ?? "/etc/systemd/system";
-    const name = unitName(stack);
     const files: Array<[string, string]> = [
         [path.join(dir, `${name}.service`), backupServiceUnit(input)],
         [path.join(dir, `${name}.timer`), backupTimerUnit(input)],

@@ -36,6 +36,8 @@ describe("backup schedule: the units in systemd 252's own checks", () => {
         const project = tmpDir("schedule-project");
         fs.chmodSync(project, 0o755);
         fs.cpSync(path.join(PROJECT, "build"), path.join(project, "build"), { recursive: true });
+        // The checkout's dependencies, as in a real one (the CLI reads the key table, which loads ipaddr.js).
+        fs.symlinkSync(path.join(PROJECT, "node_modules"), path.join(project, "node_modules"));
         fs.mkdirSync(path.join(project, "scripts"), { mode: 0o755 });
         fs.chmodSync(path.join(project, "scripts"), 0o755);
         fs.copyFileSync(path.join(PROJECT, "scripts", "backup.sh"), path.join(project, "scripts", "backup.sh"));
