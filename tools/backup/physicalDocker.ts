@@ -62,6 +62,22 @@ export function physicalUnsupported(replicas: number, managed: boolean): string 
  * {@link perconaSidecarBackupScript} instead.
  */
 export function containerBackupScript(engine: Engine, workDir: string): string {
+    return copyAndPrepareScript(engine, workDir, (optionFile) => [
+        `printf '%s' ${q(backupOptionFile(engine, { user: "root", password: "", socket: DB_SOCKET }))} > ${q(optionFile)}`,
+    ]);
+}
+
+/**
+ * The shape both backup scripts share: a fresh `workDir` (never in the data directory, files 0600), the lines that
+ * write the login into `<workDir>/login.cnf`, the copy into `<workDir>/copy` and its prepare, each logged to a file
+ * there with the log's tail on stderr on failure, then `after`.
+ */
+function copyAndPrepareScript(
+    engine: Engine,
+    workDir: string,
+    login: (optionFile: string) => string[],
+    opts: { datadir?: string; after?: (copy: string) => string[] } = {},
+): string {
     const dir = checkDir("workDir", workDir);
     if (dir === DB_DATADIR || dir.startsWith(`${DB_DATADIR}/`))
         throw new Error("physical backup: workDir must not be in the data directory");
@@ -74,9 +90,10 @@ export function containerBackupScript(engine: Engine, workDir: string): string {
         "umask 077",
         `rm -rf ${q(dir)}`,
         `mkdir -p ${q(copy)}`,
-        `printf '%s' ${q(backupOptionFile(engine, { user: "root", password: "", socket: DB_SOCKET }))} > ${q(optionFile)}`,
-        step(physicalBackupCommand(engine, copy, { optionFile }), "backup.log"),
+        ...login(optionFile),
+        step(physicalBackupCommand(engine, copy, { optionFile, ...(opts.datadir ? { datadir: opts.datadir } : {}) }), "backup.log"),
         step(prepareCommand(engine, copy), "prepare.log"),
+        ...(opts.after?.(copy) ?? []),
         "",
     ].join("\n");
 }
@@ -152,30 +169,20 @@ export function checkContainer(name: string): string {
  * them for Percona); they are escaped anyway.
  */
 export function perconaSidecarBackupScript(workDir: string, port = DB_PORT): string {
-    const dir = checkDir("workDir", workDir);
-    if (dir === DB_DATADIR || dir.startsWith(`${DB_DATADIR}/`))
-        throw new Error("physical backup: workDir must not be in the data directory");
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`physical backup: port must be 1-65535, got ${port}`);
-    const optionFile = `${dir}/login.cnf`;
-    const copy = `${dir}/copy`;
-    const step = (argv: string[], log: string) =>
-        `${argv.map(q).join(" ")} > ${q(`${dir}/${log}`)} 2>&1 || { tail -n 30 ${q(`${dir}/${log}`)} >&2; exit 1; }`;
-    return [
-        "set -euo pipefail",
-        "umask 077",
-        `rm -rf ${q(dir)}`,
-        `mkdir -p ${q(copy)}`,
-        `IFS= read -r pw || [ -n "$pw" ] || { echo "physical backup: no root password on stdin" >&2; exit 1; }`,
-        `[ -n "$pw" ] || { echo "physical backup: empty root password on stdin" >&2; exit 1; }`,
-        `pw=\${pw//\\\\/\\\\\\\\}`,
-        `pw=\${pw//\\"/\\\\\\"}`,
-        `printf '[${OPTION_GROUP.percona}]\\nuser = "root"\\npassword = "%s"\\nhost = "127.0.0.1"\\nport = ${port}\\n' "$pw" > ${q(optionFile)}`,
-        "unset pw",
-        step(physicalBackupCommand("percona", copy, { optionFile, datadir: DB_DATADIR }), "backup.log"),
-        step(prepareCommand("percona", copy), "prepare.log"),
-        `tar -C ${q(copy)} -cf - .`,
-        "",
-    ].join("\n");
+    return copyAndPrepareScript(
+        "percona",
+        workDir,
+        (optionFile) => [
+            `IFS= read -r pw || [ -n "$pw" ] || { echo "physical backup: no root password on stdin" >&2; exit 1; }`,
+            `[ -n "$pw" ] || { echo "physical backup: empty root password on stdin" >&2; exit 1; }`,
+            `pw=\${pw//\\\\/\\\\\\\\}`,
+            `pw=\${pw//\\"/\\\\\\"}`,
+            `printf '[${OPTION_GROUP.percona}]\\nuser = "root"\\npassword = "%s"\\nhost = "127.0.0.1"\\nport = ${port}\\n' "$pw" > ${q(optionFile)}`,
+            "unset pw",
+        ],
+        { datadir: DB_DATADIR, after: (copy) => [`tar -C ${q(copy)} -cf - .`] },
+    );
 }
 
 /**
