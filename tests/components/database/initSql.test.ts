@@ -18,6 +18,14 @@ describe("masterInitSql", () => {
         replicationUser: "replicator",
         replicationPassword: "rp",
     });
+    const maria = masterInitSql({
+        engine: "mariadb",
+        database: "bitrix",
+        appUser: "bitrix",
+        appPassword: "x",
+        replicationUser: "r",
+        replicationPassword: "r",
+    });
 
     it("creates the application database in utf8mb4 and its user with rights on it, plus reading replication status", () => {
         assert.match(sql, /CREATE DATABASE IF NOT EXISTS `bitrix` CHARACTER SET utf8mb4/);
@@ -28,14 +36,6 @@ describe("masterInitSql", () => {
             "GRANT ALL PRIVILEGES ON `bitrix`.* TO 'bitrix'@'%';",
             "GRANT REPLICATION CLIENT ON *.* TO 'bitrix'@'%';",
         ]);
-        const maria = masterInitSql({
-            engine: "mariadb",
-            database: "bitrix",
-            appUser: "bitrix",
-            appPassword: "x",
-            replicationUser: "r",
-            replicationPassword: "r",
-        });
         assert.match(maria, /^GRANT SLAVE MONITOR, BINLOG MONITOR ON \*\.\* TO 'bitrix'@'%';$/m);
     });
 
@@ -45,14 +45,6 @@ describe("masterInitSql", () => {
     });
 
     it("adds BINLOG MONITOR on MariaDB only, for the binlog stream's lag (SHOW BINARY LOGS)", () => {
-        const maria = masterInitSql({
-            engine: "mariadb",
-            database: "bitrix",
-            appUser: "bitrix",
-            appPassword: "x",
-            replicationUser: "r",
-            replicationPassword: "r",
-        });
         const grants = maria.split("\n").filter((l) => l.startsWith("GRANT") && l.includes("'r'@"));
         assert.deepEqual(grants, ["GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'r'@'%';"]);
     });
