@@ -108,6 +108,8 @@ export function keepalivedConfig(input: KeepalivedInput): string {
  * (a RST answering a SYN, sequence number 0) is never sent from the floating address. While the address still sits
  * on a balancer whose HAProxy has just died — until keepalived or the namespace is gone — a client's SYN then goes
  * unanswered and is retransmitted to the balancer that takes the address over, instead of failing at once.
+ * A clean stop jumps to the `draining` chain before HAProxy closes its listeners: new SYNs to the address are dropped,
+ * so no connection is left in a closing listener's queue (which the kernel would reset).
  */
 export function vipGuardRules(address: string): string {
     return [
@@ -118,6 +120,13 @@ export function vipGuardRules(address: string): string {
         "    chain output {",
         "        type filter hook output priority filter; policy accept;",
         `        ip saddr ${address} tcp flags & (rst | ack) == rst | ack tcp sequence 0 counter drop`,
+        "    }",
+        "    chain input {",
+        "        type filter hook input priority filter; policy accept;",
+        "    }",
+        "    # Jumped to from input by the balancer's stop (images/balancer/run.sh): new connections wait for the next holder.",
+        "    chain draining {",
+        `        ip daddr ${address} tcp flags & (fin | syn | rst | ack) == syn counter drop`,
         "    }",
         "}",
         "",

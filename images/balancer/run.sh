@@ -1,13 +1,16 @@
 #!/bin/bash
 # Runs HAProxy and, when a keepalived.conf was uploaded, keepalived beside it, as one service:
 # - SIGUSR2 (the unit's reload, or `docker kill -s USR2`) makes HAProxy re-read its config and keepalived re-read its;
-# - SIGTERM drains HAProxy (soft stop: no new connections, the open ones finish; at most 2 s), then stops
-#   keepalived, which hands the floating address to a peer at once (priority 0 advert);
+# - SIGTERM shuts the floating address's door to new connections (their SYNs are dropped, so clients send them
+#   again a second later), lets HAProxy accept what already waits in its queues, drains HAProxy (soft stop: the open
+#   connections finish; at most 2 s), then stops keepalived, which hands the address to a peer at once (priority 0
+#   advert);
 # - if either process ends on its own, the other is stopped and the service exits non-zero, so Docker or systemd
 #   restarts both (a balancer without its VRRP process, or the reverse, must not hold the address).
 set -u
-HAPROXY_CFG=/etc/haproxy/haproxy.cfg
-KEEPALIVED_CFG=/etc/keepalived/keepalived.conf
+# The paths can be moved for the daemon test that runs this script (tests/daemons/balancerStop.test.ts).
+HAPROXY_CFG=${BALANCER_HAPROXY_CFG:-/etc/haproxy/haproxy.cfg}
+KEEPALIVED_CFG=${BALANCER_KEEPALIVED_CFG:-/etc/keepalived/keepalived.conf}
 haproxy -W -db -f "$HAPROXY_CFG" &
 haproxy_pid=$!
 keepalived_pid=
@@ -32,9 +35,18 @@ reload() {
 stop() {
     stopping=1
     [ -z "$watch_pid" ] || kill -TERM "$watch_pid" 2>/dev/null
-    # Drain first: HAProxy stops accepting (a new connection attempt on the floating address gets no answer - the
-    # guard drops the kernel's refusal - and the client sends it again a second later) and finishes what it is
-    # serving, for at most 2 s.
+    # Close the door first, where there is a floating address: new connection attempts on it get no answer (the
+    # guard's `draining` chain drops their SYNs) and clients send them again a second later, when a peer holds it.
+    # Then wait (at most 1 s) until HAProxy has accepted the connections the kernel already completed: a listener
+    # that closes with connections in its queue resets them (read ECONNRESET in the client).
+    if nft add rule ip bitrix_vip_guard input jump draining 2>/dev/null; then
+        for _ in $(seq 20); do
+            ss -Hltnp 2>/dev/null | awk '/"haproxy"/ && $2 > 0 { found = 1 } END { exit !found }' || break
+            sleep 0.05
+        done
+    fi
+    # Drain: HAProxy stops accepting (an attempt that still arrives gets no answer - the guard drops the kernel's
+    # refusal) and finishes what it is serving, for at most 2 s.
     kill -USR1 "$haproxy_pid" 2>/dev/null
     for _ in $(seq 20); do kill -0 "$haproxy_pid" 2>/dev/null || break; sleep 0.1; done
     # Then hand the address over (keepalived's priority-0 advert): the retried attempts reach the next balancer.

@@ -64,11 +64,22 @@ describe("keepalivedConfig", () => {
 });
 
 describe("vipGuardRules", () => {
-    it("drops only the kernel's refusals (RST+ACK with sequence 0) sent from the floating address, in a table of its own", () => {
+    it("drops the kernel's refusals (RST+ACK with sequence 0) sent from the floating address, in a table of its own", () => {
         const rules = vipGuardRules("10.0.0.50");
         assert.match(rules, /^table ip bitrix_vip_guard\ndelete table ip bitrix_vip_guard\n/m);
         assert.match(rules, /type filter hook output priority filter; policy accept;/);
         assert.match(rules, /^\s+ip saddr 10\.0\.0\.50 tcp flags & \(rst \| ack\) == rst \| ack tcp sequence 0 counter drop$/m);
-        assert.equal(rules.match(/drop/g)?.length, 1);
+        assert.match(rules, /^\s+ip daddr 10\.0\.0\.50 tcp flags & \(fin \| syn \| rst \| ack\) == syn counter drop$/m);
+        assert.equal(rules.match(/ drop$/gm)?.length, 2);
+    });
+
+    it("drops new connections to the floating address only from the draining chain, which nothing jumps to until a stop", () => {
+        const rules = vipGuardRules("10.0.0.50");
+        const input = /chain input \{\n([^}]*)\}/.exec(rules)?.[1] ?? "";
+        assert.match(input, /type filter hook input priority filter; policy accept;/);
+        assert.doesNotMatch(input, /drop|jump/);
+        const draining = /chain draining \{\n([^}]*)\}/.exec(rules)?.[1] ?? "";
+        assert.doesNotMatch(draining, /hook/);
+        assert.match(draining, /ip daddr 10\.0\.0\.50 .* == syn counter drop/);
     });
 });

@@ -1,0 +1,158 @@
+/**
+ * The balancer's clean stop (images/balancer/run.sh on SIGTERM, as `docker stop` or `systemctl stop` sends it), run
+ * with Debian's HAProxy and nftables in a network namespace of its own, where a loopback address stands in for the
+ * floating address. The moment that matters: connections the kernel has completed but HAProxy has not accepted yet.
+ * HAProxy's worker is frozen (SIGSTOP) while five clients connect, so all five wait in the listener's queue; the
+ * balancer is then stopped and the worker thawed.
+ * - With the floating address's guard rules loaded (two or more balancers), the stop drops new SYNs first, lets
+ *   HAProxy accept the five, then drains: all five are answered, and a connection attempt made meanwhile gets no
+ *   answer (the client retries a second later, when a peer holds the address) instead of a refusal.
+ * - Without them (one balancer, nothing to hand over to), HAProxy closes its listener with the five queued and the
+ *   kernel resets them (all, or all but one the thawed worker accepts first): the failure the drain prevents, seen
+ *   here so this test can fail.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { balancerConfig } from "../../components/balancer/haproxyConfig";
+import { vipGuardRules } from "../../components/balancer/keepalivedConfig";
+import { requireBinary, run, tmpDir, write } from "../helpers/daemons";
+
+const RUN_SH = path.resolve(__dirname, "../../../images/balancer/run.sh");
+const VIP = "10.255.0.50";
+const PORTS = { http: 18080, https: 18443, status: 18404, web: 18081 };
+const QUEUED = 5;
+
+/** A web node that answers every request 200 (health checks included), and the clients, inside the namespace. */
+const WEB_JS = `require("http").createServer((q, s) => s.end("ok")).listen(${PORTS.web}, "127.0.0.1");`;
+const CLIENTS_JS = `
+const https = require("https");
+const out = {};
+const count = (k) => (out[k] = (out[k] || 0) + 1);
+Promise.all(Array.from({ length: ${QUEUED} }, () => new Promise((done) => {
+    const q = https.request({ host: "${VIP}", port: ${PORTS.https}, path: "/", agent: false, rejectUnauthorized: false, timeout: 8000 },
+        (r) => { r.resume(); r.on("end", () => { count("HTTP " + r.statusCode); done(); }); });
+    q.on("error", (e) => { count(e.code || e.message); done(); });
+    q.on("timeout", () => q.destroy(new Error("timeout")));
+    q.end();
+}))).then(() => console.log(JSON.stringify(out)));
+`;
+/** One connection attempt during the stop: answered, refused, or no answer within 600 ms. */
+const ATTEMPT_JS = `
+const s = require("net").connect(${PORTS.https}, "${VIP}");
+const end = (what) => { console.log(what); s.destroy(); };
+s.on("connect", () => end("connected"));
+s.on("error", (e) => end(e.code));
+setTimeout(() => end("no answer"), 600);
+`;
+
+interface StopRun {
+    /** What the five queued clients got, counted. */
+    queued: Record<string, number>;
+    /** A new connection attempt made after the stop began (guard only). */
+    attempt?: string;
+    /** run.sh's exit status. */
+    exit: string;
+    log: string;
+}
+
+function stopWithQueue(guard: boolean): StopRun {
+    const dir = tmpDir("balancer-stop");
+    run(
+        "openssl",
+        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=portal.test"].concat(
+            ["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+        ),
+    );
+    fs.writeFileSync(`${dir}/site.pem`, fs.readFileSync(`${dir}/cert.pem`, "utf8") + fs.readFileSync(`${dir}/key.pem`, "utf8"));
+    write(
+        `${dir}/haproxy.cfg`,
+        balancerConfig({
+            upstreams: [{ name: "web-1", host: "127.0.0.1", port: PORTS.web, weight: 1 }],
+            algorithm: "least_conn",
+            stickyCookie: "BXSRV",
+            healthPath: "/healthz.php",
+            healthIntervalMs: 500,
+            healthTimeoutMs: 200,
+            maxFails: 3,
+            failTimeoutS: 15,
+            adminAllowlist: ["10.0.0.0/8"],
+            serverName: "portal.test",
+            hstsMaxAgeS: 31536000,
+            certPath: `${dir}/site.pem`,
+            listen: PORTS,
+            publicHttpsPort: PORTS.https,
+            publicHttpPort: PORTS.http,
+            adminSocket: `${dir}/admin.sock`,
+        }),
+    );
+    write(`${dir}/vip-guard.nft`, vipGuardRules(VIP));
+    write(`${dir}/web.js`, WEB_JS);
+    write(`${dir}/clients.js`, CLIENTS_JS);
+    write(`${dir}/attempt.js`, ATTEMPT_JS);
+    const node = process.execPath;
+    const script = `
+set -u
+d=${dir}
+ip link set lo up && ip addr add ${VIP}/32 dev lo
+${guard ? "nft -f $d/vip-guard.nft" : ""}
+${node} $d/web.js & web=$!
+for _ in $(seq 100); do ss -Hltn "sport = :${PORTS.web}" | grep -q LISTEN && break; sleep 0.05; done
+BALANCER_HAPROXY_CFG=$d/haproxy.cfg BALANCER_KEEPALIVED_CFG=$d/no-keepalived.conf bash ${RUN_SH} 2>>$d/run.log & balancer=$!
+for _ in $(seq 100); do ss -Hltn "sport = :${PORTS.https}" | grep -q LISTEN && break; sleep 0.05; done
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:${PORTS.status}/;csv" 2>/dev/null | grep -q "^web,web-1,.*,UP," && break; sleep 0.1; done
+master=$(ps -o pid= --ppid $balancer | head -1 | tr -d ' ')
+worker=$(ps -o pid= --ppid $master | head -1 | tr -d ' ')
+[ -n "$worker" ] || { echo "no HAProxy worker" >&2; exit 1; }
+kill -STOP $worker
+${node} $d/clients.js > $d/queued.json & clients=$!
+for _ in $(seq 100); do [ "$(ss -Hltn "sport = :${PORTS.https}" | awk '{print $2}')" = ${QUEUED} ] && break; sleep 0.05; done
+echo "queue: $(ss -Hltn "sport = :${PORTS.https}" | awk '{print $2}')" >> $d/run.log
+kill -TERM $balancer
+${
+    guard
+        ? `for _ in $(seq 100); do nft list chain ip bitrix_vip_guard input | grep -q "jump draining" && break; sleep 0.02; done
+${node} $d/attempt.js > $d/attempt.txt`
+        : "sleep 0.3"
+}
+kill -CONT $worker
+wait $clients
+wait $balancer; echo "exit $?" > $d/exit.txt
+kill $web
+`;
+    const r = spawnSync("unshare", ["-n", "bash", "-c", script], { encoding: "utf8", timeout: 60_000 });
+    const read = (f: string) => (fs.existsSync(`${dir}/${f}`) ? fs.readFileSync(`${dir}/${f}`, "utf8").trim() : "");
+    const log = `${r.stdout}${r.stderr}\n--- run.sh ---\n${read("run.log")}`;
+    assert.equal(r.status, 0, log);
+    return {
+        queued: JSON.parse(read("queued.json") || "{}"),
+        attempt: guard ? read("attempt.txt") : undefined,
+        exit: read("exit.txt"),
+        log,
+    };
+}
+
+describe("balancer: clean stop with connections waiting in HAProxy's queue", () => {
+    requireBinary("haproxy");
+    requireBinary("nft");
+    requireBinary("unshare");
+
+    it("answers every queued connection when the floating address's guard is loaded, and leaves new attempts unanswered", () => {
+        const r = stopWithQueue(true);
+        assert.match(r.log, new RegExp(`queue: ${QUEUED}`), r.log);
+        assert.deepEqual(r.queued, { "HTTP 200": QUEUED }, r.log);
+        assert.equal(r.attempt, "no answer", r.log);
+        assert.equal(r.exit, "exit 0", r.log);
+    });
+
+    it("resets the queued connections without the guard (one balancer): the failure the drain prevents", () => {
+        const r = stopWithQueue(false);
+        assert.match(r.log, new RegExp(`queue: ${QUEUED}`), r.log);
+        // After the thaw the worker may still accept one before its listener closes; the rest are reset.
+        assert.ok((r.queued.ECONNRESET ?? 0) >= 1, JSON.stringify(r.queued) + r.log);
+        assert.equal((r.queued.ECONNRESET ?? 0) + (r.queued["HTTP 200"] ?? 0), QUEUED, JSON.stringify(r.queued) + r.log);
+        assert.equal(r.exit, "exit 0", r.log);
+    });
+});
