@@ -58,6 +58,14 @@ describe("Pulumi.dev.yaml", () => {
         assert.equal(c.storage.mode, "docker-volume");
         assert.equal(c.prefix, "bx-dev");
     });
+
+    it("carries no passphrase salt or encrypted value, so a fresh clone's `npm run up` makes its own", () => {
+        // Pulumi writes `encryptionsalt` into the stack file when it creates the stack; committed, it makes every other
+        // machine's passphrase "incorrect" on `pulumi stack select --create`.
+        const dev = YAML.parse(read("Pulumi.dev.yaml")) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(dev), ["config"]);
+        assert.doesNotMatch(read("Pulumi.dev.yaml"), /encryptionsalt|secure:/);
+    });
 });
 
 describe("README and docs/", () => {
