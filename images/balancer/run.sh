@@ -37,10 +37,10 @@ stop() {
     [ -z "$watch_pid" ] || kill -TERM "$watch_pid" 2>/dev/null
     # Close the door first, where there is a floating address: new connection attempts on it get no answer (the
     # guard's `draining` chain drops their SYNs) and clients send them again a second later, when a peer holds it.
-    # Then wait (at most 1 s) until HAProxy has accepted the connections the kernel already completed: a listener
+    # Then wait (about 2 s at most) until HAProxy has accepted the connections the kernel already completed: a listener
     # that closes with connections in its queue resets them (read ECONNRESET in the client).
     if nft add rule ip bitrix_vip_guard input jump draining 2>/dev/null; then
-        for _ in $(seq 20); do
+        for _ in $(seq 40); do
             ss -Hltnp 2>/dev/null | awk '/"haproxy"/ && $2 > 0 { found = 1 } END { exit !found }' || break
             sleep 0.05
         done
