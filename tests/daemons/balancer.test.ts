@@ -7,7 +7,8 @@ import * as http from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { balancerConfig, BalancerConfigInput } from "../../components/balancer/haproxyConfig";
+import { balancerConfig } from "../../components/balancer/haproxyConfig";
+import { loopbackBalancerInput } from "../helpers/balancerInput";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { request } from "../helpers/http";
 
@@ -46,27 +47,10 @@ describe("balancer: generated haproxy.cfg in HAProxy", () => {
     const dir = tmpDir("balancer");
     let web1: FakeNode;
     let web2: FakeNode;
-    const input: BalancerConfigInput = {
-        upstreams: [
-            { name: "web-1", host: "127.0.0.1", port: PORTS.web1, weight: 1 },
-            { name: "web-2", host: "127.0.0.1", port: PORTS.web2, weight: 1 },
-        ],
-        algorithm: "least_conn",
-        stickyCookie: "BXSRV",
-        healthPath: "/healthz.php",
-        healthIntervalMs: 500,
-        healthTimeoutMs: 200,
-        maxFails: 3,
-        failTimeoutS: 15,
-        adminAllowlist: ["10.0.0.0/8"],
-        serverName: "portal.test",
-        hstsMaxAgeS: 31536000,
-        certPath: path.join(dir, "site.pem"),
-        listen: { http: PORTS.http, https: PORTS.https, status: PORTS.status },
-        publicHttpsPort: PORTS.https,
-        publicHttpPort: PORTS.http,
-        adminSocket: path.join(dir, "admin.sock"),
-    };
+    const input = loopbackBalancerInput(dir, PORTS, [
+        { name: "web-1", host: "127.0.0.1", port: PORTS.web1, weight: 1 },
+        { name: "web-2", host: "127.0.0.1", port: PORTS.web2, weight: 1 },
+    ]);
     const cfgFile = path.join(dir, "haproxy.cfg");
     let haproxyPid = 0;
     const csv = async () => (await request(`http://127.0.0.1:${PORTS.status}/;csv`)).body;

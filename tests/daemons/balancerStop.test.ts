@@ -20,7 +20,9 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { balancerConfig } from "../../components/balancer/haproxyConfig";
 import { vipGuardRules } from "../../components/balancer/keepalivedConfig";
-import { requireBinary, run, tmpDir, write } from "../helpers/daemons";
+import { loopbackBalancerInput } from "../helpers/balancerInput";
+import { selfSignedCert } from "../helpers/certs";
+import { requireBinary, tmpDir, write } from "../helpers/daemons";
 
 const RUN_SH = path.resolve(__dirname, "../../../images/balancer/run.sh");
 const VIP = "10.255.0.50";
@@ -62,33 +64,11 @@ interface StopRun {
 
 function stopWithQueue(): StopRun {
     const dir = tmpDir("balancer-stop");
-    run(
-        "openssl",
-        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=portal.test"].concat(
-            ["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
-        ),
-    );
-    fs.writeFileSync(`${dir}/site.pem`, fs.readFileSync(`${dir}/cert.pem`, "utf8") + fs.readFileSync(`${dir}/key.pem`, "utf8"));
+    const cert = selfSignedCert(dir, "portal", { days: 2, cn: "portal.test", subjectAltName: "DNS:portal.test" });
+    fs.writeFileSync(`${dir}/site.pem`, cert.cert + fs.readFileSync(cert.keyPath, "utf8"));
     write(
         `${dir}/haproxy.cfg`,
-        balancerConfig({
-            upstreams: [{ name: "web-1", host: "127.0.0.1", port: PORTS.web, weight: 1 }],
-            algorithm: "least_conn",
-            stickyCookie: "BXSRV",
-            healthPath: "/healthz.php",
-            healthIntervalMs: 500,
-            healthTimeoutMs: 200,
-            maxFails: 3,
-            failTimeoutS: 15,
-            adminAllowlist: ["10.0.0.0/8"],
-            serverName: "portal.test",
-            hstsMaxAgeS: 31536000,
-            certPath: `${dir}/site.pem`,
-            listen: PORTS,
-            publicHttpsPort: PORTS.https,
-            publicHttpPort: PORTS.http,
-            adminSocket: `${dir}/admin.sock`,
-        }),
+        balancerConfig(loopbackBalancerInput(dir, PORTS, [{ name: "web-1", host: "127.0.0.1", port: PORTS.web, weight: 1 }])),
     );
     write(`${dir}/vip-guard.nft`, vipGuardRules(VIP));
     write(`${dir}/web.js`, WEB_JS);

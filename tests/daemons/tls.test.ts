@@ -9,10 +9,11 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { balancerConfig, BalancerConfigInput } from "../../components/balancer/haproxyConfig";
+import { balancerConfig } from "../../components/balancer/haproxyConfig";
 import { ALERTS, alertRulesYaml } from "../../components/monitoring/alertRules";
 import { blackboxConfig, prometheusConfig } from "../../components/monitoring/prometheusConfig";
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
+import { loopbackBalancerInput } from "../helpers/balancerInput";
 import { selfSignedCert } from "../helpers/certs";
 import { request } from "../helpers/http";
 import { startTlsLoad } from "../helpers/tlsLoad";
@@ -27,25 +28,12 @@ describe(
         const daemons = new Daemons();
         const dir = tmpDir("tls");
         const published = path.join(dir, "published", "site.pem");
-        const input: BalancerConfigInput = {
-            upstreams: [{ name: "web-1", host: "127.0.0.1", port: PORTS.web, weight: 1 }],
-            algorithm: "least_conn",
+        const input = loopbackBalancerInput(dir, PORTS, [{ name: "web-1", host: "127.0.0.1", port: PORTS.web, weight: 1 }], {
             stickyCookie: "",
-            healthPath: "/healthz.php",
-            healthIntervalMs: 500,
-            healthTimeoutMs: 200,
-            maxFails: 3,
-            failTimeoutS: 15,
-            adminAllowlist: ["10.0.0.0/8"],
-            serverName: "portal.test",
             hstsMaxAgeS: 0,
             certPath: path.join(dir, "certs", "site.pem"),
-            listen: { http: PORTS.http, https: PORTS.https, status: PORTS.status },
-            publicHttpsPort: PORTS.https,
-            publicHttpPort: PORTS.http,
-            adminSocket: path.join(dir, "admin.sock"),
             acmeChallenge: { host: "127.0.0.1", port: PORTS.acme },
-        };
+        });
         let web: http.Server;
         let challenges: http.Server;
         /** A certificate for portal.test valid `days` days, with its key, as HAProxy's one-file PEM. */
