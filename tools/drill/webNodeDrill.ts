@@ -23,7 +23,7 @@ export interface WebNodeDrillInput {
 }
 
 export interface WebNodeDrillResult extends Interruption {
-    /** Seconds from the kill until the balancer showed the node DOWN. */
+    /** Seconds from asking for the kill until the balancer showed the node DOWN. */
     ejectionS: number;
     /** The pinned user's session counter before and after, and the node that answered after. */
     session: { before: number; after: number; nodeAfter: string };
@@ -86,11 +86,15 @@ export async function webNodeDrill(input: WebNodeDrillInput): Promise<WebNodeDri
         log(`drill: kill ${input.container}`);
         at = load.now();
         await docker(["kill", input.container]);
-        ejectionS = await waitUntil(
-            `${input.server} DOWN at the balancer`,
-            async () => (await serverState(input.statusUrl, input.server)) === "DOWN",
-            60_000,
-        );
+        // Counted from asking for the kill: the node can be DOWN (live traffic's errors) before `docker kill` returns.
+        const killS = (load.now() - at) / 1000;
+        ejectionS =
+            killS +
+            (await waitUntil(
+                `${input.server} DOWN at the balancer`,
+                async () => (await serverState(input.statusUrl, input.server)) === "DOWN",
+                60_000,
+            ));
         after = JSON.parse((await fetchOnce(`${input.base}/probe/?action=session`, cookie)).body) as ProbeSession;
         await new Promise((r) => setTimeout(r, 1000));
         log(`drill: start ${input.container} again`);
