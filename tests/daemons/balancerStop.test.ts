@@ -9,7 +9,7 @@
  * client retries a second later, when a peer holds the address) instead of a refusal.
  *
  * The test holds the worker frozen for half a second after the door is shut and checks that no soft stop (SIGUSR1)
- * is pending on it meanwhile: the stop as it was before (soft stop at once) fails there every time. Whether the
+ * is pending on it meanwhile: the stop as it was before (soft stop at once) failed there in each of 4 runs. Whether the
  * queued clients then fail is a race inside HAProxy 2.6 (with the soft stop pending at the thaw, some runs got 4 or 5
  * ECONNRESET, others every answer), so the answers alone would not tell the two stops apart.
  */
