@@ -5,13 +5,22 @@
 #   again a second later), lets HAProxy accept what already waits in its queues, drains HAProxy (soft stop: the open
 #   connections finish; at most 2 s), then stops keepalived, which hands the address to a peer at once (priority 0
 #   advert);
-# - if either process ends on its own, the other is stopped and the service exits non-zero, so Docker or systemd
-#   restarts both (a balancer without its VRRP process, or the reverse, must not hold the address).
+# - HAProxy's log (stdout, a line per request) goes through balancer-log-relay, run as nobody, which passes it on in
+#   batches every 50 ms, so Docker's log copier (or the journal) is not woken for every request;
+# - if one of them ends on its own, the others are stopped and the service exits non-zero, so Docker or systemd
+#   restarts them all (a balancer without its VRRP process, or the reverse, must not hold the address).
 set -u
 # The paths can be moved for the daemon test that runs this script (tests/daemons/balancerStop.test.ts).
 HAPROXY_CFG=${BALANCER_HAPROXY_CFG:-/etc/haproxy/haproxy.cfg}
 KEEPALIVED_CFG=${BALANCER_KEEPALIVED_CFG:-/etc/keepalived/keepalived.conf}
-haproxy -W -db -f "$HAPROXY_CFG" &
+LOG_RELAY=${BALANCER_LOG_RELAY:-/usr/local/bin/balancer-log-relay}
+LOG_FIFO=${BALANCER_LOG_FIFO:-/run/balancer-log.fifo}
+rm -f "$LOG_FIFO"
+mkfifo -m 600 "$LOG_FIFO"
+# Root opens the pipe's read end for it (the redirection), then it runs as nobody: it only copies bytes.
+(exec setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs "$LOG_RELAY") <"$LOG_FIFO" &
+relay_pid=$!
+haproxy -W -db -f "$HAPROXY_CFG" >"$LOG_FIFO" &
 haproxy_pid=$!
 keepalived_pid=
 if [ -s "$KEEPALIVED_CFG" ]; then
@@ -59,6 +68,8 @@ stop() {
         nft delete table ip bitrix_vip_guard 2>/dev/null
     fi
     wait "$haproxy_pid"
+    # HAProxy has closed the log pipe: the relay writes out what it holds and ends.
+    wait "$relay_pid"
     exit 0
 }
 trap reload USR2 HUP
@@ -67,9 +78,13 @@ while :; do
     # Returns when a child ends, or early when a trapped signal arrives (the trap has run by then).
     wait -n
     [ -n "$stopping" ] && exit 0
-    if ! kill -0 "$haproxy_pid" 2>/dev/null || { [ -n "$keepalived_pid" ] && ! kill -0 "$keepalived_pid" 2>/dev/null; }; then
-        echo "balancer: $(kill -0 "$haproxy_pid" 2>/dev/null && echo keepalived || echo haproxy) ended; stopping the other" >&2
-        kill -TERM "$keepalived_pid" 2>/dev/null
+    ended=
+    kill -0 "$haproxy_pid" 2>/dev/null || ended=haproxy
+    [ -z "$keepalived_pid" ] || kill -0 "$keepalived_pid" 2>/dev/null || ended=${ended:-keepalived}
+    kill -0 "$relay_pid" 2>/dev/null || ended=${ended:-"the log relay"}
+    if [ -n "$ended" ]; then
+        echo "balancer: $ended ended; stopping the rest" >&2
+        [ -z "$keepalived_pid" ] || kill -TERM "$keepalived_pid" 2>/dev/null
         kill -TERM "$haproxy_pid" 2>/dev/null
         [ -z "$watch_pid" ] || kill -TERM "$watch_pid" 2>/dev/null
         wait

@@ -17,7 +17,7 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { balancerConfig } from "../../components/balancer/haproxyConfig";
 import { vipGuardRules } from "../../components/balancer/keepalivedConfig";
 import { loopbackBalancerInput } from "../helpers/balancerInput";
@@ -25,6 +25,7 @@ import { selfSignedCert } from "../helpers/certs";
 import { requireBinary, tmpDir, write } from "../helpers/daemons";
 
 const RUN_SH = path.resolve(__dirname, "../../../images/balancer/run.sh");
+const LOG_RELAY = path.resolve(__dirname, "../../../images/balancer/log-relay.pl");
 const VIP = "10.255.0.50";
 const PORTS = { http: 18080, https: 18443, status: 18404, web: 18081 };
 const QUEUED = 5;
@@ -59,6 +60,8 @@ interface StopRun {
     attempt: string;
     /** run.sh's exit status. */
     exit: string;
+    /** What run.sh wrote to its stdout: HAProxy's access log, through the log relay. */
+    accessLog: string;
     log: string;
 }
 
@@ -82,10 +85,12 @@ ip link set lo up && ip addr add ${VIP}/32 dev lo
 nft -f $d/vip-guard.nft
 ${node} $d/web.js & web=$!
 for _ in $(seq 100); do ss -Hltn "sport = :${PORTS.web}" | grep -q LISTEN && break; sleep 0.05; done
-BALANCER_HAPROXY_CFG=$d/haproxy.cfg BALANCER_KEEPALIVED_CFG=$d/no-keepalived.conf bash ${RUN_SH} 2>>$d/run.log & balancer=$!
+BALANCER_HAPROXY_CFG=$d/haproxy.cfg BALANCER_KEEPALIVED_CFG=$d/no-keepalived.conf BALANCER_LOG_RELAY=${LOG_RELAY} \
+    BALANCER_LOG_FIFO=$d/log.fifo bash ${RUN_SH} >$d/access.log 2>>$d/run.log & balancer=$!
 for _ in $(seq 100); do ss -Hltn "sport = :${PORTS.https}" | grep -q LISTEN && break; sleep 0.05; done
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:${PORTS.status}/;csv" 2>/dev/null | grep -q "^web,web-1,.*,UP," && break; sleep 0.1; done
-master=$(ps -o pid= --ppid $balancer | head -1 | tr -d ' ')
+echo "children: $(ps -o user=,comm= --ppid $balancer | sort | tr -s ' ' | tr '\n' ';')" >> $d/run.log
+master=$(ps -o pid=,comm= --ppid $balancer | awk '$2 == "haproxy" { print $1; exit }')
 worker=$(ps -o pid= --ppid $master | head -1 | tr -d ' ')
 [ -n "$worker" ] || { echo "no HAProxy worker" >&2; exit 1; }
 kill -STOP $worker
@@ -120,6 +125,7 @@ kill $web
         queued: JSON.parse(read("queued.json") || "{}"),
         attempt: read("attempt.txt"),
         exit: read("exit.txt"),
+        accessLog: read("access.log"),
         log,
     };
 }
@@ -129,12 +135,22 @@ describe("balancer: clean stop with connections waiting in HAProxy's queue", () 
     requireBinary("nft");
     requireBinary("unshare");
 
+    let r: StopRun;
+    before(() => {
+        r = stopWithQueue();
+    });
+
     it("answers every queued connection when the floating address's guard is loaded, and leaves new attempts unanswered", () => {
-        const r = stopWithQueue();
         assert.match(r.log, new RegExp(`queue: ${QUEUED}`), r.log);
         assert.match(r.log, /soft stop while queued: no/, r.log);
         assert.deepEqual(r.queued, { "HTTP 200": QUEUED }, r.log);
         assert.equal(r.attempt, "no answer", r.log);
         assert.equal(r.exit, "exit 0", r.log);
+    });
+
+    it("logs every answered request through the log relay, run as nobody, and writes it all out before it exits", () => {
+        assert.match(r.log, /children: [^\n]*nobody log-relay\.pl;/, r.log);
+        const answered = r.accessLog.split("\n").filter((l) => / https~ web\/web-1 .* 200 .*"GET \/ HTTP\/1\.1"$/.test(l));
+        assert.equal(answered.length, QUEUED, `${r.accessLog}\n${r.log}`);
     });
 });
