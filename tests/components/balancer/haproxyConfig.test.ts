@@ -85,7 +85,7 @@ describe("balancerConfig", () => {
         assert.match(web, /retry-on conn-failure empty-response response-timeout 502 503 504/);
         assert.match(web, new RegExp(`http-request disable-l7-retry unless \\{ method ${IDEMPOTENT_METHODS.join(" ")} \\}`));
         assert.ok(!IDEMPOTENT_METHODS.includes("POST") && !IDEMPOTENT_METHODS.includes("PATCH"));
-        assert.match(web, /http-reuse safe/);
+        assert.match(web, /^ {4}http-reuse aggressive$/m);
     });
 
     it("terminates TLS, redirects HTTP to the published HTTPS port and sends HSTS", () => {
