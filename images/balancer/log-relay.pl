@@ -2,8 +2,8 @@
 # HAProxy's access log, passed on in batches: copies stdin (a pipe HAProxy writes one line per request to) to stdout
 # unchanged, reading what has gathered every 50 ms. A reader that waits on the pipe is woken by every line: in a
 # container that is Docker's log copier, each wake-up costing context switches on the balancer's CPUs (measured on this
-# project's 2-core machine: 2.4 context switches and 176 us of HAProxy CPU per proxied request through
-# containerd-shim, against 1.1 and 88 us with no reader woken). Run unprivileged by images/balancer/run.sh.
+# project's 2-core machine: 2.4 context switches and 176 us of HAProxy CPU per proxied request writing straight to
+# Docker's pipe, 1.45 and 115-125 us through this relay). Run unprivileged by images/balancer/run.sh.
 # HAProxy writes its log without blocking: if this relay fell behind by a full pipe (1 MB), HAProxy would drop lines
 # and count them (DroppedLogs in `show info`), never wait.
 # SIGTERM, SIGINT and SIGHUP are ignored: it ends when HAProxy has closed the pipe and every line is out.

@@ -6,7 +6,8 @@
 #   connections finish; at most 2 s), then stops keepalived, which hands the address to a peer at once (priority 0
 #   advert);
 # - HAProxy's log (stdout, a line per request) goes through balancer-log-relay, run as nobody, which passes it on in
-#   batches every 50 ms, so Docker's log copier (or the journal) is not woken for every request;
+#   batches every 50 ms, so Docker's log copier is not woken for every request (on hosts it appends to the unit's
+#   log file in batches);
 # - if one of them ends on its own, the others are stopped and the service exits non-zero, so Docker or systemd
 #   restarts them all (a balancer without its VRRP process, or the reverse, must not hold the address).
 set -u
