@@ -65,14 +65,53 @@ interface StopRun {
     log: string;
 }
 
-function stopWithQueue(): StopRun {
-    const dir = tmpDir("balancer-stop");
+/** A directory with the balancer's certificate and generated haproxy.cfg in front of one loopback node. */
+function balancerDir(prefix: string): string {
+    const dir = tmpDir(prefix);
     const cert = selfSignedCert(dir, "portal", { days: 2, cn: "portal.test", subjectAltName: "DNS:portal.test" });
     fs.writeFileSync(`${dir}/site.pem`, cert.cert + fs.readFileSync(cert.keyPath, "utf8"));
     write(
         `${dir}/haproxy.cfg`,
         balancerConfig(loopbackBalancerInput(dir, PORTS, [{ name: "web-1", host: "127.0.0.1", port: PORTS.web, weight: 1 }])),
     );
+    return dir;
+}
+
+/** run.sh's environment for a balancer in `dir` (no keepalived: one balancer), as a shell prefix. */
+const runEnv = (d: string) =>
+    `BALANCER_HAPROXY_CFG=${d}/haproxy.cfg BALANCER_KEEPALIVED_CFG=${d}/no-keepalived.conf BALANCER_LOG_RELAY=${LOG_RELAY} BALANCER_LOG_FIFO=${d}/log.fifo`;
+
+/**
+ * The log relay killed under a running balancer: run.sh must stop HAProxy and exit non-zero (so Docker or systemd
+ * restart the balancer) rather than serve on with its log going nowhere.
+ */
+function relayDeath(): { exit: string; haproxy: string; log: string } {
+    const dir = balancerDir("balancer-relay-death");
+    write(`${dir}/web.js`, WEB_JS);
+    const script = `
+set -u
+d=${dir}
+ip link set lo up
+${process.execPath} $d/web.js & web=$!
+${runEnv(dir)} bash ${RUN_SH} >$d/access.log 2>>$d/run.log & balancer=$!
+for _ in $(seq 100); do ss -Hltn "sport = :${PORTS.https}" | grep -q LISTEN && break; sleep 0.05; done
+relay=$(ps -o pid=,comm= --ppid $balancer | awk '$2 == "log-relay.pl" { print $1; exit }')
+master=$(ps -o pid=,comm= --ppid $balancer | awk '$2 == "haproxy" { print $1; exit }')
+[ -n "$relay" ] && [ -n "$master" ] || { echo "no log relay or HAProxy under run.sh" >&2; exit 1; }
+kill -KILL $relay
+wait $balancer; echo "exit $?" > $d/exit.txt
+if kill -0 $master 2>/dev/null; then echo "HAProxy running" > $d/haproxy.txt; else echo "HAProxy gone" > $d/haproxy.txt; fi
+kill $web
+`;
+    const r = spawnSync("unshare", ["-n", "bash", "-c", script], { encoding: "utf8", timeout: 60_000 });
+    const read = (f: string) => (fs.existsSync(`${dir}/${f}`) ? fs.readFileSync(`${dir}/${f}`, "utf8").trim() : "");
+    const log = `${r.stdout}${r.stderr}\n--- run.sh ---\n${read("run.log")}`;
+    assert.equal(r.status, 0, log);
+    return { exit: read("exit.txt"), haproxy: read("haproxy.txt"), log };
+}
+
+function stopWithQueue(): StopRun {
+    const dir = balancerDir("balancer-stop");
     write(`${dir}/vip-guard.nft`, vipGuardRules(VIP));
     write(`${dir}/web.js`, WEB_JS);
     write(`${dir}/clients.js`, CLIENTS_JS);
@@ -85,8 +124,7 @@ ip link set lo up && ip addr add ${VIP}/32 dev lo
 nft -f $d/vip-guard.nft
 ${node} $d/web.js & web=$!
 for _ in $(seq 100); do ss -Hltn "sport = :${PORTS.web}" | grep -q LISTEN && break; sleep 0.05; done
-BALANCER_HAPROXY_CFG=$d/haproxy.cfg BALANCER_KEEPALIVED_CFG=$d/no-keepalived.conf BALANCER_LOG_RELAY=${LOG_RELAY} \
-    BALANCER_LOG_FIFO=$d/log.fifo bash ${RUN_SH} >$d/access.log 2>>$d/run.log & balancer=$!
+${runEnv(dir)} bash ${RUN_SH} >$d/access.log 2>>$d/run.log & balancer=$!
 for _ in $(seq 100); do ss -Hltn "sport = :${PORTS.https}" | grep -q LISTEN && break; sleep 0.05; done
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:${PORTS.status}/;csv" 2>/dev/null | grep -q "^web,web-1,.*,UP," && break; sleep 0.1; done
 echo "children: $(ps -o user=,comm= --ppid $balancer | sort | tr -s ' ' | tr '\n' ';')" >> $d/run.log
@@ -152,5 +190,12 @@ describe("balancer: clean stop with connections waiting in HAProxy's queue", () 
         assert.match(r.log, /children: [^\n]*nobody log-relay\.pl;/, r.log);
         const answered = r.accessLog.split("\n").filter((l) => / https~ web\/web-1 .* 200 .*"GET \/ HTTP\/1\.1"$/.test(l));
         assert.equal(answered.length, QUEUED, `${r.accessLog}\n${r.log}`);
+    });
+
+    it("stops HAProxy and exits 1 when the log relay ends", () => {
+        const d = relayDeath();
+        assert.match(d.log, /balancer: the log relay ended; stopping the rest/, d.log);
+        assert.equal(d.exit, "exit 1", d.log);
+        assert.equal(d.haproxy, "HAProxy gone", d.log);
     });
 });

@@ -81,13 +81,13 @@ describe("bench peer: Debian's nginx with the seeds' config beside our HAProxy, 
         }
     });
 
-    for (const [side, port] of [
-        ["the nginx peer", PORTS.nginx],
-        ["our HAProxy", PORTS.https],
+    for (const [side, port, daemon] of [
+        ["the nginx peer", PORTS.nginx, "nginx"],
+        ["our HAProxy", PORTS.https, "haproxy"],
     ] as const) {
         it(`${side} serves TLS 1.3 and resumes the client's session`, async () => {
             const first = await handshake(port);
-            assert.equal(first.protocol, "TLSv1.3", `${side}: ${daemons.log(side.includes("nginx") ? "nginx" : "haproxy")}`);
+            assert.equal(first.protocol, "TLSv1.3", `${side}: ${daemons.log(daemon)}`);
             assert.equal(first.reused, false);
             assert.ok(first.session, `${side} sent no session ticket`);
             const again = await handshake(port, first.session);
