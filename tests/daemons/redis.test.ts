@@ -162,6 +162,14 @@ describe("redis: generated configs in redis-server, redis-sentinel and the proxy
         assert.equal(cli(PROXY, "SET", "PHPREDIS_SESSION:before", "kept", "EX", "600"), "OK");
     });
 
+    it("the proxy writes no log line for a client connection that went well (PHP opens one per request)", async () => {
+        for (let i = 0; i < 5; i++) assert.equal(cli(PROXY, "PING"), "PONG");
+        // Give HAProxy's output a moment to reach the pipe, then look for any trace of those connections.
+        await new Promise((r) => setTimeout(r, 300));
+        const log = daemons.log("redis-proxy");
+        assert.doesNotMatch(log, /Connect from|redis_master\/redis-\d+ \d+\/\d+\/\d+/, log.slice(-2000));
+    });
+
     it("after a failover the proxy follows the new master, and sessions written before are still there", async () => {
         await waitFor(
             "session on the replicas",
