@@ -56,6 +56,14 @@ describe("balancerConfig", () => {
         assert.match(cfg, /timeout check 500ms/);
     });
 
+    it("checks a node every 500 ms once a check failed and while it is down, whatever the interval", () => {
+        // A failure every node shares (the Redis master replaced) takes them all out: they must be back soon after it.
+        for (const healthIntervalMs of [2000, 5000]) {
+            const web = section(balancerConfig({ ...base, healthIntervalMs }), "backend web");
+            assert.match(web, new RegExp(`default-server check inter ${healthIntervalMs}ms fastinter 500ms downinter 500ms `));
+        }
+    });
+
     it("takes a node that accepts no connection out fast: checks and requests give up after the health timeout", () => {
         const web = section(cfg, "backend web");
         // A check's connect timeout is min(timeout connect, inter): the health timeout, not the whole interval.
