@@ -52,11 +52,11 @@ describe("balancerConfig", () => {
         assert.match(web, /option httpchk/);
         assert.match(web, /http-check send meth GET uri \/healthz\.php ver HTTP\/1\.1 hdr Host portal\.example\.com/);
         assert.match(web, /http-check expect status 200/);
-        assert.match(web, /default-server check inter 2000ms .*fall 3 rise 1 /);
+        assert.match(web, /default-server check inter 2000ms .*fall 3 rise 2 /);
         assert.match(cfg, /timeout check 500ms/);
     });
 
-    it("checks a node every 500 ms once a check failed and while it is down, whatever the interval; one pass puts it back", () => {
+    it("checks a node every 500 ms once a check failed and while it is down, whatever the interval", () => {
         // A failure every node shares (the Redis master replaced) takes them all out: they must be back soon after it.
         for (const healthIntervalMs of [2000, 5000]) {
             const web = section(balancerConfig({ ...base, healthIntervalMs }), "backend web");
