@@ -56,11 +56,11 @@ describe("balancerConfig", () => {
         assert.match(cfg, /timeout check 500ms/);
     });
 
-    it("checks a node every 500 ms once a check failed and while it is down, whatever the interval", () => {
+    it("checks a node every 500 ms while it is down and 1 s apart while it changes state, whatever the interval", () => {
         // A failure every node shares (the Redis master replaced) takes them all out: they must be back soon after it.
         for (const healthIntervalMs of [2000, 5000]) {
             const web = section(balancerConfig({ ...base, healthIntervalMs }), "backend web");
-            assert.match(web, new RegExp(`default-server check inter ${healthIntervalMs}ms fastinter 500ms downinter 500ms `));
+            assert.match(web, new RegExp(`default-server check inter ${healthIntervalMs}ms fastinter 1s downinter 500ms fall 3 rise 2 `));
         }
     });
 
