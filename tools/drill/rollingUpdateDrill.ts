@@ -84,12 +84,25 @@ async function fpmIni(container: string, key: string): Promise<string> {
     return new RegExp(`^${key} => (\\S+)`, "m").exec(out)?.[1] ?? "";
 }
 
+/** How long the drill waits for every web node to be UP at the balancer before it starts. */
+export const PRECONDITION_WAIT_MS = 30_000;
+
 export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promise<RollingUpdateDrillResult> {
     const log = input.log ?? (() => undefined);
     const servers = input.webs.map((w) => w.replace(/^.*-(web-\d+)$/, "$1"));
-    const first = await webStates(input.statusUrl);
-    if (!servers.every((s) => first[s] === "UP"))
+    // Every node UP at this balancer before the update starts. A drill just before may have restarted a node and
+    // seen it UP at another balancer, whose checks run at other moments: this one may still be a check behind.
+    let first: Record<string, string> = {};
+    await waitUntil(
+        "every web node UP at the balancer",
+        async () => {
+            first = await webStates(input.statusUrl);
+            return servers.every((s) => first[s] === "UP");
+        },
+        PRECONDITION_WAIT_MS,
+    ).catch(() => {
         throw new Error(`drill rolling-update: not every web node is UP at the balancer: ${JSON.stringify(first)}`);
+    });
     const ids = async () => Promise.all(input.webs.map(async (w) => (await docker(["inspect", "-f", "{{.Id}}", w])).trim()));
     const before = await ids();
 
