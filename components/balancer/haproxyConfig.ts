@@ -128,8 +128,8 @@ export function balancerConfig(input: BalancerConfigInput): string {
     // a failure every node shares (the Redis or database master being replaced) takes them all out, and they are back
     // within RECHECK_MS + 1 s of the dependency's return instead of 2 s + 1 s. A node that fails a check is still
     // judged on its next two checks 1 s apart, as before: checking it every 500 ms then too would take out a node
-    // that stalls for about a second, and gave no better drill figures. Not `rise 1`: with it a restarted node was
-    // once UP and at once DOWN again (measured: docs/design.md, Balancer).
+    // that stalls for about a second, and gave no better drill figures. `rise 1` was tried and not measured enough to
+    // ship (docs/design.md, Balancer).
     const serverDefaults = [
         "check",
         `inter ${input.healthIntervalMs}ms`,
