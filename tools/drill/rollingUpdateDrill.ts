@@ -92,17 +92,14 @@ export async function rollingUpdateDrill(input: RollingUpdateDrillInput): Promis
     const servers = input.webs.map((w) => w.replace(/^.*-(web-\d+)$/, "$1"));
     // Every node UP at this balancer before the update starts. A drill just before may have restarted a node and
     // seen it UP at another balancer, whose checks run at other moments: this one may still be a check behind.
-    let first: Record<string, string> = {};
-    await waitUntil(
-        "every web node UP at the balancer",
-        async () => {
-            first = await webStates(input.statusUrl);
-            return servers.every((s) => first[s] === "UP");
-        },
-        PRECONDITION_WAIT_MS,
-    ).catch(() => {
-        throw new Error(`drill rolling-update: not every web node is UP at the balancer: ${JSON.stringify(first)}`);
-    });
+    const t0 = performance.now();
+    let first = await webStates(input.statusUrl);
+    while (!servers.every((s) => first[s] === "UP")) {
+        if (performance.now() - t0 > PRECONDITION_WAIT_MS)
+            throw new Error(`drill rolling-update: not every web node is UP at the balancer: ${JSON.stringify(first)}`);
+        await new Promise((r) => setTimeout(r, 200));
+        first = await webStates(input.statusUrl);
+    }
     const ids = async () => Promise.all(input.webs.map(async (w) => (await docker(["inspect", "-f", "{{.Id}}", w])).trim()));
     const before = await ids();
 
