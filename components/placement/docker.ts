@@ -12,6 +12,7 @@ import { ipv4At } from "../config/checks";
 import { dockerAddressing, pinnedSlot } from "./dockerAddressing";
 import { ContainerLogs, containerLogOptions } from "./containerLogs";
 import { fileGroupsEnv, fileMode } from "./fileMode";
+import { readinessGateScript } from "./readinessGate";
 import { rotationGateScript } from "./rotationGate";
 import { DeployedService, HealthSpec, ImageSpec, Placement, PortSpec, ServiceSpec, VolumeSpec } from "./types";
 
@@ -191,8 +192,9 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                 // The docker provider kills a container at once on delete unless given a grace period.
                 destroyGraceSeconds: spec.stopGraceS ?? 10,
                 mustRun: true,
-                wait: spec.health !== undefined,
-                waitTimeout: 180,
+                // Not the provider's wait (Docker's health status, polled once a second, first set one interval
+                // after the start): the readiness gate below runs the check itself (readinessGate.ts).
+                wait: false,
                 labels: [
                     { label: "bitrix-cluster.prefix", value: this.args.prefix },
                     { label: "bitrix-cluster.service", value: spec.service },
@@ -203,11 +205,35 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
             },
             opts,
         );
-        return { host, resource: container, ready: spec.inRotation ? this.rotationGate(parent, spec, container) : container };
+        const resource = spec.health ? this.readinessGate(parent, spec, spec.health, container) : container;
+        return { host, resource, ready: spec.inRotation ? this.rotationGate(parent, spec, resource, container) : resource };
+    }
+
+    /** Waits, after each (re)creation of the container, until its health command passes; dependents wait on this. */
+    private readinessGate(
+        parent: pulumi.ComponentResource,
+        spec: ServiceSpec,
+        health: HealthSpec,
+        container: docker.Container,
+    ): pulumi.Resource {
+        return new command.local.Command(
+            `${spec.resourceName}-ready`,
+            {
+                create: readinessGateScript({ container: this.hostOf(spec.service), health }),
+                // A new container (new id) runs the gate again.
+                triggers: [container.id],
+            },
+            { parent, dependsOn: [container] },
+        );
     }
 
     /** Waits, after each (re)creation of the container, until the running balancers report the service UP. */
-    private rotationGate(parent: pulumi.ComponentResource, spec: ServiceSpec, container: docker.Container): pulumi.Resource {
+    private rotationGate(
+        parent: pulumi.ComponentResource,
+        spec: ServiceSpec,
+        after: pulumi.Resource,
+        container: docker.Container,
+    ): pulumi.Resource {
         return new command.local.Command(
             `${spec.resourceName}-in-rotation`,
             {
@@ -219,7 +245,7 @@ export class DockerPlacement extends pulumi.ComponentResource implements Placeme
                 // A new container (new id) runs the gate again.
                 triggers: [container.id],
             },
-            { parent, dependsOn: [container] },
+            { parent, dependsOn: [after] },
         );
     }
 

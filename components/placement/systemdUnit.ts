@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { shellQuote } from "../shared/shell";
+import { READINESS_POLL_S, readinessDeadlineS } from "./readinessGate";
 
 /** Environment files of the units (mode 0600: they hold passwords) and the units' state. */
 export const HOST_ENV_DIR = "/etc/bitrix-cluster";
@@ -179,7 +180,6 @@ export function startScript(
 ): string {
     const unit = unitName(service);
     const stamp = `${HOST_ENV_DIR}/${service}.restart-digest`;
-    const tries = health ? Math.ceil((health.startPeriodS + health.intervalS * health.retries) / health.intervalS) + 1 : 0;
     const failed = `{ tail -n 30 ${logFile(service)} >&2 2>/dev/null || true; systemctl status ${unit} --no-pager -n 0 >&2 || true; echo "${service} not healthy" >&2; exit 1; }`;
     return [
         "set -eu",
@@ -200,9 +200,12 @@ export function startScript(
         `echo ${opts.restartDigest} > ${stamp}`,
         ...(health
             ? [
-                  `i=0; until sh -c ${shellQuote(health.command)} >/dev/null 2>&1; do`,
-                  `    i=$((i + 1)); if [ "$i" -ge ${tries} ]; then ${failed}; fi`,
-                  `    sleep ${health.intervalS}`,
+                  // Readiness: the check at once and then every READINESS_POLL_S (readinessGate.ts), until Docker's
+                  // own verdict would be "unhealthy".
+                  `deadline=$(( $(date +%s) + ${readinessDeadlineS(health)} ))`,
+                  `until sh -c ${shellQuote(health.command)} >/dev/null 2>&1; do`,
+                  `    if [ "$(date +%s)" -ge "$deadline" ]; then ${failed}; fi`,
+                  `    sleep ${READINESS_POLL_S}`,
                   "done",
               ]
             : []),

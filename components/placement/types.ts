@@ -143,7 +143,10 @@ export interface ServiceSpec {
 export interface DeployedService {
     /** Host name other services use to reach it. */
     host: string;
-    /** The resource that runs it (container, or the last command on a host). */
+    /**
+     * What dependents wait on: the service started and its health command passed once. Docker: the container's
+     * readiness gate (readinessGate.ts), or the container when it has no health check; hosts: the last command.
+     */
     resource: pulumi.Resource;
     /** What to depend on for the service to be in service: `resource`, or the rotation gate (`inRotation`). */
     ready: pulumi.Resource;

@@ -192,7 +192,8 @@ describe("DockerPlacement", () => {
             startPeriod: "10s",
         });
         assert.equal(web.restart, "unless-stopped");
-        assert.equal(web.wait, true);
+        // Not the provider's wait: the readiness gate (below) runs the check itself.
+        assert.equal(web.wait, false);
         assert.equal(web.memory, 1024);
         // memory + swap = memory (no swap): what the provider reads back, so the next `up` has nothing to change.
         assert.equal(web.memorySwap, 1024);
@@ -207,7 +208,7 @@ describe("DockerPlacement", () => {
     });
 
     it("gates each web node on the running balancers reporting it UP, again for every new container", () => {
-        const gates = ofType("command:local:Command").filter((c) => c.name.startsWith("prod-web-"));
+        const gates = ofType("command:local:Command").filter((c) => c.name.startsWith("prod-web-") && c.name.endsWith("-in-rotation"));
         assert.deepEqual(gates.map((g) => g.name).sort(), [
             "prod-web-1-node-in-rotation",
             "prod-web-2-node-in-rotation",
@@ -220,6 +221,22 @@ describe("DockerPlacement", () => {
         assert.match(gate.create, /docker exec "\$b" curl -fsS -m 2 'http:\/\/127\.0\.0\.1:8404\/;csv'/);
         // Only web nodes sit behind the balancers.
         assert.ok(!ofType("command:local:Command").some((c) => /in-rotation/.test(c.name) && /db-|redis-|nfs|balancer-/.test(c.name)));
+    });
+
+    it("gates every container with a health check on that check passing (readiness), again for every new container", () => {
+        const gates = ofType("command:local:Command").filter((c) => c.name.endsWith("-ready"));
+        const checked = containers().filter((c) => c.inputs.healthcheck);
+        assert.ok(checked.length >= 10, `${checked.length} containers with a health check`);
+        // One gate per checked container, named after it, and the provider's own wait off on each.
+        assert.deepEqual(gates.map((g) => g.name).sort(), checked.map((c) => `${c.name}-ready`).sort());
+        assert.ok(checked.every((c) => c.inputs.wait === false));
+        const gate = gates.find((g) => g.name === `${containers().find((c) => c.inputs.name === "bx-prod-db-master")!.name}-ready`)!.inputs;
+        assert.match(gate.create, /^c='bx-prod-db-master'$/m);
+        assert.ok(
+            gate.create.includes(`/bin/sh -c 'mariadb-admin ping`) || gate.create.includes(`/bin/sh -c 'mysqladmin ping`),
+            gate.create,
+        );
+        assert.deepEqual(gate.triggers, [`${containers().find((c) => c.inputs.name === "bx-prod-db-master")!.name}-id`]);
     });
 
     it("labels each container with its health check's digest, so a changed check replaces it", () => {

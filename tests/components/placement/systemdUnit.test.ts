@@ -98,7 +98,9 @@ describe("systemd units for hosts", () => {
             /systemctl enable 'var-www-html-upload\.mount' >\/dev\/null 2>&1; systemctl start 'var-www-html-upload\.mount'\n/,
         );
         assert.match(script, /until sh -c 'curl -fsS http:\/\/127\.0\.0\.1\/fpm-ping'/);
-        assert.match(script, /-ge 6 \]/);
+        // Checked at once and every 0.25 s until Docker's own verdict would be in: 10 s + 5 s × (3 + 1).
+        assert.match(script, /deadline=\$\(\( \$\(date \+%s\) \+ 30 \)\)\n/);
+        assert.match(script, /\n {4}sleep 0\.25\ndone/);
         assert.match(script, /tail -n 30 \/var\/log\/bitrix-cluster\/web-1\.log/);
         assert.match(script, /echo abc123 > \/etc\/bitrix-cluster\/web-1\.restart-digest/);
     });
