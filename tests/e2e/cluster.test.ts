@@ -624,8 +624,9 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         };
         await stack.setConfig("phpMemoryLimitMb", 256);
         const php = await summary();
-        // Each node's container and its rotation gate (which runs again for the new container).
-        assert.match(php, /^\| web \| {2}\| {2}\| 4 \| {2}\|$/m, php);
+        // Each node's container, its readiness gate and its rotation gate (both run again for the new container).
+        assert.match(php, /^\| web \| {2}\| {2}\| 6 \| {2}\|$/m, php);
+        assert.match(php, /^- replace `bx-e2e-web-1-node-ready` \(`command:local:Command`\)/m, php);
         assert.match(php, /^- replace `bx-e2e-web-1-node` \(`docker:index\/container:Container`\): `uploads`$/m, php);
         assert.match(php, /^- replace `bx-e2e-web-2-node-in-rotation` \(`command:local:Command`\)/m, php);
         assert.doesNotMatch(php, /WARNING|^\| (db|redis|nfs|balancer) /m, php);
@@ -634,7 +635,7 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
         const db = await summary();
         assert.match(db, /^> \*\*⚠️ WARNING: replaces `bx-e2e-db-master`, which holds data\*\* \(db, /m, db);
         assert.match(db, /^> \*\*⚠️ WARNING: replaces `bx-e2e-db-replica-1`, which holds data\*\*/m, db);
-        assert.match(db, /^\| db \| {2}\| {2}\| 2 \| {2}\|$/m, db);
+        assert.match(db, /^\| db \| {2}\| {2}\| 4 \| {2}\|$/m, db); // both containers and their readiness gates
         await stack.setConfig("dbBufferPoolMb", 128);
         assert.match(await summary(), /No changes/);
     });
@@ -687,8 +688,8 @@ describe("pulumi up on the local Docker engine (stack e2e)", { timeout: 45 * 60_
             [],
         );
         const md = summarizePreview((await stack.previewJson()).json, { stack: "e2e" });
-        assert.match(md, /^\| web \| 3 \| {2}\| {2}\| {2}\|$/m, md); // container, docroot volume, rotation gate
-        assert.match(md, /^\| balancer \| {2}\| {2}\| 2 \| {2}\|$/m, md);
+        assert.match(md, /^\| web \| 4 \| {2}\| {2}\| {2}\|$/m, md); // container, docroot volume, readiness and rotation gates
+        assert.match(md, /^\| balancer \| {2}\| {2}\| 4 \| {2}\|$/m, md); // both containers and their readiness gates
         assert.doesNotMatch(md, /WARNING/);
         const up = await stack.ok(["up", "--yes", "--skip-preview"]);
         timings.scaleUp = up.seconds;
