@@ -3,6 +3,7 @@
  * an error that says how to install it, never a skip.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -44,6 +45,13 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     }
 }
 
+/** A daemon ended while a test waited on it: no point in waiting out the timeout. */
+class DaemonExited extends Error {
+    constructor(name: string, status: number | string | null) {
+        super(`${name} exited (${status})`);
+    }
+}
+
 export async function waitFor<T>(
     what: string,
     probe: () => T | undefined | false | Promise<T | undefined | false>,
@@ -57,6 +65,7 @@ export async function waitFor<T>(
             const v = await probe();
             if (v) return v;
         } catch (e) {
+            if (e instanceof DaemonExited) throw e;
             last = e;
         }
         if (Date.now() > deadline)
@@ -84,11 +93,11 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
 
 /** Background daemons of one test file; all are stopped by `stopAll`. */
 export class Daemons {
-    private readonly procs: Array<{ name: string; proc: ChildProcess; log: string[] }> = [];
+    private readonly procs: Array<{ name: string; proc: ChildProcess; log: string[]; stopping: boolean }> = [];
 
     start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
         const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-        const entry = { name, proc, log: [] as string[] };
+        const entry = { name, proc, log: [] as string[], stopping: false };
         const keep = (b: Buffer) => {
             entry.log.push(b.toString());
             if (entry.log.length > 200) entry.log.shift();
@@ -97,6 +106,57 @@ export class Daemons {
         proc.stderr?.on("data", keep);
         this.procs.push(entry);
         return proc;
+    }
+
+    /**
+     * `waitFor` for something these daemons should bring about. It fails at once, with the daemon's output, when a
+     * daemon started here exits without being stopped; on a timeout its error ends with every daemon's state and the
+     * last lines of its output, so a failure in CI says what the daemons did.
+     */
+    async waitFor<T>(
+        what: string,
+        probe: () => T | undefined | false | Promise<T | undefined | false>,
+        timeoutMs = 20000,
+        everyMs = 100,
+    ): Promise<T> {
+        const gone = () => this.procs.find((p) => !p.stopping && (p.proc.exitCode !== null || p.proc.signalCode !== null));
+        try {
+            return await waitFor(
+                what,
+                async () => {
+                    const exited = gone();
+                    if (exited) throw new DaemonExited(exited.name, exited.proc.exitCode ?? exited.proc.signalCode);
+                    return probe();
+                },
+                timeoutMs,
+                everyMs,
+            );
+        } catch (err) {
+            const exited = gone();
+            // Its last output can arrive after its exit: wait (briefly) for its pipes to close.
+            if (exited) await Promise.race([once(exited.proc, "close").catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+            const cause = exited
+                ? `${exited.name} exited (${exited.proc.exitCode ?? exited.proc.signalCode}) while waiting for ${what}`
+                : err instanceof Error
+                  ? err.message
+                  : String(err);
+            throw new Error(`${cause}\n${this.report()}`);
+        }
+    }
+
+    /** Each daemon's state and the last lines of its output. */
+    report(lines = 15): string {
+        return this.procs
+            .map((p) => {
+                const state =
+                    p.proc.exitCode !== null || p.proc.signalCode !== null
+                        ? `exited (${p.proc.exitCode ?? p.proc.signalCode})${p.stopping ? ", stopped by the test" : ""}`
+                        : "running";
+                const out = p.log.join("").trimEnd();
+                const tail = out ? out.split("\n").slice(-lines) : ["(no output)"];
+                return [`--- ${p.name} (pid ${p.proc.pid}): ${state}`, ...tail.map((l) => `    ${l}`)].join("\n");
+            })
+            .join("\n");
     }
 
     /** Output of a daemon so far (for failure messages). */
@@ -108,10 +168,13 @@ export class Daemons {
     }
 
     stop(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-        return Promise.all(this.procs.filter((p) => p.name === name).map((p) => this.kill(p.proc, signal))).then(() => undefined);
+        const named = this.procs.filter((p) => p.name === name);
+        named.forEach((p) => (p.stopping = true));
+        return Promise.all(named.map((p) => this.kill(p.proc, signal))).then(() => undefined);
     }
 
     async stopAll(): Promise<void> {
+        this.procs.forEach((p) => (p.stopping = true));
         await Promise.all(this.procs.map((p) => this.kill(p.proc, "SIGTERM")));
     }
 

@@ -1,4 +1,7 @@
-/** Small HTTP(S) client for the tests: one request, no connection reuse, self-signed certificates accepted. */
+/**
+ * Small HTTP(S) client for the tests: one request, no connection reuse, self-signed certificates accepted; and
+ * `listening`, which starts a stand-in server and says when its port is taken.
+ */
 import * as http from "node:http";
 import * as https from "node:https";
 
@@ -32,11 +35,25 @@ export function request(
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+                // A response cut off mid-body settles too (an error), instead of leaving the caller waiting.
+                res.on("error", reject);
+                res.on("aborted", () => reject(new Error(`response aborted: ${url}`)));
             },
         );
         req.on("timeout", () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 5000} ms: ${url}`)));
         req.on("error", reject);
         if (opts.body !== undefined) req.write(opts.body);
         req.end();
+    });
+}
+
+/** Starts `server` on host:port; rejects (EADDRINUSE and the like) instead of failing later as an uncaught error. */
+export function listening<S extends http.Server>(server: S, port: number, host = "127.0.0.1"): Promise<S> {
+    return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+            server.off("error", reject);
+            resolve(server);
+        });
     });
 }
