@@ -19,7 +19,8 @@ import { selfSignedCert } from "../helpers/certs";
 import { Daemons, portOpen, requireBinary, tmpDir, waitFor, write } from "../helpers/daemons";
 import { request } from "../helpers/http";
 
-const PORTS = { http: 33080, https: 33443, status: 33404, nginx: 33444, web: 33081 };
+// Below the kernel's ephemeral range (32768-60999), like every fixed port of the daemon tests.
+const PORTS = { http: 29080, https: 29443, status: 29404, nginx: 29444, web: 29081 };
 const DEBIAN_NGINX_CONF = "/etc/nginx/nginx.conf";
 
 interface Handshake {

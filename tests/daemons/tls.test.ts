@@ -15,10 +15,11 @@ import { blackboxConfig, prometheusConfig } from "../../components/monitoring/pr
 import { Daemons, requireBinary, run, tmpDir, waitFor, write } from "../helpers/daemons";
 import { loopbackBalancerInput } from "../helpers/balancerInput";
 import { selfSignedCert } from "../helpers/certs";
-import { request } from "../helpers/http";
+import { listening, request } from "../helpers/http";
 import { startTlsLoad } from "../helpers/tlsLoad";
 
-const PORTS = { http: 32080, https: 32443, status: 32404, web: 32081, acme: 32888, blackbox: 32915, prometheus: 32990 };
+// Below the kernel's ephemeral range (32768-60999), like every fixed port of the daemon tests.
+const PORTS = { http: 32080, https: 32443, status: 32404, web: 32081, acme: 32888, blackbox: 32115, prometheus: 32190 };
 const IMAGES = path.join(__dirname, "..", "..", "..", "images");
 
 describe(
@@ -59,23 +60,31 @@ describe(
             fs.mkdirSync(path.dirname(input.certPath), { recursive: true });
             write(input.certPath, pem("first", 90), 0o600);
             write(path.join(dir, "haproxy.cfg"), balancerConfig(input));
-            web = http
-                .createServer((req, res) => res.writeHead(200).end(req.url === "/healthz.php" ? "OK\n" : "page\n"))
-                .listen(PORTS.web, "127.0.0.1");
-            challenges = http.createServer((req, res) => res.writeHead(200).end(`token for ${req.url}`)).listen(PORTS.acme, "127.0.0.1");
+            web = await listening(
+                http.createServer((req, res) => res.writeHead(200).end(req.url === "/healthz.php" ? "OK\n" : "page\n")),
+                PORTS.web,
+            );
+            challenges = await listening(
+                http.createServer((req, res) => res.writeHead(200).end(`token for ${req.url}`)),
+                PORTS.acme,
+            );
             daemons.start("haproxy", requireBinary("haproxy"), ["-db", "-f", path.join(dir, "haproxy.cfg")]);
             daemons.start("cert-watch", path.join(IMAGES, "balancer", "cert-watch.sh"), [published, input.certPath], {
                 ADMIN_SOCKET: input.adminSocket,
                 CERT_WATCH_S: "1",
             });
-            await waitFor("HAProxy on its HTTPS port", async () => (await request(`https://127.0.0.1:${PORTS.https}/`)).status === 200);
-            // Its ACME backend too: HAProxy answers 503 until it has the challenge server's address (a CI run once asked
-            // 3 s after the start and got 503); a CA retries its HTTP-01 request the same way.
-            await waitFor(
-                "HAProxy routing challenges",
-                async () =>
-                    (await request(`http://127.0.0.1:${PORTS.http}/.well-known/acme-challenge/ready`, { headers: { host: "portal.test" } }))
-                        .status === 200,
+            // Each wait says what it last saw, and fails with the daemons' output if one of them exits: a CI run
+            // (stop 35) failed in this hook without saying which wait or why.
+            const answers = async (url: string, headers?: Record<string, string>) => {
+                const r = await request(url, { headers });
+                if (r.status !== 200) throw new Error(`HTTP ${r.status} from ${url}`);
+                return true;
+            };
+            await daemons.waitFor("HAProxy on its HTTPS port", () => answers(`https://127.0.0.1:${PORTS.https}/`));
+            // Its ACME backend too: a CI run once asked 3 s after the start and got 503 (the cause was not found; the
+            // error now carries what HAProxy printed). A CA retries its HTTP-01 request the same way.
+            await daemons.waitFor("HAProxy routing challenges", () =>
+                answers(`http://127.0.0.1:${PORTS.http}/.well-known/acme-challenge/ready`, { host: "portal.test" }),
             );
         });
 
